@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Installs everything azc needs to build and test, from Debian and PyPI.
+# Idempotent: packages already present are skipped, so a second run is cheap.
+#   --runtime-only  only what the runtime needs (no LLVM/MLIR/protobuf)
+#   --no-python     skip the pip packages used for reference outputs
+set -euo pipefail
+
+runtime_only=0
+python=1
+for arg in "$@"; do
+  case "$arg" in
+    --runtime-only) runtime_only=1 ;;
+    --no-python) python=0 ;;
+    *) echo "install-deps.sh: unknown option '$arg'" >&2; exit 2 ;;
+  esac
+done
+
+packages=(build-essential cmake ninja-build git ccache libgtest-dev libgmock-dev
+          libflatbuffers-dev flatbuffers-compiler)
+if [ "$runtime_only" = 0 ]; then
+  packages+=(llvm-19-dev libmlir-19-dev mlir-19-tools llvm-19-tools clang-19 lld-19
+             libprotobuf-dev protobuf-compiler libonnx-dev libonnx-testdata
+             nlohmann-json3-dev libcli11-dev)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install-deps: installing ${missing[*]}"
+  sudo_cmd=""
+  [ "$(id -u)" = 0 ] || sudo_cmd=sudo
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo_cmd apt-get update -qq
+  $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [ "$python" = 1 ]; then
+  py=${PYTHON:-python3}
+  if ! "$py" -c 'import onnx, onnxruntime, numpy' 2>/dev/null; then
+    echo "install-deps: installing onnx, onnxruntime, numpy (reference outputs only)"
+    "$py" -m pip install -q onnx onnxruntime numpy
+  fi
+  "$py" -c 'import lit' 2>/dev/null || "$py" -m pip install -q lit
+fi
