@@ -1,0 +1,214 @@
+//===- AzgOps.cpp - azg op verifiers --------------------------------------===//
+//
+// Verifiers check what type inference cannot: relations between operands
+// that do not decide the result type (bias and weight sizes, groups), and the
+// consistency of attributes. Messages name the offending value and sizes.
+//
+//===----------------------------------------------------------------------===//
+
+#include "dialects/azg/AzgDialect.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/OpImplementation.h"
+
+using namespace mlir;
+using namespace azc::azg;
+
+namespace {
+
+RankedTensorType rankedType(Value value) {
+  return cast<RankedTensorType>(value.getType());
+}
+
+bool dimsConflict(int64_t a, int64_t b) {
+  return !ShapedType::isDynamic(a) && !ShapedType::isDynamic(b) && a != b;
+}
+
+/// The clip bounds belong to the clip activation and nothing else.
+template <typename OpTy> LogicalResult verifyEpilogue(OpTy op) {
+  bool isClip = op.getActivation() == Activation::clip;
+  bool hasBounds = op.getClipMin() || op.getClipMax();
+  if (hasBounds && !isClip)
+    return op.emitOpError("clip_min/clip_max need activation = clip");
+  if (isClip && !hasBounds)
+    return op.emitOpError("activation = clip needs clip_min or clip_max");
+  if (op.getClipMin() && op.getClipMax() &&
+      op.getClipMin()->convertToFloat() > op.getClipMax()->convertToFloat())
+    return op.emitOpError("clip_min is greater than clip_max");
+  return success();
+}
+
+/// A bias broadcast along the last dim of `result`: shape [N] or [1...,N].
+LogicalResult verifyRowBias(Operation *op, Value bias, RankedTensorType result) {
+  if (!bias)
+    return success();
+  RankedTensorType type = rankedType(bias);
+  if (failed(broadcastShapes(result.getShape(), type.getShape())) ||
+      type.getRank() > result.getRank())
+    return op->emitOpError("bias of type ")
+           << type << " does not broadcast to the result " << result;
+  return success();
+}
+
+LogicalResult verifyResidual(Operation *op, Value residual,
+                             RankedTensorType result) {
+  if (!residual)
+    return success();
+  RankedTensorType type = rankedType(residual);
+  FailureOr<SmallVector<int64_t>> shape =
+      broadcastShapes(result.getShape(), type.getShape());
+  if (failed(shape) || (int64_t)shape->size() != result.getRank())
+    return op->emitOpError("residual of type ")
+           << type << " does not broadcast to the result " << result;
+  return success();
+}
+
+/// Scale and bias of a normalization over dims [axis, rank) broadcast to
+/// those dims.
+LogicalResult verifyNormParams(Operation *op, Value input, int64_t axis,
+                               ArrayRef<Value> params) {
+  RankedTensorType inputType = rankedType(input);
+  FailureOr<int64_t> normalized = normalizeAxis(axis, inputType.getRank());
+  if (failed(normalized))
+    return op->emitOpError("axis ")
+           << axis << " is out of range for a rank-" << inputType.getRank()
+           << " input";
+  ArrayRef<int64_t> normDims = inputType.getShape().drop_front(*normalized);
+  for (Value param : params) {
+    if (!param)
+      continue;
+    ArrayRef<int64_t> shape = rankedType(param).getShape();
+    FailureOr<SmallVector<int64_t>> merged = broadcastShapes(normDims, shape);
+    if (failed(merged) || merged->size() != normDims.size())
+      return op->emitOpError("parameter of type ")
+             << param.getType() << " does not broadcast to the normalized dims";
+  }
+  return success();
+}
+
+} // namespace
+
+LogicalResult MatMulOp::verify() {
+  if (failed(verifyEpilogue(*this)))
+    return failure();
+  RankedTensorType result = rankedType(getOutput());
+  if (failed(verifyRowBias(*this, getBias(), result)))
+    return failure();
+  return verifyResidual(*this, getResidual(), result);
+}
+
+LogicalResult GemmOp::verify() {
+  if (failed(verifyEpilogue(*this)))
+    return failure();
+  RankedTensorType result = rankedType(getOutput());
+  if (getC() && failed(verifyResidual(*this, getC(), result)))
+    return emitOpError("c of type ")
+           << getC().getType() << " does not broadcast to " << result;
+  return success();
+}
+
+LogicalResult ConvOp::verify() {
+  if (failed(verifyEpilogue(*this)))
+    return failure();
+  RankedTensorType input = rankedType(getInput());
+  RankedTensorType weight = rankedType(getWeight());
+  int64_t group = getGroup();
+  if (group <= 0)
+    return emitOpError("group must be positive, got ") << group;
+  int64_t channels = input.getDimSize(1);
+  int64_t perGroup = weight.getDimSize(1);
+  if (!ShapedType::isDynamic(channels) && !ShapedType::isDynamic(perGroup) &&
+      channels != perGroup * group)
+    return emitOpError("input has ")
+           << channels << " channels but weight expects " << perGroup
+           << " per group x " << group << " groups";
+  int64_t filters = weight.getDimSize(0);
+  if (!ShapedType::isDynamic(filters) && filters % group != 0)
+    return emitOpError("weight's ")
+           << filters << " output channels do not divide into " << group
+           << " groups";
+  if (Value bias = getBias()) {
+    RankedTensorType biasType = rankedType(bias);
+    if (biasType.getRank() != 1 || dimsConflict(biasType.getDimSize(0), filters))
+      return emitOpError("bias must be 1-D with ")
+             << filters << " elements, got " << biasType;
+  }
+  return verifyResidual(*this, getResidual(), rankedType(getOutput()));
+}
+
+template <typename PoolOp> static LogicalResult verifyPool(PoolOp op) {
+  for (int64_t k : op.getKernelShape())
+    if (k <= 0)
+      return op.emitOpError("kernel_shape entries must be positive");
+  return success();
+}
+LogicalResult MaxPoolOp::verify() { return verifyPool(*this); }
+LogicalResult AvgPoolOp::verify() { return verifyPool(*this); }
+
+LogicalResult ClipOp::verify() {
+  if (getMin() && getMax() &&
+      getMin()->convertToDouble() > getMax()->convertToDouble())
+    return emitOpError("min ") << getMin()->convertToDouble()
+                               << " is greater than max "
+                               << getMax()->convertToDouble();
+  return success();
+}
+
+LogicalResult SoftmaxOp::verify() {
+  int64_t rank = rankedType(getInput()).getRank();
+  if (failed(normalizeAxis(getAxis(), rank)))
+    return emitOpError("axis ") << getAxis() << " is out of range for rank "
+                                << rank;
+  return success();
+}
+
+LogicalResult LayerNormOp::verify() {
+  return verifyNormParams(*this, getInput(), getAxis(), {getScale(), getBias()});
+}
+
+LogicalResult RmsNormOp::verify() {
+  return verifyNormParams(*this, getInput(), getAxis(), {getScale()});
+}
+
+LogicalResult TransposeOp::verify() {
+  llvm::SmallBitVector seen(getPerm().size());
+  for (int64_t p : getPerm()) {
+    if (p < 0 || p >= (int64_t)seen.size() || seen.test(p))
+      return emitOpError("perm is not a permutation of 0..")
+             << seen.size() - 1;
+    seen.set(p);
+  }
+  return success();
+}
+
+LogicalResult SplitOp::verify() {
+  RankedTensorType input = rankedType(getInput());
+  int64_t axis = *normalizeAxis(getAxis(), input.getRank());
+  int64_t total = 0;
+  for (int64_t size : getSizes()) {
+    if (size < 0)
+      return emitOpError("split sizes must be non-negative");
+    total += size;
+  }
+  if (getSizes().size() != getOutputs().size())
+    return emitOpError("has ") << getSizes().size() << " sizes but "
+                               << getOutputs().size() << " results";
+  if (dimsConflict(input.getDimSize(axis), total))
+    return emitOpError("split sizes add up to ")
+           << total << " but dim " << axis << " has size "
+           << input.getDimSize(axis);
+  return success();
+}
+
+LogicalResult RangeOp::verify() {
+  for (Value v : {getStart(), getLimit(), getDelta()})
+    if (rankedType(v).getNumElements() != 1)
+      return emitOpError("operands must be scalars, got ") << v.getType();
+  if (getStart().getType() != getLimit().getType() ||
+      getStart().getType() != getDelta().getType())
+    return emitOpError("operands must have the same type");
+  return success();
+}
+
+#define GET_OP_CLASSES
+#include "dialects/azg/AzgOps.cpp.inc"

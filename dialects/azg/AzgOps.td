@@ -1,0 +1,562 @@
+//===- AzgOps.td - azg operations --------------------------*- tablegen -*-===//
+//
+// Every op infers its result types (InferTypeOpAdaptor): the importer builds
+// ops without spelling result types, and shape resolution re-infers a whole
+// function after fixing its argument shapes. Result types are compatible
+// with the inferred ones when they agree wherever both are static, so a
+// dynamic dim may be refined without rebuilding the op.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef AZG_OPS_TD
+#define AZG_OPS_TD
+
+include "dialects/azg/AzgBase.td"
+include "dialects/azg/AzgAttrs.td"
+include "mlir/IR/OpBase.td"
+include "mlir/IR/CommonAttrConstraints.td"
+include "mlir/Interfaces/InferTypeOpInterface.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+
+//===----------------------------------------------------------------------===//
+// Base classes
+//===----------------------------------------------------------------------===//
+
+class Azg_OpBase<string mnemonic, list<Trait> traits>
+    : Op<Azg_Dialect, mnemonic, traits> {
+  // Body of inferReturnTypes(context, location, adaptor, inferredReturnTypes),
+  // or empty when the op's .cpp (or ODS itself) defines it.
+  code inferBody = "";
+  bit definesCompatible = 1;
+  code compatibleDef = !if(!not(definesCompatible), "", [{
+    bool $cppClass::isCompatibleReturnTypes(::mlir::TypeRange l,
+                                           ::mlir::TypeRange r) {
+      return ::azc::azg::areCompatibleResultTypes(l, r);
+    }
+  }]);
+  let extraClassDefinition = !if(!empty(inferBody), compatibleDef,
+      compatibleDef # [{
+    ::llvm::LogicalResult $cppClass::inferReturnTypes(
+        ::mlir::MLIRContext *context, std::optional<::mlir::Location> location,
+        Adaptor adaptor,
+        ::llvm::SmallVectorImpl<::mlir::Type> &inferredReturnTypes) {
+  }] # inferBody # [{
+    }
+  }]);
+}
+
+// An op whose result types follow from its operands and attributes by a rule
+// written in inferBody or in C++.
+class Azg_Op<string mnemonic, list<Trait> traits = []>
+    : Azg_OpBase<mnemonic,
+                 !listconcat(traits, [Pure, InferTypeOpAdaptorWithIsCompatible])>;
+
+// An op whose result type ODS derives from its traits (SameOperandsAndResultType,
+// AllTypesMatch): ODS writes inferReturnTypes itself, and result types must
+// equal the operand types exactly.
+class Azg_SameTypeOp<string mnemonic, list<Trait> traits = []>
+    : Azg_OpBase<mnemonic, !listconcat(traits, [Pure,
+          DeclareOpInterfaceMethods<InferTypeOpInterface>])> {
+  let definesCompatible = 0;
+}
+
+defvar Azg_Tensor = AnyRankedTensor;
+def Azg_FloatTensor : RankedTensorOf<[AnyFloat]>;
+def Azg_IndexTensor : RankedTensorOf<[I32, I64]>;
+def Azg_BoolTensor : RankedTensorOf<[I1]>;
+
+class Azg_UnaryOp<string mnemonic, string summaryText,
+                  Type operandType = Azg_Tensor>
+    : Azg_SameTypeOp<mnemonic, [SameOperandsAndResultType]> {
+  let summary = summaryText;
+  let arguments = (ins operandType:$input);
+  let results = (outs operandType:$output);
+  let assemblyFormat = "$input attr-dict `:` type($output)";
+}
+
+// Binary elementwise ops follow NumPy broadcasting, as ONNX does.
+class Azg_BinaryOp<string mnemonic, string summaryText,
+                   Type operandType = Azg_Tensor,
+                   Type resultType = Azg_Tensor, bit boolResult = 0>
+    : Azg_Op<mnemonic, [SameOperandsElementType]> {
+  let summary = summaryText;
+  let description = [{
+    Elementwise, with NumPy (multidirectional) broadcasting of `lhs` and
+    `rhs`.
+  }];
+  let arguments = (ins operandType:$lhs, operandType:$rhs);
+  let results = (outs resultType:$output);
+  let assemblyFormat =
+      "$lhs `,` $rhs attr-dict `:` functional-type(operands, results)";
+  let inferBody = !if(boolResult, [{
+    return ::azc::azg::inferBroadcastResult(location, {adaptor.getLhs(),
+        adaptor.getRhs()}, ::mlir::IntegerType::get(context, 1),
+        inferredReturnTypes);
+  }], [{
+    return ::azc::azg::inferBroadcastResult(location, {adaptor.getLhs(),
+        adaptor.getRhs()}, nullptr, inferredReturnTypes);
+  }]);
+  let hasFolder = 1;
+}
+
+class Azg_ReductionOp<string mnemonic, string summaryText>
+    : Azg_Op<mnemonic, [SameOperandsAndResultElementType]> {
+  let summary = summaryText;
+  let description = [{
+    Reduces `input` over `axes` (all axes when empty; negative axes count
+    from the back). With `keepdims` the reduced dims stay with size 1.
+  }];
+  let arguments = (ins Azg_Tensor:$input,
+                       DefaultValuedAttr<DenseI64ArrayAttr, "{}">:$axes,
+                       DefaultValuedAttr<BoolAttr, "true">:$keepdims);
+  let results = (outs Azg_Tensor:$output);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($output)";
+  let inferBody = [{
+    return ::azc::azg::inferReduction(location, adaptor.getInput(),
+        adaptor.getAxes(), adaptor.getKeepdims(), inferredReturnTypes);
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// Constants and weights
+//===----------------------------------------------------------------------===//
+
+def Azg_ConstantOp : Azg_SameTypeOp<"constant",
+    [ConstantLike, AllTypesMatch<["value", "output"]>]> {
+  let summary = "a small constant tensor held in the IR";
+  let description = [{
+    A constant small enough to fold (shapes, axes, scalars). Large model
+    weights use `azg.weight` instead, which keeps them out of the IR.
+  }];
+  let arguments = (ins ElementsAttr:$value);
+  let results = (outs Azg_Tensor:$output);
+  let assemblyFormat = "attr-dict $value";
+  let hasFolder = 1;
+}
+
+def Azg_WeightOp : Azg_SameTypeOp<"weight",
+    [ConstantLike, AllTypesMatch<["value", "output"]>]> {
+  let summary = "a named model weight, held as a resource blob";
+  let description = [{
+    A model parameter. `value` is normally a `dense_resource` whose blob
+    points into the mmapped model (or external data) file, so importing a
+    model never copies its weights. `name` is the tensor's name in the source
+    model, used in diagnostics, reports and layer selection flags.
+
+    ```mlir
+    %w = azg.weight "encoder.0.q.weight" dense_resource<w0> : tensor<768x768xf32>
+    ```
+  }];
+  let arguments = (ins StrAttr:$name, ElementsAttr:$value);
+  let results = (outs Azg_Tensor:$output);
+  let assemblyFormat = "$name attr-dict $value";
+  let hasFolder = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Linear algebra and convolution
+//===----------------------------------------------------------------------===//
+
+// Operands and attributes of the fused epilogue shared by matmul, gemm and
+// conv: output = activation(op(...) + bias + residual).
+defvar Azg_EpilogueAttrs = (ins
+    DefaultValuedAttr<Azg_ActivationAttr, "::azc::azg::Activation::none">:
+        $activation,
+    OptionalAttr<F32Attr>:$clip_min,
+    OptionalAttr<F32Attr>:$clip_max);
+
+def Azg_MatMulOp : Azg_Op<"matmul", [AttrSizedOperandSegments]> {
+  let summary = "matrix product with NumPy batching and a fused epilogue";
+  let description = [{
+    `lhs @ rhs` with ONNX MatMul semantics: 1-D operands are promoted and
+    batch dimensions broadcast. The optional `bias` (broadcast along the last
+    dim) and `residual` (broadcast to the result) are added, then
+    `activation` is applied; `azg-fuse-epilogues` forms these from separate
+    ops.
+  }];
+  let arguments = !con((ins Azg_FloatTensor:$lhs, Azg_FloatTensor:$rhs,
+                            Optional<Azg_FloatTensor>:$bias,
+                            Optional<Azg_FloatTensor>:$residual),
+                       Azg_EpilogueAttrs);
+  let results = (outs Azg_FloatTensor:$output);
+  let assemblyFormat = [{
+    $lhs `,` $rhs (`bias` `(` $bias^ `)`)? (`residual` `(` $residual^ `)`)?
+    attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def Azg_GemmOp : Azg_Op<"gemm"> {
+  let summary = "general matrix multiply (ONNX Gemm) with a fused epilogue";
+  let description = [{
+    `alpha * op(a) @ op(b) + beta * c` on 2-D operands, where `op` transposes
+    when `trans_a` / `trans_b` is set and `c` broadcasts to the result, then
+    `activation`.
+  }];
+  let arguments = !con((ins Azg_FloatTensor:$a, Azg_FloatTensor:$b,
+                            Optional<Azg_FloatTensor>:$c,
+                            DefaultValuedAttr<F32Attr, "1.0f">:$alpha,
+                            DefaultValuedAttr<F32Attr, "1.0f">:$beta,
+                            DefaultValuedAttr<BoolAttr, "false">:$trans_a,
+                            DefaultValuedAttr<BoolAttr, "false">:$trans_b),
+                       Azg_EpilogueAttrs);
+  let results = (outs Azg_FloatTensor:$output);
+  let assemblyFormat = [{
+    $a `,` $b (`,` $c^)? attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def Azg_ConvOp : Azg_Op<"conv", [AttrSizedOperandSegments]> {
+  let summary = "N-d grouped convolution (NC... layout) with a fused epilogue";
+  let description = [{
+    ONNX Conv: `input` is N x C x D1 x ... x Dn, `weight` is
+    M x C/group x k1 x ... x kn. `pads` holds the begin pads of every
+    spatial dim, then the end pads. `residual` (same shape as the result) is
+    added after `bias`, then `activation`: a ResNet block's `conv + add +
+    relu` is one op.
+  }];
+  let arguments = !con((ins Azg_FloatTensor:$input, Azg_FloatTensor:$weight,
+                            Optional<Azg_FloatTensor>:$bias,
+                            Optional<Azg_FloatTensor>:$residual,
+                            DenseI64ArrayAttr:$strides,
+                            DenseI64ArrayAttr:$pads,
+                            DenseI64ArrayAttr:$dilations,
+                            DefaultValuedAttr<I64Attr, "1">:$group),
+                       Azg_EpilogueAttrs);
+  let results = (outs Azg_FloatTensor:$output);
+  let assemblyFormat = [{
+    $input `,` $weight (`bias` `(` $bias^ `)`)?
+    (`residual` `(` $residual^ `)`)? attr-dict `:`
+    functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+class Azg_PoolOp<string mnemonic, string summaryText>
+    : Azg_Op<mnemonic, [SameOperandsAndResultElementType]> {
+  let summary = summaryText;
+  let results = (outs Azg_FloatTensor:$output);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($output)";
+  let hasVerifier = 1;
+}
+
+def Azg_MaxPoolOp : Azg_PoolOp<"max_pool", "N-d max pooling"> {
+  let arguments = (ins Azg_FloatTensor:$input,
+                       DenseI64ArrayAttr:$kernel_shape,
+                       DenseI64ArrayAttr:$strides,
+                       DenseI64ArrayAttr:$pads,
+                       DenseI64ArrayAttr:$dilations,
+                       DefaultValuedAttr<BoolAttr, "false">:$ceil_mode);
+}
+
+def Azg_AvgPoolOp : Azg_PoolOp<"avg_pool", "N-d average pooling"> {
+  let description = [{
+    With `count_include_pad` the padding counts in each window's divisor.
+  }];
+  let arguments = (ins Azg_FloatTensor:$input,
+                       DenseI64ArrayAttr:$kernel_shape,
+                       DenseI64ArrayAttr:$strides,
+                       DenseI64ArrayAttr:$pads,
+                       DefaultValuedAttr<BoolAttr, "false">:$ceil_mode,
+                       DefaultValuedAttr<BoolAttr, "false">:$count_include_pad);
+}
+
+//===----------------------------------------------------------------------===//
+// Elementwise
+//===----------------------------------------------------------------------===//
+
+def Azg_AddOp : Azg_BinaryOp<"add", "elementwise addition">;
+def Azg_SubOp : Azg_BinaryOp<"sub", "elementwise subtraction">;
+def Azg_MulOp : Azg_BinaryOp<"mul", "elementwise multiplication">;
+def Azg_DivOp : Azg_BinaryOp<"div", "elementwise division (integers truncate)">;
+def Azg_PowOp : Azg_BinaryOp<"pow", "elementwise power">;
+def Azg_MaxOp : Azg_BinaryOp<"max", "elementwise maximum">;
+def Azg_MinOp : Azg_BinaryOp<"min", "elementwise minimum">;
+def Azg_EqualOp : Azg_BinaryOp<"equal", "elementwise ==", Azg_Tensor,
+                               Azg_BoolTensor, 1>;
+def Azg_LessOp : Azg_BinaryOp<"less", "elementwise <", Azg_Tensor,
+                              Azg_BoolTensor, 1>;
+def Azg_LessEqualOp : Azg_BinaryOp<"less_equal", "elementwise <=",
+                                   Azg_Tensor, Azg_BoolTensor, 1>;
+def Azg_GreaterOp : Azg_BinaryOp<"greater", "elementwise >", Azg_Tensor,
+                                 Azg_BoolTensor, 1>;
+def Azg_GreaterEqualOp : Azg_BinaryOp<"greater_equal", "elementwise >=",
+                                      Azg_Tensor, Azg_BoolTensor, 1>;
+def Azg_AndOp : Azg_BinaryOp<"and", "elementwise logical and",
+                             Azg_BoolTensor, Azg_BoolTensor>;
+def Azg_OrOp : Azg_BinaryOp<"or", "elementwise logical or",
+                            Azg_BoolTensor, Azg_BoolTensor>;
+
+def Azg_NegOp : Azg_UnaryOp<"neg", "elementwise negation">;
+def Azg_AbsOp : Azg_UnaryOp<"abs", "elementwise absolute value">;
+def Azg_NotOp : Azg_UnaryOp<"not", "elementwise logical not", Azg_BoolTensor>;
+def Azg_ExpOp : Azg_UnaryOp<"exp", "elementwise e^x", Azg_FloatTensor>;
+def Azg_LogOp : Azg_UnaryOp<"log", "elementwise natural logarithm",
+                            Azg_FloatTensor>;
+def Azg_SqrtOp : Azg_UnaryOp<"sqrt", "elementwise square root",
+                             Azg_FloatTensor>;
+def Azg_ReciprocalOp : Azg_UnaryOp<"reciprocal", "elementwise 1/x",
+                                   Azg_FloatTensor>;
+def Azg_ErfOp : Azg_UnaryOp<"erf", "elementwise error function",
+                            Azg_FloatTensor>;
+def Azg_TanhOp : Azg_UnaryOp<"tanh", "elementwise tanh", Azg_FloatTensor>;
+def Azg_SigmoidOp : Azg_UnaryOp<"sigmoid", "elementwise 1/(1+e^-x)",
+                                Azg_FloatTensor>;
+def Azg_ReluOp : Azg_UnaryOp<"relu", "elementwise max(x, 0)">;
+def Azg_SiluOp : Azg_UnaryOp<"silu", "elementwise x * sigmoid(x)",
+                             Azg_FloatTensor>;
+def Azg_FloorOp : Azg_UnaryOp<"floor", "elementwise floor", Azg_FloatTensor>;
+def Azg_CeilOp : Azg_UnaryOp<"ceil", "elementwise ceiling", Azg_FloatTensor>;
+
+def Azg_GeluOp : Azg_SameTypeOp<"gelu", [SameOperandsAndResultType]> {
+  let summary = "Gaussian error linear unit";
+  let description = [{
+    `x * Phi(x)` with the exact erf form, or with the tanh approximation
+    when `tanh_approximation` is set.
+  }];
+  let arguments = (ins Azg_FloatTensor:$input, UnitAttr:$tanh_approximation);
+  let results = (outs Azg_FloatTensor:$output);
+  let assemblyFormat = "$input attr-dict `:` type($output)";
+}
+
+def Azg_ClipOp : Azg_SameTypeOp<"clip", [SameOperandsAndResultType]> {
+  let summary = "clamps every element into [min, max]";
+  let description = [{ A bound that is absent does not clamp. }];
+  let arguments = (ins Azg_Tensor:$input, OptionalAttr<F64Attr>:$min,
+                       OptionalAttr<F64Attr>:$max);
+  let results = (outs Azg_Tensor:$output);
+  let assemblyFormat = "$input attr-dict `:` type($output)";
+  let hasVerifier = 1;
+}
+
+def Azg_WhereOp : Azg_Op<"where"> {
+  let summary = "elementwise select with three-way broadcasting";
+  let arguments = (ins Azg_BoolTensor:$condition, Azg_Tensor:$on_true,
+                       Azg_Tensor:$on_false);
+  let results = (outs Azg_Tensor:$output);
+  let assemblyFormat =
+      "$condition `,` $on_true `,` $on_false attr-dict `:` "
+      "functional-type(operands, results)";
+  let inferBody = [{
+    return ::azc::azg::inferBroadcastResult(location, {adaptor.getCondition(),
+        adaptor.getOnTrue(), adaptor.getOnFalse()},
+        ::mlir::getElementTypeOrSelf(adaptor.getOnTrue().getType()),
+        inferredReturnTypes);
+  }];
+}
+
+def Azg_CastOp : Azg_Op<"cast", [SameOperandsAndResultShape]> {
+  let summary = "converts every element to another element type";
+  let arguments = (ins Azg_Tensor:$input, TypeAttr:$to);
+  let results = (outs Azg_Tensor:$output);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($output)";
+  let inferBody = [{
+    auto inputType = ::llvm::cast<::mlir::RankedTensorType>(
+        adaptor.getInput().getType());
+    inferredReturnTypes.push_back(inputType.clone(adaptor.getTo()));
+    return ::mlir::success();
+  }];
+  let hasFolder = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Reductions and normalizations
+//===----------------------------------------------------------------------===//
+
+def Azg_ReduceSumOp : Azg_ReductionOp<"reduce_sum", "sum over axes">;
+def Azg_ReduceMeanOp : Azg_ReductionOp<"reduce_mean", "mean over axes">;
+def Azg_ReduceMaxOp : Azg_ReductionOp<"reduce_max", "maximum over axes">;
+def Azg_ReduceMinOp : Azg_ReductionOp<"reduce_min", "minimum over axes">;
+def Azg_ReduceProdOp : Azg_ReductionOp<"reduce_prod", "product over axes">;
+
+def Azg_SoftmaxOp : Azg_SameTypeOp<"softmax", [SameOperandsAndResultType]> {
+  let summary = "softmax along one axis";
+  let arguments = (ins Azg_FloatTensor:$input,
+                       DefaultValuedAttr<I64Attr, "-1">:$axis);
+  let results = (outs Azg_FloatTensor:$output);
+  let assemblyFormat = "$input attr-dict `:` type($output)";
+  let hasVerifier = 1;
+}
+
+def Azg_LayerNormOp : Azg_Op<"layer_norm"> {
+  let summary = "layer normalization over the dims from `axis` on";
+  let description = [{
+    `(x - mean) / sqrt(var + epsilon) * scale + bias`, with mean and variance
+    taken over dims `axis` .. rank-1; `scale` and `bias` broadcast to those
+    dims.
+  }];
+  let arguments = (ins Azg_FloatTensor:$input, Azg_FloatTensor:$scale,
+                       Optional<Azg_FloatTensor>:$bias,
+                       DefaultValuedAttr<I64Attr, "-1">:$axis,
+                       DefaultValuedAttr<F32Attr, "1e-5f">:$epsilon);
+  let results = (outs Azg_FloatTensor:$output);
+  let assemblyFormat = [{
+    $input `,` $scale (`,` $bias^)? attr-dict `:`
+    functional-type(operands, results)
+  }];
+  let inferBody = [{
+    inferredReturnTypes.push_back(adaptor.getInput().getType());
+    return ::mlir::success();
+  }];
+  let hasVerifier = 1;
+}
+
+def Azg_RmsNormOp : Azg_Op<"rms_norm"> {
+  let summary = "root-mean-square normalization over the dims from `axis` on";
+  let description = [{ `x / sqrt(mean(x^2) + epsilon) * scale`. }];
+  let arguments = (ins Azg_FloatTensor:$input, Azg_FloatTensor:$scale,
+                       DefaultValuedAttr<I64Attr, "-1">:$axis,
+                       DefaultValuedAttr<F32Attr, "1e-6f">:$epsilon);
+  let results = (outs Azg_FloatTensor:$output);
+  let assemblyFormat = [{
+    $input `,` $scale attr-dict `:` functional-type(operands, results)
+  }];
+  let inferBody = [{
+    inferredReturnTypes.push_back(adaptor.getInput().getType());
+    return ::mlir::success();
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Shape manipulation
+//===----------------------------------------------------------------------===//
+
+def Azg_ShapeOfOp : Azg_Op<"shape_of"> {
+  let summary = "the shape of a tensor as a 1-D i64 tensor";
+  let description = [{
+    Folds to a constant once every dim of `input` is static: this is what
+    turns an exporter's `Shape -> Gather -> Concat -> Reshape` chains into
+    static reshapes after shape resolution.
+  }];
+  let arguments = (ins Azg_Tensor:$input);
+  let results = (outs RankedTensorOf<[I64]>:$output);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($output)";
+  let inferBody = [{
+    auto inputType = ::llvm::cast<::mlir::RankedTensorType>(
+        adaptor.getInput().getType());
+    inferredReturnTypes.push_back(::mlir::RankedTensorType::get(
+        {inputType.getRank()}, ::mlir::IntegerType::get(context, 64)));
+    return ::mlir::success();
+  }];
+  let hasFolder = 1;
+}
+
+def Azg_RangeOp : Azg_Op<"range"> {
+  let summary = "the 1-D sequence start, start+delta, ... below limit";
+  let description = [{
+    ONNX Range on scalar operands: `max(ceil((limit - start) / delta), 0)`
+    elements. Exporters build position ids with it from a sequence length.
+  }];
+  let arguments = (ins Azg_Tensor:$start, Azg_Tensor:$limit,
+                       Azg_Tensor:$delta);
+  let results = (outs Azg_Tensor:$output);
+  let assemblyFormat = [{
+    $start `,` $limit `,` $delta attr-dict `:`
+    functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+  let hasFolder = 1;
+}
+
+def Azg_ReshapeOp : Azg_Op<"reshape"> {
+  let summary = "reshape to the dims held in a 1-D i64 tensor";
+  let description = [{
+    ONNX Reshape semantics: in `shape`, `-1` stands for the one dim inferred
+    from the element count and `0` copies the input's dim at that position
+    (unless `allow_zero`, where 0 is a zero-sized dim). When `shape` is not a
+    constant, the result has `shape`'s length in dynamic dims until folding
+    makes it one.
+  }];
+  let arguments = (ins Azg_Tensor:$input, RankedTensorOf<[I64]>:$shape,
+                       UnitAttr:$allow_zero);
+  let results = (outs Azg_Tensor:$output);
+  let assemblyFormat =
+      "$input `,` $shape attr-dict `:` functional-type(operands, results)";
+  let hasFolder = 1;
+}
+
+def Azg_ExpandOp : Azg_Op<"expand"> {
+  let summary = "broadcast to a shape held in a 1-D i64 tensor";
+  let arguments = (ins Azg_Tensor:$input, RankedTensorOf<[I64]>:$shape);
+  let results = (outs Azg_Tensor:$output);
+  let assemblyFormat =
+      "$input `,` $shape attr-dict `:` functional-type(operands, results)";
+}
+
+def Azg_TransposeOp : Azg_Op<"transpose"> {
+  let summary = "permutes the dims: result dim i is input dim perm[i]";
+  let arguments = (ins Azg_Tensor:$input, DenseI64ArrayAttr:$perm);
+  let results = (outs Azg_Tensor:$output);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($output)";
+  let hasVerifier = 1;
+}
+
+def Azg_ConcatOp : Azg_Op<"concat"> {
+  let summary = "joins tensors along one axis";
+  let arguments = (ins Variadic<Azg_Tensor>:$inputs, I64Attr:$axis);
+  let results = (outs Azg_Tensor:$output);
+  let assemblyFormat =
+      "$inputs attr-dict `:` functional-type(operands, results)";
+  let hasFolder = 1;
+}
+
+def Azg_SliceOp : Azg_Op<"slice"> {
+  let summary = "strided slice (ONNX Slice) with 1-D index operands";
+  let description = [{
+    For each `axes[i]`, takes `starts[i]` up to (not including) `ends[i]` in
+    steps of `steps[i]`; negative indices count from the back and out of
+    range ones are clamped, as in ONNX.
+  }];
+  let arguments = (ins Azg_Tensor:$input, Azg_IndexTensor:$starts,
+                       Azg_IndexTensor:$ends, Azg_IndexTensor:$axes,
+                       Azg_IndexTensor:$steps);
+  let results = (outs Azg_Tensor:$output);
+  let assemblyFormat = [{
+    $input `[` $starts `,` $ends `,` $axes `,` $steps `]` attr-dict `:`
+    functional-type(operands, results)
+  }];
+  let hasFolder = 1;
+}
+
+def Azg_GatherOp : Azg_Op<"gather"> {
+  let summary = "gathers slices of `data` along `axis` at `indices`";
+  let description = [{
+    ONNX Gather: the result shape is data.shape[:axis] + indices.shape +
+    data.shape[axis+1:]; negative indices count from the back.
+  }];
+  let arguments = (ins Azg_Tensor:$data, Azg_IndexTensor:$indices,
+                       DefaultValuedAttr<I64Attr, "0">:$axis);
+  let results = (outs Azg_Tensor:$output);
+  let assemblyFormat =
+      "$data `[` $indices `]` attr-dict `:` functional-type(operands, results)";
+  let hasFolder = 1;
+}
+
+def Azg_SplitOp : Azg_Op<"split"> {
+  let summary = "splits a tensor along one axis into pieces of given sizes";
+  let arguments = (ins Azg_Tensor:$input, I64Attr:$axis,
+                       DenseI64ArrayAttr:$sizes);
+  let results = (outs Variadic<Azg_Tensor>:$outputs);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($outputs)";
+  let hasVerifier = 1;
+}
+
+def Azg_SqueezeOp : Azg_Op<"squeeze"> {
+  let summary = "removes size-1 dims";
+  let arguments = (ins Azg_Tensor:$input, DenseI64ArrayAttr:$axes);
+  let results = (outs Azg_Tensor:$output);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($output)";
+  let hasFolder = 1;
+}
+
+def Azg_UnsqueezeOp : Azg_Op<"unsqueeze"> {
+  let summary = "inserts size-1 dims at `axes` of the result";
+  let arguments = (ins Azg_Tensor:$input, DenseI64ArrayAttr:$axes);
+  let results = (outs Azg_Tensor:$output);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($output)";
+  let hasFolder = 1;
+}
+
+#endif // AZG_OPS_TD
