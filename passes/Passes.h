@@ -1,0 +1,39 @@
+//===- Passes.h - azc's passes and pipeline ---------------------*- C++ -*-===//
+
+#ifndef AZC_PASSES_PASSES_H
+#define AZC_PASSES_PASSES_H
+
+#include "dialects/azg/AzgDialect.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Pass/Pass.h"
+#include "mlir/Pass/PassManager.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace azc {
+
+#define GEN_PASS_DECL
+#include "passes/Passes.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "passes/Passes.h.inc"
+
+/// What the build profile says about shapes.
+struct ShapeProfile {
+  std::vector<std::string> dims;        ///< NAME=SIZE
+  std::vector<std::string> inputShapes; ///< NAME:D0xD1x...
+};
+
+/// Adds azc's optimization pipeline, in its one decided order, to `pm`.
+void buildOptimizationPipeline(mlir::OpPassManager &pm,
+                               const ShapeProfile &profile);
+
+/// Registers every pass and the `azc-optimize` pipeline for azc-opt.
+void registerAllPasses();
+
+} // namespace azc
+
+#endif // AZC_PASSES_PASSES_H

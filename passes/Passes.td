@@ -1,0 +1,69 @@
+//===- Passes.td - azc's passes on azg -----------------------*- tablegen -*-===//
+//
+// Every optimization azc performs is a pass declared here, with its own flag
+// and its own lit test (test/lit/passes/<flag>.mlir). The order they run in
+// is decided in one place: Pipeline.cpp.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef AZC_PASSES_TD
+#define AZC_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def FoldShapes : Pass<"azg-fold-shapes", "mlir::func::FuncOp"> {
+  let summary = "fold shape arithmetic and small constants";
+  let description = [{
+    Runs the azg folders and canonicalization patterns to a fixed point:
+    `shape_of` of a static tensor becomes a constant, and the Gather /
+    Unsqueeze / Concat / integer arithmetic that exporters build reshape
+    targets from folds away, leaving reshapes with constant targets. Large
+    tensors and weights are never folded.
+  }];
+  let dependentDialects = ["azc::azg::AzgDialect"];
+}
+
+def ResolveShapes : Pass<"azg-resolve-shapes", "mlir::func::FuncOp"> {
+  let summary = "fix symbolic dims from the build profile and re-infer shapes";
+  let description = [{
+    Replaces the dynamic dims of the function's inputs with the sizes the
+    build profile gives, by symbolic name (`dims=batch=8,sequence=128`) or
+    per input (`input-shapes=image:1x3x224x224`), then re-infers every op's
+    result type, folding shape arithmetic as it becomes constant, until
+    nothing changes. A size that contradicts the model is an error naming the
+    input and dim. Dims left unnamed stay dynamic.
+  }];
+  let options = [
+    ListOption<"dims", "dims", "std::string",
+               "symbolic dim sizes as NAME=SIZE">,
+    ListOption<"inputShapes", "input-shapes", "std::string",
+               "input shapes as NAME:D0xD1x...">,
+  ];
+  let dependentDialects = ["azc::azg::AzgDialect"];
+}
+
+def FuseElementwise : Pass<"azg-fuse-elementwise", "mlir::func::FuncOp"> {
+  let summary = "recognize activations exporters spell as elementwise chains";
+  let description = [{
+    Exporters write GELU as `x * 0.5 * (1 + erf(x / sqrt(2)))` (or its tanh
+    approximation) and SiLU as `x * sigmoid(x)`. Rewriting each chain to one
+    `azg.gelu` / `azg.silu` saves a pass over memory per op and lets
+    `azg-fuse-epilogues` fold the activation into the producing matmul.
+  }];
+  let dependentDialects = ["azc::azg::AzgDialect"];
+}
+
+def FuseEpilogues : Pass<"azg-fuse-epilogues", "mlir::func::FuncOp"> {
+  let summary = "fuse bias, residual and activation into matmul, gemm, conv";
+  let description = [{
+    Folds the elementwise ops that follow a matmul, gemm or conv into the
+    op's epilogue: a constant bias broadcast along the last dim becomes
+    `bias`, an add of a same-shaped tensor becomes `residual`, and a
+    following relu, gelu, silu, sigmoid, tanh or clip becomes `activation`.
+    The fused op writes its result once instead of once per elementwise op.
+    Only producers with a single use are fused, so no work is duplicated.
+  }];
+  let dependentDialects = ["azc::azg::AzgDialect"];
+}
+
+#endif // AZC_PASSES_TD
