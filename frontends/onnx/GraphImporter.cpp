@@ -1,0 +1,599 @@
+//===- GraphImporter.cpp - ONNX GraphProto to azg -------------------------===//
+//
+// Imports a model's main graph into `func.func @main`: graph inputs become
+// arguments (symbolic dims stay dynamic, their names kept in
+// `azg.dim_names`), initializers become azg.weight / azg.constant ops, and
+// each node is handed to the op importer registered for its op type and
+// opset. Before anything is built, every node is checked for an importer so
+// that a model with unsupported ops fails once, listing all of them.
+//
+//===----------------------------------------------------------------------===//
+
+#include "frontends/onnx/ImporterContext.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/BuiltinDialect.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/IR/Verifier.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/ADT/StringSet.h"
+#include "llvm/Support/Path.h"
+
+#include <map>
+
+using namespace mlir;
+using namespace azc;
+using namespace azc::onnx_frontend;
+
+namespace azc::onnx_frontend {
+
+class GraphImporter {
+public:
+  GraphImporter(MLIRContext &context, ModelFile &file,
+                const ImportOptions &options)
+      : context_(context), file_(file), options_(options),
+        builder_(&context) {}
+
+  OwningOpRef<ModuleOp> run(std::string &error);
+
+  MLIRContext &context_;
+  ModelFile &file_;
+  const ImportOptions &options_;
+  OpBuilder builder_;
+  llvm::StringMap<Value> values_;
+  llvm::StringSet<> usedNames_; ///< names read by nodes or graph outputs
+  std::map<std::string, int64_t> opsets_;
+  std::vector<std::string> errors_;
+  std::string currentNode_;
+
+  FailureOr<ElementsAttr> importTensor(const onnx::TensorProto &tensor,
+                                       std::string &error);
+  bool checkSupported(std::string &error);
+  LogicalResult importNode(const onnx::NodeProto &node);
+};
+
+} // namespace azc::onnx_frontend
+
+//===----------------------------------------------------------------------===//
+// Types and tensors
+//===----------------------------------------------------------------------===//
+
+Type azc::onnx_frontend::convertElementType(int32_t onnxType,
+                                            MLIRContext *context) {
+  Builder b(context);
+  switch (onnxType) {
+  case onnx::TensorProto::FLOAT: return b.getF32Type();
+  case onnx::TensorProto::FLOAT16: return b.getF16Type();
+  case onnx::TensorProto::BFLOAT16: return b.getBF16Type();
+  case onnx::TensorProto::DOUBLE: return b.getF64Type();
+  case onnx::TensorProto::BOOL: return b.getI1Type();
+  case onnx::TensorProto::INT8: return b.getIntegerType(8);
+  case onnx::TensorProto::INT16: return b.getIntegerType(16);
+  case onnx::TensorProto::INT32: return b.getI32Type();
+  case onnx::TensorProto::INT64: return b.getI64Type();
+  case onnx::TensorProto::UINT8: return b.getIntegerType(8, false);
+  case onnx::TensorProto::UINT16: return b.getIntegerType(16, false);
+  case onnx::TensorProto::UINT32: return b.getIntegerType(32, false);
+  case onnx::TensorProto::UINT64: return b.getIntegerType(64, false);
+  default: return nullptr;
+  }
+}
+
+static size_t bitWidthOf(Type type) {
+  return type.isInteger(1) ? 8 : type.getIntOrFloatBitWidth();
+}
+
+/// Converts a tensor stored in typed fields (float_data, int32_data, ...)
+/// to little-endian raw bytes.
+static bool typedFieldBytes(const onnx::TensorProto &t, Type elementType,
+                            int64_t count, std::vector<char> &out) {
+  size_t width = bitWidthOf(elementType) / 8;
+  out.resize(count * width);
+  auto store = [&](int64_t i, uint64_t bits) {
+    memcpy(out.data() + i * width, &bits, width); // little-endian host
+  };
+  switch (t.data_type()) {
+  case onnx::TensorProto::FLOAT:
+    if (t.float_data_size() != count)
+      return false;
+    memcpy(out.data(), t.float_data().data(), count * 4);
+    return true;
+  case onnx::TensorProto::DOUBLE:
+    if (t.double_data_size() != count)
+      return false;
+    memcpy(out.data(), t.double_data().data(), count * 8);
+    return true;
+  case onnx::TensorProto::INT64:
+    if (t.int64_data_size() != count)
+      return false;
+    memcpy(out.data(), t.int64_data().data(), count * 8);
+    return true;
+  case onnx::TensorProto::UINT32:
+  case onnx::TensorProto::UINT64:
+    if (t.uint64_data_size() != count)
+      return false;
+    for (int64_t i = 0; i < count; ++i)
+      store(i, t.uint64_data(i));
+    return true;
+  default:
+    // int8/16/32, uint8/16, bool, float16 and bfloat16 bits: int32_data.
+    if (t.int32_data_size() != count)
+      return false;
+    for (int64_t i = 0; i < count; ++i)
+      store(i, uint64_t(uint32_t(t.int32_data(i))));
+    return true;
+  }
+}
+
+/// A resource key MLIR prints without quoting.
+static std::string resourceKey(llvm::StringRef name) {
+  std::string key;
+  for (char c : name)
+    key += (llvm::isAlnum(c) || c == '_' || c == '.') ? c : '_';
+  if (key.empty() || llvm::isDigit(key[0]) || key[0] == '.')
+    key = "w_" + key;
+  return key;
+}
+
+FailureOr<ElementsAttr>
+GraphImporter::importTensor(const onnx::TensorProto &tensor,
+                            std::string &error) {
+  std::string label = "tensor '" + tensor.name() + "'";
+  Type elementType = convertElementType(tensor.data_type(), &context_);
+  if (!elementType) {
+    error = label + " has data type " + std::to_string(tensor.data_type()) +
+            ", which azc does not support";
+    return failure();
+  }
+  SmallVector<int64_t> shape;
+  int64_t count = 1;
+  for (int64_t dim : tensor.dims()) {
+    if (dim < 0) {
+      error = label + " has a negative dim";
+      return failure();
+    }
+    shape.push_back(dim);
+    count *= dim;
+  }
+  auto type = RankedTensorType::get(shape, elementType);
+  size_t width = bitWidthOf(elementType) / 8;
+
+  TensorBytes bytes;
+  if (!file_.rawBytes(tensor, bytes, error))
+    return failure();
+  std::shared_ptr<std::vector<char>> converted;
+  if (!bytes.data && count > 0) {
+    converted = std::make_shared<std::vector<char>>();
+    if (!typedFieldBytes(tensor, elementType, count, *converted)) {
+      error = label + " holds no data, or a number of values that does not "
+                      "match its shape";
+      return failure();
+    }
+    bytes.data = converted->data();
+    bytes.size = converted->size();
+    bytes.owner = converted;
+  }
+  if (bytes.size != size_t(count) * width) {
+    error = label + " has " + std::to_string(bytes.size) +
+            " bytes of data, but its shape and type need " +
+            std::to_string(size_t(count) * width);
+    return failure();
+  }
+
+  ArrayRef<char> data(bytes.data, bytes.size);
+  if (elementType.isInteger(1)) {
+    // DenseElementsAttr packs i1 as bits; ONNX stores one byte per bool.
+    SmallVector<bool> values;
+    for (char c : data)
+      values.push_back(c != 0);
+    return cast<ElementsAttr>(DenseElementsAttr::get(type, values));
+  }
+  if (count <= options_.maxInlineElements)
+    return cast<ElementsAttr>(DenseElementsAttr::getFromRawBuffer(type, data));
+
+  // Large tensors: a resource blob over the mapped bytes when they are
+  // aligned for their element type, else over an aligned copy.
+  size_t alignment = std::min<size_t>(width, 8);
+  AsmResourceBlob blob;
+  if (reinterpret_cast<uintptr_t>(bytes.data) % alignment == 0) {
+    std::shared_ptr<const void> owner = bytes.owner;
+    blob = AsmResourceBlob(
+        data, alignment,
+        [owner](void *, size_t, size_t) mutable { owner.reset(); },
+        /*dataIsMutable=*/false);
+  } else {
+    blob = HeapAsmResourceBlob::allocateAndCopyWithAlign(data, alignment);
+  }
+  return cast<ElementsAttr>(DenseResourceElementsAttr::get(
+      type, resourceKey(tensor.name()), std::move(blob)));
+}
+
+//===----------------------------------------------------------------------===//
+// Op importer registry
+//===----------------------------------------------------------------------===//
+
+static const std::vector<OpImporter> &opImporterTable() {
+  static const std::vector<OpImporter> table = [] {
+    std::vector<OpImporter> t;
+    addMathImporters(t);
+    addShapeImporters(t);
+    return t;
+  }();
+  return table;
+}
+
+const OpImporter *azc::onnx_frontend::findOpImporter(llvm::StringRef domain,
+                                                     llvm::StringRef opType,
+                                                     int64_t opset) {
+  if (domain == "ai.onnx")
+    domain = "";
+  const OpImporter *best = nullptr;
+  for (const OpImporter &entry : opImporterTable())
+    if (entry.domain == domain && entry.opType == opType &&
+        entry.sinceVersion <= opset &&
+        (!best || entry.sinceVersion > best->sinceVersion))
+      best = &entry;
+  return best;
+}
+
+//===----------------------------------------------------------------------===//
+// NodeContext
+//===----------------------------------------------------------------------===//
+
+NodeContext::NodeContext(GraphImporter &graph, const onnx::NodeProto &node,
+                         int64_t opset, Location loc)
+    : graph_(graph), node_(node), opset_(opset), loc_(loc) {}
+
+OpBuilder &NodeContext::builder() { return graph_.builder_; }
+MLIRContext *NodeContext::context() { return &graph_.context_; }
+
+Value NodeContext::input(size_t i) const {
+  if (i >= (size_t)node_.input_size() || node_.input(i).empty())
+    return nullptr;
+  return graph_.values_.lookup(node_.input(i));
+}
+
+bool NodeContext::isOutputUsed(size_t i) const {
+  return i < (size_t)node_.output_size() && !node_.output(i).empty() &&
+         graph_.usedNames_.contains(node_.output(i));
+}
+
+FailureOr<SmallVector<int64_t>> NodeContext::constantInts(size_t i,
+                                                          StringRef what) {
+  DenseIntElementsAttr attr;
+  Value value = input(i);
+  if (!value || !matchPattern(value, m_Constant(&attr))) {
+    (void)error(Twine(what) + " (input " + Twine(i) +
+                ") must be a constant; computed values are not supported");
+    return failure();
+  }
+  SmallVector<int64_t> result;
+  for (const APInt &v : attr.getValues<APInt>())
+    result.push_back(v.getSExtValue());
+  return result;
+}
+
+const onnx::AttributeProto *NodeContext::attr(StringRef name) const {
+  for (const onnx::AttributeProto &a : node_.attribute())
+    if (a.name() == name)
+      return &a;
+  return nullptr;
+}
+
+int64_t NodeContext::attrInt(StringRef name, int64_t otherwise) const {
+  const onnx::AttributeProto *a = attr(name);
+  return a ? a->i() : otherwise;
+}
+
+float NodeContext::attrFloat(StringRef name, float otherwise) const {
+  const onnx::AttributeProto *a = attr(name);
+  return a ? a->f() : otherwise;
+}
+
+std::string NodeContext::attrString(StringRef name, StringRef otherwise) const {
+  const onnx::AttributeProto *a = attr(name);
+  return a ? a->s() : otherwise.str();
+}
+
+std::optional<SmallVector<int64_t>> NodeContext::attrInts(StringRef name) const {
+  const onnx::AttributeProto *a = attr(name);
+  if (!a)
+    return std::nullopt;
+  return SmallVector<int64_t>(a->ints().begin(), a->ints().end());
+}
+
+Value NodeContext::constantI64(ArrayRef<int64_t> values, bool scalar) {
+  auto type = RankedTensorType::get(
+      scalar ? ArrayRef<int64_t>{} : ArrayRef<int64_t>{(int64_t)values.size()},
+      builder().getI64Type());
+  return builder().create<azg::ConstantOp>(
+      loc_, DenseIntElementsAttr::get(type, values));
+}
+
+Value NodeContext::constantScalar(Type elementType, double value) {
+  auto type = RankedTensorType::get({}, elementType);
+  Attribute element =
+      isa<FloatType>(elementType)
+          ? Attribute(builder().getFloatAttr(elementType, value))
+          : Attribute(builder().getIntegerAttr(elementType, (int64_t)value));
+  return builder().create<azg::ConstantOp>(
+      loc_, DenseElementsAttr::get(type, element));
+}
+
+Value NodeContext::constantLike(Value like, double value) {
+  return constantScalar(getElementTypeOrSelf(like.getType()), value);
+}
+
+FailureOr<ElementsAttr> NodeContext::importTensor(const onnx::TensorProto &t) {
+  std::string message;
+  FailureOr<ElementsAttr> attr = graph_.importTensor(t, message);
+  if (failed(attr))
+    (void)error(message);
+  return attr;
+}
+
+LogicalResult NodeContext::setResults(ValueRange values) {
+  for (auto [i, value] : llvm::enumerate(values)) {
+    if (i >= (size_t)node_.output_size())
+      break;
+    if (!node_.output(i).empty())
+      graph_.values_[node_.output(i)] = value;
+  }
+  for (size_t i = values.size(); i < (size_t)node_.output_size(); ++i)
+    if (isOutputUsed(i))
+      return error("output " + Twine(i) + " ('" + node_.output(i) +
+                   "') is not supported");
+  return success();
+}
+
+LogicalResult NodeContext::setResult(FailureOr<Value> value) {
+  if (failed(value))
+    return failure();
+  return setResults(ValueRange{*value});
+}
+
+LogicalResult NodeContext::error(const Twine &message) {
+  emitError(loc_) << message;
+  return failure();
+}
+
+//===----------------------------------------------------------------------===//
+// Graph import
+//===----------------------------------------------------------------------===//
+
+static std::string nodeLabel(const onnx::NodeProto &node) {
+  std::string label = "node '" + node.name() + "' (" + node.op_type() + ")";
+  if (node.name().empty())
+    label = "node " + node.op_type() + " producing '" +
+            (node.output_size() ? node.output(0) : std::string("?")) + "'";
+  return label;
+}
+
+bool GraphImporter::checkSupported(std::string &error) {
+  // op type (with domain and opset) -> the nodes that use it.
+  std::map<std::string, std::vector<std::string>> unsupported;
+  size_t count = 0;
+  for (const onnx::NodeProto &node : file_.model().graph().node()) {
+    std::string domain = node.domain() == "ai.onnx" ? "" : node.domain();
+    auto opset = opsets_.find(domain);
+    const OpImporter *importer =
+        opset == opsets_.end()
+            ? nullptr
+            : findOpImporter(domain, node.op_type(), opset->second);
+    if (importer)
+      continue;
+    std::string key = node.op_type() + " (" +
+                      (domain.empty() ? "ai.onnx" : domain) + " opset " +
+                      (opset == opsets_.end()
+                           ? std::string("not imported by the model")
+                           : std::to_string(opset->second)) +
+                      ")";
+    unsupported[key].push_back(node.name().empty() ? "<unnamed>" : node.name());
+    ++count;
+  }
+  if (unsupported.empty())
+    return true;
+  error = file_.path() + ": " + std::to_string(count) + " node" +
+          (count == 1 ? "" : "s") + " use" + (count == 1 ? "s" : "") +
+          " ops azc does not support:";
+  for (auto &[key, names] : unsupported) {
+    error += "\n  " + key + ": ";
+    for (size_t i = 0; i < names.size(); ++i) {
+      if (i == 8) {
+        error += ", ... (" + std::to_string(names.size()) + " in all)";
+        break;
+      }
+      error += (i ? ", " : "") + names[i];
+    }
+  }
+  return false;
+}
+
+LogicalResult GraphImporter::importNode(const onnx::NodeProto &node) {
+  std::string domain = node.domain() == "ai.onnx" ? "" : node.domain();
+  int64_t opset = opsets_[domain];
+  const OpImporter *importer = findOpImporter(domain, node.op_type(), opset);
+  for (const std::string &name : node.input())
+    if (!name.empty() && !values_.count(name)) {
+      errors_.push_back(nodeLabel(node) + ": input '" + name +
+                        "' is not a graph input, an initializer or the output "
+                        "of an earlier node");
+      return failure();
+    }
+  Location loc = NameLoc::get(
+      builder_.getStringAttr(node.name().empty() ? node.op_type() : node.name()),
+      FileLineColLoc::get(&context_, file_.path(), 0, 0));
+  currentNode_ = nodeLabel(node);
+  NodeContext nodeContext(*this, node, opset, loc);
+  return importer->fn(nodeContext);
+}
+
+OwningOpRef<ModuleOp> GraphImporter::run(std::string &error) {
+  const onnx::ModelProto &model = file_.model();
+  const onnx::GraphProto &graph = model.graph();
+  for (const onnx::OperatorSetIdProto &opset : model.opset_import())
+    opsets_[opset.domain() == "ai.onnx" ? "" : opset.domain()] =
+        opset.version();
+  if (model.opset_import_size() == 0)
+    opsets_[""] = 1; // IR version 1-2 models predate opset_import.
+  if (!checkSupported(error))
+    return nullptr;
+
+  // Errors from here on are diagnostics: collect them with the node that
+  // raised them.
+  ScopedDiagnosticHandler handler(&context_, [&](Diagnostic &diag) {
+    if (diag.getSeverity() == DiagnosticSeverity::Error)
+      errors_.push_back((currentNode_.empty() ? "" : currentNode_ + ": ") +
+                        diag.str());
+    return success();
+  });
+  auto fail = [&]() -> OwningOpRef<ModuleOp> {
+    error = file_.path() + ": " +
+            (errors_.empty() ? std::string("import failed") : errors_.front());
+    return nullptr;
+  };
+
+  for (const onnx::NodeProto &node : graph.node())
+    for (const std::string &name : node.input())
+      usedNames_.insert(name);
+  for (const onnx::ValueInfoProto &output : graph.output())
+    usedNames_.insert(output.name());
+
+  Location fileLoc = FileLineColLoc::get(&context_, file_.path(), 0, 0);
+  OwningOpRef<ModuleOp> module = ModuleOp::create(fileLoc);
+  module->getOperation()->setAttr(
+      "azg.source", builder_.getStringAttr(llvm::sys::path::filename(file_.path())));
+  module->getOperation()->setAttr(
+      "azg.opset", builder_.getI64IntegerAttr(opsets_[""]));
+  if (!model.producer_name().empty())
+    module->getOperation()->setAttr(
+        "azg.producer",
+        builder_.getStringAttr(model.producer_name() + " " +
+                               model.producer_version()));
+
+  // Arguments: graph inputs that are not initializers.
+  llvm::StringSet<> initializerNames;
+  for (const onnx::TensorProto &t : graph.initializer())
+    initializerNames.insert(t.name());
+  SmallVector<Type> argTypes;
+  SmallVector<DictionaryAttr> argAttrs;
+  SmallVector<std::string> argNames;
+  for (const onnx::ValueInfoProto &input : graph.input()) {
+    if (initializerNames.contains(input.name()))
+      continue;
+    if (!input.type().has_tensor_type()) {
+      errors_.push_back("graph input '" + input.name() +
+                        "' is not a tensor (sequences and maps are not "
+                        "supported)");
+      return fail();
+    }
+    const onnx::TypeProto::Tensor &tensorType = input.type().tensor_type();
+    Type elementType = convertElementType(tensorType.elem_type(), &context_);
+    if (!elementType) {
+      errors_.push_back("graph input '" + input.name() + "' has data type " +
+                        std::to_string(tensorType.elem_type()) +
+                        ", which azc does not support");
+      return fail();
+    }
+    if (!tensorType.has_shape()) {
+      errors_.push_back("graph input '" + input.name() +
+                        "' has no shape; azc needs at least its rank");
+      return fail();
+    }
+    SmallVector<int64_t> shape;
+    SmallVector<Attribute> dimNames;
+    bool anyNamed = false;
+    for (const auto &dim : tensorType.shape().dim()) {
+      if (dim.has_dim_value() && dim.dim_value() >= 0) {
+        shape.push_back(dim.dim_value());
+        dimNames.push_back(builder_.getStringAttr(""));
+      } else {
+        shape.push_back(ShapedType::kDynamic);
+        dimNames.push_back(builder_.getStringAttr(dim.dim_param()));
+        anyNamed |= !dim.dim_param().empty();
+      }
+    }
+    argTypes.push_back(RankedTensorType::get(shape, elementType));
+    SmallVector<NamedAttribute> attrs = {builder_.getNamedAttr(
+        azg::kNameAttr, builder_.getStringAttr(input.name()))};
+    if (anyNamed)
+      attrs.push_back(builder_.getNamedAttr(azg::kDimNamesAttr,
+                                            builder_.getArrayAttr(dimNames)));
+    argAttrs.push_back(builder_.getDictionaryAttr(attrs));
+    argNames.push_back(input.name());
+  }
+
+  auto func = func::FuncOp::create(fileLoc, "main",
+                                   builder_.getFunctionType(argTypes, {}));
+  module->push_back(func);
+  func.setAllArgAttrs(argAttrs);
+  Block *body = func.addEntryBlock();
+  builder_.setInsertionPointToStart(body);
+  for (auto [name, arg] : llvm::zip(argNames, body->getArguments()))
+    values_[name] = arg;
+
+  for (const onnx::TensorProto &tensor : graph.initializer()) {
+    std::string message;
+    currentNode_ = "initializer '" + tensor.name() + "'";
+    FailureOr<ElementsAttr> value = importTensor(tensor, message);
+    if (failed(value)) {
+      errors_.push_back(message);
+      return fail();
+    }
+    Location loc = NameLoc::get(builder_.getStringAttr(tensor.name()), fileLoc);
+    Value result =
+        isa<DenseResourceElementsAttr>(*value)
+            ? builder_.create<azg::WeightOp>(loc, tensor.name(), *value)
+                  .getOutput()
+            : builder_.create<azg::ConstantOp>(loc, *value).getOutput();
+    values_[tensor.name()] = result;
+  }
+  currentNode_.clear();
+
+  for (const onnx::NodeProto &node : graph.node())
+    if (failed(importNode(node)))
+      return fail();
+  currentNode_.clear();
+
+  SmallVector<Value> results;
+  SmallVector<DictionaryAttr> resultAttrs;
+  for (const onnx::ValueInfoProto &output : graph.output()) {
+    Value value = values_.lookup(output.name());
+    if (!value) {
+      errors_.push_back("graph output '" + output.name() +
+                        "' is not produced by any node");
+      return fail();
+    }
+    results.push_back(value);
+    resultAttrs.push_back(builder_.getDictionaryAttr({builder_.getNamedAttr(
+        azg::kNameAttr, builder_.getStringAttr(output.name()))}));
+  }
+  builder_.create<func::ReturnOp>(fileLoc, results);
+  func.setFunctionType(
+      builder_.getFunctionType(argTypes, ValueRange(results).getTypes()));
+  func.setAllResultAttrs(resultAttrs);
+
+  if (failed(verify(*module))) {
+    if (errors_.empty())
+      errors_.push_back("the imported IR does not verify");
+    errors_.front() = "internal error: imported IR does not verify: " +
+                      errors_.front();
+    return fail();
+  }
+  return module;
+}
+
+OwningOpRef<ModuleOp>
+azc::onnx_frontend::importOnnxFile(MLIRContext &context,
+                                   const std::string &path,
+                                   const ImportOptions &options,
+                                   std::string &error) {
+  context.loadDialect<azg::AzgDialect, func::FuncDialect>();
+  std::unique_ptr<ModelFile> file = ModelFile::load(path, error);
+  if (!file)
+    return nullptr;
+  GraphImporter importer(context, *file, options);
+  return importer.run(error);
+}

@@ -1,0 +1,128 @@
+//===- ImporterContext.h - state shared by the ONNX op importers -*- C++ -*-===//
+//
+// The graph importer walks nodes in order and hands each to the importer
+// registered for its (domain, op type, opset). A NodeContext gives that
+// importer typed access to the node's inputs and attributes, builds azg ops
+// with inferred result types (reporting, not aborting, when inference
+// fails), and records the node's outputs.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef AZC_FRONTENDS_ONNX_IMPORTERCONTEXT_H
+#define AZC_FRONTENDS_ONNX_IMPORTERCONTEXT_H
+
+#include "dialects/azg/AzgDialect.h"
+#include "frontends/onnx/ModelFile.h"
+#include "frontends/onnx/OnnxImporter.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/Matchers.h"
+#include "llvm/ADT/StringMap.h"
+
+#include <functional>
+
+namespace azc::onnx_frontend {
+
+class GraphImporter;
+
+class NodeContext {
+public:
+  NodeContext(GraphImporter &graph, const onnx::NodeProto &node,
+              int64_t opset, mlir::Location loc);
+
+  const onnx::NodeProto &node() const { return node_; }
+  int64_t opset() const { return opset_; }
+  mlir::Location loc() const { return loc_; }
+  mlir::OpBuilder &builder();
+  mlir::MLIRContext *context();
+
+  // Inputs. An absent optional input (missing or named "") is a null Value.
+  size_t numInputs() const { return node_.input_size(); }
+  mlir::Value input(size_t i) const;
+  /// Input `i` as a constant integer list; failure (reported) when it is
+  /// not a constant.
+  mlir::FailureOr<llvm::SmallVector<int64_t>> constantInts(size_t i,
+                                                           llvm::StringRef what);
+  /// Whether output `i` is used by a later node or the graph outputs.
+  bool isOutputUsed(size_t i) const;
+
+  // Attributes.
+  const onnx::AttributeProto *attr(llvm::StringRef name) const;
+  int64_t attrInt(llvm::StringRef name, int64_t otherwise) const;
+  float attrFloat(llvm::StringRef name, float otherwise) const;
+  std::string attrString(llvm::StringRef name, llvm::StringRef otherwise) const;
+  std::optional<llvm::SmallVector<int64_t>> attrInts(llvm::StringRef name) const;
+
+  // Values built for the node.
+  mlir::Value constantI64(llvm::ArrayRef<int64_t> values, bool scalar = false);
+  mlir::Value constantScalar(mlir::Type elementType, double value);
+  mlir::Value constantLike(mlir::Value like, double value);
+  mlir::FailureOr<mlir::ElementsAttr> importTensor(const onnx::TensorProto &t);
+
+  /// Creates OpTy through its builder taking explicit result types, then
+  /// infers the real ones. Inference errors are reported against the node.
+  template <typename OpTy, typename... Args>
+  mlir::FailureOr<mlir::Operation *> create(unsigned numResults,
+                                            Args &&...args) {
+    mlir::OperationState state(loc_, OpTy::getOperationName());
+    llvm::SmallVector<mlir::Type> placeholders(
+        numResults, mlir::NoneType::get(context()));
+    OpTy::build(builder(), state, mlir::TypeRange(placeholders),
+                std::forward<Args>(args)...);
+    llvm::SmallVector<mlir::Type> types;
+    if (mlir::failed(OpTy::inferReturnTypes(
+            context(), loc_, state.operands,
+            state.attributes.getDictionary(context()),
+            state.getRawProperties(), state.regions, types)))
+      return mlir::failure();
+    state.types.assign(types.begin(), types.end());
+    return builder().create(state);
+  }
+  /// create() for single-result ops, returning the result.
+  template <typename OpTy, typename... Args>
+  mlir::FailureOr<mlir::Value> make(Args &&...args) {
+    mlir::FailureOr<mlir::Operation *> op =
+        create<OpTy>(1, std::forward<Args>(args)...);
+    if (mlir::failed(op))
+      return mlir::failure();
+    return (*op)->getResult(0);
+  }
+
+  /// Binds the node's outputs, in order, to `values`.
+  mlir::LogicalResult setResults(mlir::ValueRange values);
+  mlir::LogicalResult setResult(mlir::FailureOr<mlir::Value> value);
+
+  /// Reports `message` against this node and returns failure.
+  mlir::LogicalResult error(const llvm::Twine &message);
+
+private:
+  GraphImporter &graph_;
+  const onnx::NodeProto &node_;
+  int64_t opset_;
+  mlir::Location loc_;
+};
+
+using ImportFn = std::function<mlir::LogicalResult(NodeContext &)>;
+
+struct OpImporter {
+  std::string domain; ///< "" for the default ai.onnx domain
+  std::string opType;
+  int64_t sinceVersion;
+  ImportFn fn;
+};
+
+/// The importer for an op at an opset: the registered one with the greatest
+/// sinceVersion <= opset, or null.
+const OpImporter *findOpImporter(llvm::StringRef domain, llvm::StringRef opType,
+                                 int64_t opset);
+
+/// Registration, split by op family (OpImporters*.cpp).
+void addMathImporters(std::vector<OpImporter> &table);
+void addShapeImporters(std::vector<OpImporter> &table);
+
+/// The MLIR element type of an ONNX TensorProto data type, or null.
+mlir::Type convertElementType(int32_t onnxType, mlir::MLIRContext *context);
+
+} // namespace azc::onnx_frontend
+
+#endif // AZC_FRONTENDS_ONNX_IMPORTERCONTEXT_H

@@ -1,0 +1,395 @@
+//===- MathImporters.cpp - ONNX arithmetic and NN ops to azg --------------===//
+//
+// Importers for elementwise math, linear algebra, convolution, pooling,
+// reductions and normalizations. Each is registered with the opset it
+// applies from; where ONNX changed an op's signature (attributes that became
+// inputs, changed defaults) there is one entry per version.
+//
+//===----------------------------------------------------------------------===//
+
+#include "frontends/onnx/ImporterContext.h"
+
+using namespace mlir;
+using namespace azc;
+using namespace azc::onnx_frontend;
+
+namespace {
+
+template <typename OpTy> LogicalResult importBinary(NodeContext &n) {
+  if (n.attr("broadcast") || n.attr("axis"))
+    return n.error("legacy broadcast attributes (opset < 7) are not supported");
+  return n.setResult(n.make<OpTy>(n.input(0), n.input(1)));
+}
+
+/// Max, Min, Sum: variadic, folded pairwise.
+template <typename OpTy> LogicalResult importVariadic(NodeContext &n) {
+  Value result = n.input(0);
+  for (size_t i = 1; i < n.numInputs(); ++i) {
+    FailureOr<Value> next = n.make<OpTy>(result, n.input(i));
+    if (failed(next))
+      return failure();
+    result = *next;
+  }
+  return n.setResults(result);
+}
+
+template <typename OpTy> LogicalResult importUnary(NodeContext &n) {
+  return n.setResult(n.make<OpTy>(n.input(0)));
+}
+
+LogicalResult importIdentity(NodeContext &n) { return n.setResults(n.input(0)); }
+
+LogicalResult importDropout(NodeContext &n) {
+  // Inference: Dropout is the identity; its mask output is not supported.
+  return n.setResults(n.input(0));
+}
+
+LogicalResult importPow(NodeContext &n) {
+  Value base = n.input(0), exponent = n.input(1);
+  Type baseElement = getElementTypeOrSelf(base.getType());
+  if (getElementTypeOrSelf(exponent.getType()) != baseElement) {
+    FailureOr<Value> cast = n.make<azg::CastOp>(exponent, TypeAttr::get(baseElement));
+    if (failed(cast))
+      return failure();
+    exponent = *cast;
+  }
+  return n.setResult(n.make<azg::PowOp>(base, exponent));
+}
+
+LogicalResult importGelu(NodeContext &n) {
+  std::string approximate = n.attrString("approximate", "none");
+  if (approximate != "none" && approximate != "tanh")
+    return n.error("unknown approximate='" + approximate + "'");
+  UnitAttr tanh =
+      approximate == "tanh" ? UnitAttr::get(n.context()) : UnitAttr();
+  return n.setResult(n.make<azg::GeluOp>(n.input(0), tanh));
+}
+
+LogicalResult importClip(NodeContext &n) {
+  FloatAttr min, max;
+  Builder b(n.context());
+  if (n.opset() < 11) {
+    if (n.attr("min"))
+      min = b.getF64FloatAttr(n.attrFloat("min", 0));
+    if (n.attr("max"))
+      max = b.getF64FloatAttr(n.attrFloat("max", 0));
+  } else {
+    for (size_t i : {1, 2}) {
+      if (!n.input(i))
+        continue;
+      DenseElementsAttr bound;
+      if (!matchPattern(n.input(i), m_Constant(&bound)) ||
+          bound.getNumElements() != 1)
+        return n.error("Clip bounds must be constant scalars");
+      double value =
+          isa<FloatType>(bound.getElementType())
+              ? bound.getSplatValue<APFloat>().convertToDouble()
+              : (double)bound.getSplatValue<APInt>().getSExtValue();
+      (i == 1 ? min : max) = b.getF64FloatAttr(value);
+    }
+  }
+  return n.setResult(n.make<azg::ClipOp>(n.input(0), min, max));
+}
+
+LogicalResult importWhere(NodeContext &n) {
+  return n.setResult(n.make<azg::WhereOp>(n.input(0), n.input(1), n.input(2)));
+}
+
+LogicalResult importCast(NodeContext &n) {
+  Type to = convertElementType(n.attrInt("to", 0), n.context());
+  if (!to)
+    return n.error("cast to data type " + Twine(n.attrInt("to", 0)) +
+                   " is not supported");
+  return n.setResult(n.make<azg::CastOp>(n.input(0), TypeAttr::get(to)));
+}
+
+LogicalResult importMatMul(NodeContext &n) {
+  return n.setResult(n.make<azg::MatMulOp>(n.input(0), n.input(1), Value(),
+                                           Value(), azg::ActivationAttr(),
+                                           FloatAttr(), FloatAttr()));
+}
+
+LogicalResult importGemm(NodeContext &n) {
+  Builder b(n.context());
+  return n.setResult(n.make<azg::GemmOp>(
+      n.input(0), n.input(1), n.input(2),
+      b.getF32FloatAttr(n.attrFloat("alpha", 1.0f)),
+      b.getF32FloatAttr(n.attrFloat("beta", 1.0f)),
+      b.getBoolAttr(n.attrInt("transA", 0) != 0),
+      b.getBoolAttr(n.attrInt("transB", 0) != 0), azg::ActivationAttr(),
+      FloatAttr(), FloatAttr()));
+}
+
+/// Explicit begin/end pads for a sliding window, resolving auto_pad.
+FailureOr<SmallVector<int64_t>>
+windowPads(NodeContext &n, RankedTensorType input, ArrayRef<int64_t> kernel,
+           ArrayRef<int64_t> strides, ArrayRef<int64_t> dilations) {
+  int64_t spatial = kernel.size();
+  std::string autoPad = n.attrString("auto_pad", "NOTSET");
+  if (autoPad == "NOTSET") {
+    SmallVector<int64_t> pads =
+        n.attrInts("pads").value_or(SmallVector<int64_t>(2 * spatial, 0));
+    if ((int64_t)pads.size() != 2 * spatial)
+      return n.error("pads has " + Twine(pads.size()) + " entries, expected " +
+                     Twine(2 * spatial));
+    return pads;
+  }
+  if (autoPad == "VALID")
+    return SmallVector<int64_t>(2 * spatial, 0);
+  if (autoPad != "SAME_UPPER" && autoPad != "SAME_LOWER")
+    return n.error("unknown auto_pad '" + autoPad + "'");
+  SmallVector<int64_t> pads(2 * spatial, 0);
+  for (int64_t i = 0; i < spatial; ++i) {
+    int64_t in = input.getDimSize(i + 2);
+    if (ShapedType::isDynamic(in))
+      return n.error("auto_pad=" + autoPad + " needs static spatial dims");
+    int64_t out = (in + strides[i] - 1) / strides[i];
+    int64_t total = std::max<int64_t>(
+        (out - 1) * strides[i] + dilations[i] * (kernel[i] - 1) + 1 - in, 0);
+    int64_t small = total / 2, large = total - small;
+    pads[i] = autoPad == "SAME_UPPER" ? small : large;
+    pads[i + spatial] = autoPad == "SAME_UPPER" ? large : small;
+  }
+  return pads;
+}
+
+LogicalResult importConv(NodeContext &n) {
+  auto input = cast<RankedTensorType>(n.input(0).getType());
+  auto weight = cast<RankedTensorType>(n.input(1).getType());
+  int64_t spatial = input.getRank() - 2;
+  if (spatial < 1)
+    return n.error("Conv input must have rank >= 3");
+  SmallVector<int64_t> kernel =
+      n.attrInts("kernel_shape")
+          .value_or(SmallVector<int64_t>(weight.getShape().drop_front(2)));
+  SmallVector<int64_t> ones(spatial, 1);
+  SmallVector<int64_t> strides = n.attrInts("strides").value_or(ones);
+  SmallVector<int64_t> dilations = n.attrInts("dilations").value_or(ones);
+  FailureOr<SmallVector<int64_t>> pads =
+      windowPads(n, input, kernel, strides, dilations);
+  if (failed(pads))
+    return failure();
+  Builder b(n.context());
+  return n.setResult(n.make<azg::ConvOp>(
+      n.input(0), n.input(1), n.input(2), Value(),
+      b.getDenseI64ArrayAttr(strides), b.getDenseI64ArrayAttr(*pads),
+      b.getDenseI64ArrayAttr(dilations),
+      b.getI64IntegerAttr(n.attrInt("group", 1)), azg::ActivationAttr(),
+      FloatAttr(), FloatAttr()));
+}
+
+template <bool isMax> LogicalResult importPool(NodeContext &n) {
+  if (n.isOutputUsed(1))
+    return n.error("the Indices output of MaxPool is not supported");
+  auto input = cast<RankedTensorType>(n.input(0).getType());
+  std::optional<SmallVector<int64_t>> kernel = n.attrInts("kernel_shape");
+  if (!kernel)
+    return n.error("kernel_shape is required");
+  SmallVector<int64_t> ones(kernel->size(), 1);
+  SmallVector<int64_t> strides = n.attrInts("strides").value_or(ones);
+  SmallVector<int64_t> dilations = n.attrInts("dilations").value_or(ones);
+  if (n.attr("storage_order") && n.attrInt("storage_order", 0) != 0)
+    return n.error("storage_order=1 is not supported");
+  FailureOr<SmallVector<int64_t>> pads =
+      windowPads(n, input, *kernel, strides, dilations);
+  if (failed(pads))
+    return failure();
+  Builder b(n.context());
+  BoolAttr ceil = b.getBoolAttr(n.attrInt("ceil_mode", 0) != 0);
+  if constexpr (isMax)
+    return n.setResult(n.make<azg::MaxPoolOp>(
+        n.input(0), b.getDenseI64ArrayAttr(*kernel),
+        b.getDenseI64ArrayAttr(strides), b.getDenseI64ArrayAttr(*pads),
+        b.getDenseI64ArrayAttr(dilations), ceil));
+  if (dilations != ones)
+    return n.error("AveragePool with dilations is not supported");
+  return n.setResult(n.make<azg::AvgPoolOp>(
+      n.input(0), b.getDenseI64ArrayAttr(*kernel),
+      b.getDenseI64ArrayAttr(strides), b.getDenseI64ArrayAttr(*pads), ceil,
+      b.getBoolAttr(n.attrInt("count_include_pad", 0) != 0)));
+}
+
+/// GlobalAveragePool / GlobalMaxPool: a reduction over the spatial dims.
+template <typename ReduceOp> LogicalResult importGlobalPool(NodeContext &n) {
+  int64_t rank = cast<RankedTensorType>(n.input(0).getType()).getRank();
+  SmallVector<int64_t> axes;
+  for (int64_t i = 2; i < rank; ++i)
+    axes.push_back(i);
+  Builder b(n.context());
+  return n.setResult(n.make<ReduceOp>(
+      n.input(0), b.getDenseI64ArrayAttr(axes), b.getBoolAttr(true)));
+}
+
+/// Reductions; `axesAsInput` for the opsets where axes became an input.
+template <typename ReduceOp, bool axesAsInput>
+LogicalResult importReduce(NodeContext &n) {
+  SmallVector<int64_t> axes;
+  if constexpr (axesAsInput) {
+    if (n.input(1)) {
+      FailureOr<SmallVector<int64_t>> given = n.constantInts(1, "axes");
+      if (failed(given))
+        return failure();
+      axes = *given;
+    }
+  } else {
+    axes = n.attrInts("axes").value_or(SmallVector<int64_t>());
+  }
+  if (axes.empty() && n.attrInt("noop_with_empty_axes", 0))
+    return n.setResults(n.input(0));
+  Builder b(n.context());
+  return n.setResult(n.make<ReduceOp>(n.input(0), b.getDenseI64ArrayAttr(axes),
+                                      b.getBoolAttr(n.attrInt("keepdims", 1))));
+}
+
+/// Softmax. Before opset 13 the input was coerced to 2-D at `axis` (default
+/// 1): equal to a softmax over the last dim only when axis is the last dim,
+/// otherwise expressed as reshape, softmax, reshape.
+template <bool flattened> LogicalResult importSoftmax(NodeContext &n) {
+  Value input = n.input(0);
+  auto type = cast<RankedTensorType>(input.getType());
+  int64_t rank = type.getRank();
+  Builder b(n.context());
+  int64_t axis = n.attrInt("axis", flattened ? 1 : -1);
+  FailureOr<int64_t> normalized = azg::normalizeAxis(axis, std::max<int64_t>(rank, 1));
+  if (failed(normalized))
+    return n.error("axis " + Twine(axis) + " is out of range");
+  if (!flattened || *normalized == rank - 1)
+    return n.setResult(
+        n.make<azg::SoftmaxOp>(input, b.getI64IntegerAttr(*normalized)));
+  ArrayRef<int64_t> outer = type.getShape().take_front(*normalized);
+  ArrayRef<int64_t> inner = type.getShape().drop_front(*normalized);
+  SmallVector<int64_t> flatShape;
+  if (!ShapedType::isDynamicShape(inner))
+    flatShape = {-1, ShapedType::getNumElements(inner)};
+  else if (!ShapedType::isDynamicShape(outer))
+    flatShape = {ShapedType::getNumElements(outer), -1};
+  else
+    return n.error("opset < 13 Softmax over a non-last axis needs static dims "
+                   "on one side of the axis");
+  FailureOr<Value> shape = n.make<azg::ShapeOfOp>(input);
+  FailureOr<Value> flat =
+      n.make<azg::ReshapeOp>(input, n.constantI64(flatShape), UnitAttr());
+  if (failed(shape) || failed(flat))
+    return failure();
+  FailureOr<Value> soft = n.make<azg::SoftmaxOp>(*flat, b.getI64IntegerAttr(1));
+  if (failed(soft))
+    return failure();
+  return n.setResult(n.make<azg::ReshapeOp>(*soft, *shape, UnitAttr()));
+}
+
+LogicalResult importLayerNorm(NodeContext &n) {
+  if (n.isOutputUsed(1) || n.isOutputUsed(2))
+    return n.error("the Mean and InvStdDev outputs are not supported");
+  Builder b(n.context());
+  return n.setResult(n.make<azg::LayerNormOp>(
+      n.input(0), n.input(1), n.input(2),
+      b.getI64IntegerAttr(n.attrInt("axis", -1)),
+      b.getF32FloatAttr(n.attrFloat("epsilon", 1e-5f))));
+}
+
+LogicalResult importRmsNorm(NodeContext &n) {
+  Builder b(n.context());
+  return n.setResult(n.make<azg::RmsNormOp>(
+      n.input(0), n.input(1), b.getI64IntegerAttr(n.attrInt("axis", -1)),
+      b.getF32FloatAttr(n.attrFloat("epsilon", 1e-5f))));
+}
+
+/// Inference-mode BatchNormalization as elementwise ops on the per-channel
+/// parameters reshaped to [C, 1, ..., 1]:
+/// (x - mean) / sqrt(var + epsilon) * scale + bias.
+LogicalResult importBatchNorm(NodeContext &n) {
+  if (n.attrInt("training_mode", 0) != 0 || n.isOutputUsed(1))
+    return n.error("training-mode BatchNormalization is not supported");
+  int64_t rank = cast<RankedTensorType>(n.input(0).getType()).getRank();
+  if (rank < 2)
+    return n.error("input must have rank >= 2");
+  SmallVector<int64_t> paramShape(rank - 1, 1);
+  paramShape[0] = -1;
+  Value shape = n.constantI64(paramShape);
+  auto channelwise = [&](size_t i) {
+    return n.make<azg::ReshapeOp>(n.input(i), shape, UnitAttr());
+  };
+  FailureOr<Value> scale = channelwise(1), bias = channelwise(2),
+                   mean = channelwise(3), var = channelwise(4);
+  if (failed(scale) || failed(bias) || failed(mean) || failed(var))
+    return failure();
+  Value epsilon = n.constantLike(n.input(0), n.attrFloat("epsilon", 1e-5f));
+  FailureOr<Value> centered = n.make<azg::SubOp>(n.input(0), *mean);
+  FailureOr<Value> padded = n.make<azg::AddOp>(*var, epsilon);
+  if (failed(centered) || failed(padded))
+    return failure();
+  FailureOr<Value> stddev = n.make<azg::SqrtOp>(*padded);
+  if (failed(stddev))
+    return failure();
+  FailureOr<Value> normalized = n.make<azg::DivOp>(*centered, *stddev);
+  if (failed(normalized))
+    return failure();
+  FailureOr<Value> scaled = n.make<azg::MulOp>(*normalized, *scale);
+  if (failed(scaled))
+    return failure();
+  return n.setResult(n.make<azg::AddOp>(*scaled, *bias));
+}
+
+} // namespace
+
+void azc::onnx_frontend::addMathImporters(std::vector<OpImporter> &t) {
+  auto add = [&](const char *op, int64_t since, ImportFn fn) {
+    t.push_back({"", op, since, std::move(fn)});
+  };
+  add("Add", 1, importBinary<azg::AddOp>);
+  add("Sub", 1, importBinary<azg::SubOp>);
+  add("Mul", 1, importBinary<azg::MulOp>);
+  add("Div", 1, importBinary<azg::DivOp>);
+  add("Pow", 1, importPow);
+  add("Equal", 1, importBinary<azg::EqualOp>);
+  add("Less", 1, importBinary<azg::LessOp>);
+  add("LessOrEqual", 12, importBinary<azg::LessEqualOp>);
+  add("Greater", 1, importBinary<azg::GreaterOp>);
+  add("GreaterOrEqual", 12, importBinary<azg::GreaterEqualOp>);
+  add("And", 1, importBinary<azg::AndOp>);
+  add("Or", 1, importBinary<azg::OrOp>);
+  add("Max", 1, importVariadic<azg::MaxOp>);
+  add("Min", 1, importVariadic<azg::MinOp>);
+  add("Sum", 1, importVariadic<azg::AddOp>);
+  add("Neg", 1, importUnary<azg::NegOp>);
+  add("Abs", 1, importUnary<azg::AbsOp>);
+  add("Not", 1, importUnary<azg::NotOp>);
+  add("Exp", 1, importUnary<azg::ExpOp>);
+  add("Log", 1, importUnary<azg::LogOp>);
+  add("Sqrt", 1, importUnary<azg::SqrtOp>);
+  add("Reciprocal", 1, importUnary<azg::ReciprocalOp>);
+  add("Erf", 9, importUnary<azg::ErfOp>);
+  add("Tanh", 1, importUnary<azg::TanhOp>);
+  add("Sigmoid", 1, importUnary<azg::SigmoidOp>);
+  add("Relu", 1, importUnary<azg::ReluOp>);
+  add("Floor", 1, importUnary<azg::FloorOp>);
+  add("Ceil", 1, importUnary<azg::CeilOp>);
+  add("Gelu", 20, importGelu);
+  add("Identity", 1, importIdentity);
+  add("Dropout", 1, importDropout);
+  add("Clip", 1, importClip);
+  add("Where", 9, importWhere);
+  add("Cast", 1, importCast);
+  add("MatMul", 1, importMatMul);
+  add("Gemm", 1, importGemm);
+  add("Conv", 1, importConv);
+  add("MaxPool", 1, importPool<true>);
+  add("AveragePool", 1, importPool<false>);
+  add("GlobalAveragePool", 1, importGlobalPool<azg::ReduceMeanOp>);
+  add("GlobalMaxPool", 1, importGlobalPool<azg::ReduceMaxOp>);
+  add("ReduceSum", 1, importReduce<azg::ReduceSumOp, false>);
+  add("ReduceSum", 13, importReduce<azg::ReduceSumOp, true>);
+  add("ReduceMean", 1, importReduce<azg::ReduceMeanOp, false>);
+  add("ReduceMean", 18, importReduce<azg::ReduceMeanOp, true>);
+  add("ReduceMax", 1, importReduce<azg::ReduceMaxOp, false>);
+  add("ReduceMax", 18, importReduce<azg::ReduceMaxOp, true>);
+  add("ReduceMin", 1, importReduce<azg::ReduceMinOp, false>);
+  add("ReduceMin", 18, importReduce<azg::ReduceMinOp, true>);
+  add("ReduceProd", 1, importReduce<azg::ReduceProdOp, false>);
+  add("ReduceProd", 18, importReduce<azg::ReduceProdOp, true>);
+  add("Softmax", 1, importSoftmax<true>);
+  add("Softmax", 13, importSoftmax<false>);
+  add("LayerNormalization", 17, importLayerNorm);
+  add("RMSNormalization", 23, importRmsNorm);
+  add("BatchNormalization", 1, importBatchNorm);
+}

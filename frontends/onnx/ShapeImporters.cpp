@@ -1,0 +1,289 @@
+//===- ShapeImporters.cpp - ONNX shape and data-movement ops to azg -------===//
+//
+// Importers for the ops that move data or compute shapes. ONNX turned most
+// of their attributes into inputs over the opsets (Slice at 10, Squeeze,
+// Unsqueeze and Split at 13); each version has its own entry.
+//
+//===----------------------------------------------------------------------===//
+
+#include "frontends/onnx/ImporterContext.h"
+
+using namespace mlir;
+using namespace azc;
+using namespace azc::onnx_frontend;
+
+namespace {
+
+RankedTensorType typeOf(Value v) { return cast<RankedTensorType>(v.getType()); }
+
+LogicalResult importReshape(NodeContext &n) {
+  UnitAttr allowZero =
+      n.attrInt("allowzero", 0) ? UnitAttr::get(n.context()) : UnitAttr();
+  return n.setResult(n.make<azg::ReshapeOp>(n.input(0), n.input(1), allowZero));
+}
+
+LogicalResult importFlatten(NodeContext &n) {
+  RankedTensorType type = typeOf(n.input(0));
+  int64_t rank = type.getRank();
+  int64_t axis = n.attrInt("axis", 1);
+  if (axis < 0)
+    axis += rank;
+  if (axis < 0 || axis > rank)
+    return n.error("axis " + Twine(n.attrInt("axis", 1)) + " is out of range");
+  ArrayRef<int64_t> outer = type.getShape().take_front(axis);
+  ArrayRef<int64_t> inner = type.getShape().drop_front(axis);
+  SmallVector<int64_t> shape;
+  if (!ShapedType::isDynamicShape(outer))
+    shape = {ShapedType::getNumElements(outer), -1};
+  else if (!ShapedType::isDynamicShape(inner))
+    shape = {-1, ShapedType::getNumElements(inner)};
+  else if (axis == 1)
+    shape = {0, -1}; // 0 copies the (dynamic) batch dim.
+  else
+    return n.error("Flatten needs static dims on one side of the axis");
+  return n.setResult(
+      n.make<azg::ReshapeOp>(n.input(0), n.constantI64(shape), UnitAttr()));
+}
+
+LogicalResult importTranspose(NodeContext &n) {
+  int64_t rank = typeOf(n.input(0)).getRank();
+  SmallVector<int64_t> perm;
+  if (std::optional<SmallVector<int64_t>> given = n.attrInts("perm"))
+    perm = *given;
+  else
+    for (int64_t i = rank - 1; i >= 0; --i)
+      perm.push_back(i);
+  Builder b(n.context());
+  return n.setResult(
+      n.make<azg::TransposeOp>(n.input(0), b.getDenseI64ArrayAttr(perm)));
+}
+
+LogicalResult importConcat(NodeContext &n) {
+  SmallVector<Value> inputs;
+  for (size_t i = 0; i < n.numInputs(); ++i)
+    inputs.push_back(n.input(i));
+  if (!n.attr("axis"))
+    return n.error("axis is required");
+  Builder b(n.context());
+  return n.setResult(n.make<azg::ConcatOp>(
+      ValueRange(inputs), b.getI64IntegerAttr(n.attrInt("axis", 0))));
+}
+
+/// Slice: attributes before opset 10, inputs from 10 on. Missing axes
+/// default to 0..n-1 and steps to 1.
+template <bool fromInputs> LogicalResult importSlice(NodeContext &n) {
+  Value starts, ends, axes, steps;
+  size_t count;
+  if constexpr (fromInputs) {
+    starts = n.input(1);
+    ends = n.input(2);
+    axes = n.input(3);
+    steps = n.input(4);
+    count = typeOf(starts).getNumElements();
+  } else {
+    std::optional<SmallVector<int64_t>> s = n.attrInts("starts"),
+                                        e = n.attrInts("ends"),
+                                        a = n.attrInts("axes");
+    if (!s || !e)
+      return n.error("starts and ends are required");
+    count = s->size();
+    starts = n.constantI64(*s);
+    ends = n.constantI64(*e);
+    if (a)
+      axes = n.constantI64(*a);
+  }
+  if (!axes) {
+    SmallVector<int64_t> all;
+    for (size_t i = 0; i < count; ++i)
+      all.push_back(i);
+    axes = n.constantI64(all);
+  }
+  if (!steps)
+    steps = n.constantI64(SmallVector<int64_t>(count, 1));
+  return n.setResult(n.make<azg::SliceOp>(n.input(0), starts, ends, axes, steps));
+}
+
+LogicalResult importGather(NodeContext &n) {
+  Builder b(n.context());
+  return n.setResult(n.make<azg::GatherOp>(
+      n.input(0), n.input(1), b.getI64IntegerAttr(n.attrInt("axis", 0))));
+}
+
+/// Split: sizes from the `split` attribute (< 13) or input (>= 13), else
+/// equal parts (the last one smaller, as opset 18 defines).
+LogicalResult importSplit(NodeContext &n) {
+  RankedTensorType type = typeOf(n.input(0));
+  int64_t axis = n.attrInt("axis", 0);
+  FailureOr<int64_t> normalized = azg::normalizeAxis(axis, type.getRank());
+  if (failed(normalized))
+    return n.error("axis " + Twine(axis) + " is out of range");
+  SmallVector<int64_t> sizes;
+  if (n.opset() < 13) {
+    sizes = n.attrInts("split").value_or(SmallVector<int64_t>());
+  } else if (n.input(1)) {
+    FailureOr<SmallVector<int64_t>> given = n.constantInts(1, "split");
+    if (failed(given))
+      return failure();
+    sizes = *given;
+  }
+  if (sizes.empty()) {
+    int64_t parts = n.attrInt("num_outputs", n.node().output_size());
+    int64_t dim = type.getDimSize(*normalized);
+    if (ShapedType::isDynamic(dim))
+      return n.error("splitting a dynamic dim needs explicit sizes");
+    if (parts <= 0)
+      return n.error("num_outputs must be positive");
+    int64_t part = (dim + parts - 1) / parts;
+    for (int64_t i = 0; i < parts; ++i)
+      sizes.push_back(std::clamp<int64_t>(dim - i * part, 0, part));
+  }
+  Builder b(n.context());
+  FailureOr<Operation *> op = n.create<azg::SplitOp>(
+      sizes.size(), n.input(0), b.getI64IntegerAttr(*normalized),
+      b.getDenseI64ArrayAttr(sizes));
+  if (failed(op))
+    return failure();
+  return n.setResults((*op)->getResults());
+}
+
+LogicalResult importExpand(NodeContext &n) {
+  return n.setResult(n.make<azg::ExpandOp>(n.input(0), n.input(1)));
+}
+
+/// Squeeze and Unsqueeze: axes attribute before opset 13, input from 13.
+template <typename OpTy, bool axesAsInput>
+LogicalResult importSqueezeLike(NodeContext &n) {
+  SmallVector<int64_t> axes;
+  if constexpr (axesAsInput) {
+    if (n.input(1)) {
+      FailureOr<SmallVector<int64_t>> given = n.constantInts(1, "axes");
+      if (failed(given))
+        return failure();
+      axes = *given;
+    }
+  } else {
+    axes = n.attrInts("axes").value_or(SmallVector<int64_t>());
+  }
+  RankedTensorType type = typeOf(n.input(0));
+  if constexpr (std::is_same_v<OpTy, azg::SqueezeOp>) {
+    if (axes.empty()) {
+      // No axes: every size-1 dim, which must then be known.
+      for (int64_t i = 0; i < type.getRank(); ++i) {
+        if (type.isDynamicDim(i))
+          return n.error("Squeeze without axes needs static dims");
+        if (type.getDimSize(i) == 1)
+          axes.push_back(i);
+      }
+    }
+  } else if (axes.empty()) {
+    return n.error("axes is required");
+  }
+  Builder b(n.context());
+  return n.setResult(n.make<OpTy>(n.input(0), b.getDenseI64ArrayAttr(axes)));
+}
+
+/// Shape, with opset 15's optional start/end as a slice of the result.
+LogicalResult importShape(NodeContext &n) {
+  FailureOr<Value> shape = n.make<azg::ShapeOfOp>(n.input(0));
+  if (failed(shape) || (!n.attr("start") && !n.attr("end")))
+    return n.setResult(shape);
+  int64_t rank = typeOf(n.input(0)).getRank();
+  return n.setResult(n.make<azg::SliceOp>(
+      *shape, n.constantI64({n.attrInt("start", 0)}),
+      n.constantI64({n.attrInt("end", rank)}), n.constantI64({0}),
+      n.constantI64({1})));
+}
+
+LogicalResult importConstant(NodeContext &n) {
+  OpBuilder &b = n.builder();
+  if (n.node().attribute_size() != 1)
+    return n.error("expected exactly one value attribute");
+  const onnx::AttributeProto &a = n.node().attribute(0);
+  Attribute value;
+  if (a.name() == "value") {
+    FailureOr<ElementsAttr> tensor = n.importTensor(a.t());
+    if (failed(tensor))
+      return failure();
+    value = *tensor;
+  } else if (a.name() == "value_float") {
+    value = DenseElementsAttr::get(RankedTensorType::get({}, b.getF32Type()),
+                                   a.f());
+  } else if (a.name() == "value_floats") {
+    SmallVector<float> floats(a.floats().begin(), a.floats().end());
+    value = DenseElementsAttr::get(
+        RankedTensorType::get({(int64_t)floats.size()}, b.getF32Type()),
+        ArrayRef<float>(floats));
+  } else if (a.name() == "value_int") {
+    return n.setResults(n.constantI64({a.i()}, /*scalar=*/true));
+  } else if (a.name() == "value_ints") {
+    return n.setResults(n.constantI64(
+        SmallVector<int64_t>(a.ints().begin(), a.ints().end())));
+  } else {
+    return n.error("value attribute '" + a.name() + "' is not supported");
+  }
+  auto elements = cast<ElementsAttr>(value);
+  if (isa<DenseResourceElementsAttr>(elements))
+    return n.setResults(
+        b.create<azg::WeightOp>(n.loc(), n.node().output(0), elements)
+            .getOutput());
+  return n.setResults(b.create<azg::ConstantOp>(n.loc(), elements).getOutput());
+}
+
+/// ConstantOfShape: a splat when the shape is constant, else the scalar
+/// broadcast to the computed shape.
+LogicalResult importConstantOfShape(NodeContext &n) {
+  OpBuilder &b = n.builder();
+  DenseElementsAttr fill =
+      DenseElementsAttr::get(RankedTensorType::get({}, b.getF32Type()), 0.0f);
+  if (const onnx::AttributeProto *a = n.attr("value")) {
+    FailureOr<ElementsAttr> tensor = n.importTensor(a->t());
+    if (failed(tensor))
+      return failure();
+    auto dense = dyn_cast<DenseElementsAttr>(*tensor);
+    if (!dense || dense.getNumElements() != 1)
+      return n.error("value must hold exactly one element");
+    fill = dense.reshape(RankedTensorType::get({}, dense.getElementType()));
+  }
+  DenseIntElementsAttr shape;
+  if (matchPattern(n.input(0), m_Constant(&shape))) {
+    SmallVector<int64_t> dims;
+    for (const APInt &d : shape.getValues<APInt>())
+      dims.push_back(d.getSExtValue());
+    auto type = RankedTensorType::get(dims, fill.getElementType());
+    return n.setResults(b.create<azg::ConstantOp>(
+                             n.loc(), DenseElementsAttr::get(
+                                          type, fill.getSplatValue<Attribute>()))
+                            .getOutput());
+  }
+  Value scalar = b.create<azg::ConstantOp>(n.loc(), fill);
+  return n.setResult(n.make<azg::ExpandOp>(scalar, n.input(0)));
+}
+
+LogicalResult importRange(NodeContext &n) {
+  return n.setResult(n.make<azg::RangeOp>(n.input(0), n.input(1), n.input(2)));
+}
+
+} // namespace
+
+void azc::onnx_frontend::addShapeImporters(std::vector<OpImporter> &t) {
+  auto add = [&](const char *op, int64_t since, ImportFn fn) {
+    t.push_back({"", op, since, std::move(fn)});
+  };
+  add("Reshape", 5, importReshape);
+  add("Flatten", 1, importFlatten);
+  add("Transpose", 1, importTranspose);
+  add("Concat", 1, importConcat);
+  add("Slice", 1, importSlice<false>);
+  add("Slice", 10, importSlice<true>);
+  add("Gather", 1, importGather);
+  add("Split", 1, importSplit);
+  add("Expand", 8, importExpand);
+  add("Squeeze", 1, importSqueezeLike<azg::SqueezeOp, false>);
+  add("Squeeze", 13, importSqueezeLike<azg::SqueezeOp, true>);
+  add("Unsqueeze", 1, importSqueezeLike<azg::UnsqueezeOp, false>);
+  add("Unsqueeze", 13, importSqueezeLike<azg::UnsqueezeOp, true>);
+  add("Shape", 1, importShape);
+  add("Constant", 1, importConstant);
+  add("ConstantOfShape", 9, importConstantOfShape);
+  add("Range", 11, importRange);
+}
