@@ -3,6 +3,8 @@
 # Idempotent: packages already present are skipped, so a second run is cheap.
 #   --runtime-only  only what the runtime needs (no LLVM/MLIR/protobuf)
 #   --no-python     skip the pip packages used for reference outputs
+# Debian's python3-torch exports the real PyTorch models the tests import;
+# the PyPI torch wheel is avoided (gigabytes of CUDA libraries).
 set -euo pipefail
 
 runtime_only=0
@@ -20,7 +22,8 @@ packages=(build-essential cmake ninja-build git ccache libgtest-dev libgmock-dev
 if [ "$runtime_only" = 0 ]; then
   packages+=(llvm-19-dev libmlir-19-dev mlir-19-tools llvm-19-tools clang-19 lld-19
              libprotobuf-dev protobuf-compiler libonnx-dev libonnx-testdata
-             nlohmann-json3-dev libcli11-dev)
+             nlohmann-json3-dev libcli11-dev
+             python3-torch libopenblas0-pthread)
 fi
 
 missing=()

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds, and runs every test: GoogleTest units
+# (ctest), the lit IR and importer tests, and the runtime built and tested
+# alone with the compiler switched off.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+./scripts/install-deps.sh
+./scripts/build.sh
+
+echo "== unit tests (ctest)"
+ctest --test-dir build --output-on-failure -j"$(nproc)"
+
+echo "== lit tests"
+python3 /usr/lib/llvm-19/build/utils/lit/lit.py -sv build/test/lit
+
+echo "== runtime alone (AZC_BUILD_COMPILER=OFF)"
+BUILD_DIR=build/runtime-only AZC_BUILD_COMPILER=OFF ./scripts/build.sh
+ctest --test-dir build/runtime-only --output-on-failure -j"$(nproc)"
+
+echo "all tests passed"

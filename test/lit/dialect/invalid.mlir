@@ -1,0 +1,121 @@
+// Verifier messages for malformed azg IR: each names the sizes involved.
+// RUN: azc-opt %s --split-input-file --verify-diagnostics
+
+func.func @matmul_contraction(%a: tensor<2x3xf32>, %b: tensor<4x5xf32>) -> tensor<2x5xf32> {
+  // expected-error @+2 {{matmul contraction dims differ: 3 vs 4}}
+  // expected-error @+1 {{'azg.matmul' op failed to infer returned types}}
+  %0 = azg.matmul %a, %b : (tensor<2x3xf32>, tensor<4x5xf32>) -> tensor<2x5xf32>
+  return %0 : tensor<2x5xf32>
+}
+
+// -----
+
+func.func @result_contradicts_inference(%a: tensor<2x3xf32>, %b: tensor<3x5xf32>) -> tensor<2x6xf32> {
+  // expected-error @+2 {{'azg.matmul' op inferred type(s) 'tensor<2x5xf32>' are incompatible with return type(s) of operation 'tensor<2x6xf32>'}}
+  // expected-error @+1 {{'azg.matmul' op failed to infer returned types}}
+  %0 = azg.matmul %a, %b : (tensor<2x3xf32>, tensor<3x5xf32>) -> tensor<2x6xf32>
+  return %0 : tensor<2x6xf32>
+}
+
+// -----
+
+func.func @broadcast(%a: tensor<2x3xf32>, %b: tensor<4xf32>) -> tensor<2x3xf32> {
+  // expected-error @+2 {{operand shapes cannot be broadcast together: tensor<2x3xf32> tensor<4xf32>}}
+  // expected-error @+1 {{'azg.add' op failed to infer returned types}}
+  %0 = azg.add %a, %b : (tensor<2x3xf32>, tensor<4xf32>) -> tensor<2x3xf32>
+  return %0 : tensor<2x3xf32>
+}
+
+// -----
+
+func.func @conv_channels(%x: tensor<1x8x4x4xf32>, %w: tensor<4x3x3x3xf32>) -> tensor<1x4x2x2xf32> {
+  // expected-error @+1 {{input has 8 channels but weight expects 3 per group x 1 groups}}
+  %0 = azg.conv %x, %w {strides = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>}
+      : (tensor<1x8x4x4xf32>, tensor<4x3x3x3xf32>) -> tensor<1x4x2x2xf32>
+  return %0 : tensor<1x4x2x2xf32>
+}
+
+// -----
+
+func.func @conv_pads(%x: tensor<1x3x4x4xf32>, %w: tensor<4x3x3x3xf32>) -> tensor<1x4x2x2xf32> {
+  // expected-error @+2 {{expected 4 pads (begins then ends), got 2}}
+  // expected-error @+1 {{'azg.conv' op failed to infer returned types}}
+  %0 = azg.conv %x, %w {strides = array<i64: 1, 1>, pads = array<i64: 0, 0>, dilations = array<i64: 1, 1>}
+      : (tensor<1x3x4x4xf32>, tensor<4x3x3x3xf32>) -> tensor<1x4x2x2xf32>
+  return %0 : tensor<1x4x2x2xf32>
+}
+
+// -----
+
+func.func @conv_bias(%x: tensor<1x3x4x4xf32>, %w: tensor<4x3x3x3xf32>, %b: tensor<5xf32>) -> tensor<1x4x2x2xf32> {
+  // expected-error @+1 {{bias must be 1-D with 4 elements, got 'tensor<5xf32>'}}
+  %0 = azg.conv %x, %w bias(%b) {strides = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>}
+      : (tensor<1x3x4x4xf32>, tensor<4x3x3x3xf32>, tensor<5xf32>) -> tensor<1x4x2x2xf32>
+  return %0 : tensor<1x4x2x2xf32>
+}
+
+// -----
+
+func.func @clip_bounds_without_clip(%a: tensor<2x3xf32>, %b: tensor<3x5xf32>) -> tensor<2x5xf32> {
+  // expected-error @+1 {{clip_min/clip_max need activation = clip}}
+  %0 = azg.matmul %a, %b {activation = #azg<activation relu>, clip_max = 6.0 : f32} : (tensor<2x3xf32>, tensor<3x5xf32>) -> tensor<2x5xf32>
+  return %0 : tensor<2x5xf32>
+}
+
+// -----
+
+func.func @transpose_perm(%a: tensor<2x3x4xf32>) -> tensor<2x3x3xf32> {
+  // expected-error @+1 {{perm is not a permutation of 0..2}}
+  %0 = azg.transpose %a {perm = array<i64: 0, 1, 1>} : tensor<2x3x4xf32> -> tensor<2x3x3xf32>
+  return %0 : tensor<2x3x3xf32>
+}
+
+// -----
+
+func.func @reshape_count(%a: tensor<2x3xf32>) -> tensor<4x2xf32> {
+  %s = azg.constant dense<[4, 2]> : tensor<2xi64>
+  // expected-error @+2 {{cannot reshape 6 elements into 8}}
+  // expected-error @+1 {{'azg.reshape' op failed to infer returned types}}
+  %0 = azg.reshape %a, %s : (tensor<2x3xf32>, tensor<2xi64>) -> tensor<4x2xf32>
+  return %0 : tensor<4x2xf32>
+}
+
+// -----
+
+func.func @split_sizes(%a: tensor<2x6xf32>) -> (tensor<2x2xf32>, tensor<2x2xf32>) {
+  // expected-error @+1 {{split sizes add up to 4 but dim 1 has size 6}}
+  %0:2 = azg.split %a {axis = 1 : i64, sizes = array<i64: 2, 2>} : tensor<2x6xf32> -> tensor<2x2xf32>, tensor<2x2xf32>
+  return %0#0, %0#1 : tensor<2x2xf32>, tensor<2x2xf32>
+}
+
+// -----
+
+func.func @squeeze_non_unit(%a: tensor<2x6xf32>) -> tensor<6xf32> {
+  // expected-error @+2 {{squeeze axis 0 has size 2, not 1}}
+  // expected-error @+1 {{'azg.squeeze' op failed to infer returned types}}
+  %0 = azg.squeeze %a {axes = array<i64: 0>} : tensor<2x6xf32> -> tensor<6xf32>
+  return %0 : tensor<6xf32>
+}
+
+// -----
+
+func.func @layer_norm_scale(%a: tensor<2x6xf32>, %s: tensor<5xf32>) -> tensor<2x6xf32> {
+  // expected-error @+1 {{parameter of type 'tensor<5xf32>' does not broadcast to the normalized dims}}
+  %0 = azg.layer_norm %a, %s : (tensor<2x6xf32>, tensor<5xf32>) -> tensor<2x6xf32>
+  return %0 : tensor<2x6xf32>
+}
+
+// -----
+
+func.func @softmax_axis(%a: tensor<2x6xf32>) -> tensor<2x6xf32> {
+  // expected-error @+1 {{axis 2 is out of range for rank 2}}
+  %0 = azg.softmax %a {axis = 2 : i64} : tensor<2x6xf32>
+  return %0 : tensor<2x6xf32>
+}
+
+// -----
+
+// expected-error @+1 {{per_channel quantization along axis 0 needs 16 scales, got 8}}
+func.func @quant_scales(%a: tensor<16x8xi8, #azg.quant<storage = int8, granularity = per_channel, axis = 0, scales = dense<1.0> : tensor<8xf32>>>) {
+  return
+}

@@ -1,0 +1,160 @@
+// Every azg op prints in its custom form and parses back to the same IR.
+// RUN: azc-opt %s | azc-opt | FileCheck %s
+
+// CHECK-LABEL: func.func @constants
+func.func @constants() -> (tensor<2xi64>, tensor<4x4xf32>) {
+  // CHECK: azg.constant dense<[1, 2]> : tensor<2xi64>
+  %0 = azg.constant dense<[1, 2]> : tensor<2xi64>
+  // CHECK: azg.weight "layer.0.weight" dense<5.000000e-01> : tensor<4x4xf32>
+  %1 = azg.weight "layer.0.weight" dense<0.5> : tensor<4x4xf32>
+  return %0, %1 : tensor<2xi64>, tensor<4x4xf32>
+}
+
+// CHECK-LABEL: func.func @linear
+func.func @linear(%x: tensor<2x8x16xf32>, %w: tensor<16x32xf32>, %b: tensor<32xf32>,
+                  %r: tensor<2x8x32xf32>, %a: tensor<4x16xf32>, %c: tensor<32xf32>)
+    -> (tensor<2x8x32xf32>, tensor<4x32xf32>) {
+  // CHECK: azg.matmul %{{.*}}, %{{.*}} bias(%{{.*}}) residual(%{{.*}}) {activation = #azg<activation gelu>}
+  %0 = azg.matmul %x, %w bias(%b) residual(%r) {activation = #azg<activation gelu>}
+      : (tensor<2x8x16xf32>, tensor<16x32xf32>, tensor<32xf32>, tensor<2x8x32xf32>) -> tensor<2x8x32xf32>
+  // CHECK: azg.gemm %{{.*}}, %{{.*}}, %{{.*}} {activation = #azg<activation clip>, alpha = 2.000000e+00 : f32, clip_max = 6.000000e+00 : f32, clip_min = 0.000000e+00 : f32}
+  %1 = azg.gemm %a, %w, %c {alpha = 2.0 : f32, activation = #azg<activation clip>, clip_min = 0.0 : f32, clip_max = 6.0 : f32}
+      : (tensor<4x16xf32>, tensor<16x32xf32>, tensor<32xf32>) -> tensor<4x32xf32>
+  return %0, %1 : tensor<2x8x32xf32>, tensor<4x32xf32>
+}
+
+// CHECK-LABEL: func.func @cnn
+func.func @cnn(%x: tensor<1x8x16x16xf32>, %w: tensor<16x4x3x3xf32>, %b: tensor<16xf32>)
+    -> (tensor<1x16x8x8xf32>, tensor<1x16x4x4xf32>, tensor<1x16x4x4xf32>) {
+  // CHECK: azg.conv {{.*}} {dilations = array<i64: 1, 1>, group = 2 : i64, pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 2, 2>}
+  %0 = azg.conv %x, %w bias(%b) {strides = array<i64: 2, 2>, pads = array<i64: 1, 1, 1, 1>, dilations = array<i64: 1, 1>, group = 2 : i64}
+      : (tensor<1x8x16x16xf32>, tensor<16x4x3x3xf32>, tensor<16xf32>) -> tensor<1x16x8x8xf32>
+  // CHECK: azg.max_pool
+  %1 = azg.max_pool %0 {kernel_shape = array<i64: 2, 2>, strides = array<i64: 2, 2>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>}
+      : tensor<1x16x8x8xf32> -> tensor<1x16x4x4xf32>
+  // CHECK: azg.avg_pool {{.*}}count_include_pad = true
+  %2 = azg.avg_pool %0 {kernel_shape = array<i64: 3, 3>, strides = array<i64: 2, 2>, pads = array<i64: 1, 1, 0, 0>, count_include_pad = true}
+      : tensor<1x16x8x8xf32> -> tensor<1x16x4x4xf32>
+  return %0, %1, %2 : tensor<1x16x8x8xf32>, tensor<1x16x4x4xf32>, tensor<1x16x4x4xf32>
+}
+
+// CHECK-LABEL: func.func @elementwise
+func.func @elementwise(%x: tensor<4x8xf32>, %y: tensor<8xf32>, %c: tensor<4x8xi1>) -> tensor<4x8xf32> {
+  // CHECK: azg.add
+  %0 = azg.add %x, %y : (tensor<4x8xf32>, tensor<8xf32>) -> tensor<4x8xf32>
+  // CHECK: azg.sub
+  %1 = azg.sub %0, %y : (tensor<4x8xf32>, tensor<8xf32>) -> tensor<4x8xf32>
+  // CHECK: azg.mul
+  %2 = azg.mul %1, %x : (tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  // CHECK: azg.div
+  %3 = azg.div %2, %y : (tensor<4x8xf32>, tensor<8xf32>) -> tensor<4x8xf32>
+  // CHECK: azg.pow
+  %4 = azg.pow %3, %y : (tensor<4x8xf32>, tensor<8xf32>) -> tensor<4x8xf32>
+  // CHECK: azg.max
+  %5 = azg.max %4, %x : (tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  // CHECK: azg.min
+  %6 = azg.min %5, %x : (tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  // CHECK: azg.less {{.*}} -> tensor<4x8xi1>
+  %7 = azg.less %6, %y : (tensor<4x8xf32>, tensor<8xf32>) -> tensor<4x8xi1>
+  // CHECK: azg.equal
+  %8 = azg.equal %6, %x : (tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<4x8xi1>
+  // CHECK: azg.and
+  %9 = azg.and %7, %8 : (tensor<4x8xi1>, tensor<4x8xi1>) -> tensor<4x8xi1>
+  // CHECK: azg.or
+  %10 = azg.or %9, %c : (tensor<4x8xi1>, tensor<4x8xi1>) -> tensor<4x8xi1>
+  // CHECK: azg.not
+  %11 = azg.not %10 : tensor<4x8xi1>
+  // CHECK: azg.where
+  %12 = azg.where %11, %6, %x : (tensor<4x8xi1>, tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  // CHECK: azg.neg
+  %13 = azg.neg %12 : tensor<4x8xf32>
+  // CHECK: azg.exp
+  %14 = azg.exp %13 : tensor<4x8xf32>
+  // CHECK: azg.log
+  %15 = azg.log %14 : tensor<4x8xf32>
+  // CHECK: azg.sqrt
+  %16 = azg.sqrt %15 : tensor<4x8xf32>
+  // CHECK: azg.erf
+  %17 = azg.erf %16 : tensor<4x8xf32>
+  // CHECK: azg.tanh
+  %18 = azg.tanh %17 : tensor<4x8xf32>
+  // CHECK: azg.sigmoid
+  %19 = azg.sigmoid %18 : tensor<4x8xf32>
+  // CHECK: azg.relu
+  %20 = azg.relu %19 : tensor<4x8xf32>
+  // CHECK: azg.gelu %{{.*}} {tanh_approximation}
+  %21 = azg.gelu %20 {tanh_approximation} : tensor<4x8xf32>
+  // CHECK: azg.silu
+  %22 = azg.silu %21 : tensor<4x8xf32>
+  // CHECK: azg.clip %{{.*}} {max = 6.000000e+00 : f64, min = 0.000000e+00 : f64}
+  %23 = azg.clip %22 {min = 0.0 : f64, max = 6.0 : f64} : tensor<4x8xf32>
+  // CHECK: azg.abs
+  %24 = azg.abs %23 : tensor<4x8xf32>
+  // CHECK: azg.reciprocal
+  %25 = azg.reciprocal %24 : tensor<4x8xf32>
+  // CHECK: azg.floor
+  %26 = azg.floor %25 : tensor<4x8xf32>
+  // CHECK: azg.ceil
+  %27 = azg.ceil %26 : tensor<4x8xf32>
+  return %27 : tensor<4x8xf32>
+}
+
+// CHECK-LABEL: func.func @reductions_and_norms
+func.func @reductions_and_norms(%x: tensor<2x3x8xf32>, %s: tensor<8xf32>, %b: tensor<8xf32>)
+    -> (tensor<2x1x8xf32>, tensor<2x3xf32>, tensor<f32>, tensor<2x3x8xf32>, tensor<2x3x8xf32>, tensor<2x3x8xf32>) {
+  // CHECK: azg.reduce_sum %{{.*}} {axes = array<i64: 1>}
+  %0 = azg.reduce_sum %x {axes = array<i64: 1>} : tensor<2x3x8xf32> -> tensor<2x1x8xf32>
+  // CHECK: azg.reduce_mean %{{.*}} {axes = array<i64: -1>, keepdims = false}
+  %1 = azg.reduce_mean %x {axes = array<i64: -1>, keepdims = false} : tensor<2x3x8xf32> -> tensor<2x3xf32>
+  // CHECK: azg.reduce_max %{{.*}} {keepdims = false} : tensor<2x3x8xf32> -> tensor<f32>
+  %2 = azg.reduce_max %x {keepdims = false} : tensor<2x3x8xf32> -> tensor<f32>
+  // CHECK: azg.softmax
+  %3 = azg.softmax %x {axis = -1 : i64} : tensor<2x3x8xf32>
+  // CHECK: azg.layer_norm %{{.*}}, %{{.*}}, %{{.*}} {epsilon = 9.99999996E-13 : f32}
+  %4 = azg.layer_norm %x, %s, %b {epsilon = 1.0e-12 : f32} : (tensor<2x3x8xf32>, tensor<8xf32>, tensor<8xf32>) -> tensor<2x3x8xf32>
+  // CHECK: azg.rms_norm
+  %5 = azg.rms_norm %x, %s : (tensor<2x3x8xf32>, tensor<8xf32>) -> tensor<2x3x8xf32>
+  return %0, %1, %2, %3, %4, %5 : tensor<2x1x8xf32>, tensor<2x3xf32>, tensor<f32>, tensor<2x3x8xf32>, tensor<2x3x8xf32>, tensor<2x3x8xf32>
+}
+
+// CHECK-LABEL: func.func @shapes
+func.func @shapes(%x: tensor<?x4x6xf32>, %i: tensor<5xi64>, %s: tensor<3xi64>)
+    -> (tensor<?x?x?xf32>, tensor<6x4x?xf32>, tensor<?x4x12xf32>, tensor<5x4x6xf32>,
+        tensor<?x4x2xf32>, tensor<?x4x4xf32>, tensor<?x1x4x6xf32>, tensor<?x?x?xf32>) {
+  // CHECK: azg.shape_of %{{.*}} : tensor<?x4x6xf32> -> tensor<3xi64>
+  %0 = azg.shape_of %x : tensor<?x4x6xf32> -> tensor<3xi64>
+  // CHECK: azg.reshape
+  %1 = azg.reshape %x, %s : (tensor<?x4x6xf32>, tensor<3xi64>) -> tensor<?x?x?xf32>
+  // CHECK: azg.transpose %{{.*}} {perm = array<i64: 2, 1, 0>}
+  %2 = azg.transpose %x {perm = array<i64: 2, 1, 0>} : tensor<?x4x6xf32> -> tensor<6x4x?xf32>
+  // CHECK: azg.concat
+  %3 = azg.concat %x, %x {axis = 2 : i64} : (tensor<?x4x6xf32>, tensor<?x4x6xf32>) -> tensor<?x4x12xf32>
+  // CHECK: azg.gather %{{.*}}[%{{.*}}]
+  %4 = azg.gather %x[%i] : (tensor<?x4x6xf32>, tensor<5xi64>) -> tensor<5x4x6xf32>
+  %st = azg.constant dense<[1]> : tensor<1xi64>
+  %en = azg.constant dense<[5]> : tensor<1xi64>
+  %ax = azg.constant dense<[2]> : tensor<1xi64>
+  %sp = azg.constant dense<[2]> : tensor<1xi64>
+  // CHECK: azg.slice %{{.*}}[%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}]
+  %5 = azg.slice %x[%st, %en, %ax, %sp] : (tensor<?x4x6xf32>, tensor<1xi64>, tensor<1xi64>, tensor<1xi64>, tensor<1xi64>) -> tensor<?x4x2xf32>
+  // CHECK: azg.split %{{.*}} {axis = 2 : i64, sizes = array<i64: 4, 2>}
+  %6:2 = azg.split %x {axis = 2 : i64, sizes = array<i64: 4, 2>} : tensor<?x4x6xf32> -> tensor<?x4x4xf32>, tensor<?x4x2xf32>
+  // CHECK: azg.unsqueeze
+  %7 = azg.unsqueeze %x {axes = array<i64: 1>} : tensor<?x4x6xf32> -> tensor<?x1x4x6xf32>
+  // CHECK: azg.expand
+  %8 = azg.expand %x, %s : (tensor<?x4x6xf32>, tensor<3xi64>) -> tensor<?x?x?xf32>
+  return %1, %2, %3, %4, %5, %6#0, %7, %8 : tensor<?x?x?xf32>, tensor<6x4x?xf32>, tensor<?x4x12xf32>, tensor<5x4x6xf32>, tensor<?x4x2xf32>, tensor<?x4x4xf32>, tensor<?x1x4x6xf32>, tensor<?x?x?xf32>
+}
+
+// CHECK-LABEL: func.func @misc
+func.func @misc(%x: tensor<1x4x1xf32>, %n: tensor<i64>) -> (tensor<4xf32>, tensor<1x4x1xi32>, tensor<?xi64>) {
+  // CHECK: azg.squeeze %{{.*}} {axes = array<i64: 0, 2>}
+  %0 = azg.squeeze %x {axes = array<i64: 0, 2>} : tensor<1x4x1xf32> -> tensor<4xf32>
+  // CHECK: azg.cast %{{.*}} {to = i32}
+  %1 = azg.cast %x {to = i32} : tensor<1x4x1xf32> -> tensor<1x4x1xi32>
+  %zero = azg.constant dense<0> : tensor<i64>
+  %one = azg.constant dense<1> : tensor<i64>
+  // CHECK: azg.range
+  %2 = azg.range %zero, %n, %one : (tensor<i64>, tensor<i64>, tensor<i64>) -> tensor<?xi64>
+  return %0, %1, %2 : tensor<4xf32>, tensor<1x4x1xi32>, tensor<?xi64>
+}
