@@ -53,13 +53,20 @@ const char *azr_status_message(azr_status_t status) {
 
 const char *azr_status_code_name(azr_status_code_t code) {
   switch (code) {
-  case AZR_STATUS_OK: return "OK";
-  case AZR_STATUS_INVALID_ARGUMENT: return "INVALID_ARGUMENT";
-  case AZR_STATUS_NOT_FOUND: return "NOT_FOUND";
-  case AZR_STATUS_DATA_LOSS: return "DATA_LOSS";
-  case AZR_STATUS_UNIMPLEMENTED: return "UNIMPLEMENTED";
-  case AZR_STATUS_RESOURCE_EXHAUSTED: return "RESOURCE_EXHAUSTED";
-  case AZR_STATUS_INTERNAL: return "INTERNAL";
+  case AZR_STATUS_OK:
+    return "OK";
+  case AZR_STATUS_INVALID_ARGUMENT:
+    return "INVALID_ARGUMENT";
+  case AZR_STATUS_NOT_FOUND:
+    return "NOT_FOUND";
+  case AZR_STATUS_DATA_LOSS:
+    return "DATA_LOSS";
+  case AZR_STATUS_UNIMPLEMENTED:
+    return "UNIMPLEMENTED";
+  case AZR_STATUS_RESOURCE_EXHAUSTED:
+    return "RESOURCE_EXHAUSTED";
+  case AZR_STATUS_INTERNAL:
+    return "INTERNAL";
   }
   return "UNKNOWN";
 }

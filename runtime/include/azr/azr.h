@@ -52,6 +52,109 @@ const char *azr_status_code_name(azr_status_code_t code);
 /* Releases `status`; NULL is allowed. */
 void azr_status_free(azr_status_t status);
 
+/*===------------------------------------------------------------------===*
+ * Tensors
+ *===------------------------------------------------------------------===*/
+
+/* Element types; the values are the engine format's. */
+typedef enum azr_dtype_e {
+  AZR_DTYPE_F32 = 0,
+  AZR_DTYPE_F16 = 1,
+  AZR_DTYPE_BF16 = 2,
+  AZR_DTYPE_F64 = 3,
+  AZR_DTYPE_BOOL = 4,
+  AZR_DTYPE_I8 = 5,
+  AZR_DTYPE_I16 = 6,
+  AZR_DTYPE_I32 = 7,
+  AZR_DTYPE_I64 = 8,
+  AZR_DTYPE_U8 = 9,
+  AZR_DTYPE_U16 = 10,
+  AZR_DTYPE_U32 = 11,
+  AZR_DTYPE_U64 = 12,
+} azr_dtype_t;
+
+#define AZR_MAX_RANK 8
+
+/* The name, type and shape of an engine input or output. `name` is owned by
+ * the engine and valid while it lives. */
+typedef struct azr_tensor_info_s {
+  const char *name;
+  azr_dtype_t dtype;
+  size_t rank;
+  int64_t dims[AZR_MAX_RANK];
+} azr_tensor_info_t;
+
+/* Bytes per element of `dtype` (1 for bool), 0 for an unknown value. */
+size_t azr_dtype_size(azr_dtype_t dtype);
+/* "f32", "i64", ... */
+const char *azr_dtype_name(azr_dtype_t dtype);
+
+/*===------------------------------------------------------------------===*
+ * Engines
+ *===------------------------------------------------------------------===*/
+
+/* Optional memory hooks for the session's arena and buffers. `alignment` is
+ * a power of two; the hook must return memory aligned to it, or NULL. */
+typedef struct azr_allocator_s {
+  void *(*allocate)(void *user, size_t size, size_t alignment);
+  void (*release)(void *user, void *pointer);
+  void *user;
+} azr_allocator_t;
+
+/* A loaded engine: the mapped file, verified. Immutable; any number of
+ * sessions may share it, from any threads. */
+typedef struct azr_engine_s azr_engine_t;
+
+/* Maps and verifies the engine file at `path`: header, checksums,
+ * FlatBuffers structure, format version, target and the CPU features it
+ * needs. Every refusal is a status naming the file and the reason. */
+azr_status_t azr_engine_load(const char *path, azr_engine_t **out_engine);
+
+/* Releases an engine; sessions created from it must be released first. */
+void azr_engine_release(azr_engine_t *engine);
+
+size_t azr_engine_input_count(const azr_engine_t *engine);
+size_t azr_engine_output_count(const azr_engine_t *engine);
+/* Fills `info` for input/output `index`; INVALID_ARGUMENT if out of range. */
+azr_status_t azr_engine_input_info(const azr_engine_t *engine, size_t index,
+                                   azr_tensor_info_t *info);
+azr_status_t azr_engine_output_info(const azr_engine_t *engine, size_t index,
+                                    azr_tensor_info_t *info);
+
+/*===------------------------------------------------------------------===*
+ * Sessions
+ *===------------------------------------------------------------------===*/
+
+typedef struct azr_session_options_s {
+  int num_threads;                  /* <= 0: one per available core */
+  const azr_allocator_t *allocator; /* NULL: aligned malloc */
+  int verbose;                      /* nonzero: print each step's kernel */
+} azr_session_options_t;
+
+/* A session owns the arena and the input/output buffers of one engine. Use
+ * a session from one thread at a time. */
+typedef struct azr_session_s azr_session_t;
+
+/* `options` may be NULL for the defaults. */
+azr_status_t azr_session_create(azr_engine_t *engine,
+                                const azr_session_options_t *options,
+                                azr_session_t **out_session);
+void azr_session_release(azr_session_t *session);
+
+/* Copies `data` into input `name`. The dtype and dims must be the input's
+ * (see azr_engine_input_info); `size` is the byte count of `data`. */
+azr_status_t azr_session_set_input(azr_session_t *session, const char *name,
+                                   azr_dtype_t dtype, const int64_t *dims,
+                                   size_t rank, const void *data, size_t size);
+
+/* Runs the engine. Every input must have been set. */
+azr_status_t azr_session_run(azr_session_t *session);
+
+/* Output `name` of the last run: its info and a pointer to its data, owned
+ * by the session and valid until the next run or release. */
+azr_status_t azr_session_get_output(azr_session_t *session, const char *name,
+                                    azr_tensor_info_t *info, const void **data);
+
 /* The runtime's version as "MAJOR.MINOR.PATCH". */
 const char *azr_version(void);
 

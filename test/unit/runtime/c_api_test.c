@@ -8,8 +8,9 @@
 int main(void) {
   azr_status_t status = azr_status_make(AZR_STATUS_DATA_LOSS,
                                         "engine '%s' is truncated", "m.azeng");
-  int ok = status != NULL && azr_status_code(status) == AZR_STATUS_DATA_LOSS &&
-           strcmp(azr_status_message(status), "engine 'm.azeng' is truncated") == 0;
+  int ok =
+      status != NULL && azr_status_code(status) == AZR_STATUS_DATA_LOSS &&
+      strcmp(azr_status_message(status), "engine 'm.azeng' is truncated") == 0;
   azr_status_free(status);
   if (!ok) {
     fprintf(stderr, "azr status API misbehaved\n");

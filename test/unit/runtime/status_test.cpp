@@ -18,9 +18,9 @@ TEST(Status, MakeOkReturnsNull) {
 }
 
 TEST(Status, CarriesCodeAndFormattedMessage) {
-  azr_status_t status = azr_status_make(AZR_STATUS_INVALID_ARGUMENT,
-                                        "input '%s' has rank %d, expected %d",
-                                        "image", 3, 4);
+  azr_status_t status =
+      azr_status_make(AZR_STATUS_INVALID_ARGUMENT,
+                      "input '%s' has rank %d, expected %d", "image", 3, 4);
   ASSERT_NE(status, nullptr);
   EXPECT_EQ(azr_status_code(status), AZR_STATUS_INVALID_ARGUMENT);
   EXPECT_STREQ(azr_status_message(status),
@@ -30,8 +30,8 @@ TEST(Status, CarriesCodeAndFormattedMessage) {
 
 TEST(Status, LongMessagesAreNotTruncated) {
   std::string name(5000, 'x');
-  azr_status_t status =
-      azr_status_make(AZR_STATUS_NOT_FOUND, "no input named '%s'", name.c_str());
+  azr_status_t status = azr_status_make(AZR_STATUS_NOT_FOUND,
+                                        "no input named '%s'", name.c_str());
   EXPECT_EQ(std::string(azr_status_message(status)),
             "no input named '" + name + "'");
   azr_status_free(status);

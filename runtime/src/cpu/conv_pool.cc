@@ -1,0 +1,308 @@
+//===- conv_pool.cc - convolution (im2col + GEMM) and pooling -------------===//
+
+#include "cpu/kernel_util.h"
+
+#include <limits>
+
+namespace azr::cpu {
+namespace {
+
+/// Spatial geometry shared by conv and the pools: input N x C x D..., output
+/// N x M x O..., a window of k... with strides, dilations and begin pads.
+struct Window {
+  int spatial = 0;
+  int64_t in[kMaxRank] = {}, out[kMaxRank] = {}, kernel[kMaxRank] = {};
+  int64_t stride[kMaxRank] = {}, dilation[kMaxRank] = {};
+  int64_t padBegin[kMaxRank] = {}, padEnd[kMaxRank] = {};
+
+  int64_t inSize() const { return product(in); }
+  int64_t outSize() const { return product(out); }
+  int64_t kernelSize() const { return product(kernel); }
+  int64_t product(const int64_t *dims) const {
+    int64_t n = 1;
+    for (int d = 0; d < spatial; ++d)
+      n *= dims[d];
+    return n;
+  }
+};
+
+// Reads strides/pads/dilations (defaults 1/0/1 when empty) and checks them.
+azr_status_t readWindow(const char *op, const Attrs &attrs, const Tensor &input,
+                        const Tensor &output, const int64_t *kernel,
+                        bool hasDilations, Window &w) {
+  if (input.rank < 3 || output.rank != input.rank)
+    return AZR_INVALID("%s: expected N x C x D... input and result of equal "
+                       "rank, got %s -> %s",
+                       op, shapeString(input).c_str(),
+                       shapeString(output).c_str());
+  w.spatial = input.rank - 2;
+  const size_t n = size_t(w.spatial);
+  std::vector<int64_t> strides = attrs.getInts("strides");
+  std::vector<int64_t> pads = attrs.getInts("pads");
+  std::vector<int64_t> dilations =
+      hasDilations ? attrs.getInts("dilations") : std::vector<int64_t>();
+  if ((!strides.empty() && strides.size() != n) ||
+      (!pads.empty() && pads.size() != 2 * n) ||
+      (!dilations.empty() && dilations.size() != n))
+    return AZR_INVALID("%s: strides/pads/dilations do not match %d spatial "
+                       "dims",
+                       op, w.spatial);
+  for (int d = 0; d < w.spatial; ++d) {
+    w.in[d] = input.dims[d + 2];
+    w.out[d] = output.dims[d + 2];
+    w.kernel[d] = kernel[d];
+    w.stride[d] = strides.empty() ? 1 : strides[size_t(d)];
+    w.dilation[d] = dilations.empty() ? 1 : dilations[size_t(d)];
+    w.padBegin[d] = pads.empty() ? 0 : pads[size_t(d)];
+    w.padEnd[d] = pads.empty() ? 0 : pads[n + size_t(d)];
+    if (w.stride[d] < 1 || w.dilation[d] < 1 || w.kernel[d] < 1 ||
+        w.padBegin[d] < 0 || w.padEnd[d] < 0)
+      return AZR_INVALID("%s: invalid window in spatial dim %d (kernel %lld, "
+                         "stride %lld, dilation %lld, pads %lld/%lld)",
+                         op, d, (long long)w.kernel[d], (long long)w.stride[d],
+                         (long long)w.dilation[d], (long long)w.padBegin[d],
+                         (long long)w.padEnd[d]);
+  }
+  return nullptr;
+}
+
+// Unpacks a flat index into coordinates over `dims`.
+void unflatten(int64_t flat, int rank, const int64_t *dims, int64_t *coord) {
+  for (int d = rank - 1; d >= 0; --d) {
+    coord[d] = flat % dims[d];
+    flat /= dims[d];
+  }
+}
+
+// col[(c * kernelSize + kIndex) * outSize + outIndex] = the input element
+// under kernel tap kIndex at output position outIndex, 0 in the padding.
+void im2col(const float *input, int64_t channels, const Window &w, float *col,
+            ThreadPool &pool) {
+  const int64_t kSize = w.kernelSize(), outSize = w.outSize();
+  const int64_t inSize = w.inSize();
+  const int last = w.spatial - 1;
+  const int64_t outLast = w.out[last];
+  pool.parallelFor(channels * kSize, 4, [&](int64_t begin, int64_t end) {
+    int64_t tap[kMaxRank], pos[kMaxRank];
+    for (int64_t row = begin; row < end; ++row) {
+      const float *plane = input + (row / kSize) * inSize;
+      unflatten(row % kSize, w.spatial, w.kernel, tap);
+      float *dst = col + row * outSize;
+      // One run per output row along the last spatial dim.
+      for (int64_t o = 0; o < outSize; o += outLast) {
+        unflatten(o, w.spatial, w.out, pos);
+        int64_t base = 0;
+        bool inside = true;
+        for (int d = 0; d < last; ++d) {
+          const int64_t x =
+              pos[d] * w.stride[d] - w.padBegin[d] + tap[d] * w.dilation[d];
+          inside = inside && x >= 0 && x < w.in[d];
+          base = base * w.in[d] + x;
+        }
+        float *run = dst + o;
+        if (!inside) {
+          std::fill(run, run + outLast, 0.0f);
+          continue;
+        }
+        const int64_t shift = tap[last] * w.dilation[last] - w.padBegin[last];
+        const int64_t s = w.stride[last], width = w.in[last];
+        const float *src = plane + base * width;
+        for (int64_t x = 0; x < outLast; ++x) {
+          const int64_t ix = x * s + shift;
+          run[x] = ix >= 0 && ix < width ? src[ix] : 0.0f;
+        }
+      }
+    }
+  });
+}
+
+azr_status_t convKernel(const KernelContext &context) {
+  const char *op = "conv";
+  AZR_RETURN_IF_ERROR(checkArity(context, op, 2, 4, 1));
+  const Tensor &input = context.input(0), &weight = context.input(1);
+  const Tensor &out = context.output(0);
+  for (const Tensor *t : {&input, &weight, &out})
+    if (t->dtype != DType::f32)
+      return unsupportedDtype(op, t->dtype);
+  if (weight.rank != input.rank)
+    return AZR_INVALID("conv: weight %s and input %s differ in rank",
+                       shapeString(weight).c_str(), shapeString(input).c_str());
+  Window w;
+  AZR_RETURN_IF_ERROR(
+      readWindow(op, *context.attrs, input, out, weight.dims + 2, true, w));
+  const int64_t group = context.attrs->getInt("group", 1);
+  const int64_t batch = input.dims[0], C = input.dims[1], M = weight.dims[0];
+  if (group < 1 || C % group || M % group || weight.dims[1] != C / group ||
+      out.dims[0] != batch || out.dims[1] != M)
+    return AZR_INVALID("conv: input %s, weight %s, group %lld and result %s "
+                       "do not agree",
+                       shapeString(input).c_str(), shapeString(weight).c_str(),
+                       (long long)group, shapeString(out).c_str());
+  for (int d = 0; d < w.spatial; ++d) {
+    const int64_t span = w.dilation[d] * (w.kernel[d] - 1) + 1;
+    const int64_t padded = w.in[d] + w.padBegin[d] + w.padEnd[d];
+    const int64_t expected =
+        padded < span ? 0 : (padded - span) / w.stride[d] + 1;
+    if (w.out[d] != expected)
+      return AZR_INVALID("conv: result dim %d is %lld, expected %lld", d + 2,
+                         (long long)w.out[d], (long long)expected);
+  }
+  Epilogue epilogue;
+  AZR_RETURN_IF_ERROR(parseActivation(op, *context.attrs, epilogue.activation));
+  if (context.numInputs > 2 && context.input(2).present()) {
+    const Tensor &bias = context.input(2);
+    if (bias.dtype != DType::f32)
+      return unsupportedDtype(op, bias.dtype);
+    if (bias.numel() != M)
+      return AZR_INVALID("conv: bias %s must have %lld elements",
+                         shapeString(bias).c_str(), (long long)M);
+    // The bias runs along the channel dim: stride 1 there, 0 elsewhere.
+    Addend &a = epilogue.addends[epilogue.numAddends++];
+    a.data = bias.as<const float>();
+    a.rank = out.rank;
+    std::copy(out.dims, out.dims + out.rank, a.dims);
+    a.strides[1] = 1;
+  }
+  if (context.numInputs > 3 && context.input(3).present())
+    AZR_RETURN_IF_ERROR(makeAddend(op, "residual", context.input(3), out, 1.0f,
+                                   epilogue.addends[epilogue.numAddends++]));
+
+  const int64_t Cg = C / group, Mg = M / group;
+  const int64_t kSize = w.kernelSize(), inSize = w.inSize(),
+                outSize = w.outSize();
+  const int64_t K = Cg * kSize;
+  const float *in = input.as<const float>();
+  const float *wt = weight.as<const float>();
+  float *dst = out.as<float>();
+  if (out.numel() == 0)
+    return nullptr;
+  bool pointwise = true;
+  for (int d = 0; d < w.spatial; ++d)
+    pointwise = pointwise && w.kernel[d] == 1 && w.stride[d] == 1 &&
+                w.padBegin[d] == 0 && w.padEnd[d] == 0;
+  // A 1x1 convolution reads the input planes directly as the GEMM's B.
+  std::vector<float> col;
+  if (!pointwise)
+    col.resize(size_t(C * kSize * outSize));
+  for (int64_t n = 0; n < batch; ++n) {
+    const float *image = in + n * C * inSize;
+    if (!pointwise)
+      im2col(image, C, w, col.data(), *context.pool);
+    std::vector<GemmBatch> products;
+    for (int64_t g = 0; g < group; ++g) {
+      const float *B =
+          pointwise ? image + g * Cg * inSize : col.data() + g * K * outSize;
+      const int64_t firstRow = (n * M + g * Mg) * outSize;
+      products.push_back({wt + g * Mg * K, K, 1, B, outSize, dst + firstRow,
+                          outSize, firstRow, outSize});
+    }
+    parallelGemm(*context.pool, Mg, outSize, K, products, &epilogue);
+  }
+  return nullptr;
+}
+
+//===----------------------------------------------------------------------===//
+// Pooling
+//===----------------------------------------------------------------------===//
+
+// Calls `visit(inputIndex)` for every window tap of output position `pos`
+// that lies inside the input, and returns the number of taps in the window
+// clipped to the padded input (the count_include_pad divisor).
+template <class Visit>
+int64_t forEachTap(const Window &w, const int64_t *pos, Visit &&visit) {
+  int64_t first[kMaxRank], count[kMaxRank], padded = 1;
+  for (int d = 0; d < w.spatial; ++d) {
+    first[d] = pos[d] * w.stride[d] - w.padBegin[d];
+    // Windows past the padded end (ceil mode) are clipped there.
+    const int64_t limit = w.in[d] + w.padEnd[d];
+    int64_t taps = 0;
+    while (taps < w.kernel[d] && first[d] + taps * w.dilation[d] < limit)
+      ++taps;
+    count[d] = taps;
+    padded *= taps;
+  }
+  int64_t tap[kMaxRank] = {};
+  if (padded == 0)
+    return 0;
+  for (;;) {
+    int64_t index = 0;
+    bool inside = true;
+    for (int d = 0; d < w.spatial; ++d) {
+      const int64_t x = first[d] + tap[d] * w.dilation[d];
+      inside = inside && x >= 0 && x < w.in[d];
+      index = index * w.in[d] + x;
+    }
+    if (inside)
+      visit(index);
+    int d = w.spatial - 1;
+    for (; d >= 0; --d) {
+      if (++tap[d] < count[d])
+        break;
+      tap[d] = 0;
+    }
+    if (d < 0)
+      return padded;
+  }
+}
+
+template <bool IsMax> azr_status_t poolKernel(const KernelContext &context) {
+  const char *op = IsMax ? "max_pool" : "avg_pool";
+  AZR_RETURN_IF_ERROR(checkArity(context, op, 1, 1, 1));
+  const Tensor &input = context.input(0);
+  Tensor &out = context.output(0);
+  if (input.dtype != DType::f32 || out.dtype != DType::f32)
+    return unsupportedDtype(op, input.dtype);
+  const std::vector<int64_t> kernel = context.attrs->getInts("kernel_shape");
+  if (input.rank < 3 || kernel.size() != size_t(input.rank - 2))
+    return AZR_INVALID("%s: kernel_shape has %zu dims for input %s", op,
+                       kernel.size(), shapeString(input).c_str());
+  Window w;
+  AZR_RETURN_IF_ERROR(
+      readWindow(op, *context.attrs, input, out, kernel.data(), IsMax, w));
+  if (out.dims[0] != input.dims[0] || out.dims[1] != input.dims[1])
+    return AZR_INVALID("%s: result %s does not match input %s", op,
+                       shapeString(out).c_str(), shapeString(input).c_str());
+  const bool includePad = context.attrs->getInt("count_include_pad", 0) != 0;
+  const int64_t planes = input.dims[0] * input.dims[1];
+  const int64_t inSize = w.inSize(), outSize = w.outSize();
+  const float *in = input.as<const float>();
+  float *dst = out.as<float>();
+  const int64_t work = std::max<int64_t>(1, outSize * w.kernelSize());
+  context.pool->parallelFor(
+      planes * outSize, std::max<int64_t>(1, 32768 / work),
+      [&](int64_t begin, int64_t end) {
+        int64_t pos[kMaxRank];
+        for (int64_t i = begin; i < end; ++i) {
+          const float *plane = in + (i / outSize) * inSize;
+          unflatten(i % outSize, w.spatial, w.out, pos);
+          if (IsMax) {
+            // Padding never wins: a window entirely in padding yields -inf.
+            float best = -std::numeric_limits<float>::infinity();
+            forEachTap(w, pos, [&](int64_t x) {
+              best = plane[x] > best || std::isnan(plane[x]) ? plane[x] : best;
+            });
+            dst[i] = best;
+          } else {
+            float sum = 0.0f;
+            int64_t valid = 0;
+            const int64_t padded = forEachTap(w, pos, [&](int64_t x) {
+              sum += plane[x];
+              ++valid;
+            });
+            const int64_t divisor = includePad ? padded : valid;
+            dst[i] = divisor ? sum / float(divisor) : 0.0f;
+          }
+        }
+      });
+  return nullptr;
+}
+
+} // namespace
+
+void addConvPoolKernels(KernelTable &table) {
+  table.push_back({"conv", guarded<convKernel>});
+  table.push_back({"max_pool", guarded<poolKernel<true>>});
+  table.push_back({"avg_pool", guarded<poolKernel<false>>});
+}
+
+} // namespace azr::cpu

@@ -1,0 +1,271 @@
+//===- gemm.cc - the f32 GEMM core and the matmul and gemm kernels --------===//
+
+#include "cpu/kernel_util.h"
+
+namespace azr::cpu {
+
+// A K block of B (kKBlock x kGemmColBlock floats, 128 KiB) stays in L2 while
+// a row panel streams over it; the four C rows being updated stay in L1.
+constexpr int64_t kKBlock = 128;
+
+// Rows i..i+R-1 of C[:, j0:j0+n] += A[rows, k0:k1] * B[k0:k1, j0:j0+n].
+// k is unrolled by two without reassociating: c = (c + a_k b_k) + a_k+1 b_k+1
+// is the same sum order as the plain loop.
+template <int R>
+static void microKernel(int64_t k0, int64_t k1, const float *A, int64_t lda,
+                        int64_t acs, const float *B, int64_t ldb, float *C,
+                        int64_t ldc, int64_t n) {
+  float *__restrict c[R];
+  for (int r = 0; r < R; ++r)
+    c[r] = C + r * ldc;
+  int64_t k = k0;
+  for (; k + 1 < k1; k += 2) {
+    const float *__restrict b0 = B + k * ldb;
+    const float *__restrict b1 = b0 + ldb;
+    float a0[R], a1[R];
+    for (int r = 0; r < R; ++r) {
+      a0[r] = A[r * lda + k * acs];
+      a1[r] = A[r * lda + (k + 1) * acs];
+    }
+    for (int r = 0; r < R; ++r) {
+      float *__restrict cr = c[r];
+      const float x = a0[r], y = a1[r];
+      for (int64_t j = 0; j < n; ++j)
+        cr[j] = (cr[j] + x * b0[j]) + y * b1[j];
+    }
+  }
+  if (k < k1) {
+    const float *__restrict b0 = B + k * ldb;
+    for (int r = 0; r < R; ++r) {
+      float *__restrict cr = c[r];
+      const float x = A[r * lda + k * acs];
+      for (int64_t j = 0; j < n; ++j)
+        cr[j] += x * b0[j];
+    }
+  }
+}
+
+void gemmTile(int64_t K, const float *A, int64_t lda, int64_t acs,
+              const float *B, int64_t ldb, float *C, int64_t ldc,
+              int64_t rowBegin, int64_t rowEnd, int64_t colBegin,
+              int64_t colEnd) {
+  for (int64_t j0 = colBegin; j0 < colEnd; j0 += kGemmColBlock) {
+    const int64_t n = std::min(kGemmColBlock, colEnd - j0);
+    for (int64_t i = rowBegin; i < rowEnd; ++i)
+      std::fill(C + i * ldc + j0, C + i * ldc + j0 + n, 0.0f);
+    for (int64_t k0 = 0; k0 < K; k0 += kKBlock) {
+      const int64_t k1 = std::min(K, k0 + kKBlock);
+      int64_t i = rowBegin;
+      for (; i + kGemmRowBlock <= rowEnd; i += kGemmRowBlock)
+        microKernel<kGemmRowBlock>(k0, k1, A + i * lda, lda, acs, B + j0, ldb,
+                                   C + i * ldc + j0, ldc, n);
+      for (; i < rowEnd; ++i)
+        microKernel<1>(k0, k1, A + i * lda, lda, acs, B + j0, ldb,
+                       C + i * ldc + j0, ldc, n);
+    }
+  }
+}
+
+void parallelGemm(ThreadPool &pool, int64_t M, int64_t N, int64_t K,
+                  const std::vector<GemmBatch> &batches,
+                  const Epilogue *epilogue) {
+  if (M == 0 || N == 0 || batches.empty())
+    return;
+  // Tasks are (batch, row panel, column block); panels start on multiples of
+  // kGemmRowBlock, so every row takes the same code path at any thread count.
+  const int64_t panels = (M + kGemmRowPanel - 1) / kGemmRowPanel;
+  const int64_t colBlocks = (N + kGemmColBlock - 1) / kGemmColBlock;
+  const int64_t tasks = int64_t(batches.size()) * panels * colBlocks;
+  const int64_t flopsPerTask = std::max<int64_t>(
+      1, std::min(M, kGemmRowPanel) * std::min(N, kGemmColBlock) *
+             std::max<int64_t>(K, 1));
+  const int64_t minTasks = std::max<int64_t>(1, (1 << 18) / flopsPerTask);
+  pool.parallelFor(tasks, minTasks, [&](int64_t begin, int64_t end) {
+    for (int64_t t = begin; t < end; ++t) {
+      const int64_t colBlock = t % colBlocks;
+      const int64_t panel = (t / colBlocks) % panels;
+      const GemmBatch &b = batches[size_t(t / (colBlocks * panels))];
+      const int64_t i0 = panel * kGemmRowPanel;
+      const int64_t i1 = std::min(M, i0 + kGemmRowPanel);
+      const int64_t j0 = colBlock * kGemmColBlock;
+      const int64_t j1 = std::min(N, j0 + kGemmColBlock);
+      gemmTile(K, b.A, b.lda, b.acs, b.B, b.ldb, b.C, b.ldc, i0, i1, j0, j1);
+      if (epilogue)
+        for (int64_t i = i0; i < i1; ++i)
+          epilogue->apply(b.C + i * b.ldc + j0,
+                          b.flatBase + i * b.flatRowStride + j0, j1 - j0);
+    }
+  });
+}
+
+namespace {
+
+azr_status_t checkF32(const char *op, const KernelContext &context) {
+  for (int i = 0; i < context.numInputs; ++i)
+    if (context.input(i).present() && context.input(i).dtype != DType::f32)
+      return unsupportedDtype(op, context.input(i).dtype);
+  if (context.output(0).dtype != DType::f32)
+    return unsupportedDtype(op, context.output(0).dtype);
+  return nullptr;
+}
+
+azr_status_t addEpilogueOperand(const char *op, const char *what,
+                                const Tensor &t, const Tensor &output,
+                                float scale, Epilogue &epilogue) {
+  if (!t.present())
+    return nullptr;
+  return makeAddend(op, what, t, output, scale,
+                    epilogue.addends[epilogue.numAddends++]);
+}
+
+azr_status_t matmulKernel(const KernelContext &context) {
+  const char *op = "matmul";
+  AZR_RETURN_IF_ERROR(checkArity(context, op, 2, 4, 1));
+  AZR_RETURN_IF_ERROR(checkF32(op, context));
+  const Tensor &lhs = context.input(0), &rhs = context.input(1);
+  Tensor &out = context.output(0);
+  if (lhs.rank < 1 || rhs.rank < 1)
+    return AZR_INVALID("matmul: operands must have rank >= 1, got %s and %s",
+                       shapeString(lhs).c_str(), shapeString(rhs).c_str());
+  // ONNX MatMul: a 1-D lhs is a row, a 1-D rhs a column; their unit dims do
+  // not appear in the result.
+  const int64_t M = lhs.rank == 1 ? 1 : lhs.dims[lhs.rank - 2];
+  const int64_t K = lhs.dims[lhs.rank - 1];
+  const int64_t K2 = rhs.rank == 1 ? rhs.dims[0] : rhs.dims[rhs.rank - 2];
+  const int64_t N = rhs.rank == 1 ? 1 : rhs.dims[rhs.rank - 1];
+  if (K != K2)
+    return AZR_INVALID("matmul: contraction dims differ: %s @ %s",
+                       shapeString(lhs).c_str(), shapeString(rhs).c_str());
+  const int lhsBatchRank = std::max(0, lhs.rank - 2);
+  const int rhsBatchRank = std::max(0, rhs.rank - 2);
+  const int batchRank = std::max(lhsBatchRank, rhsBatchRank);
+  Tensor lhsBatch, rhsBatch, batch;
+  lhsBatch.rank = lhsBatchRank;
+  rhsBatch.rank = rhsBatchRank;
+  batch.rank = batchRank;
+  std::copy(lhs.dims, lhs.dims + lhsBatchRank, lhsBatch.dims);
+  std::copy(rhs.dims, rhs.dims + rhsBatchRank, rhsBatch.dims);
+  for (int d = 0; d < batchRank; ++d) {
+    const int dl = d - (batchRank - lhsBatchRank);
+    const int dr = d - (batchRank - rhsBatchRank);
+    const int64_t a = dl >= 0 ? lhsBatch.dims[dl] : 1;
+    const int64_t b = dr >= 0 ? rhsBatch.dims[dr] : 1;
+    if (a != b && a != 1 && b != 1)
+      return AZR_INVALID("matmul: batch dims do not broadcast: %s @ %s",
+                         shapeString(lhs).c_str(), shapeString(rhs).c_str());
+    batch.dims[d] = a == 1 ? b : a;
+  }
+  // The result must be exactly batch + [M] + [N] less the promoted dims.
+  int64_t expected[kMaxRank + 2];
+  int expectedRank = 0;
+  for (int d = 0; d < batchRank; ++d)
+    expected[expectedRank++] = batch.dims[d];
+  if (lhs.rank > 1)
+    expected[expectedRank++] = M;
+  if (rhs.rank > 1)
+    expected[expectedRank++] = N;
+  bool same = expectedRank == out.rank;
+  for (int d = 0; same && d < expectedRank; ++d)
+    same = expected[d] == out.dims[d];
+  if (!same)
+    return AZR_INVALID("matmul: result shape %s does not match %s @ %s",
+                       shapeString(out).c_str(), shapeString(lhs).c_str(),
+                       shapeString(rhs).c_str());
+
+  Epilogue epilogue;
+  AZR_RETURN_IF_ERROR(parseActivation(op, *context.attrs, epilogue.activation));
+  if (context.numInputs > 2)
+    AZR_RETURN_IF_ERROR(
+        addEpilogueOperand(op, "bias", context.input(2), out, 1.0f, epilogue));
+  if (context.numInputs > 3)
+    AZR_RETURN_IF_ERROR(addEpilogueOperand(op, "residual", context.input(3),
+                                           out, 1.0f, epilogue));
+
+  int64_t lhsStrides[kMaxRank], rhsStrides[kMaxRank];
+  broadcastStrides(lhsBatch, batchRank, batch.dims, lhsStrides);
+  broadcastStrides(rhsBatch, batchRank, batch.dims, rhsStrides);
+  const int64_t batches = batch.numel();
+  std::vector<GemmBatch> products(static_cast<size_t>(batches));
+  for (int64_t b = 0; b < batches; ++b) {
+    int64_t lhsIndex = 0, rhsIndex = 0, rest = b;
+    for (int d = batchRank - 1; d >= 0; --d) {
+      const int64_t coord = rest % batch.dims[d];
+      rest /= batch.dims[d];
+      lhsIndex += coord * lhsStrides[d];
+      rhsIndex += coord * rhsStrides[d];
+    }
+    products[size_t(b)] = {lhs.as<const float>() + lhsIndex * M * K,
+                           K,
+                           1,
+                           rhs.as<const float>() + rhsIndex * K * N,
+                           N,
+                           out.as<float>() + b * M * N,
+                           N,
+                           b * M * N,
+                           N};
+  }
+  parallelGemm(*context.pool, M, N, K, products, &epilogue);
+  return nullptr;
+}
+
+azr_status_t gemmKernel(const KernelContext &context) {
+  const char *op = "gemm";
+  AZR_RETURN_IF_ERROR(checkArity(context, op, 2, 3, 1));
+  AZR_RETURN_IF_ERROR(checkF32(op, context));
+  const Tensor &a = context.input(0), &b = context.input(1);
+  Tensor &out = context.output(0);
+  if (a.rank != 2 || b.rank != 2 || out.rank != 2)
+    return AZR_INVALID("gemm: operands and result must be 2-D, got %s, %s -> "
+                       "%s",
+                       shapeString(a).c_str(), shapeString(b).c_str(),
+                       shapeString(out).c_str());
+  const bool transA = context.attrs->getInt("trans_a", 0) != 0;
+  const bool transB = context.attrs->getInt("trans_b", 0) != 0;
+  const int64_t M = transA ? a.dims[1] : a.dims[0];
+  const int64_t K = transA ? a.dims[0] : a.dims[1];
+  const int64_t K2 = transB ? b.dims[1] : b.dims[0];
+  const int64_t N = transB ? b.dims[0] : b.dims[1];
+  if (K != K2 || out.dims[0] != M || out.dims[1] != N)
+    return AZR_INVALID("gemm: shapes do not match: op(%s) @ op(%s) -> %s",
+                       shapeString(a).c_str(), shapeString(b).c_str(),
+                       shapeString(out).c_str());
+  Epilogue epilogue;
+  epilogue.alpha = float(context.attrs->getFloat("alpha", 1.0));
+  AZR_RETURN_IF_ERROR(parseActivation(op, *context.attrs, epilogue.activation));
+  if (context.numInputs > 2)
+    AZR_RETURN_IF_ERROR(addEpilogueOperand(
+        op, "c", context.input(2), out,
+        float(context.attrs->getFloat("beta", 1.0)), epilogue));
+
+  // The core wants B with contiguous rows; a transposed A is read with
+  // strides instead.
+  const float *B = b.as<const float>();
+  std::vector<float> packed;
+  if (transB) {
+    packed.resize(size_t(K * N));
+    int64_t dims[2] = {K, N}, strides[2] = {1, K};
+    copyStrided(packed.data(), B, 2, dims, strides, sizeof(float),
+                *context.pool);
+    B = packed.data();
+  }
+  GemmBatch product = {a.as<const float>(),
+                       transA ? 1 : K,
+                       transA ? M : 1,
+                       B,
+                       N,
+                       out.as<float>(),
+                       N,
+                       0,
+                       N};
+  parallelGemm(*context.pool, M, N, K, {product}, &epilogue);
+  return nullptr;
+}
+
+} // namespace
+
+void addGemmKernels(KernelTable &table) {
+  table.push_back({"matmul", guarded<matmulKernel>});
+  table.push_back({"gemm", guarded<gemmKernel>});
+}
+
+} // namespace azr::cpu

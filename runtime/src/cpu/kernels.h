@@ -1,0 +1,136 @@
+//===- kernels.h - the CPU executor's kernel interface ----------*- C++ -*-===//
+//
+// One kernel per azg op, named after the op without its dialect prefix
+// ("matmul", "conv", "add", ...), with the op's semantics (the azg op
+// reference is the specification). The executor gives a kernel its operand
+// tensors in ODS operand order — an absent optional operand is a Tensor with
+// data == nullptr — and its result tensors, already allocated with their
+// final static shapes. Attributes are read by their ODS names.
+//
+// Kernels never throw and never abort on bad data: they return a status.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef AZR_CPU_KERNELS_H
+#define AZR_CPU_KERNELS_H
+
+#include "azr/azr.h"
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace azr::cpu {
+
+/// Element types; the values are the engine schema's DType values. i1
+/// (bool) is stored one byte per element, 0 or 1.
+enum class DType : uint8_t {
+  f32 = 0,
+  f16 = 1,
+  bf16 = 2,
+  f64 = 3,
+  i1 = 4,
+  i8 = 5,
+  i16 = 6,
+  i32 = 7,
+  i64 = 8,
+  u8 = 9,
+  u16 = 10,
+  u32 = 11,
+  u64 = 12,
+};
+size_t dtypeSize(DType type);
+const char *dtypeName(DType type);
+
+constexpr int kMaxRank = 8;
+
+/// A dense row-major tensor the kernel reads or writes; not owning.
+struct Tensor {
+  void *data = nullptr;
+  DType dtype = DType::f32;
+  int rank = 0;
+  int64_t dims[kMaxRank] = {};
+
+  int64_t numel() const {
+    int64_t n = 1;
+    for (int i = 0; i < rank; ++i)
+      n *= dims[i];
+    return n;
+  }
+  size_t bytes() const { return size_t(numel()) * dtypeSize(dtype); }
+  bool present() const { return data != nullptr; }
+  template <typename T> T *as() const { return static_cast<T *>(data); }
+};
+
+/// Read access to a step's attributes. Missing attributes yield the given
+/// default; `has` tells whether one is present.
+class Attrs {
+public:
+  virtual ~Attrs() = default;
+  virtual bool has(std::string_view name) const = 0;
+  virtual int64_t getInt(std::string_view name, int64_t otherwise) const = 0;
+  virtual double getFloat(std::string_view name, double otherwise) const = 0;
+  virtual std::vector<int64_t> getInts(std::string_view name) const = 0;
+  virtual std::string getString(std::string_view name,
+                                std::string_view otherwise) const = 0;
+};
+
+/// Attributes held in maps: for tests and for steps built in memory.
+class MapAttrs : public Attrs {
+public:
+  std::map<std::string, int64_t, std::less<>> ints;
+  std::map<std::string, double, std::less<>> floats;
+  std::map<std::string, std::vector<int64_t>, std::less<>> intLists;
+  std::map<std::string, std::string, std::less<>> strings;
+
+  bool has(std::string_view name) const override;
+  int64_t getInt(std::string_view name, int64_t otherwise) const override;
+  double getFloat(std::string_view name, double otherwise) const override;
+  std::vector<int64_t> getInts(std::string_view name) const override;
+  std::string getString(std::string_view name,
+                        std::string_view otherwise) const override;
+};
+
+/// Runs `body(begin, end)` over [0, n) split into contiguous chunks, on the
+/// pool's threads and the calling one; returns when all are done.
+class ThreadPool {
+public:
+  virtual ~ThreadPool() = default;
+  virtual int numThreads() const = 0;
+  virtual void
+  parallelFor(int64_t n, int64_t minChunk,
+              const std::function<void(int64_t, int64_t)> &body) = 0;
+};
+
+/// A pool of `threads` threads (1: run everything on the caller).
+std::unique_ptr<ThreadPool> makeThreadPool(int threads);
+
+struct KernelContext {
+  const Tensor *inputs = nullptr;
+  int numInputs = 0;
+  Tensor *outputs = nullptr;
+  int numOutputs = 0;
+  const Attrs *attrs = nullptr;
+  ThreadPool *pool = nullptr; ///< never null while running
+
+  const Tensor &input(int i) const { return inputs[i]; }
+  Tensor &output(int i) const { return outputs[i]; }
+};
+
+/// A kernel: NULL on success, else an error naming the problem.
+using KernelFn = azr_status_t (*)(const KernelContext &context);
+
+/// The kernel for an op name ("matmul"), or nullptr.
+KernelFn findKernel(std::string_view opName);
+
+/// Every op name with a kernel.
+std::vector<std::string> kernelNames();
+
+} // namespace azr::cpu
+
+#endif // AZR_CPU_KERNELS_H

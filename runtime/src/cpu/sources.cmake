@@ -1,0 +1,11 @@
+set(AZR_CPU_SOURCES
+  ${CMAKE_CURRENT_LIST_DIR}/registry.cc
+  ${CMAKE_CURRENT_LIST_DIR}/kernel_util.cc
+  ${CMAKE_CURRENT_LIST_DIR}/thread_pool.cc
+  ${CMAKE_CURRENT_LIST_DIR}/gemm.cc
+  ${CMAKE_CURRENT_LIST_DIR}/conv_pool.cc
+  ${CMAKE_CURRENT_LIST_DIR}/elementwise.cc
+  ${CMAKE_CURRENT_LIST_DIR}/reduce_norm.cc
+  ${CMAKE_CURRENT_LIST_DIR}/data_movement.cc
+  ${CMAKE_CURRENT_LIST_DIR}/cast.cc
+)

@@ -1,0 +1,313 @@
+//===- engine.cc - load and verify an engine file -------------------------===//
+//
+// Nothing in an engine file is trusted until checked: the header's magic,
+// version and section bounds, both section checksums, the FlatBuffer's
+// structure, and then what the executor relies on — every value inside its
+// storage, every step's kernel present and its operands in range, no step
+// writing into the read-only constants. Each refusal names the file and the
+// reason; none crashes.
+//
+//===----------------------------------------------------------------------===//
+
+#include "engine.h"
+
+#include "azr/engine_format.h"
+#include "cpu_features.h"
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+using azr::schema::Storage;
+
+size_t azr::schemaDTypeSize(int dtype) {
+  if (dtype < 0 || dtype > (int)azr::schema::DType::MAX)
+    return 0;
+  return azr::cpu::dtypeSize(azr::cpu::DType(dtype));
+}
+
+std::string azr::formatShape(const int64_t *dims, size_t rank) {
+  std::string text = "[";
+  for (size_t i = 0; i < rank; ++i)
+    text += (i ? "," : "") + std::to_string(dims[i]);
+  return text + "]";
+}
+
+size_t azr_dtype_size(azr_dtype_t dtype) { return azr::schemaDTypeSize(dtype); }
+
+const char *azr_dtype_name(azr_dtype_t dtype) {
+  if (!azr::schemaDTypeSize(dtype))
+    return "unknown";
+  return azr::cpu::dtypeName(azr::cpu::DType(dtype));
+}
+
+namespace {
+
+#define REFUSE(code, ...) return azr_status_make(code, __VA_ARGS__)
+
+/// Checks the values and steps the executor will trust.
+azr_status_t verifyProgram(azr_engine_t *engine) {
+  const char *path = engine->path.c_str();
+  const azr::schema::Engine *meta = engine->meta;
+  if (!meta->values() || !meta->steps() || !meta->inputs() || !meta->outputs())
+    REFUSE(AZR_STATUS_DATA_LOSS, "%s: the engine has no program", path);
+  uint64_t constantsSize = meta->constants_size();
+  uint32_t numValues = meta->values()->size();
+  uint32_t numInputs = meta->inputs()->size();
+  uint32_t numOutputs = meta->outputs()->size();
+  for (uint32_t i = 0; i < numValues; ++i) {
+    const azr::schema::Value *v = meta->values()->Get(i);
+    size_t elementSize = azr::schemaDTypeSize((int)v->dtype());
+    size_t rank = v->shape() ? v->shape()->size() : 0;
+    if (!elementSize || rank > AZR_MAX_RANK)
+      REFUSE(AZR_STATUS_DATA_LOSS, "%s: value %u has a bad dtype or rank", path,
+             i);
+    uint64_t count = 1;
+    for (size_t d = 0; d < rank; ++d) {
+      int64_t dim = v->shape()->Get(d);
+      if (dim < 0 || (dim > 0 && count > (UINT64_MAX >> 8) / uint64_t(dim)))
+        REFUSE(AZR_STATUS_DATA_LOSS, "%s: value %u has a bad shape", path, i);
+      count *= uint64_t(dim);
+    }
+    if (v->size() != count * elementSize)
+      REFUSE(AZR_STATUS_DATA_LOSS,
+             "%s: value %u's size disagrees with its shape", path, i);
+    uint64_t end = v->offset() + v->size();
+    bool inside = end >= v->offset();
+    switch (v->storage()) {
+    case Storage::Arena:
+      inside = inside && end <= meta->arena_size();
+      break;
+    case Storage::Constant:
+      inside = inside && end <= constantsSize;
+      break;
+    case Storage::Input:
+      inside = v->index() < numInputs;
+      break;
+    case Storage::Output:
+      inside = v->index() < numOutputs;
+      break;
+    default:
+      inside = false;
+    }
+    if (!inside)
+      REFUSE(AZR_STATUS_DATA_LOSS, "%s: value %u lies outside its storage",
+             path, i);
+  }
+  auto validValue = [&](int index) {
+    return index >= 0 && uint32_t(index) < numValues;
+  };
+  for (uint32_t s = 0; s < meta->steps()->size(); ++s) {
+    const azr::schema::Step *step = meta->steps()->Get(s);
+    azr::cpu::KernelFn kernel = azr::cpu::findKernel(step->op()->string_view());
+    if (!kernel)
+      REFUSE(AZR_STATUS_UNIMPLEMENTED,
+             "%s: step %u uses kernel '%s', which this runtime does not have",
+             path, s, step->op()->c_str());
+    if (step->inputs())
+      for (int index : *step->inputs())
+        if (index != -1 && !validValue(index))
+          REFUSE(AZR_STATUS_DATA_LOSS,
+                 "%s: step %u reads value %d, out of range", path, s, index);
+    if (!step->outputs() || step->outputs()->size() == 0)
+      REFUSE(AZR_STATUS_DATA_LOSS, "%s: step %u has no outputs", path, s);
+    for (int index : *step->outputs()) {
+      if (!validValue(index))
+        REFUSE(AZR_STATUS_DATA_LOSS,
+               "%s: step %u writes value %d, out of range", path, s, index);
+      Storage storage = meta->values()->Get(index)->storage();
+      if (storage == Storage::Constant || storage == Storage::Input)
+        REFUSE(AZR_STATUS_DATA_LOSS,
+               "%s: step %u writes into a constant or an input", path, s);
+    }
+    engine->kernels.push_back(kernel);
+  }
+  auto signatures =
+      [&](const flatbuffers::Vector<
+              flatbuffers::Offset<azr::schema::TensorSignature>> *list,
+          Storage storage,
+          std::vector<azr_tensor_info_t> &infos) -> azr_status_t {
+    for (uint32_t i = 0; i < list->size(); ++i) {
+      const azr::schema::TensorSignature *sig = list->Get(i);
+      if (!validValue(sig->value()))
+        REFUSE(AZR_STATUS_DATA_LOSS, "%s: signature '%s' has no value", path,
+               sig->name()->c_str());
+      const azr::schema::Value *v = meta->values()->Get(sig->value());
+      size_t rank = v->shape() ? v->shape()->size() : 0;
+      if (v->storage() != storage || v->index() != i ||
+          v->dtype() != sig->dtype() || !sig->dims() ||
+          sig->dims()->size() != rank)
+        REFUSE(AZR_STATUS_DATA_LOSS,
+               "%s: signature '%s' disagrees with its value", path,
+               sig->name()->c_str());
+      azr_tensor_info_t info = {};
+      info.name = sig->name()->c_str();
+      info.dtype = azr_dtype_t(sig->dtype());
+      info.rank = rank;
+      for (size_t d = 0; d < rank; ++d) {
+        info.dims[d] = v->shape()->Get(d);
+        if (sig->dims()->Get(d)->size() != info.dims[d])
+          REFUSE(AZR_STATUS_DATA_LOSS,
+                 "%s: signature '%s' disagrees with its value", path,
+                 sig->name()->c_str());
+      }
+      infos.push_back(info);
+    }
+    return nullptr;
+  };
+  if (azr_status_t status =
+          signatures(meta->inputs(), Storage::Input, engine->inputs))
+    return status;
+  return signatures(meta->outputs(), Storage::Output, engine->outputs);
+}
+
+azr_status_t verifyEngine(azr_engine_t *engine) {
+  const char *path = engine->path.c_str();
+  const uint8_t *base = static_cast<const uint8_t *>(engine->mapping);
+  size_t size = engine->mappingSize;
+  if (size < sizeof(azr_engine_header_t))
+    REFUSE(AZR_STATUS_DATA_LOSS,
+           "%s: %zu bytes is too short for an engine (truncated?)", path, size);
+  azr_engine_header_t header;
+  memcpy(&header, base, sizeof(header));
+  if (memcmp(header.magic, AZR_ENGINE_MAGIC, sizeof(header.magic)) != 0)
+    REFUSE(AZR_STATUS_INVALID_ARGUMENT,
+           "%s: not an azc engine file (bad magic)", path);
+  if (header.format_version > AZR_ENGINE_FORMAT_VERSION)
+    REFUSE(AZR_STATUS_UNIMPLEMENTED,
+           "%s: engine format version %u is newer than this runtime's (%u); "
+           "run it with a newer libazr or rebuild it with a matching azc",
+           path, header.format_version, AZR_ENGINE_FORMAT_VERSION);
+  if (header.format_version == 0 || header.header_size != sizeof(header))
+    REFUSE(AZR_STATUS_DATA_LOSS, "%s: corrupted engine header", path);
+  auto inFile = [&](uint64_t offset, uint64_t length) {
+    return offset <= size && length <= size - offset;
+  };
+  if (!inFile(header.metadata_offset, header.metadata_size) ||
+      !inFile(header.constants_offset, header.constants_size))
+    REFUSE(AZR_STATUS_DATA_LOSS,
+           "%s: truncated: its sections end past the file's %zu bytes", path,
+           size);
+  if (header.constants_offset % AZR_ENGINE_ALIGNMENT != 0)
+    REFUSE(AZR_STATUS_DATA_LOSS, "%s: constants section is misaligned", path);
+  const uint8_t *metadata = base + header.metadata_offset;
+  if (azr_xxh64(metadata, header.metadata_size, 0) != header.metadata_hash)
+    REFUSE(AZR_STATUS_DATA_LOSS,
+           "%s: the metadata section is corrupted (checksum mismatch)", path);
+  engine->constants = base + header.constants_offset;
+  if (azr_xxh64(engine->constants, header.constants_size, 0) !=
+      header.constants_hash)
+    REFUSE(AZR_STATUS_DATA_LOSS,
+           "%s: the constants section is corrupted (checksum mismatch)", path);
+  flatbuffers::Verifier verifier(metadata, header.metadata_size);
+  if (!azr::schema::VerifyEngineBuffer(verifier))
+    REFUSE(AZR_STATUS_DATA_LOSS, "%s: the metadata section is malformed", path);
+  engine->meta = azr::schema::GetEngine(metadata);
+  if (engine->meta->constants_size() != header.constants_size)
+    REFUSE(AZR_STATUS_DATA_LOSS, "%s: section sizes disagree", path);
+  const flatbuffers::String *target = engine->meta->target();
+  if (!target || target->string_view() != "cpu")
+    REFUSE(AZR_STATUS_UNIMPLEMENTED,
+           "%s: the engine targets '%s'; this runtime runs 'cpu' engines", path,
+           target ? target->c_str() : "");
+  if (const auto *features = engine->meta->cpu_features())
+    for (const flatbuffers::String *feature : *features) {
+      if (!azr::isKnownCpuFeature(feature->string_view()))
+        REFUSE(AZR_STATUS_UNIMPLEMENTED,
+               "%s: the engine needs CPU feature '%s', unknown to this runtime",
+               path, feature->c_str());
+      if (!azr::hasCpuFeature(feature->string_view()))
+        REFUSE(AZR_STATUS_UNIMPLEMENTED,
+               "%s: the engine needs CPU feature '%s', which this CPU lacks; "
+               "rebuild it for this machine",
+               path, feature->c_str());
+    }
+  return verifyProgram(engine);
+}
+
+} // namespace
+
+azr_status_t azr_engine_load(const char *path, azr_engine_t **out) {
+  if (!path || !out)
+    REFUSE(AZR_STATUS_INVALID_ARGUMENT, "azr_engine_load: null argument");
+  *out = nullptr;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    REFUSE(errno == ENOENT ? AZR_STATUS_NOT_FOUND : AZR_STATUS_INVALID_ARGUMENT,
+           "%s: cannot open: %s", path, strerror(errno));
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    REFUSE(AZR_STATUS_INVALID_ARGUMENT, "%s: not a regular file", path);
+  }
+  auto *engine = new (std::nothrow) azr_engine_s();
+  if (!engine) {
+    close(fd);
+    REFUSE(AZR_STATUS_RESOURCE_EXHAUSTED, "%s: out of memory", path);
+  }
+  engine->path = path;
+  engine->mappingSize = size_t(st.st_size);
+  if (engine->mappingSize > 0) {
+    void *mapping =
+        mmap(nullptr, engine->mappingSize, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (mapping == MAP_FAILED) {
+      int error = errno;
+      close(fd);
+      delete engine;
+      REFUSE(AZR_STATUS_INVALID_ARGUMENT, "%s: cannot map: %s", path,
+             strerror(error));
+    }
+    engine->mapping = mapping;
+  }
+  close(fd);
+  if (azr_status_t status = verifyEngine(engine)) {
+    azr_engine_release(engine);
+    return status;
+  }
+  *out = engine;
+  return nullptr;
+}
+
+void azr_engine_release(azr_engine_t *engine) {
+  if (!engine)
+    return;
+  if (engine->mapping)
+    munmap(engine->mapping, engine->mappingSize);
+  delete engine;
+}
+
+size_t azr_engine_input_count(const azr_engine_t *engine) {
+  return engine ? engine->inputs.size() : 0;
+}
+
+size_t azr_engine_output_count(const azr_engine_t *engine) {
+  return engine ? engine->outputs.size() : 0;
+}
+
+static azr_status_t infoAt(const std::vector<azr_tensor_info_t> &infos,
+                           size_t index, const char *what,
+                           azr_tensor_info_t *info) {
+  if (!info || index >= infos.size())
+    REFUSE(AZR_STATUS_INVALID_ARGUMENT,
+           "%s index %zu is out of range (%zu %ss)", what, index, infos.size(),
+           what);
+  *info = infos[index];
+  return nullptr;
+}
+
+azr_status_t azr_engine_input_info(const azr_engine_t *engine, size_t index,
+                                   azr_tensor_info_t *info) {
+  if (!engine)
+    REFUSE(AZR_STATUS_INVALID_ARGUMENT, "null engine");
+  return infoAt(engine->inputs, index, "input", info);
+}
+
+azr_status_t azr_engine_output_info(const azr_engine_t *engine, size_t index,
+                                    azr_tensor_info_t *info) {
+  if (!engine)
+    REFUSE(AZR_STATUS_INVALID_ARGUMENT, "null engine");
+  return infoAt(engine->outputs, index, "output", info);
+}
