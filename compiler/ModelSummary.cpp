@@ -26,8 +26,9 @@ std::optional<int64_t> elementsOf(Value value) {
   return type.getNumElements();
 }
 
-/// FLOPs of one op; 0 for data movement; nullopt when dims are dynamic.
-std::optional<int64_t> flopsOf(Operation *op) {
+} // namespace
+
+std::optional<int64_t> azc::flopsOf(Operation *op) {
   using namespace azc::azg;
   if (isa<ConstantOp, WeightOp, ReshapeOp, TransposeOp, ConcatOp, SliceOp,
           GatherOp, SplitOp, SqueezeOp, UnsqueezeOp, ExpandOp, ShapeOfOp,
@@ -64,15 +65,13 @@ std::optional<int64_t> flopsOf(Operation *op) {
           window *= k;
         return *out * window;
       })
-      .Case<ReduceSumOp, ReduceMeanOp, ReduceMaxOp, ReduceMinOp,
-            ReduceProdOp>([&](Operation *r) { return elementsOf(r->getOperand(0)); })
+      .Case<ReduceSumOp, ReduceMeanOp, ReduceMaxOp, ReduceMinOp, ReduceProdOp>(
+          [&](Operation *r) { return elementsOf(r->getOperand(0)); })
       .Case([&](SoftmaxOp) -> std::optional<int64_t> { return 5 * *out; })
       .Case<LayerNormOp, RmsNormOp>(
           [&](auto) -> std::optional<int64_t> { return 8 * *out; })
       .Default([&](Operation *) -> std::optional<int64_t> { return *out; });
 }
-
-} // namespace
 
 std::optional<int64_t> ModelSummary::totalFlops() const {
   int64_t total = 0;
@@ -139,8 +138,8 @@ void azc::printSummary(const ModelSummary &summary, llvm::raw_ostream &os) {
   for (auto &[name, stats] : summary.ops) {
     if (name == "azg.constant" || name == "azg.weight")
       continue;
-    os << llvm::format("%-20s %8lld %14s\n", name.c_str(),
-                       (long long)stats.count,
-                       stats.flops ? humanCount(*stats.flops).c_str() : "dynamic");
+    os << llvm::format(
+        "%-20s %8lld %14s\n", name.c_str(), (long long)stats.count,
+        stats.flops ? humanCount(*stats.flops).c_str() : "dynamic");
   }
 }

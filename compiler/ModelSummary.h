@@ -27,6 +27,9 @@ struct ModelSummary {
   std::optional<int64_t> totalFlops() const;
 };
 
+/// FLOPs of one op (0 for data movement); nullopt when dims are dynamic.
+std::optional<int64_t> flopsOf(mlir::Operation *op);
+
 /// Counts parameters and per-op FLOPs of every function in `module`.
 ModelSummary summarize(mlir::ModuleOp module);
 

@@ -24,12 +24,11 @@ namespace {
 struct FoldShapesPass : azc::impl::FoldShapesBase<FoldShapesPass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    for (RegisteredOperationName name :
-         getContext().getRegisteredOperations())
+    for (RegisteredOperationName name : getContext().getRegisteredOperations())
       if (name.getDialectNamespace() == "azg")
         name.getCanonicalizationPatterns(patterns, &getContext());
-    if (failed(applyPatternsAndFoldGreedily(getOperation(),
-                                            std::move(patterns))))
+    if (failed(
+            applyPatternsAndFoldGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }
 };

@@ -155,8 +155,8 @@ struct FuseEpiloguesPass : azc::impl::FuseEpiloguesBase<FuseEpiloguesPass> {
     patterns.add<FuseActivation<SigmoidOp>>(context, Activation::sigmoid);
     patterns.add<FuseActivation<TanhOp>>(context, Activation::tanh);
     patterns.add<FuseActivation<ClipOp>>(context, Activation::clip);
-    if (failed(applyPatternsAndFoldGreedily(getOperation(),
-                                            std::move(patterns))))
+    if (failed(
+            applyPatternsAndFoldGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }
 };

@@ -25,6 +25,7 @@ namespace azc {
 struct ShapeProfile {
   std::vector<std::string> dims;        ///< NAME=SIZE
   std::vector<std::string> inputShapes; ///< NAME:D0xD1x...
+  int64_t maxBatchSize = 0;             ///< dim 0 of inputs where dynamic
 };
 
 /// Adds azc's optimization pipeline, in its one decided order, to `pm`.

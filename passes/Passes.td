@@ -31,13 +31,16 @@ def ResolveShapes : Pass<"azg-resolve-shapes", "mlir::func::FuncOp"> {
     per input (`input-shapes=image:1x3x224x224`), then re-infers every op's
     result type, folding shape arithmetic as it becomes constant, until
     nothing changes. A size that contradicts the model is an error naming the
-    input and dim. Dims left unnamed stay dynamic.
+    input and dim. `max-batch-size=N` sets dim 0 of every input whose dim 0
+    is dynamic, named or not. Dims left unset stay dynamic.
   }];
   let options = [
     ListOption<"dims", "dims", "std::string",
                "symbolic dim sizes as NAME=SIZE">,
     ListOption<"inputShapes", "input-shapes", "std::string",
                "input shapes as NAME:D0xD1x...">,
+    Option<"maxBatchSize", "max-batch-size", "int64_t", "0",
+           "size for dim 0 of every input where it is dynamic">,
   ];
   let dependentDialects = ["azc::azg::AzgDialect"];
 }

@@ -18,6 +18,7 @@ void azc::buildOptimizationPipeline(mlir::OpPassManager &pm,
   ResolveShapesOptions shapes;
   shapes.dims = profile.dims;
   shapes.inputShapes = profile.inputShapes;
+  shapes.maxBatchSize = profile.maxBatchSize;
   func.addPass(createResolveShapes(shapes));
   func.addPass(createFoldShapes());
   func.addPass(createFuseElementwise());

@@ -58,9 +58,9 @@ struct ResolveShapesPass : azc::impl::ResolveShapesBase<ResolveShapesPass> {
     for (const std::string &entry : dims) {
       auto [name, value] = StringRef(entry).split('=');
       int64_t size;
-      if (name.empty() || value.getAsInteger(10, size) || size <= 0)
+      if (name.empty() || value.getAsInteger(10, size) || size < 0)
         return func.emitError("bad dim size '")
-               << entry << "': expected NAME=SIZE with SIZE > 0";
+               << entry << "': expected NAME=SIZE with SIZE >= 0";
       dimSizes[name] = size;
     }
     llvm::StringMap<SmallVector<int64_t>> shapes;
@@ -77,10 +77,10 @@ struct ResolveShapesPass : azc::impl::ResolveShapesBase<ResolveShapesPass> {
     SmallVector<Type> argTypes;
     for (BlockArgument arg : func.getArguments()) {
       auto type = dyn_cast<RankedTensorType>(arg.getType());
-      auto nameAttr = func.getArgAttrOfType<StringAttr>(arg.getArgNumber(),
-                                                         kNameAttr);
-      std::string name = nameAttr ? nameAttr.str()
-                                  : "#" + std::to_string(arg.getArgNumber());
+      auto nameAttr =
+          func.getArgAttrOfType<StringAttr>(arg.getArgNumber(), kNameAttr);
+      std::string name =
+          nameAttr ? nameAttr.str() : "#" + std::to_string(arg.getArgNumber());
       if (!type) {
         argTypes.push_back(arg.getType());
         continue;
@@ -98,11 +98,12 @@ struct ResolveShapesPass : azc::impl::ResolveShapesBase<ResolveShapesPass> {
           if (!ShapedType::isDynamic(shape[i]) && shape[i] != it->second)
             return func.emitError("input '")
                    << name << "' dim " << i << " is " << shape[i]
-                   << ", but the profile sets " << dimName << "="
-                   << it->second;
+                   << ", but the profile sets " << dimName << "=" << it->second;
           shape[i] = it->second;
         }
       }
+      if (maxBatchSize > 0 && !shape.empty() && ShapedType::isDynamic(shape[0]))
+        shape[0] = maxBatchSize;
       auto given = shapes.find(name);
       if (given != shapes.end()) {
         usedInputs.insert(name);
@@ -142,11 +143,11 @@ struct ResolveShapesPass : azc::impl::ResolveShapesBase<ResolveShapesPass> {
     WalkResult result = func.walk([&](InferTypeOpInterface op) {
       SmallVector<Type> inferred;
       Operation *operation = op.getOperation();
-      if (failed(op.inferReturnTypes(
-              &getContext(), operation->getLoc(), operation->getOperands(),
-              operation->getRawDictionaryAttrs(),
-              operation->getPropertiesStorage(), operation->getRegions(),
-              inferred)))
+      if (failed(op.inferReturnTypes(&getContext(), operation->getLoc(),
+                                     operation->getOperands(),
+                                     operation->getRawDictionaryAttrs(),
+                                     operation->getPropertiesStorage(),
+                                     operation->getRegions(), inferred)))
         return WalkResult::interrupt();
       for (auto [value, type] : llvm::zip(operation->getResults(), inferred)) {
         if (value.getType() == type)
@@ -183,9 +184,8 @@ struct ResolveShapesPass : azc::impl::ResolveShapesBase<ResolveShapesPass> {
         break;
     }
     Operation *terminator = func.getBody().front().getTerminator();
-    func.setFunctionType(FunctionType::get(&getContext(),
-                                           func.getArgumentTypes(),
-                                           terminator->getOperandTypes()));
+    func.setFunctionType(FunctionType::get(
+        &getContext(), func.getArgumentTypes(), terminator->getOperandTypes()));
     return success();
   }
 };

@@ -19,6 +19,7 @@
 #include "mlir/IR/Verifier.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringSet.h"
+#include "llvm/Support/MathExtras.h"
 #include "llvm/Support/Path.h"
 
 #include <map>
@@ -33,8 +34,7 @@ class GraphImporter {
 public:
   GraphImporter(MLIRContext &context, ModelFile &file,
                 const ImportOptions &options)
-      : context_(context), file_(file), options_(options),
-        builder_(&context) {}
+      : context_(context), file_(file), options_(options), builder_(&context) {}
 
   OwningOpRef<ModuleOp> run(std::string &error);
 
@@ -64,20 +64,34 @@ Type azc::onnx_frontend::convertElementType(int32_t onnxType,
                                             MLIRContext *context) {
   Builder b(context);
   switch (onnxType) {
-  case onnx::TensorProto::FLOAT: return b.getF32Type();
-  case onnx::TensorProto::FLOAT16: return b.getF16Type();
-  case onnx::TensorProto::BFLOAT16: return b.getBF16Type();
-  case onnx::TensorProto::DOUBLE: return b.getF64Type();
-  case onnx::TensorProto::BOOL: return b.getI1Type();
-  case onnx::TensorProto::INT8: return b.getIntegerType(8);
-  case onnx::TensorProto::INT16: return b.getIntegerType(16);
-  case onnx::TensorProto::INT32: return b.getI32Type();
-  case onnx::TensorProto::INT64: return b.getI64Type();
-  case onnx::TensorProto::UINT8: return b.getIntegerType(8, false);
-  case onnx::TensorProto::UINT16: return b.getIntegerType(16, false);
-  case onnx::TensorProto::UINT32: return b.getIntegerType(32, false);
-  case onnx::TensorProto::UINT64: return b.getIntegerType(64, false);
-  default: return nullptr;
+  case onnx::TensorProto::FLOAT:
+    return b.getF32Type();
+  case onnx::TensorProto::FLOAT16:
+    return b.getF16Type();
+  case onnx::TensorProto::BFLOAT16:
+    return b.getBF16Type();
+  case onnx::TensorProto::DOUBLE:
+    return b.getF64Type();
+  case onnx::TensorProto::BOOL:
+    return b.getI1Type();
+  case onnx::TensorProto::INT8:
+    return b.getIntegerType(8);
+  case onnx::TensorProto::INT16:
+    return b.getIntegerType(16);
+  case onnx::TensorProto::INT32:
+    return b.getI32Type();
+  case onnx::TensorProto::INT64:
+    return b.getI64Type();
+  case onnx::TensorProto::UINT8:
+    return b.getIntegerType(8, false);
+  case onnx::TensorProto::UINT16:
+    return b.getIntegerType(16, false);
+  case onnx::TensorProto::UINT32:
+    return b.getIntegerType(32, false);
+  case onnx::TensorProto::UINT64:
+    return b.getIntegerType(64, false);
+  default:
+    return nullptr;
   }
 }
 
@@ -90,6 +104,28 @@ static size_t bitWidthOf(Type type) {
 static bool typedFieldBytes(const onnx::TensorProto &t, Type elementType,
                             int64_t count, std::vector<char> &out) {
   size_t width = bitWidthOf(elementType) / 8;
+  int64_t stored;
+  switch (t.data_type()) {
+  case onnx::TensorProto::FLOAT:
+    stored = t.float_data_size();
+    break;
+  case onnx::TensorProto::DOUBLE:
+    stored = t.double_data_size();
+    break;
+  case onnx::TensorProto::INT64:
+    stored = t.int64_data_size();
+    break;
+  case onnx::TensorProto::UINT32:
+  case onnx::TensorProto::UINT64:
+    stored = t.uint64_data_size();
+    break;
+  default:
+    stored = t.int32_data_size();
+    break;
+  }
+  // Checked before allocating: the count comes from untrusted dims.
+  if (stored != count)
+    return false;
   out.resize(count * width);
   auto store = [&](int64_t i, uint64_t bits) {
     memcpy(out.data() + i * width, &bits, width); // little-endian host
@@ -155,7 +191,10 @@ GraphImporter::importTensor(const onnx::TensorProto &tensor,
       return failure();
     }
     shape.push_back(dim);
-    count *= dim;
+    if (llvm::MulOverflow(count, dim, count) || count > (int64_t(1) << 48)) {
+      error = label + " has more elements than azc supports";
+      return failure();
+    }
   }
   auto type = RankedTensorType::get(shape, elementType);
   size_t width = bitWidthOf(elementType) / 8;
@@ -297,7 +336,8 @@ std::string NodeContext::attrString(StringRef name, StringRef otherwise) const {
   return a ? a->s() : otherwise.str();
 }
 
-std::optional<SmallVector<int64_t>> NodeContext::attrInts(StringRef name) const {
+std::optional<SmallVector<int64_t>>
+NodeContext::attrInts(StringRef name) const {
   const onnx::AttributeProto *a = attr(name);
   if (!a)
     return std::nullopt;
@@ -384,12 +424,12 @@ bool GraphImporter::checkSupported(std::string &error) {
             : findOpImporter(domain, node.op_type(), opset->second);
     if (importer)
       continue;
-    std::string key = node.op_type() + " (" +
-                      (domain.empty() ? "ai.onnx" : domain) + " opset " +
-                      (opset == opsets_.end()
-                           ? std::string("not imported by the model")
-                           : std::to_string(opset->second)) +
-                      ")";
+    std::string key =
+        node.op_type() + " (" + (domain.empty() ? "ai.onnx" : domain) +
+        " opset " +
+        (opset == opsets_.end() ? std::string("not imported by the model")
+                                : std::to_string(opset->second)) +
+        ")";
     unsupported[key].push_back(node.name().empty() ? "<unnamed>" : node.name());
     ++count;
   }
@@ -415,6 +455,14 @@ LogicalResult GraphImporter::importNode(const onnx::NodeProto &node) {
   std::string domain = node.domain() == "ai.onnx" ? "" : node.domain();
   int64_t opset = opsets_[domain];
   const OpImporter *importer = findOpImporter(domain, node.op_type(), opset);
+  for (int i = 0; i < importer->minInputs; ++i)
+    if (i >= node.input_size() || node.input(i).empty()) {
+      errors_.push_back(nodeLabel(node) + ": needs at least " +
+                        std::to_string(importer->minInputs) + " input" +
+                        (importer->minInputs == 1 ? "" : "s") + ", has " +
+                        std::to_string(node.input_size()));
+      return failure();
+    }
   for (const std::string &name : node.input())
     if (!name.empty() && !values_.count(name)) {
       errors_.push_back(nodeLabel(node) + ": input '" + name +
@@ -422,9 +470,10 @@ LogicalResult GraphImporter::importNode(const onnx::NodeProto &node) {
                         "of an earlier node");
       return failure();
     }
-  Location loc = NameLoc::get(
-      builder_.getStringAttr(node.name().empty() ? node.op_type() : node.name()),
-      FileLineColLoc::get(&context_, file_.path(), 0, 0));
+  Location loc =
+      NameLoc::get(builder_.getStringAttr(node.name().empty() ? node.op_type()
+                                                              : node.name()),
+                   FileLineColLoc::get(&context_, file_.path(), 0, 0));
   currentNode_ = nodeLabel(node);
   NodeContext nodeContext(*this, node, opset, loc);
   return importer->fn(nodeContext);
@@ -464,14 +513,14 @@ OwningOpRef<ModuleOp> GraphImporter::run(std::string &error) {
   Location fileLoc = FileLineColLoc::get(&context_, file_.path(), 0, 0);
   OwningOpRef<ModuleOp> module = ModuleOp::create(fileLoc);
   module->getOperation()->setAttr(
-      "azg.source", builder_.getStringAttr(llvm::sys::path::filename(file_.path())));
-  module->getOperation()->setAttr(
-      "azg.opset", builder_.getI64IntegerAttr(opsets_[""]));
+      "azg.source",
+      builder_.getStringAttr(llvm::sys::path::filename(file_.path())));
+  module->getOperation()->setAttr("azg.opset",
+                                  builder_.getI64IntegerAttr(opsets_[""]));
   if (!model.producer_name().empty())
     module->getOperation()->setAttr(
-        "azg.producer",
-        builder_.getStringAttr(model.producer_name() + " " +
-                               model.producer_version()));
+        "azg.producer", builder_.getStringAttr(model.producer_name() + " " +
+                                               model.producer_version()));
 
   // Arguments: graph inputs that are not initializers.
   llvm::StringSet<> initializerNames;
@@ -578,18 +627,16 @@ OwningOpRef<ModuleOp> GraphImporter::run(std::string &error) {
   if (failed(verify(*module))) {
     if (errors_.empty())
       errors_.push_back("the imported IR does not verify");
-    errors_.front() = "internal error: imported IR does not verify: " +
-                      errors_.front();
+    errors_.front() =
+        "internal error: imported IR does not verify: " + errors_.front();
     return fail();
   }
   return module;
 }
 
-OwningOpRef<ModuleOp>
-azc::onnx_frontend::importOnnxFile(MLIRContext &context,
-                                   const std::string &path,
-                                   const ImportOptions &options,
-                                   std::string &error) {
+OwningOpRef<ModuleOp> azc::onnx_frontend::importOnnxFile(
+    MLIRContext &context, const std::string &path, const ImportOptions &options,
+    std::string &error) {
   context.loadDialect<azg::AzgDialect, func::FuncDialect>();
   std::unique_ptr<ModelFile> file = ModelFile::load(path, error);
   if (!file)

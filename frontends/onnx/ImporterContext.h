@@ -1,4 +1,5 @@
-//===- ImporterContext.h - state shared by the ONNX op importers -*- C++ -*-===//
+//===- ImporterContext.h - state shared by the ONNX op importers -*- C++
+//-*-===//
 //
 // The graph importer walks nodes in order and hands each to the importer
 // registered for its (domain, op type, opset). A NodeContext gives that
@@ -27,8 +28,8 @@ class GraphImporter;
 
 class NodeContext {
 public:
-  NodeContext(GraphImporter &graph, const onnx::NodeProto &node,
-              int64_t opset, mlir::Location loc);
+  NodeContext(GraphImporter &graph, const onnx::NodeProto &node, int64_t opset,
+              mlir::Location loc);
 
   const onnx::NodeProto &node() const { return node_; }
   int64_t opset() const { return opset_; }
@@ -41,8 +42,8 @@ public:
   mlir::Value input(size_t i) const;
   /// Input `i` as a constant integer list; failure (reported) when it is
   /// not a constant.
-  mlir::FailureOr<llvm::SmallVector<int64_t>> constantInts(size_t i,
-                                                           llvm::StringRef what);
+  mlir::FailureOr<llvm::SmallVector<int64_t>>
+  constantInts(size_t i, llvm::StringRef what);
   /// Whether output `i` is used by a later node or the graph outputs.
   bool isOutputUsed(size_t i) const;
 
@@ -51,7 +52,8 @@ public:
   int64_t attrInt(llvm::StringRef name, int64_t otherwise) const;
   float attrFloat(llvm::StringRef name, float otherwise) const;
   std::string attrString(llvm::StringRef name, llvm::StringRef otherwise) const;
-  std::optional<llvm::SmallVector<int64_t>> attrInts(llvm::StringRef name) const;
+  std::optional<llvm::SmallVector<int64_t>>
+  attrInts(llvm::StringRef name) const;
 
   // Values built for the node.
   mlir::Value constantI64(llvm::ArrayRef<int64_t> values, bool scalar = false);
@@ -65,15 +67,15 @@ public:
   mlir::FailureOr<mlir::Operation *> create(unsigned numResults,
                                             Args &&...args) {
     mlir::OperationState state(loc_, OpTy::getOperationName());
-    llvm::SmallVector<mlir::Type> placeholders(
-        numResults, mlir::NoneType::get(context()));
+    llvm::SmallVector<mlir::Type> placeholders(numResults,
+                                               mlir::NoneType::get(context()));
     OpTy::build(builder(), state, mlir::TypeRange(placeholders),
                 std::forward<Args>(args)...);
     llvm::SmallVector<mlir::Type> types;
     if (mlir::failed(OpTy::inferReturnTypes(
             context(), loc_, state.operands,
-            state.attributes.getDictionary(context()),
-            state.getRawProperties(), state.regions, types)))
+            state.attributes.getDictionary(context()), state.getRawProperties(),
+            state.regions, types)))
       return mlir::failure();
     state.types.assign(types.begin(), types.end());
     return builder().create(state);
@@ -109,6 +111,7 @@ struct OpImporter {
   std::string opType;
   int64_t sinceVersion;
   ImportFn fn;
+  int minInputs = 1; ///< leading inputs that must be present
 };
 
 /// The importer for an op at an opset: the registered one with the greatest

@@ -37,10 +37,22 @@ template <typename OpTy> LogicalResult importUnary(NodeContext &n) {
   return n.setResult(n.make<OpTy>(n.input(0)));
 }
 
-LogicalResult importIdentity(NodeContext &n) { return n.setResults(n.input(0)); }
+LogicalResult importIdentity(NodeContext &n) {
+  return n.setResults(n.input(0));
+}
 
 LogicalResult importDropout(NodeContext &n) {
-  // Inference: Dropout is the identity; its mask output is not supported.
+  // In inference Dropout is the identity. Training mode (opset 12's third
+  // input) draws random masks, which an inference engine does not do.
+  if (n.input(2)) {
+    DenseElementsAttr training;
+    if (!matchPattern(n.input(2), m_Constant(&training)) ||
+        training.getNumElements() != 1 ||
+        training.getSplatValue<APInt>().getBoolValue())
+      return n.error("training-mode Dropout is not supported");
+  }
+  if (n.attrInt("is_test", 1) == 0)
+    return n.error("training-mode Dropout (is_test = 0) is not supported");
   return n.setResults(n.input(0));
 }
 
@@ -48,7 +60,8 @@ LogicalResult importPow(NodeContext &n) {
   Value base = n.input(0), exponent = n.input(1);
   Type baseElement = getElementTypeOrSelf(base.getType());
   if (getElementTypeOrSelf(exponent.getType()) != baseElement) {
-    FailureOr<Value> cast = n.make<azg::CastOp>(exponent, TypeAttr::get(baseElement));
+    FailureOr<Value> cast =
+        n.make<azg::CastOp>(exponent, TypeAttr::get(baseElement));
     if (failed(cast))
       return failure();
     exponent = *cast;
@@ -81,10 +94,9 @@ LogicalResult importClip(NodeContext &n) {
       if (!matchPattern(n.input(i), m_Constant(&bound)) ||
           bound.getNumElements() != 1)
         return n.error("Clip bounds must be constant scalars");
-      double value =
-          isa<FloatType>(bound.getElementType())
-              ? bound.getSplatValue<APFloat>().convertToDouble()
-              : (double)bound.getSplatValue<APInt>().getSExtValue();
+      double value = isa<FloatType>(bound.getElementType())
+                         ? bound.getSplatValue<APFloat>().convertToDouble()
+                         : (double)bound.getSplatValue<APInt>().getSExtValue();
       (i == 1 ? min : max) = b.getF64FloatAttr(value);
     }
   }
@@ -111,13 +123,13 @@ LogicalResult importMatMul(NodeContext &n) {
 
 LogicalResult importGemm(NodeContext &n) {
   Builder b(n.context());
-  return n.setResult(n.make<azg::GemmOp>(
-      n.input(0), n.input(1), n.input(2),
-      b.getF32FloatAttr(n.attrFloat("alpha", 1.0f)),
-      b.getF32FloatAttr(n.attrFloat("beta", 1.0f)),
-      b.getBoolAttr(n.attrInt("transA", 0) != 0),
-      b.getBoolAttr(n.attrInt("transB", 0) != 0), azg::ActivationAttr(),
-      FloatAttr(), FloatAttr()));
+  return n.setResult(
+      n.make<azg::GemmOp>(n.input(0), n.input(1), n.input(2),
+                          b.getF32FloatAttr(n.attrFloat("alpha", 1.0f)),
+                          b.getF32FloatAttr(n.attrFloat("beta", 1.0f)),
+                          b.getBoolAttr(n.attrInt("transA", 0) != 0),
+                          b.getBoolAttr(n.attrInt("transB", 0) != 0),
+                          azg::ActivationAttr(), FloatAttr(), FloatAttr()));
 }
 
 /// Explicit begin/end pads for a sliding window, resolving auto_pad.
@@ -157,8 +169,8 @@ LogicalResult importConv(NodeContext &n) {
   auto input = cast<RankedTensorType>(n.input(0).getType());
   auto weight = cast<RankedTensorType>(n.input(1).getType());
   int64_t spatial = input.getRank() - 2;
-  if (spatial < 1)
-    return n.error("Conv input must have rank >= 3");
+  if (spatial < 1 || weight.getRank() != input.getRank())
+    return n.error("Conv needs input and weight of equal rank >= 3");
   SmallVector<int64_t> kernel =
       n.attrInts("kernel_shape")
           .value_or(SmallVector<int64_t>(weight.getShape().drop_front(2)));
@@ -216,8 +228,8 @@ template <typename ReduceOp> LogicalResult importGlobalPool(NodeContext &n) {
   for (int64_t i = 2; i < rank; ++i)
     axes.push_back(i);
   Builder b(n.context());
-  return n.setResult(n.make<ReduceOp>(
-      n.input(0), b.getDenseI64ArrayAttr(axes), b.getBoolAttr(true)));
+  return n.setResult(n.make<ReduceOp>(n.input(0), b.getDenseI64ArrayAttr(axes),
+                                      b.getBoolAttr(true)));
 }
 
 /// Reductions; `axesAsInput` for the opsets where axes became an input.
@@ -250,7 +262,8 @@ template <bool flattened> LogicalResult importSoftmax(NodeContext &n) {
   int64_t rank = type.getRank();
   Builder b(n.context());
   int64_t axis = n.attrInt("axis", flattened ? 1 : -1);
-  FailureOr<int64_t> normalized = azg::normalizeAxis(axis, std::max<int64_t>(rank, 1));
+  FailureOr<int64_t> normalized =
+      azg::normalizeAxis(axis, std::max<int64_t>(rank, 1));
   if (failed(normalized))
     return n.error("axis " + Twine(axis) + " is out of range");
   if (!flattened || *normalized == rank - 1)
@@ -333,21 +346,23 @@ LogicalResult importBatchNorm(NodeContext &n) {
 } // namespace
 
 void azc::onnx_frontend::addMathImporters(std::vector<OpImporter> &t) {
-  auto add = [&](const char *op, int64_t since, ImportFn fn) {
-    t.push_back({"", op, since, std::move(fn)});
+  // minInputs: how many leading inputs must be present.
+  auto add = [&](const char *op, int64_t since, ImportFn fn,
+                 int minInputs = 1) {
+    t.push_back({"", op, since, std::move(fn), minInputs});
   };
-  add("Add", 1, importBinary<azg::AddOp>);
-  add("Sub", 1, importBinary<azg::SubOp>);
-  add("Mul", 1, importBinary<azg::MulOp>);
-  add("Div", 1, importBinary<azg::DivOp>);
-  add("Pow", 1, importPow);
-  add("Equal", 1, importBinary<azg::EqualOp>);
-  add("Less", 1, importBinary<azg::LessOp>);
-  add("LessOrEqual", 12, importBinary<azg::LessEqualOp>);
-  add("Greater", 1, importBinary<azg::GreaterOp>);
-  add("GreaterOrEqual", 12, importBinary<azg::GreaterEqualOp>);
-  add("And", 1, importBinary<azg::AndOp>);
-  add("Or", 1, importBinary<azg::OrOp>);
+  add("Add", 1, importBinary<azg::AddOp>, 2);
+  add("Sub", 1, importBinary<azg::SubOp>, 2);
+  add("Mul", 1, importBinary<azg::MulOp>, 2);
+  add("Div", 1, importBinary<azg::DivOp>, 2);
+  add("Pow", 1, importPow, 2);
+  add("Equal", 1, importBinary<azg::EqualOp>, 2);
+  add("Less", 1, importBinary<azg::LessOp>, 2);
+  add("LessOrEqual", 12, importBinary<azg::LessEqualOp>, 2);
+  add("Greater", 1, importBinary<azg::GreaterOp>, 2);
+  add("GreaterOrEqual", 12, importBinary<azg::GreaterEqualOp>, 2);
+  add("And", 1, importBinary<azg::AndOp>, 2);
+  add("Or", 1, importBinary<azg::OrOp>, 2);
   add("Max", 1, importVariadic<azg::MaxOp>);
   add("Min", 1, importVariadic<azg::MinOp>);
   add("Sum", 1, importVariadic<azg::AddOp>);
@@ -368,11 +383,11 @@ void azc::onnx_frontend::addMathImporters(std::vector<OpImporter> &t) {
   add("Identity", 1, importIdentity);
   add("Dropout", 1, importDropout);
   add("Clip", 1, importClip);
-  add("Where", 9, importWhere);
+  add("Where", 9, importWhere, 3);
   add("Cast", 1, importCast);
-  add("MatMul", 1, importMatMul);
-  add("Gemm", 1, importGemm);
-  add("Conv", 1, importConv);
+  add("MatMul", 1, importMatMul, 2);
+  add("Gemm", 1, importGemm, 2);
+  add("Conv", 1, importConv, 2);
   add("MaxPool", 1, importPool<true>);
   add("AveragePool", 1, importPool<false>);
   add("GlobalAveragePool", 1, importGlobalPool<azg::ReduceMeanOp>);
@@ -389,7 +404,7 @@ void azc::onnx_frontend::addMathImporters(std::vector<OpImporter> &t) {
   add("ReduceProd", 18, importReduce<azg::ReduceProdOp, true>);
   add("Softmax", 1, importSoftmax<true>);
   add("Softmax", 13, importSoftmax<false>);
-  add("LayerNormalization", 17, importLayerNorm);
-  add("RMSNormalization", 23, importRmsNorm);
-  add("BatchNormalization", 1, importBatchNorm);
+  add("LayerNormalization", 17, importLayerNorm, 2);
+  add("RMSNormalization", 23, importRmsNorm, 2);
+  add("BatchNormalization", 1, importBatchNorm, 5);
 }

@@ -210,14 +210,16 @@ bool ModelFile::externalBytes(const onnx::TensorProto &tensor,
             location + "' must be a relative path inside the model's folder";
     return false;
   }
-  std::string full = directory_.empty() ? location : directory_ + "/" + location;
+  std::string full =
+      directory_.empty() ? location : directory_ + "/" + location;
   auto &file = externalFiles_[location];
   if (!file) {
     auto mapped = llvm::MemoryBuffer::getFile(full, /*IsText=*/false,
                                               /*RequiresNullTerminator=*/false);
     if (!mapped) {
-      error = "tensor '" + tensor.name() + "': cannot read external data file '" +
-              full + "': " + mapped.getError().message();
+      error = "tensor '" + tensor.name() +
+              "': cannot read external data file '" + full +
+              "': " + mapped.getError().message();
       return false;
     }
     file = std::move(*mapped);

@@ -1,4 +1,5 @@
-//===- ModelFile.h - a parsed ONNX file and where its bytes live -*- C++ -*-===//
+//===- ModelFile.h - a parsed ONNX file and where its bytes live -*- C++
+//-*-===//
 //
 // Parses a ModelProto from a mapped file and keeps track of where each
 // initializer's bytes are: inside the model file (located by a scan of the

@@ -100,7 +100,8 @@ template <bool fromInputs> LogicalResult importSlice(NodeContext &n) {
   }
   if (!steps)
     steps = n.constantI64(SmallVector<int64_t>(count, 1));
-  return n.setResult(n.make<azg::SliceOp>(n.input(0), starts, ends, axes, steps));
+  return n.setResult(
+      n.make<azg::SliceOp>(n.input(0), starts, ends, axes, steps));
 }
 
 LogicalResult importGather(NodeContext &n) {
@@ -188,10 +189,10 @@ LogicalResult importShape(NodeContext &n) {
   if (failed(shape) || (!n.attr("start") && !n.attr("end")))
     return n.setResult(shape);
   int64_t rank = typeOf(n.input(0)).getRank();
-  return n.setResult(n.make<azg::SliceOp>(
-      *shape, n.constantI64({n.attrInt("start", 0)}),
-      n.constantI64({n.attrInt("end", rank)}), n.constantI64({0}),
-      n.constantI64({1})));
+  return n.setResult(
+      n.make<azg::SliceOp>(*shape, n.constantI64({n.attrInt("start", 0)}),
+                           n.constantI64({n.attrInt("end", rank)}),
+                           n.constantI64({0}), n.constantI64({1})));
 }
 
 LogicalResult importConstant(NodeContext &n) {
@@ -216,8 +217,8 @@ LogicalResult importConstant(NodeContext &n) {
   } else if (a.name() == "value_int") {
     return n.setResults(n.constantI64({a.i()}, /*scalar=*/true));
   } else if (a.name() == "value_ints") {
-    return n.setResults(n.constantI64(
-        SmallVector<int64_t>(a.ints().begin(), a.ints().end())));
+    return n.setResults(
+        n.constantI64(SmallVector<int64_t>(a.ints().begin(), a.ints().end())));
   } else {
     return n.error("value attribute '" + a.name() + "' is not supported");
   }
@@ -250,10 +251,11 @@ LogicalResult importConstantOfShape(NodeContext &n) {
     for (const APInt &d : shape.getValues<APInt>())
       dims.push_back(d.getSExtValue());
     auto type = RankedTensorType::get(dims, fill.getElementType());
-    return n.setResults(b.create<azg::ConstantOp>(
-                             n.loc(), DenseElementsAttr::get(
-                                          type, fill.getSplatValue<Attribute>()))
-                            .getOutput());
+    return n.setResults(
+        b.create<azg::ConstantOp>(
+             n.loc(),
+             DenseElementsAttr::get(type, fill.getSplatValue<Attribute>()))
+            .getOutput());
   }
   Value scalar = b.create<azg::ConstantOp>(n.loc(), fill);
   return n.setResult(n.make<azg::ExpandOp>(scalar, n.input(0)));
@@ -266,24 +268,26 @@ LogicalResult importRange(NodeContext &n) {
 } // namespace
 
 void azc::onnx_frontend::addShapeImporters(std::vector<OpImporter> &t) {
-  auto add = [&](const char *op, int64_t since, ImportFn fn) {
-    t.push_back({"", op, since, std::move(fn)});
+  // minInputs: how many leading inputs must be present.
+  auto add = [&](const char *op, int64_t since, ImportFn fn,
+                 int minInputs = 1) {
+    t.push_back({"", op, since, std::move(fn), minInputs});
   };
-  add("Reshape", 5, importReshape);
+  add("Reshape", 5, importReshape, 2);
   add("Flatten", 1, importFlatten);
   add("Transpose", 1, importTranspose);
   add("Concat", 1, importConcat);
   add("Slice", 1, importSlice<false>);
-  add("Slice", 10, importSlice<true>);
-  add("Gather", 1, importGather);
+  add("Slice", 10, importSlice<true>, 3);
+  add("Gather", 1, importGather, 2);
   add("Split", 1, importSplit);
-  add("Expand", 8, importExpand);
+  add("Expand", 8, importExpand, 2);
   add("Squeeze", 1, importSqueezeLike<azg::SqueezeOp, false>);
   add("Squeeze", 13, importSqueezeLike<azg::SqueezeOp, true>);
   add("Unsqueeze", 1, importSqueezeLike<azg::UnsqueezeOp, false>);
   add("Unsqueeze", 13, importSqueezeLike<azg::UnsqueezeOp, true>);
   add("Shape", 1, importShape);
-  add("Constant", 1, importConstant);
+  add("Constant", 1, importConstant, 0);
   add("ConstantOfShape", 9, importConstantOfShape);
-  add("Range", 11, importRange);
+  add("Range", 11, importRange, 3);
 }

@@ -1,23 +1,27 @@
 //===- azc.cpp - the azc compiler driver ----------------------------------===//
 //
-//   azc import MODEL.onnx [-o OUT.mlir] [--optimize] [--dims NAME=N ...]
-//                         [--input-shape NAME:D0xD1... ...] [--print-weights]
+//   azc import MODEL [-o OUT.mlir] [--optimize] [profile flags]
+//   [--print-weights] azc build MODEL [-o ENGINE] [--target cpu] [profile
+//   flags]
+//                   [--cpu-features F,...]
+//   azc inspect ENGINE [--bandwidth-gbs X] [--peak-gflops Y]
+// profile flags: --max_batch_size N, --dims NAME=N, --input-shape NAME:AxBx...
 //
-// Imports a model into azg IR and prints it, followed by a parameter and
-// FLOP summary as comments (so the output still parses). With --optimize the
-// IR is the result of azc's optimization pipeline for the given shapes.
+// import prints azg IR followed by a parameter and FLOP summary as comments
+// (so the output still parses); build writes an engine file; inspect
+// verifies one and prints how it was made and what it costs.
 // Errors: one message on stderr, exit status 1; usage errors exit 2.
 //
 //===----------------------------------------------------------------------===//
 
+#include "compiler/Driver.h"
 #include "compiler/ModelSummary.h"
-#include "frontends/onnx/OnnxImporter.h"
-#include "passes/Passes.h"
 
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/OperationSupport.h"
 #include "mlir/Pass/PassManager.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -30,8 +34,7 @@ struct ImportCommand {
   std::string output = "-";
   bool optimize = false;
   bool printWeights = false;
-  std::vector<std::string> dims;
-  std::vector<std::string> inputShapes;
+  azc::ShapeProfile profile;
 };
 
 int fail(const std::string &message) {
@@ -42,27 +45,15 @@ int fail(const std::string &message) {
 int runImport(const ImportCommand &command) {
   mlir::MLIRContext context;
   std::string error;
-  azc::onnx_frontend::ImportOptions options;
   mlir::OwningOpRef<mlir::ModuleOp> module =
-      azc::onnx_frontend::importOnnxFile(context, command.model, options, error);
+      azc::importModel(context, command.model, error);
   if (!module)
     return fail(error);
-
-  if (command.optimize || !command.dims.empty() ||
-      !command.inputShapes.empty()) {
-    std::string diagnostics;
-    mlir::ScopedDiagnosticHandler handler(&context, [&](mlir::Diagnostic &d) {
-      if (d.getSeverity() == mlir::DiagnosticSeverity::Error && diagnostics.empty())
-        diagnostics = d.str();
-      return mlir::success();
-    });
-    mlir::PassManager pm(&context);
-    azc::ShapeProfile profile{command.dims, command.inputShapes};
-    azc::buildOptimizationPipeline(pm, profile);
-    if (mlir::failed(pm.run(*module)))
-      return fail(command.model + ": " +
-                  (diagnostics.empty() ? "optimization failed" : diagnostics));
-  }
+  const azc::ShapeProfile &profile = command.profile;
+  if ((command.optimize || !profile.dims.empty() ||
+       !profile.inputShapes.empty() || profile.maxBatchSize > 0) &&
+      !azc::optimize(*module, profile, error))
+    return fail(command.model + ": " + error);
 
   // Write to a temporary file and rename it, so a failure never leaves a
   // partial output behind.
@@ -91,6 +82,32 @@ int runImport(const ImportCommand &command) {
 
 } // namespace
 
+int runBuild(azc::BuildOptions options) {
+  if (options.output.empty()) {
+    llvm::SmallString<128> output(options.model);
+    llvm::sys::path::replace_extension(output, "azeng");
+    options.output = output.str().str();
+  }
+  azc::BuildReport report;
+  std::string error;
+  if (!azc::buildEngine(options, report, error))
+    return fail(error);
+  llvm::outs() << "azc: wrote " << options.output << ": " << report.steps
+               << " steps, arena " << report.arenaSize << " bytes for "
+               << report.intermediateBytes << " bytes of intermediates, "
+               << report.constantsSize << " bytes of constants\n";
+  return 0;
+}
+
+void addProfileOptions(CLI::App *app, azc::ShapeProfile &profile) {
+  app->add_option("--max_batch_size,--max-batch-size", profile.maxBatchSize,
+                  "size of dim 0 of every input where it is dynamic");
+  app->add_option("--dims", profile.dims,
+                  "symbolic dim sizes, NAME=SIZE (repeatable)");
+  app->add_option("--input-shape", profile.inputShapes,
+                  "input shapes, NAME:D0xD1x... (repeatable)");
+}
+
 int main(int argc, char **argv) {
   CLI::App app{"azc: an ahead-of-time model compiler"};
   app.require_subcommand(1);
@@ -98,15 +115,36 @@ int main(int argc, char **argv) {
   CLI::App *importApp =
       app.add_subcommand("import", "import a model and print its azg IR");
   importApp->add_option("model", import.model, "ONNX model file")->required();
-  importApp->add_option("-o,--output", import.output, "output file (- for stdout)");
+  importApp->add_option("-o,--output", import.output,
+                        "output file (- for stdout)");
   importApp->add_flag("--optimize", import.optimize,
                       "run the optimization pipeline before printing");
-  importApp->add_option("--dims", import.dims,
-                        "symbolic dim sizes, NAME=SIZE (repeatable)");
-  importApp->add_option("--input-shape", import.inputShapes,
-                        "input shapes, NAME:D0xD1x... (repeatable)");
+  addProfileOptions(importApp, import.profile);
   importApp->add_flag("--print-weights", import.printWeights,
                       "print weight data instead of eliding it");
+
+  azc::BuildOptions build;
+  CLI::App *buildApp =
+      app.add_subcommand("build", "compile a model into an engine file");
+  buildApp->add_option("model", build.model, "ONNX model file")->required();
+  buildApp->add_option("-o,--output", build.output,
+                       "engine file (default: MODEL with .azeng)");
+  buildApp->add_option("--target", build.target, "cpu (default)");
+  buildApp
+      ->add_option("--cpu-features", build.cpuFeatures,
+                   "CPU features the engine may require (comma-separated)")
+      ->delimiter(',');
+  addProfileOptions(buildApp, build.profile);
+
+  std::string enginePath;
+  azc::InspectOptions inspect;
+  CLI::App *inspectApp =
+      app.add_subcommand("inspect", "verify an engine and describe it");
+  inspectApp->add_option("engine", enginePath, "engine file")->required();
+  inspectApp->add_option("--bandwidth-gbs", inspect.bandwidthGBs,
+                         "DRAM bandwidth for the time estimate (GB/s)");
+  inspectApp->add_option("--peak-gflops", inspect.peakGFlops,
+                         "peak GFLOP/s for the time estimate");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError &e) {
@@ -115,5 +153,13 @@ int main(int argc, char **argv) {
   }
   if (importApp->parsed())
     return runImport(import);
+  if (buildApp->parsed())
+    return runBuild(build);
+  if (inspectApp->parsed()) {
+    std::string error;
+    if (!azc::inspectEngine(enginePath, inspect, llvm::outs(), error))
+      return fail(error);
+    return 0;
+  }
   return 2;
 }

@@ -1,0 +1,55 @@
+//===- Driver.h - what `azc import`, `build` and `inspect` do ---*- C++ -*-===//
+
+#ifndef AZC_COMPILER_DRIVER_H
+#define AZC_COMPILER_DRIVER_H
+
+#include "passes/Passes.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/OwningOpRef.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <string>
+#include <vector>
+
+namespace azc {
+
+/// Imports a model file (by extension; ONNX for now) into azg IR.
+mlir::OwningOpRef<mlir::ModuleOp> importModel(mlir::MLIRContext &context,
+                                              const std::string &path,
+                                              std::string &error);
+
+/// Runs the optimization pipeline; false with `error` on failure.
+bool optimize(mlir::ModuleOp module, const ShapeProfile &profile,
+              std::string &error);
+
+struct BuildOptions {
+  std::string model;
+  std::string output;
+  std::string target = "cpu";
+  ShapeProfile profile;
+  std::vector<std::string> cpuFeatures;
+};
+
+struct BuildReport {
+  size_t steps = 0;
+  uint64_t arenaSize = 0, intermediateBytes = 0, constantsSize = 0;
+};
+
+/// Model in, engine file out. The build options are recorded in the engine.
+bool buildEngine(const BuildOptions &options, BuildReport &report,
+                 std::string &error);
+
+struct InspectOptions {
+  double bandwidthGBs = 30.8; ///< DRAM read bandwidth for the time estimate
+  double peakGFlops = 429.0;  ///< fp32 FMA peak for the time estimate
+};
+
+/// Verifies `path` with the runtime's loader and prints how it was built,
+/// its I/O, steps, parameters, FLOPs, memory and a time estimate.
+bool inspectEngine(const std::string &path, const InspectOptions &options,
+                   llvm::raw_ostream &os, std::string &error);
+
+} // namespace azc
+
+#endif // AZC_COMPILER_DRIVER_H

@@ -1,0 +1,180 @@
+//===- EngineWriter.cpp - serialize a plan into an engine file ------------===//
+//
+// Layout: a 64-byte header, the FlatBuffer metadata, then the constants
+// section with every weight 64-byte aligned. Weights are streamed from their
+// resource blobs (the mmapped model) into the file and hashed on the way, so
+// writing never holds a second copy of the model. Nothing time- or
+// address-dependent is written, so the output is deterministic.
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/EngineWriter.h"
+
+#include "azr/engine_format.h"
+#include "runtime/schema/engine_generated.h"
+
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace azc;
+using namespace azc::plan;
+namespace fb = flatbuffers;
+namespace schema = azr::schema;
+
+namespace {
+
+fb::Offset<schema::Engine> buildMetadata(fb::FlatBufferBuilder &b,
+                                         const Plan &plan,
+                                         const EngineInfo &info) {
+  auto strings = [&](const std::vector<std::string> &list) {
+    std::vector<fb::Offset<fb::String>> offsets;
+    for (const std::string &s : list)
+      offsets.push_back(b.CreateString(s));
+    return b.CreateVector(offsets);
+  };
+  auto signatures = [&](const std::vector<Signature> &list) {
+    std::vector<fb::Offset<schema::TensorSignature>> offsets;
+    for (const Signature &sig : list) {
+      std::vector<fb::Offset<schema::Dim>> dims;
+      for (size_t d = 0; d < sig.dims.size(); ++d) {
+        auto name =
+            sig.dimNames[d].empty() ? 0 : b.CreateString(sig.dimNames[d]);
+        dims.push_back(
+            schema::CreateDim(b, sig.dims[d], name, sig.dims[d], sig.dims[d]));
+      }
+      auto name = b.CreateString(sig.name);
+      offsets.push_back(schema::CreateTensorSignature(
+          b, name, schema::DType(sig.dtype), b.CreateVector(dims), sig.value));
+    }
+    return b.CreateVector(offsets);
+  };
+  std::vector<fb::Offset<schema::BuildOption>> options;
+  for (auto &[key, value] : info.buildOptions)
+    options.push_back(schema::CreateBuildOption(b, b.CreateString(key),
+                                                b.CreateString(value)));
+  std::vector<fb::Offset<schema::Value>> values;
+  for (const Value &v : plan.values)
+    values.push_back(schema::CreateValue(
+        b, schema::DType(v.dtype), b.CreateVector(v.shape),
+        schema::Storage(v.storage), v.offset, v.size, v.index,
+        v.name.empty() ? 0 : b.CreateString(v.name)));
+  std::vector<fb::Offset<schema::Step>> steps;
+  for (const Step &s : plan.steps) {
+    std::vector<fb::Offset<schema::Attribute>> attrs;
+    for (const Attribute &a : s.attributes)
+      attrs.push_back(schema::CreateAttribute(
+          b, b.CreateString(a.name), schema::AttributeKind(a.kind), a.intValue,
+          a.floatValue, a.kind == Attribute::Ints ? b.CreateVector(a.ints) : 0,
+          a.kind == Attribute::String ? b.CreateString(a.stringValue) : 0));
+    steps.push_back(
+        schema::CreateStep(b, b.CreateString(s.op), b.CreateString(s.location),
+                           b.CreateVector(s.inputs), b.CreateVector(s.outputs),
+                           b.CreateVector(attrs), s.flops));
+  }
+  auto producer = b.CreateString(info.producer);
+  auto source = b.CreateString(info.sourceModel);
+  auto target = b.CreateString(info.target);
+  auto features = strings(info.cpuFeatures);
+  auto optionVector = b.CreateVector(options);
+  auto inputs = signatures(plan.inputs);
+  auto outputs = signatures(plan.outputs);
+  auto valueVector = b.CreateVector(values);
+  auto stepVector = b.CreateVector(steps);
+  return schema::CreateEngine(
+      b, producer, source, target, features, optionVector, inputs, outputs,
+      valueVector, stepVector, plan.arenaSize, plan.intermediateBytes,
+      plan.parameterCount, plan.constantsSize);
+}
+
+/// Writes everything to `os` (positioned at 0), hashing as it goes.
+bool writeSections(llvm::raw_pwrite_stream &os, const Plan &plan,
+                   const fb::FlatBufferBuilder &metadata, std::string &error) {
+  azr_engine_header_t header = {};
+  memcpy(header.magic, AZR_ENGINE_MAGIC, sizeof(header.magic));
+  header.format_version = AZR_ENGINE_FORMAT_VERSION;
+  header.header_size = sizeof(header);
+  header.metadata_offset = sizeof(header);
+  header.metadata_size = metadata.GetSize();
+  header.constants_offset =
+      (header.metadata_offset + header.metadata_size + 63) / 64 * 64;
+  header.constants_size = plan.constantsSize;
+  header.metadata_hash =
+      azr_xxh64(metadata.GetBufferPointer(), metadata.GetSize(), 0);
+
+  os.write(reinterpret_cast<const char *>(&header), sizeof(header));
+  os.write(reinterpret_cast<const char *>(metadata.GetBufferPointer()),
+           metadata.GetSize());
+  static const char zeros[64] = {};
+  os.write(zeros, header.constants_offset - header.metadata_offset -
+                      header.metadata_size);
+
+  azr_xxh64_state_t hash;
+  azr_xxh64_init(&hash, 0);
+  uint64_t written = 0;
+  std::vector<char> scratch;
+  for (const Value &v : plan.values) {
+    if (v.storage != Storage::Constant || v.aliasOf >= 0)
+      continue;
+    llvm::ArrayRef<char> bytes = constantBytes(v, scratch);
+    if (bytes.size() != v.size) {
+      error = "weight '" + v.name + "' has " + std::to_string(bytes.size()) +
+              " bytes of data, expected " + std::to_string(v.size);
+      return false;
+    }
+    // Constants are laid out in value order at increasing offsets.
+    size_t pad = v.offset - written;
+    os.write(zeros, pad);
+    azr_xxh64_update(&hash, zeros, pad);
+    os.write(bytes.data(), bytes.size());
+    azr_xxh64_update(&hash, bytes.data(), bytes.size());
+    written = v.offset + v.size;
+  }
+  size_t tail = plan.constantsSize - written;
+  std::vector<char> tailZeros(tail, 0);
+  os.write(tailZeros.data(), tail);
+  azr_xxh64_update(&hash, tailZeros.data(), tail);
+  header.constants_hash = azr_xxh64_digest(&hash);
+  os.pwrite(reinterpret_cast<const char *>(&header), sizeof(header), 0);
+  return true;
+}
+
+} // namespace
+
+bool azc::writeEngine(const Plan &plan, const EngineInfo &info,
+                      const std::string &path, std::string &error) {
+  fb::FlatBufferBuilder builder(1 << 16);
+  builder.Finish(buildMetadata(builder, plan, info), "AZEN");
+
+  llvm::SmallString<256> temporary;
+  int fd;
+  llvm::StringRef folder = llvm::sys::path::parent_path(path);
+  std::string model = (folder.empty() ? std::string(".") : folder.str()) +
+                      "/." + llvm::sys::path::filename(path).str() +
+                      ".tmp-%%%%%%";
+  if (std::error_code ec =
+          llvm::sys::fs::createUniqueFile(model, fd, temporary)) {
+    error = "cannot create a file next to '" + path + "': " + ec.message();
+    return false;
+  }
+  bool ok;
+  {
+    llvm::raw_fd_ostream os(fd, /*shouldClose=*/true);
+    ok = writeSections(os, plan, builder, error);
+    os.close();
+    if (ok && os.has_error()) {
+      error = "cannot write '" + path + "': " + os.error().message();
+      os.clear_error();
+      ok = false;
+    }
+  }
+  if (ok) {
+    if (std::error_code ec = llvm::sys::fs::rename(temporary, path)) {
+      error = "cannot write '" + path + "': " + ec.message();
+      ok = false;
+    }
+  }
+  if (!ok)
+    llvm::sys::fs::remove(temporary);
+  return ok;
+}

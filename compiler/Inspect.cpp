@@ -1,0 +1,182 @@
+//===- Inspect.cpp - `azc inspect`: how an engine was made, what it costs -===//
+//
+// The engine is first loaded by the runtime itself, so inspect refuses
+// exactly what a deployment would refuse. The time estimate is a floor:
+// the larger of the time to stream the weights and the run's inputs and
+// outputs at DRAM bandwidth, and the time for its FLOPs at peak.
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/Driver.h"
+
+#include "azr/azr.h"
+#include "azr/engine_format.h"
+#include "runtime/schema/engine_generated.h"
+
+#include "llvm/Support/Format.h"
+#include "llvm/Support/MemoryBuffer.h"
+
+#include <algorithm>
+#include <map>
+
+using namespace azc;
+namespace schema = azr::schema;
+
+namespace {
+
+std::string bytesText(double bytes) {
+  const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  int unit = 0;
+  while (bytes >= 1024 && unit < 4) {
+    bytes /= 1024;
+    ++unit;
+  }
+  std::string text;
+  llvm::raw_string_ostream(text)
+      << llvm::format(unit ? "%.1f %s" : "%.0f %s", bytes, units[unit]);
+  return text;
+}
+
+std::string countText(double value) {
+  const char *units[] = {"", "K", "M", "G", "T"};
+  int unit = 0;
+  while (value >= 1000 && unit < 4) {
+    value /= 1000;
+    ++unit;
+  }
+  std::string text;
+  llvm::raw_string_ostream(text)
+      << llvm::format(unit ? "%.2f%s" : "%.0f%s", value, units[unit]);
+  return text;
+}
+
+std::string timeText(double seconds) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  if (seconds < 1e-3)
+    os << llvm::format("%.2f us", seconds * 1e6);
+  else if (seconds < 1)
+    os << llvm::format("%.2f ms", seconds * 1e3);
+  else
+    os << llvm::format("%.2f s", seconds);
+  return text;
+}
+
+const char *dtypeText(schema::DType type) {
+  return schema::EnumNameDType(type);
+}
+
+std::string shapeText(const flatbuffers::Vector<int64_t> *shape) {
+  std::string text = "[";
+  if (shape)
+    for (size_t i = 0; i < shape->size(); ++i)
+      text += (i ? "," : "") + std::to_string(shape->Get(i));
+  return text + "]";
+}
+
+void printSignatures(
+    llvm::raw_ostream &os, const char *title,
+    const flatbuffers::Vector<flatbuffers::Offset<schema::TensorSignature>>
+        *list) {
+  os << title << ":\n";
+  for (const schema::TensorSignature *sig : *list) {
+    os << "  " << sig->name()->str() << "  " << dtypeText(sig->dtype()) << " [";
+    for (size_t d = 0; d < sig->dims()->size(); ++d) {
+      const schema::Dim *dim = sig->dims()->Get(d);
+      os << (d ? "," : "") << dim->size();
+      if (dim->name())
+        os << " (" << dim->name()->str() << ")";
+    }
+    os << "]\n";
+  }
+}
+
+} // namespace
+
+bool azc::inspectEngine(const std::string &path, const InspectOptions &options,
+                        llvm::raw_ostream &os, std::string &error) {
+  azr_engine_t *engine = nullptr;
+  if (azr_status_t status = azr_engine_load(path.c_str(), &engine)) {
+    error = azr_status_message(status);
+    azr_status_free(status);
+    return false;
+  }
+  azr_engine_release(engine);
+  auto buffer = llvm::MemoryBuffer::getFile(path, false, false);
+  if (!buffer) {
+    error = path + ": cannot read: " + buffer.getError().message();
+    return false;
+  }
+  const char *base = (*buffer)->getBufferStart();
+  azr_engine_header_t header;
+  memcpy(&header, base, sizeof(header));
+  const schema::Engine *meta = schema::GetEngine(base + header.metadata_offset);
+
+  os << "engine: " << path << " (" << bytesText((*buffer)->getBufferSize())
+     << "), format " << header.format_version << ", made by "
+     << meta->producer()->str() << " from " << meta->source_model()->str()
+     << "\n";
+  os << "target: " << meta->target()->str() << "; CPU features needed: ";
+  if (!meta->cpu_features() || meta->cpu_features()->size() == 0)
+    os << "none (portable kernels)";
+  else
+    for (size_t i = 0; i < meta->cpu_features()->size(); ++i)
+      os << (i ? ", " : "") << meta->cpu_features()->Get(i)->str();
+  os << "\nbuild options:\n";
+  for (const schema::BuildOption *option : *meta->build_options())
+    os << "  --" << option->key()->str() << " = "
+       << (option->value() && option->value()->size() ? option->value()->str()
+                                                      : "(not set)")
+       << "\n";
+  printSignatures(os, "inputs", meta->inputs());
+  printSignatures(os, "outputs", meta->outputs());
+
+  const auto *values = meta->values();
+  os << "steps (" << meta->steps()->size() << "):\n";
+  os << llvm::format("  %4s  %-14s %-24s %-20s %-5s %10s\n", (const char *)"#",
+                     (const char *)"kernel", (const char *)"source",
+                     (const char *)"output", (const char *)"dtype",
+                     (const char *)"FLOPs");
+  int64_t totalFlops = 0;
+  std::map<std::string, int> stepsPerDtype;
+  for (size_t i = 0; i < meta->steps()->size(); ++i) {
+    const schema::Step *step = meta->steps()->Get(i);
+    const schema::Value *out = values->Get(step->outputs()->Get(0));
+    std::string location = step->location() ? step->location()->str() : "";
+    if (location.size() > 24)
+      location = "..." + location.substr(location.size() - 21);
+    os << llvm::format("  %4zu  %-14s %-24s %-20s %-5s %10s\n", i,
+                       step->op()->c_str(), location.c_str(),
+                       shapeText(out->shape()).c_str(), dtypeText(out->dtype()),
+                       countText(step->flops()).c_str());
+    totalFlops += step->flops();
+    ++stepsPerDtype[dtypeText(out->dtype())];
+  }
+  os << "dtype per layer:";
+  for (auto &[dtype, count] : stepsPerDtype)
+    os << " " << dtype << " x" << count;
+  uint64_t ioBytes = 0;
+  for (const auto *list : {meta->inputs(), meta->outputs()})
+    for (const schema::TensorSignature *sig : *list)
+      ioBytes += values->Get(sig->value())->size();
+  os << "\nparameters: " << countText(meta->parameter_count()) << " ("
+     << bytesText(meta->constants_size()) << " of constants)\n";
+  os << "FLOPs per run: " << countText(totalFlops) << "\n";
+  double reuse = meta->arena_size()
+                     ? double(meta->intermediate_bytes()) / meta->arena_size()
+                     : 1.0;
+  os << "memory: arena " << bytesText(meta->arena_size()) << " holds "
+     << bytesText(meta->intermediate_bytes()) << " of intermediate tensors ("
+     << llvm::format("%.1f", reuse) << "x reuse); inputs and outputs "
+     << bytesText(ioBytes) << "\n";
+  double streamSeconds =
+      double(meta->constants_size() + ioBytes) / (options.bandwidthGBs * 1e9);
+  double computeSeconds = double(totalFlops) / (options.peakGFlops * 1e9);
+  os << "time estimate: >= "
+     << timeText(std::max(streamSeconds, computeSeconds))
+     << " (weights + I/O at " << llvm::format("%.1f", options.bandwidthGBs)
+     << " GB/s: " << timeText(streamSeconds) << "; FLOPs at "
+     << llvm::format("%.0f", options.peakGFlops)
+     << " GFLOP/s: " << timeText(computeSeconds) << ")\n";
+  return true;
+}

@@ -1,0 +1,107 @@
+//===- Plan.h - the explicit execution plan of an engine --------*- C++ -*-===//
+//
+// A plan is what an engine file holds, in memory: values with their storage
+// (arena offset, constant, input or output buffer), and one step per kernel
+// launch. Plan lowering builds it from azg IR, memory planning assigns arena
+// offsets, and the engine writer serializes it.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef AZC_COMPILER_PLAN_H
+#define AZC_COMPILER_PLAN_H
+
+#include "mlir/IR/BuiltinAttributeInterfaces.h"
+#include "mlir/IR/BuiltinOps.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace azc::plan {
+
+/// The engine schema's element types (runtime/schema/engine.fbs).
+enum class DType : uint8_t {
+  f32 = 0,
+  f16,
+  bf16,
+  f64,
+  i1,
+  i8,
+  i16,
+  i32,
+  i64,
+  u8,
+  u16,
+  u32,
+  u64
+};
+size_t dtypeSize(DType type);
+const char *dtypeName(DType type);
+
+enum class Storage : uint8_t { Arena = 0, Constant = 1, Input = 2, Output = 3 };
+
+struct Value {
+  DType dtype = DType::f32;
+  std::vector<int64_t> shape;
+  Storage storage = Storage::Arena;
+  uint64_t offset = 0; ///< Arena and Constant storage
+  uint64_t size = 0;   ///< bytes
+  uint32_t index = 0;  ///< Input and Output storage
+  std::string name;
+  int aliasOf = -1;            ///< a view (reshape) of another value's bytes
+  mlir::ElementsAttr constant; ///< Constant storage: the data
+};
+
+struct Attribute {
+  enum Kind : uint8_t { Int = 0, Float = 1, Ints = 2, String = 3 } kind;
+  std::string name;
+  int64_t intValue = 0;
+  double floatValue = 0;
+  std::vector<int64_t> ints;
+  std::string stringValue;
+};
+
+struct Step {
+  std::string op;       ///< kernel name: the azg op mnemonic
+  std::string location; ///< source node
+  std::vector<int> inputs, outputs;
+  std::vector<Attribute> attributes;
+  int64_t flops = 0;
+};
+
+struct Signature {
+  std::string name;
+  DType dtype;
+  std::vector<int64_t> dims;
+  std::vector<std::string> dimNames;
+  int value;
+};
+
+struct Plan {
+  std::vector<Value> values;
+  std::vector<Step> steps;
+  std::vector<Signature> inputs, outputs;
+  uint64_t arenaSize = 0;
+  uint64_t intermediateBytes = 0; ///< sum of all arena tensors
+  uint64_t constantsSize = 0;
+  uint64_t parameterCount = 0;
+};
+
+/// Lowers `func.func @main` of `module` (after the optimization pipeline:
+/// every shape static) to a plan with constants laid out. On failure returns
+/// false with `error` naming the value or op.
+bool lowerToPlan(mlir::ModuleOp module, Plan &plan, std::string &error);
+
+/// Assigns arena offsets by liveness: tensors whose lifetimes do not overlap
+/// share memory. Sets arenaSize and intermediateBytes.
+void planMemory(Plan &plan);
+
+/// The bytes of a constant value as the engine stores them: the resource
+/// blob itself when the data is one (no copy), else converted into
+/// `scratch`.
+llvm::ArrayRef<char> constantBytes(const Value &value,
+                                   std::vector<char> &scratch);
+
+} // namespace azc::plan
+
+#endif // AZC_COMPILER_PLAN_H

@@ -1,0 +1,471 @@
+//===- azr-run.cpp - run an engine on NumPy or ONNX tensor files ----------===//
+//
+//   azr-run ENGINE --input NAME=FILE ... [--output-dir DIR] [--iterations N]
+//                  [--threads N] [--verbose]
+//
+// FILE is a NumPy .npy file, or an ONNX TensorProto .pb (as in the ONNX
+// test suites). Each output is written to DIR/<name>.npy. Latency over the
+// iterations is printed as min and median. Links libazr only: no compiler,
+// no protobuf (TensorProto is read with a small wire-format reader).
+// Errors: one message on stderr, exit 1; usage errors exit 2.
+//
+//===----------------------------------------------------------------------===//
+
+#include "azr/azr.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace {
+
+struct Tensor {
+  azr_dtype_t dtype = AZR_DTYPE_F32;
+  std::vector<int64_t> dims;
+  std::vector<char> data;
+};
+
+int fail(const std::string &message) {
+  fprintf(stderr, "azr-run: %s\n", message.c_str());
+  return 1;
+}
+
+bool readFile(const std::string &path, std::string &bytes, std::string &error) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    error = path + ": cannot read: " + strerror(errno);
+    return false;
+  }
+  bytes.assign(std::istreambuf_iterator<char>(in), {});
+  return true;
+}
+
+//===----------------------------------------------------------------------===//
+// NumPy .npy
+//===----------------------------------------------------------------------===//
+
+struct NpyType {
+  const char *descr;
+  azr_dtype_t dtype;
+};
+const NpyType kNpyTypes[] = {
+    {"<f4", AZR_DTYPE_F32},  {"<f2", AZR_DTYPE_F16}, {"<f8", AZR_DTYPE_F64},
+    {"|b1", AZR_DTYPE_BOOL}, {"|i1", AZR_DTYPE_I8},  {"<i2", AZR_DTYPE_I16},
+    {"<i4", AZR_DTYPE_I32},  {"<i8", AZR_DTYPE_I64}, {"|u1", AZR_DTYPE_U8},
+    {"<u2", AZR_DTYPE_U16},  {"<u4", AZR_DTYPE_U32}, {"<u8", AZR_DTYPE_U64},
+};
+
+/// The quoted value of `key` in the header dict, or of the tuple for shape.
+std::string headerField(const std::string &header, const std::string &key) {
+  size_t at = header.find("'" + key + "'");
+  if (at == std::string::npos)
+    return "";
+  size_t colon = header.find(':', at);
+  if (colon == std::string::npos)
+    return "";
+  size_t begin = header.find_first_not_of(" ", colon + 1);
+  if (begin == std::string::npos)
+    return "";
+  char open = header[begin];
+  char close = open == '(' ? ')' : open == '\'' ? '\'' : ',';
+  size_t end = header.find(close, begin + 1);
+  if (end == std::string::npos)
+    return "";
+  return header.substr(begin + 1, end - begin - 1);
+}
+
+bool readNpy(const std::string &path, const std::string &bytes, Tensor &tensor,
+             std::string &error) {
+  auto bad = [&](const std::string &why) {
+    error = path + ": not a readable .npy file: " + why;
+    return false;
+  };
+  if (bytes.size() < 10 || bytes.compare(0, 6, "\x93NUMPY") != 0)
+    return bad("bad magic");
+  int major = (unsigned char)bytes[6];
+  size_t headerLength, headerStart;
+  if (major == 1) {
+    headerLength = (unsigned char)bytes[8] | ((unsigned char)bytes[9] << 8);
+    headerStart = 10;
+  } else if (major == 2 || major == 3) {
+    if (bytes.size() < 12)
+      return bad("truncated header");
+    uint32_t length;
+    memcpy(&length, bytes.data() + 8, 4);
+    headerLength = length;
+    headerStart = 12;
+  } else {
+    return bad("version " + std::to_string(major));
+  }
+  if (headerStart + headerLength > bytes.size())
+    return bad("truncated header");
+  std::string header = bytes.substr(headerStart, headerLength);
+  std::string descr = headerField(header, "descr");
+  const NpyType *type = nullptr;
+  for (const NpyType &t : kNpyTypes)
+    if (descr == t.descr)
+      type = &t;
+  if (!type)
+    return bad("unsupported dtype '" + descr + "'");
+  if (header.find("'fortran_order': True") != std::string::npos)
+    return bad("Fortran order is not supported");
+  std::string shape = headerField(header, "shape");
+  tensor.dtype = type->dtype;
+  tensor.dims.clear();
+  std::stringstream dims(shape);
+  std::string item;
+  while (std::getline(dims, item, ',')) {
+    item.erase(std::remove(item.begin(), item.end(), ' '), item.end());
+    if (item.empty())
+      continue;
+    char *end;
+    long long value = strtoll(item.c_str(), &end, 10);
+    if (*end || value < 0)
+      return bad("bad shape '" + shape + "'");
+    tensor.dims.push_back(value);
+  }
+  size_t count = 1;
+  for (int64_t d : tensor.dims)
+    count *= size_t(d);
+  size_t size = count * azr_dtype_size(type->dtype);
+  size_t dataStart = headerStart + headerLength;
+  if (bytes.size() - dataStart != size)
+    return bad("holds " + std::to_string(bytes.size() - dataStart) +
+               " data bytes, its shape needs " + std::to_string(size));
+  tensor.data.assign(bytes.begin() + dataStart, bytes.end());
+  return true;
+}
+
+bool writeNpy(const std::string &path, azr_dtype_t dtype, const int64_t *dims,
+              size_t rank, const void *data, size_t size, std::string &error) {
+  const char *descr = nullptr;
+  for (const NpyType &t : kNpyTypes)
+    if (t.dtype == dtype)
+      descr = t.descr;
+  if (!descr) {
+    error = path + ": dtype " + azr_dtype_name(dtype) + " has no .npy form";
+    return false;
+  }
+  std::string shape = "(";
+  for (size_t i = 0; i < rank; ++i)
+    shape += std::to_string(dims[i]) + (rank == 1 || i + 1 < rank ? "," : "");
+  shape += ")";
+  std::string header = std::string("{'descr': '") + descr +
+                       "', 'fortran_order': False, 'shape': " + shape + ", }";
+  // Pad so the data starts 64-byte aligned; the header ends with '\n'.
+  size_t total = 10 + header.size() + 1;
+  header.append((64 - total % 64) % 64, ' ');
+  header += '\n';
+  std::ofstream out(path, std::ios::binary);
+  uint16_t length = uint16_t(header.size());
+  out.write("\x93NUMPY\x01\x00", 8);
+  out.write(reinterpret_cast<const char *>(&length), 2);
+  out << header;
+  out.write(static_cast<const char *>(data), std::streamsize(size));
+  if (!out) {
+    error = path + ": cannot write";
+    return false;
+  }
+  return true;
+}
+
+//===----------------------------------------------------------------------===//
+// ONNX TensorProto .pb, read from the protobuf wire format
+//===----------------------------------------------------------------------===//
+
+bool varint(const std::string &b, size_t &pos, uint64_t &value) {
+  value = 0;
+  for (int shift = 0; shift < 64 && pos < b.size(); shift += 7) {
+    uint8_t byte = b[pos++];
+    value |= uint64_t(byte & 0x7f) << shift;
+    if (!(byte & 0x80))
+      return true;
+  }
+  return false;
+}
+
+/// ONNX TensorProto.DataType -> azr dtype.
+bool onnxDType(uint64_t onnx, azr_dtype_t &dtype) {
+  switch (onnx) {
+  case 1:
+    dtype = AZR_DTYPE_F32;
+    return true;
+  case 2:
+    dtype = AZR_DTYPE_U8;
+    return true;
+  case 3:
+    dtype = AZR_DTYPE_I8;
+    return true;
+  case 4:
+    dtype = AZR_DTYPE_U16;
+    return true;
+  case 5:
+    dtype = AZR_DTYPE_I16;
+    return true;
+  case 6:
+    dtype = AZR_DTYPE_I32;
+    return true;
+  case 7:
+    dtype = AZR_DTYPE_I64;
+    return true;
+  case 9:
+    dtype = AZR_DTYPE_BOOL;
+    return true;
+  case 10:
+    dtype = AZR_DTYPE_F16;
+    return true;
+  case 11:
+    dtype = AZR_DTYPE_F64;
+    return true;
+  case 12:
+    dtype = AZR_DTYPE_U32;
+    return true;
+  case 13:
+    dtype = AZR_DTYPE_U64;
+    return true;
+  case 16:
+    dtype = AZR_DTYPE_BF16;
+    return true;
+  default:
+    return false;
+  }
+}
+
+bool readTensorProto(const std::string &path, const std::string &b,
+                     Tensor &tensor, std::string &error) {
+  auto bad = [&](const std::string &why) {
+    error = path + ": not a readable ONNX TensorProto: " + why;
+    return false;
+  };
+  uint64_t dataType = 0;
+  std::vector<uint64_t> varints; // int32_data / int64_data / uint64_data
+  std::vector<char> fixed;       // float_data / double_data
+  bool haveRaw = false;
+  size_t pos = 0;
+  tensor.dims.clear();
+  while (pos < b.size()) {
+    uint64_t key;
+    if (!varint(b, pos, key))
+      return bad("malformed field key");
+    uint32_t field = key >> 3, wire = key & 7;
+    if (wire == 0) {
+      uint64_t value;
+      if (!varint(b, pos, value))
+        return bad("malformed varint");
+      if (field == 1)
+        tensor.dims.push_back(int64_t(value));
+      else if (field == 2)
+        dataType = value;
+      else if (field == 5 || field == 7 || field == 11)
+        varints.push_back(value);
+    } else if (wire == 2) {
+      uint64_t length;
+      if (!varint(b, pos, length) || length > b.size() - pos)
+        return bad("truncated");
+      std::string payload = b.substr(pos, length);
+      pos += length;
+      size_t p = 0;
+      if (field == 1) { // packed dims
+        while (p < payload.size()) {
+          uint64_t value;
+          if (!varint(payload, p, value))
+            return bad("malformed dims");
+          tensor.dims.push_back(int64_t(value));
+        }
+      } else if (field == 9) {
+        tensor.data.assign(payload.begin(), payload.end());
+        haveRaw = true;
+      } else if (field == 4 || field == 10) {
+        fixed.insert(fixed.end(), payload.begin(), payload.end());
+      } else if (field == 5 || field == 7 || field == 11) {
+        while (p < payload.size()) {
+          uint64_t value;
+          if (!varint(payload, p, value))
+            return bad("malformed packed data");
+          varints.push_back(value);
+        }
+      }
+    } else if (wire == 5 || wire == 1) {
+      size_t width = wire == 5 ? 4 : 8;
+      if (b.size() - pos < width)
+        return bad("truncated");
+      if (field == 4 || field == 10)
+        fixed.insert(fixed.end(), b.begin() + pos, b.begin() + pos + width);
+      pos += width;
+    } else {
+      return bad("unexpected wire type");
+    }
+  }
+  if (!onnxDType(dataType, tensor.dtype))
+    return bad("unsupported data type " + std::to_string(dataType));
+  size_t width = azr_dtype_size(tensor.dtype);
+  size_t count = 1;
+  for (int64_t d : tensor.dims)
+    count *= size_t(d);
+  if (!haveRaw) {
+    if (!fixed.empty()) {
+      tensor.data = fixed;
+    } else {
+      tensor.data.resize(varints.size() * width);
+      for (size_t i = 0; i < varints.size(); ++i)
+        memcpy(tensor.data.data() + i * width, &varints[i], width);
+    }
+  }
+  if (tensor.data.size() != count * width)
+    return bad("holds " + std::to_string(tensor.data.size()) +
+               " bytes, its shape needs " + std::to_string(count * width));
+  return true;
+}
+
+std::string shapeText(const std::vector<int64_t> &dims) {
+  std::string text = "[";
+  for (size_t i = 0; i < dims.size(); ++i)
+    text += (i ? "," : "") + std::to_string(dims[i]);
+  return text + "]";
+}
+
+int usage() {
+  fprintf(stderr,
+          "usage: azr-run ENGINE --input NAME=FILE ... [--output-dir DIR]\n"
+          "               [--iterations N] [--threads N] [--verbose]\n"
+          "FILE: .npy, or an ONNX TensorProto .pb\n");
+  return 2;
+}
+
+/// Prints a failed status and frees it.
+int failStatus(azr_status_t status) {
+  int code = fail(azr_status_message(status));
+  azr_status_free(status);
+  return code;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  std::string enginePath, outputDir;
+  std::vector<std::pair<std::string, std::string>> inputs;
+  int iterations = 1, threads = 0;
+  bool verbose = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    auto value = [&]() -> const char * {
+      return i + 1 < argc ? argv[++i] : nullptr;
+    };
+    if (arg == "--input") {
+      const char *v = value();
+      const char *eq = v ? strchr(v, '=') : nullptr;
+      if (!eq)
+        return usage();
+      inputs.push_back({std::string(v, eq), std::string(eq + 1)});
+    } else if (arg == "--output-dir") {
+      const char *v = value();
+      if (!v)
+        return usage();
+      outputDir = v;
+    } else if (arg == "--iterations" || arg == "--threads") {
+      const char *v = value();
+      char *end;
+      long n = v ? strtol(v, &end, 10) : 0;
+      if (!v || *end || n < (arg == "--threads" ? 0 : 1))
+        return usage();
+      (arg == "--iterations" ? iterations : threads) = int(n);
+    } else if (arg == "--verbose") {
+      verbose = true;
+    } else if (arg == "-h" || arg == "--help") {
+      usage();
+      return 0;
+    } else if (!arg.empty() && arg[0] != '-' && enginePath.empty()) {
+      enginePath = arg;
+    } else {
+      return usage();
+    }
+  }
+  if (enginePath.empty())
+    return usage();
+
+  azr_engine_t *engine = nullptr;
+  if (azr_status_t status = azr_engine_load(enginePath.c_str(), &engine))
+    return failStatus(status);
+  azr_session_options_t options = {};
+  options.num_threads = threads;
+  options.verbose = verbose;
+  azr_session_t *session = nullptr;
+  int code = 0;
+  if (azr_status_t status = azr_session_create(engine, &options, &session)) {
+    azr_engine_release(engine);
+    return failStatus(status);
+  }
+  for (auto &[name, path] : inputs) {
+    std::string bytes, error;
+    Tensor tensor;
+    bool isNpy =
+        path.size() >= 4 && path.compare(path.size() - 4, 4, ".npy") == 0;
+    if (!readFile(path, bytes, error) ||
+        !(isNpy ? readNpy(path, bytes, tensor, error)
+                : readTensorProto(path, bytes, tensor, error))) {
+      code = fail(error);
+      break;
+    }
+    if (azr_status_t status = azr_session_set_input(
+            session, name.c_str(), tensor.dtype, tensor.dims.data(),
+            tensor.dims.size(), tensor.data.data(), tensor.data.size())) {
+      code = fail(path + ": " + azr_status_message(status));
+      azr_status_free(status);
+      break;
+    }
+  }
+  std::vector<double> latencies;
+  for (int i = 0; code == 0 && i < iterations; ++i) {
+    auto start = std::chrono::steady_clock::now();
+    if (azr_status_t status = azr_session_run(session)) {
+      code = failStatus(status);
+      break;
+    }
+    latencies.push_back(std::chrono::duration<double, std::milli>(
+                            std::chrono::steady_clock::now() - start)
+                            .count());
+  }
+  for (size_t i = 0; code == 0 && i < azr_engine_output_count(engine); ++i) {
+    azr_tensor_info_t info;
+    const void *data;
+    azr_status_t status = azr_engine_output_info(engine, i, &info);
+    if (!status)
+      status = azr_session_get_output(session, info.name, &info, &data);
+    if (status) {
+      code = failStatus(status);
+      break;
+    }
+    std::vector<int64_t> dims(info.dims, info.dims + info.rank);
+    size_t size = azr_dtype_size(info.dtype);
+    for (int64_t d : dims)
+      size *= size_t(d);
+    printf("output %s: %s %s\n", info.name, azr_dtype_name(info.dtype),
+           shapeText(dims).c_str());
+    if (!outputDir.empty()) {
+      std::string error;
+      // Output names may hold '/' or ':' (as exporters write them).
+      std::string file = info.name;
+      std::replace(file.begin(), file.end(), '/', '_');
+      std::replace(file.begin(), file.end(), ':', '_');
+      if (!writeNpy(outputDir + "/" + file + ".npy", info.dtype, info.dims,
+                    info.rank, data, size, error))
+        code = fail(error);
+    }
+  }
+  if (code == 0 && !latencies.empty()) {
+    std::vector<double> sorted = latencies;
+    std::sort(sorted.begin(), sorted.end());
+    printf("latency over %zu iteration(s): min %.3f ms, median %.3f ms\n",
+           sorted.size(), sorted.front(), sorted[sorted.size() / 2]);
+  }
+  azr_session_release(session);
+  azr_engine_release(engine);
+  return code;
+}
