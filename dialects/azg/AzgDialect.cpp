@@ -46,9 +46,11 @@ QuantEncodingAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   if (!llvm::isa<FloatType>(scales.getElementType()))
     return emitError() << "quantization scales must be floating point, got "
                        << scales.getElementType();
-  if (granularity == QuantGranularity::per_tensor && scales.getNumElements() != 1)
-    return emitError() << "per_tensor quantization needs exactly one scale, got "
-                       << scales.getNumElements();
+  if (granularity == QuantGranularity::per_tensor &&
+      scales.getNumElements() != 1)
+    return emitError()
+           << "per_tensor quantization needs exactly one scale, got "
+           << scales.getNumElements();
   if (granularity == QuantGranularity::per_group) {
     if (groupSize <= 0 || !llvm::isPowerOf2_64(groupSize))
       return emitError() << "per_group quantization needs a group_size that is "
@@ -59,7 +61,8 @@ QuantEncodingAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                           "quantization";
   }
   if (axis < 0)
-    return emitError() << "quantization axis must be non-negative, got " << axis;
+    return emitError() << "quantization axis must be non-negative, got "
+                       << axis;
   if (zeroPoints) {
     if (storage == QuantStorage::fp8_e4m3 || storage == QuantStorage::nf4)
       return emitError() << "storage " << stringifyQuantStorage(storage)

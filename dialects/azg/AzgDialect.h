@@ -32,17 +32,15 @@ bool areCompatibleResultTypes(mlir::TypeRange lhs, mlir::TypeRange rhs);
 
 /// NumPy broadcasting of `operands`; the element type is `elementType`, or
 /// the first operand's when null.
-llvm::LogicalResult
-inferBroadcastResult(std::optional<mlir::Location> loc,
-                     llvm::ArrayRef<mlir::Value> operands,
-                     mlir::Type elementType,
-                     llvm::SmallVectorImpl<mlir::Type> &results);
+llvm::LogicalResult inferBroadcastResult(
+    std::optional<mlir::Location> loc, llvm::ArrayRef<mlir::Value> operands,
+    mlir::Type elementType, llvm::SmallVectorImpl<mlir::Type> &results);
 
 /// Result type of a reduction of `input` over `axes` (empty: all).
-llvm::LogicalResult
-inferReduction(std::optional<mlir::Location> loc, mlir::Value input,
-               llvm::ArrayRef<int64_t> axes, bool keepdims,
-               llvm::SmallVectorImpl<mlir::Type> &results);
+llvm::LogicalResult inferReduction(std::optional<mlir::Location> loc,
+                                   mlir::Value input,
+                                   llvm::ArrayRef<int64_t> axes, bool keepdims,
+                                   llvm::SmallVectorImpl<mlir::Type> &results);
 
 /// Broadcast shape of two shapes (kDynamic where unknown); failure when two
 /// static dims differ and neither is 1.

@@ -54,7 +54,8 @@ SmallVector<int64_t> unflatten(int64_t flat, ArrayRef<int64_t> shape) {
 }
 
 /// Flat position in `shape` of the element a broadcast result index reads.
-int64_t broadcastSource(ArrayRef<int64_t> resultIndex, ArrayRef<int64_t> shape) {
+int64_t broadcastSource(ArrayRef<int64_t> resultIndex,
+                        ArrayRef<int64_t> shape) {
   int64_t offset = resultIndex.size() - shape.size(), flat = 0;
   SmallVector<int64_t> strides = stridesOf(shape);
   for (size_t i = 0; i < shape.size(); ++i)
@@ -90,7 +91,8 @@ Attribute foldBroadcastBinary(
     if (intOperands) {
       auto readInt = [](DenseElementsAttr a, int64_t pos) {
         APInt v = a.getValues<APInt>()[pos];
-        return v.getBitWidth() == 1 ? (int64_t)v.getZExtValue() : v.getSExtValue();
+        return v.getBitWidth() == 1 ? (int64_t)v.getZExtValue()
+                                    : v.getSExtValue();
       };
       std::optional<int64_t> v = intFn(readInt(lhs, li), readInt(rhs, ri));
       if (!v)
@@ -169,8 +171,8 @@ OpFoldResult WeightOp::fold(FoldAdaptor) { return getValue(); }
 AZG_ARITH_FOLDER(AddOp, return a + b, return a + b)
 AZG_ARITH_FOLDER(SubOp, return a - b, return a - b)
 AZG_ARITH_FOLDER(MulOp, return a * b, return a * b)
-AZG_ARITH_FOLDER(DivOp, if (b == 0) return std::nullopt; return a / b,
-                 return a / b)
+AZG_ARITH_FOLDER(DivOp, if (b == 0) return std::nullopt;
+                 return a / b, return a / b)
 AZG_ARITH_FOLDER(PowOp, return std::nullopt, return std::pow(a, b))
 AZG_ARITH_FOLDER(MaxOp, return std::max(a, b), return std::max(a, b))
 AZG_ARITH_FOLDER(MinOp, return std::min(a, b), return std::min(a, b))
@@ -206,8 +208,8 @@ OpFoldResult ShapeOfOp::fold(FoldAdaptor) {
   auto inputType = cast<RankedTensorType>(getInput().getType());
   if (!inputType.hasStaticShape())
     return nullptr;
-  return DenseIntElementsAttr::get(cast<RankedTensorType>(getOutput().getType()),
-                                   inputType.getShape());
+  return DenseIntElementsAttr::get(
+      cast<RankedTensorType>(getOutput().getType()), inputType.getShape());
 }
 
 OpFoldResult ReshapeOp::fold(FoldAdaptor adaptor) {

@@ -39,7 +39,8 @@ template <typename OpTy> LogicalResult verifyEpilogue(OpTy op) {
 }
 
 /// A bias broadcast along the last dim of `result`: shape [N] or [1...,N].
-LogicalResult verifyRowBias(Operation *op, Value bias, RankedTensorType result) {
+LogicalResult verifyRowBias(Operation *op, Value bias,
+                            RankedTensorType result) {
   if (!bias)
     return success();
   RankedTensorType type = rankedType(bias);
@@ -70,9 +71,8 @@ LogicalResult verifyNormParams(Operation *op, Value input, int64_t axis,
   RankedTensorType inputType = rankedType(input);
   FailureOr<int64_t> normalized = normalizeAxis(axis, inputType.getRank());
   if (failed(normalized))
-    return op->emitOpError("axis ")
-           << axis << " is out of range for a rank-" << inputType.getRank()
-           << " input";
+    return op->emitOpError("axis ") << axis << " is out of range for a rank-"
+                                    << inputType.getRank() << " input";
   ArrayRef<int64_t> normDims = inputType.getShape().drop_front(*normalized);
   for (Value param : params) {
     if (!param)
@@ -129,7 +129,8 @@ LogicalResult ConvOp::verify() {
            << " groups";
   if (Value bias = getBias()) {
     RankedTensorType biasType = rankedType(bias);
-    if (biasType.getRank() != 1 || dimsConflict(biasType.getDimSize(0), filters))
+    if (biasType.getRank() != 1 ||
+        dimsConflict(biasType.getDimSize(0), filters))
       return emitOpError("bias must be 1-D with ")
              << filters << " elements, got " << biasType;
   }
@@ -148,22 +149,23 @@ LogicalResult AvgPoolOp::verify() { return verifyPool(*this); }
 LogicalResult ClipOp::verify() {
   if (getMin() && getMax() &&
       getMin()->convertToDouble() > getMax()->convertToDouble())
-    return emitOpError("min ") << getMin()->convertToDouble()
-                               << " is greater than max "
-                               << getMax()->convertToDouble();
+    return emitOpError("min ")
+           << getMin()->convertToDouble() << " is greater than max "
+           << getMax()->convertToDouble();
   return success();
 }
 
 LogicalResult SoftmaxOp::verify() {
   int64_t rank = rankedType(getInput()).getRank();
   if (failed(normalizeAxis(getAxis(), rank)))
-    return emitOpError("axis ") << getAxis() << " is out of range for rank "
-                                << rank;
+    return emitOpError("axis ")
+           << getAxis() << " is out of range for rank " << rank;
   return success();
 }
 
 LogicalResult LayerNormOp::verify() {
-  return verifyNormParams(*this, getInput(), getAxis(), {getScale(), getBias()});
+  return verifyNormParams(*this, getInput(), getAxis(),
+                          {getScale(), getBias()});
 }
 
 LogicalResult RmsNormOp::verify() {
@@ -174,8 +176,7 @@ LogicalResult TransposeOp::verify() {
   llvm::SmallBitVector seen(getPerm().size());
   for (int64_t p : getPerm()) {
     if (p < 0 || p >= (int64_t)seen.size() || seen.test(p))
-      return emitOpError("perm is not a permutation of 0..")
-             << seen.size() - 1;
+      return emitOpError("perm is not a permutation of 0..") << seen.size() - 1;
     seen.set(p);
   }
   return success();

@@ -168,9 +168,8 @@ LogicalResult azc::azg::inferBroadcastResult(std::optional<Location> loc,
   return success();
 }
 
-LogicalResult azc::azg::inferReduction(std::optional<Location> loc,
-                                       Value input, ArrayRef<int64_t> axes,
-                                       bool keepdims,
+LogicalResult azc::azg::inferReduction(std::optional<Location> loc, Value input,
+                                       ArrayRef<int64_t> axes, bool keepdims,
                                        SmallVectorImpl<Type> &results) {
   RankedTensorType type = rankedType(input);
   int64_t rank = type.getRank();
@@ -197,7 +196,8 @@ LogicalResult azc::azg::inferReduction(std::optional<Location> loc,
 // Linear algebra and convolution
 //===----------------------------------------------------------------------===//
 
-LogicalResult MatMulOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+LogicalResult MatMulOp::inferReturnTypes(MLIRContext *,
+                                         std::optional<Location> loc,
                                          Adaptor adaptor,
                                          SmallVectorImpl<Type> &results) {
   RankedTensorType lhs = rankedType(adaptor.getLhs());
@@ -212,8 +212,8 @@ LogicalResult MatMulOp::inferReturnTypes(MLIRContext *, std::optional<Location> 
     r.push_back(1);
   int64_t k1 = l.back(), k2 = r[r.size() - 2];
   if (!ShapedType::isDynamic(k1) && !ShapedType::isDynamic(k2) && k1 != k2)
-    return failAt(loc, "matmul contraction dims differ: " + Twine(k1) +
-                           " vs " + Twine(k2));
+    return failAt(loc, "matmul contraction dims differ: " + Twine(k1) + " vs " +
+                           Twine(k2));
   FailureOr<SmallVector<int64_t>> batch =
       broadcastShapes(ArrayRef(l).drop_back(2), ArrayRef(r).drop_back(2));
   if (failed(batch))
@@ -227,7 +227,8 @@ LogicalResult MatMulOp::inferReturnTypes(MLIRContext *, std::optional<Location> 
   return success();
 }
 
-LogicalResult GemmOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+LogicalResult GemmOp::inferReturnTypes(MLIRContext *,
+                                       std::optional<Location> loc,
                                        Adaptor adaptor,
                                        SmallVectorImpl<Type> &results) {
   RankedTensorType a = rankedType(adaptor.getA());
@@ -244,7 +245,8 @@ LogicalResult GemmOp::inferReturnTypes(MLIRContext *, std::optional<Location> lo
   return success();
 }
 
-LogicalResult ConvOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+LogicalResult ConvOp::inferReturnTypes(MLIRContext *,
+                                       std::optional<Location> loc,
                                        Adaptor adaptor,
                                        SmallVectorImpl<Type> &results) {
   RankedTensorType input = rankedType(adaptor.getInput());
@@ -315,10 +317,11 @@ LogicalResult ReshapeOp::inferReturnTypes(MLIRContext *,
   RankedTensorType shapeType = rankedType(adaptor.getShape());
   if (shapeType.getRank() != 1 || shapeType.isDynamicDim(0))
     return failAt(loc, "reshape's shape must be a 1-D tensor of static length");
-  std::optional<SmallVector<int64_t>> target = getConstantInts(adaptor.getShape());
+  std::optional<SmallVector<int64_t>> target =
+      getConstantInts(adaptor.getShape());
   if (!target) {
-    results.push_back(withShape(
-        input, SmallVector<int64_t>(shapeType.getDimSize(0), kDyn)));
+    results.push_back(
+        withShape(input, SmallVector<int64_t>(shapeType.getDimSize(0), kDyn)));
     return success();
   }
   SmallVector<int64_t> shape;
@@ -335,8 +338,8 @@ LogicalResult ReshapeOp::inferReturnTypes(MLIRContext *,
         return failAt(loc, "reshape's shape has more than one -1");
       inferredIndex = i;
     } else if (dim < -1) {
-      return failAt(loc, "reshape dim " + Twine(i) + " is negative: " +
-                             Twine(dim));
+      return failAt(loc,
+                    "reshape dim " + Twine(i) + " is negative: " + Twine(dim));
     }
     if (dim != -1) {
       if (ShapedType::isDynamic(dim))
@@ -400,9 +403,9 @@ LogicalResult ExpandOp::inferReturnTypes(MLIRContext *,
   RankedTensorType shapeType = rankedType(adaptor.getShape());
   if (shapeType.getRank() != 1 || shapeType.isDynamicDim(0))
     return failAt(loc, "expand's shape must be a 1-D tensor of static length");
-  SmallVector<int64_t> target = getConstantInts(adaptor.getShape())
-                                    .value_or(SmallVector<int64_t>(
-                                        shapeType.getDimSize(0), kDyn));
+  SmallVector<int64_t> target =
+      getConstantInts(adaptor.getShape())
+          .value_or(SmallVector<int64_t>(shapeType.getDimSize(0), kDyn));
   FailureOr<SmallVector<int64_t>> shape =
       broadcastShapes(input.getShape(), target);
   if (failed(shape))

@@ -7,6 +7,9 @@
 #   %torch_python       Debian's Python with python3-torch (real exports);
 #                       tests using it declare `REQUIRES: torch`
 #   %fixtures           the fixture scripts folder
+#   %e2e                test/e2e (comparison against onnxruntime)
+#   %bindir             the folder of azc and azr-run
+#   %onnx_light         the onnx package's real-architecture test models
 import os
 import subprocess
 
@@ -23,6 +26,14 @@ config.environment["PATH"] = os.pathsep.join(
     [config.azc_tools_dir, config.llvm_tools_dir, config.environment.get("PATH", os.environ["PATH"])]
 )
 config.substitutions.append(("%python", config.python_executable))
+config.substitutions.append(("%bindir", config.azc_tools_dir))
+config.substitutions.append(
+    ("%e2e", os.path.join(config.azc_src_root, "test", "e2e"))
+)
+import onnx  # the reference package ships the "light" real-architecture models
+config.substitutions.append(
+    ("%onnx_light", os.path.join(os.path.dirname(onnx.__file__), "backend", "test", "data", "light"))
+)
 config.substitutions.append(
     ("%fixtures", os.path.join(config.azc_src_root, "test", "fixtures"))
 )

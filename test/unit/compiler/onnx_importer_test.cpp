@@ -217,8 +217,8 @@ TEST_F(OnnxImporter, InitializerSizeMismatchNamesTheTensor) {
   EXPECT_FALSE(import());
   EXPECT_NE(error.find("tensor 'bias' has 12 bytes of data"), std::string::npos)
       << error;
-  EXPECT_EQ(error.rfind(path, 0), 0u) << "message must start with the file: "
-                                      << error;
+  EXPECT_EQ(error.rfind(path, 0), 0u)
+      << "message must start with the file: " << error;
 }
 
 TEST_F(OnnxImporter, ShapeErrorsNameTheNodeAndDoNotCrash) {
@@ -227,7 +227,8 @@ TEST_F(OnnxImporter, ShapeErrorsNameTheNodeAndDoNotCrash) {
   addNode("MatMul", "bad_matmul", {"a", "b"}, {"y"});
   addOutput("y");
   EXPECT_FALSE(import());
-  EXPECT_NE(error.find("node 'bad_matmul' (MatMul)"), std::string::npos) << error;
+  EXPECT_NE(error.find("node 'bad_matmul' (MatMul)"), std::string::npos)
+      << error;
   EXPECT_NE(error.find("contraction dims differ: 3 vs 4"), std::string::npos)
       << error;
 }
@@ -247,8 +248,9 @@ TEST_F(OnnxImporter, UnknownDomainIsUnsupported) {
   node->set_domain("com.example");
   addOutput("y");
   EXPECT_FALSE(import());
-  EXPECT_NE(error.find("FancyOp (com.example opset not imported by the model): f0"),
-            std::string::npos)
+  EXPECT_NE(
+      error.find("FancyOp (com.example opset not imported by the model): f0"),
+      std::string::npos)
       << error;
 }
 

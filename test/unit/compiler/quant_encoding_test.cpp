@@ -13,10 +13,11 @@ namespace {
 
 class QuantEncoding : public ::testing::Test {
 protected:
-  QuantEncoding() : handler(&context, [this](Diagnostic &d) {
-    messages += d.str() + "\n";
-    return success();
-  }) {
+  QuantEncoding()
+      : handler(&context, [this](Diagnostic &d) {
+          messages += d.str() + "\n";
+          return success();
+        }) {
     context.loadDialect<AzgDialect>();
   }
 
@@ -31,12 +32,13 @@ protected:
                            int64_t group, ElementsAttr s,
                            ElementsAttr zeroPoints = nullptr) {
     auto emit = [&] { return emitError(UnknownLoc::get(&context)); };
-    auto encoding = QuantEncodingAttr::getChecked(
-        emit, &context, storage, granularity, axis, group, s, zeroPoints, false);
+    auto encoding =
+        QuantEncodingAttr::getChecked(emit, &context, storage, granularity,
+                                      axis, group, s, zeroPoints, false);
     if (!encoding)
       return nullptr;
-    return RankedTensorType::getChecked(emit, shape,
-                                        IntegerType::get(&context, 8), encoding);
+    return RankedTensorType::getChecked(
+        emit, shape, IntegerType::get(&context, 8), encoding);
   }
 
   MLIRContext context;

@@ -48,8 +48,12 @@ TEST(CompatibleResultTypes, StaticRefinesDynamic) {
   auto dyn = mlir::RankedTensorType::get({kDyn, 4}, f32);
   auto fixed = mlir::RankedTensorType::get({2, 4}, f32);
   auto other = mlir::RankedTensorType::get({2, 5}, f32);
-  auto ints = mlir::RankedTensorType::get({2, 4}, mlir::IntegerType::get(&context, 32));
-  EXPECT_TRUE(areCompatibleResultTypes(mlir::TypeRange{dyn}, mlir::TypeRange{fixed}));
-  EXPECT_FALSE(areCompatibleResultTypes(mlir::TypeRange{fixed}, mlir::TypeRange{other}));
-  EXPECT_FALSE(areCompatibleResultTypes(mlir::TypeRange{fixed}, mlir::TypeRange{ints}));
+  auto ints =
+      mlir::RankedTensorType::get({2, 4}, mlir::IntegerType::get(&context, 32));
+  EXPECT_TRUE(
+      areCompatibleResultTypes(mlir::TypeRange{dyn}, mlir::TypeRange{fixed}));
+  EXPECT_FALSE(
+      areCompatibleResultTypes(mlir::TypeRange{fixed}, mlir::TypeRange{other}));
+  EXPECT_FALSE(
+      areCompatibleResultTypes(mlir::TypeRange{fixed}, mlir::TypeRange{ints}));
 }

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets with AddressSanitizer into build/fuzz and runs
+# each for SECONDS (default 10), starting from a seed corpus of the test
+# fixtures. A crash leaves its input in build/fuzz/ and fails the script.
+#   scripts/fuzz.sh [SECONDS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=${1:-10}
+
+if [ ! -f build/fuzz/CMakeCache.txt ]; then
+  cmake -G Ninja -S . -B build/fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DCMAKE_C_COMPILER=clang-19 -DCMAKE_CXX_COMPILER=clang++-19 \
+    -DCMAKE_C_FLAGS="-fsanitize=fuzzer-no-link,address" \
+    -DCMAKE_CXX_FLAGS="-fsanitize=fuzzer-no-link,address" \
+    -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address -fuse-ld=lld" \
+    -DAZC_BUILD_FUZZERS=ON -DAZC_BUILD_TESTS=OFF >/dev/null
+fi
+cmake --build build/fuzz --target onnx_import_fuzzer engine_load_fuzzer
+
+corpus=build/fuzz/corpus
+mkdir -p "$corpus/onnx" "$corpus/engine"
+python3 test/fixtures/make_onnx_fixtures.py "$corpus/onnx" >/dev/null
+rm -f "$corpus/onnx/"*.bin # external data files are not models
+# Engine seeds: real engines' metadata, in the fuzzer's input form (the
+# constants size as 8 bytes, then the metadata section).
+if [ -x build/bin/azc ]; then
+  for model in mlp conv_relu opset11_ops layernorm; do
+    build/bin/azc build "$corpus/onnx/$model.onnx" -o "$corpus/$model.azeng" \
+      --max_batch_size 2 >/dev/null
+  done
+  python3 - "$corpus" <<'PYTHON'
+import struct, sys, glob, os
+corpus = sys.argv[1]
+for path in glob.glob(os.path.join(corpus, "*.azeng")):
+    data = open(path, "rb").read()
+    _, _, _, meta_off, meta_size, _, const_size = struct.unpack_from("<8sIIQQQQ", data)
+    seed = struct.pack("<Q", const_size) + data[meta_off:meta_off + meta_size]
+    open(os.path.join(corpus, "engine", os.path.basename(path) + ".seed"), "wb").write(seed)
+    os.remove(path)
+PYTHON
+fi
+
+cd build/fuzz
+ASAN_OPTIONS=detect_leaks=1 ./bin/onnx_import_fuzzer -max_total_time="$seconds" \
+  -max_len=65536 -rss_limit_mb=4096 -timeout=30 -print_final_stats=1 corpus/onnx 2>&1 | tail -3
+# Huge allocations must fail with a status, as they do outside ASan.
+ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 ./bin/engine_load_fuzzer -max_total_time="$seconds" \
+  -max_len=16384 -rss_limit_mb=4096 -timeout=30 -print_final_stats=1 corpus/engine 2>&1 | tail -3

@@ -1,0 +1,221 @@
+#!/usr/bin/env python3
+"""Runs ONNX backend test cases through azc and azr-run and checks each
+result against a committed expectations file.
+
+  run_node_tests.py --bin build/bin --work DIR [--suite DIR ...]
+                    [--expectations FILE] [--update] [--report FILE.md]
+                    [--jobs N] [--filter REGEX]
+
+A case is a folder with model.onnx and test_data_set_*/{input,output}_N.pb
+(Debian's libonnx-testdata: node/, pytorch-converted/, pytorch-operator/,
+simple/). Each case ends as:
+  pass         every output within tolerance of the reference output
+  fail         built and ran, but an output differs (or the run errored)
+  unsupported  azc refused the model with a clear message (op or feature
+               not supported)
+Floating outputs must satisfy |azc - ref| <= atol + rtol * |ref| with
+rtol = 1e-4 and atol = 1e-5 for float32 (the suite's references are float64
+numpy computations rounded to float32; fp32 kernels accumulate in a different
+order, which costs a few ulps, amplified in deep reductions), and 1e-3 for
+float16. Integers and booleans must match exactly.
+
+With --expectations the script fails (exit 1) when any case's result differs
+from its expectation, in either direction, so the file is always true;
+--update rewrites it instead. --report writes the per-op coverage table.
+"""
+import argparse
+import collections
+import concurrent.futures
+import os
+import re
+import subprocess
+import sys
+
+import numpy as np
+import onnx
+from onnx import numpy_helper
+
+DEFAULT_SUITES = [
+    "/usr/share/libonnx-testdata/data/node",
+    "/usr/share/libonnx-testdata/data/pytorch-converted",
+    "/usr/share/libonnx-testdata/data/pytorch-operator",
+    "/usr/share/libonnx-testdata/data/simple",
+]
+
+
+def run_case(case_dir, bin_dir, work_root):
+    """Returns (result, detail, op_types)."""
+    name = os.path.basename(case_dir)
+    work = os.path.join(work_root, name)
+    os.makedirs(work, exist_ok=True)
+    model_path = os.path.join(case_dir, "model.onnx")
+    try:
+        model = onnx.load(model_path)
+    except Exception as error:  # noqa: BLE001 - a broken case is a failure
+        return "fail", f"onnx cannot load the model: {error}", []
+    op_types = sorted({n.op_type for n in model.graph.node})
+    engine = os.path.join(work, "model.azeng")
+    build = subprocess.run(
+        [os.path.join(bin_dir, "azc"), "build", model_path, "-o", engine],
+        capture_output=True, text=True)
+    if build.returncode != 0:
+        message = build.stderr.strip().splitlines()
+        detail = message[-1] if message else "azc build failed"
+        if build.returncode == 1 and "azc:" in build.stderr:
+            return "unsupported", detail, op_types
+        return "fail", f"azc crashed (status {build.returncode}): {detail}", op_types
+
+    initializers = {t.name for t in model.graph.initializer}
+    input_names = [i.name for i in model.graph.input if i.name not in initializers]
+    output_names = [o.name for o in model.graph.output]
+    data_sets = sorted(d for d in os.listdir(case_dir) if d.startswith("test_data_set"))
+    for data_set in data_sets[:1]:
+        folder = os.path.join(case_dir, data_set)
+        args = [os.path.join(bin_dir, "azr-run"), engine, "--output-dir", work]
+        for i, input_name in enumerate(input_names):
+            path = os.path.join(folder, f"input_{i}.pb")
+            if not os.path.exists(path):
+                return "fail", f"missing {path}", op_types
+            args += ["--input", f"{input_name}={path}"]
+        run = subprocess.run(args, capture_output=True, text=True)
+        if run.returncode != 0:
+            lines = run.stderr.strip().splitlines()
+            return "fail", lines[-1] if lines else "azr-run failed", op_types
+        for i, output_name in enumerate(output_names):
+            ref_path = os.path.join(folder, f"output_{i}.pb")
+            tensor = onnx.TensorProto()
+            with open(ref_path, "rb") as f:
+                tensor.ParseFromString(f.read())
+            want = numpy_helper.to_array(tensor)
+            file = output_name.replace("/", "_").replace(":", "_")
+            got = np.load(os.path.join(work, file + ".npy"))
+            if got.shape != want.shape:
+                return "fail", f"output {output_name}: shape {got.shape}, expected {want.shape}", op_types
+            if got.dtype != want.dtype:
+                return "fail", f"output {output_name}: dtype {got.dtype}, expected {want.dtype}", op_types
+            if np.issubdtype(want.dtype, np.floating):
+                rtol, atol = (1e-3, 1e-3) if want.dtype == np.float16 else (1e-4, 1e-5)
+                w = want.astype(np.float64)
+                g = got.astype(np.float64)
+                same_nan = np.isnan(w) == np.isnan(g)
+                close = np.abs(g - w) <= atol + rtol * np.abs(w)
+                close |= (np.isinf(w) & (g == w))
+                ok = np.all(same_nan & (close | np.isnan(w)))
+                if not ok:
+                    err = np.nanmax(np.abs(g - w)) if w.size else 0
+                    return "fail", f"output {output_name}: max error {err:.3g}", op_types
+            elif not np.array_equal(got, want):
+                return "fail", f"output {output_name}: values differ", op_types
+    return "pass", "", op_types
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--bin", required=True)
+    parser.add_argument("--work", required=True)
+    parser.add_argument("--suite", action="append")
+    parser.add_argument("--expectations")
+    parser.add_argument("--update", action="store_true")
+    parser.add_argument("--report")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--filter")
+    args = parser.parse_args()
+
+    cases = []
+    for suite in args.suite or DEFAULT_SUITES:
+        if not os.path.isdir(suite):
+            sys.exit(f"run_node_tests: suite folder {suite} is missing "
+                     "(apt-get install libonnx-testdata)")
+        for name in sorted(os.listdir(suite)):
+            path = os.path.join(suite, name)
+            if os.path.exists(os.path.join(path, "model.onnx")):
+                if not args.filter or re.search(args.filter, name):
+                    cases.append((os.path.basename(suite), path))
+
+    results = {}
+    with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
+        futures = {pool.submit(run_case, path, args.bin, args.work): (suite, path)
+                   for suite, path in cases}
+        for future in concurrent.futures.as_completed(futures):
+            suite, path = futures[future]
+            key = f"{suite}/{os.path.basename(path)}"
+            results[key] = future.result()
+
+    counts = collections.Counter(r[0] for r in results.values())
+    total = len(results)
+    print(f"{total} cases: {counts['pass']} pass, {counts['fail']} fail, "
+          f"{counts['unsupported']} unsupported "
+          f"({100.0 * counts['pass'] / max(total, 1):.1f}% pass)")
+
+    if args.report:
+        write_report(args.report, results)
+
+    if args.expectations:
+        if args.update:
+            with open(args.expectations, "w") as f:
+                f.write("# ONNX backend test cases and the result azc is expected to give.\n"
+                        "# Written by test/conformance/run_node_tests.py --update; CI fails\n"
+                        "# when any result differs from this file, in either direction.\n")
+                for key in sorted(results):
+                    f.write(f"{key} {results[key][0]}\n")
+            return 0
+        expected = {}
+        with open(args.expectations) as f:
+            for line in f:
+                line = line.strip()
+                if line and not line.startswith("#"):
+                    key, result = line.split()
+                    expected[key] = result
+        mismatches = []
+        for key in sorted(set(results) | set(expected)):
+            got = results.get(key, ("missing",))[0]
+            want = expected.get(key, "absent from the expectations")
+            if args.filter and key not in results:
+                continue
+            if got != want:
+                detail = results.get(key, ("", ""))[1]
+                mismatches.append(f"  {key}: expected {want}, got {got}" +
+                                  (f" ({detail})" if detail else ""))
+        if mismatches:
+            print(f"{len(mismatches)} results differ from {args.expectations}:")
+            print("\n".join(mismatches))
+            return 1
+        print(f"all {total} results match {args.expectations}")
+    else:
+        for key in sorted(results):
+            result, detail, _ = results[key]
+            if result == "fail":
+                print(f"FAIL {key}: {detail}")
+    return 0
+
+
+def write_report(path, results):
+    per_op = collections.defaultdict(collections.Counter)
+    for key, (result, _, ops) in results.items():
+        if key.startswith("node/"):
+            # A node test exercises one op; others count for every op in them.
+            name = ops[-1] if len(ops) == 1 else None
+            for op in ([name] if name else ops):
+                per_op[op][result] += 1
+    counts = collections.Counter(r[0] for r in results.values())
+    node = collections.Counter(r[0] for k, r in results.items() if k.startswith("node/"))
+    total_node = sum(node.values())
+    with open(path, "w") as f:
+        f.write("# ONNX backend test coverage\n\n")
+        f.write("Generated by `test/conformance/run_node_tests.py --report` from the\n"
+                "ONNX backend test data in Debian's `libonnx-testdata` (ONNX 1.12,\n"
+                "opsets up to 17). CI checks every result against\n"
+                "`test/conformance/expectations.txt`, so this table stays true.\n\n")
+        f.write(f"All cases: {sum(counts.values())} — {counts['pass']} pass, "
+                f"{counts['fail']} fail, {counts['unsupported']} unsupported.\n\n")
+        f.write(f"Node tests: {total_node} — {node['pass']} pass "
+                f"({100.0 * node['pass'] / max(total_node, 1):.1f}%), {node['fail']} fail, "
+                f"{node['unsupported']} unsupported.\n\n")
+        f.write("| op | pass | fail | unsupported |\n|---|---:|---:|---:|\n")
+        for op in sorted(per_op):
+            c = per_op[op]
+            f.write(f"| {op} | {c['pass']} | {c['fail']} | {c['unsupported']} |\n")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

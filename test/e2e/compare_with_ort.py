@@ -1,0 +1,121 @@
+#!/usr/bin/env python3
+"""Builds an ONNX model with azc, runs it with azr-run, and compares every
+output with onnxruntime's on the same random inputs.
+
+  compare_with_ort.py MODEL --bin DIR --work DIR [--dims NAME=N ...]
+      [--int-range NAME=LOW:HIGH ...] [--rtol R] [--atol A] [--seed S]
+      [-- extra azc build flags]
+
+Symbolic input dims are fixed by --dims (passed to azc build as well).
+Float inputs are standard normal; integer inputs uniform in [LOW, HIGH)
+(default [0, 2)). Exits 1 when any output differs beyond
+|azc - ort| <= atol + rtol * |ort|, printing the worst element.
+"""
+import argparse
+import os
+import subprocess
+import sys
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+
+NP_TYPES = {
+    onnx.TensorProto.FLOAT: np.float32,
+    onnx.TensorProto.DOUBLE: np.float64,
+    onnx.TensorProto.INT64: np.int64,
+    onnx.TensorProto.INT32: np.int32,
+    onnx.TensorProto.BOOL: np.bool_,
+}
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("model")
+    parser.add_argument("--bin", required=True, help="folder with azc and azr-run")
+    parser.add_argument("--work", required=True)
+    parser.add_argument("--dims", action="append", default=[])
+    parser.add_argument("--int-range", action="append", default=[])
+    parser.add_argument("--rtol", type=float, default=1e-5)
+    parser.add_argument("--atol", type=float, default=1e-5)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("build_flags", nargs="*")
+    args = parser.parse_args()
+
+    dims = dict(d.split("=") for d in args.dims)
+    int_ranges = {}
+    for spec in args.int_range:
+        name, bounds = spec.split("=")
+        low, high = bounds.split(":")
+        int_ranges[name] = (int(low), int(high))
+
+    model = onnx.load(args.model)
+    initializers = {t.name for t in model.graph.initializer}
+    rng = np.random.default_rng(args.seed)
+    os.makedirs(args.work, exist_ok=True)
+    feeds = {}
+    run_args = []
+    for value in model.graph.input:
+        if value.name in initializers:
+            continue
+        tensor_type = value.type.tensor_type
+        shape = []
+        for d in tensor_type.shape.dim:
+            if d.HasField("dim_value"):
+                shape.append(d.dim_value)
+            elif d.dim_param in dims:
+                shape.append(int(dims[d.dim_param]))
+            else:
+                sys.exit(f"input {value.name}: give --dims {d.dim_param or '?'}=N")
+        dtype = NP_TYPES[tensor_type.elem_type]
+        if np.issubdtype(dtype, np.floating):
+            array = rng.standard_normal(shape).astype(dtype)
+        else:
+            low, high = int_ranges.get(value.name, (0, 2))
+            array = rng.integers(low, high, size=shape).astype(dtype)
+        feeds[value.name] = array
+        path = os.path.join(args.work, f"input{len(run_args) // 2}.npy")
+        np.save(path, array)
+        run_args += ["--input", f"{value.name}={path}"]
+
+    engine = os.path.join(args.work, "model.azeng")
+    build = [os.path.join(args.bin, "azc"), "build", args.model, "-o", engine]
+    for d in args.dims:
+        build += ["--dims", d]
+    subprocess.run(build + args.build_flags, check=True, stdout=subprocess.DEVNULL)
+    out_dir = os.path.join(args.work, "outputs")
+    os.makedirs(out_dir, exist_ok=True)
+    subprocess.run([os.path.join(args.bin, "azr-run"), engine, "--output-dir",
+                    out_dir] + run_args, check=True, stdout=subprocess.DEVNULL)
+
+    session = ort.InferenceSession(args.model, providers=["CPUExecutionProvider"])
+    expected = session.run(None, feeds)
+    failed = False
+    for info, want in zip(session.get_outputs(), expected):
+        name = info.name.replace("/", "_").replace(":", "_")
+        got = np.load(os.path.join(out_dir, name + ".npy"))
+        if got.shape != want.shape or got.dtype != want.dtype:
+            print(f"{info.name}: azc gives {got.dtype}{list(got.shape)}, "
+                  f"onnxruntime {want.dtype}{list(want.shape)}")
+            failed = True
+            continue
+        if not np.issubdtype(want.dtype, np.floating):
+            mismatches = int(np.sum(got != want))
+            print(f"{info.name}: {mismatches} of {want.size} elements differ (exact compare)")
+            failed |= mismatches > 0
+            continue
+        error = np.abs(got.astype(np.float64) - want.astype(np.float64))
+        bound = args.atol + args.rtol * np.abs(want.astype(np.float64))
+        worst = np.unravel_index(np.argmax(error - bound), error.shape) if error.size else ()
+        ok = bool(np.all(error <= bound))
+        max_error = float(error.max()) if error.size else 0.0
+        print(f"{info.name}: max |azc - ort| = {max_error:.3g} "
+              f"(atol {args.atol:g}, rtol {args.rtol:g}) {'ok' if ok else 'MISMATCH'}")
+        if not ok:
+            print(f"  worst at {tuple(int(i) for i in worst)}: azc {got[worst]!r}, ort {want[worst]!r}")
+            failed = True
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
