@@ -32,7 +32,7 @@ std::optional<int64_t> azc::flopsOf(Operation *op) {
   using namespace azc::azg;
   if (isa<ConstantOp, WeightOp, ReshapeOp, TransposeOp, ConcatOp, SliceOp,
           GatherOp, SplitOp, SqueezeOp, UnsqueezeOp, ExpandOp, ShapeOfOp,
-          CastOp, RangeOp>(op))
+          CastOp, RangeOp, TriluOp, GatherElementsOp, PadOp>(op))
     return 0;
   std::optional<int64_t> out =
       op->getNumResults() ? elementsOf(op->getResult(0)) : 0;
@@ -67,7 +67,8 @@ std::optional<int64_t> azc::flopsOf(Operation *op) {
       })
       .Case<ReduceSumOp, ReduceMeanOp, ReduceMaxOp, ReduceMinOp, ReduceProdOp>(
           [&](Operation *r) { return elementsOf(r->getOperand(0)); })
-      .Case([&](SoftmaxOp) -> std::optional<int64_t> { return 5 * *out; })
+      .Case<SoftmaxOp, LogSoftmaxOp>(
+          [&](auto) -> std::optional<int64_t> { return 5 * *out; })
       .Case<LayerNormOp, RmsNormOp>(
           [&](auto) -> std::optional<int64_t> { return 8 * *out; })
       .Default([&](Operation *) -> std::optional<int64_t> { return *out; });

@@ -183,6 +183,7 @@ AZG_ARITH_FOLDER(GreaterOp, return a > b, return a > b)
 AZG_ARITH_FOLDER(GreaterEqualOp, return a >= b, return a >= b)
 AZG_ARITH_FOLDER(AndOp, return a && b, return std::nullopt)
 AZG_ARITH_FOLDER(OrOp, return a || b, return std::nullopt)
+AZG_ARITH_FOLDER(XorOp, return (a != 0) != (b != 0), return std::nullopt)
 #undef AZG_ARITH_FOLDER
 
 OpFoldResult CastOp::fold(FoldAdaptor adaptor) {

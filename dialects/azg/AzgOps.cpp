@@ -211,5 +211,13 @@ LogicalResult RangeOp::verify() {
   return success();
 }
 
+LogicalResult PadOp::verify() {
+  StringRef mode = getMode();
+  if (mode != "constant" && mode != "reflect" && mode != "edge")
+    return emitOpError("mode must be constant, reflect or edge, got '")
+           << mode << "'";
+  return success();
+}
+
 #define GET_OP_CLASSES
 #include "dialects/azg/AzgOps.cpp.inc"

@@ -287,6 +287,8 @@ def Azg_AndOp : Azg_BinaryOp<"and", "elementwise logical and",
                              Azg_BoolTensor, Azg_BoolTensor>;
 def Azg_OrOp : Azg_BinaryOp<"or", "elementwise logical or",
                             Azg_BoolTensor, Azg_BoolTensor>;
+def Azg_XorOp : Azg_BinaryOp<"xor", "elementwise logical exclusive or",
+                             Azg_BoolTensor, Azg_BoolTensor>;
 
 def Azg_NegOp : Azg_UnaryOp<"neg", "elementwise negation">;
 def Azg_AbsOp : Azg_UnaryOp<"abs", "elementwise absolute value">;
@@ -308,6 +310,117 @@ def Azg_SiluOp : Azg_UnaryOp<"silu", "elementwise x * sigmoid(x)",
                              Azg_FloatTensor>;
 def Azg_FloorOp : Azg_UnaryOp<"floor", "elementwise floor", Azg_FloatTensor>;
 def Azg_CeilOp : Azg_UnaryOp<"ceil", "elementwise ceiling", Azg_FloatTensor>;
+
+def Azg_AcosOp : Azg_UnaryOp<"acos", "elementwise arccosine", Azg_FloatTensor>;
+def Azg_AsinOp : Azg_UnaryOp<"asin", "elementwise arcsine", Azg_FloatTensor>;
+def Azg_AtanOp : Azg_UnaryOp<"atan", "elementwise arctangent", Azg_FloatTensor>;
+def Azg_CosOp : Azg_UnaryOp<"cos", "elementwise cosine", Azg_FloatTensor>;
+def Azg_SinOp : Azg_UnaryOp<"sin", "elementwise sine", Azg_FloatTensor>;
+def Azg_TanOp : Azg_UnaryOp<"tan", "elementwise tangent", Azg_FloatTensor>;
+def Azg_CoshOp : Azg_UnaryOp<"cosh", "elementwise hyperbolic cosine",
+                             Azg_FloatTensor>;
+def Azg_SinhOp : Azg_UnaryOp<"sinh", "elementwise hyperbolic sine",
+                             Azg_FloatTensor>;
+def Azg_AcoshOp : Azg_UnaryOp<"acosh", "elementwise inverse hyperbolic cosine",
+                              Azg_FloatTensor>;
+def Azg_AsinhOp : Azg_UnaryOp<"asinh", "elementwise inverse hyperbolic sine",
+                              Azg_FloatTensor>;
+def Azg_AtanhOp : Azg_UnaryOp<"atanh", "elementwise inverse hyperbolic tangent",
+                              Azg_FloatTensor>;
+def Azg_SoftplusOp : Azg_UnaryOp<"softplus", "elementwise log(1 + e^x)",
+                                 Azg_FloatTensor>;
+def Azg_SoftsignOp : Azg_UnaryOp<"softsign", "elementwise x / (1 + |x|)",
+                                 Azg_FloatTensor>;
+def Azg_HardSwishOp : Azg_UnaryOp<"hard_swish",
+    "elementwise x * max(0, min(1, x / 6 + 1/2))", Azg_FloatTensor>;
+def Azg_RoundOp : Azg_UnaryOp<"round", "elementwise round half to even",
+                              Azg_FloatTensor>;
+def Azg_SignOp : Azg_UnaryOp<"sign", "elementwise -1, 0 or 1">;
+
+// Activations with parameters, named and defaulted as in ONNX.
+class Azg_ParamUnaryOp<string mnemonic, string summaryText, dag params>
+    : Azg_SameTypeOp<mnemonic, [SameOperandsAndResultType]> {
+  let summary = summaryText;
+  let arguments = !con((ins Azg_FloatTensor:$input), params);
+  let results = (outs Azg_FloatTensor:$output);
+  let assemblyFormat = "$input attr-dict `:` type($output)";
+}
+def Azg_LeakyReluOp : Azg_ParamUnaryOp<"leaky_relu", "x < 0 ? alpha * x : x",
+    (ins DefaultValuedAttr<F32Attr, "0.01f">:$alpha)>;
+def Azg_EluOp : Azg_ParamUnaryOp<"elu", "x < 0 ? alpha * (e^x - 1) : x",
+    (ins DefaultValuedAttr<F32Attr, "1.0f">:$alpha)>;
+def Azg_SeluOp : Azg_ParamUnaryOp<"selu",
+    "gamma * (x <= 0 ? alpha * (e^x - 1) : x)",
+    (ins DefaultValuedAttr<F32Attr, "1.67326319217681884765625f">:$alpha,
+         DefaultValuedAttr<F32Attr, "1.05070102214813232421875f">:$gamma)>;
+def Azg_HardSigmoidOp : Azg_ParamUnaryOp<"hard_sigmoid",
+    "max(0, min(1, alpha * x + beta))",
+    (ins DefaultValuedAttr<F32Attr, "0.2f">:$alpha,
+         DefaultValuedAttr<F32Attr, "0.5f">:$beta)>;
+def Azg_ThresholdedReluOp : Azg_ParamUnaryOp<"thresholded_relu",
+    "x > alpha ? x : 0", (ins DefaultValuedAttr<F32Attr, "1.0f">:$alpha)>;
+def Azg_CeluOp : Azg_ParamUnaryOp<"celu",
+    "max(0, x) + min(0, alpha * (e^(x / alpha) - 1))",
+    (ins DefaultValuedAttr<F32Attr, "1.0f">:$alpha)>;
+
+def Azg_IsNanOp : Azg_Op<"isnan", [SameOperandsAndResultShape]> {
+  let summary = "elementwise test for NaN";
+  let arguments = (ins Azg_FloatTensor:$input);
+  let results = (outs Azg_BoolTensor:$output);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($output)";
+  let inferBody = [{
+    inferredReturnTypes.push_back(::llvm::cast<::mlir::RankedTensorType>(
+        adaptor.getInput().getType()).clone(::mlir::IntegerType::get(context, 1)));
+    return ::mlir::success();
+  }];
+}
+
+def Azg_IsInfOp : Azg_Op<"isinf", [SameOperandsAndResultShape]> {
+  let summary = "elementwise test for infinities of the selected signs";
+  let arguments = (ins Azg_FloatTensor:$input,
+                       DefaultValuedAttr<BoolAttr, "true">:$detect_positive,
+                       DefaultValuedAttr<BoolAttr, "true">:$detect_negative);
+  let results = (outs Azg_BoolTensor:$output);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($output)";
+  let inferBody = [{
+    inferredReturnTypes.push_back(::llvm::cast<::mlir::RankedTensorType>(
+        adaptor.getInput().getType()).clone(::mlir::IntegerType::get(context, 1)));
+    return ::mlir::success();
+  }];
+}
+
+def Azg_PReluOp : Azg_Op<"prelu", [SameOperandsElementType]> {
+  let summary = "x < 0 ? slope * x : x, with slope broadcast to x";
+  let arguments = (ins Azg_FloatTensor:$input, Azg_FloatTensor:$slope);
+  let results = (outs Azg_FloatTensor:$output);
+  let assemblyFormat =
+      "$input `,` $slope attr-dict `:` functional-type(operands, results)";
+  let inferBody = [{
+    ::llvm::SmallVector<::mlir::Type> broadcast;
+    if (::mlir::failed(::azc::azg::inferBroadcastResult(location,
+            {adaptor.getInput(), adaptor.getSlope()}, nullptr, broadcast)))
+      return ::mlir::failure();
+    inferredReturnTypes.push_back(adaptor.getInput().getType());
+    return ::mlir::success();
+  }];
+}
+
+def Azg_ModOp : Azg_Op<"mod", [SameOperandsElementType]> {
+  let summary = "elementwise remainder with broadcasting";
+  let description = [{
+    With `fmod` the result has the sign of the dividend (C's fmod),
+    otherwise that of the divisor (Python's %), as in ONNX Mod.
+  }];
+  let arguments = (ins Azg_Tensor:$lhs, Azg_Tensor:$rhs,
+                       DefaultValuedAttr<BoolAttr, "false">:$fmod);
+  let results = (outs Azg_Tensor:$output);
+  let assemblyFormat =
+      "$lhs `,` $rhs attr-dict `:` functional-type(operands, results)";
+  let inferBody = [{
+    return ::azc::azg::inferBroadcastResult(location, {adaptor.getLhs(),
+        adaptor.getRhs()}, nullptr, inferredReturnTypes);
+  }];
+}
 
 def Azg_GeluOp : Azg_SameTypeOp<"gelu", [SameOperandsAndResultType]> {
   let summary = "Gaussian error linear unit";
@@ -369,6 +482,62 @@ def Azg_ReduceMeanOp : Azg_ReductionOp<"reduce_mean", "mean over axes">;
 def Azg_ReduceMaxOp : Azg_ReductionOp<"reduce_max", "maximum over axes">;
 def Azg_ReduceMinOp : Azg_ReductionOp<"reduce_min", "minimum over axes">;
 def Azg_ReduceProdOp : Azg_ReductionOp<"reduce_prod", "product over axes">;
+def Azg_ReduceL1Op : Azg_ReductionOp<"reduce_l1", "sum of |x| over axes">;
+def Azg_ReduceL2Op : Azg_ReductionOp<"reduce_l2", "sqrt(sum of x^2) over axes">;
+def Azg_ReduceLogSumOp : Azg_ReductionOp<"reduce_log_sum",
+                                         "log(sum of x) over axes">;
+def Azg_ReduceLogSumExpOp : Azg_ReductionOp<"reduce_log_sum_exp",
+                                            "log(sum of e^x) over axes">;
+def Azg_ReduceSumSquareOp : Azg_ReductionOp<"reduce_sum_square",
+                                            "sum of x^2 over axes">;
+
+class Azg_ArgReductionOp<string mnemonic, string summaryText>
+    : Azg_Op<mnemonic> {
+  let summary = summaryText;
+  let description = [{
+    The i64 index along `axis` of the extreme element; ties give the first
+    index, or the last with `select_last_index`.
+  }];
+  let arguments = (ins Azg_Tensor:$input,
+                       DefaultValuedAttr<I64Attr, "0">:$axis,
+                       DefaultValuedAttr<BoolAttr, "true">:$keepdims,
+                       DefaultValuedAttr<BoolAttr, "false">:$select_last_index);
+  let results = (outs RankedTensorOf<[I64]>:$output);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($output)";
+  let inferBody = [{
+    int64_t axis = adaptor.getAxis();
+    ::llvm::SmallVector<::mlir::Type> reduced;
+    if (::mlir::failed(::azc::azg::inferReduction(location, adaptor.getInput(),
+            {axis}, adaptor.getKeepdims(), reduced)))
+      return ::mlir::failure();
+    inferredReturnTypes.push_back(::llvm::cast<::mlir::RankedTensorType>(
+        reduced.front()).clone(::mlir::IntegerType::get(context, 64)));
+    return ::mlir::success();
+  }];
+}
+def Azg_ArgMaxOp : Azg_ArgReductionOp<"argmax", "index of the maximum">;
+def Azg_ArgMinOp : Azg_ArgReductionOp<"argmin", "index of the minimum">;
+
+class Azg_AxisOp<string mnemonic, string summaryText>
+    : Azg_SameTypeOp<mnemonic, [SameOperandsAndResultType]> {
+  let summary = summaryText;
+  let arguments = (ins Azg_FloatTensor:$input,
+                       DefaultValuedAttr<I64Attr, "-1">:$axis);
+  let results = (outs Azg_FloatTensor:$output);
+  let assemblyFormat = "$input attr-dict `:` type($output)";
+}
+def Azg_LogSoftmaxOp : Azg_AxisOp<"log_softmax", "log of softmax along an axis">;
+def Azg_HardmaxOp : Azg_AxisOp<"hardmax",
+    "1 at the first maximum along an axis, 0 elsewhere">;
+
+def Azg_CumSumOp : Azg_SameTypeOp<"cumsum", [SameOperandsAndResultType]> {
+  let summary = "cumulative sum along an axis";
+  let arguments = (ins Azg_Tensor:$input, I64Attr:$axis,
+                       DefaultValuedAttr<BoolAttr, "false">:$exclusive,
+                       DefaultValuedAttr<BoolAttr, "false">:$reverse);
+  let results = (outs Azg_Tensor:$output);
+  let assemblyFormat = "$input attr-dict `:` type($output)";
+}
 
 def Azg_SoftmaxOp : Azg_SameTypeOp<"softmax", [SameOperandsAndResultType]> {
   let summary = "softmax along one axis";
@@ -540,6 +709,57 @@ def Azg_SplitOp : Azg_Op<"split"> {
                        DenseI64ArrayAttr:$sizes);
   let results = (outs Variadic<Azg_Tensor>:$outputs);
   let assemblyFormat = "$input attr-dict `:` type($input) `->` type($outputs)";
+  let hasVerifier = 1;
+}
+
+def Azg_TriluOp : Azg_SameTypeOp<"trilu", [SameOperandsAndResultType]> {
+  let summary = "keeps the upper or lower triangle of the last two dims";
+  let description = [{
+    Elements on or above (`upper`) / on or below diagonal `k` keep their
+    value; the others become zero.
+  }];
+  let arguments = (ins Azg_Tensor:$input,
+                       DefaultValuedAttr<BoolAttr, "true">:$upper,
+                       DefaultValuedAttr<I64Attr, "0">:$k);
+  let results = (outs Azg_Tensor:$output);
+  let assemblyFormat = "$input attr-dict `:` type($output)";
+}
+
+def Azg_GatherElementsOp : Azg_Op<"gather_elements"> {
+  let summary = "data[..., indices[i], ...] along `axis`, elementwise";
+  let arguments = (ins Azg_Tensor:$data, Azg_IndexTensor:$indices,
+                       DefaultValuedAttr<I64Attr, "0">:$axis);
+  let results = (outs Azg_Tensor:$output);
+  let assemblyFormat =
+      "$data `[` $indices `]` attr-dict `:` functional-type(operands, results)";
+  let inferBody = [{
+    auto data = ::llvm::cast<::mlir::RankedTensorType>(adaptor.getData().getType());
+    auto indices = ::llvm::cast<::mlir::RankedTensorType>(
+        adaptor.getIndices().getType());
+    if (data.getRank() != indices.getRank() ||
+        ::mlir::failed(::azc::azg::normalizeAxis(adaptor.getAxis(), data.getRank()))) {
+      if (location)
+        ::mlir::emitError(*location)
+            << "gather_elements needs data and indices of equal rank and an "
+               "axis in range";
+      return ::mlir::failure();
+    }
+    inferredReturnTypes.push_back(indices.clone(data.getElementType()));
+    return ::mlir::success();
+  }];
+}
+
+def Azg_PadOp : Azg_Op<"pad"> {
+  let summary = "pads (or, with negative pads, crops) each dim";
+  let description = [{
+    `pads` holds the begin amounts of every dim, then the end amounts.
+    `mode` is `constant` (fill with `value`), `reflect` or `edge`.
+  }];
+  let arguments = (ins Azg_Tensor:$input, DenseI64ArrayAttr:$pads,
+                       DefaultValuedAttr<StrAttr, "\"constant\"">:$mode,
+                       DefaultValuedAttr<F64Attr, "0.0">:$value);
+  let results = (outs Azg_Tensor:$output);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($output)";
   let hasVerifier = 1;
 }
 

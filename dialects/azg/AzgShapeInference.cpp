@@ -595,3 +595,26 @@ LogicalResult UnsqueezeOp::inferReturnTypes(MLIRContext *,
   results.push_back(withShape(input, shape));
   return success();
 }
+
+LogicalResult PadOp::inferReturnTypes(MLIRContext *,
+                                      std::optional<Location> loc,
+                                      Adaptor adaptor,
+                                      SmallVectorImpl<Type> &results) {
+  RankedTensorType input = rankedType(adaptor.getInput());
+  int64_t rank = input.getRank();
+  ArrayRef<int64_t> pads = adaptor.getPads();
+  if ((int64_t)pads.size() != 2 * rank)
+    return failAt(loc, "pad needs " + Twine(2 * rank) + " pads, got " +
+                           Twine(pads.size()));
+  SmallVector<int64_t> shape;
+  for (int64_t i = 0; i < rank; ++i) {
+    int64_t dim = input.getDimSize(i);
+    int64_t size =
+        ShapedType::isDynamic(dim) ? kDyn : dim + pads[i] + pads[i + rank];
+    if (!ShapedType::isDynamic(size) && size < 0)
+      return failAt(loc, "pads crop dim " + Twine(i) + " below zero");
+    shape.push_back(size);
+  }
+  results.push_back(withShape(input, shape));
+  return success();
+}

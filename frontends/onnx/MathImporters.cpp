@@ -256,7 +256,8 @@ LogicalResult importReduce(NodeContext &n) {
 /// Softmax. Before opset 13 the input was coerced to 2-D at `axis` (default
 /// 1): equal to a softmax over the last dim only when axis is the last dim,
 /// otherwise expressed as reshape, softmax, reshape.
-template <bool flattened> LogicalResult importSoftmax(NodeContext &n) {
+template <typename OpTy, bool flattened>
+LogicalResult importSoftmax(NodeContext &n) {
   Value input = n.input(0);
   auto type = cast<RankedTensorType>(input.getType());
   int64_t rank = type.getRank();
@@ -267,8 +268,7 @@ template <bool flattened> LogicalResult importSoftmax(NodeContext &n) {
   if (failed(normalized))
     return n.error("axis " + Twine(axis) + " is out of range");
   if (!flattened || *normalized == rank - 1)
-    return n.setResult(
-        n.make<azg::SoftmaxOp>(input, b.getI64IntegerAttr(*normalized)));
+    return n.setResult(n.make<OpTy>(input, b.getI64IntegerAttr(*normalized)));
   ArrayRef<int64_t> outer = type.getShape().take_front(*normalized);
   ArrayRef<int64_t> inner = type.getShape().drop_front(*normalized);
   SmallVector<int64_t> flatShape;
@@ -284,7 +284,7 @@ template <bool flattened> LogicalResult importSoftmax(NodeContext &n) {
       n.make<azg::ReshapeOp>(input, n.constantI64(flatShape), UnitAttr());
   if (failed(shape) || failed(flat))
     return failure();
-  FailureOr<Value> soft = n.make<azg::SoftmaxOp>(*flat, b.getI64IntegerAttr(1));
+  FailureOr<Value> soft = n.make<OpTy>(*flat, b.getI64IntegerAttr(1));
   if (failed(soft))
     return failure();
   return n.setResult(n.make<azg::ReshapeOp>(*soft, *shape, UnitAttr()));
@@ -343,6 +343,93 @@ LogicalResult importBatchNorm(NodeContext &n) {
   return n.setResult(n.make<azg::AddOp>(*scaled, *bias));
 }
 
+/// Activations with float parameters: each (ONNX name, default) pair
+/// becomes the op's attribute of the same name, lower-cased.
+template <typename OpTy>
+LogicalResult
+importParamUnary(NodeContext &n,
+                 ArrayRef<std::pair<const char *, float>> params) {
+  Builder b(n.context());
+  SmallVector<NamedAttribute> attrs;
+  for (auto [name, otherwise] : params)
+    attrs.push_back(
+        b.getNamedAttr(StringRef(name).lower(),
+                       b.getF32FloatAttr(n.attrFloat(name, otherwise))));
+  FailureOr<Operation *> op = n.create<OpTy>(1, n.input(0));
+  if (failed(op))
+    return failure();
+  for (NamedAttribute attr : attrs)
+    (*op)->setAttr(attr.getName(), attr.getValue());
+  return n.setResults((*op)->getResults());
+}
+
+LogicalResult importIsInf(NodeContext &n) {
+  Builder b(n.context());
+  return n.setResult(n.make<azg::IsInfOp>(
+      n.input(0), b.getBoolAttr(n.attrInt("detect_positive", 1) != 0),
+      b.getBoolAttr(n.attrInt("detect_negative", 1) != 0)));
+}
+
+LogicalResult importPRelu(NodeContext &n) {
+  return n.setResult(n.make<azg::PReluOp>(n.input(0), n.input(1)));
+}
+
+LogicalResult importMod(NodeContext &n) {
+  Builder b(n.context());
+  return n.setResult(n.make<azg::ModOp>(n.input(0), n.input(1),
+                                        b.getBoolAttr(n.attrInt("fmod", 0))));
+}
+
+template <typename OpTy> LogicalResult importArgReduce(NodeContext &n) {
+  Builder b(n.context());
+  return n.setResult(
+      n.make<OpTy>(n.input(0), b.getI64IntegerAttr(n.attrInt("axis", 0)),
+                   b.getBoolAttr(n.attrInt("keepdims", 1) != 0),
+                   b.getBoolAttr(n.attrInt("select_last_index", 0) != 0)));
+}
+
+LogicalResult importCumSum(NodeContext &n) {
+  FailureOr<SmallVector<int64_t>> axis = n.constantInts(1, "axis");
+  if (failed(axis))
+    return failure();
+  if (axis->size() != 1)
+    return n.error("axis must be a single value");
+  Builder b(n.context());
+  return n.setResult(
+      n.make<azg::CumSumOp>(n.input(0), b.getI64IntegerAttr(axis->front()),
+                            b.getBoolAttr(n.attrInt("exclusive", 0) != 0),
+                            b.getBoolAttr(n.attrInt("reverse", 0) != 0)));
+}
+
+/// Size: the element count, as the product of the shape.
+LogicalResult importSize(NodeContext &n) {
+  FailureOr<Value> shape = n.make<azg::ShapeOfOp>(n.input(0));
+  if (failed(shape))
+    return failure();
+  Builder b(n.context());
+  return n.setResult(n.make<azg::ReduceProdOp>(
+      *shape, b.getDenseI64ArrayAttr({}), b.getBoolAttr(false)));
+}
+
+LogicalResult importCastLike(NodeContext &n) {
+  Type to = getElementTypeOrSelf(n.input(1).getType());
+  return n.setResult(n.make<azg::CastOp>(n.input(0), TypeAttr::get(to)));
+}
+
+/// Mean: the sum of the inputs divided by their count.
+LogicalResult importMean(NodeContext &n) {
+  Value sum = n.input(0);
+  for (size_t i = 1; i < n.numInputs(); ++i) {
+    FailureOr<Value> next = n.make<azg::AddOp>(sum, n.input(i));
+    if (failed(next))
+      return failure();
+    sum = *next;
+  }
+  if (n.numInputs() == 1)
+    return n.setResults(sum);
+  return n.setResult(
+      n.make<azg::DivOp>(sum, n.constantLike(sum, double(n.numInputs()))));
+}
 } // namespace
 
 void azc::onnx_frontend::addMathImporters(std::vector<OpImporter> &t) {
@@ -379,6 +466,54 @@ void azc::onnx_frontend::addMathImporters(std::vector<OpImporter> &t) {
   add("Relu", 1, importUnary<azg::ReluOp>);
   add("Floor", 1, importUnary<azg::FloorOp>);
   add("Ceil", 1, importUnary<azg::CeilOp>);
+  add("Acos", 7, importUnary<azg::AcosOp>);
+  add("Asin", 7, importUnary<azg::AsinOp>);
+  add("Atan", 7, importUnary<azg::AtanOp>);
+  add("Cos", 7, importUnary<azg::CosOp>);
+  add("Sin", 7, importUnary<azg::SinOp>);
+  add("Tan", 7, importUnary<azg::TanOp>);
+  add("Cosh", 9, importUnary<azg::CoshOp>);
+  add("Sinh", 9, importUnary<azg::SinhOp>);
+  add("Acosh", 9, importUnary<azg::AcoshOp>);
+  add("Asinh", 9, importUnary<azg::AsinhOp>);
+  add("Atanh", 9, importUnary<azg::AtanhOp>);
+  add("Softplus", 1, importUnary<azg::SoftplusOp>);
+  add("Softsign", 1, importUnary<azg::SoftsignOp>);
+  add("HardSwish", 14, importUnary<azg::HardSwishOp>);
+  add("Round", 11, importUnary<azg::RoundOp>);
+  add("Sign", 9, importUnary<azg::SignOp>);
+  add("IsNaN", 9, importUnary<azg::IsNanOp>);
+  add("IsInf", 10, importIsInf);
+  add("LeakyRelu", 1, [](NodeContext &n) {
+    return importParamUnary<azg::LeakyReluOp>(n, {{"alpha", 0.01f}});
+  });
+  add("Elu", 1, [](NodeContext &n) {
+    return importParamUnary<azg::EluOp>(n, {{"alpha", 1.0f}});
+  });
+  add("Selu", 1, [](NodeContext &n) {
+    return importParamUnary<azg::SeluOp>(
+        n, {{"alpha", 1.67326319217681884765625f},
+            {"gamma", 1.05070102214813232421875f}});
+  });
+  add("HardSigmoid", 1, [](NodeContext &n) {
+    return importParamUnary<azg::HardSigmoidOp>(
+        n, {{"alpha", 0.2f}, {"beta", 0.5f}});
+  });
+  add("ThresholdedRelu", 10, [](NodeContext &n) {
+    return importParamUnary<azg::ThresholdedReluOp>(n, {{"alpha", 1.0f}});
+  });
+  add("Celu", 12, [](NodeContext &n) {
+    return importParamUnary<azg::CeluOp>(n, {{"alpha", 1.0f}});
+  });
+  add("PRelu", 7, importPRelu, 2);
+  add("Mod", 10, importMod, 2);
+  add("Xor", 7, importBinary<azg::XorOp>, 2);
+  add("ArgMax", 1, importArgReduce<azg::ArgMaxOp>);
+  add("ArgMin", 1, importArgReduce<azg::ArgMinOp>);
+  add("CumSum", 11, importCumSum, 2);
+  add("Size", 1, importSize);
+  add("CastLike", 15, importCastLike, 2);
+  add("Mean", 1, importMean);
   add("Gelu", 20, importGelu);
   add("Identity", 1, importIdentity);
   add("Dropout", 1, importDropout);
@@ -402,8 +537,22 @@ void azc::onnx_frontend::addMathImporters(std::vector<OpImporter> &t) {
   add("ReduceMin", 18, importReduce<azg::ReduceMinOp, true>);
   add("ReduceProd", 1, importReduce<azg::ReduceProdOp, false>);
   add("ReduceProd", 18, importReduce<azg::ReduceProdOp, true>);
-  add("Softmax", 1, importSoftmax<true>);
-  add("Softmax", 13, importSoftmax<false>);
+  add("ReduceL1", 1, importReduce<azg::ReduceL1Op, false>);
+  add("ReduceL1", 18, importReduce<azg::ReduceL1Op, true>);
+  add("ReduceL2", 1, importReduce<azg::ReduceL2Op, false>);
+  add("ReduceL2", 18, importReduce<azg::ReduceL2Op, true>);
+  add("ReduceLogSum", 1, importReduce<azg::ReduceLogSumOp, false>);
+  add("ReduceLogSum", 18, importReduce<azg::ReduceLogSumOp, true>);
+  add("ReduceLogSumExp", 1, importReduce<azg::ReduceLogSumExpOp, false>);
+  add("ReduceLogSumExp", 18, importReduce<azg::ReduceLogSumExpOp, true>);
+  add("ReduceSumSquare", 1, importReduce<azg::ReduceSumSquareOp, false>);
+  add("ReduceSumSquare", 18, importReduce<azg::ReduceSumSquareOp, true>);
+  add("Softmax", 1, importSoftmax<azg::SoftmaxOp, true>);
+  add("Softmax", 13, importSoftmax<azg::SoftmaxOp, false>);
+  add("LogSoftmax", 1, importSoftmax<azg::LogSoftmaxOp, true>);
+  add("LogSoftmax", 13, importSoftmax<azg::LogSoftmaxOp, false>);
+  add("Hardmax", 1, importSoftmax<azg::HardmaxOp, true>);
+  add("Hardmax", 13, importSoftmax<azg::HardmaxOp, false>);
   add("LayerNormalization", 17, importLayerNorm, 2);
   add("RMSNormalization", 23, importRmsNorm, 2);
   add("BatchNormalization", 1, importBatchNorm, 5);

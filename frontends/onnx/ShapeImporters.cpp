@@ -265,6 +265,58 @@ LogicalResult importRange(NodeContext &n) {
   return n.setResult(n.make<azg::RangeOp>(n.input(0), n.input(1), n.input(2)));
 }
 
+LogicalResult importTrilu(NodeContext &n) {
+  int64_t k = 0;
+  if (n.input(1)) {
+    FailureOr<SmallVector<int64_t>> given = n.constantInts(1, "k");
+    if (failed(given))
+      return failure();
+    if (given->size() != 1)
+      return n.error("k must be a scalar");
+    k = given->front();
+  }
+  Builder b(n.context());
+  return n.setResult(n.make<azg::TriluOp>(
+      n.input(0), b.getBoolAttr(n.attrInt("upper", 1) != 0),
+      b.getI64IntegerAttr(k)));
+}
+
+LogicalResult importGatherElements(NodeContext &n) {
+  Builder b(n.context());
+  return n.setResult(n.make<azg::GatherElementsOp>(
+      n.input(0), n.input(1), b.getI64IntegerAttr(n.attrInt("axis", 0))));
+}
+
+/// Pad: pads and the fill value are attributes before opset 11, inputs
+/// from 11 on (where they must be constants).
+LogicalResult importPad(NodeContext &n) {
+  std::string mode = n.attrString("mode", "constant");
+  SmallVector<int64_t> pads;
+  double value = 0;
+  if (n.opset() < 11) {
+    pads = n.attrInts("pads").value_or(SmallVector<int64_t>());
+    value = n.attrFloat("value", 0.0f);
+  } else {
+    FailureOr<SmallVector<int64_t>> given = n.constantInts(1, "pads");
+    if (failed(given))
+      return failure();
+    pads = *given;
+    if (n.input(3))
+      return n.error("the axes input of Pad (opset 18) is not supported");
+    if (Value fill = n.input(2)) {
+      DenseElementsAttr attr;
+      if (!matchPattern(fill, m_Constant(&attr)) || attr.getNumElements() != 1)
+        return n.error("constant_value must be a constant scalar");
+      value = isa<FloatType>(attr.getElementType())
+                  ? attr.getSplatValue<APFloat>().convertToDouble()
+                  : double(attr.getSplatValue<APInt>().getSExtValue());
+    }
+  }
+  Builder b(n.context());
+  return n.setResult(
+      n.make<azg::PadOp>(n.input(0), b.getDenseI64ArrayAttr(pads),
+                         b.getStringAttr(mode), b.getF64FloatAttr(value)));
+}
 } // namespace
 
 void azc::onnx_frontend::addShapeImporters(std::vector<OpImporter> &t) {
@@ -290,4 +342,8 @@ void azc::onnx_frontend::addShapeImporters(std::vector<OpImporter> &t) {
   add("Constant", 1, importConstant, 0);
   add("ConstantOfShape", 9, importConstantOfShape);
   add("Range", 11, importRange, 3);
+  add("Trilu", 14, importTrilu);
+  add("GatherElements", 11, importGatherElements, 2);
+  add("Pad", 2, importPad);
+  add("Pad", 11, importPad, 2);
 }
