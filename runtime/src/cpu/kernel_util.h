@@ -58,6 +58,9 @@ void addElementwiseKernels(KernelTable &table);
 void addReduceNormKernels(KernelTable &table);
 void addDataMovementKernels(KernelTable &table);
 void addCastKernels(KernelTable &table);
+void addElementwiseMathKernels(KernelTable &table);
+void addReduceMathKernels(KernelTable &table);
+void addIndexKernels(KernelTable &table);
 
 /// Checks operand/result counts and that required tensors have storage
 /// (an empty tensor may have none).

@@ -100,6 +100,9 @@ const KernelTable &table() {
     addReduceNormKernels(entries);
     addDataMovementKernels(entries);
     addCastKernels(entries);
+    addElementwiseMathKernels(entries);
+    addReduceMathKernels(entries);
+    addIndexKernels(entries);
     std::sort(entries.begin(), entries.end(),
               [](const KernelEntry &a, const KernelEntry &b) {
                 return std::string_view(a.name) < std::string_view(b.name);

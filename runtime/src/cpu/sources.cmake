@@ -8,4 +8,7 @@ set(AZR_CPU_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/reduce_norm.cc
   ${CMAKE_CURRENT_LIST_DIR}/data_movement.cc
   ${CMAKE_CURRENT_LIST_DIR}/cast.cc
+  ${CMAKE_CURRENT_LIST_DIR}/elementwise_math.cc
+  ${CMAKE_CURRENT_LIST_DIR}/reduce_math.cc
+  ${CMAKE_CURRENT_LIST_DIR}/index_ops.cc
 )

@@ -126,18 +126,22 @@ int64_t broadcastOffset(const Dims &c, const Dims &dims) {
 
 TEST(CpuRegistry, EveryOpHasAKernel) {
   const char *ops[] = {
-      "matmul",     "gemm",          "conv",       "max_pool",    "avg_pool",
-      "add",        "sub",           "mul",        "div",         "pow",
-      "max",        "min",           "equal",      "less",        "less_equal",
-      "greater",    "greater_equal", "and",        "or",          "neg",
-      "abs",        "not",           "exp",        "log",         "sqrt",
-      "reciprocal", "erf",           "tanh",       "sigmoid",     "relu",
-      "silu",       "floor",         "ceil",       "gelu",        "clip",
-      "where",      "cast",          "reduce_sum", "reduce_mean", "reduce_max",
-      "reduce_min", "reduce_prod",   "softmax",    "layer_norm",  "rms_norm",
-      "shape_of",   "reshape",       "expand",     "transpose",   "concat",
-      "slice",      "gather",        "split",      "squeeze",     "unsqueeze",
-      "range"};
+      "matmul", "gemm", "conv", "max_pool", "avg_pool", "add", "sub", "mul",
+      "div", "pow", "max", "min", "equal", "less", "less_equal", "greater",
+      "greater_equal", "and", "or", "neg", "abs", "not", "exp", "log", "sqrt",
+      "reciprocal", "erf", "tanh", "sigmoid", "relu", "silu", "floor", "ceil",
+      "gelu", "clip", "where", "cast", "reduce_sum", "reduce_mean",
+      "reduce_max", "reduce_min", "reduce_prod", "softmax", "layer_norm",
+      "rms_norm", "shape_of", "reshape", "expand", "transpose", "concat",
+      "slice", "gather", "split", "squeeze", "unsqueeze", "range",
+      // elementwise_math.cc, reduce_math.cc, index_ops.cc
+      "acos", "asin", "atan", "cos", "sin", "tan", "cosh", "sinh", "acosh",
+      "asinh", "atanh", "softplus", "softsign", "hard_swish", "round",
+      "leaky_relu", "elu", "selu", "hard_sigmoid", "thresholded_relu", "celu",
+      "sign", "isnan", "isinf", "prelu", "mod", "xor", "reduce_l1", "reduce_l2",
+      "reduce_log_sum", "reduce_log_sum_exp", "reduce_sum_square",
+      "log_softmax", "hardmax", "argmax", "argmin", "trilu", "gather_elements",
+      "cumsum", "pad"};
   std::vector<std::string> names = kernelNames();
   for (const char *op : ops) {
     EXPECT_NE(findKernel(op), nullptr) << op;

@@ -1,0 +1,349 @@
+// Tests of the CPU math kernels (elementwise_math.cc, reduce_math.cc)
+// against std:: math functions evaluated in double, naive loops and the
+// examples of the ONNX operator documentation.
+//
+// Tolerances: integer results, selections (argmax, hardmax, sign, isnan)
+// and exactly representable results are compared exactly. f32 results are
+// compared with references in double; each bound is justified where used.
+
+#include "kernel_test_util.h"
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+using namespace azr_test;
+
+namespace {
+
+//===----------------------------------------------------------------------===//
+// Unary
+//===----------------------------------------------------------------------===//
+
+struct UnaryCase {
+  const char *op;
+  double lo, hi; // the input domain sampled
+  double (*ref)(double x, const MapAttrs &attrs);
+};
+
+double attr(const MapAttrs &a, const char *name, double otherwise) {
+  return a.getFloat(name, otherwise);
+}
+
+const UnaryCase kUnary[] = {
+    {"acos", -0.999, 0.999,
+     [](double x, const MapAttrs &) { return std::acos(x); }},
+    {"asin", -0.999, 0.999,
+     [](double x, const MapAttrs &) { return std::asin(x); }},
+    {"atan", -20, 20, [](double x, const MapAttrs &) { return std::atan(x); }},
+    {"cos", -6, 6, [](double x, const MapAttrs &) { return std::cos(x); }},
+    {"sin", -6, 6, [](double x, const MapAttrs &) { return std::sin(x); }},
+    {"tan", -1.4, 1.4, [](double x, const MapAttrs &) { return std::tan(x); }},
+    {"cosh", -5, 5, [](double x, const MapAttrs &) { return std::cosh(x); }},
+    {"sinh", -5, 5, [](double x, const MapAttrs &) { return std::sinh(x); }},
+    {"acosh", 1, 50, [](double x, const MapAttrs &) { return std::acosh(x); }},
+    {"asinh", -50, 50,
+     [](double x, const MapAttrs &) { return std::asinh(x); }},
+    {"atanh", -0.99, 0.99,
+     [](double x, const MapAttrs &) { return std::atanh(x); }},
+    {"softplus", -30, 30,
+     [](double x, const MapAttrs &) { return std::log(1 + std::exp(x)); }},
+    {"softsign", -50, 50,
+     [](double x, const MapAttrs &) { return x / (1 + std::fabs(x)); }},
+    {"hard_swish", -5, 5,
+     [](double x, const MapAttrs &) {
+       return x * std::max(0.0, std::min(1.0, x / 6 + 0.5));
+     }},
+    {"leaky_relu", -5, 5,
+     [](double x, const MapAttrs &a) {
+       return x < 0 ? attr(a, "alpha", 0.01) * x : x;
+     }},
+    {"elu", -5, 5,
+     [](double x, const MapAttrs &a) {
+       return x < 0 ? attr(a, "alpha", 1.0) * (std::exp(x) - 1) : x;
+     }},
+    {"selu", -5, 5,
+     [](double x, const MapAttrs &a) {
+       const double alpha = attr(a, "alpha", 1.67326319217681884765625);
+       const double gamma = attr(a, "gamma", 1.05070102214813232421875);
+       return x <= 0 ? gamma * (alpha * std::exp(x) - alpha) : gamma * x;
+     }},
+    {"hard_sigmoid", -5, 5,
+     [](double x, const MapAttrs &a) {
+       return std::max(0.0, std::min(1.0, attr(a, "alpha", 0.2) * x +
+                                              attr(a, "beta", 0.5)));
+     }},
+    {"thresholded_relu", -3, 3,
+     [](double x, const MapAttrs &a) {
+       return x > attr(a, "alpha", 1.0) ? x : 0.0;
+     }},
+    {"celu", -5, 5,
+     [](double x, const MapAttrs &a) {
+       const double alpha = attr(a, "alpha", 1.0);
+       return std::max(0.0, x) +
+              std::min(0.0, alpha * (std::exp(x / alpha) - 1));
+     }},
+};
+
+// The float parameters given as attributes: ONNX's defaults (attributes
+// absent), then other values.
+MapAttrs customAttrs() {
+  MapAttrs a;
+  a.floats["alpha"] = 0.7;
+  a.floats["beta"] = 0.25;
+  a.floats["gamma"] = 2.5;
+  return a;
+}
+
+TEST(CpuMath, UnaryFloatMatchesStdInDouble) {
+  for (const UnaryCase &c : kUnary)
+    for (const MapAttrs &attrs : {MapAttrs(), customAttrs()}) {
+      SCOPED_TRACE(c.op);
+      const Dims dims = {3, 7, 11}; // 231: not a multiple of any vector width
+      auto x = randomValues<float>(numel(dims), 5, c.lo, c.hi);
+      std::vector<float> y(x.size());
+      ASSERT_OK(run(c.op, {f32(x, dims)}, {f32(y, dims)}, attrs));
+      for (size_t i = 0; i < x.size(); ++i) {
+        const double e = c.ref(x[i], attrs);
+        // float libm is within a few ulps of the result; the activations
+        // also round alpha/beta/gamma to float (relative 6e-8 each) and do
+        // two or three float operations: 1e-6 relative plus 1e-7 absolute
+        // (results near 0 where cancellation happens, e.g. sin near pi).
+        ASSERT_NEAR(y[i], e, 1e-6 * std::fabs(e) + 1e-7) << "x = " << x[i];
+      }
+      std::vector<double> xd(x.begin(), x.end()), yd(x.size());
+      ASSERT_OK(run(c.op, {f64(xd, dims)}, {f64(yd, dims)}, attrs));
+      for (size_t i = 0; i < xd.size(); ++i) {
+        const double e = c.ref(xd[i], attrs);
+        // double libm and expm1/log1p rewritings of the reference formula:
+        // a few ulps relative to the result plus 1e-15 absolute (where the
+        // naive reference exp(x) - 1 cancels).
+        ASSERT_NEAR(yd[i], e, 1e-13 * std::fabs(e) + 1e-15) << xd[i];
+      }
+    }
+}
+
+TEST(CpuMath, UnaryOnnxExamplesAndSpecialValues) {
+  std::vector<float> x = {-1, 0, 1}, y(3);
+  MapAttrs a;
+  a.floats["alpha"] = 2;
+  a.floats["gamma"] = 3;
+  ASSERT_OK(run("selu", {f32(x, {3})}, {f32(y, {3})}, a));
+  EXPECT_NEAR(y[0], -3.79272318, 1e-6); // ONNX doc values, 9 digits
+  EXPECT_EQ(y[1], 0.0f);
+  EXPECT_EQ(y[2], 3.0f);
+  ASSERT_OK(run("elu", {f32(x, {3})}, {f32(y, {3})}, a));
+  EXPECT_NEAR(y[0], -1.26424112, 1e-6);
+  EXPECT_EQ(y[2], 1.0f);
+  ASSERT_OK(run("celu", {f32(x, {3})}, {f32(y, {3})}, a));
+  EXPECT_NEAR(y[0], 2 * (std::exp(-0.5) - 1), 1e-6);
+  MapAttrs hs;
+  hs.floats["alpha"] = 0.5;
+  hs.floats["beta"] = 0.6;
+  ASSERT_OK(run("hard_sigmoid", {f32(x, {3})}, {f32(y, {3})}, hs));
+  EXPECT_NEAR(y[0], 0.1, 1e-7);
+  EXPECT_NEAR(y[1], 0.6, 1e-7);
+  EXPECT_EQ(y[2], 1.0f);
+  std::vector<float> t = {-1.5f, 0, 1.2f, 2, 2.2f}, ty(5);
+  ASSERT_OK(run("thresholded_relu", {f32(t, {5})}, {f32(ty, {5})}, a));
+  EXPECT_EQ(ty, (std::vector<float>{0, 0, 0, 0, 2.2f}));
+
+  // round: half to even, as the ONNX example.
+  std::vector<float> r = {0.1f,  0.5f,  0.9f,  1.2f,  1.5f,  1.8f,
+                          2.3f,  2.5f,  2.7f,  -1.1f, -1.5f, -1.9f,
+                          -2.2f, -2.5f, -2.8f, -0.5f},
+                     ry(16);
+  ASSERT_OK(run("round", {f32(r, {16})}, {f32(ry, {16})}));
+  EXPECT_EQ(ry, (std::vector<float>{0, 0, 1, 1, 2, 2, 2, 2, 3, -1, -2, -2, -2,
+                                    -2, -3, -0.0f}));
+  EXPECT_TRUE(std::signbit(ry[15])); // -0.5 rounds to -0
+
+  // softplus does not overflow; softsign is +-1 at the infinities; NaN
+  // propagates through every op.
+  std::vector<double> big = {1000, -1000, 40}, by(3);
+  ASSERT_OK(run("softplus", {f64(big, {3})}, {f64(by, {3})}));
+  EXPECT_EQ(by[0], 1000.0);
+  EXPECT_EQ(by[1], 0.0); // e^-1000 underflows
+  EXPECT_NEAR(by[2], 40 + std::exp(-40.0), 1e-14);
+  std::vector<float> fbig = {100, -100, 89}, fy(3);
+  ASSERT_OK(run("softplus", {f32(fbig, {3})}, {f32(fy, {3})}));
+  EXPECT_EQ(fy[0], 100.0f);
+  EXPECT_NEAR(fy[1], std::exp(-100.0), 1e-45); // subnormal float
+  EXPECT_EQ(fy[2], 89.0f);                     // e^89 overflows float
+  std::vector<float> inf = {INFINITY, -INFINITY}, iy(2);
+  ASSERT_OK(run("softsign", {f32(inf, {2})}, {f32(iy, {2})}));
+  EXPECT_EQ(iy, (std::vector<float>{1, -1}));
+  std::vector<float> nan = {NAN}, ny(1);
+  for (const UnaryCase &c : kUnary) {
+    ASSERT_OK(run(c.op, {f32(nan, {1})}, {f32(ny, {1})}));
+    // thresholded_relu: NaN > alpha is false, so 0.
+    if (std::string(c.op) != "thresholded_relu") {
+      EXPECT_TRUE(std::isnan(ny[0])) << c.op;
+    }
+  }
+}
+
+TEST(CpuMath, UnaryErrors) {
+  std::vector<int32_t> i(4), o(4);
+  const std::string r =
+      run("sin", {view(i, DType::i32, {4})}, {view(o, DType::i32, {4})});
+  EXPECT_TRUE(contains(r, "UNIMPLEMENTED")) << r;
+  EXPECT_TRUE(contains(r, "i32")) << r;
+  std::vector<float> x(6), y(6);
+  EXPECT_TRUE(contains(run("cos", {f32(x, {2, 3})}, {f32(y, {3, 2})}),
+                       "INVALID_ARGUMENT"));
+  std::vector<double> yd(6);
+  EXPECT_NE(run("elu", {f32(x, {6})}, {f64(yd, {6})}), "");
+  MapAttrs zero;
+  zero.floats["alpha"] = 0;
+  EXPECT_NE(run("celu", {f32(x, {6})}, {f32(y, {6})}, zero), "");
+}
+
+TEST(CpuMath, SignEveryNumericDtype) {
+  std::vector<int8_t> i8 = {-128, -1, 0, 1, 127}, i8y(5);
+  ASSERT_OK(
+      run("sign", {view(i8, DType::i8, {5})}, {view(i8y, DType::i8, {5})}));
+  EXPECT_EQ(i8y, (std::vector<int8_t>{-1, -1, 0, 1, 1}));
+  std::vector<uint64_t> u = {0, 1, ~uint64_t(0)}, uy(3);
+  ASSERT_OK(
+      run("sign", {view(u, DType::u64, {3})}, {view(uy, DType::u64, {3})}));
+  EXPECT_EQ(uy, (std::vector<uint64_t>{0, 1, 1}));
+  std::vector<int64_t> i64 = {std::numeric_limits<int64_t>::min(), 5}, i64y(2);
+  ASSERT_OK(
+      run("sign", {view(i64, DType::i64, {2})}, {view(i64y, DType::i64, {2})}));
+  EXPECT_EQ(i64y, (std::vector<int64_t>{-1, 1}));
+  std::vector<float> f = {-INFINITY, -2.5f, -0.0f, 0, 1e-40f, NAN}, fy(6);
+  ASSERT_OK(run("sign", {f32(f, {2, 3})}, {f32(fy, {2, 3})}));
+  EXPECT_EQ(fy[0], -1.0f);
+  EXPECT_EQ(fy[1], -1.0f);
+  EXPECT_EQ(fy[2], 0.0f);
+  EXPECT_EQ(fy[3], 0.0f);
+  EXPECT_EQ(fy[4], 1.0f); // subnormal
+  EXPECT_TRUE(std::isnan(fy[5]));
+  std::vector<uint8_t> b(2), by(2);
+  EXPECT_TRUE(contains(
+      run("sign", {view(b, DType::i1, {2})}, {view(by, DType::i1, {2})}),
+      "UNIMPLEMENTED"));
+}
+
+TEST(CpuMath, IsNanIsInf) {
+  std::vector<float> x = {-1.2f, NAN, INFINITY, 2.8f, -INFINITY, INFINITY};
+  std::vector<uint8_t> y(6);
+  ASSERT_OK(run("isnan", {f32(x, {6})}, {view(y, DType::i1, {6})}));
+  EXPECT_EQ(y, (std::vector<uint8_t>{0, 1, 0, 0, 0, 0}));
+  ASSERT_OK(run("isinf", {f32(x, {6})}, {view(y, DType::i1, {6})}));
+  EXPECT_EQ(y, (std::vector<uint8_t>{0, 0, 1, 0, 1, 1}));
+  MapAttrs positive;
+  positive.ints["detect_negative"] = 0;
+  ASSERT_OK(run("isinf", {f32(x, {6})}, {view(y, DType::i1, {6})}, positive));
+  EXPECT_EQ(y, (std::vector<uint8_t>{0, 0, 1, 0, 0, 1}));
+  MapAttrs negative;
+  negative.ints["detect_positive"] = 0;
+  std::vector<double> xd(x.begin(), x.end());
+  ASSERT_OK(
+      run("isinf", {f64(xd, {2, 3})}, {view(y, DType::i1, {2, 3})}, negative));
+  EXPECT_EQ(y, (std::vector<uint8_t>{0, 0, 0, 0, 1, 0}));
+  std::vector<float> wrong(6);
+  EXPECT_NE(run("isnan", {f32(x, {6})}, {f32(wrong, {6})}), "");
+}
+
+//===----------------------------------------------------------------------===//
+// Binary: prelu, mod, xor
+//===----------------------------------------------------------------------===//
+
+TEST(CpuMath, PreluBroadcastsSlope) {
+  const Dims dims = {2, 3, 5};
+  auto x = randomValues<float>(30, 7, -2, 2);
+  for (Dims slopeDims : {Dims{3, 1}, Dims{5}, Dims{}, Dims{2, 3, 5}}) {
+    auto slope = randomValues<float>(numel(slopeDims), 8);
+    std::vector<float> y(30);
+    ASSERT_OK(
+        run("prelu", {f32(x, dims), f32(slope, slopeDims)}, {f32(y, dims)}));
+    for (int64_t i = 0; i < 30; ++i) {
+      const float s =
+          slope[size_t(broadcastOffset(unflatten(i, dims), slopeDims))];
+      const float v = x[size_t(i)];
+      ASSERT_EQ(y[size_t(i)], v < 0 ? s * v : v) << i; // one float product
+    }
+  }
+  std::vector<float> slope(4), y(30);
+  EXPECT_NE(run("prelu", {f32(x, dims), f32(slope, {4})}, {f32(y, dims)}), "");
+  // The result has the input's shape; slope may not enlarge it.
+  std::vector<float> big(60), s2(60);
+  EXPECT_NE(run("prelu", {f32(x, dims), f32(s2, {2, 2, 3, 5})},
+                {f32(big, {2, 2, 3, 5})}),
+            "");
+}
+
+TEST(CpuMath, ModOnnxExamplesBothSigns) {
+  std::vector<int32_t> a = {-4, 7, 5, 4, -7, 8}, b = {2, -3, 8, -2, 3, 5}, y(6);
+  auto i32 = [](std::vector<int32_t> &v) { return view(v, DType::i32, {6}); };
+  ASSERT_OK(run("mod", {i32(a), i32(b)}, {i32(y)}));
+  EXPECT_EQ(y, (std::vector<int32_t>{0, -2, 5, 0, 2, 3})); // sign of divisor
+  MapAttrs fmod;
+  fmod.ints["fmod"] = 1;
+  ASSERT_OK(run("mod", {i32(a), i32(b)}, {i32(y)}, fmod));
+  EXPECT_EQ(y, (std::vector<int32_t>{0, 1, 5, 0, -1, 3})); // sign of dividend
+
+  std::vector<float> fa = {-4.3f, 7.2f, 5.0f, 4.3f, -7.2f, 8.0f},
+                     fb = {2.1f, -3.4f, 8.0f, -2.1f, 3.4f, 5.0f}, fy(6);
+  ASSERT_OK(run("mod", {f32(fa, {6}), f32(fb, {6})}, {f32(fy, {6})}, fmod));
+  const double onnx[] = {-0.1, 0.4, 5., 0.1, -0.4, 3.};
+  ASSERT_OK(run("mod", {f32(fa, {6}), f32(fb, {6})}, {f32(fy, {6})}, fmod));
+  for (int i = 0; i < 6; ++i)
+    EXPECT_NEAR(fy[size_t(i)], onnx[i], 1e-6); // fmod is exact; decimals not
+  ASSERT_OK(run("mod", {f32(fa, {6}), f32(fb, {6})}, {f32(fy, {6})}));
+  for (int i = 0; i < 6; ++i) {
+    // Python's %: fmod, then + divisor where the signs differ. The one
+    // float addition rounds: half an ulp of |b| <= 8, below 1e-6.
+    double r = std::fmod(double(fa[size_t(i)]), double(fb[size_t(i)]));
+    if (r != 0 && (r < 0) != (fb[size_t(i)] < 0))
+      r += fb[size_t(i)];
+    EXPECT_NEAR(fy[size_t(i)], r, 1e-6) << i;
+    EXPECT_TRUE(fy[size_t(i)] == 0 ||
+                (fy[size_t(i)] < 0) == (fb[size_t(i)] < 0));
+  }
+
+  // Broadcast, ONNX mod_broadcast: arange(30) [3, 2, 5] % [7].
+  std::vector<int64_t> r(30), seven = {7}, ry(30);
+  for (int i = 0; i < 30; ++i)
+    r[size_t(i)] = i;
+  ASSERT_OK(run("mod",
+                {view(r, DType::i64, {3, 2, 5}), view(seven, DType::i64, {1})},
+                {view(ry, DType::i64, {3, 2, 5})}));
+  for (int i = 0; i < 30; ++i)
+    EXPECT_EQ(ry[size_t(i)], i % 7);
+
+  // Integer extremes: INT8_MIN % -1 is 0, not a trap; unsigned types.
+  std::vector<int8_t> m = {-128, -128, 127}, d = {-1, 3, -128}, my(3);
+  ASSERT_OK(run("mod", {view(m, DType::i8, {3}), view(d, DType::i8, {3})},
+                {view(my, DType::i8, {3})}));
+  EXPECT_EQ(my, (std::vector<int8_t>{0, 1, -1})); // -128 = -43*3 + 1
+  std::vector<uint32_t> ua = {7, 4000000000u}, ub = {3, 7}, uy(2);
+  ASSERT_OK(run("mod", {view(ua, DType::u32, {2}), view(ub, DType::u32, {2})},
+                {view(uy, DType::u32, {2})}));
+  EXPECT_EQ(uy, (std::vector<uint32_t>{1, 4000000000u % 7}));
+
+  // Integer modulus by zero is an error; float by zero is NaN.
+  b[3] = 0;
+  const std::string err = run("mod", {i32(a), i32(b)}, {i32(y)});
+  EXPECT_TRUE(contains(err, "INVALID_ARGUMENT") && contains(err, "zero"))
+      << err;
+  fb[1] = 0;
+  ASSERT_OK(run("mod", {f32(fa, {6}), f32(fb, {6})}, {f32(fy, {6})}));
+  EXPECT_TRUE(std::isnan(fy[1]));
+  EXPECT_NE(run("mod", {i32(a), f32(fb, {6})}, {i32(y)}), "");
+}
+
+TEST(CpuMath, XorBroadcasts) {
+  std::vector<uint8_t> a = {0, 1}, b = {0, 1, 2}, y(6);
+  ASSERT_OK(run("xor", {view(a, DType::i1, {2, 1}), view(b, DType::i1, {3})},
+                {view(y, DType::i1, {2, 3})}));
+  EXPECT_EQ(y, (std::vector<uint8_t>{0, 1, 1, 1, 0, 0})); // 2 reads as true
+  std::vector<int32_t> i(2);
+  EXPECT_NE(run("xor", {view(i, DType::i32, {2}), view(i, DType::i32, {2})},
+                {view(y, DType::i1, {2})}),
+            "");
+}
+
+} // namespace
