@@ -46,12 +46,14 @@ def ResolveShapes : Pass<"azg-resolve-shapes", "mlir::func::FuncOp"> {
 }
 
 def FuseElementwise : Pass<"azg-fuse-elementwise", "mlir::func::FuncOp"> {
-  let summary = "recognize activations exporters spell as elementwise chains";
+  let summary = "recognize ops exporters spell as elementwise chains";
   let description = [{
-    Exporters write GELU as `x * 0.5 * (1 + erf(x / sqrt(2)))` (or its tanh
-    approximation) and SiLU as `x * sigmoid(x)`. Rewriting each chain to one
-    `azg.gelu` / `azg.silu` saves a pass over memory per op and lets
-    `azg-fuse-epilogues` fold the activation into the producing matmul.
+    Exporters write GELU as `x * 0.5 * (1 + erf(x / sqrt(2)))`, SiLU as
+    `x * sigmoid(x)` and, below opset 17, LayerNorm over the last dim as
+    ReduceMean / Sub / Pow / ReduceMean / Add / Sqrt / Div / Mul / Add.
+    Rewriting each chain to one `azg.gelu`, `azg.silu` or `azg.layer_norm`
+    saves a pass over memory per op and lets `azg-fuse-epilogues` fold an
+    activation into the producing matmul.
   }];
   let dependentDialects = ["azc::azg::AzgDialect"];
 }

@@ -58,3 +58,46 @@ func.func @silu(%x: tensor<4x8xf32>) -> tensor<4x8xf32> {
   %1 = azg.mul %0, %x : (tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
   return %1 : tensor<4x8xf32>
 }
+
+// LayerNorm over the last dim as PyTorch exports it below opset 17.
+// CHECK-LABEL: func.func @layer_norm_torch
+// CHECK: %[[G:.*]] = azg.weight "ln.weight"
+// CHECK: %[[B:.*]] = azg.weight "ln.bias"
+// CHECK: %[[LN:.*]] = azg.layer_norm %arg0, %[[G]], %[[B]] :
+// CHECK-NEXT: return %[[LN]]
+func.func @layer_norm_torch(%x: tensor<2x8x32xf32>, %gamma: tensor<32xf32>, %beta: tensor<32xf32>) -> tensor<2x8x32xf32> {
+  %two = azg.constant dense<2.0> : tensor<f32>
+  %eps = azg.constant dense<1.0e-5> : tensor<f32>
+  %g = azg.weight "ln.weight" dense<1.5> : tensor<32xf32>
+  %b = azg.weight "ln.bias" dense<0.5> : tensor<32xf32>
+  %mean = azg.reduce_mean %x {axes = array<i64: -1>} : tensor<2x8x32xf32> -> tensor<2x8x1xf32>
+  %d = azg.sub %x, %mean : (tensor<2x8x32xf32>, tensor<2x8x1xf32>) -> tensor<2x8x32xf32>
+  %sq = azg.pow %d, %two : (tensor<2x8x32xf32>, tensor<f32>) -> tensor<2x8x32xf32>
+  %var = azg.reduce_mean %sq {axes = array<i64: -1>} : tensor<2x8x32xf32> -> tensor<2x8x1xf32>
+  %ve = azg.add %var, %eps : (tensor<2x8x1xf32>, tensor<f32>) -> tensor<2x8x1xf32>
+  %std = azg.sqrt %ve : tensor<2x8x1xf32>
+  %n = azg.div %d, %std : (tensor<2x8x32xf32>, tensor<2x8x1xf32>) -> tensor<2x8x32xf32>
+  %m = azg.mul %n, %g : (tensor<2x8x32xf32>, tensor<32xf32>) -> tensor<2x8x32xf32>
+  %y = azg.add %m, %b : (tensor<2x8x32xf32>, tensor<32xf32>) -> tensor<2x8x32xf32>
+  return %y : tensor<2x8x32xf32>
+}
+
+// Normalizing over a dim other than the last is not a LayerNorm of azg's.
+// CHECK-LABEL: func.func @not_layer_norm
+// CHECK-NOT: azg.layer_norm
+func.func @not_layer_norm(%x: tensor<2x8x32xf32>) -> tensor<2x8x32xf32> {
+  %two = azg.constant dense<2.0> : tensor<f32>
+  %eps = azg.constant dense<1.0e-5> : tensor<f32>
+  %g = azg.weight "ln.weight" dense<1.5> : tensor<32xf32>
+  %b = azg.weight "ln.bias" dense<0.5> : tensor<32xf32>
+  %mean = azg.reduce_mean %x {axes = array<i64: 1>} : tensor<2x8x32xf32> -> tensor<2x1x32xf32>
+  %d = azg.sub %x, %mean : (tensor<2x8x32xf32>, tensor<2x1x32xf32>) -> tensor<2x8x32xf32>
+  %sq = azg.pow %d, %two : (tensor<2x8x32xf32>, tensor<f32>) -> tensor<2x8x32xf32>
+  %var = azg.reduce_mean %sq {axes = array<i64: 1>} : tensor<2x8x32xf32> -> tensor<2x1x32xf32>
+  %ve = azg.add %var, %eps : (tensor<2x1x32xf32>, tensor<f32>) -> tensor<2x1x32xf32>
+  %std = azg.sqrt %ve : tensor<2x1x32xf32>
+  %n = azg.div %d, %std : (tensor<2x8x32xf32>, tensor<2x1x32xf32>) -> tensor<2x8x32xf32>
+  %m = azg.mul %n, %g : (tensor<2x8x32xf32>, tensor<32xf32>) -> tensor<2x8x32xf32>
+  %y = azg.add %m, %b : (tensor<2x8x32xf32>, tensor<32xf32>) -> tensor<2x8x32xf32>
+  return %y : tensor<2x8x32xf32>
+}
