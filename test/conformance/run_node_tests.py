@@ -211,6 +211,12 @@ def write_report(path, results):
         f.write(f"Node tests: {total_node} — {node['pass']} pass "
                 f"({100.0 * node['pass'] / max(total_node, 1):.1f}%), {node['fail']} fail, "
                 f"{node['unsupported']} unsupported.\n\n")
+        failures = sorted((k, r[1]) for k, r in results.items() if r[0] == "fail")
+        if failures:
+            f.write("Failing cases and why:\n\n")
+            for key, detail in failures:
+                f.write(f"- `{key}`: {detail.replace(os.sep + 'usr', '/usr')}\n")
+            f.write("\n")
         f.write("| op | pass | fail | unsupported |\n|---|---:|---:|---:|\n")
         for op in sorted(per_op):
             c = per_op[op]

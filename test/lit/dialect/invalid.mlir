@@ -119,3 +119,20 @@ func.func @softmax_axis(%a: tensor<2x6xf32>) -> tensor<2x6xf32> {
 func.func @quant_scales(%a: tensor<16x8xi8, #azg.quant<storage = int8, granularity = per_channel, axis = 0, scales = dense<1.0> : tensor<8xf32>>>) {
   return
 }
+
+// -----
+
+func.func @pad_mode(%a: tensor<2x3xf32>) -> tensor<2x3xf32> {
+  // expected-error @+1 {{mode must be constant, reflect or edge, got 'wrap'}}
+  %0 = azg.pad %a {pads = array<i64: 0, 0, 0, 0>, mode = "wrap"} : tensor<2x3xf32> -> tensor<2x3xf32>
+  return %0 : tensor<2x3xf32>
+}
+
+// -----
+
+func.func @pad_crop(%a: tensor<2x3xf32>) -> tensor<2x3xf32> {
+  // expected-error @+2 {{pads crop dim 1 below zero}}
+  // expected-error @+1 {{'azg.pad' op failed to infer returned types}}
+  %0 = azg.pad %a {pads = array<i64: 0, -2, 0, -2>} : tensor<2x3xf32> -> tensor<2x3xf32>
+  return %0 : tensor<2x3xf32>
+}

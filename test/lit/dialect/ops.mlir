@@ -158,3 +158,49 @@ func.func @misc(%x: tensor<1x4x1xf32>, %n: tensor<i64>) -> (tensor<4xf32>, tenso
   %2 = azg.range %zero, %n, %one : (tensor<i64>, tensor<i64>, tensor<i64>) -> tensor<?xi64>
   return %0, %1, %2 : tensor<4xf32>, tensor<1x4x1xi32>, tensor<?xi64>
 }
+
+// CHECK-LABEL: func.func @more_math
+func.func @more_math(%x: tensor<4x8xf32>, %s: tensor<8xf32>, %i: tensor<4x8xi64>, %b: tensor<4x8xi1>)
+    -> (tensor<4x8xf32>, tensor<4x8xi1>, tensor<4x8xi64>, tensor<4x8xi1>) {
+  // CHECK: azg.acos
+  %0 = azg.acos %x : tensor<4x8xf32>
+  // CHECK: azg.atanh
+  %1 = azg.atanh %0 : tensor<4x8xf32>
+  // CHECK: azg.hard_swish
+  %2 = azg.hard_swish %1 : tensor<4x8xf32>
+  // CHECK: azg.leaky_relu %{{.*}} {alpha = 1.000000e-01 : f32}
+  %3 = azg.leaky_relu %2 {alpha = 0.1 : f32} : tensor<4x8xf32>
+  // CHECK: azg.selu
+  %4 = azg.selu %3 : tensor<4x8xf32>
+  // CHECK: azg.hard_sigmoid
+  %5 = azg.hard_sigmoid %4 {alpha = 0.25 : f32, beta = 0.5 : f32} : tensor<4x8xf32>
+  // CHECK: azg.prelu
+  %6 = azg.prelu %5, %s : (tensor<4x8xf32>, tensor<8xf32>) -> tensor<4x8xf32>
+  // CHECK: azg.isinf %{{.*}} {detect_negative = false}
+  %7 = azg.isinf %6 {detect_negative = false} : tensor<4x8xf32> -> tensor<4x8xi1>
+  // CHECK: azg.mod %{{.*}} {fmod = true}
+  %8 = azg.mod %6, %s {fmod = true} : (tensor<4x8xf32>, tensor<8xf32>) -> tensor<4x8xf32>
+  // CHECK: azg.log_softmax
+  %9 = azg.log_softmax %8 {axis = 1 : i64} : tensor<4x8xf32>
+  // CHECK: azg.cumsum %{{.*}} {axis = 1 : i64, reverse = true}
+  %10 = azg.cumsum %i {axis = 1 : i64, reverse = true} : tensor<4x8xi64>
+  // CHECK: azg.trilu %{{.*}} {k = 1 : i64, upper = false}
+  %11 = azg.trilu %9 {upper = false, k = 1 : i64} : tensor<4x8xf32>
+  // CHECK: azg.xor
+  %12 = azg.xor %b, %7 : (tensor<4x8xi1>, tensor<4x8xi1>) -> tensor<4x8xi1>
+  return %11, %12, %10, %7 : tensor<4x8xf32>, tensor<4x8xi1>, tensor<4x8xi64>, tensor<4x8xi1>
+}
+
+// CHECK-LABEL: func.func @more_shapes
+func.func @more_shapes(%x: tensor<2x3xf32>, %idx: tensor<2x2xi64>)
+    -> (tensor<2x1xi64>, tensor<2x2xf32>, tensor<4x7xf32>, tensor<f32>) {
+  // CHECK: azg.argmax %{{.*}} {axis = 1 : i64} : tensor<2x3xf32> -> tensor<2x1xi64>
+  %0 = azg.argmax %x {axis = 1 : i64} : tensor<2x3xf32> -> tensor<2x1xi64>
+  // CHECK: azg.gather_elements %{{.*}}[%{{.*}}] {axis = 1 : i64}
+  %1 = azg.gather_elements %x[%idx] {axis = 1 : i64} : (tensor<2x3xf32>, tensor<2x2xi64>) -> tensor<2x2xf32>
+  // CHECK: azg.pad %{{.*}} {mode = "reflect", pads = array<i64: 1, 2, 1, 2>}
+  %2 = azg.pad %x {pads = array<i64: 1, 2, 1, 2>, mode = "reflect"} : tensor<2x3xf32> -> tensor<4x7xf32>
+  // CHECK: azg.reduce_log_sum_exp
+  %3 = azg.reduce_log_sum_exp %x {keepdims = false} : tensor<2x3xf32> -> tensor<f32>
+  return %0, %1, %2, %3 : tensor<2x1xi64>, tensor<2x2xf32>, tensor<4x7xf32>, tensor<f32>
+}
