@@ -13,6 +13,7 @@
 #include "compiler/ModelSummary.h"
 #include "compiler/Plan.h"
 
+#include "azr/azr.h"
 #include "dialects/azg/AzgDialect.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -31,29 +32,12 @@ using PValue = plan::Value;
 using PAttribute = plan::Attribute;
 
 size_t azc::plan::dtypeSize(DType type) {
-  switch (type) {
-  case DType::f64:
-  case DType::i64:
-  case DType::u64:
-    return 8;
-  case DType::f32:
-  case DType::i32:
-  case DType::u32:
-    return 4;
-  case DType::f16:
-  case DType::bf16:
-  case DType::i16:
-  case DType::u16:
-    return 2;
-  default:
-    return 1;
-  }
+  // The engine's dtypes are the runtime's: one table, libazr's.
+  return azr_dtype_size(azr_dtype_t(type));
 }
 
 const char *azc::plan::dtypeName(DType type) {
-  static const char *names[] = {"f32", "f16", "bf16", "f64", "i1",  "i8", "i16",
-                                "i32", "i64", "u8",   "u16", "u32", "u64"};
-  return names[size_t(type)];
+  return azr_dtype_name(azr_dtype_t(type));
 }
 
 static std::optional<DType> dtypeOf(Type type) {

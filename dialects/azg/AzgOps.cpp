@@ -211,6 +211,14 @@ LogicalResult RangeOp::verify() {
   return success();
 }
 
+LogicalResult LrnOp::verify() {
+  if (getSize() <= 0)
+    return emitOpError("size must be positive, got ") << getSize();
+  if (rankedType(getInput()).getRank() < 2)
+    return emitOpError("input must have a channel dim (rank >= 2)");
+  return success();
+}
+
 LogicalResult PadOp::verify() {
   StringRef mode = getMode();
   if (mode != "constant" && mode != "reflect" && mode != "edge")

@@ -548,6 +548,21 @@ def Azg_SoftmaxOp : Azg_SameTypeOp<"softmax", [SameOperandsAndResultType]> {
   let hasVerifier = 1;
 }
 
+def Azg_LrnOp : Azg_SameTypeOp<"lrn", [SameOperandsAndResultType]> {
+  let summary = "local response normalization across channels (AlexNet)";
+  let description = [{
+    `x / (bias + alpha / size * sum(x^2 over the size channels around c))^beta`
+    on N x C x ... tensors, the window clipped at the channel ends.
+  }];
+  let arguments = (ins Azg_FloatTensor:$input, I64Attr:$size,
+                       DefaultValuedAttr<F32Attr, "1e-4f">:$alpha,
+                       DefaultValuedAttr<F32Attr, "0.75f">:$beta,
+                       DefaultValuedAttr<F32Attr, "1.0f">:$bias);
+  let results = (outs Azg_FloatTensor:$output);
+  let assemblyFormat = "$input attr-dict `:` type($output)";
+  let hasVerifier = 1;
+}
+
 def Azg_LayerNormOp : Azg_Op<"layer_norm"> {
   let summary = "layer normalization over the dims from `axis` on";
   let description = [{

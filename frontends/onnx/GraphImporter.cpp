@@ -314,6 +314,14 @@ FailureOr<SmallVector<int64_t>> NodeContext::constantInts(size_t i,
   return result;
 }
 
+FailureOr<SmallVector<int64_t>> NodeContext::axes(bool fromInput) {
+  if (!fromInput)
+    return attrInts("axes").value_or(SmallVector<int64_t>());
+  if (!input(1))
+    return SmallVector<int64_t>();
+  return constantInts(1, "axes");
+}
+
 const onnx::AttributeProto *NodeContext::attr(StringRef name) const {
   for (const onnx::AttributeProto &a : node_.attribute())
     if (a.name() == name)

@@ -44,6 +44,10 @@ public:
   /// not a constant.
   mlir::FailureOr<llvm::SmallVector<int64_t>>
   constantInts(size_t i, llvm::StringRef what);
+  /// The node's `axes`: its constant input 1 when `fromInput` (the opsets
+  /// where ONNX moved axes to an input; absent means none), else the
+  /// attribute.
+  mlir::FailureOr<llvm::SmallVector<int64_t>> axes(bool fromInput);
   /// Whether output `i` is used by a later node or the graph outputs.
   bool isOutputUsed(size_t i) const;
 

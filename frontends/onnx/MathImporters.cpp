@@ -235,17 +235,10 @@ template <typename ReduceOp> LogicalResult importGlobalPool(NodeContext &n) {
 /// Reductions; `axesAsInput` for the opsets where axes became an input.
 template <typename ReduceOp, bool axesAsInput>
 LogicalResult importReduce(NodeContext &n) {
-  SmallVector<int64_t> axes;
-  if constexpr (axesAsInput) {
-    if (n.input(1)) {
-      FailureOr<SmallVector<int64_t>> given = n.constantInts(1, "axes");
-      if (failed(given))
-        return failure();
-      axes = *given;
-    }
-  } else {
-    axes = n.attrInts("axes").value_or(SmallVector<int64_t>());
-  }
+  FailureOr<SmallVector<int64_t>> axesOrFailure = n.axes(axesAsInput);
+  if (failed(axesOrFailure))
+    return failure();
+  SmallVector<int64_t> axes = *axesOrFailure;
   if (axes.empty() && n.attrInt("noop_with_empty_axes", 0))
     return n.setResults(n.input(0));
   Builder b(n.context());
@@ -401,6 +394,17 @@ LogicalResult importCumSum(NodeContext &n) {
                             b.getBoolAttr(n.attrInt("reverse", 0) != 0)));
 }
 
+LogicalResult importLrn(NodeContext &n) {
+  if (!n.attr("size"))
+    return n.error("size is required");
+  Builder b(n.context());
+  return n.setResult(
+      n.make<azg::LrnOp>(n.input(0), b.getI64IntegerAttr(n.attrInt("size", 0)),
+                         b.getF32FloatAttr(n.attrFloat("alpha", 1e-4f)),
+                         b.getF32FloatAttr(n.attrFloat("beta", 0.75f)),
+                         b.getF32FloatAttr(n.attrFloat("bias", 1.0f))));
+}
+
 /// Size: the element count, as the product of the shape.
 LogicalResult importSize(NodeContext &n) {
   FailureOr<Value> shape = n.make<azg::ShapeOfOp>(n.input(0));
@@ -512,6 +516,7 @@ void azc::onnx_frontend::addMathImporters(std::vector<OpImporter> &t) {
   add("ArgMin", 1, importArgReduce<azg::ArgMinOp>);
   add("CumSum", 11, importCumSum, 2);
   add("Size", 1, importSize);
+  add("LRN", 1, importLrn);
   add("CastLike", 15, importCastLike, 2);
   add("Mean", 1, importMean);
   add("Gelu", 20, importGelu);

@@ -154,17 +154,10 @@ LogicalResult importExpand(NodeContext &n) {
 /// Squeeze and Unsqueeze: axes attribute before opset 13, input from 13.
 template <typename OpTy, bool axesAsInput>
 LogicalResult importSqueezeLike(NodeContext &n) {
-  SmallVector<int64_t> axes;
-  if constexpr (axesAsInput) {
-    if (n.input(1)) {
-      FailureOr<SmallVector<int64_t>> given = n.constantInts(1, "axes");
-      if (failed(given))
-        return failure();
-      axes = *given;
-    }
-  } else {
-    axes = n.attrInts("axes").value_or(SmallVector<int64_t>());
-  }
+  FailureOr<SmallVector<int64_t>> axesOrFailure = n.axes(axesAsInput);
+  if (failed(axesOrFailure))
+    return failure();
+  SmallVector<int64_t> axes = *axesOrFailure;
   RankedTensorType type = typeOf(n.input(0));
   if constexpr (std::is_same_v<OpTy, azg::SqueezeOp>) {
     if (axes.empty()) {

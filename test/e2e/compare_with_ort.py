@@ -7,6 +7,12 @@ output with onnxruntime's on the same random inputs.
       [-- extra azc build flags]
 
 Symbolic input dims are fixed by --dims (passed to azc build as well).
+With --random-weights, every float initializer is first replaced by seeded
+random values (normal, scaled by 1/sqrt(fan-in); BatchNormalization
+variances uniform in [0.5, 1.5]) in a copy of the model: the "light" test
+models make their weights with ConstantOfShape (constant fills), under
+which every network gives a uniform output and a comparison would prove
+little.
 Float inputs are standard normal; integer inputs uniform in [LOW, HIGH)
 (default [0, 2)). Exits 1 when any output differs beyond
 |azc - ort| <= atol + rtol * |ort|, printing the worst element.
@@ -29,6 +35,38 @@ NP_TYPES = {
 }
 
 
+def randomize_weights(model, rng):
+    from onnx import numpy_helper
+    # The "light" models make their weights with ConstantOfShape nodes:
+    # turn those into initializers first.
+    shapes = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
+    kept = []
+    for node in model.graph.node:
+        value = next((a.t for a in node.attribute if a.name == "value"), None)
+        if (node.op_type == "ConstantOfShape" and node.input[0] in shapes
+                and (value is None or value.data_type == onnx.TensorProto.FLOAT)):
+            shape = [int(d) for d in shapes[node.input[0]]]
+            model.graph.initializer.append(numpy_helper.from_array(
+                np.zeros(shape, np.float32), node.output[0]))
+        else:
+            kept.append(node)
+    del model.graph.node[:]
+    model.graph.node.extend(kept)
+    variances = {n.input[4] for n in model.graph.node
+                 if n.op_type == "BatchNormalization" and len(n.input) > 4}
+    for i, tensor in enumerate(model.graph.initializer):
+        array = numpy_helper.to_array(tensor)
+        if not np.issubdtype(array.dtype, np.floating) or array.size <= 1:
+            continue
+        if tensor.name in variances:
+            new = rng.uniform(0.5, 1.5, array.shape)
+        else:
+            fan_in = int(np.prod(array.shape[1:])) if array.ndim > 1 else array.size
+            new = rng.standard_normal(array.shape) / np.sqrt(max(fan_in, 1))
+        model.graph.initializer[i].CopyFrom(
+            numpy_helper.from_array(new.astype(array.dtype), tensor.name))
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("model")
@@ -39,6 +77,7 @@ def main():
     parser.add_argument("--rtol", type=float, default=1e-5)
     parser.add_argument("--atol", type=float, default=1e-5)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--random-weights", action="store_true")
     parser.add_argument("build_flags", nargs="*")
     args = parser.parse_args()
 
@@ -53,6 +92,10 @@ def main():
     initializers = {t.name for t in model.graph.initializer}
     rng = np.random.default_rng(args.seed)
     os.makedirs(args.work, exist_ok=True)
+    if args.random_weights:
+        randomize_weights(model, rng)
+        args.model = os.path.join(args.work, "randomized.onnx")
+        onnx.save(model, args.model)
     feeds = {}
     run_args = []
     for value in model.graph.input:

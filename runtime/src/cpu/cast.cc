@@ -89,16 +89,6 @@ static float integerToFloatRoundToOdd(uint64_t magnitude, bool negative) {
 
 namespace {
 
-struct Half {
-  uint16_t bits;
-};
-struct BFloat {
-  uint16_t bits;
-};
-struct Bool {
-  uint8_t value;
-};
-
 // Every source element is first read as one of: double (floats), int64_t or
 // uint64_t (integers, exact) or bool; then written to the destination type.
 template <class S> auto load(S x) {
@@ -155,38 +145,6 @@ template <class D, class V> D store(V v) {
   }
 }
 
-template <class F> azr_status_t dispatchAll(DType type, F &&f) {
-  switch (type) {
-  case DType::f32:
-    return f(float());
-  case DType::f16:
-    return f(Half());
-  case DType::bf16:
-    return f(BFloat());
-  case DType::f64:
-    return f(double());
-  case DType::i1:
-    return f(Bool());
-  case DType::i8:
-    return f(int8_t());
-  case DType::i16:
-    return f(int16_t());
-  case DType::i32:
-    return f(int32_t());
-  case DType::i64:
-    return f(int64_t());
-  case DType::u8:
-    return f(uint8_t());
-  case DType::u16:
-    return f(uint16_t());
-  case DType::u32:
-    return f(uint32_t());
-  case DType::u64:
-    return f(uint64_t());
-  }
-  return unsupportedDtype("cast", type);
-}
-
 azr_status_t castKernel(const KernelContext &context) {
   AZR_RETURN_IF_ERROR(checkArity(context, "cast", 1, 1, 1));
   const Tensor &in = context.input(0), &out = context.output(0);
@@ -198,9 +156,9 @@ azr_status_t castKernel(const KernelContext &context) {
       std::memmove(out.data, in.data, in.bytes());
     return nullptr;
   }
-  return dispatchAll(in.dtype, [&](auto source) {
+  return dispatchAll(in.dtype, "cast", [&](auto source) {
     using S = decltype(source);
-    return dispatchAll(out.dtype, [&](auto dest) -> azr_status_t {
+    return dispatchAll(out.dtype, "cast", [&](auto dest) -> azr_status_t {
       using D = decltype(dest);
       const S *x = in.as<const S>();
       D *y = out.as<D>();

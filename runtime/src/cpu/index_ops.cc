@@ -202,34 +202,25 @@ azr_status_t cumsumKernel(const KernelContext &context) {
     using Acc = std::conditional_t<std::is_integral_v<T>, uint64_t, double>;
     const T *x = in.as<const T>();
     T *y = out.as<T>();
-    constexpr int64_t kLanes = 256;
-    const int64_t blocks = (inner + kLanes - 1) / kLanes;
-    context.pool->parallelFor(
-        outer * blocks,
-        std::max<int64_t>(
-            1, 8192 / std::max<int64_t>(1, n * std::min(inner, kLanes))),
-        [&](int64_t begin, int64_t end) {
-          Acc acc[kLanes];
-          for (int64_t u = begin; u < end; ++u) {
-            const int64_t o = u / blocks, i0 = (u % blocks) * kLanes;
-            const int64_t lanes = std::min(kLanes, inner - i0);
-            std::fill(acc, acc + lanes, Acc(0));
-            for (int64_t step = 0; step < n; ++step) {
-              const int64_t k = reverse ? n - 1 - step : step;
-              const int64_t at = (o * n + k) * inner + i0;
-              for (int64_t i = 0; i < lanes; ++i) {
-                const T v = x[at + i]; // read first: y may alias x
-                if (exclusive) {
-                  y[at + i] = T(acc[i]);
-                  acc[i] += Acc(v);
-                } else {
-                  acc[i] += Acc(v);
-                  y[at + i] = T(acc[i]);
-                }
-              }
-            }
-          }
-        });
+    forEachLaneBlock(*context.pool, outer, n, inner,
+                     [&](int64_t first, int64_t lanes, int64_t) {
+                       Acc acc[kLanes];
+                       std::fill(acc, acc + lanes, Acc(0));
+                       for (int64_t step = 0; step < n; ++step) {
+                         const int64_t k = reverse ? n - 1 - step : step;
+                         const int64_t at = first + k * inner;
+                         for (int64_t i = 0; i < lanes; ++i) {
+                           const T v = x[at + i]; // read first: y may alias x
+                           if (exclusive) {
+                             y[at + i] = T(acc[i]);
+                             acc[i] += Acc(v);
+                           } else {
+                             acc[i] += Acc(v);
+                             y[at + i] = T(acc[i]);
+                           }
+                         }
+                       }
+                     });
     return nullptr;
   });
 }

@@ -63,6 +63,57 @@ azr_status_t checkArity(const KernelContext &context, const char *op,
   return nullptr;
 }
 
+void ReductionShape::add(bool isReduced, bool extendsLast, int64_t size,
+                         int64_t stride) {
+  int &num = isReduced ? numReduced : numKept;
+  int64_t *dims = isReduced ? reduced : kept;
+  int64_t *strides = isReduced ? reducedStride : keptStride;
+  if (extendsLast && num > 0) {
+    dims[num - 1] *= size;
+    strides[num - 1] = stride;
+  } else {
+    dims[num] = size;
+    strides[num++] = stride;
+  }
+}
+
+azr_status_t ReductionShape::init(const char *op, const Tensor &in,
+                                  const Tensor &out, const Attrs &attrs) {
+  if (in.dtype != out.dtype)
+    return AZR_INVALID("%s: dtype %s -> %s", op, dtypeName(in.dtype),
+                       dtypeName(out.dtype));
+  bool isReduced[kMaxRank] = {};
+  const std::vector<int64_t> axes = attrs.getInts("axes");
+  for (int64_t axis : axes) {
+    const int64_t given = axis;
+    if (!normalizeAxis(axis, in.rank))
+      return AZR_INVALID("%s: axis %lld is out of range for rank %d", op,
+                         (long long)given, in.rank);
+    isReduced[axis] = true;
+  }
+  int64_t strides[kMaxRank], stride = in.numel() ? 1 : 0;
+  for (int d = in.rank - 1; d >= 0; --d) {
+    strides[d] = stride;
+    stride *= in.dims[d];
+  }
+  numKept = numReduced = 0;
+  outputs = count = 1;
+  bool lastWasReduced = false, any = false;
+  for (int d = 0; d < in.rank; ++d) {
+    const bool r = axes.empty() || isReduced[d];
+    (r ? count : outputs) *= in.dims[d];
+    if (in.dims[d] == 1)
+      continue;
+    add(r, any && lastWasReduced == r, in.dims[d], strides[d]);
+    lastWasReduced = r;
+    any = true;
+  }
+  if (out.numel() != outputs)
+    return AZR_INVALID("%s: result %s does not match reducing %s", op,
+                       shapeString(out).c_str(), shapeString(in).c_str());
+  return nullptr;
+}
+
 bool broadcastStrides(const Tensor &input, int outRank, const int64_t *outDims,
                       int64_t *strides) {
   if (input.rank > outRank)

@@ -124,6 +124,111 @@ azr_status_t dispatchArith(DType type, const char *op, F &&f) {
   }
 }
 
+/// Element types without C++ arithmetic, as dispatch tags of their storage.
+struct Half {
+  uint16_t bits;
+};
+struct BFloat {
+  uint16_t bits;
+};
+struct Bool {
+  uint8_t value;
+};
+
+/// Every dtype: dispatchArith's types, plus f16/bf16 as Half/BFloat and i1
+/// as Bool.
+template <class F> azr_status_t dispatchAll(DType type, const char *op, F &&f) {
+  switch (type) {
+  case DType::f16:
+    return f(Half());
+  case DType::bf16:
+    return f(BFloat());
+  case DType::i1:
+    return f(Bool());
+  default:
+    return dispatchArith(type, op, f);
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// Reductions
+//===----------------------------------------------------------------------===//
+
+/// Input dims split into kept and reduced ones (size-1 dims dropped,
+/// neighbours of the same kind merged), each with its input stride. The
+/// result is dense over the kept dims in order, keepdims or not.
+struct ReductionShape {
+  int numKept = 0, numReduced = 0;
+  int64_t kept[kMaxRank], keptStride[kMaxRank];
+  int64_t reduced[kMaxRank], reducedStride[kMaxRank];
+  int64_t outputs = 1, count = 1;
+
+  /// Reducing `in` over the `axes` attribute (every dim when empty) into
+  /// `out`; fails (naming `op`) on a bad axis, a dtype change or a result
+  /// with the wrong element count.
+  azr_status_t init(const char *op, const Tensor &in, const Tensor &out,
+                    const Attrs &attrs);
+
+  /// Input offset of the first element reduced into output `o`.
+  int64_t baseOffset(int64_t o) const {
+    int64_t base = 0;
+    for (int d = numKept - 1; d >= 0; --d) {
+      base += (o % kept[d]) * keptStride[d];
+      o /= kept[d];
+    }
+    return base;
+  }
+
+  /// Calls f(offset) for every element reduced into the output at `base`,
+  /// in increasing input order.
+  template <class F> void forEach(int64_t base, F &&f) const {
+    const int last = numReduced - 1;
+    const int64_t innerLen = last >= 0 ? reduced[last] : 1;
+    const int64_t innerStride = last >= 0 ? reducedStride[last] : 0;
+    int64_t coord[kMaxRank] = {};
+    // Odometer over the outer reduced dims, a loop over the last one.
+    for (int64_t done = 0; done < count && innerLen > 0; done += innerLen) {
+      int64_t offset = base;
+      for (int d = 0; d < last; ++d)
+        offset += coord[d] * reducedStride[d];
+      for (int64_t i = 0; i < innerLen; ++i)
+        f(offset + i * innerStride);
+      for (int d = last - 1; d >= 0; --d) {
+        if (++coord[d] < reduced[d])
+          break;
+        coord[d] = 0;
+      }
+    }
+  }
+
+private:
+  void add(bool isReduced, bool extendsLast, int64_t size, int64_t stride);
+};
+
+/// Work along one axis of a tensor viewed as [outer, n, inner], in units of
+/// (outer index, block of up to kLanes adjacent inner positions) so that
+/// loops along the axis read rows of contiguous lanes. Calls
+/// f(first, lanes, outerInner) in parallel, where `first` is the flat index
+/// of the block's element 0 along the axis (element k is at first + k *
+/// inner) and `outerInner` is o * inner + i0, the block's index with the axis
+/// removed.
+constexpr int64_t kLanes = 256;
+
+template <class F>
+void forEachLaneBlock(ThreadPool &pool, int64_t outer, int64_t n, int64_t inner,
+                      F &&f) {
+  const int64_t blocks = (inner + kLanes - 1) / kLanes;
+  const int64_t work = n * std::min(inner, kLanes);
+  pool.parallelFor(
+      outer * blocks, std::max<int64_t>(1, 8192 / std::max<int64_t>(1, work)),
+      [&](int64_t begin, int64_t end) {
+        for (int64_t u = begin; u < end; ++u) {
+          const int64_t o = u / blocks, i0 = (u % blocks) * kLanes;
+          f(o * n * inner + i0, std::min(kLanes, inner - i0), o * inner + i0);
+        }
+      });
+}
+
 //===----------------------------------------------------------------------===//
 // Broadcasting
 //===----------------------------------------------------------------------===//

@@ -18,93 +18,6 @@ namespace {
 
 enum class Norm { l1, l2, logSum, logSumExp, sumSquare };
 
-/// Input dims split into kept and reduced ones (size-1 dims dropped,
-/// neighbours of the same kind merged), each with its input stride. The
-/// result is dense over the kept dims in order, keepdims or not.
-struct ReductionShape {
-  int numKept = 0, numReduced = 0;
-  int64_t kept[kMaxRank], keptStride[kMaxRank];
-  int64_t reduced[kMaxRank], reducedStride[kMaxRank];
-  int64_t outputs = 1, count = 1;
-
-  void add(bool isReduced, bool extendsLast, int64_t size, int64_t stride) {
-    int &num = isReduced ? numReduced : numKept;
-    int64_t *dims = isReduced ? reduced : kept;
-    int64_t *strides = isReduced ? reducedStride : keptStride;
-    if (extendsLast && num > 0) {
-      dims[num - 1] *= size;
-      strides[num - 1] = stride;
-    } else {
-      dims[num] = size;
-      strides[num++] = stride;
-    }
-  }
-
-  int64_t baseOffset(int64_t o) const {
-    int64_t base = 0;
-    for (int d = numKept - 1; d >= 0; --d) {
-      base += (o % kept[d]) * keptStride[d];
-      o /= kept[d];
-    }
-    return base;
-  }
-
-  /// Calls f(offset) for every reduced element of the output at `base`.
-  template <class F> void forEach(int64_t base, F &&f) const {
-    const int last = numReduced - 1;
-    const int64_t innerLen = last >= 0 ? reduced[last] : 1;
-    const int64_t innerStride = last >= 0 ? reducedStride[last] : 0;
-    int64_t coord[kMaxRank] = {};
-    for (int64_t done = 0; done < count && innerLen > 0; done += innerLen) {
-      int64_t offset = base;
-      for (int d = 0; d < last; ++d)
-        offset += coord[d] * reducedStride[d];
-      for (int64_t i = 0; i < innerLen; ++i)
-        f(offset + i * innerStride);
-      for (int d = last - 1; d >= 0; --d) {
-        if (++coord[d] < reduced[d])
-          break;
-        coord[d] = 0;
-      }
-    }
-  }
-};
-
-azr_status_t makeReduction(const char *op, const Tensor &in, const Tensor &out,
-                           const Attrs &attrs, ReductionShape &s) {
-  if (in.dtype != out.dtype)
-    return AZR_INVALID("%s: dtype %s -> %s", op, dtypeName(in.dtype),
-                       dtypeName(out.dtype));
-  bool isReduced[kMaxRank] = {};
-  const std::vector<int64_t> axes = attrs.getInts("axes");
-  for (int64_t axis : axes) {
-    const int64_t given = axis;
-    if (!normalizeAxis(axis, in.rank))
-      return AZR_INVALID("%s: axis %lld is out of range for rank %d", op,
-                         (long long)given, in.rank);
-    isReduced[axis] = true;
-  }
-  int64_t strides[kMaxRank], stride = in.numel() ? 1 : 0;
-  for (int d = in.rank - 1; d >= 0; --d) {
-    strides[d] = stride;
-    stride *= in.dims[d];
-  }
-  bool lastWasReduced = false, any = false;
-  for (int d = 0; d < in.rank; ++d) {
-    const bool r = axes.empty() || isReduced[d];
-    (r ? s.count : s.outputs) *= in.dims[d];
-    if (in.dims[d] == 1)
-      continue;
-    s.add(r, any && lastWasReduced == r, in.dims[d], strides[d]);
-    lastWasReduced = r;
-    any = true;
-  }
-  if (out.numel() != s.outputs)
-    return AZR_INVALID("%s: result %s does not match reducing %s", op,
-                       shapeString(out).c_str(), shapeString(in).c_str());
-  return nullptr;
-}
-
 template <Norm N, class T>
 T reduceOne(const ReductionShape &s, const T *x, int64_t base) {
   if constexpr (std::is_integral_v<T>) {
@@ -163,7 +76,7 @@ template <Norm N> azr_status_t normKernel(const KernelContext &context) {
   AZR_RETURN_IF_ERROR(checkArity(context, op, 1, 1, 1));
   const Tensor &in = context.input(0), &out = context.output(0);
   ReductionShape s;
-  AZR_RETURN_IF_ERROR(makeReduction(op, in, out, *context.attrs, s));
+  AZR_RETURN_IF_ERROR(s.init(op, in, out, *context.attrs));
   auto run = [&](auto tag) -> azr_status_t {
     using T = decltype(tag);
     const T *x = in.as<const T>();
@@ -204,25 +117,6 @@ azr_status_t makeAxisShape(const char *op, const Tensor &in,
   return nullptr;
 }
 
-// Work units are (outer index, block of up to kLanes inner positions), so
-// the loops along the axis read rows of contiguous lanes.
-constexpr int64_t kLanes = 256;
-
-template <class F>
-void forEachLaneBlock(ThreadPool &pool, const AxisShape &s, F &&f) {
-  const int64_t blocks = (s.inner + kLanes - 1) / kLanes;
-  const int64_t work = s.n * std::min(s.inner, kLanes);
-  pool.parallelFor(s.outer * blocks,
-                   std::max<int64_t>(1, 8192 / std::max<int64_t>(1, work)),
-                   [&](int64_t begin, int64_t end) {
-                     for (int64_t u = begin; u < end; ++u) {
-                       const int64_t o = u / blocks, i0 = (u % blocks) * kLanes;
-                       f(o * s.n * s.inner + i0, std::min(kLanes, s.inner - i0),
-                         o * s.inner + i0);
-                     }
-                   });
-}
-
 azr_status_t logSoftmaxKernel(const KernelContext &context) {
   AZR_RETURN_IF_ERROR(checkArity(context, "log_softmax", 1, 1, 1));
   const Tensor &in = context.input(0), &out = context.output(0);
@@ -236,7 +130,8 @@ azr_status_t logSoftmaxKernel(const KernelContext &context) {
     const T *x = in.as<const T>();
     T *y = out.as<T>();
     forEachLaneBlock(
-        *context.pool, s, [&](int64_t first, int64_t lanes, int64_t) {
+        *context.pool, s.outer, s.n, s.inner,
+        [&](int64_t first, int64_t lanes, int64_t) {
           // x - max - log(sum e^(x - max)), in double.
           double best[kLanes], sum[kLanes];
           const T *src = x + first;
@@ -311,7 +206,8 @@ azr_status_t hardmaxKernel(const KernelContext &context) {
     const T *x = in.as<const T>();
     T *y = out.as<T>();
     forEachLaneBlock(
-        *context.pool, s, [&](int64_t first, int64_t lanes, int64_t) {
+        *context.pool, s.outer, s.n, s.inner,
+        [&](int64_t first, int64_t lanes, int64_t) {
           int64_t index[kLanes];
           extremeIndex<true>(
               x + first, lanes, s, false, [](T v) { return v; }, index);
@@ -353,10 +249,11 @@ template <bool Max> azr_status_t argKernel(const KernelContext &context) {
   auto run = [&](auto tag, auto load) -> azr_status_t {
     using T = decltype(tag);
     const T *x = in.as<const T>();
-    forEachLaneBlock(
-        *context.pool, s, [&](int64_t first, int64_t lanes, int64_t result) {
-          extremeIndex<Max>(x + first, lanes, s, last, load, y + result);
-        });
+    forEachLaneBlock(*context.pool, s.outer, s.n, s.inner,
+                     [&](int64_t first, int64_t lanes, int64_t result) {
+                       extremeIndex<Max>(x + first, lanes, s, last, load,
+                                         y + result);
+                     });
     return nullptr;
   };
   if (in.dtype == DType::f16)

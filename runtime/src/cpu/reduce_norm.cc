@@ -1,4 +1,4 @@
-//===- reduce_norm.cc - reductions, softmax, layer_norm and rms_norm ------===//
+//===- reduce_norm.cc - reductions, softmax, layer/rms_norm and lrn -------===//
 
 #include "cpu/kernel_util.h"
 
@@ -10,75 +10,32 @@ namespace {
 
 enum class Reduce { sum, mean, max, min, prod };
 
-/// Input dims split into kept and reduced ones (size-1 dims dropped,
-/// neighbours of the same kind merged), each with its input stride. The
-/// result is dense over the kept dims in order, keepdims or not.
-struct ReductionShape {
-  int numKept = 0, numReduced = 0;
-  int64_t kept[kMaxRank], keptStride[kMaxRank];
-  int64_t reduced[kMaxRank], reducedStride[kMaxRank];
-  int64_t outputs = 1, count = 1;
-};
-
-void addDim(int64_t size, int64_t stride, int &num, int64_t *dims,
-            int64_t *strides, bool extendsLast) {
-  if (extendsLast && num > 0) {
-    dims[num - 1] *= size;
-    strides[num - 1] = stride;
-  } else {
-    dims[num] = size;
-    strides[num++] = stride;
-  }
-}
-
 template <Reduce R, class T>
 void reduce(const ReductionShape &s, const T *in, T *out, ThreadPool &pool) {
   // Floats accumulate sums and products in double; integers wrap in their
   // own width, computed unsigned.
   using Acc = std::conditional_t<std::is_integral_v<T>, uint64_t, double>;
-  const int last = s.numReduced - 1;
-  const int64_t innerLen = last >= 0 ? s.reduced[last] : 1;
-  const int64_t innerStride = last >= 0 ? s.reducedStride[last] : 0;
   pool.parallelFor(
       s.outputs, std::max<int64_t>(1, 16384 / std::max<int64_t>(1, s.count)),
       [&](int64_t begin, int64_t end) {
         for (int64_t o = begin; o < end; ++o) {
-          int64_t base = 0, rest = o;
-          for (int d = s.numKept - 1; d >= 0; --d) {
-            base += (rest % s.kept[d]) * s.keptStride[d];
-            rest /= s.kept[d];
-          }
           Acc acc = R == Reduce::prod ? Acc(1) : Acc(0);
           T best = R == Reduce::max ? std::numeric_limits<T>::lowest()
                                     : std::numeric_limits<T>::max();
           if constexpr (!std::is_integral_v<T>)
             best = R == Reduce::max ? -std::numeric_limits<T>::infinity()
                                     : std::numeric_limits<T>::infinity();
-          // Odometer over the outer reduced dims, a loop over the last one.
-          int64_t coord[kMaxRank] = {};
-          for (int64_t done = 0; done < s.count && innerLen > 0;
-               done += innerLen) {
-            int64_t offset = base;
-            for (int d = 0; d < last; ++d)
-              offset += coord[d] * s.reducedStride[d];
-            const T *x = in + offset;
-            for (int64_t i = 0; i < innerLen; ++i) {
-              const T v = x[i * innerStride];
-              if constexpr (R == Reduce::sum || R == Reduce::mean)
-                acc += Acc(v);
-              else if constexpr (R == Reduce::prod)
-                acc *= Acc(v);
-              else if constexpr (R == Reduce::max)
-                best = v > best || v != v ? v : best;
-              else
-                best = v < best || v != v ? v : best;
-            }
-            for (int d = last - 1; d >= 0; --d) {
-              if (++coord[d] < s.reduced[d])
-                break;
-              coord[d] = 0;
-            }
-          }
+          s.forEach(s.baseOffset(o), [&](int64_t at) {
+            const T v = in[at];
+            if constexpr (R == Reduce::sum || R == Reduce::mean)
+              acc += Acc(v);
+            else if constexpr (R == Reduce::prod)
+              acc *= Acc(v);
+            else if constexpr (R == Reduce::max)
+              best = v > best || v != v ? v : best;
+            else
+              best = v < best || v != v ? v : best;
+          });
           if constexpr (R == Reduce::max || R == Reduce::min)
             out[o] = best;
           else if constexpr (R == Reduce::mean) {
@@ -100,42 +57,8 @@ template <Reduce R> azr_status_t reduceKernel(const KernelContext &context) {
   const char *op = names[int(R)];
   AZR_RETURN_IF_ERROR(checkArity(context, op, 1, 1, 1));
   const Tensor &in = context.input(0), &out = context.output(0);
-  if (in.dtype != out.dtype)
-    return AZR_INVALID("%s: dtype %s -> %s", op, dtypeName(in.dtype),
-                       dtypeName(out.dtype));
-  bool isReduced[kMaxRank] = {};
-  std::vector<int64_t> axes = context.attrs->getInts("axes");
-  for (int64_t axis : axes) {
-    if (!normalizeAxis(axis, in.rank))
-      return AZR_INVALID("%s: axis %lld is out of range for rank %d", op,
-                         (long long)axis, in.rank);
-    isReduced[axis] = true;
-  }
   ReductionShape s;
-  int64_t stride = in.numel() ? 1 : 0;
-  bool lastWasReduced = false, any = false;
-  int64_t strides[kMaxRank];
-  for (int d = in.rank - 1; d >= 0; --d) {
-    strides[d] = stride;
-    stride *= in.dims[d];
-  }
-  for (int d = 0; d < in.rank; ++d) {
-    const bool r = axes.empty() || isReduced[d];
-    (r ? s.count : s.outputs) *= in.dims[d];
-    if (in.dims[d] == 1)
-      continue;
-    if (r)
-      addDim(in.dims[d], strides[d], s.numReduced, s.reduced, s.reducedStride,
-             any && lastWasReduced);
-    else
-      addDim(in.dims[d], strides[d], s.numKept, s.kept, s.keptStride,
-             any && !lastWasReduced);
-    lastWasReduced = r;
-    any = true;
-  }
-  if (out.numel() != s.outputs)
-    return AZR_INVALID("%s: result %s does not match reducing %s", op,
-                       shapeString(out).c_str(), shapeString(in).c_str());
+  AZR_RETURN_IF_ERROR(s.init(op, in, out, *context.attrs));
   return dispatchArith(in.dtype, op, [&](auto tag) -> azr_status_t {
     using T = decltype(tag);
     reduce<R>(s, in.as<const T>(), out.as<T>(), *context.pool);
@@ -168,40 +91,31 @@ azr_status_t softmaxKernel(const KernelContext &context) {
     using T = decltype(tag);
     const T *x = in.as<const T>();
     T *y = out.as<T>();
-    // Work units are (outer index, block of up to kLanes inner positions);
-    // subtracting each lane's max keeps exp from overflowing.
-    constexpr int64_t kLanes = 256;
-    const int64_t blocks = (inner + kLanes - 1) / kLanes;
-    context.pool->parallelFor(
-        outer * blocks,
-        std::max<int64_t>(
-            1, 8192 / std::max<int64_t>(1, n * std::min(inner, kLanes))),
-        [&](int64_t begin, int64_t end) {
-          T best[kLanes];
-          double sum[kLanes];
-          for (int64_t u = begin; u < end; ++u) {
-            const int64_t o = u / blocks, i0 = (u % blocks) * kLanes;
-            const int64_t lanes = std::min(kLanes, inner - i0);
-            const T *src = x + o * n * inner + i0;
-            T *dst = y + o * n * inner + i0;
-            std::fill(best, best + lanes, -std::numeric_limits<T>::infinity());
-            std::fill(sum, sum + lanes, 0.0);
-            for (int64_t k = 0; k < n; ++k)
-              for (int64_t i = 0; i < lanes; ++i)
-                best[i] = std::max(best[i], src[k * inner + i]);
-            for (int64_t k = 0; k < n; ++k)
-              for (int64_t i = 0; i < lanes; ++i) {
-                const T e = std::exp(src[k * inner + i] - best[i]);
-                dst[k * inner + i] = e;
-                sum[i] += double(e);
-              }
-            for (int64_t i = 0; i < lanes; ++i)
-              sum[i] = 1.0 / sum[i];
-            for (int64_t k = 0; k < n; ++k)
-              for (int64_t i = 0; i < lanes; ++i)
-                dst[k * inner + i] = T(dst[k * inner + i] * sum[i]);
-          }
-        });
+    // Subtracting each lane's max keeps exp from overflowing.
+    forEachLaneBlock(*context.pool, outer, n, inner,
+                     [&](int64_t first, int64_t lanes, int64_t) {
+                       T best[kLanes];
+                       double sum[kLanes];
+                       const T *src = x + first;
+                       T *dst = y + first;
+                       std::fill(best, best + lanes,
+                                 -std::numeric_limits<T>::infinity());
+                       std::fill(sum, sum + lanes, 0.0);
+                       for (int64_t k = 0; k < n; ++k)
+                         for (int64_t i = 0; i < lanes; ++i)
+                           best[i] = std::max(best[i], src[k * inner + i]);
+                       for (int64_t k = 0; k < n; ++k)
+                         for (int64_t i = 0; i < lanes; ++i) {
+                           const T e = std::exp(src[k * inner + i] - best[i]);
+                           dst[k * inner + i] = e;
+                           sum[i] += double(e);
+                         }
+                       for (int64_t i = 0; i < lanes; ++i)
+                         sum[i] = 1.0 / sum[i];
+                       for (int64_t k = 0; k < n; ++k)
+                         for (int64_t i = 0; i < lanes; ++i)
+                           dst[k * inner + i] = T(dst[k * inner + i] * sum[i]);
+                     });
     return nullptr;
   });
 }
@@ -300,6 +214,69 @@ template <bool IsRms> azr_status_t normKernel(const KernelContext &context) {
   });
 }
 
+//===----------------------------------------------------------------------===//
+// lrn
+//===----------------------------------------------------------------------===//
+
+// ONNX LRN over the channels of an N x C x D1 x ... x Dk input:
+//   y = x / (bias + alpha / size * sum of x[c']^2)^beta
+// with c' in [c - floor((size - 1) / 2), c + ceil((size - 1) / 2)] clipped to
+// [0, C - 1]. Sums and the power are computed in double, rounded once.
+azr_status_t lrnKernel(const KernelContext &context) {
+  AZR_RETURN_IF_ERROR(checkArity(context, "lrn", 1, 1, 1));
+  const Tensor &in = context.input(0), &out = context.output(0);
+  if (in.dtype != out.dtype || in.rank != out.rank ||
+      !std::equal(in.dims, in.dims + in.rank, out.dims))
+    return AZR_INVALID("lrn: result %s does not match %s",
+                       shapeString(out).c_str(), shapeString(in).c_str());
+  if (in.rank < 2)
+    return AZR_INVALID("lrn: input %s is not N x C x ...",
+                       shapeString(in).c_str());
+  const Attrs &attrs = *context.attrs;
+  const int64_t size = attrs.getInt("size", 0);
+  if (!attrs.has("size") || size <= 0)
+    return AZR_INVALID("lrn: size %lld is missing or not positive",
+                       (long long)size);
+  if (in.dtype != DType::f32)
+    return unsupportedDtype("lrn", in.dtype);
+  const double scale = attrs.getFloat("alpha", 1e-4) / double(size);
+  const double beta = attrs.getFloat("beta", 0.75);
+  const double bias = attrs.getFloat("bias", 1.0);
+  const int64_t channels = in.dims[1];
+  const int64_t before = (size - 1) / 2, after = size / 2;
+  int64_t inner = 1;
+  for (int d = 2; d < in.rank; ++d)
+    inner *= in.dims[d];
+  const float *x = in.as<const float>();
+  float *y = out.as<float>();
+  // Each window reads neighbours that an in-place run would have overwritten.
+  std::vector<float> copy;
+  if (in.data == out.data && in.numel()) {
+    copy.assign(x, x + in.numel());
+    x = copy.data();
+  }
+  forEachLaneBlock(*context.pool, in.dims[0], channels, inner,
+                   [&](int64_t first, int64_t lanes, int64_t) {
+                     double sum[kLanes];
+                     for (int64_t c = 0; c < channels; ++c) {
+                       std::fill(sum, sum + lanes, 0.0);
+                       const int64_t lo = std::max<int64_t>(0, c - before);
+                       const int64_t hi = std::min(channels - 1, c + after);
+                       for (int64_t k = lo; k <= hi; ++k) {
+                         const float *src = x + first + k * inner;
+                         for (int64_t i = 0; i < lanes; ++i)
+                           sum[i] += double(src[i]) * double(src[i]);
+                       }
+                       const float *src = x + first + c * inner;
+                       float *dst = y + first + c * inner;
+                       for (int64_t i = 0; i < lanes; ++i)
+                         dst[i] = float(double(src[i]) /
+                                        std::pow(bias + scale * sum[i], beta));
+                     }
+                   });
+  return nullptr;
+}
+
 } // namespace
 
 void addReduceNormKernels(KernelTable &table) {
@@ -311,7 +288,8 @@ void addReduceNormKernels(KernelTable &table) {
                 {"reduce_prod", guarded<reduceKernel<Reduce::prod>>},
                 {"softmax", guarded<softmaxKernel>},
                 {"layer_norm", guarded<normKernel<false>>},
-                {"rms_norm", guarded<normKernel<true>>}});
+                {"rms_norm", guarded<normKernel<true>>},
+                {"lrn", guarded<lrnKernel>}});
 }
 
 } // namespace azr::cpu

@@ -112,6 +112,8 @@ func.func @reductions_and_norms(%x: tensor<2x3x8xf32>, %s: tensor<8xf32>, %b: te
   %3 = azg.softmax %x {axis = -1 : i64} : tensor<2x3x8xf32>
   // CHECK: azg.layer_norm %{{.*}}, %{{.*}}, %{{.*}} {epsilon = 9.99999996E-13 : f32}
   %4 = azg.layer_norm %x, %s, %b {epsilon = 1.0e-12 : f32} : (tensor<2x3x8xf32>, tensor<8xf32>, tensor<8xf32>) -> tensor<2x3x8xf32>
+  // CHECK: azg.lrn %{{.*}} {size = 3 : i64}
+  %lrn = azg.lrn %x {size = 3 : i64} : tensor<2x3x8xf32>
   // CHECK: azg.rms_norm
   %5 = azg.rms_norm %x, %s : (tensor<2x3x8xf32>, tensor<8xf32>) -> tensor<2x3x8xf32>
   return %0, %1, %2, %3, %4, %5 : tensor<2x1x8xf32>, tensor<2x3xf32>, tensor<f32>, tensor<2x3x8xf32>, tensor<2x3x8xf32>, tensor<2x3x8xf32>

@@ -72,6 +72,32 @@ protected:
     return t;
   }
 
+  /// An initializer stored in an external data file; offset and length
+  /// entries are written only when given (>= 0).
+  onnx::TensorProto *addExternalWeight(const std::string &name,
+                                       std::vector<int64_t> shape,
+                                       const std::string &location,
+                                       int64_t offset = -1,
+                                       int64_t length = -1) {
+    onnx::TensorProto *t = model.mutable_graph()->add_initializer();
+    t->set_name(name);
+    t->set_data_type(onnx::TensorProto::FLOAT);
+    for (int64_t d : shape)
+      t->add_dims(d);
+    t->set_data_location(onnx::TensorProto::EXTERNAL);
+    auto entry = [&](const char *key, const std::string &value) {
+      auto *e = t->add_external_data();
+      e->set_key(key);
+      e->set_value(value);
+    };
+    entry("location", location);
+    if (offset >= 0)
+      entry("offset", std::to_string(offset));
+    if (length >= 0)
+      entry("length", std::to_string(length));
+    return t;
+  }
+
   /// Writes the model and imports it; returns the module or null with
   /// `error` set.
   OwningOpRef<ModuleOp> import() {
@@ -142,20 +168,7 @@ TEST_F(OnnxImporter, TypedFieldInitializers) {
 
 TEST_F(OnnxImporter, ExternalData) {
   addInput("x", {1, 128});
-  onnx::TensorProto *t = model.mutable_graph()->add_initializer();
-  t->set_name("w");
-  t->set_data_type(onnx::TensorProto::FLOAT);
-  t->add_dims(128);
-  t->add_dims(4);
-  t->set_data_location(onnx::TensorProto::EXTERNAL);
-  auto entry = [&](const char *key, const std::string &value) {
-    auto *e = t->add_external_data();
-    e->set_key(key);
-    e->set_value(value);
-  };
-  entry("location", "weights.bin");
-  entry("offset", "64");
-  entry("length", std::to_string(128 * 4 * 4));
+  addExternalWeight("w", {128, 4}, "weights.bin", 64, 128 * 4 * 4);
   std::vector<float> w = iota(128 * 4);
   {
     std::ofstream bin(directory + "/weights.bin", std::ios::binary);
@@ -172,14 +185,7 @@ TEST_F(OnnxImporter, ExternalData) {
 
 TEST_F(OnnxImporter, ExternalDataMayNotLeaveTheModelFolder) {
   addInput("x", {1, 4});
-  onnx::TensorProto *t = model.mutable_graph()->add_initializer();
-  t->set_name("w");
-  t->set_data_type(onnx::TensorProto::FLOAT);
-  t->add_dims(4);
-  t->set_data_location(onnx::TensorProto::EXTERNAL);
-  auto *e = t->add_external_data();
-  e->set_key("location");
-  e->set_value("../../etc/passwd");
+  addExternalWeight("w", {4}, "../../etc/passwd");
   addNode("Add", "add", {"x", "w"}, {"y"});
   addOutput("y");
   EXPECT_FALSE(import());
@@ -191,14 +197,7 @@ TEST_F(OnnxImporter, ExternalDataMayNotLeaveTheModelFolder) {
 
 TEST_F(OnnxImporter, ExternalDataBeyondTheFileEnd) {
   addInput("x", {1, 4});
-  onnx::TensorProto *t = model.mutable_graph()->add_initializer();
-  t->set_name("w");
-  t->set_data_type(onnx::TensorProto::FLOAT);
-  t->add_dims(4);
-  t->set_data_location(onnx::TensorProto::EXTERNAL);
-  auto *e = t->add_external_data();
-  e->set_key("location");
-  e->set_value("short.bin");
+  addExternalWeight("w", {4}, "short.bin");
   std::ofstream(directory + "/short.bin") << "abc";
   addNode("Add", "add", {"x", "w"}, {"y"});
   addOutput("y");

@@ -1,5 +1,6 @@
-// Helpers shared by the CPU kernel tests in kernels_math_test.cpp and
-// kernels_index_test.cpp: tensor views over std::vectors, running a kernel
+// Helpers shared by the CPU kernel tests (kernels_test.cpp,
+// kernels_math_test.cpp, kernels_reduce_test.cpp, kernels_index_test.cpp):
+// tensor views over std::vectors, running a kernel
 // by name, random data and row-major coordinate arithmetic.
 
 #ifndef AZR_TEST_KERNEL_TEST_UTIL_H
@@ -75,25 +76,35 @@ inline std::string run(const char *op, std::vector<Tensor> inputs,
   return text;
 }
 
-template <class T = float>
-std::vector<T> randomValues(int64_t n, unsigned seed, double lo = -1.0,
-                            double hi = 1.0) {
+/// n values of `dist` from a generator seeded with `seed`, converted to T.
+template <class T, class Dist>
+std::vector<T> randomFrom(int64_t n, unsigned seed, Dist dist) {
   std::mt19937 rng(seed);
-  std::uniform_real_distribution<double> dist(lo, hi);
   std::vector<T> v(static_cast<size_t>(n));
   for (T &x : v)
     x = T(dist(rng));
   return v;
 }
 
+/// Uniform in [lo, hi), drawn in double.
+template <class T = float>
+std::vector<T> randomValues(int64_t n, unsigned seed, double lo = -1.0,
+                            double hi = 1.0) {
+  return randomFrom<T>(n, seed, std::uniform_real_distribution<double>(lo, hi));
+}
+
+/// Uniform in [lo, hi), drawn in float: a different sequence from
+/// randomValues<float> for the same seed (kernels_test.cpp's data).
+inline std::vector<float> randomFloats(int64_t n, unsigned seed,
+                                       float lo = -1.0f, float hi = 1.0f) {
+  return randomFrom<float>(n, seed,
+                           std::uniform_real_distribution<float>(lo, hi));
+}
+
+/// Uniform integers in [lo, hi].
 template <class T>
 std::vector<T> randomInts(int64_t n, unsigned seed, int lo, int hi) {
-  std::mt19937 rng(seed);
-  std::uniform_int_distribution<int> dist(lo, hi);
-  std::vector<T> v(static_cast<size_t>(n));
-  for (T &x : v)
-    x = T(dist(rng));
-  return v;
+  return randomFrom<T>(n, seed, std::uniform_int_distribution<int>(lo, hi));
 }
 
 inline Dims stridesOf(const Dims &dims) {

@@ -6,119 +6,21 @@
 // exact. Float results are compared against references computed in double;
 // each test states its bound next to the comparison.
 
-#include "cpu/kernels.h"
+#include "kernel_test_util.h"
 
-#include <gtest/gtest.h>
-
-#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <cstring>
 #include <limits>
-#include <memory>
 #include <mutex>
 #include <numeric>
-#include <random>
-#include <string>
-#include <vector>
 
 using namespace azr::cpu;
+using namespace azr_test;
 
 namespace {
 
-using Dims = std::vector<int64_t>;
-
-int64_t numel(const Dims &dims) {
-  int64_t n = 1;
-  for (int64_t d : dims)
-    n *= d;
-  return n;
-}
-
-template <class T> Tensor view(std::vector<T> &data, DType type, Dims dims) {
-  Tensor t;
-  t.data = data.empty() ? nullptr : data.data();
-  t.dtype = type;
-  t.rank = int(dims.size());
-  std::copy(dims.begin(), dims.end(), t.dims);
-  return t;
-}
-Tensor f32(std::vector<float> &data, Dims dims) {
-  return view(data, DType::f32, std::move(dims));
-}
 Tensor absent() { return Tensor(); }
-
-ThreadPool &defaultPool() {
-  // Three threads on any machine: exercises the partitioning code paths.
-  static std::unique_ptr<ThreadPool> pool = makeThreadPool(3);
-  return *pool;
-}
-
-// Runs kernel `op`; returns "" on success, else "CODE: message".
-std::string run(const char *op, std::vector<Tensor> inputs,
-                std::vector<Tensor> outputs, const MapAttrs &attrs = {},
-                ThreadPool *pool = nullptr) {
-  KernelFn fn = findKernel(op);
-  if (!fn)
-    return std::string("no kernel ") + op;
-  KernelContext context;
-  context.inputs = inputs.data();
-  context.numInputs = int(inputs.size());
-  context.outputs = outputs.data();
-  context.numOutputs = int(outputs.size());
-  context.attrs = &attrs;
-  context.pool = pool ? pool : &defaultPool();
-  azr_status_t status = fn(context);
-  if (!status)
-    return "";
-  std::string text =
-      std::string(azr_status_code_name(azr_status_code(status))) + ": " +
-      azr_status_message(status);
-  azr_status_free(status);
-  return text;
-}
-
-std::vector<float> randomFloats(int64_t n, unsigned seed, float lo = -1.0f,
-                                float hi = 1.0f) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> dist(lo, hi);
-  std::vector<float> v(static_cast<size_t>(n));
-  for (float &x : v)
-    x = dist(rng);
-  return v;
-}
-
-// Row-major strides and coordinate helpers for the references.
-Dims stridesOf(const Dims &dims) {
-  Dims s(dims.size());
-  int64_t stride = 1;
-  for (size_t d = dims.size(); d-- > 0;) {
-    s[d] = stride;
-    stride *= dims[d];
-  }
-  return s;
-}
-Dims unflatten(int64_t flat, const Dims &dims) {
-  Dims c(dims.size());
-  for (size_t d = dims.size(); d-- > 0;) {
-    c[d] = flat % dims[d];
-    flat /= dims[d];
-  }
-  return c;
-}
-// Offset of output coordinate `c` in an operand of shape `dims` broadcast
-// (NumPy rules) to the output.
-int64_t broadcastOffset(const Dims &c, const Dims &dims) {
-  Dims s = stridesOf(dims);
-  int64_t offset = 0;
-  const size_t shift = c.size() - dims.size();
-  for (size_t d = 0; d < dims.size(); ++d)
-    offset += (dims[d] == 1 ? 0 : c[d + shift]) * s[d];
-  return offset;
-}
-
-#define EXPECT_OK(expr) EXPECT_EQ((expr), "")
-#define ASSERT_OK(expr) ASSERT_EQ((expr), "")
 
 //===----------------------------------------------------------------------===//
 // Registry, dtypes and the thread pool
@@ -141,7 +43,7 @@ TEST(CpuRegistry, EveryOpHasAKernel) {
       "sign", "isnan", "isinf", "prelu", "mod", "xor", "reduce_l1", "reduce_l2",
       "reduce_log_sum", "reduce_log_sum_exp", "reduce_sum_square",
       "log_softmax", "hardmax", "argmax", "argmin", "trilu", "gather_elements",
-      "cumsum", "pad"};
+      "cumsum", "pad", "lrn"};
   std::vector<std::string> names = kernelNames();
   for (const char *op : ops) {
     EXPECT_NE(findKernel(op), nullptr) << op;
@@ -1174,6 +1076,145 @@ TEST(CpuNorm, LayerNormAndRmsNorm) {
   std::vector<float> bad(3);
   EXPECT_NE(run("rms_norm", {f32(y, {1, 4}), f32(bad, {3})}, {f32(z, {1, 4})}),
             "");
+}
+
+// ONNX LRN written as the ONNX reference (onnx/backend/test/case/node/lrn.py)
+// does, in double: the window is [c - floor((size - 1) / 2),
+// c + ceil((size - 1) / 2)] clipped to the channels.
+std::vector<double> referenceLrn(const std::vector<float> &x, const Dims &dims,
+                                 int64_t size, double alpha, double beta,
+                                 double bias) {
+  const int64_t channels = dims[1];
+  const int64_t inner = numel(Dims(dims.begin() + 2, dims.end()));
+  std::vector<double> y(x.size());
+  for (int64_t i = 0; i < numel(dims); ++i) {
+    const int64_t c = (i / inner) % channels;
+    const int64_t lo =
+        std::max<int64_t>(0, c - int64_t(std::floor(double(size - 1) / 2)));
+    const int64_t hi = std::min<int64_t>(
+        channels - 1, c + int64_t(std::ceil(double(size - 1) / 2)));
+    double sum = 0;
+    for (int64_t k = lo; k <= hi; ++k) {
+      const double v = x[size_t(i + (k - c) * inner)];
+      sum += v * v;
+    }
+    y[size_t(i)] =
+        x[size_t(i)] / std::pow(bias + alpha / double(size) * sum, beta);
+  }
+  return y;
+}
+
+TEST(CpuLrn, MatchesOnnxReference) {
+  struct Case {
+    Dims dims;
+    int64_t size;
+  };
+  const Case cases[] = {
+      {{2, 7, 3, 5}, 3}, // odd size
+      {{2, 7, 3, 5}, 4}, // even size: one more channel after than before
+      {{2, 7, 3, 5}, 1}, // only the channel itself
+      {{1, 6, 5}, 2},    {{3, 1, 4}, 3},    // C = 1
+      {{3, 1, 4}, 2},    {{2, 3, 2, 3}, 7}, // C smaller than size
+      {{2, 3, 6}, 8},    {{4, 5}, 5},       // no spatial dims
+      {{1, 4, 300}, 3},                     // inner longer than one lane block
+      {{2, 5, 0, 3}, 3}, {{0, 5, 2}, 3},    // empty
+  };
+  unsigned seed = 80;
+  for (const Case &c : cases)
+    for (int attrsKind = 0; attrsKind < 2; ++attrsKind) {
+      SCOPED_TRACE(::testing::Message()
+                   << "dims " << c.dims.size() << " C " << c.dims[1] << " size "
+                   << c.size << " attrs " << attrsKind);
+      auto x = randomFloats(numel(c.dims), seed++, -3.0f, 3.0f);
+      std::vector<float> y(x.size());
+      MapAttrs attrs;
+      attrs.ints["size"] = c.size;
+      double alpha = 1e-4, beta = 0.75, bias = 1.0; // ONNX's defaults
+      if (attrsKind) {
+        alpha = attrs.floats["alpha"] = 0.7;
+        beta = attrs.floats["beta"] = 0.5;
+        bias = attrs.floats["bias"] = 2.0;
+      }
+      ASSERT_OK(run("lrn", {f32(x, c.dims)}, {f32(y, c.dims)}, attrs));
+      const std::vector<double> e =
+          referenceLrn(x, c.dims, c.size, alpha, beta, bias);
+      for (size_t i = 0; i < y.size(); ++i)
+        // The kernel sums the same terms in the same order in double and
+        // takes the power in double, so the only error of note is the final
+        // rounding to float: half an ulp, within 2^-24 relative. 2^-23
+        // leaves room for pow's last-bit differences.
+        ASSERT_NEAR(y[i], e[i], 0x1p-23 * std::fabs(e[i])) << i;
+    }
+}
+
+TEST(CpuLrn, OnnxFormulaByHand) {
+  // x = [1, 2, 3] over 3 channels, alpha / size = 1, beta = 1, bias = 1:
+  // y = x / (1 + window sum of squares).
+  std::vector<float> x = {1, 2, 3}, y(3);
+  MapAttrs attrs;
+  attrs.floats["beta"] = 1.0;
+  attrs.floats["bias"] = 1.0;
+  // size 3: windows {0,1}, {0,1,2}, {1,2}.
+  attrs.ints["size"] = 3;
+  attrs.floats["alpha"] = 3.0;
+  ASSERT_OK(run("lrn", {f32(x, {1, 3, 1})}, {f32(y, {1, 3, 1})}, attrs));
+  EXPECT_FLOAT_EQ(y[0], 1.0f / 6.0f);
+  EXPECT_FLOAT_EQ(y[1], 2.0f / 15.0f);
+  EXPECT_FLOAT_EQ(y[2], 3.0f / 14.0f);
+  // size 2: floor(1/2) = 0 before, ceil(1/2) = 1 after: {0,1}, {1,2}, {2}.
+  attrs.ints["size"] = 2;
+  attrs.floats["alpha"] = 2.0;
+  ASSERT_OK(run("lrn", {f32(x, {1, 3, 1})}, {f32(y, {1, 3, 1})}, attrs));
+  EXPECT_FLOAT_EQ(y[0], 1.0f / 6.0f);
+  EXPECT_FLOAT_EQ(y[1], 2.0f / 14.0f);
+  EXPECT_FLOAT_EQ(y[2], 3.0f / 10.0f);
+  // Defaults (alpha 1e-4, beta 0.75, bias 1) with C = 1, size 5:
+  // y = 2 / (1 + 1e-4 / 5 * 4)^0.75.
+  std::vector<float> one = {2}, out(1);
+  MapAttrs defaults;
+  defaults.ints["size"] = 5;
+  ASSERT_OK(
+      run("lrn", {f32(one, {1, 1, 1, 1})}, {f32(out, {1, 1, 1, 1})}, defaults));
+  EXPECT_FLOAT_EQ(out[0], float(2.0 / std::pow(1.0 + 1e-4 / 5 * 4, 0.75)));
+}
+
+TEST(CpuLrn, InPlaceAndThreadCountGiveTheSameResult) {
+  const Dims dims = {3, 9, 7, 41};
+  auto x = randomFloats(numel(dims), 90, -2.0f, 2.0f);
+  MapAttrs attrs;
+  attrs.ints["size"] = 5;
+  attrs.floats["alpha"] = 0.3;
+  std::vector<float> y(x.size()), single(x.size());
+  ASSERT_OK(run("lrn", {f32(x, dims)}, {f32(y, dims)}, attrs));
+  auto pool = makeThreadPool(1);
+  ASSERT_OK(run("lrn", {f32(x, dims)}, {f32(single, dims)}, attrs, pool.get()));
+  EXPECT_EQ(single, y);
+  std::vector<float> inPlace = x;
+  ASSERT_OK(run("lrn", {f32(inPlace, dims)}, {f32(inPlace, dims)}, attrs));
+  EXPECT_EQ(inPlace, y);
+}
+
+TEST(CpuLrn, Errors) {
+  std::vector<float> x(12), y(12);
+  MapAttrs attrs;
+  EXPECT_TRUE(
+      contains(run("lrn", {f32(x, {1, 3, 4})}, {f32(y, {1, 3, 4})}), "size"));
+  for (int64_t size : {0, -1}) {
+    attrs.ints["size"] = size;
+    EXPECT_TRUE(contains(
+        run("lrn", {f32(x, {1, 3, 4})}, {f32(y, {1, 3, 4})}, attrs), "size"))
+        << size;
+  }
+  attrs.ints["size"] = 3;
+  EXPECT_NE(run("lrn", {f32(x, {12})}, {f32(y, {12})}, attrs), ""); // no C
+  EXPECT_NE(run("lrn", {f32(x, {1, 3, 4})}, {f32(y, {1, 4, 3})}, attrs), "");
+  EXPECT_NE(run("lrn", {f32(x, {1, 3, 4}), f32(x, {1, 3, 4})},
+                {f32(y, {1, 3, 4})}, attrs),
+            "");
+  std::vector<double> d(12), e(12);
+  EXPECT_TRUE(contains(run("lrn", {view(d, DType::f64, {1, 3, 4})},
+                           {view(e, DType::f64, {1, 3, 4})}, attrs),
+                       "UNIMPLEMENTED"));
 }
 
 //===----------------------------------------------------------------------===//
