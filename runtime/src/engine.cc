@@ -114,14 +114,39 @@ azr_status_t verifyProgram(azr_engine_t *engine) {
                  "%s: step %u reads value %d, out of range", path, s, index);
     if (!step->outputs() || step->outputs()->size() == 0)
       REFUSE(AZR_STATUS_DATA_LOSS, "%s: step %u has no outputs", path, s);
-    for (int index : *step->outputs()) {
+    // All indices are checked before the overlap test below reads values.
+    for (int index : *step->outputs())
       if (!validValue(index))
         REFUSE(AZR_STATUS_DATA_LOSS,
                "%s: step %u writes value %d, out of range", path, s, index);
+    for (int index : *step->outputs()) {
       Storage storage = meta->values()->Get(index)->storage();
       if (storage == Storage::Constant || storage == Storage::Input)
         REFUSE(AZR_STATUS_DATA_LOSS,
                "%s: step %u writes into a constant or an input", path, s);
+      // Kernels read operands while writing results: no result may share
+      // bytes with an operand or another result (the planner never does).
+      auto overlaps = [&](int other) {
+        if (other < 0 || other == index)
+          return false;
+        const azr::schema::Value *a = meta->values()->Get(index);
+        const azr::schema::Value *b = meta->values()->Get(other);
+        if (a->storage() != b->storage() || a->size() == 0 || b->size() == 0)
+          return false;
+        if (a->storage() == Storage::Output)
+          return a->index() == b->index();
+        return a->offset() < b->offset() + b->size() &&
+               b->offset() < a->offset() + a->size();
+      };
+      bool clash = false;
+      if (step->inputs())
+        for (int other : *step->inputs())
+          clash |= overlaps(other);
+      for (int other : *step->outputs())
+        clash |= overlaps(other);
+      if (clash)
+        REFUSE(AZR_STATUS_DATA_LOSS, "%s: step %u writes over its own operands",
+               path, s);
     }
     engine->kernels.push_back(kernel);
   }

@@ -26,7 +26,8 @@ struct EngineSpec {
   std::string target = "cpu";
   std::vector<std::string> cpuFeatures;
   std::string kernel = "add";
-  int addOutputStorage = 0; // 0: arena; 1: the constant (must be refused)
+  int addOutputStorage = 0;       // 0: arena; 1: the constant (must be refused)
+  bool overlapReluOutput = false; // relu writes over the bytes it reads
 };
 
 std::vector<uint8_t> buildEngine(const EngineSpec &spec) {
@@ -41,8 +42,11 @@ std::vector<uint8_t> buildEngine(const EngineSpec &spec) {
                           spec.addOutputStorage ? schema::Storage::Constant
                                                 : schema::Storage::Arena,
                           0, 24, 0),
-      schema::CreateValue(b, schema::DType::f32, b.CreateVector(shape),
-                          schema::Storage::Output, 0, 24, 0),
+      spec.overlapReluOutput
+          ? schema::CreateValue(b, schema::DType::f32, b.CreateVector(shape),
+                                schema::Storage::Arena, 8, 24, 0)
+          : schema::CreateValue(b, schema::DType::f32, b.CreateVector(shape),
+                                schema::Storage::Output, 0, 24, 0),
   };
   std::vector<int> addIn = {0, 1}, addOut = {2}, reluIn = {2}, reluOut = {3};
   std::vector<fb::Offset<schema::Step>> steps = {
@@ -232,6 +236,14 @@ TEST_F(EngineLoader, RefusesUnknownKernelsAndWritesToConstants) {
   constantWrite.addOutputStorage = 1;
   EXPECT_NE(refusal(buildEngine(constantWrite), AZR_STATUS_DATA_LOSS)
                 .find("writes into a constant"),
+            std::string::npos);
+}
+
+TEST_F(EngineLoader, RefusesStepsWritingOverTheirOperands) {
+  EngineSpec spec;
+  spec.overlapReluOutput = true;
+  EXPECT_NE(refusal(buildEngine(spec), AZR_STATUS_DATA_LOSS)
+                .find("step 1 writes over its own operands"),
             std::string::npos);
 }
 
