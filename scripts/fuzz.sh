@@ -41,8 +41,20 @@ PYTHON
 fi
 
 cd build/fuzz
-ASAN_OPTIONS=detect_leaks=1 ./bin/onnx_import_fuzzer -max_total_time="$seconds" \
-  -max_len=65536 -rss_limit_mb=4096 -timeout=30 -print_final_stats=1 corpus/onnx 2>&1 | tail -3
+run() { # NAME ARGS...: runs a fuzzer, shows its report if it finds anything
+  local name=$1
+  shift
+  if ! "$@" >"$name.log" 2>&1; then
+    tail -60 "$name.log"
+    echo "fuzz.sh: $name found a problem; the input is in build/fuzz/ (crash-*, timeout-*, oom-*)" >&2
+    exit 1
+  fi
+  grep -E "^Done|stat::number_of_executed_units" "$name.log" | head -1
+}
+ASAN_OPTIONS=detect_leaks=1 run onnx_import_fuzzer ./bin/onnx_import_fuzzer \
+  -max_total_time="$seconds" -max_len=65536 -rss_limit_mb=4096 -timeout=30 \
+  -print_final_stats=1 corpus/onnx
 # Huge allocations must fail with a status, as they do outside ASan.
-ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 ./bin/engine_load_fuzzer -max_total_time="$seconds" \
-  -max_len=16384 -rss_limit_mb=4096 -timeout=30 -print_final_stats=1 corpus/engine 2>&1 | tail -3
+ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 run engine_load_fuzzer \
+  ./bin/engine_load_fuzzer -max_total_time="$seconds" -max_len=16384 \
+  -rss_limit_mb=4096 -timeout=30 -print_final_stats=1 corpus/engine
