@@ -24,9 +24,7 @@ namespace {
 struct FoldShapesPass : azc::impl::FoldShapesBase<FoldShapesPass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    for (RegisteredOperationName name : getContext().getRegisteredOperations())
-      if (name.getDialectNamespace() == "azg")
-        name.getCanonicalizationPatterns(patterns, &getContext());
+    azc::populateShapeFoldingPatterns(patterns);
     if (failed(
             applyPatternsAndFoldGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
@@ -34,3 +32,10 @@ struct FoldShapesPass : azc::impl::FoldShapesBase<FoldShapesPass> {
 };
 
 } // namespace
+
+void azc::populateShapeFoldingPatterns(RewritePatternSet &patterns) {
+  MLIRContext *context = patterns.getContext();
+  for (RegisteredOperationName name : context->getRegisteredOperations())
+    if (name.getDialectNamespace() == "azg")
+      name.getCanonicalizationPatterns(patterns, context);
+}

@@ -6,6 +6,7 @@
 #include "dialects/azg/AzgDialect.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/PatternMatch.h"
 #include "mlir/Pass/Pass.h"
 #include "mlir/Pass/PassManager.h"
 
@@ -27,6 +28,11 @@ struct ShapeProfile {
   std::vector<std::string> inputShapes; ///< NAME:D0xD1x...
   int64_t maxBatchSize = 0;             ///< dim 0 of inputs where dynamic
 };
+
+/// Adds the azg ops' canonicalization patterns (their folders run with
+/// them): the shape-arithmetic folding that azg-fold-shapes and
+/// azg-resolve-shapes both drive.
+void populateShapeFoldingPatterns(mlir::RewritePatternSet &patterns);
 
 /// Adds azc's optimization pipeline, in its one decided order, to `pm`.
 void buildOptimizationPipeline(mlir::OpPassManager &pm,

@@ -167,9 +167,7 @@ struct ResolveShapesPass : azc::impl::ResolveShapesBase<ResolveShapesPass> {
 
   LogicalResult propagate(func::FuncOp func) {
     RewritePatternSet patternList(&getContext());
-    for (RegisteredOperationName name : getContext().getRegisteredOperations())
-      if (name.getDialectNamespace() == "azg")
-        name.getCanonicalizationPatterns(patternList, &getContext());
+    azc::populateShapeFoldingPatterns(patternList);
     FrozenRewritePatternSet patterns(std::move(patternList));
     // Each round refines at least one type, and types only get more static,
     // so this ends; the bound guards against a folder that oscillates.
