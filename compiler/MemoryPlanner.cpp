@@ -81,7 +81,13 @@ void azc::plan::planMemory(Plan &plan) {
     plan.arenaSize = std::max(plan.arenaSize, alignTo(offset + v.size, 64));
     placed.push_back(id);
   }
+  // A view reads its root's bytes wherever they ended up: the arena, the
+  // constants, an input or (when the root became a graph output) an output.
   for (Value &v : plan.values)
-    if (v.aliasOf >= 0 && plan.values[v.aliasOf].storage == Storage::Arena)
-      v.offset = plan.values[v.aliasOf].offset;
+    if (v.aliasOf >= 0) {
+      const Value &root = plan.values[v.aliasOf];
+      v.storage = root.storage;
+      v.index = root.index;
+      v.offset = root.offset;
+    }
 }

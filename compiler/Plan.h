@@ -93,7 +93,8 @@ struct Plan {
 bool lowerToPlan(mlir::ModuleOp module, Plan &plan, std::string &error);
 
 /// Assigns arena offsets by liveness: tensors whose lifetimes do not overlap
-/// share memory. Sets arenaSize and intermediateBytes.
+/// share memory. Sets arenaSize and intermediateBytes, and gives every view
+/// its root's final storage and offset.
 void planMemory(Plan &plan);
 
 /// The bytes of a constant value as the engine stores them: the resource

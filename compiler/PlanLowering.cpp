@@ -310,8 +310,6 @@ bool Lowering::run(func::FuncOp func) {
                      : *source;
       PValue &view = plan.values[*id];
       view.aliasOf = root;
-      view.offset = plan.values[root].offset;
-      view.index = plan.values[root].index;
       ids[op.getResult(0)] = *id;
       continue;
     }
@@ -355,13 +353,6 @@ bool Lowering::run(func::FuncOp func) {
                             std::vector<std::string>(out.shape.size()),
                             outputId});
   }
-  // Views of values that became outputs read the output buffer.
-  for (PValue &v : plan.values)
-    if (v.aliasOf >= 0) {
-      v.storage = plan.values[v.aliasOf].storage;
-      v.index = plan.values[v.aliasOf].index;
-      v.offset = plan.values[v.aliasOf].offset;
-    }
   return true;
 }
 
