@@ -48,6 +48,88 @@ namespace {
 
 #define REFUSE(code, ...) return azr_status_make(code, __VA_ARGS__)
 
+/// Checks the symbols and polynomials of a dynamic engine: every count
+/// matches its rank or element count, and every symbol is read from an
+/// input dim. Their values are checked at run time, against the capacities.
+azr_status_t verifySymbols(azr_engine_t *engine) {
+  const char *path = engine->path.c_str();
+  const azr::schema::Engine *meta = engine->meta;
+  size_t k = meta->symbols() ? meta->symbols()->size() : 0;
+  if (k > azr::kMaxSymbols)
+    REFUSE(AZR_STATUS_DATA_LOSS, "%s: %zu symbols, more than %zu", path, k,
+           azr::kMaxSymbols);
+  engine->symbolCount = k;
+  size_t terms = size_t(1) << k;
+  for (size_t s = 0; s < k; ++s) {
+    const azr::schema::Symbol *symbol = meta->symbols()->Get(s);
+    if (symbol->min() < 0 || symbol->min() > symbol->opt() ||
+        symbol->opt() > symbol->max())
+      REFUSE(AZR_STATUS_DATA_LOSS, "%s: symbol '%s' has a bad range", path,
+             symbol->name()->c_str());
+  }
+  for (uint32_t i = 0; i < meta->values()->size(); ++i) {
+    const azr::schema::Value *v = meta->values()->Get(i);
+    size_t rank = v->shape() ? v->shape()->size() : 0;
+    if (v->dim_coefficients() && v->dim_coefficients()->size() != rank * terms)
+      REFUSE(AZR_STATUS_DATA_LOSS, "%s: value %u has bad dim polynomials", path,
+             i);
+    if (const auto *elements = v->element_coefficients()) {
+      size_t count = v->size() / azr::schemaDTypeSize(int(v->dtype()));
+      bool integer = v->dtype() == azr::schema::DType::i64 ||
+                     v->dtype() == azr::schema::DType::i32;
+      if (!integer || v->storage() != Storage::Arena ||
+          elements->size() != count * terms)
+        REFUSE(AZR_STATUS_DATA_LOSS, "%s: value %u has bad element polynomials",
+               path, i);
+    }
+  }
+  for (const azr::schema::Step *step : *meta->steps()) {
+    if (!step->attributes())
+      continue;
+    for (const azr::schema::Attribute *a : *step->attributes()) {
+      const auto *coefficients = a->int_coefficients();
+      if (!coefficients)
+        continue;
+      size_t count = a->kind() == azr::schema::AttributeKind::Int ? 1
+                     : a->ints() ? a->ints()->size()
+                                 : 0;
+      if (a->kind() == azr::schema::AttributeKind::Float ||
+          a->kind() == azr::schema::AttributeKind::String ||
+          coefficients->size() != count * terms)
+        REFUSE(AZR_STATUS_DATA_LOSS, "%s: attribute '%s' has bad polynomials",
+               path, a->name()->c_str());
+    }
+  }
+  engine->symbolSources.assign(k, {SIZE_MAX, 0});
+  for (uint32_t i = 0; i < meta->inputs()->size(); ++i) {
+    const azr::schema::TensorSignature *sig = meta->inputs()->Get(i);
+    std::vector<azr_engine_s::DimRange> ranges;
+    for (uint32_t d = 0; sig->dims() && d < sig->dims()->size(); ++d) {
+      const azr::schema::Dim *dim = sig->dims()->Get(d);
+      azr_engine_s::DimRange range;
+      range.min = dim->min();
+      range.max = dim->max();
+      range.symbol = dim->symbol();
+      range.name = dim->name() ? dim->name()->c_str() : nullptr;
+      if (range.min < 0 || range.min > range.max || range.max != dim->size() ||
+          range.symbol < -1 || range.symbol >= int(k) ||
+          (k == 0 && range.min != range.max))
+        REFUSE(AZR_STATUS_DATA_LOSS, "%s: input '%s' dim %u has a bad range",
+               path, sig->name()->c_str(), d);
+      if (range.symbol >= 0 &&
+          engine->symbolSources[range.symbol].first == SIZE_MAX)
+        engine->symbolSources[range.symbol] = {i, d};
+      ranges.push_back(range);
+    }
+    engine->inputRanges.push_back(std::move(ranges));
+  }
+  for (size_t s = 0; s < k; ++s)
+    if (engine->symbolSources[s].first == SIZE_MAX)
+      REFUSE(AZR_STATUS_DATA_LOSS, "%s: no input dim gives symbol '%s'", path,
+             meta->symbols()->Get(s)->name()->c_str());
+  return nullptr;
+}
+
 /// Checks the values and steps the executor will trust.
 azr_status_t verifyProgram(azr_engine_t *engine) {
   const char *path = engine->path.c_str();
@@ -186,7 +268,25 @@ azr_status_t verifyProgram(azr_engine_t *engine) {
   if (azr_status_t status =
           signatures(meta->inputs(), Storage::Input, engine->inputs))
     return status;
-  return signatures(meta->outputs(), Storage::Output, engine->outputs);
+  if (azr_status_t status =
+          signatures(meta->outputs(), Storage::Output, engine->outputs))
+    return status;
+  if (azr_status_t status = verifySymbols(engine))
+    return status;
+  // Sizes that vary are unknown until a run: the infos say -1.
+  for (size_t i = 0; i < engine->inputs.size(); ++i)
+    for (size_t d = 0; d < engine->inputs[i].rank; ++d)
+      if (engine->inputRanges[i][d].min != engine->inputRanges[i][d].max)
+        engine->inputs[i].dims[d] = -1;
+  for (size_t i = 0; i < engine->outputs.size(); ++i) {
+    const azr::schema::Value *v =
+        meta->values()->Get(meta->outputs()->Get(i)->value());
+    const auto *dims = meta->outputs()->Get(i)->dims();
+    for (size_t d = 0; d < engine->outputs[i].rank; ++d)
+      if (v->dim_coefficients() && dims->Get(d)->min() != dims->Get(d)->max())
+        engine->outputs[i].dims[d] = -1;
+  }
+  return nullptr;
 }
 
 azr_status_t verifyEngine(azr_engine_t *engine) {
@@ -254,6 +354,19 @@ azr_status_t verifyEngine(azr_engine_t *engine) {
 }
 
 } // namespace
+
+bool azr::evaluatePolynomial(const int64_t *coefficients, size_t count,
+                             const int64_t *monomials, int64_t &value) {
+  int64_t sum = 0;
+  for (size_t m = 0; m < count; ++m) {
+    int64_t term;
+    if (__builtin_mul_overflow(coefficients[m], monomials[m], &term) ||
+        __builtin_add_overflow(sum, term, &sum))
+      return false;
+  }
+  value = sum;
+  return true;
+}
 
 azr_status_t azr_engine_load(const char *path, azr_engine_t **out) {
   if (!path || !out)
@@ -335,4 +448,23 @@ azr_status_t azr_engine_output_info(const azr_engine_t *engine, size_t index,
   if (!engine)
     REFUSE(AZR_STATUS_INVALID_ARGUMENT, "null engine");
   return infoAt(engine->outputs, index, "output", info);
+}
+
+azr_status_t azr_engine_input_dim(const azr_engine_t *engine, size_t index,
+                                  size_t dim, int64_t *min, int64_t *max,
+                                  const char **name) {
+  if (!engine)
+    REFUSE(AZR_STATUS_INVALID_ARGUMENT, "null engine");
+  if (index >= engine->inputRanges.size() ||
+      dim >= engine->inputRanges[index].size())
+    REFUSE(AZR_STATUS_INVALID_ARGUMENT, "input %zu dim %zu is out of range",
+           index, dim);
+  const azr_engine_s::DimRange &range = engine->inputRanges[index][dim];
+  if (min)
+    *min = range.min;
+  if (max)
+    *max = range.max;
+  if (name)
+    *name = range.name;
+  return nullptr;
 }

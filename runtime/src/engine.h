@@ -16,11 +16,30 @@ struct azr_engine_s {
   size_t mappingSize = 0;
   const azr::schema::Engine *meta = nullptr;
   const uint8_t *constants = nullptr;
-  std::vector<azr_tensor_info_t> inputs, outputs;
-  std::vector<azr::cpu::KernelFn> kernels; ///< one per step
+  std::vector<azr_tensor_info_t> inputs, outputs; ///< varying dims are -1
+  std::vector<azr::cpu::KernelFn> kernels;        ///< one per step
+
+  /// Dynamic engines: the symbols (dims that vary at run time), each with
+  /// the input dim it is read from, and every input dim's accepted range.
+  struct DimRange {
+    int64_t min = 0, max = 0;
+    int symbol = -1;
+    const char *name = nullptr;
+  };
+  size_t symbolCount = 0;
+  std::vector<std::pair<size_t, size_t>> symbolSources; ///< (input, dim)
+  std::vector<std::vector<DimRange>> inputRanges;
 };
 
 namespace azr {
+
+/// At most this many symbols: polynomials have 2^k coefficients.
+constexpr size_t kMaxSymbols = 6;
+
+/// `coefficients` (2^k of them) dotted with `monomials`, the products of
+/// the symbols' values; false on overflow.
+bool evaluatePolynomial(const int64_t *coefficients, size_t count,
+                        const int64_t *monomials, int64_t &value);
 
 /// Bytes of one element of an engine dtype; 0 if the value is unknown.
 size_t schemaDTypeSize(int dtype);

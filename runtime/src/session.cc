@@ -1,9 +1,13 @@
 //===- session.cc - buffers and execution of one engine -------------------===//
 //
 // A session allocates the engine's arena and its input and output buffers
-// once, precomputes each step's tensor views, and runs the steps in order.
-// All shapes are static, so running is a loop of kernel calls with no
-// allocation.
+// once, at the largest sizes the engine accepts, precomputes each step's
+// tensor views, and runs the steps in order: a loop of kernel calls with no
+// allocation. In a dynamic engine, shapes, a few step attributes and small
+// shape tensors are polynomials of the symbols (batch, sequence, ...); a run
+// reads the symbols off the inputs' dims and, when they changed, evaluates
+// them into the prepared views, checking every tensor against the bytes
+// reserved for it.
 //
 //===----------------------------------------------------------------------===//
 
@@ -25,7 +29,11 @@ namespace {
 /// Attributes of one step, read from the FlatBuffer.
 class StepAttrs final : public azr::cpu::Attrs {
 public:
-  explicit StepAttrs(const azr::schema::Step *step) : step(step) {}
+  /// `monomials` are the current symbols' products (see Value's polynomial
+  /// comment in engine.fbs); they change between runs.
+  StepAttrs(const azr::schema::Step *step,
+            const std::vector<int64_t> *monomials)
+      : step(step), monomials(monomials) {}
 
   const azr::schema::Attribute *find(std::string_view name) const {
     if (!step->attributes())
@@ -38,8 +46,12 @@ public:
   bool has(std::string_view name) const override { return find(name); }
   int64_t getInt(std::string_view name, int64_t otherwise) const override {
     const azr::schema::Attribute *a = find(name);
-    return a && a->kind() == azr::schema::AttributeKind::Int ? a->int_value()
-                                                             : otherwise;
+    if (!a || a->kind() != azr::schema::AttributeKind::Int)
+      return otherwise;
+    int64_t value = a->int_value();
+    if (a->int_coefficients())
+      evaluate(a->int_coefficients()->data(), value);
+    return value;
   }
   double getFloat(std::string_view name, double otherwise) const override {
     const azr::schema::Attribute *a = find(name);
@@ -51,7 +63,12 @@ public:
     const azr::schema::Attribute *a = find(name);
     if (!a || !a->ints())
       return {};
-    return std::vector<int64_t>(a->ints()->begin(), a->ints()->end());
+    std::vector<int64_t> values(a->ints()->begin(), a->ints()->end());
+    if (a->int_coefficients())
+      for (size_t i = 0; i < values.size(); ++i)
+        evaluate(a->int_coefficients()->data() + i * monomials->size(),
+                 values[i]);
+    return values;
   }
   std::string getString(std::string_view name,
                         std::string_view otherwise) const override {
@@ -61,11 +78,19 @@ public:
   }
 
 private:
+  /// On overflow the value stays the static one, which a kernel checks as
+  /// it checks any attribute.
+  void evaluate(const int64_t *coefficients, int64_t &value) const {
+    azr::evaluatePolynomial(coefficients, monomials->size(), monomials->data(),
+                            value);
+  }
   const azr::schema::Step *step;
+  const std::vector<int64_t> *monomials;
 };
 
 struct PreparedStep {
   std::vector<azr::cpu::Tensor> inputs, outputs;
+  std::vector<int> inputValues, outputValues; ///< value index, -1 if absent
   std::unique_ptr<StepAttrs> attrs;
 };
 
@@ -80,6 +105,15 @@ struct azr_session_s {
   std::vector<bool> inputSet;
   std::vector<PreparedStep> steps;
   std::unique_ptr<azr::cpu::ThreadPool> pool;
+
+  // Dynamic engines: the dims each input was given, the symbols of the
+  // shapes now prepared (empty: none yet), their monomials, every value's
+  // dims at those symbols, and the outputs' infos.
+  std::vector<std::vector<int64_t>> inputDims;
+  std::vector<int64_t> symbols;
+  std::vector<int64_t> monomials = {1};
+  std::vector<std::vector<int64_t>> valueDims;
+  std::vector<azr_tensor_info_t> outputInfos;
 
   void *allocate(size_t size) {
     // Zero-byte tensors still get a distinct, valid pointer.
@@ -181,13 +215,20 @@ azr_status_t azr_session_create(azr_engine_t *engine,
   for (const azr::schema::Step *step : *meta->steps()) {
     PreparedStep prepared;
     if (step->inputs())
-      for (int index : *step->inputs())
+      for (int index : *step->inputs()) {
         prepared.inputs.push_back(tensorFor(index));
-    for (int index : *step->outputs())
+        prepared.inputValues.push_back(index);
+      }
+    for (int index : *step->outputs()) {
       prepared.outputs.push_back(tensorFor(index));
-    prepared.attrs = std::make_unique<StepAttrs>(step);
+      prepared.outputValues.push_back(index);
+    }
+    prepared.attrs = std::make_unique<StepAttrs>(step, &session->monomials);
     session->steps.push_back(std::move(prepared));
   }
+  for (const azr_tensor_info_t &info : engine->inputs)
+    session->inputDims.emplace_back(info.dims, info.dims + info.rank);
+  session->outputInfos = engine->outputs;
   *out = session.release();
   return nullptr;
 }
@@ -227,26 +268,161 @@ azr_status_t azr_session_set_input(azr_session_t *session, const char *name,
     return azr_status_make(AZR_STATUS_INVALID_ARGUMENT,
                            "input '%s' has dtype %s, got %s", name,
                            azr_dtype_name(info.dtype), azr_dtype_name(dtype));
-  bool sameShape = rank == info.rank;
-  for (size_t i = 0; sameShape && i < rank; ++i)
-    sameShape = dims[i] == info.dims[i];
-  if (!sameShape)
+  const auto &ranges = session->engine->inputRanges[index];
+  if (rank != info.rank)
     return azr_status_make(AZR_STATUS_INVALID_ARGUMENT,
-                           "input '%s' has shape %s, got %s", name,
-                           azr::formatShape(info.dims, info.rank).c_str(),
+                           "input '%s' has rank %zu, got a rank-%zu tensor %s",
+                           name, info.rank, rank,
                            azr::formatShape(dims, rank).c_str());
-  size_t expected =
-      session->engine->meta->values()
-          ->Get(session->engine->meta->inputs()->Get(index)->value())
-          ->size();
+  uint64_t expected = azr_dtype_size(dtype);
+  for (size_t d = 0; d < rank; ++d) {
+    if (dims[d] < ranges[d].min || dims[d] > ranges[d].max) {
+      if (ranges[d].min == ranges[d].max)
+        return azr_status_make(
+            AZR_STATUS_INVALID_ARGUMENT,
+            "input '%s' dim %zu is %lld, but the engine takes only %lld "
+            "(got shape %s)",
+            name, d, (long long)dims[d], (long long)ranges[d].min,
+            azr::formatShape(dims, rank).c_str());
+      return azr_status_make(
+          AZR_STATUS_OUT_OF_RANGE,
+          "input '%s' dim %zu%s%s%s is %lld, outside the engine's range "
+          "%lld..%lld (rebuild with a larger --shape-range to run it)",
+          name, d, ranges[d].name ? " ('" : "",
+          ranges[d].name ? ranges[d].name : "", ranges[d].name ? "')" : "",
+          (long long)dims[d], (long long)ranges[d].min,
+          (long long)ranges[d].max);
+    }
+    expected *= uint64_t(dims[d]); // <= the verified capacity: no overflow
+  }
   if (size != expected)
     return azr_status_make(AZR_STATUS_INVALID_ARGUMENT,
-                           "input '%s' needs %zu bytes, got %zu", name,
-                           expected, size);
+                           "input '%s' of shape %s needs %llu bytes, got %zu",
+                           name, azr::formatShape(dims, rank).c_str(),
+                           (unsigned long long)expected, size);
   memcpy(session->inputBuffers[index], data, size);
+  session->inputDims[index].assign(dims, dims + rank);
   session->inputSet[index] = true;
   return nullptr;
 }
+
+namespace {
+
+/// Reads the symbols off the inputs and, when they changed since the last
+/// run, evaluates every value's dims, checks each against its reserved bytes
+/// and the inputs' dims against their polynomials, and updates the prepared
+/// views. Then writes the shape tensors the session computes.
+azr_status_t prepareShapes(azr_session_t *session) {
+  const azr_engine_t *engine = session->engine;
+  const azr::schema::Engine *meta = engine->meta;
+  size_t k = engine->symbolCount;
+  if (k == 0)
+    return nullptr;
+  std::vector<int64_t> symbols(k);
+  for (size_t s = 0; s < k; ++s) {
+    auto [input, dim] = engine->symbolSources[s];
+    symbols[s] = session->inputDims[input][dim];
+  }
+  auto symbolText = [&] {
+    std::string text;
+    for (size_t s = 0; s < k; ++s)
+      text += (s ? ", " : "") + meta->symbols()->Get(s)->name()->str() + "=" +
+              std::to_string(symbols[s]);
+    return text;
+  };
+  if (symbols != session->symbols) {
+    session->symbols.clear(); // Invalid until every check passed.
+    std::vector<int64_t> &monomials = session->monomials;
+    monomials.assign(size_t(1) << k, 1);
+    for (size_t m = 0; m < monomials.size(); ++m)
+      for (size_t s = 0; s < k; ++s)
+        if ((m & (size_t(1) << s)) &&
+            __builtin_mul_overflow(monomials[m], symbols[s], &monomials[m]))
+          return azr_status_make(AZR_STATUS_OUT_OF_RANGE,
+                                 "sizes overflow at %s", symbolText().c_str());
+    session->valueDims.resize(meta->values()->size());
+    for (uint32_t i = 0; i < meta->values()->size(); ++i) {
+      const azr::schema::Value *v = meta->values()->Get(i);
+      std::vector<int64_t> &dims = session->valueDims[i];
+      dims.assign(v->shape()->begin(), v->shape()->end());
+      if (!v->dim_coefficients())
+        continue;
+      uint64_t bytes = azr::schemaDTypeSize(int(v->dtype()));
+      for (size_t d = 0; d < dims.size(); ++d) {
+        bool ok = azr::evaluatePolynomial(
+            v->dim_coefficients()->data() + d * monomials.size(),
+            monomials.size(), monomials.data(), dims[d]);
+        if (!ok || dims[d] < 0 ||
+            (dims[d] > 0 && bytes > v->size() / uint64_t(dims[d])))
+          return azr_status_make(
+              AZR_STATUS_OUT_OF_RANGE,
+              "at %s, value %u ('%s') would need more than the %llu bytes "
+              "the engine reserves for it",
+              symbolText().c_str(), i, v->name() ? v->name()->c_str() : "",
+              (unsigned long long)v->size());
+        bytes *= uint64_t(dims[d]);
+      }
+    }
+    // Dims that are sums of symbols ("past + 1") must agree with them.
+    for (size_t i = 0; i < engine->inputs.size(); ++i) {
+      const std::vector<int64_t> &expected =
+          session->valueDims[meta->inputs()->Get(i)->value()];
+      if (expected != session->inputDims[i])
+        return azr_status_make(
+            AZR_STATUS_INVALID_ARGUMENT,
+            "input '%s' has shape %s, but the other inputs' dims (%s) make "
+            "it %s",
+            engine->inputs[i].name,
+            azr::formatShape(session->inputDims[i].data(),
+                             session->inputDims[i].size())
+                .c_str(),
+            symbolText().c_str(),
+            azr::formatShape(expected.data(), expected.size()).c_str());
+    }
+    auto update = [&](std::vector<azr::cpu::Tensor> &tensors,
+                      const std::vector<int> &values) {
+      for (size_t t = 0; t < tensors.size(); ++t)
+        if (values[t] >= 0)
+          std::copy(session->valueDims[values[t]].begin(),
+                    session->valueDims[values[t]].end(), tensors[t].dims);
+    };
+    for (PreparedStep &step : session->steps) {
+      update(step.inputs, step.inputValues);
+      update(step.outputs, step.outputValues);
+    }
+    for (size_t o = 0; o < session->outputInfos.size(); ++o) {
+      const std::vector<int64_t> &dims =
+          session->valueDims[meta->outputs()->Get(o)->value()];
+      std::copy(dims.begin(), dims.end(), session->outputInfos[o].dims);
+    }
+    session->symbols = symbols;
+  }
+  // Computed shape tensors live in the arena from the first step on, so
+  // they are written on every run.
+  const std::vector<int64_t> &monomials = session->monomials;
+  for (uint32_t i = 0; i < meta->values()->size(); ++i) {
+    const azr::schema::Value *v = meta->values()->Get(i);
+    if (!v->element_coefficients())
+      continue;
+    uint8_t *base = static_cast<uint8_t *>(session->arena) + v->offset();
+    size_t count = v->element_coefficients()->size() / monomials.size();
+    for (size_t e = 0; e < count; ++e) {
+      int64_t value = 0;
+      azr::evaluatePolynomial(v->element_coefficients()->data() +
+                                  e * monomials.size(),
+                              monomials.size(), monomials.data(), value);
+      if (v->dtype() == azr::schema::DType::i64)
+        memcpy(base + e * 8, &value, 8);
+      else {
+        int32_t narrow = int32_t(value);
+        memcpy(base + e * 4, &narrow, 4);
+      }
+    }
+  }
+  return nullptr;
+}
+
+} // namespace
 
 azr_status_t azr_session_run(azr_session_t *session) {
   if (!session)
@@ -256,6 +432,8 @@ azr_status_t azr_session_run(azr_session_t *session) {
     if (!session->inputSet[i])
       return azr_status_make(AZR_STATUS_INVALID_ARGUMENT,
                              "input '%s' was not set", inputs[i].name);
+  if (azr_status_t status = prepareShapes(session))
+    return status;
   const azr::schema::Engine *meta = session->engine->meta;
   for (size_t s = 0; s < session->steps.size(); ++s) {
     PreparedStep &step = session->steps[s];
@@ -299,7 +477,7 @@ azr_status_t azr_session_get_output(azr_session_t *session, const char *name,
         "the engine has no output named '%s' (its outputs: %s)", name,
         namesOf(outputs).c_str());
   if (info)
-    *info = outputs[index];
+    *info = session->outputInfos[index];
   if (data)
     *data = session->outputBuffers[index];
   return nullptr;

@@ -67,6 +67,8 @@ const char *azr_status_code_name(azr_status_code_t code) {
     return "RESOURCE_EXHAUSTED";
   case AZR_STATUS_INTERNAL:
     return "INTERNAL";
+  case AZR_STATUS_OUT_OF_RANGE:
+    return "OUT_OF_RANGE";
   }
   return "UNKNOWN";
 }

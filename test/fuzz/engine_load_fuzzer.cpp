@@ -81,9 +81,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     for (size_t i = 0; i < azr_engine_input_count(engine); ++i) {
       azr_tensor_info_t info;
       azr_status_free(azr_engine_input_info(engine, i, &info));
+      // Dims that vary (-1) take their max, or their min for odd inputs, so
+      // that symbols disagreeing between inputs are exercised too.
       size_t bytes = azr_dtype_size(info.dtype);
-      for (size_t d = 0; d < info.rank; ++d)
+      for (size_t d = 0; d < info.rank; ++d) {
+        int64_t min = 0, max = 0;
+        azr_status_free(azr_engine_input_dim(engine, i, d, &min, &max, nullptr));
+        if (info.dims[d] < 0)
+          info.dims[d] = i % 2 ? min : max;
         bytes *= size_t(info.dims[d]);
+      }
       std::vector<uint8_t> zeros(bytes, 0);
       azr_status_free(azr_session_set_input(session, info.name, info.dtype,
                                             info.dims, info.rank, zeros.data(),

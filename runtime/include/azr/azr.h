@@ -27,6 +27,7 @@ typedef enum azr_status_code_e {
   AZR_STATUS_UNIMPLEMENTED = 4,    /* a format version or target not handled */
   AZR_STATUS_RESOURCE_EXHAUSTED = 5, /* out of memory or cache blocks */
   AZR_STATUS_INTERNAL = 6,
+  AZR_STATUS_OUT_OF_RANGE = 7, /* a size outside the engine's shape range */
 } azr_status_code_t;
 
 /* An error: a code and a message. NULL is success. */
@@ -115,11 +116,19 @@ void azr_engine_release(azr_engine_t *engine);
 
 size_t azr_engine_input_count(const azr_engine_t *engine);
 size_t azr_engine_output_count(const azr_engine_t *engine);
-/* Fills `info` for input/output `index`; INVALID_ARGUMENT if out of range. */
+/* Fills `info` for input/output `index`; INVALID_ARGUMENT if out of range.
+ * A dim that varies at run time (a dynamic engine's batch or sequence) is
+ * -1; azr_engine_input_dim gives an input dim's range. */
 azr_status_t azr_engine_input_info(const azr_engine_t *engine, size_t index,
                                    azr_tensor_info_t *info);
 azr_status_t azr_engine_output_info(const azr_engine_t *engine, size_t index,
                                     azr_tensor_info_t *info);
+/* The sizes dim `dim` of input `index` accepts, [*min, *max] (equal for a
+ * fixed dim), and the dim's symbolic name ("batch") or NULL. Any of the
+ * out-pointers may be NULL. */
+azr_status_t azr_engine_input_dim(const azr_engine_t *engine, size_t index,
+                                  size_t dim, int64_t *min, int64_t *max,
+                                  const char **name);
 
 /*===------------------------------------------------------------------===*
  * Sessions
@@ -141,8 +150,9 @@ azr_status_t azr_session_create(azr_engine_t *engine,
                                 azr_session_t **out_session);
 void azr_session_release(azr_session_t *session);
 
-/* Copies `data` into input `name`. The dtype and dims must be the input's
- * (see azr_engine_input_info); `size` is the byte count of `data`. */
+/* Copies `data` into input `name`. The dtype must be the input's, and each
+ * dim inside its range (see azr_engine_input_dim); `size` is the byte count
+ * of `data`. Dims that share a name must agree, which the run checks. */
 azr_status_t azr_session_set_input(azr_session_t *session, const char *name,
                                    azr_dtype_t dtype, const int64_t *dims,
                                    size_t rank, const void *data, size_t size);
@@ -150,8 +160,9 @@ azr_status_t azr_session_set_input(azr_session_t *session, const char *name,
 /* Runs the engine. Every input must have been set. */
 azr_status_t azr_session_run(azr_session_t *session);
 
-/* Output `name` of the last run: its info and a pointer to its data, owned
- * by the session and valid until the next run or release. */
+/* Output `name` of the last run: its info (with the dims of that run) and a
+ * pointer to its data, owned by the session and valid until the next run or
+ * release. */
 azr_status_t azr_session_get_output(azr_session_t *session, const char *name,
                                     azr_tensor_info_t *info, const void **data);
 

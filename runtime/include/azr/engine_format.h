@@ -19,12 +19,16 @@ extern "C" {
 #endif
 
 #define AZR_ENGINE_MAGIC "AZCENGN" /* 8 bytes with the terminating NUL */
-#define AZR_ENGINE_FORMAT_VERSION 1u
+/* The newest format this runtime reads. 2 added run-time shape ranges
+ * (symbols and polynomials); an engine without them is written as 1, so
+ * older runtimes still run static engines. */
+#define AZR_ENGINE_FORMAT_VERSION 2u
+#define AZR_ENGINE_FORMAT_VERSION_STATIC 1u
 #define AZR_ENGINE_ALIGNMENT 64u
 
 typedef struct azr_engine_header_s {
   char magic[8];           /* AZR_ENGINE_MAGIC */
-  uint32_t format_version; /* AZR_ENGINE_FORMAT_VERSION of the writer */
+  uint32_t format_version; /* the oldest format that can read the file */
   uint32_t header_size;    /* sizeof(azr_engine_header_t) */
   uint64_t metadata_offset;
   uint64_t metadata_size;

@@ -21,7 +21,12 @@ namespace schema = azr::schema;
 namespace {
 
 /// An engine computing y = relu(x + c) for x: f32[2,3], c a constant [3].
+/// With `dynamicBatch`, dim 0 is the symbol "batch" in 1..2: x, x + c and y
+/// have dims (batch, 3), as the polynomials 0 + 1*batch and 3 + 0*batch.
 struct EngineSpec {
+  bool dynamicBatch = false;
+  bool badPolynomial = false;  // x's polynomials one coefficient short
+  bool batchUnsourced = false; // no input dim gives the symbol
   uint32_t formatVersion = AZR_ENGINE_FORMAT_VERSION;
   std::string target = "cpu";
   std::vector<std::string> cpuFeatures;
@@ -33,20 +38,28 @@ struct EngineSpec {
 std::vector<uint8_t> buildEngine(const EngineSpec &spec) {
   fb::FlatBufferBuilder b;
   std::vector<int64_t> shape = {2, 3}, rowShape = {3};
+  std::vector<int64_t> batchBy3 = {0, 1, 3, 0};
+  auto dims = [&](bool input = false) {
+    if (!spec.dynamicBatch)
+      return fb::Offset<fb::Vector<int64_t>>();
+    if (input && spec.badPolynomial)
+      return b.CreateVector(batchBy3.data(), 3);
+    return b.CreateVector(batchBy3);
+  };
   std::vector<fb::Offset<schema::Value>> values = {
       schema::CreateValue(b, schema::DType::f32, b.CreateVector(shape),
-                          schema::Storage::Input, 0, 24, 0),
+                          schema::Storage::Input, 0, 24, 0, 0, dims(true)),
       schema::CreateValue(b, schema::DType::f32, b.CreateVector(rowShape),
                           schema::Storage::Constant, 0, 12, 0),
       schema::CreateValue(b, schema::DType::f32, b.CreateVector(shape),
                           spec.addOutputStorage ? schema::Storage::Constant
                                                 : schema::Storage::Arena,
-                          0, 24, 0),
+                          0, 24, 0, 0, dims()),
       spec.overlapReluOutput
           ? schema::CreateValue(b, schema::DType::f32, b.CreateVector(shape),
                                 schema::Storage::Arena, 8, 24, 0)
           : schema::CreateValue(b, schema::DType::f32, b.CreateVector(shape),
-                                schema::Storage::Output, 0, 24, 0),
+                                schema::Storage::Output, 0, 24, 0, 0, dims()),
   };
   std::vector<int> addIn = {0, 1}, addOut = {2}, reluIn = {2}, reluOut = {3};
   std::vector<fb::Offset<schema::Step>> steps = {
@@ -56,8 +69,10 @@ std::vector<uint8_t> buildEngine(const EngineSpec &spec) {
                          b.CreateVector(reluIn), b.CreateVector(reluOut)),
   };
   auto signature = [&](const char *name, int value) {
+    bool symbolic = spec.dynamicBatch && !spec.batchUnsourced;
     std::vector<fb::Offset<schema::Dim>> dims = {
-        schema::CreateDim(b, 2, b.CreateString("batch"), 2, 2),
+        schema::CreateDim(b, 2, b.CreateString("batch"),
+                          spec.dynamicBatch ? 1 : 2, 2, symbolic ? 0 : -1),
         schema::CreateDim(b, 3, 0, 3, 3)};
     return schema::CreateTensorSignature(b, b.CreateString(name),
                                          schema::DType::f32,
@@ -69,12 +84,17 @@ std::vector<uint8_t> buildEngine(const EngineSpec &spec) {
   std::vector<fb::Offset<fb::String>> features;
   for (const std::string &f : spec.cpuFeatures)
     features.push_back(b.CreateString(f));
+  std::vector<fb::Offset<schema::Symbol>> symbols;
+  if (spec.dynamicBatch)
+    symbols.push_back(
+        schema::CreateSymbol(b, b.CreateString("batch"), 1, 2, 2));
   auto engine = schema::CreateEngine(
       b, b.CreateString("test"), b.CreateString("test.onnx"),
       b.CreateString(spec.target), b.CreateVector(features), 0,
       b.CreateVector(inputs), b.CreateVector(outputs), b.CreateVector(values),
       b.CreateVector(steps), /*arena_size=*/64, /*intermediate_bytes=*/24,
-      /*parameter_count=*/3, /*constants_size=*/64);
+      /*parameter_count=*/3, /*constants_size=*/64,
+      spec.dynamicBatch ? b.CreateVector(symbols) : 0);
   b.Finish(engine, "AZEN");
 
   float constants[16] = {-1.0f, 0.0f, 1.0f};
@@ -185,8 +205,10 @@ TEST_F(EngineLoader, RefusesNewerFormats) {
   EngineSpec spec;
   spec.formatVersion = AZR_ENGINE_FORMAT_VERSION + 1;
   std::string message = refusal(buildEngine(spec), AZR_STATUS_UNIMPLEMENTED);
-  EXPECT_NE(message.find("format version 2 is newer"), std::string::npos)
-      << message;
+  std::string expected = "format version " +
+                         std::to_string(AZR_ENGINE_FORMAT_VERSION + 1) +
+                         " is newer";
+  EXPECT_NE(message.find(expected), std::string::npos) << message;
 }
 
 TEST_F(EngineLoader, DetectsCorruptionInEachSection) {
@@ -274,12 +296,76 @@ TEST_F(EngineLoader, RefusesBadInputs) {
       AZR_STATUS_INVALID_ARGUMENT, "has dtype f32, got i32");
   expectRefusal(azr_session_set_input(session, "x", AZR_DTYPE_F32, wrongDims, 2,
                                       x, sizeof(x)),
-                AZR_STATUS_INVALID_ARGUMENT, "has shape [2,3], got [3,2]");
+                AZR_STATUS_INVALID_ARGUMENT,
+                "dim 0 is 3, but the engine takes only 2");
   expectRefusal(azr_session_set_input(session, "x", AZR_DTYPE_F32, dims, 2, x,
                                       sizeof(x) - 4),
-                AZR_STATUS_INVALID_ARGUMENT, "needs 24 bytes, got 20");
+                AZR_STATUS_INVALID_ARGUMENT,
+                "of shape [2,3] needs 24 bytes, got 20");
   azr_session_release(session);
   azr_engine_release(engine);
+}
+
+TEST_F(EngineLoader, RunsADynamicEngineAtEverySizeOfItsRange) {
+  EngineSpec spec;
+  spec.dynamicBatch = true;
+  write(buildEngine(spec));
+  azr_engine_t *engine = nullptr;
+  ASSERT_EQ(azr_engine_load(path.c_str(), &engine), nullptr);
+  azr_tensor_info_t info;
+  ASSERT_EQ(azr_engine_input_info(engine, 0, &info), nullptr);
+  EXPECT_EQ(info.dims[0], -1); // varies
+  EXPECT_EQ(info.dims[1], 3);
+  int64_t min = 0, max = 0;
+  const char *name = nullptr;
+  ASSERT_EQ(azr_engine_input_dim(engine, 0, 0, &min, &max, &name), nullptr);
+  EXPECT_EQ(min, 1);
+  EXPECT_EQ(max, 2);
+  EXPECT_STREQ(name, "batch");
+  azr_session_t *session = nullptr;
+  ASSERT_EQ(azr_session_create(engine, nullptr, &session), nullptr);
+  float x[6] = {1, 2, 3, -4, -5, 6};
+  // relu(x + [-1, 0, 1]), computed by hand, for 2 rows, 1 row, 2 again.
+  float expected[6] = {0, 2, 4, 0, 0, 7};
+  for (int64_t batch : {2, 1, 2}) {
+    int64_t dims[2] = {batch, 3};
+    ASSERT_EQ(azr_session_set_input(session, "x", AZR_DTYPE_F32, dims, 2, x,
+                                    batch * 3 * sizeof(float)),
+              nullptr);
+    ASSERT_EQ(azr_session_run(session), nullptr);
+    const void *data;
+    ASSERT_EQ(azr_session_get_output(session, "y", &info, &data), nullptr);
+    EXPECT_EQ(info.dims[0], batch);
+    EXPECT_EQ(info.dims[1], 3);
+    for (int i = 0; i < batch * 3; ++i)
+      EXPECT_EQ(static_cast<const float *>(data)[i], expected[i]) << i;
+  }
+  int64_t tooMany[2] = {3, 3};
+  azr_status_t status = azr_session_set_input(session, "x", AZR_DTYPE_F32,
+                                              tooMany, 2, x, sizeof(x));
+  ASSERT_NE(status, nullptr);
+  EXPECT_EQ(azr_status_code(status), AZR_STATUS_OUT_OF_RANGE);
+  EXPECT_NE(std::string(azr_status_message(status))
+                .find("dim 0 ('batch') is 3, outside the engine's range 1..2"),
+            std::string::npos)
+      << azr_status_message(status);
+  azr_status_free(status);
+  azr_session_release(session);
+  azr_engine_release(engine);
+}
+
+TEST_F(EngineLoader, RefusesBadPolynomialsAndUnsourcedSymbols) {
+  EngineSpec spec;
+  spec.dynamicBatch = true;
+  spec.badPolynomial = true;
+  EXPECT_NE(refusal(buildEngine(spec), AZR_STATUS_DATA_LOSS)
+                .find("value 0 has bad dim polynomials"),
+            std::string::npos);
+  spec.badPolynomial = false;
+  spec.batchUnsourced = true;
+  EXPECT_NE(refusal(buildEngine(spec), AZR_STATUS_DATA_LOSS)
+                .find("no input dim gives symbol 'batch'"),
+            std::string::npos);
 }
 
 TEST(XxHash64, KnownValues) {
