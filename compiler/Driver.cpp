@@ -2,8 +2,11 @@
 
 #include "compiler/Driver.h"
 
+#include "compiler/BuildProfile.h"
 #include "compiler/EngineWriter.h"
 #include "compiler/Plan.h"
+#include "compiler/PlanFitting.h"
+#include "dialects/azg/AzgDialect.h"
 #include "frontends/onnx/OnnxImporter.h"
 
 #include "mlir/IR/Diagnostics.h"
@@ -36,6 +39,52 @@ bool azc::optimize(mlir::ModuleOp module, const ShapeProfile &profile,
   return false;
 }
 
+namespace {
+
+/// A dynamic build folds tensors up to the size of shape vectors (ranks are
+/// at most 8). The grid points lie above it whenever a range reaches 10.
+constexpr int64_t kDynamicFoldLimit = 8;
+
+/// The smallest and largest values of `p` over the symbols' ranges. A
+/// multilinear polynomial takes both at corners of the box.
+std::pair<int64_t, int64_t> extremes(const plan::Polynomial &p,
+                                     const std::vector<plan::Symbol> &symbols) {
+  int64_t low = INT64_MAX, high = INT64_MIN;
+  for (unsigned corner = 0; corner < (1u << symbols.size()); ++corner) {
+    std::vector<int64_t> point;
+    for (size_t s = 0; s < symbols.size(); ++s)
+      point.push_back(corner & (1u << s) ? symbols[s].max : symbols[s].min);
+    int64_t value = plan::evaluate(p, point);
+    low = std::min(low, value);
+    high = std::max(high, value);
+  }
+  return {low, high};
+}
+
+/// Fills the signatures' per-dim symbols and ranges.
+void describeRanges(plan::Plan &plan, const ResolvedProfile &resolved) {
+  auto fill = [&](plan::Signature &sig, bool isInput, size_t index) {
+    const plan::Value &v = plan.values[sig.value];
+    sig.dimSymbols.assign(sig.dims.size(), -1);
+    sig.dimMin = sig.dims;
+    sig.dimMax = sig.dims;
+    for (size_t d = 0; d < sig.dims.size(); ++d) {
+      if (isInput)
+        sig.dimSymbols[d] = resolved.inputDims[index][d].symbol;
+      if (v.dimPolynomials.empty())
+        continue;
+      std::tie(sig.dimMin[d], sig.dimMax[d]) =
+          extremes(v.dimPolynomials[d], plan.symbols);
+    }
+  };
+  for (size_t i = 0; i < plan.inputs.size(); ++i)
+    fill(plan.inputs[i], true, i);
+  for (size_t i = 0; i < plan.outputs.size(); ++i)
+    fill(plan.outputs[i], false, i);
+}
+
+} // namespace
+
 bool azc::buildEngine(const BuildOptions &options, BuildReport &report,
                       std::string &error) {
   if (options.target != "cpu") {
@@ -48,15 +97,53 @@ bool azc::buildEngine(const BuildOptions &options, BuildReport &report,
       importModel(context, options.model, error);
   if (!module)
     return false;
-  if (!optimize(*module, options.profile, error)) {
-    error = options.model + ": " + error;
+  auto main = module->lookupSymbol<mlir::func::FuncOp>("main");
+  ResolvedProfile resolved;
+  if (!main || !resolveProfile(main, options.profile, resolved, error)) {
+    error = options.model + ": " + (main ? error : "the model has no @main");
     return false;
   }
+  const std::vector<plan::Symbol> &symbols = resolved.symbols;
+  if (!symbols.empty())
+    context.getLoadedDialect<azg::AzgDialect>()->setFoldLimit(
+        kDynamicFoldLimit);
+  // Each point of the ranges is compiled from a fresh copy of the import.
+  auto lowerAt = [&](const std::vector<int64_t> &point, plan::Plan &plan) {
+    mlir::OwningOpRef<mlir::ModuleOp> copy = module->clone();
+    ShapeProfile fixed;
+    fixed.inputShapes = resolved.inputShapesAt(point);
+    if (optimize(*copy, fixed, error) && plan::lowerToPlan(*copy, plan, error))
+      return true;
+    error =
+        options.model + ": " + error +
+        (symbols.empty() ? ""
+                         : " (at " + plan::formatPoint(symbols, point) + ")");
+    return false;
+  };
   plan::Plan plan;
-  if (!plan::lowerToPlan(*module, plan, error)) {
-    error = options.model + ": " + error;
-    return false;
+  if (symbols.empty()) {
+    if (!lowerAt({}, plan))
+      return false;
+  } else {
+    std::vector<plan::Plan> grid(size_t(1) << symbols.size());
+    for (unsigned corner = 0; corner < grid.size(); ++corner)
+      if (!lowerAt(plan::gridPoint(symbols, corner), grid[corner]))
+        return false;
+    if (!plan::fitPlans(grid, symbols, plan, error)) {
+      error = options.model + ": " + error;
+      return false;
+    }
+    if (std::optional<std::vector<int64_t>> point = plan::checkPoint(symbols)) {
+      plan::Plan sample;
+      if (!lowerAt(*point, sample))
+        return false;
+      if (!plan::checkFit(plan, sample, *point, error)) {
+        error = options.model + ": " + error;
+        return false;
+      }
+    }
   }
+  describeRanges(plan, resolved);
   plan::planMemory(plan);
 
   EngineInfo info;
@@ -71,6 +158,10 @@ bool azc::buildEngine(const BuildOptions &options, BuildReport &report,
   flags.push_back(
       {"input_shape", llvm::join(options.profile.inputShapes, ";")});
   flags.push_back({"dims", llvm::join(options.profile.dims, ";")});
+  flags.push_back(
+      {"shape_range", llvm::join(options.profile.shapeRanges, ";")});
+  flags.push_back(
+      {"max_input_len", std::to_string(options.profile.maxInputLen)});
   flags.push_back({"cpu_features", llvm::join(options.cpuFeatures, ",")});
   flags.push_back({"quantization", "none"});
   flags.push_back({"pipeline", "resolve-shapes,fold-shapes,fuse-elementwise,"

@@ -40,8 +40,8 @@ fb::Offset<schema::Engine> buildMetadata(fb::FlatBufferBuilder &b,
       for (size_t d = 0; d < sig.dims.size(); ++d) {
         auto name =
             sig.dimNames[d].empty() ? 0 : b.CreateString(sig.dimNames[d]);
-        dims.push_back(
-            schema::CreateDim(b, sig.dims[d], name, sig.dims[d], sig.dims[d]));
+        dims.push_back(schema::CreateDim(b, sig.dims[d], name, sig.dimMin[d],
+                                         sig.dimMax[d], sig.dimSymbols[d]));
       }
       auto name = b.CreateString(sig.name);
       offsets.push_back(schema::CreateTensorSignature(
@@ -53,12 +53,22 @@ fb::Offset<schema::Engine> buildMetadata(fb::FlatBufferBuilder &b,
   for (auto &[key, value] : info.buildOptions)
     options.push_back(schema::CreateBuildOption(b, b.CreateString(key),
                                                 b.CreateString(value)));
+  // Polynomials are stored back to back, 2^k coefficients each.
+  auto coefficients = [&](const std::vector<Polynomial> &list) {
+    if (list.empty())
+      return fb::Offset<fb::Vector<int64_t>>();
+    std::vector<int64_t> flat;
+    for (const Polynomial &p : list)
+      flat.insert(flat.end(), p.begin(), p.end());
+    return b.CreateVector(flat);
+  };
   std::vector<fb::Offset<schema::Value>> values;
   for (const Value &v : plan.values)
     values.push_back(schema::CreateValue(
         b, schema::DType(v.dtype), b.CreateVector(v.shape),
         schema::Storage(v.storage), v.offset, v.size, v.index,
-        v.name.empty() ? 0 : b.CreateString(v.name)));
+        v.name.empty() ? 0 : b.CreateString(v.name),
+        coefficients(v.dimPolynomials), coefficients(v.elementPolynomials)));
   std::vector<fb::Offset<schema::Step>> steps;
   for (const Step &s : plan.steps) {
     std::vector<fb::Offset<schema::Attribute>> attrs;
@@ -66,7 +76,8 @@ fb::Offset<schema::Engine> buildMetadata(fb::FlatBufferBuilder &b,
       attrs.push_back(schema::CreateAttribute(
           b, b.CreateString(a.name), schema::AttributeKind(a.kind), a.intValue,
           a.floatValue, a.kind == Attribute::Ints ? b.CreateVector(a.ints) : 0,
-          a.kind == Attribute::String ? b.CreateString(a.stringValue) : 0));
+          a.kind == Attribute::String ? b.CreateString(a.stringValue) : 0,
+          coefficients(a.intPolynomials)));
     steps.push_back(
         schema::CreateStep(b, b.CreateString(s.op), b.CreateString(s.location),
                            b.CreateVector(s.inputs), b.CreateVector(s.outputs),
@@ -79,12 +90,17 @@ fb::Offset<schema::Engine> buildMetadata(fb::FlatBufferBuilder &b,
   auto optionVector = b.CreateVector(options);
   auto inputs = signatures(plan.inputs);
   auto outputs = signatures(plan.outputs);
+  std::vector<fb::Offset<schema::Symbol>> symbols;
+  for (const Symbol &symbol : plan.symbols)
+    symbols.push_back(schema::CreateSymbol(b, b.CreateString(symbol.name),
+                                           symbol.min, symbol.opt, symbol.max));
+  auto symbolVector = symbols.empty() ? 0 : b.CreateVector(symbols);
   auto valueVector = b.CreateVector(values);
   auto stepVector = b.CreateVector(steps);
   return schema::CreateEngine(
       b, producer, source, target, features, optionVector, inputs, outputs,
       valueVector, stepVector, plan.arenaSize, plan.intermediateBytes,
-      plan.parameterCount, plan.constantsSize);
+      plan.parameterCount, plan.constantsSize, symbolVector);
 }
 
 /// Writes everything to `os` (positioned at 0), hashing as it goes.
@@ -92,7 +108,9 @@ bool writeSections(llvm::raw_pwrite_stream &os, const Plan &plan,
                    const fb::FlatBufferBuilder &metadata, std::string &error) {
   azr_engine_header_t header = {};
   memcpy(header.magic, AZR_ENGINE_MAGIC, sizeof(header.magic));
-  header.format_version = AZR_ENGINE_FORMAT_VERSION;
+  header.format_version = plan.symbols.empty()
+                              ? AZR_ENGINE_FORMAT_VERSION_STATIC
+                              : AZR_ENGINE_FORMAT_VERSION;
   header.header_size = sizeof(header);
   header.metadata_offset = sizeof(header);
   header.metadata_size = metadata.GetSize();

@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "compiler/Driver.h"
+#include "compiler/Plan.h"
 
 #include "azr/azr.h"
 #include "azr/engine_format.h"
@@ -74,19 +75,37 @@ std::string shapeText(const flatbuffers::Vector<int64_t> *shape) {
   return text + "]";
 }
 
+/// A dim's text: "16", "1..4 (batch)", or its polynomial ("batch*sequence")
+/// for a dim that varies without a name.
+std::string dimText(const schema::Dim *dim, const schema::Value *value,
+                    size_t d, const std::vector<plan::Symbol> &symbols) {
+  std::string text;
+  if (dim->min() == dim->max())
+    text = std::to_string(dim->size());
+  else if (dim->name() || !value->dim_coefficients())
+    text = std::to_string(dim->min()) + ".." + std::to_string(dim->max());
+  else {
+    size_t terms = size_t(1) << symbols.size();
+    const auto *c = value->dim_coefficients();
+    plan::Polynomial p(c->begin() + d * terms, c->begin() + (d + 1) * terms);
+    return plan::formatPolynomial(p, symbols);
+  }
+  if (dim->name())
+    text += " (" + dim->name()->str() + ")";
+  return text;
+}
+
 void printSignatures(
-    llvm::raw_ostream &os, const char *title,
+    llvm::raw_ostream &os, const char *title, const schema::Engine *meta,
     const flatbuffers::Vector<flatbuffers::Offset<schema::TensorSignature>>
-        *list) {
+        *list,
+    const std::vector<plan::Symbol> &symbols) {
   os << title << ":\n";
   for (const schema::TensorSignature *sig : *list) {
     os << "  " << sig->name()->str() << "  " << dtypeText(sig->dtype()) << " [";
-    for (size_t d = 0; d < sig->dims()->size(); ++d) {
-      const schema::Dim *dim = sig->dims()->Get(d);
-      os << (d ? "," : "") << dim->size();
-      if (dim->name())
-        os << " (" << dim->name()->str() << ")";
-    }
+    const schema::Value *value = meta->values()->Get(sig->value());
+    for (size_t d = 0; d < sig->dims()->size(); ++d)
+      os << (d ? "," : "") << dimText(sig->dims()->Get(d), value, d, symbols);
     os << "]\n";
   }
 }
@@ -128,8 +147,18 @@ bool azc::inspectEngine(const std::string &path, const InspectOptions &options,
        << (option->value() && option->value()->size() ? option->value()->str()
                                                       : "(not set)")
        << "\n";
-  printSignatures(os, "inputs", meta->inputs());
-  printSignatures(os, "outputs", meta->outputs());
+  std::vector<plan::Symbol> symbols;
+  if (meta->symbols()) {
+    os << "dims that vary at run time (steps below show their max):\n";
+    for (const schema::Symbol *symbol : *meta->symbols()) {
+      symbols.push_back(
+          {symbol->name()->str(), symbol->min(), symbol->opt(), symbol->max()});
+      os << "  " << symbol->name()->str() << " " << symbol->min() << ".."
+         << symbol->max() << " (opt " << symbol->opt() << ")\n";
+    }
+  }
+  printSignatures(os, "inputs", meta, meta->inputs(), symbols);
+  printSignatures(os, "outputs", meta, meta->outputs(), symbols);
 
   const auto *values = meta->values();
   os << "steps (" << meta->steps()->size() << "):\n";

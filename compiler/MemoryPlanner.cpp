@@ -6,7 +6,9 @@
 // each tensor goes to the lowest 64-byte aligned offset where it overlaps no
 // already placed tensor that is alive at the same time. This is the classic
 // heuristic (as in TFLite's arena planner); it is within a few percent of
-// optimal on the graphs azc targets and runs in O(n^2) for n tensors.
+// optimal on the graphs azc targets and runs in O(n^2) for n tensors. A
+// dynamic plan is laid out at its sizes' max: at smaller sizes every tensor
+// keeps its offset and uses a prefix of its bytes.
 //
 //===----------------------------------------------------------------------===//
 
@@ -42,6 +44,11 @@ void azc::plan::planMemory(Plan &plan) {
       if (id >= 0)
         life[root(id)].last = std::max(life[root(id)].last, s);
   }
+
+  // Shape tensors the session computes are written before the first step.
+  for (int id = 0; id < (int)plan.values.size(); ++id)
+    if (!plan.values[id].elementPolynomials.empty() && life[id].last >= 0)
+      life[id].first = 0;
 
   std::vector<int> order;
   plan.intermediateBytes = 0;

@@ -40,6 +40,25 @@ const char *dtypeName(DType type);
 
 enum class Storage : uint8_t { Arena = 0, Constant = 1, Input = 2, Output = 3 };
 
+/// A dim that varies at run time, with the range the build profile gives.
+struct Symbol {
+  std::string name;
+  int64_t min = 0, opt = 0, max = 0;
+};
+
+/// A size as a multilinear polynomial in a plan's k symbols: 2^k integer
+/// coefficients, entry m multiplying the product of the symbols whose bit is
+/// set in m. Entry 0 is the constant term; a static size has only that.
+using Polynomial = std::vector<int64_t>;
+
+/// The polynomial's value at `symbols` (one value per symbol).
+int64_t evaluate(const Polynomial &polynomial,
+                 const std::vector<int64_t> &symbols);
+
+/// "2*batch*sequence + 3", "sequence", "7".
+std::string formatPolynomial(const Polynomial &polynomial,
+                             const std::vector<Symbol> &symbols);
+
 struct Value {
   DType dtype = DType::f32;
   std::vector<int64_t> shape;
@@ -50,6 +69,13 @@ struct Value {
   std::string name;
   int aliasOf = -1;            ///< a view (reshape) of another value's bytes
   mlir::ElementsAttr constant; ///< Constant storage: the data
+  /// Dynamic plans: the dims as polynomials; empty when the shape is static.
+  /// `shape` and `size` are then the sizes at every symbol's max.
+  std::vector<Polynomial> dimPolynomials;
+  /// Dynamic plans: an integer tensor whose elements depend on the symbols
+  /// (a reshape target, a slice bound), computed by the session before each
+  /// run into Arena storage. Empty for every other value.
+  std::vector<Polynomial> elementPolynomials;
 };
 
 struct Attribute {
@@ -59,6 +85,9 @@ struct Attribute {
   double floatValue = 0;
   std::vector<int64_t> ints;
   std::string stringValue;
+  /// Dynamic plans: intValue (one) or ints (one each) as polynomials of the
+  /// symbols, when they depend on them; else empty.
+  std::vector<Polynomial> intPolynomials;
 };
 
 struct Step {
@@ -75,9 +104,14 @@ struct Signature {
   std::vector<int64_t> dims;
   std::vector<std::string> dimNames;
   int value;
+  /// Per dim: the Plan::symbols index the dim defines, or -1.
+  std::vector<int> dimSymbols = {};
+  /// Per dim: the smallest and largest sizes accepted (dims when static).
+  std::vector<int64_t> dimMin = {}, dimMax = {};
 };
 
 struct Plan {
+  std::vector<Symbol> symbols; ///< empty for a static plan
   std::vector<Value> values;
   std::vector<Step> steps;
   std::vector<Signature> inputs, outputs;

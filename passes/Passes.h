@@ -27,6 +27,11 @@ struct ShapeProfile {
   std::vector<std::string> dims;        ///< NAME=SIZE
   std::vector<std::string> inputShapes; ///< NAME:D0xD1x...
   int64_t maxBatchSize = 0;             ///< dim 0 of inputs where dynamic
+  /// Run-time ranges, KEY=MIN..OPT..MAX or KEY=MIN..MAX, KEY a dim name or
+  /// INPUT:DIM. Only `azc build` reads these (and maxInputLen); the passes
+  /// see the fixed sizes of one point of the ranges at a time.
+  std::vector<std::string> shapeRanges;
+  int64_t maxInputLen = 0; ///< dim 1 of rank-2 integer inputs (token ids)
 };
 
 /// Adds the azg ops' canonicalization patterns (their folders run with

@@ -28,6 +28,9 @@ if [ -x build/bin/azc ]; then
     build/bin/azc build "$corpus/onnx/$model.onnx" -o "$corpus/$model.azeng" \
       --max_batch_size 2 >/dev/null
   done
+  # A dynamic engine with a dim that is a sum of symbols.
+  build/bin/azc build "$corpus/onnx/derived_dims.onnx" -o "$corpus/derived.azeng" \
+    --max_batch_size 2 --shape-range seq=1..4 --shape-range past=0..3 >/dev/null
   python3 - "$corpus" <<'PYTHON'
 import struct, sys, glob, os
 corpus = sys.argv[1]

@@ -29,6 +29,20 @@ def Azg_Dialect : Dialect {
   }];
   let useDefaultAttributePrinterParser = 1;
   let hasConstantMaterializer = 1;
+  let extraClassDeclaration = [{
+    /// Folders evaluate tensors of at most this many elements. A static
+    /// build folds shape arithmetic and small data tensors alike. A build
+    /// for a range of shapes lowers the limit to the size of shape vectors,
+    /// so that a tensor whose size follows a varying dim (the positions
+    /// 0..sequence) is folded at no size rather than at some sizes only.
+    int64_t getFoldLimit() const { return foldLimit; }
+    void setFoldLimit(int64_t limit) { foldLimit = limit; }
+
+  private:
+    int64_t foldLimit = 4096;
+
+  public:
+  }];
 }
 
 // The activation applied in the epilogue of a fused matmul, gemm or conv.

@@ -5,7 +5,7 @@
 // Gather, Concat, Unsqueeze, integer Mul/Div), and once shape resolution
 // makes the input shapes static these chains fold to constants. Weights
 // (resource blobs) and large tensors are never folded: only DenseElementsAttr
-// operands of at most kMaxFoldElements elements are.
+// operands of at most the dialect's fold limit of elements are.
 //
 //===----------------------------------------------------------------------===//
 
@@ -18,12 +18,14 @@ using namespace azc::azg;
 
 namespace {
 
-constexpr int64_t kMaxFoldElements = 4096;
+int64_t foldLimit(MLIRContext *context) {
+  return context->getLoadedDialect<AzgDialect>()->getFoldLimit();
+}
 
 /// `attr` as a foldable constant, or null.
 DenseElementsAttr foldable(Attribute attr) {
   auto dense = dyn_cast_or_null<DenseElementsAttr>(attr);
-  if (!dense || dense.getNumElements() > kMaxFoldElements)
+  if (!dense || dense.getNumElements() > foldLimit(dense.getContext()))
     return nullptr;
   return dense;
 }
@@ -31,7 +33,7 @@ DenseElementsAttr foldable(Attribute attr) {
 RankedTensorType staticResultType(Value result) {
   auto type = dyn_cast<RankedTensorType>(result.getType());
   if (!type || !type.hasStaticShape() ||
-      type.getNumElements() > kMaxFoldElements)
+      type.getNumElements() > foldLimit(type.getContext()))
     return nullptr;
   return type;
 }

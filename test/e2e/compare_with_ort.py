@@ -7,6 +7,9 @@ output with onnxruntime's on the same random inputs.
       [-- extra azc build flags]
 
 Symbolic input dims are fixed by --dims (passed to azc build as well).
+With --at NAME=N,NAME=N (repeatable), the engine is built once — give the
+ranges as build flags after `--`, e.g. `-- --shape-range batch=1..4` — and
+run and compared at each of those sizes, as a dynamic engine is used.
 With --random-weights, every float initializer is first replaced by seeded
 random values (normal, scaled by 1/sqrt(fan-in); BatchNormalization
 variances uniform in [0.5, 1.5]) in a copy of the model: the "light" test
@@ -67,35 +70,25 @@ def randomize_weights(model, rng):
             numpy_helper.from_array(new.astype(array.dtype), tensor.name))
 
 
-def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("model")
-    parser.add_argument("--bin", required=True, help="folder with azc and azr-run")
-    parser.add_argument("--work", required=True)
-    parser.add_argument("--dims", action="append", default=[])
-    parser.add_argument("--int-range", action="append", default=[])
-    parser.add_argument("--rtol", type=float, default=1e-5)
-    parser.add_argument("--atol", type=float, default=1e-5)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--random-weights", action="store_true")
-    parser.add_argument("build_flags", nargs="*")
-    args = parser.parse_args()
+def sum_of_dims(name, dims):
+    """The size of a dim named as a sum ("past + seq + 1"), or None."""
+    import re
+    terms = re.findall(r"([+-]?)\s*([A-Za-z_][\w.]*|\d+)\s*", name)
+    if not terms or "".join(s + t for s, t in terms) != name.replace(" ", ""):
+        return None
+    total = 0
+    for sign, term in terms:
+        value = int(term) if term.isdigit() else dims.get(term)
+        if value is None:
+            return None
+        total += -int(value) if sign == "-" else int(value)
+    return total
 
-    dims = dict(d.split("=") for d in args.dims)
-    int_ranges = {}
-    for spec in args.int_range:
-        name, bounds = spec.split("=")
-        low, high = bounds.split(":")
-        int_ranges[name] = (int(low), int(high))
 
-    model = onnx.load(args.model)
-    initializers = {t.name for t in model.graph.initializer}
-    rng = np.random.default_rng(args.seed)
-    os.makedirs(args.work, exist_ok=True)
-    if args.random_weights:
-        randomize_weights(model, rng)
-        args.model = os.path.join(args.work, "randomized.onnx")
-        onnx.save(model, args.model)
+def compare_at(args, model, initializers, int_ranges, dims, rng, engine, work,
+               session):
+    """Runs `engine` on random inputs sized by `dims` and compares every
+    output with onnxruntime's; True when any differs."""
     feeds = {}
     run_args = []
     for value in model.graph.input:
@@ -108,6 +101,8 @@ def main():
                 shape.append(d.dim_value)
             elif d.dim_param in dims:
                 shape.append(int(dims[d.dim_param]))
+            elif sum_of_dims(d.dim_param, dims) is not None:
+                shape.append(sum_of_dims(d.dim_param, dims))
             else:
                 sys.exit(f"input {value.name}: give --dims {d.dim_param or '?'}=N")
         dtype = NP_TYPES[tensor_type.elem_type]
@@ -117,21 +112,15 @@ def main():
             low, high = int_ranges.get(value.name, (0, 2))
             array = rng.integers(low, high, size=shape).astype(dtype)
         feeds[value.name] = array
-        path = os.path.join(args.work, f"input{len(run_args) // 2}.npy")
+        path = os.path.join(work, f"input{len(run_args) // 2}.npy")
         np.save(path, array)
         run_args += ["--input", f"{value.name}={path}"]
 
-    engine = os.path.join(args.work, "model.azeng")
-    build = [os.path.join(args.bin, "azc"), "build", args.model, "-o", engine]
-    for d in args.dims:
-        build += ["--dims", d]
-    subprocess.run(build + args.build_flags, check=True, stdout=subprocess.DEVNULL)
-    out_dir = os.path.join(args.work, "outputs")
+    out_dir = os.path.join(work, "outputs")
     os.makedirs(out_dir, exist_ok=True)
     subprocess.run([os.path.join(args.bin, "azr-run"), engine, "--output-dir",
                     out_dir] + run_args, check=True, stdout=subprocess.DEVNULL)
 
-    session = ort.InferenceSession(args.model, providers=["CPUExecutionProvider"])
     expected = session.run(None, feeds)
     failed = False
     for info, want in zip(session.get_outputs(), expected):
@@ -157,6 +146,59 @@ def main():
         if not ok:
             print(f"  worst at {tuple(int(i) for i in worst)}: azc {got[worst]!r}, ort {want[worst]!r}")
             failed = True
+    return failed
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("model")
+    parser.add_argument("--bin", required=True, help="folder with azc and azr-run")
+    parser.add_argument("--work", required=True)
+    parser.add_argument("--dims", action="append", default=[])
+    parser.add_argument("--int-range", action="append", default=[])
+    parser.add_argument("--rtol", type=float, default=1e-5)
+    parser.add_argument("--atol", type=float, default=1e-5)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--random-weights", action="store_true")
+    parser.add_argument("--at", action="append", default=[],
+                        help="run the one engine at these sizes: NAME=N,NAME=N")
+    args, args.build_flags = parser.parse_known_args()
+    args.build_flags = [f for f in args.build_flags if f != "--"]
+
+    dims = dict(d.split("=") for d in args.dims)
+    int_ranges = {}
+    for spec in args.int_range:
+        name, bounds = spec.split("=")
+        low, high = bounds.split(":")
+        int_ranges[name] = (int(low), int(high))
+
+    model = onnx.load(args.model)
+    initializers = {t.name for t in model.graph.initializer}
+    rng = np.random.default_rng(args.seed)
+    os.makedirs(args.work, exist_ok=True)
+    if args.random_weights:
+        randomize_weights(model, rng)
+        args.model = os.path.join(args.work, "randomized.onnx")
+        onnx.save(model, args.model)
+    engine = os.path.join(args.work, "model.azeng")
+    build = [os.path.join(args.bin, "azc"), "build", args.model, "-o", engine]
+    for d in args.dims:
+        build += ["--dims", d]
+    subprocess.run(build + args.build_flags, check=True, stdout=subprocess.DEVNULL)
+    session = ort.InferenceSession(args.model, providers=["CPUExecutionProvider"])
+
+    points = [dict(dims)]
+    if args.at:
+        points = [dict(dims, **dict(d.split("=") for d in spec.split(",")))
+                  for spec in args.at]
+    failed = False
+    for n, point in enumerate(points):
+        work = os.path.join(args.work, f"at{n}") if args.at else args.work
+        os.makedirs(work, exist_ok=True)
+        if args.at:
+            print("at " + ", ".join(f"{k}={v}" for k, v in point.items()))
+        failed |= compare_at(args, model, initializers, int_ranges, point,
+                             rng, engine, work, session)
     sys.exit(1 if failed else 0)
 
 

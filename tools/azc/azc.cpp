@@ -6,6 +6,7 @@
 //                   [--cpu-features F,...]
 //   azc inspect ENGINE [--bandwidth-gbs X] [--peak-gflops Y]
 // profile flags: --max_batch_size N, --dims NAME=N, --input-shape NAME:AxBx...
+//   and for build: --shape-range NAME=MIN..OPT..MAX, --max_input_len N
 //
 // import prints azg IR followed by a parameter and FLOP summary as comments
 // (so the output still parses); build writes an engine file; inspect
@@ -99,13 +100,22 @@ int runBuild(azc::BuildOptions options) {
   return 0;
 }
 
-void addProfileOptions(CLI::App *app, azc::ShapeProfile &profile) {
+void addProfileOptions(CLI::App *app, azc::ShapeProfile &profile, bool ranges) {
   app->add_option("--max_batch_size,--max-batch-size", profile.maxBatchSize,
-                  "size of dim 0 of every input where it is dynamic");
+                  ranges ? "dim 0 of every input where it is dynamic takes "
+                           "1..N at run time"
+                         : "size of dim 0 of every input where it is dynamic");
   app->add_option("--dims", profile.dims,
                   "symbolic dim sizes, NAME=SIZE (repeatable)");
   app->add_option("--input-shape", profile.inputShapes,
                   "input shapes, NAME:D0xD1x... (repeatable)");
+  if (!ranges)
+    return;
+  app->add_option("--shape-range", profile.shapeRanges,
+                  "a dim's run-time range, NAME=MIN..OPT..MAX or "
+                  "INPUT:DIM=MIN..OPT..MAX (repeatable)");
+  app->add_option("--max_input_len,--max-input-len", profile.maxInputLen,
+                  "dim 1 of rank-2 integer inputs (token ids) takes 1..N");
 }
 
 int main(int argc, char **argv) {
@@ -119,7 +129,7 @@ int main(int argc, char **argv) {
                         "output file (- for stdout)");
   importApp->add_flag("--optimize", import.optimize,
                       "run the optimization pipeline before printing");
-  addProfileOptions(importApp, import.profile);
+  addProfileOptions(importApp, import.profile, false);
   importApp->add_flag("--print-weights", import.printWeights,
                       "print weight data instead of eliding it");
 
@@ -134,7 +144,7 @@ int main(int argc, char **argv) {
       ->add_option("--cpu-features", build.cpuFeatures,
                    "CPU features the engine may require (comma-separated)")
       ->delimiter(',');
-  addProfileOptions(buildApp, build.profile);
+  addProfileOptions(buildApp, build.profile, true);
 
   std::string enginePath;
   azc::InspectOptions inspect;
