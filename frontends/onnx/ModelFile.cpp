@@ -227,11 +227,12 @@ bool ModelFile::externalBytes(const onnx::TensorProto &tensor,
   size_t fileSize = file->getBufferSize();
   if (length < 0)
     length = offset <= (int64_t)fileSize ? fileSize - offset : 0;
-  if (offset + length > (int64_t)fileSize) {
+  // Both are non-negative: compare without the sum, which could overflow.
+  if (offset > (int64_t)fileSize || length > (int64_t)fileSize - offset) {
     error = "tensor '" + tensor.name() + "': external data [" +
-            std::to_string(offset) + ", " + std::to_string(offset + length) +
-            ") lies beyond the end of '" + full + "' (" +
-            std::to_string(fileSize) + " bytes)";
+            std::to_string(offset) + ", " + std::to_string(offset) + " + " +
+            std::to_string(length) + ") lies beyond the end of '" + full +
+            "' (" + std::to_string(fileSize) + " bytes)";
     return false;
   }
   bytes.data = file->getBufferStart() + offset;
