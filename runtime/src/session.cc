@@ -14,6 +14,7 @@
 #include "engine.h"
 
 #include "azr/engine_format.h"
+#include "cpu/kernel_util.h"
 
 #include <unistd.h>
 
@@ -158,6 +159,8 @@ azr_status_t azr_session_create(azr_engine_t *engine,
     session->allocator = *options->allocator;
   }
   session->verbose = options && options->verbose;
+  if (session->verbose)
+    fprintf(stderr, "azr: f32 GEMM path: %s\n", azr::cpu::gemmPath().name);
   int threads = options ? options->num_threads : 0;
   if (threads <= 0)
     threads = int(sysconf(_SC_NPROCESSORS_ONLN));

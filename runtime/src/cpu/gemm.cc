@@ -2,6 +2,8 @@
 
 #include "cpu/kernel_util.h"
 
+#include "cpu_features.h"
+
 namespace azr::cpu {
 
 // A K block of B (kKBlock x kGemmColBlock floats, 128 KiB) stays in L2 while
@@ -66,6 +68,19 @@ void gemmTile(int64_t K, const float *A, int64_t lda, int64_t acs,
   }
 }
 
+const GemmPath &gemmPath() {
+  static const GemmPath path = []() -> GemmPath {
+#if defined(__x86_64__)
+    if (hasCpuFeature("avx512f") && hasCpuFeature("fma"))
+      return {"avx512", gemmTileAvx512};
+    if (hasCpuFeature("avx2") && hasCpuFeature("fma"))
+      return {"avx2", gemmTileAvx2};
+#endif
+    return {"portable", gemmTile};
+  }();
+  return path;
+}
+
 void parallelGemm(ThreadPool &pool, int64_t M, int64_t N, int64_t K,
                   const std::vector<GemmBatch> &batches,
                   const Epilogue *epilogue) {
@@ -80,6 +95,7 @@ void parallelGemm(ThreadPool &pool, int64_t M, int64_t N, int64_t K,
       1, std::min(M, kGemmRowPanel) * std::min(N, kGemmColBlock) *
              std::max<int64_t>(K, 1));
   const int64_t minTasks = std::max<int64_t>(1, (1 << 18) / flopsPerTask);
+  const GemmTileFn tile = gemmPath().tile;
   pool.parallelFor(tasks, minTasks, [&](int64_t begin, int64_t end) {
     for (int64_t t = begin; t < end; ++t) {
       const int64_t colBlock = t % colBlocks;
@@ -89,7 +105,7 @@ void parallelGemm(ThreadPool &pool, int64_t M, int64_t N, int64_t K,
       const int64_t i1 = std::min(M, i0 + kGemmRowPanel);
       const int64_t j0 = colBlock * kGemmColBlock;
       const int64_t j1 = std::min(N, j0 + kGemmColBlock);
-      gemmTile(K, b.A, b.lda, b.acs, b.B, b.ldb, b.C, b.ldc, i0, i1, j0, j1);
+      tile(K, b.A, b.lda, b.acs, b.B, b.ldb, b.C, b.ldc, i0, i1, j0, j1);
       if (epilogue)
         for (int64_t i = i0; i < i1; ++i)
           epilogue->apply(b.C + i * b.ldc + j0,

@@ -395,11 +395,34 @@ struct Epilogue {
 /// column stride `acs`, B dense rows of stride `ldb`), for rows
 /// [rowBegin, rowEnd) and columns [colBegin, colEnd); overwrites C. Each
 /// element sums k in increasing order whatever the range, so partitioning
-/// never changes results.
+/// never changes results. One implementation per ISA; gemmTile is the
+/// portable reference.
+using GemmTileFn = void (*)(int64_t K, const float *A, int64_t lda, int64_t acs,
+                            const float *B, int64_t ldb, float *C, int64_t ldc,
+                            int64_t rowBegin, int64_t rowEnd, int64_t colBegin,
+                            int64_t colEnd);
 void gemmTile(int64_t K, const float *A, int64_t lda, int64_t acs,
               const float *B, int64_t ldb, float *C, int64_t ldc,
               int64_t rowBegin, int64_t rowEnd, int64_t colBegin,
               int64_t colEnd);
+#if defined(__x86_64__)
+void gemmTileAvx2(int64_t K, const float *A, int64_t lda, int64_t acs,
+                  const float *B, int64_t ldb, float *C, int64_t ldc,
+                  int64_t rowBegin, int64_t rowEnd, int64_t colBegin,
+                  int64_t colEnd);
+void gemmTileAvx512(int64_t K, const float *A, int64_t lda, int64_t acs,
+                    const float *B, int64_t ldb, float *C, int64_t ldc,
+                    int64_t rowBegin, int64_t rowEnd, int64_t colBegin,
+                    int64_t colEnd);
+#endif
+
+/// The GEMM tile for this CPU, chosen once from cpuid: "avx512", "avx2" or
+/// "portable". AZR_CPU_DISABLE=avx512f (or avx2) forces a narrower one.
+struct GemmPath {
+  const char *name;
+  GemmTileFn tile;
+};
+const GemmPath &gemmPath();
 
 /// One product of a batched GEMM. C(i, j) is element
 /// flatBase + i * flatRowStride + j of the output the epilogue sees.
@@ -422,7 +445,7 @@ void parallelGemm(ThreadPool &pool, int64_t M, int64_t N, int64_t K,
 /// Tiling of the GEMM output used to split work across threads; ranges start
 /// on multiples of these so results do not depend on the thread count.
 constexpr int64_t kGemmRowBlock = 4;
-constexpr int64_t kGemmRowPanel = 64;
+constexpr int64_t kGemmRowPanel = 72;
 constexpr int64_t kGemmColBlock = 256;
 
 } // namespace azr::cpu

@@ -12,3 +12,14 @@ set(AZR_CPU_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/reduce_math.cc
   ${CMAKE_CURRENT_LIST_DIR}/index_ops.cc
 )
+# Each ISA's kernels are compiled with its flags and only called when cpuid
+# reports the ISA; everything else stays portable.
+if(CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64")
+  list(APPEND AZR_CPU_SOURCES
+    ${CMAKE_CURRENT_LIST_DIR}/gemm_avx2.cc
+    ${CMAKE_CURRENT_LIST_DIR}/gemm_avx512.cc)
+  set_source_files_properties(${CMAKE_CURRENT_LIST_DIR}/gemm_avx2.cc
+    PROPERTIES COMPILE_OPTIONS "-mavx2;-mfma")
+  set_source_files_properties(${CMAKE_CURRENT_LIST_DIR}/gemm_avx512.cc
+    PROPERTIES COMPILE_OPTIONS "-mavx512f;-mfma")
+endif()

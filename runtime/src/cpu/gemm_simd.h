@@ -1,0 +1,206 @@
+//===- gemm_simd.h - the f32 GEMM tile, written once for every ISA -*- C++
+//-*-===//
+//
+// The tile follows the BLIS structure. For each block of KC rows of B, the
+// block's columns are packed into panels NR = NV * W floats wide (zero
+// padded) and each group of MR rows of A into an MR-interleaved strip, so
+// the micro-kernel reads both with unit stride and keeps an MR x NR block
+// of C in registers for the whole block. Rows of C accumulate their k terms
+// in increasing k order, one fused multiply-add at a time, so a result does
+// not depend on how rows or columns are split across threads.
+//
+// Few rows (a matrix-vector product, a decode step) are not worth packing:
+// B is streamed once from memory straight into the multiply-adds.
+//
+// An ISA file defines a traits struct (vector type V, W lanes, load, store,
+// partial load/store of n < W lanes, fma, broadcast, add) and instantiates
+// gemmTileSimd with it, compiled with that ISA's flags.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef AZR_CPU_GEMM_SIMD_H
+#define AZR_CPU_GEMM_SIMD_H
+
+#include <algorithm>
+#include <cstdint>
+#include <vector>
+
+namespace azr::cpu::simd {
+
+constexpr int64_t kKC = 256;   ///< rows of B per packed block
+constexpr int kSkinnyRows = 4; ///< at most this many rows: no packing
+
+/// C[rows, cols] (+)= packed A strip (kc x MR) * packed B panel (kc x NR).
+template <class T, int MR, int NV>
+inline void microKernel(int64_t kc, const float *pa, const float *pb, float *C,
+                        int64_t ldc, int rows, int cols, bool accumulate) {
+  using V = typename T::V;
+  constexpr int W = T::W, NR = NV * W;
+  V acc[MR][NV];
+  for (int r = 0; r < MR; ++r)
+    for (int v = 0; v < NV; ++v)
+      acc[r][v] = T::zero();
+  for (int64_t k = 0; k < kc; ++k) {
+    V b[NV];
+    for (int v = 0; v < NV; ++v)
+      b[v] = T::load(pb + k * NR + v * W);
+    for (int r = 0; r < MR; ++r) {
+      V a = T::broadcast(pa + k * MR + r);
+      for (int v = 0; v < NV; ++v)
+        acc[r][v] = T::fma(a, b[v], acc[r][v]);
+    }
+  }
+  for (int r = 0; r < rows; ++r)
+    for (int v = 0; v < NV; ++v) {
+      int n = std::min(W, cols - v * W);
+      if (n <= 0)
+        break;
+      float *c = C + r * ldc + v * W;
+      V x = acc[r][v];
+      if (n == W) {
+        if (accumulate)
+          x = T::add(x, T::load(c));
+        T::store(c, x);
+      } else {
+        if (accumulate)
+          x = T::add(x, T::loadPartial(c, n));
+        T::storePartial(c, x, n);
+      }
+    }
+}
+
+/// R rows of C[:, colBegin:colEnd] = A[R rows, :K] * B, B read in place.
+template <class T, int R>
+inline void skinnyRows(int64_t K, const float *A, int64_t lda, int64_t acs,
+                       const float *B, int64_t ldb, float *C, int64_t ldc,
+                       int64_t colBegin, int64_t colEnd) {
+  using V = typename T::V;
+  constexpr int W = T::W, NV = 4;
+  for (int64_t j0 = colBegin; j0 < colEnd; j0 += NV * W) {
+    const int cols = int(std::min<int64_t>(NV * W, colEnd - j0));
+    V acc[R][NV];
+    for (int r = 0; r < R; ++r)
+      for (int v = 0; v < NV; ++v)
+        acc[r][v] = T::zero();
+    if (cols == NV * W) {
+      for (int64_t k = 0; k < K; ++k) {
+        const float *b = B + k * ldb + j0;
+        V bv[NV];
+        for (int v = 0; v < NV; ++v)
+          bv[v] = T::load(b + v * W);
+        for (int r = 0; r < R; ++r) {
+          V a = T::broadcast(A + r * lda + k * acs);
+          for (int v = 0; v < NV; ++v)
+            acc[r][v] = T::fma(a, bv[v], acc[r][v]);
+        }
+      }
+    } else {
+      for (int64_t k = 0; k < K; ++k) {
+        const float *b = B + k * ldb + j0;
+        V bv[NV];
+        for (int v = 0; v < NV; ++v) {
+          int n = std::clamp(cols - v * W, 0, W);
+          bv[v] = n == W ? T::load(b + v * W)
+                  : n    ? T::loadPartial(b + v * W, n)
+                         : T::zero();
+        }
+        for (int r = 0; r < R; ++r) {
+          V a = T::broadcast(A + r * lda + k * acs);
+          for (int v = 0; v < NV; ++v)
+            acc[r][v] = T::fma(a, bv[v], acc[r][v]);
+        }
+      }
+    }
+    for (int r = 0; r < R; ++r)
+      for (int v = 0; v < NV; ++v) {
+        int n = std::min(W, cols - v * W);
+        if (n <= 0)
+          break;
+        float *c = C + r * ldc + j0 + v * W;
+        if (n == W)
+          T::store(c, acc[r][v]);
+        else
+          T::storePartial(c, acc[r][v], n);
+      }
+  }
+}
+
+template <class T>
+inline void skinnyTile(int64_t K, const float *A, int64_t lda, int64_t acs,
+                       const float *B, int64_t ldb, float *C, int64_t ldc,
+                       int64_t rowBegin, int64_t rowEnd, int64_t colBegin,
+                       int64_t colEnd) {
+  int64_t i = rowBegin;
+  for (; i + 4 <= rowEnd; i += 4)
+    skinnyRows<T, 4>(K, A + i * lda, lda, acs, B, ldb, C + i * ldc, ldc,
+                     colBegin, colEnd);
+  for (; i + 2 <= rowEnd; i += 2)
+    skinnyRows<T, 2>(K, A + i * lda, lda, acs, B, ldb, C + i * ldc, ldc,
+                     colBegin, colEnd);
+  for (; i < rowEnd; ++i)
+    skinnyRows<T, 1>(K, A + i * lda, lda, acs, B, ldb, C + i * ldc, ldc,
+                     colBegin, colEnd);
+}
+
+/// C[rowBegin:rowEnd, colBegin:colEnd] = A * B (overwritten).
+template <class T, int MR, int NV>
+inline void gemmTileSimd(int64_t K, const float *A, int64_t lda, int64_t acs,
+                         const float *B, int64_t ldb, float *C, int64_t ldc,
+                         int64_t rowBegin, int64_t rowEnd, int64_t colBegin,
+                         int64_t colEnd) {
+  const int64_t rows = rowEnd - rowBegin, cols = colEnd - colBegin;
+  if (rows <= 0 || cols <= 0)
+    return;
+  if (K == 0) {
+    for (int64_t i = rowBegin; i < rowEnd; ++i)
+      std::fill(C + i * ldc + colBegin, C + i * ldc + colEnd, 0.0f);
+    return;
+  }
+  if (rows <= kSkinnyRows) {
+    skinnyTile<T>(K, A, lda, acs, B, ldb, C, ldc, rowBegin, rowEnd, colBegin,
+                  colEnd);
+    return;
+  }
+  constexpr int NR = NV * T::W;
+  const int64_t panels = (cols + NR - 1) / NR;
+  thread_local std::vector<float> packA, packB;
+  packA.resize(size_t(kKC * MR));
+  packB.resize(size_t(kKC * NR * panels));
+  for (int64_t k0 = 0; k0 < K; k0 += kKC) {
+    const int64_t kc = std::min(kKC, K - k0);
+    for (int64_t p = 0; p < panels; ++p) {
+      const int64_t j = colBegin + p * NR;
+      const int64_t n = std::min<int64_t>(NR, colEnd - j);
+      float *dst = packB.data() + p * kc * NR;
+      for (int64_t k = 0; k < kc; ++k) {
+        const float *src = B + (k0 + k) * ldb + j;
+        std::copy(src, src + n, dst + k * NR);
+        std::fill(dst + k * NR + n, dst + (k + 1) * NR, 0.0f);
+      }
+    }
+    for (int64_t i = rowBegin; i < rowEnd; i += MR) {
+      const int m = int(std::min<int64_t>(MR, rowEnd - i));
+      float *pa = packA.data();
+      for (int r = 0; r < MR; ++r) {
+        if (r < m) {
+          const float *src = A + (i + r) * lda + k0 * acs;
+          for (int64_t k = 0; k < kc; ++k)
+            pa[k * MR + r] = src[k * acs];
+        } else {
+          for (int64_t k = 0; k < kc; ++k)
+            pa[k * MR + r] = 0.0f;
+        }
+      }
+      for (int64_t p = 0; p < panels; ++p) {
+        const int64_t j = colBegin + p * NR;
+        microKernel<T, MR, NV>(kc, pa, packB.data() + p * kc * NR,
+                               C + i * ldc + j, ldc, m,
+                               int(std::min<int64_t>(NR, colEnd - j)), k0 > 0);
+      }
+    }
+  }
+}
+
+} // namespace azr::cpu::simd
+
+#endif // AZR_CPU_GEMM_SIMD_H
