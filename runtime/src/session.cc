@@ -18,10 +18,14 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <memory>
+#include <string>
 
 using azr::schema::Storage;
 
@@ -116,6 +120,11 @@ struct azr_session_s {
   std::vector<std::vector<int64_t>> valueDims;
   std::vector<azr_tensor_info_t> outputInfos;
 
+  // With options.profile: seconds and calls per step, over all runs.
+  bool profile = false;
+  std::vector<double> stepSeconds;
+  std::vector<int64_t> stepCalls;
+
   void *allocate(size_t size) {
     // Zero-byte tensors still get a distinct, valid pointer.
     return allocator.allocate(allocator.user, size ? size : 1,
@@ -159,6 +168,7 @@ azr_status_t azr_session_create(azr_engine_t *engine,
     session->allocator = *options->allocator;
   }
   session->verbose = options && options->verbose;
+  session->profile = options && options->profile;
   if (session->verbose)
     fprintf(stderr, "azr: f32 GEMM path: %s\n", azr::cpu::gemmPath().name);
   int threads = options ? options->num_threads : 0;
@@ -446,6 +456,8 @@ azr_status_t azr_session_run(azr_session_t *session) {
               source->op()->c_str(),
               source->location() ? source->location()->c_str() : "",
               session->pool->numThreads());
+    auto start = session->profile ? std::chrono::steady_clock::now()
+                                  : std::chrono::steady_clock::time_point();
     azr::cpu::KernelContext context;
     context.inputs = step.inputs.data();
     context.numInputs = int(step.inputs.size());
@@ -462,8 +474,51 @@ azr_status_t azr_session_run(azr_session_t *session) {
       azr_status_free(status);
       return wrapped;
     }
+    if (session->profile) {
+      session->stepSeconds.resize(session->steps.size());
+      session->stepCalls.resize(session->steps.size());
+      session->stepSeconds[s] += std::chrono::duration<double>(
+                                     std::chrono::steady_clock::now() - start)
+                                     .count();
+      ++session->stepCalls[s];
+    }
   }
   return nullptr;
+}
+
+size_t azr_session_profile(const azr_session_t *session, char *text,
+                           size_t capacity) {
+  if (!session || !session->profile)
+    return 0;
+  // Per kernel name: calls and seconds.
+  std::map<std::string, std::pair<int64_t, double>> perKernel;
+  double total = 0;
+  const azr::schema::Engine *meta = session->engine->meta;
+  for (size_t s = 0; s < session->stepSeconds.size(); ++s) {
+    auto &entry = perKernel[meta->steps()->Get(s)->op()->str()];
+    entry.first += session->stepCalls[s];
+    entry.second += session->stepSeconds[s];
+    total += session->stepSeconds[s];
+  }
+  std::vector<std::pair<std::string, std::pair<int64_t, double>>> rows(
+      perKernel.begin(), perKernel.end());
+  std::sort(rows.begin(), rows.end(), [](const auto &a, const auto &b) {
+    return a.second.second > b.second.second;
+  });
+  std::string report;
+  char line[256];
+  for (const auto &[name, entry] : rows) {
+    snprintf(line, sizeof(line), "%-20s %8lld %10.3f %5.1f%%\n", name.c_str(),
+             (long long)entry.first, entry.second * 1e3,
+             total > 0 ? 100.0 * entry.second / total : 0.0);
+    report += line;
+  }
+  if (text && capacity) {
+    size_t n = std::min(capacity - 1, report.size());
+    memcpy(text, report.data(), n);
+    text[n] = '\0';
+  }
+  return report.size() + 1;
 }
 
 azr_status_t azr_session_get_output(azr_session_t *session, const char *name,

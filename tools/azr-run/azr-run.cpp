@@ -1,7 +1,7 @@
 //===- azr-run.cpp - run an engine on NumPy or ONNX tensor files ----------===//
 //
 //   azr-run ENGINE --input NAME=FILE ... [--output-dir DIR] [--iterations N]
-//                  [--threads N] [--verbose]
+//                  [--threads N] [--verbose] [--profile]
 //
 // FILE is a NumPy .npy file, or an ONNX TensorProto .pb (as in the ONNX
 // test suites). Each output is written to DIR/<name>.npy. Latency over the
@@ -334,7 +334,8 @@ std::string shapeText(const std::vector<int64_t> &dims) {
 int usage() {
   fprintf(stderr,
           "usage: azr-run ENGINE --input NAME=FILE ... [--output-dir DIR]\n"
-          "               [--iterations N] [--threads N] [--verbose]\n"
+          "               [--iterations N] [--threads N] [--verbose] "
+          "[--profile]\n"
           "FILE: .npy, or an ONNX TensorProto .pb\n");
   return 2;
 }
@@ -352,7 +353,7 @@ int main(int argc, char **argv) {
   std::string enginePath, outputDir;
   std::vector<std::pair<std::string, std::string>> inputs;
   int iterations = 1, threads = 0;
-  bool verbose = false;
+  bool verbose = false, profile = false;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     auto value = [&]() -> const char * {
@@ -378,6 +379,8 @@ int main(int argc, char **argv) {
       (arg == "--iterations" ? iterations : threads) = int(n);
     } else if (arg == "--verbose") {
       verbose = true;
+    } else if (arg == "--profile") {
+      profile = true;
     } else if (arg == "-h" || arg == "--help") {
       usage();
       return 0;
@@ -396,6 +399,7 @@ int main(int argc, char **argv) {
   azr_session_options_t options = {};
   options.num_threads = threads;
   options.verbose = verbose;
+  options.profile = profile;
   azr_session_t *session = nullptr;
   int code = 0;
   if (azr_status_t status = azr_session_create(engine, &options, &session)) {
@@ -464,6 +468,11 @@ int main(int argc, char **argv) {
     std::sort(sorted.begin(), sorted.end());
     printf("latency over %zu iteration(s): min %.3f ms, median %.3f ms\n",
            sorted.size(), sorted.front(), sorted[sorted.size() / 2]);
+  }
+  if (code == 0 && profile) {
+    std::string report(azr_session_profile(session, nullptr, 0), '\0');
+    azr_session_profile(session, report.data(), report.size());
+    printf("time per kernel (calls, total ms, share):\n%s", report.c_str());
   }
   azr_session_release(session);
   azr_engine_release(engine);

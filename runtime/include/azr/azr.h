@@ -138,6 +138,7 @@ typedef struct azr_session_options_s {
   int num_threads;                  /* <= 0: one per available core */
   const azr_allocator_t *allocator; /* NULL: aligned malloc */
   int verbose;                      /* nonzero: print each step's kernel */
+  int profile; /* nonzero: time each step (see azr_session_profile) */
 } azr_session_options_t;
 
 /* A session owns the arena and the input/output buffers of one engine. Use
@@ -165,6 +166,13 @@ azr_status_t azr_session_run(azr_session_t *session);
  * release. */
 azr_status_t azr_session_get_output(azr_session_t *session, const char *name,
                                     azr_tensor_info_t *info, const void **data);
+
+/* With options.profile set: writes into `text` (up to `capacity` bytes,
+ * NUL-terminated) the time spent per kernel over all runs so far, slowest
+ * first, as lines "KERNEL CALLS TOTAL_MS SHARE%". Returns the length the
+ * whole report needs, or 0 when the session does not profile. */
+size_t azr_session_profile(const azr_session_t *session, char *text,
+                           size_t capacity);
 
 /* The runtime's version as "MAJOR.MINOR.PATCH". */
 const char *azr_version(void);
