@@ -42,9 +42,14 @@ fi
 
 if [ "$python" = 1 ]; then
   py=${PYTHON:-python3}
-  if ! "$py" -c 'import onnx, onnxruntime, numpy' 2>/dev/null; then
+  # Pinned: the conformance suite includes the onnx package's own node tests
+  # and its expectations name that version; onnxruntime gives the references.
+  onnx_version=1.23.2 ort_version=1.32.0
+  if ! "$py" -c "import onnx, onnxruntime, numpy, sys; sys.exit(
+      (onnx.__version__, onnxruntime.__version__) != ('$onnx_version', '$ort_version'))" \
+      2>/dev/null; then
     echo "install-deps: installing onnx, onnxruntime, numpy (reference outputs only)"
-    "$py" -m pip install -q onnx onnxruntime numpy
+    "$py" -m pip install -q "onnx==$onnx_version" "onnxruntime==$ort_version" numpy
   fi
   "$py" -c 'import lit' 2>/dev/null || "$py" -m pip install -q lit
 fi
