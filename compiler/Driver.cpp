@@ -8,10 +8,12 @@
 #include "compiler/PlanFitting.h"
 #include "dialects/azg/AzgDialect.h"
 #include "frontends/onnx/OnnxImporter.h"
+#include "frontends/safetensors/SafetensorsImporter.h"
 
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/Pass/PassManager.h"
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
 
 using namespace azc;
@@ -19,6 +21,9 @@ using namespace azc;
 mlir::OwningOpRef<mlir::ModuleOp> azc::importModel(mlir::MLIRContext &context,
                                                    const std::string &path,
                                                    std::string &error) {
+  // A folder is a checkpoint (config.json + safetensors); a file is ONNX.
+  if (llvm::sys::fs::is_directory(path))
+    return safetensors::importCheckpoint(context, path, error);
   return onnx_frontend::importOnnxFile(context, path, {}, error);
 }
 
@@ -104,9 +109,11 @@ bool azc::buildEngine(const BuildOptions &options, BuildReport &report,
     return false;
   }
   const std::vector<plan::Symbol> &symbols = resolved.symbols;
-  if (!symbols.empty())
-    context.getLoadedDialect<azg::AzgDialect>()->setFoldLimit(
-        kDynamicFoldLimit);
+  if (!symbols.empty()) {
+    auto *dialect = context.getLoadedDialect<azg::AzgDialect>();
+    dialect->setFoldLimit(kDynamicFoldLimit);
+    dialect->setFoldRanges(false);
+  }
   // Each point of the ranges is compiled from a fresh copy of the import.
   auto lowerAt = [&](const std::vector<int64_t> &point, plan::Plan &plan) {
     mlir::OwningOpRef<mlir::ModuleOp> copy = module->clone();

@@ -52,4 +52,12 @@ if [ "$python" = 1 ]; then
     "$py" -m pip install -q "onnx==$onnx_version" "onnxruntime==$ort_version" numpy
   fi
   "$py" -c 'import lit' 2>/dev/null || "$py" -m pip install -q lit
+  # PyTorch transformers (pure Python) next to Debian's torch: the reference
+  # the checkpoint tests compare against. 4.44 is the last release that runs
+  # on Debian's torch 1.13.
+  if [ "$runtime_only" = 0 ] &&
+     ! /usr/bin/python3 -c 'import transformers' 2>/dev/null; then
+    echo "install-deps: installing transformers for Debian's python3 (reference only)"
+    /usr/bin/python3 -m pip install -q --break-system-packages "transformers==4.44.2"
+  fi
 fi
