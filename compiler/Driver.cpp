@@ -14,6 +14,7 @@
 #include "mlir/Pass/PassManager.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 
 using namespace azc;
@@ -171,6 +172,16 @@ bool azc::buildEngine(const BuildOptions &options, BuildReport &report,
       {"max_input_len", std::to_string(options.profile.maxInputLen)});
   flags.push_back({"cpu_features", llvm::join(options.cpuFeatures, ",")});
   flags.push_back({"quantization", "none"});
+  // A checkpoint folder's tokenizer and generation settings travel with the
+  // engine, so it is all a deployment needs.
+  if (llvm::sys::fs::is_directory(options.model))
+    for (const char *name : {"tokenizer.json", "generation_config.json"}) {
+      llvm::SmallString<256> path(options.model);
+      llvm::sys::path::append(path, name);
+      auto buffer = llvm::MemoryBuffer::getFile(path);
+      if (buffer)
+        info.attachments.push_back({name, (*buffer)->getBuffer().str()});
+    }
   flags.push_back({"pipeline", "resolve-shapes,fold-shapes,fuse-elementwise,"
                                "fuse-epilogues,cse,canonicalize"});
   if (!writeEngine(plan, info, options.output, error))

@@ -18,12 +18,12 @@ for arg in "$@"; do
 done
 
 packages=(build-essential cmake ninja-build git ccache libgtest-dev libgmock-dev
-          libflatbuffers-dev flatbuffers-compiler)
+          libflatbuffers-dev flatbuffers-compiler libicu-dev nlohmann-json3-dev)
 if [ "$runtime_only" = 0 ]; then
   packages+=(llvm-19-dev libmlir-19-dev mlir-19-tools llvm-19-tools clang-19 lld-19
              libclang-rt-19-dev
              libprotobuf-dev protobuf-compiler libonnx-dev libonnx-testdata
-             nlohmann-json3-dev libcli11-dev
+             libcli11-dev
              python3-torch libopenblas0-pthread)
 fi
 

@@ -10,8 +10,16 @@ and checks it against transformers:
 
   compare_with_transformers.py FAMILY --bin DIR --work DIR [--new N]
                                [--dtype f32|f16|bf16] [--shard-size SIZE]
+                               [--text-corpus FILE ...]
   FAMILY: llama (grouped-query attention), qwen2 (q/k/v biases, tied
           embeddings), llama3 (rope_scaling llama3), gpt2
+
+With --text-corpus, a byte-level BPE tokenizer is trained on the files
+(the Hugging Face tokenizers library) and saved in the checkpoint folder,
+the model's vocabulary is the tokenizer's, and a fourth check runs
+`azr-run ENGINE --prompt TEXT`: the engine carries the tokenizer, and the
+text it generates must equal transformers' greedy continuation decoded by
+the same tokenizer.
 
 --dtype stores the checkpoint in half precision (the reference model then
 runs in f32 on the same rounded weights, as azc does); --shard-size splits
@@ -78,10 +86,22 @@ def main():
     parser.add_argument("--new", type=int, default=8)
     parser.add_argument("--dtype", choices=["f32", "f16", "bf16"], default="f32")
     parser.add_argument("--shard-size")
+    parser.add_argument("--text-corpus", nargs="+")
     args = parser.parse_args()
 
     torch.manual_seed(0)
     config = CONFIGS[args.family]()
+    tokenizer = None
+    if args.text_corpus:
+        from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+        tokenizer = Tokenizer(models.BPE())
+        tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+        tokenizer.decoder = decoders.ByteLevel()
+        tokenizer.train(args.text_corpus, trainers.BpeTrainer(
+            vocab_size=400, special_tokens=["<|endoftext|>"],
+            initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
+        config.vocab_size = tokenizer.get_vocab_size()
+        config.eos_token_id = tokenizer.token_to_id("<|endoftext|>")
     model_class = {"gpt2": transformers.GPT2LMHeadModel,
                    "qwen2": transformers.Qwen2ForCausalLM}.get(
         args.family, transformers.LlamaForCausalLM)
@@ -106,6 +126,8 @@ def main():
     else:
         model.save_pretrained(folder, **save)
 
+    if tokenizer:
+        tokenizer.save(os.path.join(folder, "tokenizer.json"))
     engine = os.path.join(args.work, "model.azeng")
     subprocess.run([os.path.join(args.bin, "azc"), "build", folder, "-o", engine,
                     "--max_batch_size", "2", "--max_input_len", "16",
@@ -161,6 +183,28 @@ def main():
     print(f"greedy {args.new} tokens: azc {got} transformers {want} "
           f"{'ok' if same else 'MISMATCH'}")
     failed.append(not same)
+
+    # 4. Text in, text out, with the tokenizer the engine carries.
+    if tokenizer:
+        text = "The engine runs"
+        ids = torch.tensor([tokenizer.encode(text).ids])
+        with torch.no_grad():
+            new = model.generate(ids, attention_mask=torch.ones_like(ids),
+                                 max_new_tokens=args.new, do_sample=False,
+                                 eos_token_id=config.eos_token_id,
+                                 pad_token_id=config.eos_token_id)[0, ids.shape[1]:]
+        want_text = text + tokenizer.decode(new.tolist(), skip_special_tokens=True)
+        run = subprocess.run([os.path.join(args.bin, "azr-run"), engine, "--prompt", text,
+                              "--max-new-tokens", str(args.new)],
+                             capture_output=True, check=True)
+        stdout = run.stdout.decode("utf-8")  # valid UTF-8, or this fails
+        got_text = stdout.split("\nprefill:")[0]
+        same = got_text == want_text
+        print(f"prompt {text!r}: azc {got_text!r} transformers {want_text!r} "
+              f"{'ok' if same else 'MISMATCH'}")
+        print("\n".join(line for line in stdout.splitlines()
+                        if line.startswith(("prefill:", "decode:"))))
+        failed.append(not same)
     sys.exit(1 if any(failed) else 0)
 
 
