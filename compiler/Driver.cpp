@@ -109,7 +109,8 @@ bool azc::buildEngine(const BuildOptions &options, BuildReport &report,
     error = options.model + ": " + (main ? error : "the model has no @main");
     return false;
   }
-  const std::vector<plan::Symbol> &symbols = resolved.symbols;
+  std::vector<plan::Symbol> symbols = resolved.symbols;
+  plan::chooseGrid(symbols);
   if (!symbols.empty()) {
     auto *dialect = context.getLoadedDialect<azg::AzgDialect>();
     dialect->setFoldLimit(kDynamicFoldLimit);
