@@ -585,12 +585,26 @@ struct AttentionSpec {
   Value pastLength;    ///< i64 scalar (null: 0): query i sits at pastLength + i
   int64_t window = -1; ///< > 0: each query sees at most this many keys
   Value mask;          ///< bool (true attends) or additive; may be null
+  /// An extra logit per row that only adds to the softmax denominator
+  /// (attention sinks; 0 for onnxruntime's smooth softmax), broadcast to
+  /// [B, N, Sq, 1]; may be null.
+  Value sink;
 };
 
-/// softmax(scale * Q K^T (softcapped, masked)) V, as [B, N, Sq, Hv].
-Value attend(Emitter &e, Value q, Value k, Value v, const AttentionSpec &s) {
+/// Stages of the [B, N, Sq, T] scores attend() can hand out.
+enum class ScoreStage { scaled, softcapped, masked, probabilities };
+
+/// softmax(scale * Q K^T (softcapped, masked)) V, as [B, N, Sq, Hv]. With
+/// `stage`, `*scoresOut` receives the scores at that stage.
+Value attend(Emitter &e, Value q, Value k, Value v, const AttentionSpec &s,
+             std::optional<ScoreStage> stage = std::nullopt,
+             Value *scoresOut = nullptr) {
   if (!e.ok())
     return Value();
+  auto capture = [&](ScoreStage at, Value scores) {
+    if (stage == at)
+      *scoresOut = scores;
+  };
   int64_t groups = s.heads / s.kvHeads;
   // Grouped heads share one K/V head: [B, kvN, G * Sq, H] against
   // [B, kvN, H, T] multiplies each query head by its own K/V head, with no
@@ -600,10 +614,12 @@ Value attend(Emitter &e, Value q, Value k, Value v, const AttentionSpec &s) {
   if (groups > 1)
     scores = e.reshape(scores, {0, s.heads, -1, 0});
   scores = e.mul(scores, e.scalarLike(q, s.scale));
+  capture(ScoreStage::scaled, scores);
   if (s.softcap > 0) {
     Value cap = e.scalarLike(q, s.softcap);
     scores = e.mul(e.op<azg::TanhOp>(e.div(scores, cap)), cap);
   }
+  capture(ScoreStage::softcapped, scores);
   if (s.mask) {
     if (getElementTypeOrSelf(s.mask.getType()).isInteger(1))
       scores = e.op<azg::WhereOp>(
@@ -634,7 +650,24 @@ Value attend(Emitter &e, Value q, Value k, Value v, const AttentionSpec &s) {
         allowed, scores,
         e.scalarLike(q, -std::numeric_limits<double>::infinity()));
   }
-  Value probs = e.op<azg::SoftmaxOp>(scores, e.b.getI64IntegerAttr(-1));
+  capture(ScoreStage::masked, scores);
+  Value probs;
+  if (!s.sink) {
+    probs = e.op<azg::SoftmaxOp>(scores, e.b.getI64IntegerAttr(-1));
+  } else {
+    // softmax over the row with the sink appended, without the sink's
+    // column: exp(x - m) / (sum exp(x - m) + exp(sink - m)), m the max of
+    // the row and the sink.
+    auto axes = e.b.getDenseI64ArrayAttr({-1});
+    auto keep = e.b.getBoolAttr(true);
+    Value m =
+        e.op<azg::MaxOp>(e.op<azg::ReduceMaxOp>(scores, axes, keep), s.sink);
+    Value ex = e.op<azg::ExpOp>(e.op<azg::SubOp>(scores, m));
+    Value denom = e.add(e.op<azg::ReduceSumOp>(ex, axes, keep),
+                        e.op<azg::ExpOp>(e.op<azg::SubOp>(s.sink, m)));
+    probs = e.div(ex, denom);
+  }
+  capture(ScoreStage::probabilities, probs);
   Value pg = groups > 1 ? e.reshape(probs, {0, s.kvHeads, -1, 0}) : probs;
   Value out = e.matmul(pg, v);
   if (groups > 1)
@@ -664,18 +697,16 @@ Value mergeHeads(Emitter &e, Value x) {
 /// is P + S, where P is past_key's sequence dim (0 without past).
 LogicalResult importGroupQueryAttention(NodeContext &n) {
   static const char *const unsupportedInputs[] = {
-      nullptr,          nullptr,        nullptr,   nullptr,   nullptr,
-      nullptr,          nullptr,        nullptr,   nullptr,   "position_ids",
-      "attention_bias", "head_sink",    "k_scale", "v_scale", "q_norm_weight",
-      "k_norm_weight",  "query_seqlens"};
+      nullptr,         nullptr,        nullptr,   nullptr,   nullptr,
+      nullptr,         nullptr,        nullptr,   nullptr,   "position_ids",
+      nullptr,         nullptr,        "k_scale", "v_scale", "q_norm_weight",
+      "k_norm_weight", "query_seqlens"};
   for (size_t i = 9; i < n.numInputs() && i < std::size(unsupportedInputs); ++i)
-    if (n.input(i))
+    if (unsupportedInputs[i] && n.input(i))
       return n.error(Twine("the ") + unsupportedInputs[i] +
                      " input is not supported");
   if (n.numInputs() > std::size(unsupportedInputs))
     return n.error("inputs beyond query_seqlens are not supported");
-  if (n.attrInt("smooth_softmax", 0) > 0)
-    return n.error("smooth_softmax is not supported");
   if (n.attrInt("kv_cache_bit_width", 0) != 0 ||
       n.attrString("k_quant_type", "NONE") != "NONE" ||
       n.attrString("v_quant_type", "NONE") != "NONE")
@@ -811,6 +842,17 @@ LogicalResult importGroupQueryAttention(NodeContext &n) {
   if (window > 0 && !spec.causal)
     return n.error("local_window_size needs causal=1");
   spec.window = window;
+  // attention_bias: added like an additive mask.
+  spec.mask = n.input(10);
+  if (Value sink = n.input(11)) {
+    RankedTensorType type = typeOf(sink);
+    if (type.getRank() != 1 || type.getDimSize(0) != heads)
+      return n.error("head_sink must be 1-D with num_heads (" + Twine(heads) +
+                     ") elements");
+    spec.sink = e.reshape(sink, {1, heads, 1, 1});
+  } else if (n.attrInt("smooth_softmax", 0) > 0) {
+    spec.sink = e.scalarLike(n.input(0), 0.0);
+  }
   Value out = mergeHeads(e, attend(e, q, presentKey, presentValue, spec));
   if (!e.ok())
     return failure();
@@ -825,8 +867,6 @@ LogicalResult importOnnxAttention(NodeContext &n) {
   if (n.attrInt("left_window_size", -1) != -1 ||
       n.attrInt("right_window_size", -1) != -1)
     return n.error("left_window_size / right_window_size are not supported");
-  if (n.isOutputUsed(3))
-    return n.error("the qk_matmul_output output is not supported");
   Value query = n.input(0), key = n.input(1), value = n.input(2);
   Value mask = n.input(3), pastKey = n.input(4), pastValue = n.input(5);
   if (!pastKey != !pastValue)
@@ -909,12 +949,23 @@ LogicalResult importOnnxAttention(NodeContext &n) {
     }
     spec.mask = mask;
   }
-  Value out = attend(e, q, k, v, spec);
+  // qk_matmul_output_mode: 0 the scaled Q K^T, 1 after softcap, 2 after
+  // the masks, 3 the softmax (as onnxruntime computes them).
+  std::optional<ScoreStage> stage;
+  Value scores;
+  if (n.isOutputUsed(3)) {
+    int64_t mode = n.attrInt("qk_matmul_output_mode", 0);
+    if (mode < 0 || mode > 3)
+      return n.error("qk_matmul_output_mode " + Twine(mode) +
+                     " is not 0, 1, 2 or 3");
+    stage = ScoreStage(mode);
+  }
+  Value out = attend(e, q, k, v, spec, stage, &scores);
   if (rank == 3)
     out = mergeHeads(e, out);
   if (!e.ok())
     return failure();
-  return n.setResults({out, k, v});
+  return n.setResults({out, k, v, scores});
 }
 
 } // namespace
