@@ -766,6 +766,12 @@ LogicalResult importGroupQueryAttention(NodeContext &n) {
                        Twine(type.getRank()) + "-D");
     }
   }
+  int64_t querySeq = typeOf(query).getDimSize(1),
+          keySeq = typeOf(key).getDimSize(1);
+  if (!ShapedType::isDynamic(querySeq) && !ShapedType::isDynamic(keySeq) &&
+      querySeq != keySeq)
+    return n.error("key has " + Twine(keySeq) + " new tokens but query has " +
+                   Twine(querySeq) + "; they must be equal");
   // The past length P: past_key's dim 2, static or not.
   int64_t pastLength = 0;
   Value past = n.constantI64({0}, true);
