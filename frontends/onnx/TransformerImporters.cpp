@@ -589,6 +589,8 @@ struct AttentionSpec {
   /// (attention sinks; 0 for onnxruntime's smooth softmax), broadcast to
   /// [B, N, Sq, 1]; may be null.
   Value sink;
+  /// Give rows whose every key is masked zero probabilities (else NaN).
+  bool zeroMaskedRows = false;
 };
 
 /// Stages of the [B, N, Sq, T] scores attend() can hand out.
@@ -628,6 +630,7 @@ Value attend(Emitter &e, Value q, Value k, Value v, const AttentionSpec &s,
     else
       scores = e.add(scores, s.mask);
   }
+  Value allowed; // the causal / window mask, [Sq, T]
   if (s.causal || s.window > 0) {
     // Query i (at position p = pastLength + i) attends key j iff j <= p,
     // and with a window, j > p - window (onnxruntime's local attention).
@@ -638,7 +641,6 @@ Value attend(Emitter &e, Value q, Value k, Value v, const AttentionSpec &s,
       rows = e.add(rows, s.pastLength);
     rows = e.reshape(rows, {-1, 1});
     Value cols = e.range(zero, e.dim(k, 2));
-    Value allowed = Value();
     if (s.causal)
       allowed = e.op<azg::LessEqualOp>(cols, rows);
     if (s.window > 0) {
@@ -666,6 +668,26 @@ Value attend(Emitter &e, Value q, Value k, Value v, const AttentionSpec &s,
     Value denom = e.add(e.op<azg::ReduceSumOp>(ex, axes, keep),
                         e.op<azg::ExpOp>(e.op<azg::SubOp>(s.sink, m)));
     probs = e.div(ex, denom);
+  }
+  if (s.zeroMaskedRows && (s.mask || allowed)) {
+    // Rows whose every key is masked: softmax of all -inf is NaN; the ONNX
+    // reference and onnxruntime give zeros. Decided on the masks alone, as
+    // they do, so NaN scores stay NaN.
+    Value zeroF = e.scalarLike(q, 0.0);
+    Value negInf = e.scalarLike(q, -std::numeric_limits<double>::infinity());
+    Value bias;
+    if (s.mask)
+      bias = getElementTypeOrSelf(s.mask.getType()).isInteger(1)
+                 ? e.op<azg::WhereOp>(s.mask, zeroF, negInf)
+                 : s.mask;
+    if (allowed) {
+      Value frontier = e.op<azg::WhereOp>(allowed, zeroF, negInf);
+      bias = bias ? e.add(bias, frontier) : frontier;
+    }
+    Value rowMax = e.op<azg::ReduceMaxOp>(bias, e.b.getDenseI64ArrayAttr({-1}),
+                                          e.b.getBoolAttr(true));
+    Value dead = e.op<azg::EqualOp>(rowMax, negInf);
+    probs = e.op<azg::WhereOp>(dead, zeroF, probs);
   }
   capture(ScoreStage::probabilities, probs);
   Value pg = groups > 1 ? e.reshape(probs, {0, s.kvHeads, -1, 0}) : probs;
@@ -936,6 +958,7 @@ LogicalResult importOnnxAttention(NodeContext &n) {
   spec.softcap = n.attrFloat("softcap", 0.0f);
   spec.causal = n.attrInt("is_causal", 0) != 0;
   spec.pastLength = pastLength;
+  spec.zeroMaskedRows = true;
   if (mask) {
     // A mask shorter than the total length is padded with "masked".
     RankedTensorType maskType = typeOf(mask);
