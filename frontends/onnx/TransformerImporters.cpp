@@ -445,8 +445,6 @@ FailureOr<std::vector<float>> constantFloats(NodeContext &n, size_t i,
 /// same way or given as floats. The weight is dequantized here into a
 /// [K, N] constant of A's type: y = A @ W^T (+ bias).
 LogicalResult importMatMulNBits(NodeContext &n) {
-  if (n.input(4))
-    return n.error("g_idx (act-order group indices) is not supported");
   if (n.attrInt("weight_prepacked", 0) != 0)
     return n.error("weight_prepacked=1 is not supported");
   FailureOr<int64_t> kAttr = positiveAttr(n, "K"), nAttr = positiveAttr(n, "N"),
@@ -522,6 +520,33 @@ LogicalResult importMatMulNBits(NodeContext &n) {
     }
   }
 
+  // g_idx (act-order quantization): the block whose scale and zero point
+  // row k uses; by default k / block_size.
+  std::vector<int64_t> group(K);
+  for (int64_t k = 0; k < K; ++k)
+    group[k] = k / block;
+  if (n.input(4)) {
+    // onnxruntime's CPU kernel reads packed zero points as if absent when
+    // g_idx is given; with no agreed meaning, they are refused.
+    if (n.input(3) &&
+        !isa<FloatType>(getElementTypeOrSelf(n.input(3).getType())))
+      return n.error("g_idx with uint8 zero_points is not supported "
+                     "(onnxruntime ignores those zero points); float zero "
+                     "points or none are");
+    FailureOr<SmallVector<int64_t>> given = n.constantInts(4, "g_idx");
+    if (failed(given))
+      return failure();
+    if ((int64_t)given->size() != K)
+      return n.error("g_idx has " + Twine(given->size()) +
+                     " entries, expected K = " + Twine(K));
+    for (int64_t k = 0; k < K; ++k) {
+      if ((*given)[k] < 0 || (*given)[k] >= blocks)
+        return n.error("g_idx[" + Twine(k) + "] = " + Twine((*given)[k]) +
+                       " is not a block index below " + Twine(blocks));
+      group[k] = (*given)[k];
+    }
+  }
+
   // W^T [K, N]: element (k, r) = (code - zero point) * scale.
   std::vector<float> weight(K * N);
   for (int64_t r = 0; r < N; ++r)
@@ -529,8 +554,8 @@ LogicalResult importMatMulNBits(NodeContext &n) {
       int64_t blk = k / block, inBlock = k % block;
       uint8_t byte = (*codes)[(r * blocks + blk) * blob + inBlock / perByte];
       float code = float((byte >> (bits * (inBlock % perByte))) & mask);
-      weight[k * N + r] =
-          (code - zeroPoints[r * blocks + blk]) * (*scales)[r * blocks + blk];
+      int64_t g = r * blocks + group[k];
+      weight[k * N + r] = (code - zeroPoints[g]) * (*scales)[g];
     }
 
   auto weightType = RankedTensorType::get({K, N}, aElement);
