@@ -363,60 +363,58 @@ LogicalResult importOnnxRotary(NodeContext &n) {
 // MatMulNBits
 //===----------------------------------------------------------------------===//
 
-/// The bytes of a constant input (an initializer or Constant), or failure
-/// with a message naming `what`.
-FailureOr<std::vector<char>> constantBytes(NodeContext &n, size_t i,
-                                           StringRef what) {
+/// The raw little-endian bytes of a constant input: a view of the
+/// constant's own storage, or of `copy` for a splat.
+struct ConstantBytes {
+  ArrayRef<char> bytes;
+  std::vector<char> copy;
+};
+
+/// Reads constant input `i` (an initializer or Constant), or reports that
+/// it is not one, naming `what`.
+LogicalResult constantBytes(NodeContext &n, size_t i, StringRef what,
+                            ConstantBytes &out) {
   Value v = n.input(i);
   ElementsAttr attr;
-  if (!v || !matchPattern(v, m_Constant(&attr))) {
-    (void)n.error(Twine(what) + " (input " + Twine(i) +
-                  ") must be a constant initializer; quantized weights "
-                  "computed at run time are not supported");
-    return failure();
-  }
+  if (!v || !matchPattern(v, m_Constant(&attr)))
+    return n.error(Twine(what) + " (input " + Twine(i) +
+                   ") must be a constant initializer; quantized weights "
+                   "computed at run time are not supported");
   Type element = attr.getElementType();
-  if (element.isInteger(1)) {
-    (void)n.error(Twine(what) + " must not be bool");
-    return failure();
-  }
+  if (element.isInteger(1))
+    return n.error(Twine(what) + " must not be bool");
   size_t width = element.getIntOrFloatBitWidth() / 8;
   size_t count = attr.getNumElements();
-  std::vector<char> bytes;
   if (auto resource = dyn_cast<DenseResourceElementsAttr>(attr)) {
     AsmResourceBlob *blob = resource.getRawHandle().getBlob();
-    if (!blob) {
-      (void)n.error(Twine(what) + " has no data");
-      return failure();
-    }
-    ArrayRef<char> data = blob->getData();
-    bytes.assign(data.begin(), data.end());
+    if (!blob)
+      return n.error(Twine(what) + " has no data");
+    out.bytes = blob->getData();
   } else if (auto dense = dyn_cast<DenseElementsAttr>(attr)) {
     ArrayRef<char> data = dense.getRawData();
     if (dense.isSplat()) {
       for (size_t k = 0; k < count; ++k)
-        bytes.insert(bytes.end(), data.begin(), data.begin() + width);
+        out.copy.insert(out.copy.end(), data.begin(), data.begin() + width);
+      out.bytes = out.copy;
     } else {
-      bytes.assign(data.begin(), data.end());
+      out.bytes = data;
     }
   } else {
-    (void)n.error(Twine(what) + " holds an unsupported kind of constant");
-    return failure();
+    return n.error(Twine(what) + " holds an unsupported kind of constant");
   }
-  if (bytes.size() != count * width) {
-    (void)n.error(Twine(what) + " holds " + Twine(bytes.size()) +
-                  " bytes, expected " + Twine(count * width));
-    return failure();
-  }
-  return bytes;
+  if (out.bytes.size() != count * width)
+    return n.error(Twine(what) + " holds " + Twine(out.bytes.size()) +
+                   " bytes, expected " + Twine(count * width));
+  return success();
 }
 
 /// Float values of a constant f32/f16/bf16 input.
 FailureOr<std::vector<float>> constantFloats(NodeContext &n, size_t i,
                                              StringRef what) {
-  FailureOr<std::vector<char>> bytes = constantBytes(n, i, what);
-  if (failed(bytes))
+  ConstantBytes data;
+  if (failed(constantBytes(n, i, what, data)))
     return failure();
+  ArrayRef<char> *bytes = &data.bytes;
   Type element = getElementTypeOrSelf(n.input(i).getType());
   std::vector<float> values;
   if (element.isF32()) {
@@ -475,12 +473,15 @@ LogicalResult importMatMulNBits(NodeContext &n) {
   if (getElementTypeOrSelf(n.input(1).getType()) !=
       IntegerType::get(n.context(), 8, IntegerType::Unsigned))
     return n.error("B must be uint8");
-  FailureOr<std::vector<char>> codes = constantBytes(n, 1, "B");
-  FailureOr<std::vector<float>> scales = constantFloats(n, 2, "scales");
-  if (failed(codes) || failed(scales))
+  ConstantBytes codeData;
+  if (failed(constantBytes(n, 1, "B", codeData)))
     return failure();
-  if ((int64_t)codes->size() != N * blocks * blob)
-    return n.error("B holds " + Twine(codes->size()) + " bytes; N=" + Twine(N) +
+  ArrayRef<char> codes = codeData.bytes;
+  FailureOr<std::vector<float>> scales = constantFloats(n, 2, "scales");
+  if (failed(scales))
+    return failure();
+  if ((int64_t)codes.size() != N * blocks * blob)
+    return n.error("B holds " + Twine(codes.size()) + " bytes; N=" + Twine(N) +
                    ", K=" + Twine(K) + ", bits=" + Twine(bits) +
                    ", block_size=" + Twine(block) + " need " +
                    Twine(N * blocks * blob));
@@ -504,9 +505,10 @@ LogicalResult importMatMulNBits(NodeContext &n) {
     } else {
       if (zpElement != IntegerType::get(n.context(), 8, IntegerType::Unsigned))
         return n.error("zero_points must be uint8 or the scales' type");
-      FailureOr<std::vector<char>> packed = constantBytes(n, 3, "zero_points");
-      if (failed(packed))
+      ConstantBytes packedData;
+      if (failed(constantBytes(n, 3, "zero_points", packedData)))
         return failure();
+      ArrayRef<char> *packed = &packedData.bytes;
       int64_t rowBytes = (blocks * bits + 7) / 8;
       if ((int64_t)packed->size() != N * rowBytes)
         return n.error("uint8 zero_points holds " + Twine(packed->size()) +
@@ -547,38 +549,33 @@ LogicalResult importMatMulNBits(NodeContext &n) {
     }
   }
 
-  // W^T [K, N]: element (k, r) = (code - zero point) * scale.
-  std::vector<float> weight(K * N);
+  // W^T [K, N]: element (k, r) = (code - zero point) * scale, written
+  // straight into the blob the weight will own (f16: rounded once).
+  const bool isF32 = aElement.isF32();
+  const size_t width = isF32 ? 4 : 2;
+  AsmResourceBlob data =
+      HeapAsmResourceBlob::allocate(size_t(K * N) * width, width);
+  char *dst = data.getMutableData().data();
   for (int64_t r = 0; r < N; ++r)
     for (int64_t k = 0; k < K; ++k) {
       int64_t blk = k / block, inBlock = k % block;
-      uint8_t byte = (*codes)[(r * blocks + blk) * blob + inBlock / perByte];
+      uint8_t byte = codes[(r * blocks + blk) * blob + inBlock / perByte];
       float code = float((byte >> (bits * (inBlock % perByte))) & mask);
       int64_t g = r * blocks + group[k];
-      weight[k * N + r] = (code - zeroPoints[g]) * (*scales)[g];
+      float value = (code - zeroPoints[g]) * (*scales)[g];
+      char *at = dst + (k * N + r) * width;
+      if (isF32) {
+        memcpy(at, &value, 4);
+      } else {
+        bool lost;
+        llvm::APFloat half(value);
+        half.convert(llvm::APFloat::IEEEhalf(),
+                     llvm::APFloat::rmNearestTiesToEven, &lost);
+        uint16_t bitsOut = uint16_t(half.bitcastToAPInt().getZExtValue());
+        memcpy(at, &bitsOut, 2);
+      }
     }
-
   auto weightType = RankedTensorType::get({K, N}, aElement);
-  AsmResourceBlob data;
-  if (aElement.isF32()) {
-    data = HeapAsmResourceBlob::allocateAndCopyWithAlign(
-        ArrayRef<char>(reinterpret_cast<const char *>(weight.data()),
-                       weight.size() * 4),
-        alignof(float));
-  } else {
-    std::vector<uint16_t> halves(weight.size());
-    for (size_t k = 0; k < weight.size(); ++k) {
-      bool lost;
-      llvm::APFloat value(weight[k]);
-      value.convert(llvm::APFloat::IEEEhalf(),
-                    llvm::APFloat::rmNearestTiesToEven, &lost);
-      halves[k] = uint16_t(value.bitcastToAPInt().getZExtValue());
-    }
-    data = HeapAsmResourceBlob::allocateAndCopyWithAlign(
-        ArrayRef<char>(reinterpret_cast<const char *>(halves.data()),
-                       halves.size() * 2),
-        alignof(uint16_t));
-  }
   std::string name = n.node().input(1) + ".dequantized";
   std::string key;
   for (char c : name)
