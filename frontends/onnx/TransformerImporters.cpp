@@ -4,8 +4,8 @@
 // set: onnxruntime's com.microsoft contrib ops (SkipLayerNormalization,
 // the GELU variants, RotaryEmbedding, MatMulNBits, GroupQueryAttention),
 // SimplifiedLayerNormalization as onnxruntime registers it in the default
-// domain, and the opset-23 RotaryEmbedding and Attention. Each follows
-// onnxruntime's CPU semantics and is composed from azg ops; only rotary
+// domain, and the RotaryEmbedding and Attention of opsets 23 and later. Each
+// follows onnxruntime's CPU semantics and is composed from azg ops; only rotary
 // embeddings have an op of their own. Configurations that cannot be
 // expressed exactly are refused with a message naming them
 // (docs/transformer-ops.md lists them).
@@ -604,9 +604,11 @@ struct AttentionSpec {
   float scale = 0;
   float softcap = 0;
   bool causal = false;
-  Value pastLength;    ///< i64 scalar (null: 0): query i sits at pastLength + i
-  int64_t window = -1; ///< > 0: each query sees at most this many keys
-  Value mask;          ///< bool (true attends) or additive; may be null
+  Value pastLength; ///< i64 scalar (null: 0): query i sits at pastLength + i
+  /// Sliding window around a query at position p: keys j with
+  /// p - left <= j (when left >= 0) and j <= p + right (when right >= 0).
+  int64_t left = -1, right = -1;
+  Value mask; ///< bool (true attends) or additive; may be null
   /// An extra logit per row that only adds to the softmax denominator
   /// (attention sinks; 0 for onnxruntime's smooth softmax), broadcast to
   /// [B, N, Sq, 1]; may be null.
@@ -653,9 +655,8 @@ Value attend(Emitter &e, Value q, Value k, Value v, const AttentionSpec &s,
       scores = e.add(scores, s.mask);
   }
   Value allowed; // the causal / window mask, [Sq, T]
-  if (s.causal || s.window > 0) {
-    // Query i (at position p = pastLength + i) attends key j iff j <= p,
-    // and with a window, j > p - window (onnxruntime's local attention).
+  if (s.causal || s.left >= 0 || s.right >= 0) {
+    // Query i sits at position p = pastLength + i; causal: key j <= p.
     NodeContext &n = e.n;
     Value zero = n.constantI64({0}, true);
     Value rows = e.range(zero, e.dim(q, 2));
@@ -663,13 +664,19 @@ Value attend(Emitter &e, Value q, Value k, Value v, const AttentionSpec &s,
       rows = e.add(rows, s.pastLength);
     rows = e.reshape(rows, {-1, 1});
     Value cols = e.range(zero, e.dim(k, 2));
+    auto both = [&](Value a, Value b) {
+      return a ? e.op<azg::AndOp>(a, b) : b;
+    };
     if (s.causal)
       allowed = e.op<azg::LessEqualOp>(cols, rows);
-    if (s.window > 0) {
-      Value before = e.add(rows, n.constantI64({-s.window}, true));
-      Value inWindow = e.op<azg::GreaterOp>(cols, before);
-      allowed = allowed ? e.op<azg::AndOp>(allowed, inWindow) : inWindow;
-    }
+    if (s.left >= 0)
+      allowed =
+          both(allowed, e.op<azg::GreaterEqualOp>(
+                            cols, e.add(rows, n.constantI64({-s.left}, true))));
+    if (s.right >= 0)
+      allowed =
+          both(allowed, e.op<azg::LessEqualOp>(
+                            cols, e.add(rows, n.constantI64({s.right}, true))));
     scores = e.op<azg::WhereOp>(
         allowed, scores,
         e.scalarLike(q, -std::numeric_limits<double>::infinity()));
@@ -891,7 +898,9 @@ LogicalResult importGroupQueryAttention(NodeContext &n) {
                    Twine(window));
   if (window > 0 && !spec.causal)
     return n.error("local_window_size needs causal=1");
-  spec.window = window;
+  // onnxruntime's window holds the query's own key and the w - 1 before.
+  if (window > 0)
+    spec.left = window - 1;
   // attention_bias: added like an additive mask.
   spec.mask = n.input(10);
   if (Value sink = n.input(11)) {
@@ -909,14 +918,11 @@ LogicalResult importGroupQueryAttention(NodeContext &n) {
   return n.setResults({out, presentKey, presentValue});
 }
 
-/// ai.onnx Attention (opsets 23 and 24): 3-D [B, S, heads * H] inputs (with
+/// ai.onnx Attention (opsets 23 to 25): 3-D [B, S, heads * H] inputs (with
 /// q_num_heads / kv_num_heads) or 4-D [B, heads, S, H].
 LogicalResult importOnnxAttention(NodeContext &n) {
   if (n.input(6))
     return n.error("the nonpad_kv_seqlen input is not supported");
-  if (n.attrInt("left_window_size", -1) != -1 ||
-      n.attrInt("right_window_size", -1) != -1)
-    return n.error("left_window_size / right_window_size are not supported");
   Value query = n.input(0), key = n.input(1), value = n.input(2);
   Value mask = n.input(3), pastKey = n.input(4), pastValue = n.input(5);
   if (!pastKey != !pastValue)
@@ -981,6 +987,12 @@ LogicalResult importOnnxAttention(NodeContext &n) {
   spec.causal = n.attrInt("is_causal", 0) != 0;
   spec.pastLength = pastLength;
   spec.zeroMaskedRows = true;
+  // Opset 25's sliding window, around each query's position.
+  spec.left = n.attrInt("left_window_size", -1);
+  spec.right = n.attrInt("right_window_size", -1);
+  if (spec.left < -1 || spec.right < -1)
+    return n.error("left_window_size and right_window_size must be -1 or "
+                   "non-negative");
   if (mask) {
     // A mask shorter than the total length is padded with "masked".
     RankedTensorType maskType = typeOf(mask);
