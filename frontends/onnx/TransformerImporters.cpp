@@ -605,6 +605,9 @@ struct AttentionSpec {
   float softcap = 0;
   bool causal = false;
   Value pastLength; ///< i64 scalar (null: 0): query i sits at pastLength + i
+  /// i64 [B] (or null): batch entry b has valid[b] keys, the last Sq of
+  /// them the new tokens; keys from valid[b] on are masked.
+  Value validKeys;
   /// Sliding window around a query at position p: keys j with
   /// p - left <= j (when left >= 0) and j <= p + right (when right >= 0).
   int64_t left = -1, right = -1;
@@ -654,21 +657,28 @@ Value attend(Emitter &e, Value q, Value k, Value v, const AttentionSpec &s,
     else
       scores = e.add(scores, s.mask);
   }
-  Value allowed; // the causal / window mask, [Sq, T]
-  if (s.causal || s.left >= 0 || s.right >= 0) {
-    // Query i sits at position p = pastLength + i; causal: key j <= p.
+  // The causal / window / padding mask: [Sq, T], or [B, 1, Sq, T] with
+  // per-batch valid key counts.
+  Value allowed;
+  if (s.causal || s.left >= 0 || s.right >= 0 || s.validKeys) {
+    // Query i sits at position p = pastLength + i, or valid[b] - Sq + i
+    // (the new tokens end the valid keys); causal: key j <= p.
     NodeContext &n = e.n;
     Value zero = n.constantI64({0}, true);
-    Value rows = e.range(zero, e.dim(q, 2));
-    if (s.pastLength)
-      rows = e.add(rows, s.pastLength);
-    rows = e.reshape(rows, {-1, 1});
+    Value rows = e.reshape(e.range(zero, e.dim(q, 2)), {-1, 1});
     Value cols = e.range(zero, e.dim(k, 2));
     auto both = [&](Value a, Value b) {
       return a ? e.op<azg::AndOp>(a, b) : b;
     };
+    if (s.validKeys) {
+      Value valid = e.reshape(s.validKeys, {-1, 1, 1, 1});
+      rows = e.add(rows, e.op<azg::SubOp>(valid, e.dim(q, 2)));
+      allowed = e.op<azg::LessOp>(cols, valid);
+    } else if (s.pastLength) {
+      rows = e.add(rows, s.pastLength);
+    }
     if (s.causal)
-      allowed = e.op<azg::LessEqualOp>(cols, rows);
+      allowed = both(allowed, e.op<azg::LessEqualOp>(cols, rows));
     if (s.left >= 0)
       allowed =
           both(allowed, e.op<azg::GreaterEqualOp>(
@@ -921,8 +931,6 @@ LogicalResult importGroupQueryAttention(NodeContext &n) {
 /// ai.onnx Attention (opsets 23 to 25): 3-D [B, S, heads * H] inputs (with
 /// q_num_heads / kv_num_heads) or 4-D [B, heads, S, H].
 LogicalResult importOnnxAttention(NodeContext &n) {
-  if (n.input(6))
-    return n.error("the nonpad_kv_seqlen input is not supported");
   Value query = n.input(0), key = n.input(1), value = n.input(2);
   Value mask = n.input(3), pastKey = n.input(4), pastValue = n.input(5);
   if (!pastKey != !pastValue)
@@ -987,6 +995,15 @@ LogicalResult importOnnxAttention(NodeContext &n) {
   spec.causal = n.attrInt("is_causal", 0) != 0;
   spec.pastLength = pastLength;
   spec.zeroMaskedRows = true;
+  // Opset 24's nonpad_kv_seqlen: a static KV buffer with valid[b] keys.
+  if (Value valid = n.input(6)) {
+    if (pastKey)
+      return n.error("nonpad_kv_seqlen cannot be combined with past_key");
+    if (typeOf(valid).getRank() != 1 ||
+        !getElementTypeOrSelf(valid.getType()).isInteger(64))
+      return n.error("nonpad_kv_seqlen must be a 1-D int64 tensor");
+    spec.validKeys = valid;
+  }
   // Opset 25's sliding window, around each query's position.
   spec.left = n.attrInt("left_window_size", -1);
   spec.right = n.attrInt("right_window_size", -1);
