@@ -1,0 +1,254 @@
+//===- matmul_nbits.cc - the block-quantized weight matmul kernel ---------===//
+//
+// Checks the operands of matmul_nbits, chooses the ISA path and splits the
+// work over the pool: few rows (decode) over columns, so that every thread
+// streams its own contiguous share of B once; many rows (prefill) over
+// tiles of rows and columns, each dequantizing its columns of B into the
+// f32 GEMM's packed panels once per K block and row panel. The portable
+// reference path is here too.
+//
+//===----------------------------------------------------------------------===//
+
+#include "cpu/matmul_nbits.h"
+
+#include "cpu/cast.h"
+#include "cpu/kernel_util.h"
+#include "cpu_features.h"
+
+namespace azr::cpu {
+
+namespace {
+
+constexpr int kDecodeRows = 4;         ///< at most this many rows: decode
+constexpr int64_t kDecodeColUnit = 16; ///< decode splits N in these units
+constexpr int64_t kTileRows = 256;     ///< prefill row panel
+constexpr int64_t kTileCols = 256;     ///< prefill column block
+constexpr int64_t kPortableCols = 64;  ///< portable tile: columns at a time
+
+float scaleAt(const NBitsWeights &w, int64_t i) {
+  return w.halfScales ? halfToFloat(static_cast<const uint16_t *>(w.scales)[i])
+                      : static_cast<const float *>(w.scales)[i];
+}
+
+/// float(code - zero point) * scale, the dequantized element k of column n.
+float dequant(const NBitsWeights &w, int64_t n, int64_t k) {
+  const int64_t b = k / w.blockSize;
+  return float(w.code(n, k) - w.zeroPoint(n, b)) *
+         scaleAt(w, n * w.kBlocks + b);
+}
+
+} // namespace
+
+void prepareNBitsRows(const NBitsWeights &w, const float *A, int64_t lda,
+                      int rows, int group, float *dst) {
+  const int64_t Kp = w.kBlocks * w.blockSize;
+  for (int r = 0; r < rows; ++r) {
+    const float *src = A + r * lda;
+    float *d = dst + r * Kp;
+    auto at = [&](int64_t k) { return k < w.K ? src[k] : 0.0f; };
+    if (w.bits == 4 && group > 0) {
+      const int half = group / 2;
+      for (int64_t g0 = 0; g0 < Kp; g0 += group)
+        for (int i = 0; i < half; ++i) {
+          d[g0 + i] = at(g0 + 2 * i);
+          d[g0 + half + i] = at(g0 + 2 * i + 1);
+        }
+    } else {
+      std::copy(src, src + w.K, d);
+      std::fill(d + w.K, d + Kp, 0.0f);
+    }
+  }
+}
+
+void nbitsDecodePortable(const NBitsWeights &w, const float *prepared, int rows,
+                         float *C, int64_t ldc, int64_t n0, int64_t n1) {
+  const int64_t Kp = w.kBlocks * w.blockSize;
+  for (int64_t n = n0; n < n1; ++n)
+    for (int r = 0; r < rows; ++r) {
+      const float *a = prepared + r * Kp;
+      float acc = 0.0f;
+      for (int64_t k = 0; k < w.K; ++k)
+        acc += a[k] * dequant(w, n, k);
+      C[r * ldc + n] = acc;
+    }
+}
+
+void nbitsTilePortable(const NBitsWeights &w, const float *A, int64_t lda,
+                       float *C, int64_t ldc, int64_t rowBegin, int64_t rowEnd,
+                       int64_t n0, int64_t n1) {
+  // Columns are dequantized a few at a time into a dense K x cols block for
+  // the portable f32 GEMM tile.
+  thread_local std::vector<float> block;
+  block.resize(size_t(w.K * kPortableCols));
+  for (int64_t j0 = n0; j0 < n1; j0 += kPortableCols) {
+    const int64_t cols = std::min(kPortableCols, n1 - j0);
+    for (int64_t c = 0; c < cols; ++c)
+      for (int64_t k = 0; k < w.K; ++k)
+        block[size_t(k * cols + c)] = dequant(w, j0 + c, k);
+    gemmTile(w.K, A, lda, 1, block.data(), cols, C + j0, ldc, rowBegin, rowEnd,
+             0, cols);
+  }
+}
+
+const NBitsPath &nbitsPath(int64_t blockSize) {
+  static const NBitsPath portable = {"portable", 0, nbitsDecodePortable,
+                                     nbitsTilePortable};
+#if defined(__x86_64__)
+  static const NBitsPath avx512 = {"avx512", 32, nbitsDecodeAvx512,
+                                   nbitsTileAvx512};
+  static const NBitsPath avx2 = {"avx2", 16, nbitsDecodeAvx2, nbitsTileAvx2};
+  static const bool base = hasCpuFeature("fma") && hasCpuFeature("f16c");
+  static const bool has512 = base && hasCpuFeature("avx512f");
+  static const bool has2 = base && hasCpuFeature("avx2");
+  if (has512 && blockSize >= avx512.group)
+    return avx512;
+  if (has2 && blockSize >= avx2.group)
+    return avx2;
+#else
+  (void)blockSize;
+#endif
+  return portable;
+}
+
+namespace {
+
+azr_status_t matmulNBitsKernel(const KernelContext &context) {
+  const char *op = "matmul_nbits";
+  AZR_RETURN_IF_ERROR(checkArity(context, op, 3, 5, 1));
+  const Attrs &attrs = *context.attrs;
+  for (const char *name : {"K", "N", "bits", "block_size"})
+    if (!attrs.has(name))
+      return AZR_INVALID("%s: missing attribute %s", op, name);
+  const int64_t K = attrs.getInt("K", 0), N = attrs.getInt("N", 0);
+  const int64_t bits = attrs.getInt("bits", 0);
+  const int64_t blockSize = attrs.getInt("block_size", 0);
+  const int64_t accuracyLevel = attrs.getInt("accuracy_level", 0);
+  constexpr int64_t kLimit = int64_t(1) << 48;
+  if (K < 1 || K > kLimit || N < 1 || N > kLimit)
+    return AZR_INVALID("%s: K and N must be in [1, 2^48], got K=%lld N=%lld",
+                       op, (long long)K, (long long)N);
+  if (bits != 4 && bits != 8)
+    return AZR_INVALID("%s: bits must be 4 or 8, got %lld", op,
+                       (long long)bits);
+  if (blockSize < 16 || blockSize > kLimit || (blockSize & (blockSize - 1)))
+    return AZR_INVALID("%s: block_size must be a power of two >= 16, got %lld",
+                       op, (long long)blockSize);
+  if (accuracyLevel < 0 || accuracyLevel > 4)
+    return AZR_INVALID("%s: accuracy_level must be in [0, 4], got %lld", op,
+                       (long long)accuracyLevel);
+  const int64_t kBlocks = (K + blockSize - 1) / blockSize;
+  const int64_t blobSize = blockSize / 8 * bits;
+  const int64_t zpStride = (kBlocks * bits + 7) / 8;
+
+  const Tensor &a = context.input(0), &b = context.input(1);
+  const Tensor &scales = context.input(2);
+  const Tensor none;
+  const Tensor &zeroPoints = context.numInputs > 3 ? context.input(3) : none;
+  const Tensor &bias = context.numInputs > 4 ? context.input(4) : none;
+  Tensor &out = context.output(0);
+
+  if (a.dtype != DType::f32)
+    return AZR_INVALID("%s: a must be f32, got %s", op, dtypeName(a.dtype));
+  if (a.rank < 1 || a.dims[a.rank - 1] != K)
+    return AZR_INVALID("%s: a %s does not end in K=%lld", op,
+                       shapeString(a).c_str(), (long long)K);
+  if (b.dtype != DType::u8 || b.rank != 3 || b.dims[0] != N ||
+      b.dims[1] != kBlocks || b.dims[2] != blobSize)
+    return AZR_INVALID("%s: b must be u8 [%lld, %lld, %lld] (N, k blocks, "
+                       "blob size), got %s %s",
+                       op, (long long)N, (long long)kBlocks,
+                       (long long)blobSize, dtypeName(b.dtype),
+                       shapeString(b).c_str());
+  if ((scales.dtype != DType::f32 && scales.dtype != DType::f16) ||
+      scales.numel() != N * kBlocks)
+    return AZR_INVALID("%s: scales must be f32 or f16 with N * k blocks = "
+                       "%lld elements, got %s %s",
+                       op, (long long)(N * kBlocks), dtypeName(scales.dtype),
+                       shapeString(scales).c_str());
+  if (zeroPoints.present() &&
+      (zeroPoints.dtype != DType::u8 || zeroPoints.numel() != N * zpStride))
+    return AZR_INVALID("%s: zero_points must be packed u8 with N * %lld = "
+                       "%lld elements, got %s %s",
+                       op, (long long)zpStride, (long long)(N * zpStride),
+                       dtypeName(zeroPoints.dtype),
+                       shapeString(zeroPoints).c_str());
+  if (bias.present() && (bias.dtype != DType::f32 || bias.numel() != N))
+    return AZR_INVALID("%s: bias must be f32 with N=%lld elements, got %s %s",
+                       op, (long long)N, dtypeName(bias.dtype),
+                       shapeString(bias).c_str());
+  bool sameShape = out.dtype == DType::f32 && out.rank == a.rank &&
+                   out.dims[out.rank - 1] == N;
+  for (int d = 0; sameShape && d + 1 < a.rank; ++d)
+    sameShape = out.dims[d] == a.dims[d];
+  if (!sameShape)
+    return AZR_INVALID("%s: result must be f32 %s with last dim N=%lld, got "
+                       "%s %s",
+                       op, shapeString(a).c_str(), (long long)N,
+                       dtypeName(out.dtype), shapeString(out).c_str());
+
+  const int64_t M = a.numel() / K;
+  if (M == 0)
+    return nullptr;
+  const NBitsWeights w = {b.as<const uint8_t>(),
+                          scales.data,
+                          scales.dtype == DType::f16,
+                          zeroPoints.present() ? zeroPoints.as<const uint8_t>()
+                                               : nullptr,
+                          N,
+                          K,
+                          kBlocks,
+                          blockSize,
+                          blobSize,
+                          zpStride,
+                          int(bits)};
+  const NBitsPath &path = nbitsPath(blockSize);
+  const float *A = a.as<const float>();
+  const float *biasData = bias.present() ? bias.as<const float>() : nullptr;
+  float *C = out.as<float>();
+  auto addBias = [&](int64_t i0, int64_t i1, int64_t n0, int64_t n1) {
+    if (biasData)
+      for (int64_t i = i0; i < i1; ++i)
+        for (int64_t n = n0; n < n1; ++n)
+          C[i * N + n] += biasData[n];
+  };
+
+  if (M <= kDecodeRows) {
+    const int64_t Kp = kBlocks * blockSize;
+    std::vector<float> prepared(size_t(M * Kp));
+    prepareNBitsRows(w, A, K, int(M), path.group, prepared.data());
+    const int64_t units = (N + kDecodeColUnit - 1) / kDecodeColUnit;
+    // A task streams at least ~64 KiB of codes.
+    const int64_t minUnits = std::max<int64_t>(
+        1, (int64_t(1) << 16) /
+               std::max<int64_t>(1, kDecodeColUnit * kBlocks * blobSize));
+    context.pool->parallelFor(units, minUnits, [&](int64_t u0, int64_t u1) {
+      const int64_t n0 = u0 * kDecodeColUnit;
+      const int64_t n1 = std::min(N, u1 * kDecodeColUnit);
+      path.decode(w, prepared.data(), int(M), C, N, n0, n1);
+      addBias(0, M, n0, n1);
+    });
+    return nullptr;
+  }
+
+  const int64_t panels = (M + kTileRows - 1) / kTileRows;
+  const int64_t colBlocks = (N + kTileCols - 1) / kTileCols;
+  context.pool->parallelFor(panels * colBlocks, 1, [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t) {
+      const int64_t i0 = (t / colBlocks) * kTileRows;
+      const int64_t i1 = std::min(M, i0 + kTileRows);
+      const int64_t n0 = (t % colBlocks) * kTileCols;
+      const int64_t n1 = std::min(N, n0 + kTileCols);
+      path.tile(w, A, K, C, N, i0, i1, n0, n1);
+      addBias(i0, i1, n0, n1);
+    }
+  });
+  return nullptr;
+}
+
+} // namespace
+
+void addMatMulNBitsKernels(KernelTable &table) {
+  table.push_back({"matmul_nbits", guarded<matmulNBitsKernel>});
+}
+
+} // namespace azr::cpu
