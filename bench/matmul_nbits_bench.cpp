@@ -1,0 +1,188 @@
+// matmul_nbits_bench: the 4096 x 4096 matrix-vector product (M = 1, a decode
+// step) through the matmul_nbits kernel at 4 and 8 bits and through the f32
+// matmul kernel, with 1 and 2 threads. Prints the minimum time over many
+// runs, the weight bytes streamed per second (codes + scales for the
+// quantized kernel) and their share of this machine's streaming-read
+// bandwidth, measured here the way bench/membw.cpp does (each thread sums its
+// share of a 1 GiB buffer; the best of 5 passes, as the kernel's is the
+// best of its runs).
+//
+// Every run reads a different copy of the weights, enough copies to exceed
+// the last-level cache several times over, so the figures are DRAM-bound
+// rather than cache-bound; "hot" repeats one copy (cache-resident when it
+// fits) for comparison.
+//   matmul_nbits_bench [RUNS]
+
+#include "cpu/kernels.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <random>
+#include <thread>
+#include <vector>
+
+using azr::cpu::DType;
+using azr::cpu::KernelContext;
+using azr::cpu::MapAttrs;
+using azr::cpu::Tensor;
+using azr::cpu::ThreadPool;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr int64_t kK = 4096, kN = 4096;
+constexpr size_t kStreamBytes = size_t(320) << 20; // copies of the weights
+
+double seconds(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<double>(b - a).count();
+}
+
+/// Streaming-read GB/s with `threads` threads over `mib` MiB, best of 5.
+double memoryBandwidth(int threads, size_t mib) {
+  const size_t count = mib * (size_t(1) << 20) / sizeof(uint64_t);
+  std::vector<uint64_t> data(count, 1);
+  std::vector<uint64_t> sums(static_cast<size_t>(threads));
+  double best = 0;
+  for (int pass = 0; pass < 5; ++pass) {
+    auto start = Clock::now();
+    std::vector<std::thread> workers;
+    for (int t = 0; t < threads; ++t)
+      workers.emplace_back([&, t] {
+        size_t begin = count * size_t(t) / size_t(threads);
+        size_t end = count * size_t(t + 1) / size_t(threads);
+        uint64_t sum = 0;
+        for (size_t i = begin; i < end; ++i)
+          sum += data[i];
+        sums[size_t(t)] = sum;
+      });
+    for (std::thread &w : workers)
+      w.join();
+    best = std::max(best, double(count * sizeof(uint64_t)) /
+                              seconds(start, Clock::now()) / 1e9);
+  }
+  uint64_t check = 0;
+  for (uint64_t s : sums)
+    check += s;
+  if (check != count)
+    std::abort();
+  return best;
+}
+
+Tensor tensor(void *data, DType type, std::vector<int64_t> dims) {
+  Tensor t;
+  t.data = data;
+  t.dtype = type;
+  t.rank = int(dims.size());
+  std::copy(dims.begin(), dims.end(), t.dims);
+  return t;
+}
+
+struct Weights {
+  std::vector<uint8_t> b;
+  std::vector<float> scales, f32;
+};
+
+struct Config {
+  const char *name;
+  int bits; // 0: f32 matmul
+  int64_t blockSize;
+  size_t bytes() const {
+    if (!bits)
+      return size_t(kK * kN * 4);
+    return size_t(kN * kK * bits / 8 + kN * (kK / blockSize) * 4);
+  }
+};
+
+/// Minimum seconds per call over `runs` calls, rotating over `copies`.
+double timeConfig(const Config &c, std::vector<Weights> &copies,
+                  ThreadPool &pool, int runs, size_t useCopies) {
+  std::vector<float> a(static_cast<size_t>(kK), 0.5f);
+  std::vector<float> y(static_cast<size_t>(kN));
+  MapAttrs attrs;
+  const char *op = c.bits ? "matmul_nbits" : "matmul";
+  if (c.bits)
+    attrs.ints = {
+        {"K", kK}, {"N", kN}, {"bits", c.bits}, {"block_size", c.blockSize}};
+  azr::cpu::KernelFn fn = azr::cpu::findKernel(op);
+  double best = 1e30;
+  for (int r = 0; r < runs + 1; ++r) {
+    Weights &w = copies[size_t(r) % useCopies];
+    std::vector<Tensor> in;
+    if (c.bits) {
+      const int64_t blocks = kK / c.blockSize;
+      in = {
+          tensor(a.data(), DType::f32, {1, kK}),
+          tensor(w.b.data(), DType::u8, {kN, blocks, c.blockSize * c.bits / 8}),
+          tensor(w.scales.data(), DType::f32, {kN * blocks})};
+    } else {
+      in = {tensor(a.data(), DType::f32, {1, kK}),
+            tensor(w.f32.data(), DType::f32, {kK, kN})};
+    }
+    Tensor out = tensor(y.data(), DType::f32, {1, kN});
+    KernelContext context;
+    context.inputs = in.data();
+    context.numInputs = int(in.size());
+    context.outputs = &out;
+    context.numOutputs = 1;
+    context.attrs = &attrs;
+    context.pool = &pool;
+    auto start = Clock::now();
+    azr_status_t status = fn(context);
+    auto end = Clock::now();
+    if (status) {
+      std::fprintf(stderr, "%s: %s\n", op, azr_status_message(status));
+      std::exit(1);
+    }
+    if (r > 0) // the first call warms the pool up
+      best = std::min(best, seconds(start, end));
+  }
+  return best;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  const int runs = argc > 1 ? std::max(1, atoi(argv[1])) : 200;
+  const double bandwidth[2] = {memoryBandwidth(1, 1024),
+                               memoryBandwidth(2, 1024)};
+  std::printf("streaming-read bandwidth (best of 5, 1 GiB): 1 thread %.2f "
+              "GB/s, 2 threads %.2f GB/s\n",
+              bandwidth[0], bandwidth[1]);
+  std::printf("4096x4096 matvec, minimum of %d runs\n", runs);
+  std::printf("%-22s %7s %9s %9s %10s %9s\n", "kernel", "threads", "MiB", "ms",
+              "GB/s", "of DRAM");
+  const Config configs[] = {{"matmul_nbits 4-bit/32", 4, 32},
+                            {"matmul_nbits 4-bit/128", 4, 128},
+                            {"matmul_nbits 8-bit/32", 8, 32},
+                            {"matmul f32", 0, 0}};
+  std::mt19937 rng(1);
+  for (const Config &c : configs) {
+    const size_t copies = std::max<size_t>(2, kStreamBytes / c.bytes());
+    std::vector<Weights> weights(copies);
+    for (Weights &w : weights) {
+      if (c.bits) {
+        w.b.resize(size_t(kN * kK * c.bits / 8));
+        for (uint8_t &x : w.b)
+          x = uint8_t(rng());
+        w.scales.assign(size_t(kN * (kK / c.blockSize)), 0.01f);
+      } else {
+        w.f32.assign(size_t(kK * kN), 0.25f);
+      }
+    }
+    for (int threads : {1, 2}) {
+      auto pool = azr::cpu::makeThreadPool(threads);
+      const double cold = timeConfig(c, weights, *pool, runs, copies);
+      const double hot = timeConfig(c, weights, *pool, runs, 1);
+      const double rate = double(c.bytes()) / cold / 1e9;
+      std::printf("%-22s %7d %9.1f %9.3f %10.2f %8.0f%%   (hot: %.3f ms, "
+                  "%.2f GB/s)\n",
+                  c.name, threads, double(c.bytes()) / (1 << 20), cold * 1e3,
+                  rate, 100 * rate / bandwidth[threads - 1], hot * 1e3,
+                  double(c.bytes()) / hot / 1e9);
+    }
+  }
+  return 0;
+}
