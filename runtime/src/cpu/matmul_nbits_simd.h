@@ -27,6 +27,19 @@
 
 namespace azr::cpu::simd {
 
+/// Decode prefetches this many bytes ahead of the codes it reads.
+/// Decode reads NC columns at a time, block by block, and prefetches the
+/// same block of the NC columns after them, the next ones it reads: a
+/// column is only K * bits / 8 bytes, too short a stream for the hardware
+/// prefetchers to ramp up on, and they stop at page boundaries.
+template <int NC, bool Half>
+inline void nbitsPrefetchNext(const NBitsWeights &w, const uint8_t *codes,
+                              int64_t scaleIndex) {
+  __builtin_prefetch(codes + NC * w.kBlocks * w.blobSize);
+  __builtin_prefetch(static_cast<const char *>(w.scales) +
+                     (scaleIndex + NC * w.kBlocks) * (Half ? 2 : 4));
+}
+
 template <class HalfToFloat, bool Half>
 inline float nbitsScale(const NBitsWeights &w, int64_t i) {
   if constexpr (Half)
@@ -35,10 +48,62 @@ inline float nbitsScale(const NBitsWeights &w, int64_t i) {
     return static_cast<const float *>(w.scales)[i];
 }
 
-/// C[0:R, n0:n0+NC] for NC whole columns.
+/// C[0:R, n0:n0+NC] for NC whole columns, 4-bit codes through a per-block
+/// table of the 16 dequantized values (float(code - zp) * scale, as the
+/// reference computes them): a permute per W codes replaces the integer
+/// subtract, conversion and scaling.
+template <class T, class H, bool Half, int R, int NC>
+inline void nbitsDecodeColumnsTable(const NBitsWeights &w, const float *Ap,
+                                    float *C, int64_t ldc, int64_t n0) {
+  using V = typename T::V;
+  using I = typename T::I;
+  constexpr int W = T::W, G = 2 * W;
+  const int64_t Kp = w.kBlocks * w.blockSize, groups = w.blockSize / G;
+  const int64_t columnBytes = w.kBlocks * w.blobSize;
+  // Two accumulator sets (even and odd elements) halve the dependency chain.
+  V acc0[R][NC], acc1[R][NC];
+  for (int r = 0; r < R; ++r)
+    for (int c = 0; c < NC; ++c)
+      acc0[r][c] = acc1[r][c] = T::zero();
+  const V iota = T::iota16();
+  for (int64_t b = 0; b < w.kBlocks; ++b) {
+    const uint8_t *q[NC];
+    V table[NC];
+    for (int c = 0; c < NC; ++c) {
+      q[c] = w.B + (n0 + c) * columnBytes + b * w.blobSize;
+      nbitsPrefetchNext<NC, Half>(w, q[c], (n0 + c) * w.kBlocks + b);
+      table[c] =
+          T::mul(T::sub(iota, T::set1(float(w.zeroPoint(n0 + c, b)))),
+                 T::set1(nbitsScale<H, Half>(w, (n0 + c) * w.kBlocks + b)));
+    }
+    const float *a = Ap + b * w.blockSize;
+    for (int64_t g = 0; g < groups; ++g, a += G) {
+      V a0[R], a1[R];
+      for (int r = 0; r < R; ++r) {
+        a0[r] = T::load(a + r * Kp);
+        a1[r] = T::load(a + r * Kp + W);
+      }
+      for (int c = 0; c < NC; ++c) {
+        const I x = T::widen(q[c] + g * W);
+        const V v0 = T::lookup16(x, table[c]);
+        const V v1 = T::lookup16(T::high4(x), table[c]);
+        for (int r = 0; r < R; ++r) {
+          acc0[r][c] = T::fma(a0[r], v0, acc0[r][c]);
+          acc1[r][c] = T::fma(a1[r], v1, acc1[r][c]);
+        }
+      }
+    }
+  }
+  for (int r = 0; r < R; ++r)
+    for (int c = 0; c < NC; ++c)
+      C[r * ldc + n0 + c] = T::reduce(T::add(acc0[r][c], acc1[r][c]));
+}
+
+/// C[0:R, n0:n0+NC] for NC whole columns, each block's codes less its zero
+/// point summed into a block accumulator, scaled once per block.
 template <class T, class H, int Bits, bool Half, int R, int NC>
-inline void nbitsDecodeColumns(const NBitsWeights &w, const float *Ap, float *C,
-                               int64_t ldc, int64_t n0) {
+inline void nbitsDecodeColumnsInt(const NBitsWeights &w, const float *Ap,
+                                  float *C, int64_t ldc, int64_t n0) {
   using V = typename T::V;
   using I = typename T::I;
   constexpr int W = T::W, G = 2 * W;
@@ -55,6 +120,7 @@ inline void nbitsDecodeColumns(const NBitsWeights &w, const float *Ap, float *C,
     V s[NC];
     for (int c = 0; c < NC; ++c) {
       q[c] = w.B + (n0 + c) * columnBytes + b * w.blobSize;
+      nbitsPrefetchNext<NC, Half>(w, q[c], (n0 + c) * w.kBlocks + b);
       zp[c] = T::set1i(w.zeroPoint(n0 + c, b));
       s[c] = T::set1(nbitsScale<H, Half>(w, (n0 + c) * w.kBlocks + b));
     }
@@ -93,6 +159,15 @@ inline void nbitsDecodeColumns(const NBitsWeights &w, const float *Ap, float *C,
   for (int r = 0; r < R; ++r)
     for (int c = 0; c < NC; ++c)
       C[r * ldc + n0 + c] = T::reduce(acc[r][c]);
+}
+
+template <class T, class H, int Bits, bool Half, int R, int NC>
+inline void nbitsDecodeColumns(const NBitsWeights &w, const float *Ap, float *C,
+                               int64_t ldc, int64_t n0) {
+  if constexpr (Bits == 4 && T::kLookup16)
+    nbitsDecodeColumnsTable<T, H, Half, R, NC>(w, Ap, C, ldc, n0);
+  else
+    nbitsDecodeColumnsInt<T, H, Bits, Half, R, NC>(w, Ap, C, ldc, n0);
 }
 
 template <class T, class H, int Bits, bool Half, int R>

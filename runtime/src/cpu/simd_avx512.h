@@ -45,6 +45,14 @@ struct Avx512 {
   static I subi(I a, I b) { return _mm512_sub_epi32(a, b); }
   static V cvt(I x) { return _mm512_cvtepi32_ps(x); }
   static float reduce(V x) { return _mm512_reduce_add_ps(x); }
+  static V sub(V a, V b) { return _mm512_sub_ps(a, b); }
+  static V mul(V a, V b) { return _mm512_mul_ps(a, b); }
+  /// 16-entry tables: lane i of lookup16(x, t) is t[x[i] & 15].
+  static constexpr bool kLookup16 = true;
+  static V iota16() {
+    return _mm512_setr_ps(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  }
+  static V lookup16(I x, V table) { return _mm512_permutexvar_ps(x, table); }
 };
 
 } // namespace azr::cpu::simd
