@@ -7,6 +7,8 @@
 // share of a 1 GiB buffer; the best of 5 passes, as the kernel's is the
 // best of its runs).
 //
+// Then the same weights with 128 rows (a prefill), in GFLOP/s.
+//
 // Every run reads a different copy of the weights, enough copies to exceed
 // the last-level cache several times over, so the figures are DRAM-bound
 // rather than cache-bound; "hot" repeats one copy (cache-resident when it
@@ -100,9 +102,9 @@ struct Config {
 
 /// Minimum seconds per call over `runs` calls, rotating over `copies`.
 double timeConfig(const Config &c, std::vector<Weights> &copies,
-                  ThreadPool &pool, int runs, size_t useCopies) {
-  std::vector<float> a(static_cast<size_t>(kK), 0.5f);
-  std::vector<float> y(static_cast<size_t>(kN));
+                  ThreadPool &pool, int runs, size_t useCopies, int64_t M = 1) {
+  std::vector<float> a(static_cast<size_t>(M * kK), 0.5f);
+  std::vector<float> y(static_cast<size_t>(M * kN));
   MapAttrs attrs;
   const char *op = c.bits ? "matmul_nbits" : "matmul";
   if (c.bits)
@@ -116,14 +118,14 @@ double timeConfig(const Config &c, std::vector<Weights> &copies,
     if (c.bits) {
       const int64_t blocks = kK / c.blockSize;
       in = {
-          tensor(a.data(), DType::f32, {1, kK}),
+          tensor(a.data(), DType::f32, {M, kK}),
           tensor(w.b.data(), DType::u8, {kN, blocks, c.blockSize * c.bits / 8}),
           tensor(w.scales.data(), DType::f32, {kN * blocks})};
     } else {
-      in = {tensor(a.data(), DType::f32, {1, kK}),
+      in = {tensor(a.data(), DType::f32, {M, kK}),
             tensor(w.f32.data(), DType::f32, {kK, kN})};
     }
-    Tensor out = tensor(y.data(), DType::f32, {1, kN});
+    Tensor out = tensor(y.data(), DType::f32, {M, kN});
     KernelContext context;
     context.inputs = in.data();
     context.numInputs = int(in.size());
@@ -205,6 +207,19 @@ int main(int argc, char **argv) {
                   configs[i].name, t + 1, bytes / (1 << 20), cold[i][t] * 1e3,
                   rate, 100 * rate / bandwidth[t], hot[i][t] * 1e3,
                   bytes / hot[i][t] / 1e9);
+    }
+  // Prefill: many rows, compute-bound; the quantized kernel dequantizes B
+  // into the f32 GEMM's panels, so the f32 GEMM is its ceiling.
+  constexpr int64_t kRows = 128;
+  std::printf("\n%lld x 4096 x 4096 (prefill), minimum of %d runs\n",
+              (long long)kRows, std::max(2, runs / 5));
+  std::printf("%-22s %7s %8s %8s\n", "kernel", "threads", "ms", "GFLOP/s");
+  for (int i = 0; i < kConfigs; ++i)
+    for (int t = 0; t < 2; ++t) {
+      const double sec = timeConfig(configs[i], weights[size_t(i)], *pools[t],
+                                    std::max(2, runs / 5), 1, kRows);
+      std::printf("%-22s %7d %8.2f %8.1f\n", configs[i].name, t + 1, sec * 1e3,
+                  2.0 * kRows * kK * kN / sec / 1e9);
     }
   return 0;
 }

@@ -227,14 +227,26 @@ template <class H, int Bits, bool Half> struct PackNBits {
         const float s = nbitsScale<H, Half>(*w, column * w->kBlocks + b);
         const int zp = w->zeroPoint(column, b);
         const uint8_t *blob = q + b * w->blobSize;
-        for (; k < end; ++k) {
-          const int64_t e = k - b * bs;
-          int code;
-          if constexpr (Bits == 4)
-            code = (blob[e / 2] >> ((e & 1) * 4)) & 0xF;
-          else
-            code = blob[e];
-          dst[(k - k0) * NR + col] = float(code - zp) * s;
+        float *d = dst + (k - k0) * NR + col;
+        if constexpr (Bits == 4) {
+          // The block's 16 values, looked up by each nibble; k0 and block
+          // starts are even, so k pairs up with k + 1 in one byte.
+          float table[16];
+          for (int i = 0; i < 16; ++i)
+            table[i] = float(i - zp) * s;
+          const uint8_t *p = blob + (k - b * bs) / 2;
+          for (; k + 1 < end; k += 2, d += 2 * NR, ++p) {
+            d[0] = table[*p & 0xF];
+            d[NR] = table[*p >> 4];
+          }
+          if (k < end) {
+            d[0] = table[*p & 0xF];
+            ++k;
+          }
+        } else {
+          for (const uint8_t *p = blob + (k - b * bs); k < end;
+               ++k, d += NR, ++p)
+            *d = float(*p - zp) * s;
         }
       }
     }
