@@ -9,6 +9,10 @@
 //
 // Then the same weights with 128 rows (a prefill), in GFLOP/s.
 //
+// "read ms" is the time to merely read the same bytes on the same threads,
+// measured the same way: the kernel's share of it is the fairest measure
+// of how close it comes to the memory system's limit on a shared machine.
+//
 // Every run reads a different copy of the weights, enough copies to exceed
 // the last-level cache several times over, so the figures are DRAM-bound
 // rather than cache-bound; "hot" repeats one copy (cache-resident when it
@@ -100,6 +104,46 @@ struct Config {
   }
 };
 
+/// Minimum seconds to only read (sum) the same bytes as a call, on the same
+/// threads, over `runs` reads rotating over `copies`: the ceiling a
+/// bandwidth-bound kernel is measured against under the same conditions
+/// (short windows pick quiet moments of a shared machine that membw's
+/// 1 GiB passes rarely get).
+double timeRead(std::vector<Weights> &copies, ThreadPool &pool, int runs) {
+  double best = 1e30;
+  uint64_t total = 0;
+  for (int r = 0; r < runs + 1; ++r) {
+    Weights &w = copies[size_t(r) % copies.size()];
+    const uint64_t *parts[2] = {
+        w.f32.empty() ? reinterpret_cast<const uint64_t *>(w.b.data())
+                      : reinterpret_cast<const uint64_t *>(w.f32.data()),
+        reinterpret_cast<const uint64_t *>(w.scales.data())};
+    const int64_t words[2] = {
+        int64_t(w.f32.empty() ? w.b.size() / 8 : w.f32.size() / 2),
+        int64_t(w.scales.size() / 2)};
+    std::vector<uint64_t> sums(size_t(pool.numThreads()) * 8, 0);
+    auto start = Clock::now();
+    pool.parallelFor(pool.numThreads(), 1, [&](int64_t t0, int64_t t1) {
+      for (int64_t t = t0; t < t1; ++t)
+        for (int p = 0; p < 2; ++p) {
+          const int64_t n = words[p], threads = pool.numThreads();
+          uint64_t sum = 0;
+          for (int64_t i = n * t / threads; i < n * (t + 1) / threads; ++i)
+            sum += parts[p][i];
+          sums[size_t(t) * 8] += sum;
+        }
+    });
+    auto end = Clock::now();
+    for (uint64_t x : sums)
+      total += x;
+    if (r > 0)
+      best = std::min(best, seconds(start, end));
+  }
+  if (total == 42)
+    std::printf(" ");
+  return best;
+}
+
 /// Minimum seconds per call over `runs` calls, rotating over `copies`.
 double timeConfig(const Config &c, std::vector<Weights> &copies,
                   ThreadPool &pool, int runs, size_t useCopies, int64_t M = 1) {
@@ -177,9 +221,10 @@ int main(int argc, char **argv) {
   // Rounds interleave every measurement, so that a busy spell on a shared
   // machine does not land on one of them alone; each keeps its best.
   double bandwidth[2] = {0, 0}, cold[kConfigs][2], hot[kConfigs][2];
+  double read[kConfigs][2];
   for (int i = 0; i < kConfigs; ++i)
     for (int t = 0; t < 2; ++t)
-      cold[i][t] = hot[i][t] = 1e30;
+      cold[i][t] = hot[i][t] = read[i][t] = 1e30;
   for (int round = 0; round < rounds; ++round) {
     for (int t = 0; t < 2; ++t)
       bandwidth[t] = std::max(bandwidth[t], memoryBandwidth(t + 1, 1024));
@@ -190,6 +235,7 @@ int main(int argc, char **argv) {
             cold[i][t], timeConfig(configs[i], w, *pools[t], runs, w.size()));
         hot[i][t] =
             std::min(hot[i][t], timeConfig(configs[i], w, *pools[t], runs, 1));
+        read[i][t] = std::min(read[i][t], timeRead(w, *pools[t], runs));
       }
   }
   std::printf("streaming-read bandwidth (best of %d x 5 passes over 1 GiB): "
@@ -197,15 +243,18 @@ int main(int argc, char **argv) {
               rounds, bandwidth[0], bandwidth[1]);
   std::printf("4096x4096 matvec, minimum of %d rounds x %d runs\n", rounds,
               runs);
-  std::printf("%-22s %7s %6s %8s %7s %8s %9s %7s\n", "kernel", "threads", "MiB",
-              "ms", "GB/s", "of DRAM", "hot ms", "GB/s");
+  std::printf("%-22s %7s %6s %8s %7s %8s %8s %8s %9s %7s\n", "kernel",
+              "threads", "MiB", "ms", "GB/s", "of membw", "read ms", "of read",
+              "hot ms", "GB/s");
   for (int i = 0; i < kConfigs; ++i)
     for (int t = 0; t < 2; ++t) {
       const double bytes = double(configs[i].bytes());
       const double rate = bytes / cold[i][t] / 1e9;
-      std::printf("%-22s %7d %6.1f %8.3f %7.2f %7.0f%% %9.3f %7.2f\n",
+      std::printf("%-22s %7d %6.1f %8.3f %7.2f %7.0f%% %8.3f %7.0f%% %9.3f "
+                  "%7.2f\n",
                   configs[i].name, t + 1, bytes / (1 << 20), cold[i][t] * 1e3,
-                  rate, 100 * rate / bandwidth[t], hot[i][t] * 1e3,
+                  rate, 100 * rate / bandwidth[t], read[i][t] * 1e3,
+                  100 * read[i][t] / cold[i][t], hot[i][t] * 1e3,
                   bytes / hot[i][t] / 1e9);
     }
   // Prefill: many rows, compute-bound; the quantized kernel dequantizes B
