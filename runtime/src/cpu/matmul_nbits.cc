@@ -30,11 +30,29 @@ float scaleAt(const NBitsWeights &w, int64_t i) {
                       : static_cast<const float *>(w.scales)[i];
 }
 
-/// float(code - zero point) * scale, the dequantized element k of column n.
-float dequant(const NBitsWeights &w, int64_t n, int64_t k) {
-  const int64_t b = k / w.blockSize;
-  return float(w.code(n, k) - w.zeroPoint(n, b)) *
-         scaleAt(w, n * w.kBlocks + b);
+/// Column n of dequant(B): d[k * stride] = float(code - zero point) * scale
+/// for k < K.
+void dequantColumn(const NBitsWeights &w, int64_t n, float *d, int64_t stride) {
+  for (int64_t b = 0; b < w.kBlocks; ++b) {
+    const float s = scaleAt(w, n * w.kBlocks + b);
+    const int zp = w.zeroPoint(n, b);
+    const int64_t k0 = b * w.blockSize;
+    const int64_t k1 = std::min(w.K, k0 + w.blockSize);
+    const uint8_t *blob = w.B + (n * w.kBlocks + b) * w.blobSize;
+    if (w.bits == 8) {
+      for (int64_t k = k0; k < k1; ++k)
+        d[k * stride] = float(blob[k - k0] - zp) * s;
+    } else {
+      // Block starts are even: byte i holds elements 2i (low nibble) and
+      // 2i + 1.
+      for (int64_t k = k0; k < k1; k += 2) {
+        const uint8_t byte = blob[(k - k0) / 2];
+        d[k * stride] = float((byte & 0xF) - zp) * s;
+        if (k + 1 < k1)
+          d[(k + 1) * stride] = float((byte >> 4) - zp) * s;
+      }
+    }
+  }
 }
 
 } // namespace
@@ -63,14 +81,25 @@ void prepareNBitsRows(const NBitsWeights &w, const float *A, int64_t lda,
 void nbitsDecodePortable(const NBitsWeights &w, const float *prepared, int rows,
                          float *C, int64_t ldc, int64_t n0, int64_t n1) {
   const int64_t Kp = w.kBlocks * w.blockSize;
-  for (int64_t n = n0; n < n1; ++n)
+  thread_local std::vector<float> column;
+  column.resize(size_t(w.K));
+  for (int64_t n = n0; n < n1; ++n) {
+    dequantColumn(w, n, column.data(), 1);
     for (int r = 0; r < rows; ++r) {
+      // Eight interleaved partial sums: independent chains the compiler can
+      // keep in vector lanes, in a fixed order.
       const float *a = prepared + r * Kp;
-      float acc = 0.0f;
-      for (int64_t k = 0; k < w.K; ++k)
-        acc += a[k] * dequant(w, n, k);
-      C[r * ldc + n] = acc;
+      float acc[8] = {};
+      int64_t k = 0;
+      for (; k + 8 <= w.K; k += 8)
+        for (int j = 0; j < 8; ++j)
+          acc[j] += a[k + j] * column[size_t(k + j)];
+      for (; k < w.K; ++k)
+        acc[k % 8] += a[k] * column[size_t(k)];
+      C[r * ldc + n] = ((acc[0] + acc[1]) + (acc[2] + acc[3])) +
+                       ((acc[4] + acc[5]) + (acc[6] + acc[7]));
     }
+  }
 }
 
 void nbitsTilePortable(const NBitsWeights &w, const float *A, int64_t lda,
@@ -83,8 +112,7 @@ void nbitsTilePortable(const NBitsWeights &w, const float *A, int64_t lda,
   for (int64_t j0 = n0; j0 < n1; j0 += kPortableCols) {
     const int64_t cols = std::min(kPortableCols, n1 - j0);
     for (int64_t c = 0; c < cols; ++c)
-      for (int64_t k = 0; k < w.K; ++k)
-        block[size_t(k * cols + c)] = dequant(w, j0 + c, k);
+      dequantColumn(w, j0 + c, block.data() + c, cols);
     gemmTile(w.K, A, lda, 1, block.data(), cols, C + j0, ldc, rowBegin, rowEnd,
              0, cols);
   }
