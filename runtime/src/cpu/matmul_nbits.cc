@@ -1,12 +1,12 @@
 //===- matmul_nbits.cc - the block-quantized weight matmul kernel ---------===//
 //
 // Checks the operands of matmul_nbits, chooses the ISA path and splits the
-// work over the pool: few rows (decode) over columns, so that every thread
-// streams its own contiguous share of B once; many rows (prefill) over
-// tiles of rows and columns, each dequantizing its columns of B into the
-// f32 GEMM's packed panels once per K block and row panel. The portable
-// reference path is here too.
-//
+// work over the pool. Up to nbitsDecodeMaxRows rows, over columns: each
+// thread streams its own contiguous share of B once, groups of up to 4 rows
+// taking turns on spans of columns that stay in L2, dequantizing in
+// registers. More rows, over tiles of rows and columns, each dequantizing
+// its columns of B into the f32 GEMM's packed panels once per K block and
+// row panel. The portable reference path is here too.
 //===----------------------------------------------------------------------===//
 
 #include "cpu/matmul_nbits.h"
@@ -19,7 +19,8 @@ namespace azr::cpu {
 
 namespace {
 
-constexpr int kDecodeRows = 4;         ///< at most this many rows: decode
+constexpr int kDecodeRows = 4;                ///< rows per decode call
+constexpr int64_t kDecodeL2Bytes = 256 << 10; ///< codes a decode task reuses
 constexpr int64_t kDecodeColUnit = 16; ///< decode splits N in these units
 constexpr int64_t kTileRows = 256;     ///< prefill row panel
 constexpr int64_t kTileCols = 256;     ///< prefill column block
@@ -240,19 +241,31 @@ azr_status_t matmulNBitsKernel(const KernelContext &context) {
           C[i * N + n] += biasData[n];
   };
 
-  if (M <= kDecodeRows) {
+  if (M <= nbitsDecodeMaxRows(int(bits))) {
     const int64_t Kp = kBlocks * blockSize;
     std::vector<float> prepared(size_t(M * Kp));
     prepareNBitsRows(w, A, K, int(M), path.group, prepared.data());
     const int64_t units = (N + kDecodeColUnit - 1) / kDecodeColUnit;
+    const int64_t columnBytes = kBlocks * blobSize;
     // A task streams at least ~64 KiB of codes.
     const int64_t minUnits = std::max<int64_t>(
         1, (int64_t(1) << 16) /
-               std::max<int64_t>(1, kDecodeColUnit * kBlocks * blobSize));
+               std::max<int64_t>(1, kDecodeColUnit * columnBytes));
+    // Groups of rows take turns on columns whose codes fit in L2, so that B
+    // comes from memory once.
+    const int64_t span =
+        kDecodeColUnit *
+        std::max<int64_t>(1, kDecodeL2Bytes / (kDecodeColUnit * columnBytes));
     context.pool->parallelFor(units, minUnits, [&](int64_t u0, int64_t u1) {
       const int64_t n0 = u0 * kDecodeColUnit;
       const int64_t n1 = std::min(N, u1 * kDecodeColUnit);
-      path.decode(w, prepared.data(), int(M), C, N, n0, n1);
+      for (int64_t j0 = n0; j0 < n1; j0 += span) {
+        const int64_t j1 = std::min(n1, j0 + span);
+        for (int64_t i = 0; i < M; i += kDecodeRows)
+          path.decode(w, prepared.data() + i * Kp,
+                      int(std::min<int64_t>(kDecodeRows, M - i)), C + i * N, N,
+                      j0, j1);
+      }
       addBias(0, M, n0, n1);
     });
     return nullptr;

@@ -3,7 +3,8 @@
 // hand, on awkward shapes: K not a multiple of the block size (the last
 // block partial, its padding codes garbage that must be ignored), N and M
 // around the tile sizes, 4 and 8 bits, with and without zero points and
-// bias, f32 and f16 scales. CTest runs these once per ISA path as well
+// bias, f32 and f16 scales, through decode (few rows) and tiles (many
+// rows). CTest runs these once per ISA path as well
 // (azr_kernels_on_*), forcing the narrower ones with AZR_CPU_DISABLE.
 
 #include "kernel_test_util.h"
@@ -154,10 +155,36 @@ TEST(CpuMatMulNBits, MatchesDoubleReferenceOnAwkwardShapes) {
           }
 }
 
+TEST(CpuMatMulNBits, TilesMatchDoubleReferenceOnAwkwardShapes) {
+  // More rows than nbitsDecodeMaxRows: the packed f32 tiles.
+  std::mt19937 flags(12);
+  unsigned seed = 3000;
+  for (int bits : {4, 8})
+    for (int64_t blockSize : {16, 32, 128})
+      for (int64_t K : {100, 300})
+        for (int64_t N : {17, 257}) {
+          const int64_t M = nbitsDecodeMaxRows(bits) + 1 + (seed % 7);
+          const unsigned f = flags();
+          Problem p({{M, K},
+                     N,
+                     blockSize,
+                     bits,
+                     (f & 1) != 0,
+                     (f & 2) != 0,
+                     (f & 4) != 0},
+                    seed += 10);
+          ASSERT_OK(p.run());
+          p.check();
+          if (HasFatalFailure())
+            return;
+        }
+}
+
 TEST(CpuMatMulNBits, EveryOptionalOperandCombination) {
   unsigned seed = 5000;
   for (int bits : {4, 8})
-    for (int64_t M : {1, 2, 4, 5})
+    for (int64_t M : {int64_t(1), int64_t(2), int64_t(4), int64_t(5),
+                      nbitsDecodeMaxRows(bits) + 1})
       for (int options = 0; options < 8; ++options) {
         Problem p({{M, 200},
                    33,
@@ -175,8 +202,10 @@ TEST(CpuMatMulNBits, EveryOptionalOperandCombination) {
 }
 
 TEST(CpuMatMulNBits, LeadingDimsAreRows) {
-  // [2, 2, K] is 4 rows (decode), [2, 3, K] is 6 (tiles); 1-D A is a row.
-  for (const Dims &aDims : {Dims{2, 2, 96}, Dims{2, 3, 96}, Dims{96}}) {
+  // [2, 2, K] is 4 rows (one decode group), [2, 3, K] 6 (two groups),
+  // [3, 50, K] 150 (tiles); 1-D A is a row.
+  for (const Dims &aDims :
+       {Dims{2, 2, 96}, Dims{2, 3, 96}, Dims{3, 50, 96}, Dims{96}}) {
     Problem p({aDims, 40, 32, 4, true, true, false}, 77);
     ASSERT_OK(p.run());
     p.check();
@@ -196,13 +225,29 @@ TEST(CpuMatMulNBits, LargeBlocksAndManyRows) {
 
 TEST(CpuMatMulNBits, SameBitsOnAnyThreadCount) {
   auto one = makeThreadPool(1), two = makeThreadPool(2);
-  for (int64_t M : {1, 4, 9}) {
+  for (int64_t M :
+       {int64_t(1), int64_t(4), int64_t(9), nbitsDecodeMaxRows(4) + 3}) {
     Problem p({{M, 520}, 300, 32, 4, true, true, false}, 3);
     Problem q = p;
     ASSERT_OK(p.run(one.get()));
     ASSERT_OK(q.run(two.get()));
     EXPECT_EQ(p.out, q.out) << "M=" << M;
   }
+}
+
+TEST(CpuMatMulNBits, DecodedRowDoesNotDependOnItsGroup) {
+  // Row 5 of 7 (in the second group of 4) alone gives the same bits.
+  Problem all({{7, 300}, 40, 32, 4, true, false, true}, 8);
+  ASSERT_OK(all.run());
+  Problem one({{1, 300}, 40, 32, 4, true, false, true}, 8);
+  one.b = all.b;
+  one.scales = all.scales;
+  one.halfScales = all.halfScales;
+  one.zp = all.zp;
+  std::copy(all.a.begin() + 5 * 300, all.a.begin() + 6 * 300, one.a.begin());
+  ASSERT_OK(one.run());
+  for (int64_t n = 0; n < 40; ++n)
+    EXPECT_EQ(one.out[size_t(n)], all.out[size_t(5 * 40 + n)]) << n;
 }
 
 TEST(CpuMatMulNBits, RefusesBadShapesAndAttributes) {
