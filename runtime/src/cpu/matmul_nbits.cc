@@ -119,6 +119,101 @@ void nbitsTilePortable(const NBitsWeights &w, const float *A, int64_t lda,
   }
 }
 
+namespace {
+
+/// Storage of NBitsInt8Rows for `rows` rows of A.
+struct Int8RowsStorage {
+  std::vector<int8_t> q, chunked;
+  std::vector<int32_t> laneSum;
+  std::vector<float> scale, laneScale;
+  NBitsInt8Rows view;
+
+  Int8RowsStorage(const NBitsWeights &w, const float *A, int64_t lda,
+                  int64_t rows) {
+    const int64_t columnBytes = w.kBlocks * w.blobSize;
+    const int64_t perByte = 8 / w.bits, chunks = (columnBytes + 63) / 64;
+    const int64_t padded = chunks * 64 * perByte, lanes = chunks * 16;
+    const int64_t perLane = 4 * perByte, perChunk = 64 * perByte;
+    q.assign(size_t(rows * padded), 0);
+    chunked.assign(size_t(rows * padded), 0);
+    scale.assign(size_t(rows * w.kBlocks), 0.0f);
+    laneSum.assign(size_t(rows * lanes), 0);
+    laneScale.assign(size_t(rows * lanes), 0.0f);
+    for (int64_t r = 0; r < rows; ++r) {
+      const float *a = A + r * lda;
+      int8_t *qr = q.data() + r * padded;
+      for (int64_t b = 0; b < w.kBlocks; ++b) {
+        const int64_t k0 = b * w.blockSize;
+        const int64_t k1 = std::min(w.K, k0 + w.blockSize);
+        float amax = 0.0f;
+        for (int64_t k = k0; k < k1; ++k)
+          amax = std::max(amax, std::fabs(a[k]));
+        scale[size_t(r * w.kBlocks + b)] = amax / 127.0f;
+        const float inv = amax > 0.0f ? 127.0f / amax : 0.0f;
+        for (int64_t k = k0; k < k1; ++k) {
+          // Clamped first: NaN becomes -127 rather than undefined behaviour.
+          const float x = std::min(127.0f, std::max(-127.0f, a[k] * inv));
+          qr[k] = int8_t(std::nearbyint(x));
+        }
+      }
+      int8_t *cr = chunked.data() + r * padded;
+      for (int64_t c = 0; c < chunks; ++c)
+        for (int64_t j = 0; j < perChunk; ++j)
+          cr[c * perChunk + j] = w.bits == 8 ? qr[c * perChunk + j]
+                                 : j < 64    ? qr[c * perChunk + 2 * j]
+                                          : qr[c * perChunk + 2 * (j - 64) + 1];
+      for (int64_t l = 0; l < lanes; ++l) {
+        int32_t sum = 0;
+        for (int64_t e = 0; e < perLane; ++e)
+          sum += qr[l * perLane + e];
+        laneSum[size_t(r * lanes + l)] = sum;
+        const int64_t b = l * perLane / w.blockSize;
+        laneScale[size_t(r * lanes + l)] =
+            b < w.kBlocks ? scale[size_t(r * w.kBlocks + b)] : 0.0f;
+      }
+    }
+    view = {padded,         lanes,          q.data(),        scale.data(),
+            chunked.data(), laneSum.data(), laneScale.data()};
+  }
+};
+
+} // namespace
+
+void nbitsInt8Portable(const NBitsWeights &w, const NBitsInt8Rows &a,
+                       int64_t row, int rows, float *C, int64_t ldc, int64_t n0,
+                       int64_t n1) {
+  for (int64_t n = n0; n < n1; ++n)
+    for (int r = 0; r < rows; ++r) {
+      const int8_t *q = a.q + (row + r) * a.padded;
+      const float *sa = a.scale + (row + r) * w.kBlocks;
+      float acc = 0.0f;
+      for (int64_t b = 0; b < w.kBlocks; ++b) {
+        const int zp = w.zeroPoint(n, b);
+        const int64_t k0 = b * w.blockSize;
+        const int64_t k1 = std::min(w.K, k0 + w.blockSize);
+        int32_t dot = 0;
+        for (int64_t k = k0; k < k1; ++k)
+          dot += int32_t(q[k]) * (w.code(n, k) - zp);
+        acc += (sa[b] * scaleAt(w, n * w.kBlocks + b)) * float(dot);
+      }
+      C[r * ldc + n] = acc;
+    }
+}
+
+const NBitsInt8Path &nbitsInt8Path() {
+  static const NBitsInt8Path portable = {"portable", nbitsInt8Portable};
+#if defined(__x86_64__)
+  static const NBitsInt8Path vnni = {"avx512_vnni", nbitsInt8Vnni};
+  static const bool hasVnni =
+      hasCpuFeature("avx512f") && hasCpuFeature("avx512bw") &&
+      hasCpuFeature("avx512vl") && hasCpuFeature("avx512_vnni") &&
+      hasCpuFeature("fma") && hasCpuFeature("f16c");
+  if (hasVnni)
+    return vnni;
+#endif
+  return portable;
+}
+
 const NBitsPath &nbitsPath(int64_t blockSize) {
   static const NBitsPath portable = {"portable", 0, nbitsDecodePortable,
                                      nbitsTilePortable};
@@ -241,32 +336,44 @@ azr_status_t matmulNBitsKernel(const KernelContext &context) {
           C[i * N + n] += biasData[n];
   };
 
+  const int64_t columnBytes = kBlocks * blobSize;
+  const int64_t units = (N + kDecodeColUnit - 1) / kDecodeColUnit;
+  // A task streams at least ~64 KiB of codes.
+  const int64_t minUnits = std::max<int64_t>(
+      1,
+      (int64_t(1) << 16) / std::max<int64_t>(1, kDecodeColUnit * columnBytes));
+  // Groups of rows take turns on columns whose codes fit in L2, so that B
+  // comes from memory once.
+  const int64_t span =
+      kDecodeColUnit *
+      std::max<int64_t>(1, kDecodeL2Bytes / (kDecodeColUnit * columnBytes));
+  auto overColumns = [&](auto &&group) {
+    context.pool->parallelFor(units, minUnits, [&](int64_t u0, int64_t u1) {
+      const int64_t n0 = u0 * kDecodeColUnit;
+      const int64_t n1 = std::min(N, u1 * kDecodeColUnit);
+      for (int64_t j0 = n0; j0 < n1; j0 += span)
+        for (int64_t i = 0; i < M; i += kDecodeRows)
+          group(i, int(std::min<int64_t>(kDecodeRows, M - i)), j0,
+                std::min(n1, j0 + span));
+      addBias(0, M, n0, n1);
+    });
+  };
+
+  if (accuracyLevel == 4 && blockSize <= kNBitsInt8MaxBlock) {
+    const Int8RowsStorage rows(w, A, K, M);
+    const NBitsInt8Fn run = nbitsInt8Path().run;
+    overColumns([&](int64_t i, int count, int64_t j0, int64_t j1) {
+      run(w, rows.view, i, count, C + i * N, N, j0, j1);
+    });
+    return nullptr;
+  }
+
   if (M <= nbitsDecodeMaxRows(int(bits))) {
     const int64_t Kp = kBlocks * blockSize;
     std::vector<float> prepared(size_t(M * Kp));
     prepareNBitsRows(w, A, K, int(M), path.group, prepared.data());
-    const int64_t units = (N + kDecodeColUnit - 1) / kDecodeColUnit;
-    const int64_t columnBytes = kBlocks * blobSize;
-    // A task streams at least ~64 KiB of codes.
-    const int64_t minUnits = std::max<int64_t>(
-        1, (int64_t(1) << 16) /
-               std::max<int64_t>(1, kDecodeColUnit * columnBytes));
-    // Groups of rows take turns on columns whose codes fit in L2, so that B
-    // comes from memory once.
-    const int64_t span =
-        kDecodeColUnit *
-        std::max<int64_t>(1, kDecodeL2Bytes / (kDecodeColUnit * columnBytes));
-    context.pool->parallelFor(units, minUnits, [&](int64_t u0, int64_t u1) {
-      const int64_t n0 = u0 * kDecodeColUnit;
-      const int64_t n1 = std::min(N, u1 * kDecodeColUnit);
-      for (int64_t j0 = n0; j0 < n1; j0 += span) {
-        const int64_t j1 = std::min(n1, j0 + span);
-        for (int64_t i = 0; i < M; i += kDecodeRows)
-          path.decode(w, prepared.data() + i * Kp,
-                      int(std::min<int64_t>(kDecodeRows, M - i)), C + i * N, N,
-                      j0, j1);
-      }
-      addBias(0, M, n0, n1);
+    overColumns([&](int64_t i, int count, int64_t j0, int64_t j1) {
+      path.decode(w, prepared.data() + i * Kp, count, C + i * N, N, j0, j1);
     });
     return nullptr;
   }

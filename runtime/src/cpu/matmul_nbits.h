@@ -86,7 +86,44 @@ void nbitsDecodePortable(const NBitsWeights &w, const float *prepared, int rows,
 void nbitsTilePortable(const NBitsWeights &w, const float *A, int64_t lda,
                        float *C, int64_t ldc, int64_t rowBegin, int64_t rowEnd,
                        int64_t n0, int64_t n1);
+/// accuracy_level 4: rows of A quantized to int8 per block of B, as
+/// onnxruntime's int8 compute and llama.cpp's Q8 activations do. For block b
+/// of row r, scale[r][b] = amax / 127 (amax = max |a_k| over the block) and
+/// q[r][k] = round-to-nearest-even(a_k * (127 / amax)), 0 when amax is 0.
+/// Element (r, n) is then sum over blocks of
+///   (scale[r][b] * B's scale) * float(sum_k q[r][k] * (code - zero point)),
+/// the inner sum exact in int32 (blocks of at most kNBitsInt8MaxBlock).
+/// All arrays have `padded` codes a row (a multiple of 64 code bytes; zero
+/// past K). The VNNI layout groups them in chunks of 64 code bytes (64 or
+/// 128 codes, 16 int32 lanes of 4 bytes): `chunked` holds a 4-bit chunk as
+/// its even codes then its odd ones, `laneSum` the sum of q over each
+/// lane's codes and `laneScale` the scale of each lane's block.
+struct NBitsInt8Rows {
+  int64_t padded, lanes; ///< codes and lanes a row
+  const int8_t *q;       ///< [rows, padded], natural order
+  const float *scale;    ///< [rows, kBlocks]
+  const int8_t *chunked; ///< [rows, padded]
+  const int32_t *laneSum;
+  const float *laneScale; ///< [rows, lanes]
+};
+constexpr int64_t kNBitsInt8MaxBlock = 256;
+
+/// C[0:rows, n0:n1] for `rows` <= 4 rows starting at row `row` of `a`.
+using NBitsInt8Fn = void (*)(const NBitsWeights &w, const NBitsInt8Rows &a,
+                             int64_t row, int rows, float *C, int64_t ldc,
+                             int64_t n0, int64_t n1);
+struct NBitsInt8Path {
+  const char *name; ///< "avx512_vnni" or "portable"
+  NBitsInt8Fn run;
+};
+const NBitsInt8Path &nbitsInt8Path();
+void nbitsInt8Portable(const NBitsWeights &w, const NBitsInt8Rows &a,
+                       int64_t row, int rows, float *C, int64_t ldc, int64_t n0,
+                       int64_t n1);
+
 #if defined(__x86_64__)
+void nbitsInt8Vnni(const NBitsWeights &w, const NBitsInt8Rows &a, int64_t row,
+                   int rows, float *C, int64_t ldc, int64_t n0, int64_t n1);
 void nbitsDecodeAvx2(const NBitsWeights &w, const float *prepared, int rows,
                      float *C, int64_t ldc, int64_t n0, int64_t n1);
 void nbitsTileAvx2(const NBitsWeights &w, const float *A, int64_t lda, float *C,

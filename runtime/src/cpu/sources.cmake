@@ -20,7 +20,8 @@ if(CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64")
     ${CMAKE_CURRENT_LIST_DIR}/gemm_avx2.cc
     ${CMAKE_CURRENT_LIST_DIR}/gemm_avx512.cc
     ${CMAKE_CURRENT_LIST_DIR}/matmul_nbits_avx2.cc
-    ${CMAKE_CURRENT_LIST_DIR}/matmul_nbits_avx512.cc)
+    ${CMAKE_CURRENT_LIST_DIR}/matmul_nbits_avx512.cc
+    ${CMAKE_CURRENT_LIST_DIR}/matmul_nbits_vnni.cc)
   set_source_files_properties(${CMAKE_CURRENT_LIST_DIR}/gemm_avx2.cc
     PROPERTIES COMPILE_OPTIONS "-mavx2;-mfma")
   set_source_files_properties(${CMAKE_CURRENT_LIST_DIR}/gemm_avx512.cc
@@ -29,4 +30,7 @@ if(CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64")
     PROPERTIES COMPILE_OPTIONS "-mavx2;-mfma;-mf16c")
   set_source_files_properties(${CMAKE_CURRENT_LIST_DIR}/matmul_nbits_avx512.cc
     PROPERTIES COMPILE_OPTIONS "-mavx512f;-mfma;-mf16c")
+  set_source_files_properties(${CMAKE_CURRENT_LIST_DIR}/matmul_nbits_vnni.cc
+    PROPERTIES COMPILE_OPTIONS
+    "-mavx512f;-mavx512bw;-mavx512vl;-mavx512vnni;-mfma;-mf16c")
 endif()

@@ -33,6 +33,7 @@ struct Problem {
   std::vector<float> a, scales, bias, out;
   std::vector<uint16_t> halfScales;
   std::vector<uint8_t> b, zp;
+  int64_t accuracyLevel = 0;
 
   Problem(const Shape &shape, unsigned seed) : s(shape) {
     K = s.aDims.back();
@@ -71,6 +72,8 @@ struct Problem {
     MapAttrs at;
     at.ints = {
         {"K", K}, {"N", s.N}, {"bits", s.bits}, {"block_size", s.blockSize}};
+    if (accuracyLevel)
+      at.ints["accuracy_level"] = accuracyLevel;
     return at;
   }
 
@@ -127,6 +130,74 @@ struct Problem {
             << " f16=" << s.halfScales << " at (" << m << ", " << n << ")";
       }
   }
+
+  /// accuracy_level 4: each A element is replaced by sa * q, sa = amax / 127
+  /// of its block and |q - a / sa| <= 1/2, so it moves by at most sa / 2
+  /// (plus float rounding of a * (127 / amax), far below 10^-3 of that);
+  /// on top, float rounding as in check() of values bounded by the sum of
+  /// |terms| plus that quantization error. Then, much tighter, against the
+  /// int8 computation replayed exactly.
+  void checkInt8() const {
+    for (int64_t m = 0; m < M; ++m)
+      for (int64_t n = 0; n < s.N; ++n) {
+        double sum = s.bias ? bias[size_t(n)] : 0.0;
+        double magnitude = std::fabs(sum), quantization = 0;
+        for (int64_t blk = 0; blk < kBlocks; ++blk) {
+          const int64_t k0 = blk * s.blockSize;
+          const int64_t k1 = std::min(K, k0 + s.blockSize);
+          double amax = 0, weights = 0;
+          for (int64_t k = k0; k < k1; ++k) {
+            const double w = double(code(n, k) - zeroPoint(n, blk)) *
+                             double(scales[size_t(n * kBlocks + blk)]);
+            const double term = double(a[size_t(m * K + k)]) * w;
+            sum += term;
+            magnitude += std::fabs(term);
+            weights += std::fabs(w);
+            amax = std::max(amax, std::fabs(double(a[size_t(m * K + k)])));
+          }
+          quantization += 0.5 * 1.001 * (amax / 127) * weights;
+        }
+        const double bound =
+            quantization +
+            double(K + 8) * std::ldexp(1.0, -23) * (magnitude + quantization) +
+            1e-30;
+        // The documented int8 numerics replayed exactly: then only the float
+        // sums of scaled integer partial sums round.
+        double replay = s.bias ? bias[size_t(n)] : 0.0;
+        double terms = std::fabs(replay);
+        for (int64_t blk = 0; blk < kBlocks; ++blk) {
+          const int64_t k0 = blk * s.blockSize;
+          const int64_t k1 = std::min(K, k0 + s.blockSize);
+          float amax = 0.0f;
+          for (int64_t k = k0; k < k1; ++k)
+            amax = std::max(amax, std::fabs(a[size_t(m * K + k)]));
+          const float sa = amax / 127.0f;
+          const float inv = amax > 0.0f ? 127.0f / amax : 0.0f;
+          int64_t dot = 0, dotMagnitude = 0;
+          for (int64_t k = k0; k < k1; ++k) {
+            const int64_t product =
+                int64_t(std::nearbyint(a[size_t(m * K + k)] * inv)) *
+                (code(n, k) - zeroPoint(n, blk));
+            dot += product;
+            dotMagnitude += product < 0 ? -product : product;
+          }
+          const double scale = double(sa * scales[size_t(n * kBlocks + blk)]);
+          replay += scale * double(dot);
+          // Partial sums of the block (per SIMD lane) may round too.
+          terms += std::fabs(scale) * double(dotMagnitude);
+        }
+        ASSERT_LE(std::fabs(out[size_t(m * s.N + n)] - replay),
+                  double(K + 8) * std::ldexp(1.0, -23) * terms + 1e-30)
+            << nbitsInt8Path().name << " replay, bits=" << s.bits
+            << " block=" << s.blockSize << " M=" << M << " N=" << s.N
+            << " K=" << K << " at (" << m << ", " << n << ")";
+        ASSERT_LE(std::fabs(out[size_t(m * s.N + n)] - sum), bound)
+            << nbitsInt8Path().name << " bits=" << s.bits
+            << " block=" << s.blockSize << " M=" << M << " N=" << s.N
+            << " K=" << K << " zp=" << s.zeroPoints << " bias=" << s.bias
+            << " f16=" << s.halfScales << " at (" << m << ", " << n << ")";
+      }
+  }
 };
 
 TEST(CpuMatMulNBits, MatchesDoubleReferenceOnAwkwardShapes) {
@@ -178,6 +249,44 @@ TEST(CpuMatMulNBits, TilesMatchDoubleReferenceOnAwkwardShapes) {
           if (HasFatalFailure())
             return;
         }
+}
+
+TEST(CpuMatMulNBits, Int8ActivationsWithinTheirRoundingBound) {
+  std::printf("matmul_nbits accuracy_level 4 path: %s\n", nbitsInt8Path().name);
+  std::mt19937 flags(13);
+  unsigned seed = 7000;
+  for (int bits : {4, 8})
+    for (int64_t blockSize : {16, 32, 64, 128, 256})
+      for (int64_t K : {40, 300})
+        for (int64_t N : {1, 17})
+          for (int64_t M : {1, 3, 5, 150}) {
+            const unsigned f = flags();
+            Problem p({{M, K},
+                       N,
+                       blockSize,
+                       bits,
+                       (f & 1) != 0,
+                       (f & 2) != 0,
+                       (f & 4) != 0},
+                      seed += 10);
+            p.accuracyLevel = 4;
+            ASSERT_OK(p.run());
+            p.checkInt8();
+            if (HasFatalFailure())
+              return;
+          }
+  // The int8 mode really is a different computation.
+  Problem f32({{2, 300}, 17, 32, 4, true, false, false}, 5);
+  Problem int8 = f32;
+  int8.accuracyLevel = 4;
+  ASSERT_OK(f32.run());
+  ASSERT_OK(int8.run());
+  EXPECT_NE(f32.out, int8.out);
+  // Blocks past kNBitsInt8MaxBlock are computed in f32.
+  Problem big({{3, 600}, 9, 512, 4, true, true, false}, 1);
+  big.accuracyLevel = 4;
+  ASSERT_OK(big.run());
+  big.check();
 }
 
 TEST(CpuMatMulNBits, EveryOptionalOperandCombination) {
