@@ -57,8 +57,12 @@ void columns(const NBitsWeights &w, const NBitsInt8Rows &a, int64_t row,
     for (int j = 0; j < NC; ++j) {
       const uint8_t *col = w.B + (n0 + j) * columnBytes;
       const __m512i x = _mm512_maskz_loadu_epi8(m, col + off);
-      __builtin_prefetch(col + NC * columnBytes + off); // the next columns
       const int64_t si = (n0 + j) * w.kBlocks + b0;
+      // The same chunk of the next columns, codes and scales: a column is
+      // too short a stream for the hardware prefetchers.
+      __builtin_prefetch(col + NC * columnBytes + off);
+      __builtin_prefetch(static_cast<const char *>(w.scales) +
+                         (si + NC * w.kBlocks) * (Half ? 2 : 4));
       __m512 s;
       if constexpr (Half)
         s = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(
