@@ -1,22 +1,23 @@
 // matmul_nbits_bench: the 4096 x 4096 matrix-vector product (M = 1, a decode
-// step) through the matmul_nbits kernel at 4 and 8 bits and through the f32
-// matmul kernel, with 1 and 2 threads. Prints the minimum time over many
-// runs, the weight bytes streamed per second (codes + scales for the
-// quantized kernel) and their share of this machine's streaming-read
-// bandwidth, measured here the way bench/membw.cpp does (each thread sums its
-// share of a 1 GiB buffer; the best of 5 passes, as the kernel's is the
-// best of its runs).
-//
+// step) through the matmul_nbits kernel at 4 and 8 bits (f32 activations,
+// and int8 ones: accuracy_level 4) and through the f32 matmul kernel, with
+// 1 and 2 threads. Prints the minimum time over rounds x runs, the weight
+// bytes streamed per second (codes + f32 scales for the quantized kernel)
+// and their share of two ceilings:
+//  - "membw": this machine's streaming-read bandwidth measured the way
+//    bench/membw.cpp does (each thread sums its share of a 1 GiB buffer),
+//    best pass of each round;
+//  - "read": the time to merely read (sum) the same bytes on the same
+//    threads, measured like the kernel. On a shared machine the best of
+//    many short runs catches moments when both cores are free, which
+//    membw's long passes rarely do, so this is the fairer ceiling.
 // Then the same weights with 128 rows (a prefill), in GFLOP/s.
 //
-// "read ms" is the time to merely read the same bytes on the same threads,
-// measured the same way: the kernel's share of it is the fairest measure
-// of how close it comes to the memory system's limit on a shared machine.
-//
-// Every run reads a different copy of the weights, enough copies to exceed
-// the last-level cache several times over, so the figures are DRAM-bound
-// rather than cache-bound; "hot" repeats one copy (cache-resident when it
-// fits) for comparison.
+// Every run reads a different copy of the weights, enough copies (320 MiB)
+// to exceed the last-level cache several times over, so the figures are
+// DRAM-bound rather than cache-bound; "hot" repeats one copy
+// (cache-resident when it fits) for comparison. Rounds interleave all
+// measurements so that a busy spell does not land on one of them alone.
 //   matmul_nbits_bench [RUNS [ROUNDS]]
 
 #include "cpu/kernels.h"
@@ -97,6 +98,7 @@ struct Config {
   const char *name;
   int bits; // 0: f32 matmul
   int64_t blockSize;
+  int64_t accuracyLevel; // 4: int8 activations
   size_t bytes() const {
     if (!bits)
       return size_t(kK * kN * 4);
@@ -152,8 +154,11 @@ double timeConfig(const Config &c, std::vector<Weights> &copies,
   MapAttrs attrs;
   const char *op = c.bits ? "matmul_nbits" : "matmul";
   if (c.bits)
-    attrs.ints = {
-        {"K", kK}, {"N", kN}, {"bits", c.bits}, {"block_size", c.blockSize}};
+    attrs.ints = {{"K", kK},
+                  {"N", kN},
+                  {"bits", c.bits},
+                  {"block_size", c.blockSize},
+                  {"accuracy_level", c.accuracyLevel}};
   azr::cpu::KernelFn fn = azr::cpu::findKernel(op);
   double best = 1e30;
   for (int r = 0; r < runs + 1; ++r) {
@@ -195,10 +200,10 @@ double timeConfig(const Config &c, std::vector<Weights> &copies,
 int main(int argc, char **argv) {
   const int runs = argc > 1 ? std::max(1, atoi(argv[1])) : 50;
   const int rounds = argc > 2 ? std::max(1, atoi(argv[2])) : 5;
-  const Config configs[] = {{"matmul_nbits 4-bit/32", 4, 32},
-                            {"matmul_nbits 4-bit/128", 4, 128},
-                            {"matmul_nbits 8-bit/32", 8, 32},
-                            {"matmul f32", 0, 0}};
+  const Config configs[] = {
+      {"nbits 4-bit/32", 4, 32, 0},      {"nbits 4-bit/128", 4, 128, 0},
+      {"nbits 8-bit/32", 8, 32, 0},      {"nbits 4-bit/32 int8", 4, 32, 4},
+      {"nbits 8-bit/32 int8", 8, 32, 4}, {"matmul f32", 0, 0, 0}};
   constexpr int kConfigs = int(std::size(configs));
   std::mt19937 rng(1);
   std::vector<std::vector<Weights>> weights(kConfigs);
