@@ -179,39 +179,16 @@ struct Int8RowsStorage {
 
 } // namespace
 
-void nbitsInt8Portable(const NBitsWeights &w, const NBitsInt8Rows &a,
-                       int64_t row, int rows, float *C, int64_t ldc, int64_t n0,
-                       int64_t n1) {
-  for (int64_t n = n0; n < n1; ++n)
-    for (int r = 0; r < rows; ++r) {
-      const int8_t *q = a.q + (row + r) * a.padded;
-      const float *sa = a.scale + (row + r) * w.kBlocks;
-      float acc = 0.0f;
-      for (int64_t b = 0; b < w.kBlocks; ++b) {
-        const int zp = w.zeroPoint(n, b);
-        const int64_t k0 = b * w.blockSize;
-        const int64_t k1 = std::min(w.K, k0 + w.blockSize);
-        int32_t dot = 0;
-        for (int64_t k = k0; k < k1; ++k)
-          dot += int32_t(q[k]) * (w.code(n, k) - zp);
-        acc += (sa[b] * scaleAt(w, n * w.kBlocks + b)) * float(dot);
-      }
-      C[r * ldc + n] = acc;
-    }
-}
-
-const NBitsInt8Path &nbitsInt8Path() {
-  static const NBitsInt8Path portable = {"portable", nbitsInt8Portable};
+NBitsInt8Fn nbitsInt8Path() {
 #if defined(__x86_64__)
-  static const NBitsInt8Path vnni = {"avx512_vnni", nbitsInt8Vnni};
   static const bool hasVnni =
       hasCpuFeature("avx512f") && hasCpuFeature("avx512bw") &&
       hasCpuFeature("avx512vl") && hasCpuFeature("avx512_vnni") &&
       hasCpuFeature("fma") && hasCpuFeature("f16c");
   if (hasVnni)
-    return vnni;
+    return nbitsInt8Vnni;
 #endif
-  return portable;
+  return nullptr;
 }
 
 const NBitsPath &nbitsPath(int64_t blockSize) {
@@ -359,11 +336,11 @@ azr_status_t matmulNBitsKernel(const KernelContext &context) {
     });
   };
 
-  if (accuracyLevel == 4 && blockSize <= kNBitsInt8MaxBlock) {
+  const NBitsInt8Fn int8 = nbitsInt8Path();
+  if (accuracyLevel == 4 && blockSize <= kNBitsInt8MaxBlock && int8) {
     const Int8RowsStorage rows(w, A, K, M);
-    const NBitsInt8Fn run = nbitsInt8Path().run;
     overColumns([&](int64_t i, int count, int64_t j0, int64_t j1) {
-      run(w, rows.view, i, count, C + i * N, N, j0, j1);
+      int8(w, rows.view, i, count, C + i * N, N, j0, j1);
     });
     return nullptr;
   }

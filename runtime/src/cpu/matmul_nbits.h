@@ -112,14 +112,11 @@ constexpr int64_t kNBitsInt8MaxBlock = 256;
 using NBitsInt8Fn = void (*)(const NBitsWeights &w, const NBitsInt8Rows &a,
                              int64_t row, int rows, float *C, int64_t ldc,
                              int64_t n0, int64_t n1);
-struct NBitsInt8Path {
-  const char *name; ///< "avx512_vnni" or "portable"
-  NBitsInt8Fn run;
-};
-const NBitsInt8Path &nbitsInt8Path();
-void nbitsInt8Portable(const NBitsWeights &w, const NBitsInt8Rows &a,
-                       int64_t row, int rows, float *C, int64_t ldc, int64_t n0,
-                       int64_t n1);
+/// The int8 path of this CPU ("avx512_vnni"), or null where it has none:
+/// there accuracy_level 4 computes in f32 like the other levels (a level is
+/// a minimum accuracy; onnxruntime also falls back to f32 where it lacks an
+/// int8 kernel). Emulated int8 would be many times slower than f32.
+NBitsInt8Fn nbitsInt8Path();
 
 #if defined(__x86_64__)
 void nbitsInt8Vnni(const NBitsWeights &w, const NBitsInt8Rows &a, int64_t row,

@@ -1,20 +1,22 @@
 //===- matmul_nbits_simd.h - the quantized matmul per ISA ------*- C++ -*-===//
 //
-// Decode (few rows): B is streamed once, straight from its packed codes
-// into the multiply-adds. A group of 2W codes of one column is widened to
-// int32 lanes, less its zero point, converted to float and multiplied into
-// per-block accumulators against the matching A elements; each block's
-// accumulator is then scaled by the block's scale into the column's. 4-bit
-// codes unpack as the W low nibbles (even elements) and the W high nibbles
-// (odd elements) of W bytes, so the caller stores each group of A as its
-// even elements then its odd ones (prepareNBitsRows). A group never spans
-// two blocks: the block size must be at least 2W.
+// Decode (up to 4 rows a call): B is read once, straight from its packed
+// codes into the multiply-adds. With a 16-entry permute (AVX-512), W 4-bit
+// codes are looked up in a per-block table of float(code - zp) * scale;
+// otherwise a group of 2W codes of one column is widened to int32 lanes,
+// less its zero point, converted to float and multiplied into per-block
+// accumulators, each block's then scaled once. 4-bit codes unpack as the W
+// low nibbles (even elements) and the W high nibbles (odd elements) of W
+// bytes, so the caller stores each group of A as its even elements then
+// its odd ones (prepareNBitsRows). A group never spans two blocks: the
+// block size must be at least 2W.
 //
-// Prefill (many rows): the f32 tile of gemm_simd.h, with a packing hook that
+// Tiles (many rows): the f32 tile of gemm_simd.h, with a packing hook that
 // dequantizes B's codes into the f32 panels the micro-kernel reads.
 //
 // An ISA file instantiates these with gemm_simd.h's traits plus the integer
-// operations (I, set1, set1i, widen, low4, high4, subi, cvt, reduce) and a
+// operations (I, set1, set1i, widen, low4, high4, subi, cvt, reduce, and
+// kLookup16 with sub, mul, iota16, lookup16 when it has the permute) and a
 // half -> float conversion.
 //
 //===----------------------------------------------------------------------===//
@@ -27,7 +29,6 @@
 
 namespace azr::cpu::simd {
 
-/// Decode prefetches this many bytes ahead of the codes it reads.
 /// Decode reads NC columns at a time, block by block, and prefetches the
 /// same block of the NC columns after them, the next ones it reads: a
 /// column is only K * bits / 8 bytes, too short a stream for the hardware
