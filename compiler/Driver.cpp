@@ -8,10 +8,13 @@
 #include "compiler/PlanFitting.h"
 #include "dialects/azg/AzgDialect.h"
 #include "frontends/onnx/OnnxImporter.h"
+#include "frontends/safetensors/SafetensorsImporter.h"
 
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/Pass/PassManager.h"
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 
 using namespace azc;
@@ -19,6 +22,9 @@ using namespace azc;
 mlir::OwningOpRef<mlir::ModuleOp> azc::importModel(mlir::MLIRContext &context,
                                                    const std::string &path,
                                                    std::string &error) {
+  // A folder is a checkpoint (config.json + safetensors); a file is ONNX.
+  if (llvm::sys::fs::is_directory(path))
+    return safetensors::importCheckpoint(context, path, error);
   return onnx_frontend::importOnnxFile(context, path, {}, error);
 }
 
@@ -103,10 +109,13 @@ bool azc::buildEngine(const BuildOptions &options, BuildReport &report,
     error = options.model + ": " + (main ? error : "the model has no @main");
     return false;
   }
-  const std::vector<plan::Symbol> &symbols = resolved.symbols;
-  if (!symbols.empty())
-    context.getLoadedDialect<azg::AzgDialect>()->setFoldLimit(
-        kDynamicFoldLimit);
+  std::vector<plan::Symbol> symbols = resolved.symbols;
+  plan::chooseGrid(symbols);
+  if (!symbols.empty()) {
+    auto *dialect = context.getLoadedDialect<azg::AzgDialect>();
+    dialect->setFoldLimit(kDynamicFoldLimit);
+    dialect->setFoldRanges(false);
+  }
   // Each point of the ranges is compiled from a fresh copy of the import.
   auto lowerAt = [&](const std::vector<int64_t> &point, plan::Plan &plan) {
     mlir::OwningOpRef<mlir::ModuleOp> copy = module->clone();
@@ -164,6 +173,16 @@ bool azc::buildEngine(const BuildOptions &options, BuildReport &report,
       {"max_input_len", std::to_string(options.profile.maxInputLen)});
   flags.push_back({"cpu_features", llvm::join(options.cpuFeatures, ",")});
   flags.push_back({"quantization", "none"});
+  // A checkpoint folder's tokenizer and generation settings travel with the
+  // engine, so it is all a deployment needs.
+  if (llvm::sys::fs::is_directory(options.model))
+    for (const char *name : {"tokenizer.json", "generation_config.json"}) {
+      llvm::SmallString<256> path(options.model);
+      llvm::sys::path::append(path, name);
+      auto buffer = llvm::MemoryBuffer::getFile(path);
+      if (buffer)
+        info.attachments.push_back({name, (*buffer)->getBuffer().str()});
+    }
   flags.push_back({"pipeline", "resolve-shapes,fold-shapes,fuse-elementwise,"
                                "fuse-epilogues,cse,canonicalize"});
   if (!writeEngine(plan, info, options.output, error))

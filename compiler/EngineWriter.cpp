@@ -95,12 +95,19 @@ fb::Offset<schema::Engine> buildMetadata(fb::FlatBufferBuilder &b,
     symbols.push_back(schema::CreateSymbol(b, b.CreateString(symbol.name),
                                            symbol.min, symbol.opt, symbol.max));
   auto symbolVector = symbols.empty() ? 0 : b.CreateVector(symbols);
+  std::vector<fb::Offset<schema::Attachment>> attachments;
+  for (auto &[name, bytes] : info.attachments)
+    attachments.push_back(schema::CreateAttachment(
+        b, b.CreateString(name),
+        b.CreateVector(reinterpret_cast<const uint8_t *>(bytes.data()),
+                       bytes.size())));
+  auto attachmentVector = attachments.empty() ? 0 : b.CreateVector(attachments);
   auto valueVector = b.CreateVector(values);
   auto stepVector = b.CreateVector(steps);
   return schema::CreateEngine(
       b, producer, source, target, features, optionVector, inputs, outputs,
       valueVector, stepVector, plan.arenaSize, plan.intermediateBytes,
-      plan.parameterCount, plan.constantsSize, symbolVector);
+      plan.parameterCount, plan.constantsSize, symbolVector, attachmentVector);
 }
 
 /// Writes everything to `os` (positioned at 0), hashing as it goes.

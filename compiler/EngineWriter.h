@@ -17,6 +17,8 @@ struct EngineInfo {
   std::string target = "cpu";
   std::vector<std::string> cpuFeatures;
   std::vector<std::pair<std::string, std::string>> buildOptions;
+  /// Files carried for the engine's users (name, bytes): tokenizer.json.
+  std::vector<std::pair<std::string, std::string>> attachments;
 };
 
 /// Writes `plan` to `path` (format: runtime/include/azr/engine_format.h).

@@ -44,6 +44,9 @@ enum class Storage : uint8_t { Arena = 0, Constant = 1, Input = 2, Output = 3 };
 struct Symbol {
   std::string name;
   int64_t min = 0, opt = 0, max = 0;
+  /// Build time only: the grid samples the symbol at gridLow and gridLow + 1
+  /// (see PlanFitting.h).
+  int64_t gridLow = 0;
 };
 
 /// A size as a multilinear polynomial in a plan's k symbols: 2^k integer

@@ -5,6 +5,7 @@
 #include "mlir/IR/BuiltinAttributes.h"
 
 #include <algorithm>
+#include <set>
 
 using namespace azc::plan;
 
@@ -54,28 +55,62 @@ std::string azc::plan::formatPoint(const std::vector<Symbol> &symbols,
   return text;
 }
 
+void azc::plan::chooseGrid(std::vector<Symbol> &symbols) {
+  // Narrow ranges choose first: they have the fewest sizes to pick from.
+  std::vector<size_t> order(symbols.size());
+  for (size_t i = 0; i < order.size(); ++i)
+    order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return symbols[a].max - symbols[a].min < symbols[b].max - symbols[b].min;
+  });
+  std::set<int64_t> used;
+  for (size_t i : order) {
+    Symbol &s = symbols[i];
+    s.gridLow = s.max - 1;
+    for (int64_t low = s.max - 1; low >= s.min; --low)
+      if (!used.count(low) && !used.count(low + 1)) {
+        s.gridLow = low;
+        break;
+      }
+    used.insert(s.gridLow);
+    used.insert(s.gridLow + 1);
+  }
+}
+
 std::vector<int64_t> azc::plan::gridPoint(const std::vector<Symbol> &symbols,
                                           unsigned corner) {
   std::vector<int64_t> point;
   for (size_t s = 0; s < symbols.size(); ++s)
-    point.push_back(corner & (1u << s) ? symbols[s].max : symbols[s].max - 1);
+    point.push_back(symbols[s].gridLow + (corner & (1u << s) ? 1 : 0));
   return point;
 }
 
 std::optional<std::vector<int64_t>>
 azc::plan::checkPoint(const std::vector<Symbol> &symbols) {
+  std::set<int64_t> taken;
+  for (const Symbol &s : symbols) {
+    taken.insert(s.gridLow);
+    taken.insert(s.gridLow + 1);
+  }
   std::vector<int64_t> point;
   bool offGrid = false;
   for (const Symbol &s : symbols) {
-    if (s.max - 2 < s.min) {
-      point.push_back(s.max);
+    // Inside the range, past the small sizes where folders may treat a
+    // tensor differently (a dim of 1 broadcasts; tiny tensors fold), and at
+    // a size nothing else takes: searching outward from the middle.
+    int64_t middle = std::clamp<int64_t>(
+        std::max<int64_t>(s.min + (s.max - s.min) / 2, 9), s.min, s.max);
+    std::optional<int64_t> chosen;
+    for (int64_t d = 0; !chosen && d <= s.max - s.min; ++d)
+      for (int64_t v : {middle - d, middle + d})
+        if (!chosen && v >= s.min && v <= s.max && !taken.count(v))
+          chosen = v;
+    if (!chosen) {
+      point.push_back(s.gridLow);
       continue;
     }
-    // Inside the range, and past the small sizes where folders may treat a
-    // tensor differently (a dim of 1 broadcasts; tiny tensors fold).
-    int64_t middle = s.min + (s.max - s.min) / 2;
-    point.push_back(
-        std::clamp<int64_t>(std::max<int64_t>(middle, 9), s.min, s.max - 2));
+    point.push_back(*chosen);
+    taken.insert(*chosen);
     offGrid = true;
   }
   if (!offGrid)
@@ -86,9 +121,9 @@ azc::plan::checkPoint(const std::vector<Symbol> &symbols) {
 namespace {
 
 /// The multilinear polynomial through `values`, the quantity at the grid
-/// corners: along each symbol's axis, (value at max - 1, value at max)
-/// becomes (constant, slope), which stay integers because the two sizes are
-/// adjacent.
+/// corners: along each symbol's axis, (value at gridLow, value at
+/// gridLow + 1) becomes (constant, slope), which stay integers because the
+/// two sizes are adjacent.
 Polynomial fitCorners(std::vector<int64_t> values,
                       const std::vector<Symbol> &symbols) {
   for (size_t s = 0; s < symbols.size(); ++s) {
@@ -98,7 +133,7 @@ Polynomial fitCorners(std::vector<int64_t> values,
         continue;
       int64_t low = values[m], high = values[m | bit];
       int64_t slope = high - low;
-      values[m] = low - slope * (symbols[s].max - 1);
+      values[m] = low - slope * symbols[s].gridLow;
       values[m | bit] = slope;
     }
   }
@@ -255,7 +290,30 @@ bool azc::plan::fitPlans(const std::vector<Plan> &grid,
         attr.intPolynomials = std::move(polynomials);
     }
   }
-  for (size_t c = 0; c + 1 < grid.size(); ++c)
+  // Capacities: each tensor's largest size over the ranges. A multilinear
+  // dim is extreme at the box's corners, and so is a product of them.
+  for (Value &v : fitted.values) {
+    if (v.dimPolynomials.empty())
+      continue;
+    uint64_t largest = 0;
+    std::vector<int64_t> largestShape = v.shape;
+    for (unsigned corner = 0; corner < (1u << symbols.size()); ++corner) {
+      std::vector<int64_t> point;
+      for (size_t s = 0; s < symbols.size(); ++s)
+        point.push_back(corner & (1u << s) ? symbols[s].max : symbols[s].min);
+      if (bytesAt(v, point) < largest)
+        continue;
+      largest = bytesAt(v, point);
+      for (size_t d = 0; d < v.shape.size(); ++d)
+        largestShape[d] = evaluate(v.dimPolynomials[d], point);
+    }
+    v.size = largest;
+    v.shape = largestShape;
+  }
+  for (auto *list : {&fitted.inputs, &fitted.outputs})
+    for (Signature &sig : *list)
+      sig.dims = fitted.values[size_t(sig.value)].shape;
+  for (size_t c = 0; c < grid.size(); ++c)
     if (!checkFit(fitted, grid[c], gridPoint(symbols, c), error))
       return false;
   return true;

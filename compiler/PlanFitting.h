@@ -2,8 +2,10 @@
 //
 // A dynamic engine runs any input shape inside its build profile's ranges
 // with one program. azc gets it without symbolic shape inference: it lowers
-// the model at the corners of a small grid of sizes (each symbol at its max
-// and max - 1), requires the 2^k plans to be the same program, and fits
+// the model at the corners of a small grid of sizes (each symbol at two
+// adjacent sizes near its max, no size shared with another symbol, so that
+// no two dims are equal by accident and merged), requires the 2^k plans to
+// be the same program, and fits
 // every size that differs between them — dims, the elements of shape
 // tensors, integer step attributes — with the multilinear polynomial in the
 // symbols that takes those values. Exporters' shape arithmetic is products
@@ -23,21 +25,26 @@
 
 namespace azc::plan {
 
-/// Grid point `corner` (0 <= corner < 2^k): symbol i at its max when bit i
-/// is set, else at max - 1.
+/// Sets each symbol's gridLow: the largest low with low + 1 <= max whose
+/// two sizes no other symbol samples (when the ranges allow).
+void chooseGrid(std::vector<Symbol> &symbols);
+
+/// Grid point `corner` (0 <= corner < 2^k): symbol i at gridLow + 1 when bit
+/// i is set, else at gridLow.
 std::vector<int64_t> gridPoint(const std::vector<Symbol> &symbols,
                                unsigned corner);
 
 /// A point away from the grid where the fit is checked: each symbol well
-/// inside its range. None when every range holds only two sizes, as the grid
-/// then covers them all.
+/// inside its range, at a size no other symbol takes there or on the grid.
+/// None when every range holds only the grid's two sizes.
 std::optional<std::vector<int64_t>>
 checkPoint(const std::vector<Symbol> &symbols);
 
 /// Builds `fitted` from `grid`, the plans lowered at the 2^k grid points (in
-/// corner order): the max corner's plan with polynomials for everything that
-/// varies. False with `error` naming the value or step that differs in a
-/// way a polynomial cannot express.
+/// corner order): the top corner's plan with polynomials for everything
+/// that varies, and every shape and size set to its largest over the
+/// ranges, the capacity reserved. False with `error` naming the value or
+/// step that differs in a way a polynomial cannot express.
 bool fitPlans(const std::vector<Plan> &grid, const std::vector<Symbol> &symbols,
               Plan &fitted, std::string &error);
 

@@ -15,12 +15,18 @@ if [ ! -f build/fuzz/CMakeCache.txt ]; then
     -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address -fuse-ld=lld" \
     -DAZC_BUILD_FUZZERS=ON -DAZC_BUILD_TESTS=OFF >/dev/null
 fi
-cmake --build build/fuzz --target onnx_import_fuzzer engine_load_fuzzer
+cmake --build build/fuzz --target onnx_import_fuzzer engine_load_fuzzer \
+  safetensors_fuzzer
 
 corpus=build/fuzz/corpus
-mkdir -p "$corpus/onnx" "$corpus/engine"
+mkdir -p "$corpus/onnx" "$corpus/engine" "$corpus/safetensors"
 python3 test/fixtures/make_onnx_fixtures.py "$corpus/onnx" >/dev/null
 rm -f "$corpus/onnx/"*.bin # external data files are not models
+# Safetensors seeds: the error-test checkpoints' files, good and broken.
+python3 test/fixtures/make_bad_checkpoints.py "$corpus/checkpoints"
+for file in "$corpus"/checkpoints/*/model.safetensors; do
+  cp "$file" "$corpus/safetensors/$(basename "$(dirname "$file")").safetensors"
+done
 # Engine seeds: real engines' metadata, in the fuzzer's input form (the
 # constants size as 8 bytes, then the metadata section).
 if [ -x build/bin/azc ]; then
@@ -61,3 +67,6 @@ ASAN_OPTIONS=detect_leaks=1 run onnx_import_fuzzer ./bin/onnx_import_fuzzer \
 ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 run engine_load_fuzzer \
   ./bin/engine_load_fuzzer -max_total_time="$seconds" -max_len=16384 \
   -rss_limit_mb=4096 -timeout=30 -print_final_stats=1 corpus/engine
+ASAN_OPTIONS=detect_leaks=1 run safetensors_fuzzer ./bin/safetensors_fuzzer \
+  -max_total_time="$seconds" -max_len=65536 -rss_limit_mb=4096 -timeout=30 \
+  -print_final_stats=1 corpus/safetensors

@@ -37,9 +37,15 @@ def Azg_Dialect : Dialect {
     /// 0..sequence) is folded at no size rather than at some sizes only.
     int64_t getFoldLimit() const { return foldLimit; }
     void setFoldLimit(int64_t limit) { foldLimit = limit; }
+    /// A range's length is a value, typically a varying dim (the positions
+    /// of a sequence), so a build for a range of shapes never folds one,
+    /// however short.
+    bool getFoldRanges() const { return foldRanges; }
+    void setFoldRanges(bool fold) { foldRanges = fold; }
 
   private:
     int64_t foldLimit = 4096;
+    bool foldRanges = true;
 
   public:
   }];

@@ -334,6 +334,8 @@ OpFoldResult SliceOp::fold(FoldAdaptor adaptor) {
 }
 
 OpFoldResult RangeOp::fold(FoldAdaptor adaptor) {
+  if (!getContext()->getLoadedDialect<AzgDialect>()->getFoldRanges())
+    return nullptr;
   DenseElementsAttr start = foldable(adaptor.getStart());
   DenseElementsAttr delta = foldable(adaptor.getDelta());
   RankedTensorType type = staticResultType(getOutput());

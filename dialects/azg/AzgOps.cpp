@@ -172,6 +172,36 @@ LogicalResult RmsNormOp::verify() {
   return verifyNormParams(*this, getInput(), getAxis(), {getScale()});
 }
 
+LogicalResult RotaryEmbeddingOp::verify() {
+  RankedTensorType input = rankedType(getInput());
+  RankedTensorType cos = rankedType(getCos());
+  if (input.getRank() != 4)
+    return emitOpError("input must be 4-D, got ") << input;
+  if (cos.getRank() != 3)
+    return emitOpError("cos and sin must be 3-D [1 or B, S, R/2], got ") << cos;
+  if (failed(verifyCompatibleShape(cos, getSin().getType())))
+    return emitOpError("cos ")
+           << cos << " and sin " << getSin().getType() << " differ";
+  if (cos.getElementType() != input.getElementType() ||
+      getSin().getType().getElementType() != input.getElementType())
+    return emitOpError("cos and sin must have the input's element type");
+  int64_t batch = input.getDimSize(0), head = input.getDimSize(3);
+  int64_t seq = input.getDimSize(getHeadsFirst() ? 2 : 1);
+  int64_t half = cos.getDimSize(2);
+  if (!ShapedType::isDynamic(half) &&
+      (half <= 0 || (!ShapedType::isDynamic(head) && 2 * half > head)))
+    return emitOpError("rotates 2 * ")
+           << half << " elements of each head, which has " << head;
+  if (dimsConflict(cos.getDimSize(1), seq))
+    return emitOpError("cos has ")
+           << cos.getDimSize(1) << " positions for a sequence of " << seq;
+  int64_t cosBatch = cos.getDimSize(0);
+  if (cosBatch != 1 && dimsConflict(cosBatch, batch))
+    return emitOpError("cos has batch ")
+           << cosBatch << ", expected 1 or " << batch;
+  return success();
+}
+
 LogicalResult TransposeOp::verify() {
   llvm::SmallBitVector seen(getPerm().size());
   for (int64_t p : getPerm()) {

@@ -603,6 +603,32 @@ def Azg_RmsNormOp : Azg_Op<"rms_norm"> {
   let hasVerifier = 1;
 }
 
+def Azg_RotaryEmbeddingOp : Azg_Op<"rotary_embedding"> {
+  let summary = "rotary position embedding of each head's leading dims";
+  let description = [{
+    `input` is [B, S, N, H] (or [B, N, S, H] with `heads_first`); `cos` and
+    `sin` are [1 or B, S, R/2], the per-token angles already gathered, and
+    R = 2 * cos.shape[2] <= H is the rotated part of each head. Pairs
+    (x1, x2) of the first R elements of every head become
+    (x1 * cos - x2 * sin, x1 * sin + x2 * cos): pairs are adjacent elements
+    (2i, 2i+1) with `interleaved`, else elements i and i + R/2. The other
+    H - R elements are copied. f16 inputs are computed in f32.
+  }];
+  let arguments = (ins Azg_FloatTensor:$input, Azg_FloatTensor:$cos,
+                       Azg_FloatTensor:$sin,
+                       DefaultValuedAttr<BoolAttr, "false">:$interleaved,
+                       DefaultValuedAttr<BoolAttr, "false">:$heads_first);
+  let results = (outs Azg_FloatTensor:$output);
+  let assemblyFormat = [{
+    $input `,` $cos `,` $sin attr-dict `:` functional-type(operands, results)
+  }];
+  let inferBody = [{
+    inferredReturnTypes.push_back(adaptor.getInput().getType());
+    return ::mlir::success();
+  }];
+  let hasVerifier = 1;
+}
+
 //===----------------------------------------------------------------------===//
 // Shape manipulation
 //===----------------------------------------------------------------------===//

@@ -258,6 +258,7 @@ static const std::vector<OpImporter> &opImporterTable() {
     std::vector<OpImporter> t;
     addMathImporters(t);
     addShapeImporters(t);
+    addTransformerImporters(t);
     return t;
   }();
   return table;
@@ -456,6 +457,22 @@ bool GraphImporter::checkSupported(std::string &error) {
       error += (i ? ", " : "") + names[i];
     }
   }
+  // Control flow and sequences need a program that branches or grows at
+  // run time; an engine is one straight-line program over tensors.
+  bool controlFlow = false, sequences = false;
+  for (auto &[key, names] : unsupported) {
+    llvm::StringRef op = llvm::StringRef(key).split(' ').first;
+    controlFlow |= op == "If" || op == "Loop" || op == "Scan";
+    sequences |= op.starts_with("Sequence") || op.starts_with("Optional") ||
+                 op == "SplitToSequence" || op == "ConcatFromSequence";
+  }
+  if (controlFlow)
+    error += "\n(If, Loop and Scan are not supported: an azc engine is one "
+             "straight-line program. Export with the branch taken or the loop "
+             "unrolled, e.g. torch.onnx.export tracing rather than scripting.)";
+  if (sequences)
+    error += "\n(Sequence and Optional values are not supported: engine "
+             "values are tensors.)";
   return false;
 }
 

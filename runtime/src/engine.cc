@@ -468,3 +468,20 @@ azr_status_t azr_engine_input_dim(const azr_engine_t *engine, size_t index,
     *name = range.name;
   return nullptr;
 }
+
+azr_status_t azr_engine_attachment(const azr_engine_t *engine, const char *name,
+                                   const void **data, size_t *size) {
+  if (!engine || !name)
+    REFUSE(AZR_STATUS_INVALID_ARGUMENT, "azr_engine_attachment: null argument");
+  if (const auto *list = engine->meta->attachments())
+    for (const azr::schema::Attachment *a : *list)
+      if (a->name()->string_view() == name) {
+        if (data)
+          *data = a->data() ? a->data()->data() : nullptr;
+        if (size)
+          *size = a->data() ? a->data()->size() : 0;
+        return nullptr;
+      }
+  REFUSE(AZR_STATUS_NOT_FOUND, "%s: the engine carries no '%s'",
+         engine->path.c_str(), name);
+}

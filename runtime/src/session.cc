@@ -248,6 +248,10 @@ azr_status_t azr_session_create(azr_engine_t *engine,
 
 void azr_session_release(azr_session_t *session) { delete session; }
 
+const azr_engine_t *azr_session_engine(const azr_session_t *session) {
+  return session ? session->engine : nullptr;
+}
+
 static int findByName(const std::vector<azr_tensor_info_t> &infos,
                       const char *name) {
   for (size_t i = 0; i < infos.size(); ++i)

@@ -5,7 +5,8 @@
 #   FileCheck, not      LLVM 19's
 #   %python             a Python with onnx and numpy (makes ONNX fixtures)
 #   %torch_python       Debian's Python with python3-torch (real exports);
-#                       tests using it declare `REQUIRES: torch`
+#                       tests using it declare `REQUIRES: torch` (and
+#                       `REQUIRES: transformers` for PyTorch transformers)
 #   %fixtures           the fixture scripts folder
 #   %e2e                test/e2e (comparison against onnxruntime)
 #   %bindir             the folder of azc and azr-run
@@ -45,4 +46,10 @@ try:
     config.available_features.add("torch")
 except (OSError, subprocess.CalledProcessError):
     lit_config.note("Debian's python3-torch is missing: the exported-model tests are unsupported")
+try:
+    subprocess.run([torch_python, "-c", "import transformers"], check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    config.available_features.add("transformers")
+except (OSError, subprocess.CalledProcessError):
+    lit_config.note("transformers is missing: the checkpoint tests are unsupported")
 config.substitutions.append(("%torch_python", torch_python))

@@ -2,16 +2,21 @@
 //
 //   azr-run ENGINE --input NAME=FILE ... [--output-dir DIR] [--iterations N]
 //                  [--threads N] [--verbose] [--profile]
+//   azr-run ENGINE --prompt TEXT [--max-new-tokens N] [sampling flags]
 //
 // FILE is a NumPy .npy file, or an ONNX TensorProto .pb (as in the ONNX
 // test suites). Each output is written to DIR/<name>.npy. Latency over the
-// iterations is printed as min and median. Links libazr only: no compiler,
-// no protobuf (TensorProto is read with a small wire-format reader).
+// iterations is printed as min and median. With --prompt, a language-model
+// engine generates text with the tokenizer it carries, streamed as it
+// comes, then prefill and decode tokens/s. Links the runtime only: no
+// compiler, no protobuf (TensorProto is read with a small wire-format
+// reader).
 // Errors: one message on stderr, exit 1; usage errors exit 2.
 //
 //===----------------------------------------------------------------------===//
 
 #include "azr/azr.h"
+#include "azr/azr_text.h"
 
 #include <algorithm>
 #include <chrono>
@@ -336,6 +341,10 @@ int usage() {
           "usage: azr-run ENGINE --input NAME=FILE ... [--output-dir DIR]\n"
           "               [--iterations N] [--threads N] [--verbose] "
           "[--profile]\n"
+          "       azr-run ENGINE --prompt TEXT [--max-new-tokens N] "
+          "[--temperature T]\n"
+          "               [--top-k K] [--top-p P] [--repetition-penalty R] "
+          "[--seed S]\n"
           "FILE: .npy, or an ONNX TensorProto .pb\n");
   return 2;
 }
@@ -347,9 +356,61 @@ int failStatus(azr_status_t status) {
   return code;
 }
 
+struct GenerateFlags {
+  std::string prompt;
+  bool active = false;
+  azr_generate_options_t options = {};
+};
+
+int streamPiece(void *, int64_t, const char *piece) {
+  fputs(piece, stdout);
+  fflush(stdout);
+  return 0;
+}
+
+/// --prompt: tokenizes with the engine's tokenizer, streams the generated
+/// text, then reports prefill and decode speed separately.
+int runGeneration(azr_engine_t *engine, azr_session_t *session,
+                  GenerateFlags &flags) {
+  azr_tokenizer_t *tokenizer = nullptr;
+  if (azr_status_t status = azr_tokenizer_from_engine(engine, &tokenizer))
+    return failStatus(status);
+  size_t count = 0;
+  azr_tokenizer_encode(tokenizer, flags.prompt.data(), flags.prompt.size(), 1,
+                       nullptr, 0, &count);
+  std::vector<int64_t> prompt(count);
+  azr_tokenizer_encode(tokenizer, flags.prompt.data(), flags.prompt.size(), 1,
+                       prompt.data(), prompt.size(), &count);
+  std::vector<int64_t> tokens(flags.options.max_new_tokens);
+  flags.options.callback = streamPiece;
+  printf("%s", flags.prompt.c_str());
+  size_t generated = 0;
+  azr_generate_stats_t stats;
+  azr_status_t status = azr_generate(
+      session, tokenizer, prompt.data(), prompt.size(), &flags.options,
+      tokens.data(), tokens.size(), &generated, &stats);
+  printf("\n");
+  azr_tokenizer_release(tokenizer);
+  if (status)
+    return failStatus(status);
+  size_t decoded = stats.new_tokens > 0 ? stats.new_tokens - 1 : 0;
+  printf("prefill: %zu tokens in %.1f ms (%.1f tokens/s)\n",
+         stats.prompt_tokens, stats.prefill_seconds * 1e3,
+         stats.prefill_seconds > 0 ? stats.prompt_tokens / stats.prefill_seconds
+                                   : 0.0);
+  printf("decode: %zu tokens in %.1f ms (%.1f tokens/s)\n", decoded,
+         stats.decode_seconds * 1e3,
+         stats.decode_seconds > 0 ? decoded / stats.decode_seconds : 0.0);
+  return 0;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
+  GenerateFlags generate;
+  generate.options.max_new_tokens = 32;
+  generate.options.sampling.top_p = 1.0f;
+  generate.options.sampling.repetition_penalty = 1.0f;
   std::string enginePath, outputDir;
   std::vector<std::pair<std::string, std::string>> inputs;
   int iterations = 1, threads = 0;
@@ -377,6 +438,36 @@ int main(int argc, char **argv) {
       if (!v || *end || n < (arg == "--threads" ? 0 : 1))
         return usage();
       (arg == "--iterations" ? iterations : threads) = int(n);
+    } else if (arg == "--prompt") {
+      const char *v = value();
+      if (!v)
+        return usage();
+      generate.prompt = v;
+      generate.active = true;
+    } else if (arg == "--max-new-tokens" || arg == "--top-k" ||
+               arg == "--seed") {
+      const char *v = value();
+      char *end;
+      long long n = v ? strtoll(v, &end, 10) : 0;
+      if (!v || *end || n < 0)
+        return usage();
+      if (arg == "--max-new-tokens")
+        generate.options.max_new_tokens = size_t(n);
+      else if (arg == "--top-k")
+        generate.options.sampling.top_k = int(n);
+      else
+        generate.options.sampling.seed = uint64_t(n);
+    } else if (arg == "--temperature" || arg == "--top-p" ||
+               arg == "--repetition-penalty") {
+      const char *v = value();
+      char *end;
+      double x = v ? strtod(v, &end) : 0;
+      if (!v || *end || x < 0)
+        return usage();
+      (arg == "--temperature" ? generate.options.sampling.temperature
+       : arg == "--top-p"     ? generate.options.sampling.top_p
+                              : generate.options.sampling.repetition_penalty) =
+          float(x);
     } else if (arg == "--verbose") {
       verbose = true;
     } else if (arg == "--profile") {
@@ -405,6 +496,12 @@ int main(int argc, char **argv) {
   if (azr_status_t status = azr_session_create(engine, &options, &session)) {
     azr_engine_release(engine);
     return failStatus(status);
+  }
+  if (generate.active) {
+    int result = runGeneration(engine, session, generate);
+    azr_session_release(session);
+    azr_engine_release(engine);
+    return result;
   }
   for (auto &[name, path] : inputs) {
     std::string bytes, error;

@@ -130,6 +130,11 @@ azr_status_t azr_engine_input_dim(const azr_engine_t *engine, size_t index,
                                   size_t dim, int64_t *min, int64_t *max,
                                   const char **name);
 
+/* The bytes of the file `name` the engine carries ("tokenizer.json"), owned
+ * by the engine; NOT_FOUND if it carries none of that name. */
+azr_status_t azr_engine_attachment(const azr_engine_t *engine, const char *name,
+                                   const void **data, size_t *size);
+
 /*===------------------------------------------------------------------===*
  * Sessions
  *===------------------------------------------------------------------===*/
@@ -150,6 +155,8 @@ azr_status_t azr_session_create(azr_engine_t *engine,
                                 const azr_session_options_t *options,
                                 azr_session_t **out_session);
 void azr_session_release(azr_session_t *session);
+/* The engine a session runs. */
+const azr_engine_t *azr_session_engine(const azr_session_t *session);
 
 /* Copies `data` into input `name`. The dtype must be the input's, and each
  * dim inside its range (see azr_engine_input_dim); `size` is the byte count

@@ -103,6 +103,7 @@ const KernelTable &table() {
     addElementwiseMathKernels(entries);
     addReduceMathKernels(entries);
     addIndexKernels(entries);
+    addRotaryKernels(entries);
     addMatMulNBitsKernels(entries);
     std::sort(entries.begin(), entries.end(),
               [](const KernelEntry &a, const KernelEntry &b) {

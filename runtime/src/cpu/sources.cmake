@@ -12,6 +12,7 @@ set(AZR_CPU_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/elementwise_math.cc
   ${CMAKE_CURRENT_LIST_DIR}/reduce_math.cc
   ${CMAKE_CURRENT_LIST_DIR}/index_ops.cc
+  ${CMAKE_CURRENT_LIST_DIR}/rotary.cc
 )
 # Each ISA's kernels are compiled with its flags and only called when cpuid
 # reports the ISA; everything else stays portable.

@@ -136,3 +136,35 @@ func.func @pad_crop(%a: tensor<2x3xf32>) -> tensor<2x3xf32> {
   %0 = azg.pad %a {pads = array<i64: 0, -2, 0, -2>} : tensor<2x3xf32> -> tensor<2x3xf32>
   return %0 : tensor<2x3xf32>
 }
+
+// -----
+
+func.func @rotary_too_wide(%x: tensor<2x5x4x8xf32>, %c: tensor<1x5x6xf32>) -> tensor<2x5x4x8xf32> {
+  // expected-error @+1 {{rotates 2 * 6 elements of each head, which has 8}}
+  %0 = azg.rotary_embedding %x, %c, %c : (tensor<2x5x4x8xf32>, tensor<1x5x6xf32>, tensor<1x5x6xf32>) -> tensor<2x5x4x8xf32>
+  return %0 : tensor<2x5x4x8xf32>
+}
+
+// -----
+
+func.func @rotary_positions(%x: tensor<2x4x5x8xf32>, %c: tensor<2x4x4xf32>) -> tensor<2x4x5x8xf32> {
+  // expected-error @+1 {{cos has 4 positions for a sequence of 5}}
+  %0 = azg.rotary_embedding %x, %c, %c {heads_first = true} : (tensor<2x4x5x8xf32>, tensor<2x4x4xf32>, tensor<2x4x4xf32>) -> tensor<2x4x5x8xf32>
+  return %0 : tensor<2x4x5x8xf32>
+}
+
+// -----
+
+func.func @rotary_batch(%x: tensor<2x5x4x8xf32>, %c: tensor<3x5x4xf32>) -> tensor<2x5x4x8xf32> {
+  // expected-error @+1 {{cos has batch 3, expected 1 or 2}}
+  %0 = azg.rotary_embedding %x, %c, %c : (tensor<2x5x4x8xf32>, tensor<3x5x4xf32>, tensor<3x5x4xf32>) -> tensor<2x5x4x8xf32>
+  return %0 : tensor<2x5x4x8xf32>
+}
+
+// -----
+
+func.func @rotary_rank(%x: tensor<2x5x32xf32>, %c: tensor<1x5x4xf32>) -> tensor<2x5x32xf32> {
+  // expected-error @+1 {{input must be 4-D}}
+  %0 = azg.rotary_embedding %x, %c, %c : (tensor<2x5x32xf32>, tensor<1x5x4xf32>, tensor<1x5x4xf32>) -> tensor<2x5x32xf32>
+  return %0 : tensor<2x5x32xf32>
+}

@@ -206,3 +206,13 @@ func.func @more_shapes(%x: tensor<2x3xf32>, %idx: tensor<2x2xi64>)
   %3 = azg.reduce_log_sum_exp %x {keepdims = false} : tensor<2x3xf32> -> tensor<f32>
   return %0, %1, %2, %3 : tensor<2x1xi64>, tensor<2x2xf32>, tensor<4x7xf32>, tensor<f32>
 }
+
+// CHECK-LABEL: func.func @rotary
+func.func @rotary(%x: tensor<2x5x4x16xf32>, %c: tensor<1x5x4xf32>, %y: tensor<2x4x?x16xf16>, %d: tensor<2x?x8xf16>)
+    -> (tensor<2x5x4x16xf32>, tensor<2x4x?x16xf16>) {
+  // CHECK: azg.rotary_embedding %{{.*}}, %{{.*}}, %{{.*}} : (tensor<2x5x4x16xf32>, tensor<1x5x4xf32>, tensor<1x5x4xf32>) -> tensor<2x5x4x16xf32>
+  %0 = azg.rotary_embedding %x, %c, %c : (tensor<2x5x4x16xf32>, tensor<1x5x4xf32>, tensor<1x5x4xf32>) -> tensor<2x5x4x16xf32>
+  // CHECK: azg.rotary_embedding %{{.*}} {heads_first = true, interleaved = true}
+  %1 = azg.rotary_embedding %y, %d, %d {heads_first = true, interleaved = true} : (tensor<2x4x?x16xf16>, tensor<2x?x8xf16>, tensor<2x?x8xf16>) -> tensor<2x4x?x16xf16>
+  return %0, %1 : tensor<2x5x4x16xf32>, tensor<2x4x?x16xf16>
+}

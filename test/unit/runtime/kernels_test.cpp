@@ -44,6 +44,8 @@ TEST(CpuRegistry, EveryOpHasAKernel) {
       "reduce_log_sum", "reduce_log_sum_exp", "reduce_sum_square",
       "log_softmax", "hardmax", "argmax", "argmin", "trilu", "gather_elements",
       "cumsum", "pad", "lrn",
+      // rotary.cc
+      "rotary_embedding",
       // matmul_nbits.cc
       "matmul_nbits"};
   std::vector<std::string> names = kernelNames();

@@ -1,0 +1,212 @@
+#!/usr/bin/env python3
+"""Builds a small decoder checkpoint with random weights in PyTorch
+transformers, compiles the checkpoint folder with azc (one dynamic engine),
+and checks it against transformers:
+
+  1. prefill: logits and the KV cache (present_*) for a prompt, empty cache;
+  2. a decode step: one token after the prompt's cache;
+  3. greedy generation: NEW tokens, the engine fed its own cache each step,
+     must equal transformers' generate(do_sample=False) token for token.
+
+  compare_with_transformers.py FAMILY --bin DIR --work DIR [--new N]
+                               [--dtype f32|f16|bf16] [--shard-size SIZE]
+                               [--text-corpus FILE ...]
+  FAMILY: llama (grouped-query attention), qwen2 (q/k/v biases, tied
+          embeddings), llama3 (rope_scaling llama3), gpt2
+
+With --text-corpus, a byte-level BPE tokenizer is trained on the files
+(the Hugging Face tokenizers library) and saved in the checkpoint folder,
+the model's vocabulary is the tokenizer's, and a fourth check runs
+`azr-run ENGINE --prompt TEXT`: the engine carries the tokenizer, and the
+text it generates must equal transformers' greedy continuation decoded by
+the same tokenizer.
+
+--dtype stores the checkpoint in half precision (the reference model then
+runs in f32 on the same rounded weights, as azc does); --shard-size splits
+it into shards with an index (save_pretrained's max_shard_size).
+
+Logits are compared as |azc - ref| <= 1e-4 + 1e-4 |ref|: fp32 throughout,
+with matmul sums in a different order (a few ulps over K <= 128 terms) and
+softmax/norm reductions likewise.
+"""
+import argparse
+import os
+import subprocess
+import sys
+
+import numpy as np
+import torch
+import transformers
+
+CONFIGS = {
+    "llama": lambda: transformers.LlamaConfig(
+        vocab_size=97, hidden_size=64, intermediate_size=96,
+        num_hidden_layers=2, num_attention_heads=8, num_key_value_heads=2,
+        max_position_embeddings=128, rope_theta=10000.0, rms_norm_eps=1e-5),
+    "llama3": lambda: transformers.LlamaConfig(
+        vocab_size=97, hidden_size=64, intermediate_size=96,
+        num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=4,
+        max_position_embeddings=128, rope_theta=500000.0,
+        rope_scaling={"rope_type": "llama3", "factor": 8.0,
+                      "low_freq_factor": 1.0, "high_freq_factor": 4.0,
+                      "original_max_position_embeddings": 16}),
+    "qwen2": lambda: transformers.Qwen2Config(
+        vocab_size=97, hidden_size=64, intermediate_size=96,
+        num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+        max_position_embeddings=128, tie_word_embeddings=True,
+        use_sliding_window=False),
+    "gpt2": lambda: transformers.GPT2Config(
+        vocab_size=97, n_embd=64, n_layer=2, n_head=4, n_positions=128),
+}
+
+
+def run_engine(args, engine, work, feeds):
+    os.makedirs(work, exist_ok=True)
+    cmd = [os.path.join(args.bin, "azr-run"), engine, "--output-dir", work]
+    for name, array in feeds.items():
+        path = os.path.join(work, name + ".npy")
+        np.save(path, array)
+        cmd += ["--input", f"{name}={path}"]
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    return lambda name: np.load(os.path.join(work, name + ".npy"))
+
+
+def check(name, got, want, failed):
+    err = np.abs(got.astype(np.float64) - want.astype(np.float64))
+    ok = got.shape == want.shape and bool(np.all(err <= 1e-4 + 1e-4 * np.abs(want)))
+    print(f"{name}: max |azc - transformers| = {err.max():.3g} {'ok' if ok else 'MISMATCH'}")
+    failed.append(not ok)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("family", choices=sorted(CONFIGS))
+    parser.add_argument("--bin", required=True)
+    parser.add_argument("--work", required=True)
+    parser.add_argument("--new", type=int, default=8)
+    parser.add_argument("--dtype", choices=["f32", "f16", "bf16"], default="f32")
+    parser.add_argument("--shard-size")
+    parser.add_argument("--text-corpus", nargs="+")
+    args = parser.parse_args()
+
+    torch.manual_seed(0)
+    config = CONFIGS[args.family]()
+    tokenizer = None
+    if args.text_corpus:
+        from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+        tokenizer = Tokenizer(models.BPE())
+        tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+        tokenizer.decoder = decoders.ByteLevel()
+        tokenizer.train(args.text_corpus, trainers.BpeTrainer(
+            vocab_size=400, special_tokens=["<|endoftext|>"],
+            initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
+        config.vocab_size = tokenizer.get_vocab_size()
+        config.eos_token_id = tokenizer.token_to_id("<|endoftext|>")
+    model_class = {"gpt2": transformers.GPT2LMHeadModel,
+                   "qwen2": transformers.Qwen2ForCausalLM}.get(
+        args.family, transformers.LlamaForCausalLM)
+    model = model_class(config).eval()
+    # Default initialization makes nearly uniform logits; widen the weights so
+    # argmax is decided by margins far above rounding.
+    with torch.no_grad():
+        for p in model.parameters():
+            p.mul_(4.0 if p.dim() > 1 else 1.0)
+    folder = os.path.join(args.work, "checkpoint")
+    save = {"safe_serialization": True}
+    if args.shard_size:
+        save["max_shard_size"] = args.shard_size
+    if args.dtype != "f32":
+        half = {"f16": torch.float16, "bf16": torch.bfloat16}[args.dtype]
+        model.to(half).save_pretrained(folder, **save)
+        # The same rounded weights, computed in f32 by a fresh model (whose
+        # rotary buffers were never rounded).
+        rounded = {k: v.float() for k, v in model.state_dict().items()}
+        model = model_class(config).eval()
+        model.load_state_dict(rounded)
+    else:
+        model.save_pretrained(folder, **save)
+
+    if tokenizer:
+        tokenizer.save(os.path.join(folder, "tokenizer.json"))
+    engine = os.path.join(args.work, "model.azeng")
+    subprocess.run([os.path.join(args.bin, "azc"), "build", folder, "-o", engine,
+                    "--max_batch_size", "2", "--max_input_len", "16",
+                    "--shape-range", "past=0..40"], check=True, stdout=subprocess.DEVNULL)
+
+    layers = config.num_hidden_layers
+    kv_heads = getattr(config, "num_key_value_heads", config.num_attention_heads)
+    head_dim = config.hidden_size // config.num_attention_heads
+    names = [f"{kind}_{i}" for i in range(layers) for kind in ("key", "value")]
+    failed = []
+
+    # 1. Prefill, batch 2, 5 tokens, empty cache.
+    ids = torch.randint(0, config.vocab_size, (2, 5))
+    with torch.no_grad():
+        ref = model(ids, use_cache=True)
+    empty = np.zeros((2, kv_heads, 0, head_dim), np.float32)
+    feeds = {"input_ids": ids.numpy()}
+    feeds.update({f"past_{n}": empty for n in names})
+    out = run_engine(args, engine, os.path.join(args.work, "prefill"), feeds)
+    check("prefill logits", out("logits"), ref.logits.numpy(), failed)
+    cache = ref.past_key_values
+    for i in range(layers):
+        k, v = cache[i] if isinstance(cache, tuple) else (cache.key_cache[i], cache.value_cache[i])
+        check(f"present_key_{i}", out(f"present_key_{i}"), k.numpy(), failed)
+        check(f"present_value_{i}", out(f"present_value_{i}"), v.numpy(), failed)
+
+    # 2. One decode step after the prompt, from the engine's own cache.
+    step = torch.randint(0, config.vocab_size, (2, 1))
+    with torch.no_grad():
+        ref_step = model(step, past_key_values=ref.past_key_values, use_cache=True)
+    feeds = {"input_ids": step.numpy()}
+    feeds.update({f"past_{n}": out(f"present_{n}") for n in names})
+    out2 = run_engine(args, engine, os.path.join(args.work, "decode"), feeds)
+    check("decode logits", out2("logits"), ref_step.logits.numpy(), failed)
+
+    # 3. Greedy generation, batch 1.
+    prompt = torch.randint(0, config.vocab_size, (1, 6))
+    model.generation_config.eos_token_id = None  # always NEW tokens
+    with torch.no_grad():
+        want = model.generate(prompt, attention_mask=torch.ones_like(prompt),
+                              max_new_tokens=args.new, do_sample=False,
+                              pad_token_id=0)[0, prompt.shape[1]:].tolist()
+    tokens, got = prompt.numpy(), []
+    past = {f"past_{n}": np.zeros((1, kv_heads, 0, head_dim), np.float32) for n in names}
+    for t in range(args.new):
+        out = run_engine(args, engine, os.path.join(args.work, f"gen{t}"),
+                         dict(past, input_ids=tokens))
+        next_token = int(np.argmax(out("logits")[0, -1]))
+        got.append(next_token)
+        tokens = np.array([[next_token]], np.int64)
+        past = {f"past_{n}": out(f"present_{n}") for n in names}
+    same = got == want
+    print(f"greedy {args.new} tokens: azc {got} transformers {want} "
+          f"{'ok' if same else 'MISMATCH'}")
+    failed.append(not same)
+
+    # 4. Text in, text out, with the tokenizer the engine carries.
+    if tokenizer:
+        text = "The engine runs"
+        ids = torch.tensor([tokenizer.encode(text).ids])
+        with torch.no_grad():
+            new = model.generate(ids, attention_mask=torch.ones_like(ids),
+                                 max_new_tokens=args.new, do_sample=False,
+                                 eos_token_id=config.eos_token_id,
+                                 pad_token_id=config.eos_token_id)[0, ids.shape[1]:]
+        want_text = text + tokenizer.decode(new.tolist(), skip_special_tokens=True)
+        run = subprocess.run([os.path.join(args.bin, "azr-run"), engine, "--prompt", text,
+                              "--max-new-tokens", str(args.new)],
+                             capture_output=True, check=True)
+        stdout = run.stdout.decode("utf-8")  # valid UTF-8, or this fails
+        got_text = stdout.split("\nprefill:")[0]
+        same = got_text == want_text
+        print(f"prompt {text!r}: azc {got_text!r} transformers {want_text!r} "
+              f"{'ok' if same else 'MISMATCH'}")
+        print("\n".join(line for line in stdout.splitlines()
+                        if line.startswith(("prefill:", "decode:"))))
+        failed.append(not same)
+    sys.exit(1 if any(failed) else 0)
+
+
+if __name__ == "__main__":
+    main()
