@@ -12,6 +12,10 @@
 // Few rows (a matrix-vector product, a decode step) are not worth packing:
 // B is streamed once from memory straight into the multiply-adds.
 //
+// The packing of B is a hook (packedTile's PackB): the quantized matmul
+// dequantizes its weight blocks straight into the same panels and reuses
+// the micro-kernel unchanged.
+//
 // An ISA file defines a traits struct (vector type V, W lanes, load, store,
 // partial load/store of n < W lanes, fma, broadcast, add) and instantiates
 // gemmTileSimd with it, compiled with that ISA's flags.
@@ -142,12 +146,30 @@ inline void skinnyTile(int64_t K, const float *A, int64_t lda, int64_t acs,
                      colBegin, colEnd);
 }
 
-/// C[rowBegin:rowEnd, colBegin:colEnd] = A * B (overwritten).
-template <class T, int MR, int NV>
-inline void gemmTileSimd(int64_t K, const float *A, int64_t lda, int64_t acs,
-                         const float *B, int64_t ldb, float *C, int64_t ldc,
-                         int64_t rowBegin, int64_t rowEnd, int64_t colBegin,
-                         int64_t colEnd) {
+/// Packs B[k0:k0+kc, j:j+n] of a dense row-major f32 B into a panel of NR
+/// floats per k, zero padded past n: the default packing hook.
+struct PackF32 {
+  const float *B;
+  int64_t ldb;
+  void operator()(int64_t k0, int64_t kc, int64_t j, int64_t n, float *dst,
+                  int NR) const {
+    for (int64_t k = 0; k < kc; ++k) {
+      const float *src = B + (k0 + k) * ldb + j;
+      std::copy(src, src + n, dst + k * NR);
+      std::fill(dst + k * NR + n, dst + (k + 1) * NR, 0.0f);
+    }
+  }
+};
+
+/// C[rowBegin:rowEnd, colBegin:colEnd] = A * B (overwritten), always through
+/// packed panels. `packB(k0, kc, j, n, dst, NR)` writes B[k0:k0+kc, j:j+n]
+/// into dst[k * NR + col], zero for col >= n: B may be stored in any form
+/// (dense f32, quantized blocks) as long as it can produce such panels.
+template <class T, int MR, int NV, class PackB>
+inline void packedTile(int64_t K, const float *A, int64_t lda, int64_t acs,
+                       const PackB &packB, float *C, int64_t ldc,
+                       int64_t rowBegin, int64_t rowEnd, int64_t colBegin,
+                       int64_t colEnd) {
   const int64_t rows = rowEnd - rowBegin, cols = colEnd - colBegin;
   if (rows <= 0 || cols <= 0)
     return;
@@ -156,27 +178,17 @@ inline void gemmTileSimd(int64_t K, const float *A, int64_t lda, int64_t acs,
       std::fill(C + i * ldc + colBegin, C + i * ldc + colEnd, 0.0f);
     return;
   }
-  if (rows <= kSkinnyRows) {
-    skinnyTile<T>(K, A, lda, acs, B, ldb, C, ldc, rowBegin, rowEnd, colBegin,
-                  colEnd);
-    return;
-  }
   constexpr int NR = NV * T::W;
   const int64_t panels = (cols + NR - 1) / NR;
-  thread_local std::vector<float> packA, packB;
+  thread_local std::vector<float> packA, packBuf;
   packA.resize(size_t(kKC * MR));
-  packB.resize(size_t(kKC * NR * panels));
+  packBuf.resize(size_t(kKC * NR * panels));
   for (int64_t k0 = 0; k0 < K; k0 += kKC) {
     const int64_t kc = std::min(kKC, K - k0);
     for (int64_t p = 0; p < panels; ++p) {
       const int64_t j = colBegin + p * NR;
-      const int64_t n = std::min<int64_t>(NR, colEnd - j);
-      float *dst = packB.data() + p * kc * NR;
-      for (int64_t k = 0; k < kc; ++k) {
-        const float *src = B + (k0 + k) * ldb + j;
-        std::copy(src, src + n, dst + k * NR);
-        std::fill(dst + k * NR + n, dst + (k + 1) * NR, 0.0f);
-      }
+      packB(k0, kc, j, std::min<int64_t>(NR, colEnd - j),
+            packBuf.data() + p * kc * NR, NR);
     }
     for (int64_t i = rowBegin; i < rowEnd; i += MR) {
       const int m = int(std::min<int64_t>(MR, rowEnd - i));
@@ -193,12 +205,28 @@ inline void gemmTileSimd(int64_t K, const float *A, int64_t lda, int64_t acs,
       }
       for (int64_t p = 0; p < panels; ++p) {
         const int64_t j = colBegin + p * NR;
-        microKernel<T, MR, NV>(kc, pa, packB.data() + p * kc * NR,
+        microKernel<T, MR, NV>(kc, pa, packBuf.data() + p * kc * NR,
                                C + i * ldc + j, ldc, m,
                                int(std::min<int64_t>(NR, colEnd - j)), k0 > 0);
       }
     }
   }
+}
+
+/// C[rowBegin:rowEnd, colBegin:colEnd] = A * B (overwritten).
+template <class T, int MR, int NV>
+inline void gemmTileSimd(int64_t K, const float *A, int64_t lda, int64_t acs,
+                         const float *B, int64_t ldb, float *C, int64_t ldc,
+                         int64_t rowBegin, int64_t rowEnd, int64_t colBegin,
+                         int64_t colEnd) {
+  if (K > 0 && rowEnd - rowBegin > 0 && rowEnd - rowBegin <= kSkinnyRows &&
+      colEnd > colBegin) {
+    skinnyTile<T>(K, A, lda, acs, B, ldb, C, ldc, rowBegin, rowEnd, colBegin,
+                  colEnd);
+    return;
+  }
+  packedTile<T, MR, NV>(K, A, lda, acs, PackF32{B, ldb}, C, ldc, rowBegin,
+                        rowEnd, colBegin, colEnd);
 }
 
 } // namespace azr::cpu::simd

@@ -3,6 +3,7 @@ set(AZR_CPU_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/kernel_util.cc
   ${CMAKE_CURRENT_LIST_DIR}/thread_pool.cc
   ${CMAKE_CURRENT_LIST_DIR}/gemm.cc
+  ${CMAKE_CURRENT_LIST_DIR}/matmul_nbits.cc
   ${CMAKE_CURRENT_LIST_DIR}/conv_pool.cc
   ${CMAKE_CURRENT_LIST_DIR}/elementwise.cc
   ${CMAKE_CURRENT_LIST_DIR}/reduce_norm.cc
@@ -18,9 +19,19 @@ set(AZR_CPU_SOURCES
 if(CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64")
   list(APPEND AZR_CPU_SOURCES
     ${CMAKE_CURRENT_LIST_DIR}/gemm_avx2.cc
-    ${CMAKE_CURRENT_LIST_DIR}/gemm_avx512.cc)
+    ${CMAKE_CURRENT_LIST_DIR}/gemm_avx512.cc
+    ${CMAKE_CURRENT_LIST_DIR}/matmul_nbits_avx2.cc
+    ${CMAKE_CURRENT_LIST_DIR}/matmul_nbits_avx512.cc
+    ${CMAKE_CURRENT_LIST_DIR}/matmul_nbits_vnni.cc)
   set_source_files_properties(${CMAKE_CURRENT_LIST_DIR}/gemm_avx2.cc
     PROPERTIES COMPILE_OPTIONS "-mavx2;-mfma")
   set_source_files_properties(${CMAKE_CURRENT_LIST_DIR}/gemm_avx512.cc
     PROPERTIES COMPILE_OPTIONS "-mavx512f;-mfma")
+  set_source_files_properties(${CMAKE_CURRENT_LIST_DIR}/matmul_nbits_avx2.cc
+    PROPERTIES COMPILE_OPTIONS "-mavx2;-mfma;-mf16c")
+  set_source_files_properties(${CMAKE_CURRENT_LIST_DIR}/matmul_nbits_avx512.cc
+    PROPERTIES COMPILE_OPTIONS "-mavx512f;-mfma;-mf16c")
+  set_source_files_properties(${CMAKE_CURRENT_LIST_DIR}/matmul_nbits_vnni.cc
+    PROPERTIES COMPILE_OPTIONS
+    "-mavx512f;-mavx512bw;-mavx512vl;-mavx512vnni;-mfma;-mf16c")
 endif()

@@ -45,7 +45,9 @@ TEST(CpuRegistry, EveryOpHasAKernel) {
       "log_softmax", "hardmax", "argmax", "argmin", "trilu", "gather_elements",
       "cumsum", "pad", "lrn",
       // rotary.cc
-      "rotary_embedding"};
+      "rotary_embedding",
+      // matmul_nbits.cc
+      "matmul_nbits"};
   std::vector<std::string> names = kernelNames();
   for (const char *op : ops) {
     EXPECT_NE(findKernel(op), nullptr) << op;

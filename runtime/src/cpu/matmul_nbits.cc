@@ -1,0 +1,379 @@
+//===- matmul_nbits.cc - the block-quantized weight matmul kernel ---------===//
+//
+// Checks the operands of matmul_nbits, chooses the ISA path and splits the
+// work over the pool. Up to nbitsDecodeMaxRows rows, over columns: each
+// thread streams its own contiguous share of B once, groups of up to 4 rows
+// taking turns on spans of columns that stay in L2, dequantizing in
+// registers. More rows, over tiles of rows and columns, each dequantizing
+// its columns of B into the f32 GEMM's packed panels once per K block and
+// row panel. The portable reference path is here too.
+//===----------------------------------------------------------------------===//
+
+#include "cpu/matmul_nbits.h"
+
+#include "cpu/cast.h"
+#include "cpu/kernel_util.h"
+#include "cpu_features.h"
+
+namespace azr::cpu {
+
+namespace {
+
+constexpr int kDecodeRows = 4;                ///< rows per decode call
+constexpr int64_t kDecodeL2Bytes = 256 << 10; ///< codes a decode task reuses
+constexpr int64_t kDecodeColUnit = 16; ///< decode splits N in these units
+constexpr int64_t kTileRows = 256;     ///< prefill row panel
+constexpr int64_t kTileCols = 256;     ///< prefill column block
+constexpr int64_t kPortableCols = 64;  ///< portable tile: columns at a time
+
+float scaleAt(const NBitsWeights &w, int64_t i) {
+  return w.halfScales ? halfToFloat(static_cast<const uint16_t *>(w.scales)[i])
+                      : static_cast<const float *>(w.scales)[i];
+}
+
+/// Column n of dequant(B): d[k * stride] = float(code - zero point) * scale
+/// for k < K.
+void dequantColumn(const NBitsWeights &w, int64_t n, float *d, int64_t stride) {
+  for (int64_t b = 0; b < w.kBlocks; ++b) {
+    const float s = scaleAt(w, n * w.kBlocks + b);
+    const int zp = w.zeroPoint(n, b);
+    const int64_t k0 = b * w.blockSize;
+    const int64_t k1 = std::min(w.K, k0 + w.blockSize);
+    const uint8_t *blob = w.B + (n * w.kBlocks + b) * w.blobSize;
+    if (w.bits == 8) {
+      for (int64_t k = k0; k < k1; ++k)
+        d[k * stride] = float(blob[k - k0] - zp) * s;
+    } else {
+      // Block starts are even: byte i holds elements 2i (low nibble) and
+      // 2i + 1.
+      for (int64_t k = k0; k < k1; k += 2) {
+        const uint8_t byte = blob[(k - k0) / 2];
+        d[k * stride] = float((byte & 0xF) - zp) * s;
+        if (k + 1 < k1)
+          d[(k + 1) * stride] = float((byte >> 4) - zp) * s;
+      }
+    }
+  }
+}
+
+} // namespace
+
+void prepareNBitsRows(const NBitsWeights &w, const float *A, int64_t lda,
+                      int rows, int group, float *dst) {
+  const int64_t Kp = w.kBlocks * w.blockSize;
+  for (int r = 0; r < rows; ++r) {
+    const float *src = A + r * lda;
+    float *d = dst + r * Kp;
+    auto at = [&](int64_t k) { return k < w.K ? src[k] : 0.0f; };
+    if (w.bits == 4 && group > 0) {
+      const int half = group / 2;
+      for (int64_t g0 = 0; g0 < Kp; g0 += group)
+        for (int i = 0; i < half; ++i) {
+          d[g0 + i] = at(g0 + 2 * i);
+          d[g0 + half + i] = at(g0 + 2 * i + 1);
+        }
+    } else {
+      std::copy(src, src + w.K, d);
+      std::fill(d + w.K, d + Kp, 0.0f);
+    }
+  }
+}
+
+void nbitsDecodePortable(const NBitsWeights &w, const float *prepared, int rows,
+                         float *C, int64_t ldc, int64_t n0, int64_t n1) {
+  const int64_t Kp = w.kBlocks * w.blockSize;
+  thread_local std::vector<float> column;
+  column.resize(size_t(w.K));
+  for (int64_t n = n0; n < n1; ++n) {
+    dequantColumn(w, n, column.data(), 1);
+    for (int r = 0; r < rows; ++r) {
+      // Eight interleaved partial sums: independent chains the compiler can
+      // keep in vector lanes, in a fixed order.
+      const float *a = prepared + r * Kp;
+      float acc[8] = {};
+      int64_t k = 0;
+      for (; k + 8 <= w.K; k += 8)
+        for (int j = 0; j < 8; ++j)
+          acc[j] += a[k + j] * column[size_t(k + j)];
+      for (; k < w.K; ++k)
+        acc[k % 8] += a[k] * column[size_t(k)];
+      C[r * ldc + n] = ((acc[0] + acc[1]) + (acc[2] + acc[3])) +
+                       ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+    }
+  }
+}
+
+void nbitsTilePortable(const NBitsWeights &w, const float *A, int64_t lda,
+                       float *C, int64_t ldc, int64_t rowBegin, int64_t rowEnd,
+                       int64_t n0, int64_t n1) {
+  // Columns are dequantized a few at a time into a dense K x cols block for
+  // the portable f32 GEMM tile.
+  thread_local std::vector<float> block;
+  block.resize(size_t(w.K * kPortableCols));
+  for (int64_t j0 = n0; j0 < n1; j0 += kPortableCols) {
+    const int64_t cols = std::min(kPortableCols, n1 - j0);
+    for (int64_t c = 0; c < cols; ++c)
+      dequantColumn(w, j0 + c, block.data() + c, cols);
+    gemmTile(w.K, A, lda, 1, block.data(), cols, C + j0, ldc, rowBegin, rowEnd,
+             0, cols);
+  }
+}
+
+namespace {
+
+/// Storage of NBitsInt8Rows for `rows` rows of A.
+struct Int8RowsStorage {
+  std::vector<int8_t> q, chunked;
+  std::vector<int32_t> laneSum;
+  std::vector<float> scale, laneScale;
+  NBitsInt8Rows view;
+
+  Int8RowsStorage(const NBitsWeights &w, const float *A, int64_t lda,
+                  int64_t rows) {
+    const int64_t columnBytes = w.kBlocks * w.blobSize;
+    const int64_t perByte = 8 / w.bits, chunks = (columnBytes + 63) / 64;
+    const int64_t padded = chunks * 64 * perByte, lanes = chunks * 16;
+    const int64_t perLane = 4 * perByte, perChunk = 64 * perByte;
+    q.assign(size_t(rows * padded), 0);
+    chunked.assign(size_t(rows * padded), 0);
+    scale.assign(size_t(rows * w.kBlocks), 0.0f);
+    laneSum.assign(size_t(rows * lanes), 0);
+    laneScale.assign(size_t(rows * lanes), 0.0f);
+    for (int64_t r = 0; r < rows; ++r) {
+      const float *a = A + r * lda;
+      int8_t *qr = q.data() + r * padded;
+      for (int64_t b = 0; b < w.kBlocks; ++b) {
+        const int64_t k0 = b * w.blockSize;
+        const int64_t k1 = std::min(w.K, k0 + w.blockSize);
+        float amax = 0.0f;
+        for (int64_t k = k0; k < k1; ++k)
+          amax = std::max(amax, std::fabs(a[k]));
+        scale[size_t(r * w.kBlocks + b)] = amax / 127.0f;
+        const float inv = amax > 0.0f ? 127.0f / amax : 0.0f;
+        for (int64_t k = k0; k < k1; ++k) {
+          // Clamped first: NaN becomes -127 rather than undefined behaviour.
+          const float x = std::min(127.0f, std::max(-127.0f, a[k] * inv));
+          qr[k] = int8_t(std::nearbyint(x));
+        }
+      }
+      int8_t *cr = chunked.data() + r * padded;
+      for (int64_t c = 0; c < chunks; ++c)
+        for (int64_t j = 0; j < perChunk; ++j)
+          cr[c * perChunk + j] = w.bits == 8 ? qr[c * perChunk + j]
+                                 : j < 64    ? qr[c * perChunk + 2 * j]
+                                          : qr[c * perChunk + 2 * (j - 64) + 1];
+      for (int64_t l = 0; l < lanes; ++l) {
+        int32_t sum = 0;
+        for (int64_t e = 0; e < perLane; ++e)
+          sum += qr[l * perLane + e];
+        laneSum[size_t(r * lanes + l)] = sum;
+        const int64_t b = l * perLane / w.blockSize;
+        laneScale[size_t(r * lanes + l)] =
+            b < w.kBlocks ? scale[size_t(r * w.kBlocks + b)] : 0.0f;
+      }
+    }
+    view = {padded,         lanes,          q.data(),        scale.data(),
+            chunked.data(), laneSum.data(), laneScale.data()};
+  }
+};
+
+} // namespace
+
+NBitsInt8Fn nbitsInt8Path() {
+#if defined(__x86_64__)
+  static const bool hasVnni =
+      hasCpuFeature("avx512f") && hasCpuFeature("avx512bw") &&
+      hasCpuFeature("avx512vl") && hasCpuFeature("avx512_vnni") &&
+      hasCpuFeature("fma") && hasCpuFeature("f16c");
+  if (hasVnni)
+    return nbitsInt8Vnni;
+#endif
+  return nullptr;
+}
+
+const NBitsPath &nbitsPath(int64_t blockSize) {
+  static const NBitsPath portable = {"portable", 0, nbitsDecodePortable,
+                                     nbitsTilePortable};
+#if defined(__x86_64__)
+  static const NBitsPath avx512 = {"avx512", 32, nbitsDecodeAvx512,
+                                   nbitsTileAvx512};
+  static const NBitsPath avx2 = {"avx2", 16, nbitsDecodeAvx2, nbitsTileAvx2};
+  static const bool base = hasCpuFeature("fma") && hasCpuFeature("f16c");
+  static const bool has512 = base && hasCpuFeature("avx512f");
+  static const bool has2 = base && hasCpuFeature("avx2");
+  if (has512 && blockSize >= avx512.group)
+    return avx512;
+  if (has2 && blockSize >= avx2.group)
+    return avx2;
+#else
+  (void)blockSize;
+#endif
+  return portable;
+}
+
+namespace {
+
+azr_status_t matmulNBitsKernel(const KernelContext &context) {
+  const char *op = "matmul_nbits";
+  AZR_RETURN_IF_ERROR(checkArity(context, op, 3, 5, 1));
+  const Attrs &attrs = *context.attrs;
+  for (const char *name : {"K", "N", "bits", "block_size"})
+    if (!attrs.has(name))
+      return AZR_INVALID("%s: missing attribute %s", op, name);
+  const int64_t K = attrs.getInt("K", 0), N = attrs.getInt("N", 0);
+  const int64_t bits = attrs.getInt("bits", 0);
+  const int64_t blockSize = attrs.getInt("block_size", 0);
+  const int64_t accuracyLevel = attrs.getInt("accuracy_level", 0);
+  constexpr int64_t kLimit = int64_t(1) << 48;
+  if (K < 1 || K > kLimit || N < 1 || N > kLimit)
+    return AZR_INVALID("%s: K and N must be in [1, 2^48], got K=%lld N=%lld",
+                       op, (long long)K, (long long)N);
+  if (bits != 4 && bits != 8)
+    return AZR_INVALID("%s: bits must be 4 or 8, got %lld", op,
+                       (long long)bits);
+  if (blockSize < 16 || blockSize > kLimit || (blockSize & (blockSize - 1)))
+    return AZR_INVALID("%s: block_size must be a power of two >= 16, got %lld",
+                       op, (long long)blockSize);
+  if (accuracyLevel < 0 || accuracyLevel > 4)
+    return AZR_INVALID("%s: accuracy_level must be in [0, 4], got %lld", op,
+                       (long long)accuracyLevel);
+  const int64_t kBlocks = (K + blockSize - 1) / blockSize;
+  const int64_t blobSize = blockSize / 8 * bits;
+  const int64_t zpStride = (kBlocks * bits + 7) / 8;
+
+  const Tensor &a = context.input(0), &b = context.input(1);
+  const Tensor &scales = context.input(2);
+  const Tensor none;
+  const Tensor &zeroPoints = context.numInputs > 3 ? context.input(3) : none;
+  const Tensor &bias = context.numInputs > 4 ? context.input(4) : none;
+  Tensor &out = context.output(0);
+
+  if (a.dtype != DType::f32)
+    return AZR_INVALID("%s: a must be f32, got %s", op, dtypeName(a.dtype));
+  if (a.rank < 1 || a.dims[a.rank - 1] != K)
+    return AZR_INVALID("%s: a %s does not end in K=%lld", op,
+                       shapeString(a).c_str(), (long long)K);
+  if (b.dtype != DType::u8 || b.rank != 3 || b.dims[0] != N ||
+      b.dims[1] != kBlocks || b.dims[2] != blobSize)
+    return AZR_INVALID("%s: b must be u8 [%lld, %lld, %lld] (N, k blocks, "
+                       "blob size), got %s %s",
+                       op, (long long)N, (long long)kBlocks,
+                       (long long)blobSize, dtypeName(b.dtype),
+                       shapeString(b).c_str());
+  if ((scales.dtype != DType::f32 && scales.dtype != DType::f16) ||
+      scales.numel() != N * kBlocks)
+    return AZR_INVALID("%s: scales must be f32 or f16 with N * k blocks = "
+                       "%lld elements, got %s %s",
+                       op, (long long)(N * kBlocks), dtypeName(scales.dtype),
+                       shapeString(scales).c_str());
+  if (zeroPoints.present() &&
+      (zeroPoints.dtype != DType::u8 || zeroPoints.numel() != N * zpStride))
+    return AZR_INVALID("%s: zero_points must be packed u8 with N * %lld = "
+                       "%lld elements, got %s %s",
+                       op, (long long)zpStride, (long long)(N * zpStride),
+                       dtypeName(zeroPoints.dtype),
+                       shapeString(zeroPoints).c_str());
+  if (bias.present() && (bias.dtype != DType::f32 || bias.numel() != N))
+    return AZR_INVALID("%s: bias must be f32 with N=%lld elements, got %s %s",
+                       op, (long long)N, dtypeName(bias.dtype),
+                       shapeString(bias).c_str());
+  bool sameShape = out.dtype == DType::f32 && out.rank == a.rank &&
+                   out.dims[out.rank - 1] == N;
+  for (int d = 0; sameShape && d + 1 < a.rank; ++d)
+    sameShape = out.dims[d] == a.dims[d];
+  if (!sameShape)
+    return AZR_INVALID("%s: result must be f32 %s with last dim N=%lld, got "
+                       "%s %s",
+                       op, shapeString(a).c_str(), (long long)N,
+                       dtypeName(out.dtype), shapeString(out).c_str());
+
+  const int64_t M = a.numel() / K;
+  if (M == 0)
+    return nullptr;
+  const NBitsWeights w = {b.as<const uint8_t>(),
+                          scales.data,
+                          scales.dtype == DType::f16,
+                          zeroPoints.present() ? zeroPoints.as<const uint8_t>()
+                                               : nullptr,
+                          N,
+                          K,
+                          kBlocks,
+                          blockSize,
+                          blobSize,
+                          zpStride,
+                          int(bits)};
+  const NBitsPath &path = nbitsPath(blockSize);
+  const float *A = a.as<const float>();
+  const float *biasData = bias.present() ? bias.as<const float>() : nullptr;
+  float *C = out.as<float>();
+  auto addBias = [&](int64_t i0, int64_t i1, int64_t n0, int64_t n1) {
+    if (biasData)
+      for (int64_t i = i0; i < i1; ++i)
+        for (int64_t n = n0; n < n1; ++n)
+          C[i * N + n] += biasData[n];
+  };
+
+  const int64_t columnBytes = kBlocks * blobSize;
+  const int64_t units = (N + kDecodeColUnit - 1) / kDecodeColUnit;
+  // A task streams at least ~64 KiB of codes.
+  const int64_t minUnits = std::max<int64_t>(
+      1,
+      (int64_t(1) << 16) / std::max<int64_t>(1, kDecodeColUnit * columnBytes));
+  // Groups of rows take turns on columns whose codes fit in L2, so that B
+  // comes from memory once.
+  const int64_t span =
+      kDecodeColUnit *
+      std::max<int64_t>(1, kDecodeL2Bytes / (kDecodeColUnit * columnBytes));
+  auto overColumns = [&](auto &&group) {
+    context.pool->parallelFor(units, minUnits, [&](int64_t u0, int64_t u1) {
+      const int64_t n0 = u0 * kDecodeColUnit;
+      const int64_t n1 = std::min(N, u1 * kDecodeColUnit);
+      for (int64_t j0 = n0; j0 < n1; j0 += span)
+        for (int64_t i = 0; i < M; i += kDecodeRows)
+          group(i, int(std::min<int64_t>(kDecodeRows, M - i)), j0,
+                std::min(n1, j0 + span));
+      addBias(0, M, n0, n1);
+    });
+  };
+
+  const NBitsInt8Fn int8 = nbitsInt8Path();
+  if (accuracyLevel == 4 && blockSize <= kNBitsInt8MaxBlock && int8) {
+    const Int8RowsStorage rows(w, A, K, M);
+    overColumns([&](int64_t i, int count, int64_t j0, int64_t j1) {
+      int8(w, rows.view, i, count, C + i * N, N, j0, j1);
+    });
+    return nullptr;
+  }
+
+  if (M <= nbitsDecodeMaxRows(int(bits))) {
+    const int64_t Kp = kBlocks * blockSize;
+    std::vector<float> prepared(size_t(M * Kp));
+    prepareNBitsRows(w, A, K, int(M), path.group, prepared.data());
+    overColumns([&](int64_t i, int count, int64_t j0, int64_t j1) {
+      path.decode(w, prepared.data() + i * Kp, count, C + i * N, N, j0, j1);
+    });
+    return nullptr;
+  }
+
+  const int64_t panels = (M + kTileRows - 1) / kTileRows;
+  const int64_t colBlocks = (N + kTileCols - 1) / kTileCols;
+  context.pool->parallelFor(panels * colBlocks, 1, [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t) {
+      const int64_t i0 = (t / colBlocks) * kTileRows;
+      const int64_t i1 = std::min(M, i0 + kTileRows);
+      const int64_t n0 = (t % colBlocks) * kTileCols;
+      const int64_t n1 = std::min(N, n0 + kTileCols);
+      path.tile(w, A, K, C, N, i0, i1, n0, n1);
+      addBias(i0, i1, n0, n1);
+    }
+  });
+  return nullptr;
+}
+
+} // namespace
+
+void addMatMulNBitsKernels(KernelTable &table) {
+  table.push_back({"matmul_nbits", guarded<matmulNBitsKernel>});
+}
+
+} // namespace azr::cpu

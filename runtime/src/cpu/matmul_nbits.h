@@ -1,0 +1,138 @@
+//===- matmul_nbits.h - block-quantized weight matmul paths -----*- C++ -*-===//
+//
+// The matmul_nbits kernel (onnxruntime's com.microsoft MatMulNBits with
+// float activations): Y[M, N] = A[M, K] @ dequant(B)^T + bias, B holding N
+// columns of K 4- or 8-bit codes in blocks of block_size, each block with a
+// scale and a zero point. One implementation per ISA, chosen like the f32
+// GEMM tile (gemmPath()); see docs/quantized-kernels.md.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef AZR_CPU_MATMUL_NBITS_H
+#define AZR_CPU_MATMUL_NBITS_H
+
+#include <cstdint>
+
+namespace azr::cpu {
+
+/// The quantized weights of one matmul_nbits step, validated.
+struct NBitsWeights {
+  const uint8_t *B;          ///< [N, kBlocks, blobSize]
+  const void *scales;        ///< [N * kBlocks], f32 or (halfScales) f16
+  bool halfScales;           ///< scales are IEEE half
+  const uint8_t *zeroPoints; ///< [N, zpStride] packed codes, or null
+  int64_t N, K, kBlocks, blockSize, blobSize, zpStride;
+  int bits; ///< 4 or 8
+
+  /// The zero point of block b of column n (2^(bits-1) when absent).
+  int zeroPoint(int64_t n, int64_t b) const {
+    if (!zeroPoints)
+      return 1 << (bits - 1);
+    if (bits == 8)
+      return zeroPoints[n * zpStride + b];
+    const uint8_t byte = zeroPoints[n * zpStride + b / 2];
+    return (b & 1) ? byte >> 4 : byte & 0xF;
+  }
+  /// Code k (0 <= k < kBlocks * blockSize) of column n.
+  int code(int64_t n, int64_t k) const {
+    const uint8_t *col = B + n * kBlocks * blobSize;
+    if (bits == 8)
+      return col[k];
+    const uint8_t byte = col[k / 2];
+    return (k & 1) ? byte >> 4 : byte & 0xF;
+  }
+};
+
+/// Rows of A prepared for a path's decode function: `rows` rows of
+/// kBlocks * blockSize floats (zero past K), each group of `group` elements
+/// stored as its even elements then its odd ones for 4-bit weights (the
+/// order the low and high nibbles of `group` / 2 bytes unpack to), in
+/// natural order for 8-bit weights or group == 0.
+void prepareNBitsRows(const NBitsWeights &w, const float *A, int64_t lda,
+                      int rows, int group, float *dst);
+
+/// C[0:rows, n0:n1] (row stride ldc) = rows of prepared A (row stride
+/// kBlocks * blockSize) times dequant(B)^T, rows <= 4, reading B once.
+using NBitsDecodeFn = void (*)(const NBitsWeights &w, const float *prepared,
+                               int rows, float *C, int64_t ldc, int64_t n0,
+                               int64_t n1);
+/// C[rowBegin:rowEnd, n0:n1] = A * dequant(B)^T for any number of rows
+/// (A dense with row stride lda), overwriting C.
+using NBitsTileFn = void (*)(const NBitsWeights &w, const float *A, int64_t lda,
+                             float *C, int64_t ldc, int64_t rowBegin,
+                             int64_t rowEnd, int64_t n0, int64_t n1);
+
+/// Up to this many rows, matmul_nbits runs the decode function on groups of
+/// up to 4 rows, each group reading a span of columns while it is in L2;
+/// above, the packed f32 tiles. Decode reaches about 130 GFLOP/s per core
+/// at 4 bits and 105 at 8 here, the tiles grow with the rows (AVX-512,
+/// 4096 x 4096, block 32): these are the measured crossovers.
+constexpr int64_t nbitsDecodeMaxRows(int bits) { return bits == 4 ? 128 : 64; }
+
+struct NBitsPath {
+  const char *name; ///< "avx512", "avx2" or "portable"
+  int group;        ///< A's permutation group for decode (0: none)
+  NBitsDecodeFn decode;
+  NBitsTileFn tile;
+};
+
+/// The path for this CPU and block size, chosen from cpuid (AZR_CPU_DISABLE
+/// narrows it, as for gemmPath()). AVX-512 decodes 32 codes a step, so
+/// blocks of 16 run on the AVX2 path.
+const NBitsPath &nbitsPath(int64_t blockSize);
+
+void nbitsDecodePortable(const NBitsWeights &w, const float *prepared, int rows,
+                         float *C, int64_t ldc, int64_t n0, int64_t n1);
+void nbitsTilePortable(const NBitsWeights &w, const float *A, int64_t lda,
+                       float *C, int64_t ldc, int64_t rowBegin, int64_t rowEnd,
+                       int64_t n0, int64_t n1);
+/// accuracy_level 4: rows of A quantized to int8 per block of B, as
+/// onnxruntime's int8 compute and llama.cpp's Q8 activations do. For block b
+/// of row r, scale[r][b] = amax / 127 (amax = max |a_k| over the block) and
+/// q[r][k] = round-to-nearest-even(a_k * (127 / amax)), 0 when amax is 0.
+/// Element (r, n) is then sum over blocks of
+///   (scale[r][b] * B's scale) * float(sum_k q[r][k] * (code - zero point)),
+/// the inner sum exact in int32 (blocks of at most kNBitsInt8MaxBlock).
+/// All arrays have `padded` codes a row (a multiple of 64 code bytes; zero
+/// past K). The VNNI layout groups them in chunks of 64 code bytes (64 or
+/// 128 codes, 16 int32 lanes of 4 bytes): `chunked` holds a 4-bit chunk as
+/// its even codes then its odd ones, `laneSum` the sum of q over each
+/// lane's codes and `laneScale` the scale of each lane's block.
+struct NBitsInt8Rows {
+  int64_t padded, lanes; ///< codes and lanes a row
+  const int8_t *q;       ///< [rows, padded], natural order
+  const float *scale;    ///< [rows, kBlocks]
+  const int8_t *chunked; ///< [rows, padded]
+  const int32_t *laneSum;
+  const float *laneScale; ///< [rows, lanes]
+};
+constexpr int64_t kNBitsInt8MaxBlock = 256;
+
+/// C[0:rows, n0:n1] for `rows` <= 4 rows starting at row `row` of `a`.
+using NBitsInt8Fn = void (*)(const NBitsWeights &w, const NBitsInt8Rows &a,
+                             int64_t row, int rows, float *C, int64_t ldc,
+                             int64_t n0, int64_t n1);
+/// The int8 path of this CPU ("avx512_vnni"), or null where it has none:
+/// there accuracy_level 4 computes in f32 like the other levels (a level is
+/// a minimum accuracy; onnxruntime also falls back to f32 where it lacks an
+/// int8 kernel). Emulated int8 would be many times slower than f32.
+NBitsInt8Fn nbitsInt8Path();
+
+#if defined(__x86_64__)
+void nbitsInt8Vnni(const NBitsWeights &w, const NBitsInt8Rows &a, int64_t row,
+                   int rows, float *C, int64_t ldc, int64_t n0, int64_t n1);
+void nbitsDecodeAvx2(const NBitsWeights &w, const float *prepared, int rows,
+                     float *C, int64_t ldc, int64_t n0, int64_t n1);
+void nbitsTileAvx2(const NBitsWeights &w, const float *A, int64_t lda, float *C,
+                   int64_t ldc, int64_t rowBegin, int64_t rowEnd, int64_t n0,
+                   int64_t n1);
+void nbitsDecodeAvx512(const NBitsWeights &w, const float *prepared, int rows,
+                       float *C, int64_t ldc, int64_t n0, int64_t n1);
+void nbitsTileAvx512(const NBitsWeights &w, const float *A, int64_t lda,
+                     float *C, int64_t ldc, int64_t rowBegin, int64_t rowEnd,
+                     int64_t n0, int64_t n1);
+#endif
+
+} // namespace azr::cpu
+
+#endif // AZR_CPU_MATMUL_NBITS_H

@@ -1,0 +1,32 @@
+//===- matmul_nbits_avx512.cc - the quantized matmul for AVX-512 ----------===//
+//
+// Compiled with -mavx512f -mfma -mf16c and only called when cpuid reports
+// AVX-512F and F16C (matmul_nbits.cc chooses). Prefill uses the f32 GEMM's
+// 12 x 32 micro-tiles.
+//
+//===----------------------------------------------------------------------===//
+
+#include "cpu/matmul_nbits_simd.h"
+#include "cpu/simd_avx512.h"
+
+namespace {
+
+struct HalfF16c {
+  float operator()(uint16_t h) const { return _cvtsh_ss(h); }
+};
+
+} // namespace
+
+void azr::cpu::nbitsDecodeAvx512(const NBitsWeights &w, const float *prepared,
+                                 int rows, float *C, int64_t ldc, int64_t n0,
+                                 int64_t n1) {
+  simd::nbitsDecode<simd::Avx512, HalfF16c>(w, prepared, rows, C, ldc, n0, n1);
+}
+
+void azr::cpu::nbitsTileAvx512(const NBitsWeights &w, const float *A,
+                               int64_t lda, float *C, int64_t ldc,
+                               int64_t rowBegin, int64_t rowEnd, int64_t n0,
+                               int64_t n1) {
+  simd::nbitsTile<simd::Avx512, HalfF16c, 12, 2>(w, A, lda, C, ldc, rowBegin,
+                                                 rowEnd, n0, n1);
+}

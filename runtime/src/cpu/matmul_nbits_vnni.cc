@@ -1,0 +1,160 @@
+//===- matmul_nbits_vnni.cc - matmul_nbits accuracy_level 4 on AVX512_VNNI ===//
+//
+// Compiled with AVX-512 F/BW/VL/VNNI, FMA and F16C flags and only called
+// when cpuid reports them all (nbitsInt8Path()). Rows of A come quantized
+// to int8 per block (NBitsInt8Rows); B's codes are read 64 bytes at a time
+// and multiplied into int32 lanes by vpdpbusd (unsigned codes times signed
+// activations, 4 products a lane). A lane's 4 code bytes always lie in one
+// block, so each lane is corrected for its block's zero point (less zp
+// times the lane's activation sum), converted (exactly: |sum| < 2^24) and
+// scaled by its block's two scales into float accumulators.
+//
+//===----------------------------------------------------------------------===//
+
+#include "cpu/matmul_nbits.h"
+
+#include <immintrin.h>
+
+#include <algorithm>
+
+namespace {
+
+using azr::cpu::NBitsInt8Rows;
+using azr::cpu::NBitsWeights;
+
+/// C[0:R, n0:n0+NC] for NC whole columns.
+template <int Bits, bool Half, bool Zp, int R, int NC>
+void columns(const NBitsWeights &w, const NBitsInt8Rows &a, int64_t row,
+             float *C, int64_t ldc, int64_t n0) {
+  constexpr int64_t perChunk = 64 * (8 / Bits); // codes per 64 bytes
+  const int64_t columnBytes = w.kBlocks * w.blobSize;
+  const int64_t chunks = (columnBytes + 63) / 64;
+  // Lane i reads code bytes 4i..4i+3 of its chunk: block 4i / blobSize of
+  // the blocks starting in the chunk (all one block when blobs are larger).
+  const int64_t blocksPerChunk = w.blobSize < 64 ? 64 / w.blobSize : 1;
+  const __m512i laneBlock =
+      w.blobSize < 64
+          ? _mm512_srl_epi32(
+                _mm512_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28, 32, 36, 40, 44,
+                                  48, 52, 56, 60),
+                _mm_cvtsi32_si128(__builtin_ctzll(uint64_t(w.blobSize))))
+          : _mm512_setzero_si512();
+  const __m512i low4 = _mm512_set1_epi8(0x0F);
+  __m512 acc[R][NC];
+  for (int r = 0; r < R; ++r)
+    for (int j = 0; j < NC; ++j)
+      acc[r][j] = _mm512_setzero_ps();
+  for (int64_t c = 0; c < chunks; ++c) {
+    const int64_t off = c * 64;
+    const int64_t bytes = std::min<int64_t>(64, columnBytes - off);
+    const __mmask64 m =
+        bytes == 64 ? ~__mmask64(0) : (__mmask64(1) << bytes) - 1;
+    const int64_t b0 = off / w.blobSize;
+    const int64_t nb = std::min(blocksPerChunk, w.kBlocks - b0);
+    const __mmask16 sm = __mmask16((1u << nb) - 1);
+    __m512i v0[NC], v1[NC], zp[NC];
+    __m512 sb[NC];
+    for (int j = 0; j < NC; ++j) {
+      const uint8_t *col = w.B + (n0 + j) * columnBytes;
+      const __m512i x = _mm512_maskz_loadu_epi8(m, col + off);
+      const int64_t si = (n0 + j) * w.kBlocks + b0;
+      // The same chunk of the next columns, codes and scales: a column is
+      // too short a stream for the hardware prefetchers.
+      __builtin_prefetch(col + NC * columnBytes + off);
+      __builtin_prefetch(static_cast<const char *>(w.scales) +
+                         (si + NC * w.kBlocks) * (Half ? 2 : 4));
+      __m512 s;
+      if constexpr (Half)
+        s = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(
+            sm, static_cast<const uint16_t *>(w.scales) + si));
+      else
+        s = _mm512_maskz_loadu_ps(sm,
+                                  static_cast<const float *>(w.scales) + si);
+      sb[j] = _mm512_permutexvar_ps(laneBlock, s);
+      if constexpr (Zp) {
+        alignas(64) int32_t z[16] = {};
+        for (int64_t i = 0; i < nb; ++i)
+          z[i] = w.zeroPoint(n0 + j, b0 + i);
+        zp[j] = _mm512_permutexvar_epi32(laneBlock, _mm512_load_si512(z));
+      }
+      if constexpr (Bits == 4) {
+        v0[j] = _mm512_and_si512(x, low4);
+        v1[j] = _mm512_and_si512(_mm512_srli_epi16(x, 4), low4);
+      } else {
+        v0[j] = x;
+      }
+    }
+    for (int r = 0; r < R; ++r) {
+      const int8_t *q = a.chunked + (row + r) * a.padded + c * perChunk;
+      const __m512i q0 = _mm512_loadu_si512(q);
+      const __m512i q1 =
+          Bits == 4 ? _mm512_loadu_si512(q + 64) : _mm512_setzero_si512();
+      const int64_t lane = (row + r) * a.lanes + c * 16;
+      const __m512i sum = _mm512_loadu_si512(a.laneSum + lane);
+      // Without zero points every block's is 2^(bits-1).
+      const __m512i fixedZp = _mm512_slli_epi32(sum, Bits - 1);
+      const __m512 sa = _mm512_loadu_ps(a.laneScale + lane);
+      for (int j = 0; j < NC; ++j) {
+        __m512i dot = _mm512_dpbusd_epi32(_mm512_setzero_si512(), v0[j], q0);
+        if constexpr (Bits == 4)
+          dot = _mm512_dpbusd_epi32(dot, v1[j], q1);
+        const __m512i t = _mm512_sub_epi32(
+            dot, Zp ? _mm512_mullo_epi32(zp[j], sum) : fixedZp);
+        acc[r][j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(t),
+                                    _mm512_mul_ps(sb[j], sa), acc[r][j]);
+      }
+    }
+  }
+  for (int r = 0; r < R; ++r)
+    for (int j = 0; j < NC; ++j)
+      C[r * ldc + n0 + j] = _mm512_reduce_add_ps(acc[r][j]);
+}
+
+template <int Bits, bool Half, bool Zp, int R>
+void rowGroup(const NBitsWeights &w, const NBitsInt8Rows &a, int64_t row,
+              float *C, int64_t ldc, int64_t n0, int64_t n1) {
+  constexpr int NC = R <= 2 ? 4 : 2;
+  int64_t n = n0;
+  for (; n + NC <= n1; n += NC)
+    columns<Bits, Half, Zp, R, NC>(w, a, row, C, ldc, n);
+  for (; n < n1; ++n)
+    columns<Bits, Half, Zp, R, 1>(w, a, row, C, ldc, n);
+}
+
+template <int Bits, bool Half, bool Zp>
+void rowsOf(const NBitsWeights &w, const NBitsInt8Rows &a, int64_t row,
+            int rows, float *C, int64_t ldc, int64_t n0, int64_t n1) {
+  switch (rows) {
+  case 1:
+    return rowGroup<Bits, Half, Zp, 1>(w, a, row, C, ldc, n0, n1);
+  case 2:
+    return rowGroup<Bits, Half, Zp, 2>(w, a, row, C, ldc, n0, n1);
+  case 3:
+    return rowGroup<Bits, Half, Zp, 3>(w, a, row, C, ldc, n0, n1);
+  default:
+    return rowGroup<Bits, Half, Zp, 4>(w, a, row, C, ldc, n0, n1);
+  }
+}
+
+template <int Bits>
+void ofBits(const NBitsWeights &w, const NBitsInt8Rows &a, int64_t row,
+            int rows, float *C, int64_t ldc, int64_t n0, int64_t n1) {
+  const bool zp = w.zeroPoints != nullptr;
+  if (w.halfScales)
+    zp ? rowsOf<Bits, true, true>(w, a, row, rows, C, ldc, n0, n1)
+       : rowsOf<Bits, true, false>(w, a, row, rows, C, ldc, n0, n1);
+  else
+    zp ? rowsOf<Bits, false, true>(w, a, row, rows, C, ldc, n0, n1)
+       : rowsOf<Bits, false, false>(w, a, row, rows, C, ldc, n0, n1);
+}
+
+} // namespace
+
+void azr::cpu::nbitsInt8Vnni(const NBitsWeights &w, const NBitsInt8Rows &a,
+                             int64_t row, int rows, float *C, int64_t ldc,
+                             int64_t n0, int64_t n1) {
+  if (w.bits == 4)
+    ofBits<4>(w, a, row, rows, C, ldc, n0, n1);
+  else
+    ofBits<8>(w, a, row, rows, C, ldc, n0, n1);
+}
