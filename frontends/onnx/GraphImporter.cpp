@@ -258,6 +258,7 @@ static const std::vector<OpImporter> &opImporterTable() {
     std::vector<OpImporter> t;
     addMathImporters(t);
     addShapeImporters(t);
+    addCompositeImporters(t);
     return t;
   }();
   return table;

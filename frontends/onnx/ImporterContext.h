@@ -126,6 +126,7 @@ const OpImporter *findOpImporter(llvm::StringRef domain, llvm::StringRef opType,
 /// Registration, split by op family (OpImporters*.cpp).
 void addMathImporters(std::vector<OpImporter> &table);
 void addShapeImporters(std::vector<OpImporter> &table);
+void addCompositeImporters(std::vector<OpImporter> &table);
 
 /// The MLIR element type of an ONNX TensorProto data type, or null.
 mlir::Type convertElementType(int32_t onnxType, mlir::MLIRContext *context);
