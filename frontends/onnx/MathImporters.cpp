@@ -283,14 +283,56 @@ LogicalResult importSoftmax(NodeContext &n) {
   return n.setResult(n.make<azg::ReshapeOp>(*soft, *shape, UnitAttr()));
 }
 
+/// LayerNormalization. The optional Mean and InvStdDev outputs (the
+/// statistics over the normalized dims, kept as size-1 dims) are computed
+/// beside the fused op when a later node or the graph reads them.
 LogicalResult importLayerNorm(NodeContext &n) {
-  if (n.isOutputUsed(1) || n.isOutputUsed(2))
-    return n.error("the Mean and InvStdDev outputs are not supported");
   Builder b(n.context());
-  return n.setResult(n.make<azg::LayerNormOp>(
-      n.input(0), n.input(1), n.input(2),
-      b.getI64IntegerAttr(n.attrInt("axis", -1)),
-      b.getF32FloatAttr(n.attrFloat("epsilon", 1e-5f))));
+  int64_t axis = n.attrInt("axis", -1);
+  float epsilon = n.attrFloat("epsilon", 1e-5f);
+  FailureOr<Value> y = n.make<azg::LayerNormOp>(
+      n.input(0), n.input(1), n.input(2), b.getI64IntegerAttr(axis),
+      b.getF32FloatAttr(epsilon));
+  if (failed(y))
+    return failure();
+  if (!n.isOutputUsed(1) && !n.isOutputUsed(2))
+    return n.setResults(*y);
+  Value x = n.input(0);
+  int64_t rank = cast<RankedTensorType>(x.getType()).getRank();
+  FailureOr<int64_t> first =
+      azg::normalizeAxis(axis, std::max<int64_t>(rank, 1));
+  if (failed(first))
+    return n.error("axis " + Twine(axis) + " is out of range");
+  SmallVector<int64_t> axes;
+  for (int64_t i = *first; i < rank; ++i)
+    axes.push_back(i);
+  auto mean = [&](Value v) {
+    return n.make<azg::ReduceMeanOp>(v, b.getDenseI64ArrayAttr(axes),
+                                     b.getBoolAttr(true));
+  };
+  FailureOr<Value> mu = mean(x);
+  if (failed(mu))
+    return failure();
+  FailureOr<Value> centered = n.make<azg::SubOp>(x, *mu);
+  if (failed(centered))
+    return failure();
+  FailureOr<Value> squared = n.make<azg::MulOp>(*centered, *centered);
+  if (failed(squared))
+    return failure();
+  FailureOr<Value> variance = mean(*squared);
+  if (failed(variance))
+    return failure();
+  FailureOr<Value> padded =
+      n.make<azg::AddOp>(*variance, n.constantLike(x, epsilon));
+  if (failed(padded))
+    return failure();
+  FailureOr<Value> stddev = n.make<azg::SqrtOp>(*padded);
+  if (failed(stddev))
+    return failure();
+  FailureOr<Value> inverse = n.make<azg::ReciprocalOp>(*stddev);
+  if (failed(inverse))
+    return failure();
+  return n.setResults({*y, *mu, *inverse});
 }
 
 LogicalResult importRmsNorm(NodeContext &n) {
