@@ -290,7 +290,9 @@ def Azg_OrOp : Azg_BinaryOp<"or", "elementwise logical or",
 def Azg_XorOp : Azg_BinaryOp<"xor", "elementwise logical exclusive or",
                              Azg_BoolTensor, Azg_BoolTensor>;
 
-def Azg_NegOp : Azg_UnaryOp<"neg", "elementwise negation">;
+def Azg_NegOp : Azg_UnaryOp<"neg", "elementwise negation"> {
+  let hasFolder = 1;
+}
 def Azg_AbsOp : Azg_UnaryOp<"abs", "elementwise absolute value">;
 def Azg_NotOp : Azg_UnaryOp<"not", "elementwise logical not", Azg_BoolTensor>;
 def Azg_ExpOp : Azg_UnaryOp<"exp", "elementwise e^x", Azg_FloatTensor>;

@@ -403,6 +403,16 @@ LogicalResult NodeContext::setResult(FailureOr<Value> value) {
   return setResults(ValueRange{*value});
 }
 
+Value NodeContext::foldIfPossible(Operation *op) {
+  SmallVector<Value> folded;
+  if (succeeded(builder().tryFold(op, folded)) && folded.size() == 1 &&
+      folded.front().getType() == op->getResult(0).getType()) {
+    op->erase();
+    return folded.front();
+  }
+  return op->getResult(0);
+}
+
 LogicalResult NodeContext::error(const Twine &message) {
   emitError(loc_) << message;
   return failure();

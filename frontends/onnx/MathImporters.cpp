@@ -449,6 +449,9 @@ LogicalResult importLrn(NodeContext &n) {
 
 /// Size: the element count, as the product of the shape.
 LogicalResult importSize(NodeContext &n) {
+  auto type = cast<RankedTensorType>(n.input(0).getType());
+  if (type.hasStaticShape())
+    return n.setResults(n.constantI64({type.getNumElements()}, true));
   FailureOr<Value> shape = n.make<azg::ShapeOfOp>(n.input(0));
   if (failed(shape))
     return failure();
