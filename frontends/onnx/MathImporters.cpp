@@ -87,6 +87,26 @@ LogicalResult importClip(NodeContext &n) {
     if (n.attr("max"))
       max = b.getF64FloatAttr(n.attrFloat("max", 0));
   } else {
+    // Computed bounds: max(x, min), then min(., max), which also gives max
+    // everywhere when min > max, as ONNX specifies.
+    if ((n.input(1) && !matchPattern(n.input(1), m_Constant())) ||
+        (n.input(2) && !matchPattern(n.input(2), m_Constant()))) {
+      Value result = n.input(0);
+      for (size_t i : {1, 2}) {
+        if (!n.input(i))
+          continue;
+        if (cast<RankedTensorType>(n.input(i).getType()).getNumElements() != 1)
+          return n.error("Clip bounds must be scalars");
+        FailureOr<Value> next = i == 1 ? n.make<azg::MaxOp>(result, n.input(i))
+                                       : n.make<azg::MinOp>(result, n.input(i));
+        if (failed(next))
+          return failure();
+        result = *next;
+      }
+      if (result.getType() != n.input(0).getType())
+        return n.error("Clip bounds must be scalars");
+      return n.setResults(result);
+    }
     for (size_t i : {1, 2}) {
       if (!n.input(i))
         continue;
@@ -423,7 +443,53 @@ template <typename OpTy> LogicalResult importArgReduce(NodeContext &n) {
                    b.getBoolAttr(n.attrInt("select_last_index", 0) != 0)));
 }
 
+/// CumSum with a computed axis: the sum along every axis, the one at the
+/// given axis selected by where().
+LogicalResult importCumSumComputedAxis(NodeContext &n) {
+  Value x = n.input(0), axis = n.input(1);
+  int64_t rank = cast<RankedTensorType>(x.getType()).getRank();
+  if (cast<RankedTensorType>(axis.getType()).getNumElements() != 1)
+    return n.error("axis must be a single value");
+  if (rank == 0)
+    return n.error("CumSum needs an input of rank >= 1");
+  Builder b(n.context());
+  Type axisElement = getElementTypeOrSelf(axis.getType());
+  FailureOr<Value> result = failure();
+  // Negative axes count from the back: axis i matches i and i - rank.
+  for (int64_t i = rank - 1; i >= 0; --i) {
+    FailureOr<Value> sum =
+        n.make<azg::CumSumOp>(x, b.getI64IntegerAttr(i),
+                              b.getBoolAttr(n.attrInt("exclusive", 0) != 0),
+                              b.getBoolAttr(n.attrInt("reverse", 0) != 0));
+    if (failed(sum))
+      return failure();
+    if (failed(result)) {
+      result = sum; // the last axis is the fallback for out-of-range axes
+      continue;
+    }
+    FailureOr<Value> isAxis =
+        n.make<azg::EqualOp>(axis, n.constantScalar(axisElement, i));
+    FailureOr<Value> isNegative =
+        n.make<azg::EqualOp>(axis, n.constantScalar(axisElement, i - rank));
+    if (failed(isAxis) || failed(isNegative))
+      return failure();
+    FailureOr<Value> match = n.make<azg::OrOp>(*isAxis, *isNegative);
+    if (failed(match))
+      return failure();
+    FailureOr<Value> scalar =
+        n.make<azg::ReshapeOp>(*match, n.constantI64({}), UnitAttr());
+    if (failed(scalar))
+      return failure();
+    result = n.make<azg::WhereOp>(*scalar, *sum, *result);
+    if (failed(result))
+      return failure();
+  }
+  return n.setResult(result);
+}
+
 LogicalResult importCumSum(NodeContext &n) {
+  if (!matchPattern(n.input(1), m_Constant()))
+    return importCumSumComputedAxis(n);
   FailureOr<SmallVector<int64_t>> axis = n.constantInts(1, "axis");
   if (failed(axis))
     return failure();

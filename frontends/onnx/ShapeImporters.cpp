@@ -258,9 +258,39 @@ LogicalResult importRange(NodeContext &n) {
   return n.setResult(n.make<azg::RangeOp>(n.input(0), n.input(1), n.input(2)));
 }
 
+/// Trilu with a computed k: where(col - row >= k (upper) or <= k (lower),
+/// x, 0), the index difference a constant over the last two (static) dims.
+LogicalResult importTriluComputedK(NodeContext &n) {
+  Value x = n.input(0), k = n.input(1);
+  RankedTensorType type = typeOf(x);
+  int64_t rank = type.getRank();
+  if (rank < 2 || type.isDynamicDim(rank - 1) || type.isDynamicDim(rank - 2))
+    return n.error("Trilu with a computed k needs static last two dims");
+  if (typeOf(k).getNumElements() != 1 ||
+      !typeOf(k).getElementType().isInteger(64))
+    return n.error("k must be an int64 scalar");
+  int64_t rows = type.getDimSize(rank - 2), cols = type.getDimSize(rank - 1);
+  SmallVector<int64_t> diff;
+  for (int64_t i = 0; i < rows; ++i)
+    for (int64_t j = 0; j < cols; ++j)
+      diff.push_back(j - i);
+  Builder b(n.context());
+  auto diffType = RankedTensorType::get({rows, cols}, b.getI64Type());
+  Value offsets = n.builder().create<azg::ConstantOp>(
+      n.loc(), DenseIntElementsAttr::get(diffType, diff));
+  FailureOr<Value> keep = n.attrInt("upper", 1) != 0
+                              ? n.make<azg::GreaterEqualOp>(offsets, k)
+                              : n.make<azg::LessEqualOp>(offsets, k);
+  if (failed(keep))
+    return failure();
+  return n.setResult(n.make<azg::WhereOp>(*keep, x, n.constantLike(x, 0)));
+}
+
 LogicalResult importTrilu(NodeContext &n) {
   int64_t k = 0;
   if (n.input(1)) {
+    if (!matchPattern(n.input(1), m_Constant()))
+      return importTriluComputedK(n);
     FailureOr<SmallVector<int64_t>> given = n.constantInts(1, "k");
     if (failed(given))
       return failure();
