@@ -137,6 +137,31 @@ LogicalResult ConvOp::verify() {
   return verifyResidual(*this, getResidual(), rankedType(getOutput()));
 }
 
+LogicalResult ConvTransposeOp::verify() {
+  RankedTensorType input = rankedType(getInput());
+  RankedTensorType weight = rankedType(getWeight());
+  int64_t group = getGroup();
+  if (group <= 0)
+    return emitOpError("group must be positive, got ") << group;
+  if (dimsConflict(input.getDimSize(1), weight.getDimSize(0)))
+    return emitOpError("input has ")
+           << input.getDimSize(1) << " channels but weight has "
+           << weight.getDimSize(0);
+  int64_t channels = input.getDimSize(1);
+  if (!ShapedType::isDynamic(channels) && channels % group != 0)
+    return emitOpError("input's ")
+           << channels << " channels do not divide into " << group << " groups";
+  if (Value bias = getBias()) {
+    RankedTensorType biasType = rankedType(bias);
+    int64_t filters = rankedType(getOutput()).getDimSize(1);
+    if (biasType.getRank() != 1 ||
+        dimsConflict(biasType.getDimSize(0), filters))
+      return emitOpError("bias must be 1-D with ")
+             << filters << " elements, got " << biasType;
+  }
+  return success();
+}
+
 template <typename PoolOp> static LogicalResult verifyPool(PoolOp op) {
   for (int64_t k : op.getKernelShape())
     if (k <= 0)

@@ -233,6 +233,32 @@ def Azg_ConvOp : Azg_Op<"conv", [AttrSizedOperandSegments]> {
   let hasVerifier = 1;
 }
 
+def Azg_ConvTransposeOp : Azg_Op<"conv_transpose"> {
+  let summary = "N-d grouped transposed convolution (NC... layout)";
+  let description = [{
+    ONNX ConvTranspose with explicit pads: `input` is N x C x D1 x ... x Dn,
+    `weight` is C x M/group x k1 x ... x kn, and each input element adds
+    `input * weight` at output positions `i * stride + k * dilation -
+    pad_begin`. Result dim i is `stride * (D - 1) + output_padding +
+    dilation * (k - 1) + 1 - pad_begin - pad_end`. `pads` holds the begin
+    pads of every spatial dim, then the end pads; they may be negative (an
+    output larger than the natural one). `bias` (M) is added per channel.
+  }];
+  let arguments = (ins Azg_FloatTensor:$input, Azg_FloatTensor:$weight,
+                       Optional<Azg_FloatTensor>:$bias,
+                       DenseI64ArrayAttr:$strides,
+                       DenseI64ArrayAttr:$pads,
+                       DenseI64ArrayAttr:$dilations,
+                       DenseI64ArrayAttr:$output_padding,
+                       DefaultValuedAttr<I64Attr, "1">:$group);
+  let results = (outs Azg_FloatTensor:$output);
+  let assemblyFormat = [{
+    $input `,` $weight (`bias` `(` $bias^ `)`)? attr-dict `:`
+    functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
 class Azg_PoolOp<string mnemonic, string summaryText>
     : Azg_Op<mnemonic, [SameOperandsAndResultElementType]> {
   let summary = summaryText;

@@ -267,6 +267,50 @@ LogicalResult ConvOp::inferReturnTypes(MLIRContext *,
   return success();
 }
 
+LogicalResult
+ConvTransposeOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+                                  Adaptor adaptor,
+                                  SmallVectorImpl<Type> &results) {
+  RankedTensorType input = rankedType(adaptor.getInput());
+  RankedTensorType weight = rankedType(adaptor.getWeight());
+  int64_t spatial = input.getRank() - 2;
+  if (spatial < 1 || weight.getRank() != input.getRank())
+    return failAt(loc, "conv_transpose needs input and weight of equal rank "
+                       ">= 3");
+  ArrayRef<int64_t> strides = adaptor.getStrides(), pads = adaptor.getPads(),
+                    dilations = adaptor.getDilations(),
+                    outputPadding = adaptor.getOutputPadding();
+  if ((int64_t)strides.size() != spatial ||
+      (int64_t)pads.size() != 2 * spatial ||
+      (int64_t)dilations.size() != spatial ||
+      (int64_t)outputPadding.size() != spatial)
+    return failAt(loc, "conv_transpose needs one stride, dilation and output "
+                       "padding and two pads per spatial dim");
+  for (int64_t i = 0; i < spatial; ++i)
+    if (strides[i] <= 0 || dilations[i] <= 0 || outputPadding[i] < 0)
+      return failAt(loc, "conv_transpose strides and dilations must be "
+                         "positive and output padding non-negative");
+  int64_t group = adaptor.getGroup();
+  int64_t filters = weight.getDimSize(1);
+  SmallVector<int64_t> shape = {
+      input.getDimSize(0),
+      ShapedType::isDynamic(filters) ? kDyn : filters * group};
+  for (int64_t i = 0; i < spatial; ++i) {
+    int64_t in = input.getDimSize(i + 2), k = weight.getDimSize(i + 2);
+    if (ShapedType::isDynamic(in) || ShapedType::isDynamic(k)) {
+      shape.push_back(kDyn);
+      continue;
+    }
+    int64_t out = strides[i] * (in - 1) + outputPadding[i] +
+                  dilations[i] * (k - 1) + 1 - pads[i] - pads[i + spatial];
+    if (out < 0)
+      return failAt(loc, "conv_transpose pads exceed the output size");
+    shape.push_back(out);
+  }
+  results.push_back(withShape(input, shape));
+  return success();
+}
+
 template <typename Adaptor>
 static LogicalResult inferPool(std::optional<Location> loc, Adaptor adaptor,
                                ArrayRef<int64_t> dilations,

@@ -9,6 +9,8 @@
 
 #include "frontends/onnx/ImporterContext.h"
 
+#include "llvm/Support/MathExtras.h"
+
 using namespace mlir;
 using namespace azc;
 using namespace azc::onnx_frontend;
@@ -208,6 +210,72 @@ LogicalResult importConv(NodeContext &n) {
       b.getDenseI64ArrayAttr(dilations),
       b.getI64IntegerAttr(n.attrInt("group", 1)), azg::ActivationAttr(),
       FloatAttr(), FloatAttr()));
+}
+
+/// ConvTranspose, with its pads made explicit: from `pads`, or derived
+/// from `output_shape` or auto_pad (SAME_* gives input * stride) by the
+/// ONNX formula total = stride * (in - 1) + output_padding + dilation *
+/// (k - 1) + 1 - out, split evenly with the odd one at the end for
+/// SAME_UPPER and at the beginning otherwise.
+LogicalResult importConvTranspose(NodeContext &n) {
+  auto input = cast<RankedTensorType>(n.input(0).getType());
+  auto weight = cast<RankedTensorType>(n.input(1).getType());
+  int64_t spatial = input.getRank() - 2;
+  if (spatial < 1 || weight.getRank() != input.getRank())
+    return n.error("ConvTranspose needs input and weight of equal rank >= 3");
+  SmallVector<int64_t> kernel =
+      n.attrInts("kernel_shape")
+          .value_or(SmallVector<int64_t>(weight.getShape().drop_front(2)));
+  if ((int64_t)kernel.size() != spatial ||
+      kernel != SmallVector<int64_t>(weight.getShape().drop_front(2)))
+    return n.error("kernel_shape does not match the weight's spatial dims");
+  SmallVector<int64_t> ones(spatial, 1), zeros(spatial, 0);
+  SmallVector<int64_t> strides = n.attrInts("strides").value_or(ones);
+  SmallVector<int64_t> dilations = n.attrInts("dilations").value_or(ones);
+  SmallVector<int64_t> outputPadding =
+      n.attrInts("output_padding").value_or(zeros);
+  if ((int64_t)strides.size() != spatial ||
+      (int64_t)dilations.size() != spatial ||
+      (int64_t)outputPadding.size() != spatial)
+    return n.error("strides, dilations and output_padding need one entry per "
+                   "spatial dim");
+  std::string autoPad = n.attrString("auto_pad", "NOTSET");
+  std::optional<SmallVector<int64_t>> outputShape = n.attrInts("output_shape");
+  SmallVector<int64_t> pads(2 * spatial, 0);
+  if (outputShape || autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER") {
+    if (outputShape && (int64_t)outputShape->size() == spatial + 2)
+      outputShape =
+          SmallVector<int64_t>(outputShape->begin() + 2, outputShape->end());
+    if (outputShape && (int64_t)outputShape->size() != spatial)
+      return n.error("output_shape needs one entry per spatial dim");
+    for (int64_t i = 0; i < spatial; ++i) {
+      int64_t in = input.getDimSize(i + 2);
+      if (ShapedType::isDynamic(in))
+        return n.error("output_shape and auto_pad need static spatial dims");
+      int64_t out = outputShape ? (*outputShape)[i] : in * strides[i];
+      int64_t total = strides[i] * (in - 1) + outputPadding[i] +
+                      dilations[i] * (kernel[i] - 1) + 1 - out;
+      // Halved rounding down, also when total is negative (an output_shape
+      // larger than the natural output).
+      int64_t half = llvm::divideFloorSigned(total, 2);
+      bool upper = autoPad == "SAME_UPPER";
+      pads[i] = upper ? half : total - half;
+      pads[i + spatial] = upper ? total - half : half;
+    }
+  } else if (autoPad == "NOTSET") {
+    pads = n.attrInts("pads").value_or(pads);
+    if ((int64_t)pads.size() != 2 * spatial)
+      return n.error("pads has " + Twine(pads.size()) + " entries, expected " +
+                     Twine(2 * spatial));
+  } else if (autoPad != "VALID") {
+    return n.error("unknown auto_pad '" + autoPad + "'");
+  }
+  Builder b(n.context());
+  return n.setResult(n.make<azg::ConvTransposeOp>(
+      n.input(0), n.input(1), n.input(2), b.getDenseI64ArrayAttr(strides),
+      b.getDenseI64ArrayAttr(pads), b.getDenseI64ArrayAttr(dilations),
+      b.getDenseI64ArrayAttr(outputPadding),
+      b.getI64IntegerAttr(n.attrInt("group", 1))));
 }
 
 template <bool isMax> LogicalResult importPool(NodeContext &n) {
@@ -639,6 +707,7 @@ void azc::onnx_frontend::addMathImporters(std::vector<OpImporter> &t) {
   add("MatMul", 1, importMatMul, 2);
   add("Gemm", 1, importGemm, 2);
   add("Conv", 1, importConv, 2);
+  add("ConvTranspose", 1, importConvTranspose, 2);
   add("MaxPool", 1, importPool<true>);
   add("AveragePool", 1, importPool<false>);
   add("GlobalAveragePool", 1, importGlobalPool<azg::ReduceMeanOp>);
