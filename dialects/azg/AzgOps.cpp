@@ -162,6 +162,46 @@ LogicalResult ConvTransposeOp::verify() {
   return success();
 }
 
+static LogicalResult verifyScatterReduction(Operation *op, StringRef name) {
+  if (name != "none" && name != "add" && name != "mul" && name != "max" &&
+      name != "min")
+    return op->emitOpError("unknown reduction '") << name << "'";
+  return success();
+}
+
+LogicalResult ScatterNDOp::verify() {
+  RankedTensorType data = rankedType(getData());
+  RankedTensorType indices = rankedType(getIndices());
+  RankedTensorType updates = rankedType(getUpdates());
+  if (updates.getElementType() != data.getElementType())
+    return emitOpError("updates and data differ in element type");
+  int64_t q = indices.getRank();
+  int64_t k = q > 0 ? indices.getDimSize(q - 1) : 0;
+  if (q < 1 || (!ShapedType::isDynamic(k) &&
+                (k < 1 || k > data.getRank() ||
+                 updates.getRank() != q - 1 + data.getRank() - k)))
+    return emitOpError("indices ") << indices << " and updates " << updates
+                                   << " do not fit data " << data;
+  return verifyScatterReduction(*this, getReduction());
+}
+
+LogicalResult ScatterElementsOp::verify() {
+  RankedTensorType data = rankedType(getData());
+  RankedTensorType indices = rankedType(getIndices());
+  RankedTensorType updates = rankedType(getUpdates());
+  if (updates.getElementType() != data.getElementType())
+    return emitOpError("updates and data differ in element type");
+  if (indices.getRank() != data.getRank() ||
+      updates.getRank() != data.getRank() ||
+      failed(normalizeAxis(getAxis(), data.getRank())))
+    return emitOpError("needs data, indices and updates of equal rank and an "
+                       "axis in range");
+  for (int64_t d = 0; d < data.getRank(); ++d)
+    if (dimsConflict(indices.getDimSize(d), updates.getDimSize(d)))
+      return emitOpError("indices and updates differ in shape");
+  return verifyScatterReduction(*this, getReduction());
+}
+
 template <typename PoolOp> static LogicalResult verifyPool(PoolOp op) {
   for (int64_t k : op.getKernelShape())
     if (k <= 0)

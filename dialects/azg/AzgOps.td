@@ -792,6 +792,59 @@ def Azg_GatherElementsOp : Azg_Op<"gather_elements"> {
   }];
 }
 
+def Azg_GatherNDOp : Azg_Op<"gather_nd"> {
+  let summary = "gathers slices of `data` at index tuples (ONNX GatherND)";
+  let description = [{
+    The last dim of `indices` holds k indices into the dims of `data` after
+    its first `batch_dims` (which `indices` shares); the result shape is
+    indices.shape[:-1] + data.shape[batch_dims + k:].
+  }];
+  let arguments = (ins Azg_Tensor:$data, Azg_IndexTensor:$indices,
+                       DefaultValuedAttr<I64Attr, "0">:$batch_dims);
+  let results = (outs Azg_Tensor:$output);
+  let assemblyFormat =
+      "$data `[` $indices `]` attr-dict `:` functional-type(operands, results)";
+}
+
+class Azg_ScatterOp<string mnemonic, string summaryText, dag extraArgs>
+    : Azg_Op<mnemonic> {
+  let summary = summaryText;
+  let arguments = !con((ins Azg_Tensor:$data, Azg_IndexTensor:$indices,
+                            Azg_Tensor:$updates), extraArgs,
+                       (ins DefaultValuedAttr<StrAttr, "\"none\"">:$reduction));
+  let results = (outs Azg_Tensor:$output);
+  let assemblyFormat = [{
+    $data `[` $indices `]` `,` $updates attr-dict `:`
+    functional-type(operands, results)
+  }];
+  let inferBody = [{
+    inferredReturnTypes.push_back(adaptor.getData().getType());
+    return ::mlir::success();
+  }];
+  let hasVerifier = 1;
+}
+
+def Azg_ScatterNDOp : Azg_ScatterOp<"scatter_nd",
+    "`data` with slices at index tuples replaced or combined (ONNX ScatterND)",
+    (ins)> {
+  let description = [{
+    A copy of `data` where, for each index tuple in the last dim of
+    `indices`, the addressed slice is set to (`reduction` = none) or
+    combined by add, mul, max or min with the matching slice of `updates`,
+    in index order.
+  }];
+}
+
+def Azg_ScatterElementsOp : Azg_ScatterOp<"scatter_elements",
+    "`data` with elements along `axis` replaced or combined",
+    (ins DefaultValuedAttr<I64Attr, "0">:$axis)> {
+  let description = [{
+    ONNX ScatterElements: `updates[i]` goes to data position i with the
+    `axis` coordinate replaced by `indices[i]`; `reduction` as in
+    scatter_nd.
+  }];
+}
+
 def Azg_PadOp : Azg_Op<"pad"> {
   let summary = "pads (or, with negative pads, crops) each dim";
   let description = [{

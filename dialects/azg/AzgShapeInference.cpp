@@ -311,6 +311,24 @@ ConvTransposeOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
   return success();
 }
 
+LogicalResult GatherNDOp::inferReturnTypes(MLIRContext *,
+                                           std::optional<Location> loc,
+                                           Adaptor adaptor,
+                                           SmallVectorImpl<Type> &results) {
+  RankedTensorType data = rankedType(adaptor.getData());
+  RankedTensorType indices = rankedType(adaptor.getIndices());
+  int64_t batch = adaptor.getBatchDims(), q = indices.getRank();
+  int64_t k = q > 0 ? indices.getDimSize(q - 1) : kDyn;
+  if (q < 1 || ShapedType::isDynamic(k) || batch < 0 || batch >= q || k < 1 ||
+      batch + k > data.getRank())
+    return failAt(loc, "gather_nd needs indices whose static last dim k "
+                       "satisfies batch_dims + k <= rank(data)");
+  SmallVector<int64_t> shape(indices.getShape().drop_back());
+  llvm::append_range(shape, data.getShape().drop_front(batch + k));
+  results.push_back(withShape(data, shape));
+  return success();
+}
+
 template <typename Adaptor>
 static LogicalResult inferPool(std::optional<Location> loc, Adaptor adaptor,
                                ArrayRef<int64_t> dilations,

@@ -310,6 +310,28 @@ LogicalResult importGatherElements(NodeContext &n) {
       n.input(0), n.input(1), b.getI64IntegerAttr(n.attrInt("axis", 0))));
 }
 
+LogicalResult importGatherND(NodeContext &n) {
+  Builder b(n.context());
+  return n.setResult(n.make<azg::GatherNDOp>(
+      n.input(0), n.input(1), b.getI64IntegerAttr(n.attrInt("batch_dims", 0))));
+}
+
+LogicalResult importScatterND(NodeContext &n) {
+  Builder b(n.context());
+  return n.setResult(n.make<azg::ScatterNDOp>(
+      n.input(0), n.input(1), n.input(2),
+      b.getStringAttr(n.attrString("reduction", "none"))));
+}
+
+/// ScatterElements, and its opset 9 name Scatter.
+LogicalResult importScatterElements(NodeContext &n) {
+  Builder b(n.context());
+  return n.setResult(n.make<azg::ScatterElementsOp>(
+      n.input(0), n.input(1), n.input(2),
+      b.getI64IntegerAttr(n.attrInt("axis", 0)),
+      b.getStringAttr(n.attrString("reduction", "none"))));
+}
+
 /// Pad: pads and the fill value are attributes before opset 11, inputs
 /// from 11 on (where they must be constants).
 LogicalResult importPad(NodeContext &n) {
@@ -367,6 +389,10 @@ void azc::onnx_frontend::addShapeImporters(std::vector<OpImporter> &t) {
   add("Range", 11, importRange, 3);
   add("Trilu", 14, importTrilu);
   add("GatherElements", 11, importGatherElements, 2);
+  add("GatherND", 11, importGatherND, 2);
+  add("ScatterND", 11, importScatterND, 3);
+  add("ScatterElements", 11, importScatterElements, 3);
+  add("Scatter", 9, importScatterElements, 3);
   add("Pad", 2, importPad);
   add("Pad", 11, importPad, 2);
 }

@@ -61,6 +61,7 @@ void addCastKernels(KernelTable &table);
 void addElementwiseMathKernels(KernelTable &table);
 void addReduceMathKernels(KernelTable &table);
 void addIndexKernels(KernelTable &table);
+void addScatterGatherKernels(KernelTable &table);
 
 /// Checks operand/result counts and that required tensors have storage
 /// (an empty tensor may have none).

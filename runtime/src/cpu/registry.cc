@@ -103,6 +103,7 @@ const KernelTable &table() {
     addElementwiseMathKernels(entries);
     addReduceMathKernels(entries);
     addIndexKernels(entries);
+    addScatterGatherKernels(entries);
     std::sort(entries.begin(), entries.end(),
               [](const KernelEntry &a, const KernelEntry &b) {
                 return std::string_view(a.name) < std::string_view(b.name);

@@ -11,4 +11,5 @@ set(AZR_CPU_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/elementwise_math.cc
   ${CMAKE_CURRENT_LIST_DIR}/reduce_math.cc
   ${CMAKE_CURRENT_LIST_DIR}/index_ops.cc
+  ${CMAKE_CURRENT_LIST_DIR}/scatter_gather.cc
 )

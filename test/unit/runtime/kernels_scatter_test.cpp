@@ -1,0 +1,260 @@
+// Tests of the CPU kernels in scatter_gather.cc (gather_nd, scatter_nd,
+// scatter_elements) against the ONNX documentation's examples and naive
+// loops written from the operator definitions, plus random garbage.
+// Everything here is exact.
+
+#include "kernel_test_util.h"
+
+#include <cstring>
+
+using namespace azr_test;
+
+namespace {
+
+Tensor i64(std::vector<int64_t> &data, Dims dims) {
+  return view(data, DType::i64, std::move(dims));
+}
+
+//===----------------------------------------------------------------------===//
+// gather_nd
+//===----------------------------------------------------------------------===//
+
+TEST(CpuGatherNd, OnnxExamples) {
+  // Example 1: data [[0,1],[2,3]], indices [[0,0],[1,1]] -> [0,3].
+  std::vector<int64_t> data = {0, 1, 2, 3}, idx = {0, 0, 1, 1}, out(2);
+  ASSERT_OK(
+      run("gather_nd", {i64(data, {2, 2}), i64(idx, {2, 2})}, {i64(out, {2})}));
+  EXPECT_EQ(out, (std::vector<int64_t>{0, 3}));
+  // Example 2: indices [[1],[0]] -> rows [[2,3],[0,1]].
+  std::vector<int64_t> rows = {1, 0}, picked(4);
+  ASSERT_OK(run("gather_nd", {i64(data, {2, 2}), i64(rows, {2, 1})},
+                {i64(picked, {2, 2})}));
+  EXPECT_EQ(picked, (std::vector<int64_t>{2, 3, 0, 1}));
+  // Example 5: batch_dims = 1, data [[[0,1],[2,3]],[[4,5],[6,7]]],
+  // indices [[1],[0]] -> [[2,3],[4,5]].
+  std::vector<int64_t> cube = {0, 1, 2, 3, 4, 5, 6, 7}, batched(4);
+  MapAttrs attrs;
+  attrs.ints["batch_dims"] = 1;
+  ASSERT_OK(run("gather_nd", {i64(cube, {2, 2, 2}), i64(rows, {2, 1})},
+                {i64(batched, {2, 2})}, attrs));
+  EXPECT_EQ(batched, (std::vector<int64_t>{2, 3, 4, 5}));
+}
+
+TEST(CpuGatherNd, MatchesReferenceWithNegativeIndices) {
+  const Dims dataDims = {3, 4, 5};
+  auto data = randomValues(numel(dataDims), 40);
+  // k = 2: indices of shape 2 x 3 x 2 address rows of 5.
+  std::vector<int64_t> idx = randomInts<int64_t>(12, 41, -3, 2);
+  for (size_t i = 1; i < idx.size(); i += 2)
+    idx[i] = idx[i] % 4; // in [-3, 3] for the second dim
+  std::vector<float> out(2 * 3 * 5);
+  ASSERT_OK(run("gather_nd", {f32(data, dataDims), i64(idx, {2, 3, 2})},
+                {f32(out, {2, 3, 5})}));
+  for (int64_t t = 0; t < 6; ++t) {
+    int64_t a = idx[size_t(2 * t)], b = idx[size_t(2 * t + 1)];
+    a += a < 0 ? 3 : 0;
+    b += b < 0 ? 4 : 0;
+    for (int64_t j = 0; j < 5; ++j)
+      ASSERT_EQ(out[size_t(t * 5 + j)], data[size_t((a * 4 + b) * 5 + j)]);
+  }
+}
+
+TEST(CpuGatherNd, Errors) {
+  std::vector<int64_t> data = {0, 1, 2, 3}, bad = {0, 2}, out(1);
+  EXPECT_TRUE(contains(
+      run("gather_nd", {i64(data, {2, 2}), i64(bad, {1, 2})}, {i64(out, {1})}),
+      "out of range"));
+  std::vector<int64_t> big = {0, 0, 0}, out2(1);
+  EXPECT_NE(
+      run("gather_nd", {i64(data, {2, 2}), i64(big, {1, 3})}, {i64(out2, {1})}),
+      "");
+}
+
+//===----------------------------------------------------------------------===//
+// scatter_nd
+//===----------------------------------------------------------------------===//
+
+TEST(CpuScatterNd, OnnxExamplesAndReductions) {
+  // Example 1: data [1..8], indices [[4],[3],[1],[7]], updates [9,10,11,12]
+  // -> [1,11,3,10,9,6,7,12].
+  std::vector<float> data = {1, 2, 3, 4, 5, 6, 7, 8}, updates = {9, 10, 11, 12};
+  std::vector<int64_t> idx = {4, 3, 1, 7};
+  std::vector<float> out(8);
+  ASSERT_OK(run("scatter_nd",
+                {f32(data, {8}), i64(idx, {4, 1}), f32(updates, {4})},
+                {f32(out, {8})}));
+  EXPECT_EQ(out, (std::vector<float>{1, 11, 3, 10, 9, 6, 7, 12}));
+  // Duplicates with add and mul combine every update.
+  std::vector<int64_t> twice = {1, 1};
+  std::vector<float> two = {10, 3};
+  MapAttrs add, mul, max, min;
+  add.strings["reduction"] = "add";
+  mul.strings["reduction"] = "mul";
+  max.strings["reduction"] = "max";
+  min.strings["reduction"] = "min";
+  ASSERT_OK(run("scatter_nd",
+                {f32(data, {8}), i64(twice, {2, 1}), f32(two, {2})},
+                {f32(out, {8})}, add));
+  EXPECT_EQ(out[1], 15.0f);
+  ASSERT_OK(run("scatter_nd",
+                {f32(data, {8}), i64(twice, {2, 1}), f32(two, {2})},
+                {f32(out, {8})}, mul));
+  EXPECT_EQ(out[1], 60.0f);
+  ASSERT_OK(run("scatter_nd",
+                {f32(data, {8}), i64(twice, {2, 1}), f32(two, {2})},
+                {f32(out, {8})}, max));
+  EXPECT_EQ(out[1], 10.0f);
+  ASSERT_OK(run("scatter_nd",
+                {f32(data, {8}), i64(twice, {2, 1}), f32(two, {2})},
+                {f32(out, {8})}, min));
+  EXPECT_EQ(out[1], 2.0f);
+  EXPECT_EQ(out[0], 1.0f);
+}
+
+TEST(CpuScatterNd, SlicesMatchReference) {
+  // data 4 x 3 x 2; indices 2 x 2 address (i, j) rows of 2.
+  const Dims dataDims = {4, 3, 2};
+  auto data = randomValues(numel(dataDims), 42);
+  std::vector<int64_t> idx = {0, -1, 3, 1};
+  auto updates = randomValues(2 * 2, 43);
+  std::vector<float> out(size_t(numel(dataDims)));
+  ASSERT_OK(run("scatter_nd",
+                {f32(data, dataDims), i64(idx, {2, 2}), f32(updates, {2, 2})},
+                {f32(out, dataDims)}));
+  std::vector<float> expected = data;
+  for (int64_t j = 0; j < 2; ++j) {
+    expected[size_t((0 * 3 + 2) * 2 + j)] = updates[size_t(j)];
+    expected[size_t((3 * 3 + 1) * 2 + j)] = updates[size_t(2 + j)];
+  }
+  EXPECT_EQ(out, expected);
+  std::vector<int64_t> bad = {4, 0};
+  EXPECT_TRUE(contains(
+      run("scatter_nd",
+          {f32(data, dataDims), i64(bad, {1, 2}), f32(updates, {1, 2})},
+          {f32(out, dataDims)}),
+      "out of range"));
+}
+
+//===----------------------------------------------------------------------===//
+// scatter_elements
+//===----------------------------------------------------------------------===//
+
+TEST(CpuScatterElements, OnnxExamples) {
+  // Example 1 (axis 0): data zeros 3x3, indices [[1,0,2],[0,2,1]],
+  // updates [[1,1.1,1.2],[2,2.1,2.2]].
+  std::vector<float> data(9, 0.0f), updates = {1, 1.1f, 1.2f, 2, 2.1f, 2.2f};
+  std::vector<int64_t> idx = {1, 0, 2, 0, 2, 1};
+  std::vector<float> out(9);
+  ASSERT_OK(run("scatter_elements",
+                {f32(data, {3, 3}), i64(idx, {2, 3}), f32(updates, {2, 3})},
+                {f32(out, {3, 3})}));
+  EXPECT_EQ(out, (std::vector<float>{2, 1.1f, 0, 1, 0, 2.2f, 0, 2.1f, 1.2f}));
+  // Example 2 (axis 1, negative index): data [[1,2,3,4,5]], indices
+  // [[1,-2]], updates [[1.1,2.1]] -> [[1,1.1,3,2.1,5]].
+  std::vector<float> row = {1, 2, 3, 4, 5}, two = {1.1f, 2.1f}, got(5);
+  std::vector<int64_t> at = {1, -2};
+  MapAttrs axis1;
+  axis1.ints["axis"] = 1;
+  ASSERT_OK(run("scatter_elements",
+                {f32(row, {1, 5}), i64(at, {1, 2}), f32(two, {1, 2})},
+                {f32(got, {1, 5})}, axis1));
+  EXPECT_EQ(got, (std::vector<float>{1, 1.1f, 3, 2.1f, 5}));
+  // Duplicate indices with add.
+  std::vector<int64_t> dup = {1, 1};
+  axis1.strings["reduction"] = "add";
+  ASSERT_OK(run("scatter_elements",
+                {f32(row, {1, 5}), i64(dup, {1, 2}), f32(two, {1, 2})},
+                {f32(got, {1, 5})}, axis1));
+  EXPECT_FLOAT_EQ(got[1], 2 + 1.1f + 2.1f);
+}
+
+TEST(CpuScatterElements, MatchesReferenceForIntegers) {
+  const Dims dataDims = {3, 4, 2}, idxDims = {2, 3, 2};
+  auto data = randomInts<int32_t>(numel(dataDims), 44, -50, 50);
+  auto updates = randomInts<int32_t>(numel(idxDims), 45, -50, 50);
+  auto idx = randomInts<int64_t>(numel(idxDims), 46, -4, 3);
+  for (int64_t axis : {1, -2}) {
+    MapAttrs attrs;
+    attrs.ints["axis"] = axis;
+    std::vector<int32_t> out(size_t(numel(dataDims)));
+    ASSERT_OK(run("scatter_elements",
+                  {view(data, DType::i32, dataDims), i64(idx, idxDims),
+                   view(updates, DType::i32, idxDims)},
+                  {view(out, DType::i32, dataDims)}, attrs));
+    std::vector<int32_t> expected = data;
+    for (int64_t i = 0; i < numel(idxDims); ++i) {
+      Dims c = unflatten(i, idxDims);
+      c[1] = idx[size_t(i)] < 0 ? idx[size_t(i)] + 4 : idx[size_t(i)];
+      expected[size_t(flatten(c, dataDims))] = updates[size_t(i)];
+    }
+    EXPECT_EQ(out, expected) << "axis " << axis;
+  }
+  std::vector<int32_t> out(size_t(numel(dataDims)));
+  MapAttrs bogus;
+  bogus.ints["axis"] = 1;
+  bogus.strings["reduction"] = "bogus";
+  EXPECT_NE(run("scatter_elements",
+                {view(data, DType::i32, dataDims), i64(idx, idxDims),
+                 view(updates, DType::i32, idxDims)},
+                {view(out, DType::i32, dataDims)}, bogus),
+            "");
+}
+
+// Random shapes, dtypes and contents, half the time shaped to fit so the
+// kernels' bodies run: no call may crash or write outside its tensors
+// (AddressSanitizer checks the latter).
+TEST(CpuScatterGather, SurviveGarbage) {
+  std::mt19937 rng(99);
+  auto pick = [&](int n) { return int(rng() % unsigned(n)); };
+  int succeeded = 0;
+  for (const char *op : {"gather_nd", "scatter_nd", "scatter_elements"})
+    for (int trial = 0; trial < 400; ++trial) {
+      std::vector<std::vector<uint8_t>> storage;
+      const bool fit = pick(2);
+      auto makeTensor = [&](DType type, Dims dims) {
+        Tensor t;
+        if (!fit)
+          dims.resize(size_t(1 + pick(3)));
+        t.rank = int(dims.size());
+        for (int d = 0; d < t.rank; ++d)
+          t.dims[d] = fit ? dims[size_t(d)] : 1 + pick(3);
+        t.dtype = pick(8) ? type : DType(pick(13));
+        storage.emplace_back(t.bytes());
+        for (uint8_t &byte : storage.back())
+          byte = uint8_t(pick(4) == 0 ? rng() : pick(3));
+        if (t.dtype == DType::i64) // small, sometimes negative indices
+          for (size_t i = 0; i + 8 <= storage.back().size(); i += 8) {
+            int64_t v = pick(8) - 4;
+            std::memcpy(storage.back().data() + i, &v, 8);
+          }
+        t.data = storage.back().empty() ? nullptr : storage.back().data();
+        return t;
+      };
+      const std::string name = op;
+      const Dims data = {3, 2};
+      std::vector<Tensor> inputs = {makeTensor(DType::f32, data)};
+      std::vector<Tensor> outputs;
+      if (name == "scatter_elements") {
+        inputs.push_back(makeTensor(DType::i64, {2, 2}));
+        inputs.push_back(makeTensor(DType::f32, {2, 2}));
+        outputs.push_back(makeTensor(DType::f32, data));
+      } else {
+        inputs.push_back(makeTensor(DType::i64, {2, 1}));
+        if (name == "scatter_nd")
+          inputs.push_back(makeTensor(DType::f32, {2, 2}));
+        outputs.push_back(
+            makeTensor(DType::f32, name == "scatter_nd" ? data : Dims{2, 2}));
+      }
+      MapAttrs attrs;
+      attrs.ints["axis"] = pick(5) - 2;
+      if (pick(2))
+        attrs.ints["batch_dims"] = pick(3);
+      const char *reductions[] = {"none", "add", "mul", "max", "min"};
+      attrs.strings["reduction"] = reductions[pick(5)];
+      if (run(op, inputs, outputs, attrs).empty())
+        ++succeeded;
+    }
+  EXPECT_GT(succeeded, 100);
+}
+
+} // namespace
