@@ -2,9 +2,10 @@
 //
 // Importers for ONNX ops that are compositions of ops azg already has: the
 // loss functions (gathers and reductions), DepthToSpace and SpaceToDepth
-// (reshape, transpose, reshape) and Einsum (diagonals, reductions and a
-// batched matmul or broadcast product). Lowering them here keeps the
-// runtime's kernel set small.
+// (reshape, transpose, reshape), Einsum (diagonals, reductions and a
+// batched matmul or broadcast product) and the recurrent layers RNN, GRU
+// and LSTM (unrolled over their static sequence length). Lowering them here
+// keeps the runtime's kernel set small.
 //
 //===----------------------------------------------------------------------===//
 
@@ -479,6 +480,443 @@ LogicalResult importEinsum(NodeContext &n) {
   return n.setResults(result.value);
 }
 
+//===----------------------------------------------------------------------===//
+// RNN, GRU, LSTM
+//===----------------------------------------------------------------------===//
+
+enum class Cell { rnn, gru, lstm };
+
+/// The activations of a recurrent node, one list entry per use (per
+/// direction), with their alpha/beta parameters.
+struct Activation {
+  std::string name;
+  float alpha = 0, beta = 0;
+};
+
+FailureOr<SmallVector<Activation>>
+recurrentActivations(NodeContext &n, Cell cell, int64_t directions) {
+  SmallVector<std::string> names;
+  if (const onnx::AttributeProto *a = n.attr("activations"))
+    for (const std::string &name : a->strings())
+      names.push_back(name);
+  if (names.empty()) {
+    SmallVector<std::string> defaults =
+        cell == Cell::rnn ? SmallVector<std::string>{"Tanh"}
+        : cell == Cell::gru
+            ? SmallVector<std::string>{"Sigmoid", "Tanh"}
+            : SmallVector<std::string>{"Sigmoid", "Tanh", "Tanh"};
+    for (int64_t d = 0; d < directions; ++d)
+      names.append(defaults);
+  }
+  size_t perDirection = cell == Cell::rnn ? 1 : cell == Cell::gru ? 2 : 3;
+  if (names.size() != perDirection * directions)
+    return n.error("expected " + Twine(perDirection * directions) +
+                   " activations, got " + Twine(names.size()));
+  SmallVector<float> alphas, betas;
+  if (const onnx::AttributeProto *a = n.attr("activation_alpha"))
+    alphas.assign(a->floats().begin(), a->floats().end());
+  if (const onnx::AttributeProto *a = n.attr("activation_beta"))
+    betas.assign(a->floats().begin(), a->floats().end());
+  size_t nextAlpha = 0, nextBeta = 0;
+  SmallVector<Activation> result;
+  for (const std::string &name : names) {
+    // Defaults are those of the ONNX operators of the same name.
+    Activation act{name};
+    float alpha = 0, beta = 0;
+    bool takesAlpha = true, takesBeta = false;
+    if (name == "LeakyRelu")
+      alpha = 0.01f;
+    else if (name == "ThresholdedRelu" || name == "Elu")
+      alpha = 1.0f;
+    else if (name == "HardSigmoid")
+      alpha = 0.2f, beta = 0.5f, takesBeta = true;
+    else if (name == "Affine" || name == "ScaledTanh")
+      alpha = 1.0f, beta = 0.0f, takesBeta = true;
+    else if (name == "Relu" || name == "Tanh" || name == "Sigmoid" ||
+             name == "Softsign" || name == "Softplus")
+      takesAlpha = false;
+    else
+      return n.error("activation '" + name + "' is not supported");
+    if (takesAlpha && nextAlpha < alphas.size())
+      alpha = alphas[nextAlpha++];
+    if (takesBeta && nextBeta < betas.size())
+      beta = betas[nextBeta++];
+    act.alpha = alpha;
+    act.beta = beta;
+    result.push_back(act);
+  }
+  return result;
+}
+
+FailureOr<Value> applyActivation(NodeContext &n, const Activation &act,
+                                 Value x) {
+  Builder b(n.context());
+  auto withAttrs =
+      [&](FailureOr<Operation *> op,
+          ArrayRef<std::pair<StringRef, float>> attrs) -> FailureOr<Value> {
+    if (failed(op))
+      return failure();
+    for (auto [name, value] : attrs)
+      (*op)->setAttr(name, b.getF32FloatAttr(value));
+    return (*op)->getResult(0);
+  };
+  const std::string &name = act.name;
+  if (name == "Relu")
+    return n.make<azg::ReluOp>(x);
+  if (name == "Tanh")
+    return n.make<azg::TanhOp>(x);
+  if (name == "Sigmoid")
+    return n.make<azg::SigmoidOp>(x);
+  if (name == "Softsign")
+    return n.make<azg::SoftsignOp>(x);
+  if (name == "Softplus")
+    return n.make<azg::SoftplusOp>(x);
+  if (name == "LeakyRelu")
+    return withAttrs(n.create<azg::LeakyReluOp>(1, x), {{"alpha", act.alpha}});
+  if (name == "ThresholdedRelu")
+    return withAttrs(n.create<azg::ThresholdedReluOp>(1, x),
+                     {{"alpha", act.alpha}});
+  if (name == "Elu")
+    return withAttrs(n.create<azg::EluOp>(1, x), {{"alpha", act.alpha}});
+  if (name == "HardSigmoid")
+    return withAttrs(n.create<azg::HardSigmoidOp>(1, x),
+                     {{"alpha", act.alpha}, {"beta", act.beta}});
+  if (name == "Affine") {
+    TRY(scaled, n.make<azg::MulOp>(x, n.constantLike(x, act.alpha)));
+    return n.make<azg::AddOp>(scaled, n.constantLike(x, act.beta));
+  }
+  // ScaledTanh: alpha * tanh(beta * x).
+  TRY(inner, n.make<azg::MulOp>(x, n.constantLike(x, act.beta)));
+  TRY(tanh, n.make<azg::TanhOp>(inner));
+  return n.make<azg::MulOp>(tanh, n.constantLike(x, act.alpha));
+}
+
+/// Element `index` of dim 0, that dim dropped.
+FailureOr<Value> takeAt(NodeContext &n, Value v, int64_t index) {
+  Builder b(n.context());
+  return n.make<azg::GatherOp>(v, n.constantI64({index}, /*scalar=*/true),
+                               b.getI64IntegerAttr(0));
+}
+
+/// Splits the last dim of `v` into `parts` equal pieces.
+FailureOr<SmallVector<Value>> splitLast(NodeContext &n, Value v,
+                                        int64_t parts) {
+  RankedTensorType type = typeOf(v);
+  int64_t rank = type.getRank(), size = type.getDimSize(rank - 1);
+  Builder b(n.context());
+  FailureOr<Operation *> op = n.create<azg::SplitOp>(
+      parts, v, b.getI64IntegerAttr(rank - 1),
+      b.getDenseI64ArrayAttr(SmallVector<int64_t>(parts, size / parts)));
+  if (failed(op))
+    return failure();
+  return SmallVector<Value>((*op)->getResults());
+}
+
+FailureOr<Value> transposed(NodeContext &n, Value v, ArrayRef<int64_t> perm) {
+  Builder b(n.context());
+  return n.make<azg::TransposeOp>(v, b.getDenseI64ArrayAttr(perm));
+}
+
+FailureOr<Value> matmul(NodeContext &n, Value a, Value b) {
+  return n.make<azg::MatMulOp>(a, b, Value(), Value(), azg::ActivationAttr(),
+                               FloatAttr(), FloatAttr());
+}
+
+/// RNN, GRU and LSTM, unrolled: per direction the input projection of
+/// every step is one matmul, then each step adds the recurrent projection
+/// and applies the cell. sequence_lens (when given) masks the steps at or
+/// beyond each batch entry's length: the state keeps its value there and
+/// Y is zero, which also makes the reverse direction start at each entry's
+/// last valid step.
+template <Cell cell> LogicalResult importRecurrent(NodeContext &n) {
+  Value x = n.input(0), w = n.input(1), r = n.input(2);
+  Value bias = n.input(3), seqLens = n.input(4), initialH = n.input(5);
+  Value initialC = cell == Cell::lstm ? n.input(6) : Value();
+  Value peepholes = cell == Cell::lstm ? n.input(7) : Value();
+  const int64_t gates = cell == Cell::rnn ? 1 : cell == Cell::gru ? 3 : 4;
+  int64_t hidden = n.attrInt("hidden_size", 0);
+  bool batchFirst = n.attrInt("layout", 0) != 0;
+  std::string direction = n.attrString("direction", "forward");
+  int64_t directions = direction == "bidirectional" ? 2 : 1;
+  if (direction != "forward" && direction != "reverse" && directions == 1)
+    return n.error("unknown direction '" + direction + "'");
+  if (!isa<Float32Type>(getElementTypeOrSelf(x.getType())))
+    return n.error("recurrent layers are supported for float32");
+  if (typeOf(x).getRank() != 3 || typeOf(w).getRank() != 3 ||
+      typeOf(r).getRank() != 3)
+    return n.error("X, W and R must be 3-D");
+  if (hidden <= 0)
+    hidden = typeOf(r).getDimSize(2);
+  if (ShapedType::isDynamic(hidden) ||
+      typeOf(w).getDimSize(1) != gates * hidden)
+    return n.error("W does not have " + Twine(gates) + " x hidden_size rows");
+  FailureOr<SmallVector<Activation>> activations =
+      recurrentActivations(n, cell, directions);
+  if (failed(activations))
+    return failure();
+  std::optional<float> clip;
+  if (n.attr("clip"))
+    clip = n.attrFloat("clip", 0);
+  bool linearBeforeReset = n.attrInt("linear_before_reset", 0) != 0;
+  bool inputForget = n.attrInt("input_forget", 0) != 0;
+  Builder b(n.context());
+
+  if (batchFirst) {
+    TRY(timeMajor, transposed(n, x, {1, 0, 2}));
+    x = timeMajor;
+    for (Value *state : {&initialH, &initialC})
+      if (*state) {
+        TRY(dirMajor, transposed(n, *state, {1, 0, 2}));
+        *state = dirMajor;
+      }
+  }
+  int64_t steps = typeOf(x).getDimSize(0);
+  if (ShapedType::isDynamic(steps))
+    return n.error("recurrent layers need a static sequence length");
+
+  // Per-step masks from sequence_lens: [batch, 1] booleans t < length.
+  SmallVector<Value> masks;
+  if (seqLens) {
+    TRY(lengths, n.make<azg::CastOp>(seqLens, TypeAttr::get(b.getI64Type())));
+    TRY(column, n.make<azg::UnsqueezeOp>(lengths, b.getDenseI64ArrayAttr({1})));
+    for (int64_t t = 0; t < steps; ++t) {
+      TRY(mask, n.make<azg::LessOp>(n.constantI64({t}, true), column));
+      masks.push_back(mask);
+    }
+  }
+
+  auto gate = [&](const Activation &act, Value v) -> FailureOr<Value> {
+    if (clip) {
+      FailureOr<Value> clipped = n.make<azg::ClipOp>(
+          v, b.getF64FloatAttr(-*clip), b.getF64FloatAttr(*clip));
+      if (failed(clipped))
+        return failure();
+      v = *clipped;
+    }
+    return applyActivation(n, act, v);
+  };
+
+  SmallVector<Value> ys, finalH, finalC;
+  for (int64_t d = 0; d < directions; ++d) {
+    bool reverse = direction == "reverse" || d == 1;
+    ArrayRef<Activation> acts =
+        ArrayRef<Activation>(*activations)
+            .slice(d * (activations->size() / directions),
+                   activations->size() / directions);
+    TRY(wd, takeAt(n, w, d));
+    TRY(rd, takeAt(n, r, d));
+    TRY(wt, transposed(n, wd, {1, 0})); // input x gates*hidden
+    TRY(rt, transposed(n, rd, {1, 0})); // hidden x gates*hidden
+    // The input projection of every step at once, with W's bias.
+    TRY(projected, matmul(n, x, wt));
+    Value wBias, rBias;
+    if (bias) {
+      TRY(bd, takeAt(n, bias, d));
+      FailureOr<SmallVector<Value>> halves = splitLast(n, bd, 2);
+      if (failed(halves))
+        return failure();
+      wBias = (*halves)[0];
+      rBias = (*halves)[1];
+      TRY(withBias, n.make<azg::AddOp>(projected, wBias));
+      projected = withBias;
+    }
+    // GRU applies R's candidate-gate part separately (after the reset).
+    Value rtGates = rt, rtCandidate, rBiasGates = rBias, rBiasCandidate;
+    if (cell == Cell::gru) {
+      FailureOr<SmallVector<Value>> parts = splitLast(n, rt, 3);
+      if (failed(parts))
+        return failure();
+      TRY(zr, n.make<azg::ConcatOp>(ValueRange{(*parts)[0], (*parts)[1]},
+                                    b.getI64IntegerAttr(1)));
+      rtGates = zr;
+      rtCandidate = (*parts)[2];
+      if (rBias) {
+        FailureOr<SmallVector<Value>> biasParts = splitLast(n, rBias, 3);
+        if (failed(biasParts))
+          return failure();
+        TRY(zrBias,
+            n.make<azg::ConcatOp>(ValueRange{(*biasParts)[0], (*biasParts)[1]},
+                                  b.getI64IntegerAttr(0)));
+        rBiasGates = zrBias;
+        rBiasCandidate = (*biasParts)[2];
+      }
+    }
+    SmallVector<Value> peep;
+    if (peepholes) {
+      TRY(pd, takeAt(n, peepholes, d));
+      FailureOr<SmallVector<Value>> parts = splitLast(n, pd, 3);
+      if (failed(parts))
+        return failure();
+      peep = *parts; // i, o, f
+    }
+
+    // Initial states: given, or zeros of [batch, hidden].
+    TRY(firstStep, takeAt(n, projected, 0));
+    FailureOr<SmallVector<Value>> firstParts = splitLast(n, firstStep, gates);
+    if (failed(firstParts))
+      return failure();
+    Value zeros;
+    {
+      TRY(z, n.make<azg::MulOp>((*firstParts)[0],
+                                n.constantLike((*firstParts)[0], 0)));
+      zeros = z;
+    }
+    Value h = zeros, c = zeros;
+    if (initialH) {
+      TRY(h0, takeAt(n, initialH, d));
+      h = h0;
+    }
+    if (initialC) {
+      TRY(c0, takeAt(n, initialC, d));
+      c = c0;
+    }
+
+    SmallVector<Value> outputs(steps);
+    for (int64_t i = 0; i < steps; ++i) {
+      int64_t t = reverse ? steps - 1 - i : i;
+      TRY(xt, takeAt(n, projected, t));
+      TRY(hr, matmul(n, h, rtGates));
+      Value recurrent = hr;
+      if (rBiasGates) {
+        TRY(withBias, n.make<azg::AddOp>(hr, rBiasGates));
+        recurrent = withBias;
+      }
+      Value newH, newC;
+      if (cell == Cell::rnn) {
+        TRY(sum, n.make<azg::AddOp>(xt, recurrent));
+        TRY(ht, gate(acts[0], sum));
+        newH = ht;
+      } else if (cell == Cell::gru) {
+        FailureOr<SmallVector<Value>> xParts = splitLast(n, xt, 3);
+        FailureOr<SmallVector<Value>> hParts = splitLast(n, recurrent, 2);
+        if (failed(xParts) || failed(hParts))
+          return failure();
+        TRY(zSum, n.make<azg::AddOp>((*xParts)[0], (*hParts)[0]));
+        TRY(rSum, n.make<azg::AddOp>((*xParts)[1], (*hParts)[1]));
+        TRY(z, gate(acts[0], zSum));
+        TRY(reset, gate(acts[0], rSum));
+        Value candidateIn;
+        if (linearBeforeReset) {
+          TRY(hh, matmul(n, h, rtCandidate));
+          Value hhBiased = hh;
+          if (rBiasCandidate) {
+            TRY(withBias, n.make<azg::AddOp>(hh, rBiasCandidate));
+            hhBiased = withBias;
+          }
+          TRY(gated, n.make<azg::MulOp>(reset, hhBiased));
+          candidateIn = gated;
+        } else {
+          TRY(resetH, n.make<azg::MulOp>(reset, h));
+          TRY(hh, matmul(n, resetH, rtCandidate));
+          candidateIn = hh;
+          if (rBiasCandidate) {
+            TRY(withBias, n.make<azg::AddOp>(hh, rBiasCandidate));
+            candidateIn = withBias;
+          }
+        }
+        TRY(hSum, n.make<azg::AddOp>((*xParts)[2], candidateIn));
+        TRY(candidate, gate(acts[1], hSum));
+        // (1 - z) * candidate + z * h = candidate + z * (h - candidate)
+        TRY(diff, n.make<azg::SubOp>(h, candidate));
+        TRY(scaled, n.make<azg::MulOp>(z, diff));
+        TRY(ht, n.make<azg::AddOp>(candidate, scaled));
+        newH = ht;
+      } else {
+        TRY(sum, n.make<azg::AddOp>(xt, recurrent));
+        FailureOr<SmallVector<Value>> parts = splitLast(n, sum, 4);
+        if (failed(parts))
+          return failure();
+        Value iIn = (*parts)[0], oIn = (*parts)[1], fIn = (*parts)[2],
+              cIn = (*parts)[3];
+        if (!peep.empty()) {
+          TRY(pi, n.make<azg::MulOp>(peep[0], c));
+          TRY(pf, n.make<azg::MulOp>(peep[2], c));
+          TRY(iPeep, n.make<azg::AddOp>(iIn, pi));
+          TRY(fPeep, n.make<azg::AddOp>(fIn, pf));
+          iIn = iPeep;
+          fIn = fPeep;
+        }
+        TRY(it, gate(acts[0], iIn));
+        Value ft;
+        if (inputForget) {
+          TRY(oneMinus, n.make<azg::SubOp>(n.constantLike(it, 1), it));
+          ft = oneMinus;
+        } else {
+          TRY(f, gate(acts[0], fIn));
+          ft = f;
+        }
+        TRY(candidate, gate(acts[1], cIn));
+        TRY(keep, n.make<azg::MulOp>(ft, c));
+        TRY(add, n.make<azg::MulOp>(it, candidate));
+        TRY(ct, n.make<azg::AddOp>(keep, add));
+        if (!peep.empty()) {
+          TRY(po, n.make<azg::MulOp>(peep[1], ct));
+          TRY(oPeep, n.make<azg::AddOp>(oIn, po));
+          oIn = oPeep;
+        }
+        TRY(ot, gate(acts[0], oIn));
+        TRY(cellOut, applyActivation(n, acts[2], ct));
+        TRY(ht, n.make<azg::MulOp>(ot, cellOut));
+        newH = ht;
+        newC = ct;
+      }
+      Value out = newH;
+      if (!masks.empty()) {
+        TRY(kept, n.make<azg::WhereOp>(masks[t], newH, h));
+        TRY(zeroed, n.make<azg::WhereOp>(masks[t], newH, zeros));
+        newH = kept;
+        out = zeroed;
+        if (newC) {
+          TRY(keptC, n.make<azg::WhereOp>(masks[t], newC, c));
+          newC = keptC;
+        }
+      }
+      h = newH;
+      if (newC)
+        c = newC;
+      TRY(step, n.make<azg::UnsqueezeOp>(out, b.getDenseI64ArrayAttr({0})));
+      outputs[t] = step;
+    }
+    TRY(y, n.make<azg::ConcatOp>(ValueRange(outputs), b.getI64IntegerAttr(0)));
+    ys.push_back(y);
+    finalH.push_back(h);
+    finalC.push_back(c);
+  }
+
+  // Y: [steps, directions, batch, hidden]; Y_h, Y_c: [directions, batch,
+  // hidden]; batch first with layout 1.
+  auto stack = [&](ArrayRef<Value> values, int64_t axis) -> FailureOr<Value> {
+    SmallVector<Value> expanded;
+    for (Value v : values) {
+      FailureOr<Value> e =
+          n.make<azg::UnsqueezeOp>(v, b.getDenseI64ArrayAttr({axis}));
+      if (failed(e))
+        return failure();
+      expanded.push_back(*e);
+    }
+    if (expanded.size() == 1)
+      return expanded.front();
+    return n.make<azg::ConcatOp>(ValueRange(expanded),
+                                 b.getI64IntegerAttr(axis));
+  };
+  TRY(y, stack(ys, 1));
+  TRY(yh, stack(finalH, 0));
+  SmallVector<Value> results = {y, yh};
+  if (cell == Cell::lstm) {
+    TRY(yc, stack(finalC, 0));
+    results.push_back(yc);
+  }
+  if (batchFirst) {
+    TRY(yBatch, transposed(n, results[0], {2, 0, 1, 3}));
+    results[0] = yBatch;
+    for (size_t i = 1; i < results.size(); ++i) {
+      TRY(state, transposed(n, results[i], {1, 0, 2}));
+      results[i] = state;
+    }
+  }
+  return n.setResults(results);
+}
+
 } // namespace
 
 void azc::onnx_frontend::addCompositeImporters(std::vector<OpImporter> &t) {
@@ -492,4 +930,7 @@ void azc::onnx_frontend::addCompositeImporters(std::vector<OpImporter> &t) {
   add("DepthToSpace", 1, importBlockShuffle<true>);
   add("SpaceToDepth", 1, importBlockShuffle<false>);
   add("Einsum", 12, importEinsum);
+  add("RNN", 7, importRecurrent<Cell::rnn>, 3);
+  add("GRU", 7, importRecurrent<Cell::gru>, 3);
+  add("LSTM", 7, importRecurrent<Cell::lstm>, 3);
 }
