@@ -450,6 +450,24 @@ def Azg_ModOp : Azg_Op<"mod", [SameOperandsElementType]> {
   }];
 }
 
+def Azg_BitShiftOp : Azg_Op<"bit_shift", [SameOperandsElementType]> {
+  let summary = "elementwise unsigned shift with broadcasting";
+  let description = [{
+    `lhs << rhs` with `left`, else `lhs >> rhs`, on unsigned integers;
+    shifting by the bit width or more gives 0.
+  }];
+  let arguments = (ins RankedTensorOf<[UI8, UI16, UI32, UI64]>:$lhs,
+                       RankedTensorOf<[UI8, UI16, UI32, UI64]>:$rhs,
+                       DefaultValuedAttr<BoolAttr, "true">:$left);
+  let results = (outs RankedTensorOf<[UI8, UI16, UI32, UI64]>:$output);
+  let assemblyFormat =
+      "$lhs `,` $rhs attr-dict `:` functional-type(operands, results)";
+  let inferBody = [{
+    return ::azc::azg::inferBroadcastResult(location, {adaptor.getLhs(),
+        adaptor.getRhs()}, nullptr, inferredReturnTypes);
+  }];
+}
+
 def Azg_GeluOp : Azg_SameTypeOp<"gelu", [SameOperandsAndResultType]> {
   let summary = "Gaussian error linear unit";
   let description = [{

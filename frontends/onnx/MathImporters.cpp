@@ -503,6 +503,15 @@ LogicalResult importMod(NodeContext &n) {
                                         b.getBoolAttr(n.attrInt("fmod", 0))));
 }
 
+LogicalResult importBitShift(NodeContext &n) {
+  std::string direction = n.attrString("direction", "");
+  if (direction != "LEFT" && direction != "RIGHT")
+    return n.error("direction must be LEFT or RIGHT, got '" + direction + "'");
+  Builder b(n.context());
+  return n.setResult(n.make<azg::BitShiftOp>(
+      n.input(0), n.input(1), b.getBoolAttr(direction == "LEFT")));
+}
+
 template <typename OpTy> LogicalResult importArgReduce(NodeContext &n) {
   Builder b(n.context());
   return n.setResult(
@@ -690,6 +699,7 @@ void azc::onnx_frontend::addMathImporters(std::vector<OpImporter> &t) {
   });
   add("PRelu", 7, importPRelu, 2);
   add("Mod", 10, importMod, 2);
+  add("BitShift", 11, importBitShift, 2);
   add("Xor", 7, importBinary<azg::XorOp>, 2);
   add("ArgMax", 1, importArgReduce<azg::ArgMaxOp>);
   add("ArgMin", 1, importArgReduce<azg::ArgMinOp>);

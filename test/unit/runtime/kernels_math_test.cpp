@@ -6,6 +6,7 @@
 // and exactly representable results are compared exactly. f32 results are
 // compared with references in double; each bound is justified where used.
 
+#include "cpu/cast.h"
 #include "kernel_test_util.h"
 
 #include <cmath>
@@ -333,6 +334,77 @@ TEST(CpuMath, ModOnnxExamplesBothSigns) {
   ASSERT_OK(run("mod", {f32(fa, {6}), f32(fb, {6})}, {f32(fy, {6})}));
   EXPECT_TRUE(std::isnan(fy[1]));
   EXPECT_NE(run("mod", {i32(a), f32(fb, {6})}, {i32(y)}), "");
+}
+
+// f16 operands are computed in float and rounded back: exact for these
+// values, whose results are representable halves.
+TEST(CpuMath, HalfBinaryOpsAndMod) {
+  using azr::cpu::floatToHalf;
+  using azr::cpu::halfToFloat;
+  auto half = [](std::vector<float> values) {
+    std::vector<uint16_t> bits;
+    for (float v : values)
+      bits.push_back(floatToHalf(v));
+    return bits;
+  };
+  auto h16 = [](std::vector<uint16_t> &v, Dims dims) {
+    return view(v, DType::f16, std::move(dims));
+  };
+  std::vector<uint16_t> a = half({1.0f, -1.5f, 3.0f, 0.5f}),
+                        b = half({2.0f, 0.5f, 2.0f, -0.25f}), y(4);
+  auto values = [&](const std::vector<uint16_t> &bits) {
+    std::vector<float> v;
+    for (uint16_t x : bits)
+      v.push_back(halfToFloat(x));
+    return v;
+  };
+  ASSERT_OK(run("max", {h16(a, {4}), h16(b, {4})}, {h16(y, {4})}));
+  EXPECT_EQ(values(y), (std::vector<float>{2.0f, 0.5f, 3.0f, 0.5f}));
+  ASSERT_OK(run("min", {h16(a, {4}), h16(b, {4})}, {h16(y, {4})}));
+  EXPECT_EQ(values(y), (std::vector<float>{1.0f, -1.5f, 2.0f, -0.25f}));
+  ASSERT_OK(run("add", {h16(a, {4}), h16(b, {4})}, {h16(y, {4})}));
+  EXPECT_EQ(values(y), (std::vector<float>{3.0f, -1.0f, 5.0f, 0.25f}));
+  std::vector<uint8_t> less(4);
+  ASSERT_OK(
+      run("less", {h16(a, {4}), h16(b, {4})}, {view(less, DType::i1, {4})}));
+  EXPECT_EQ(less, (std::vector<uint8_t>{1, 1, 0, 0}));
+  // Broadcast a scalar divisor; Python's % takes the divisor's sign.
+  std::vector<uint16_t> two = half({2.0f});
+  ASSERT_OK(run("mod", {h16(a, {4}), h16(two, {1})}, {h16(y, {4})}));
+  EXPECT_EQ(values(y), (std::vector<float>{1.0f, 0.5f, 1.0f, 0.5f}));
+  MapAttrs fmod;
+  fmod.ints["fmod"] = 1;
+  ASSERT_OK(run("mod", {h16(a, {4}), h16(two, {1})}, {h16(y, {4})}, fmod));
+  EXPECT_EQ(values(y), (std::vector<float>{1.0f, -1.5f, 1.0f, 0.5f}));
+}
+
+TEST(CpuMath, BitShiftUnsignedAndWideShifts) {
+  std::vector<uint8_t> x = {16, 4, 1, 255}, s = {1, 2, 3, 8}, y(4);
+  auto u8 = [](std::vector<uint8_t> &v) { return view(v, DType::u8, {4}); };
+  MapAttrs left, right;
+  left.ints["left"] = 1;
+  right.ints["left"] = 0;
+  ASSERT_OK(run("bit_shift", {u8(x), u8(s)}, {u8(y)}, left));
+  EXPECT_EQ(y, (std::vector<uint8_t>{32, 16, 8, 0})); // wraps; 8 bits -> 0
+  ASSERT_OK(run("bit_shift", {u8(x), u8(s)}, {u8(y)}, right));
+  EXPECT_EQ(y, (std::vector<uint8_t>{8, 1, 0, 0}));
+  // Broadcast a scalar shift on u64, and shifts past 63.
+  std::vector<uint64_t> big = {1, 3, uint64_t(1) << 63}, one = {62}, by(3);
+  ASSERT_OK(run("bit_shift",
+                {view(big, DType::u64, {3}), view(one, DType::u64, {1})},
+                {view(by, DType::u64, {3})}, left));
+  EXPECT_EQ(by,
+            (std::vector<uint64_t>{uint64_t(1) << 62, uint64_t(3) << 62, 0}));
+  std::vector<uint64_t> far = {70};
+  ASSERT_OK(run("bit_shift",
+                {view(big, DType::u64, {3}), view(far, DType::u64, {1})},
+                {view(by, DType::u64, {3})}, right));
+  EXPECT_EQ(by, (std::vector<uint64_t>{0, 0, 0}));
+  std::vector<int32_t> i(4);
+  EXPECT_NE(run("bit_shift",
+                {view(i, DType::i32, {4}), view(i, DType::i32, {4})},
+                {view(i, DType::i32, {4})}, left),
+            "");
 }
 
 TEST(CpuMath, XorBroadcasts) {
