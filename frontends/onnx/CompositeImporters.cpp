@@ -4,8 +4,9 @@
 // loss functions (gathers and reductions), DepthToSpace and SpaceToDepth
 // (reshape, transpose, reshape), Einsum (diagonals, reductions and a
 // batched matmul or broadcast product) and the recurrent layers RNN, GRU
-// and LSTM (unrolled over their static sequence length). Lowering them here
-// keeps the runtime's kernel set small.
+// and LSTM (unrolled over their static sequence length), normalizations,
+// quantization and a few elementwise ops. Lowering them here keeps the
+// runtime's kernel set small.
 //
 //===----------------------------------------------------------------------===//
 
@@ -917,6 +918,226 @@ template <Cell cell> LogicalResult importRecurrent(NodeContext &n) {
   return n.setResults(results);
 }
 
+//===----------------------------------------------------------------------===//
+// Normalizations, quantization and small elementwise compositions
+//===----------------------------------------------------------------------===//
+
+/// Shrink: x < -lambd ? x + bias : x > lambd ? x - bias : 0.
+LogicalResult importShrink(NodeContext &n) {
+  Value x = n.input(0);
+  double lambd = n.attrFloat("lambd", 0.5f), bias = n.attrFloat("bias", 0.0f);
+  TRY(below, n.make<azg::LessOp>(x, n.constantLike(x, -lambd)));
+  TRY(above, n.make<azg::GreaterOp>(x, n.constantLike(x, lambd)));
+  TRY(raised, n.make<azg::AddOp>(x, n.constantLike(x, bias)));
+  TRY(lowered, n.make<azg::SubOp>(x, n.constantLike(x, bias)));
+  TRY(upper, n.make<azg::WhereOp>(above, lowered, n.constantLike(x, 0)));
+  return n.setResult(n.make<azg::WhereOp>(below, raised, upper));
+}
+
+/// EyeLike: ones on diagonal k of a static 2-D shape, in `dtype` (default
+/// the input's).
+LogicalResult importEyeLike(NodeContext &n) {
+  RankedTensorType type = typeOf(n.input(0));
+  if (type.getRank() != 2 || !type.hasStaticShape())
+    return n.error("EyeLike needs a static 2-D input");
+  Type element = type.getElementType();
+  if (n.attr("dtype")) {
+    element = convertElementType(n.attrInt("dtype", 0), n.context());
+    if (!element)
+      return n.error("dtype " + Twine(n.attrInt("dtype", 0)) +
+                     " is not supported");
+  }
+  int64_t k = n.attrInt("k", 0), rows = type.getDimSize(0),
+          cols = type.getDimSize(1);
+  SmallVector<bool> eye;
+  for (int64_t i = 0; i < rows; ++i)
+    for (int64_t j = 0; j < cols; ++j)
+      eye.push_back(j - i == k);
+  Builder b(n.context());
+  Value mask = n.builder().create<azg::ConstantOp>(
+      n.loc(), DenseElementsAttr::get(
+                   RankedTensorType::get({rows, cols}, b.getI1Type()), eye));
+  if (element.isInteger(1))
+    return n.setResults(mask);
+  return n.setResult(n.make<azg::CastOp>(mask, TypeAttr::get(element)));
+}
+
+/// `v` (1-D, one value per channel) shaped to broadcast along dim 1 of a
+/// rank-`rank` tensor.
+FailureOr<Value> perChannel(NodeContext &n, Value v, int64_t rank) {
+  SmallVector<int64_t> shape(rank - 1, 1);
+  shape[0] = -1;
+  return n.make<azg::ReshapeOp>(v, n.constantI64(shape), UnitAttr());
+}
+
+/// InstanceNormalization: per sample and channel over the spatial dims,
+/// (x - mean) / sqrt(var + epsilon) * scale[c] + bias[c].
+LogicalResult importInstanceNorm(NodeContext &n) {
+  Value x = n.input(0);
+  int64_t rank = typeOf(x).getRank();
+  if (rank < 3)
+    return n.error("input must have rank >= 3");
+  SmallVector<int64_t> axes;
+  for (int64_t i = 2; i < rank; ++i)
+    axes.push_back(i);
+  Builder b(n.context());
+  auto mean = [&](Value v) {
+    return n.make<azg::ReduceMeanOp>(v, b.getDenseI64ArrayAttr(axes),
+                                     b.getBoolAttr(true));
+  };
+  TRY(mu, mean(x));
+  TRY(centered, n.make<azg::SubOp>(x, mu));
+  TRY(squared, n.make<azg::MulOp>(centered, centered));
+  TRY(variance, mean(squared));
+  TRY(padded, n.make<azg::AddOp>(
+                  variance, n.constantLike(x, n.attrFloat("epsilon", 1e-5f))));
+  TRY(stddev, n.make<azg::SqrtOp>(padded));
+  TRY(normalized, n.make<azg::DivOp>(centered, stddev));
+  TRY(scale, perChannel(n, n.input(1), rank));
+  TRY(bias, perChannel(n, n.input(2), rank));
+  TRY(scaled, n.make<azg::MulOp>(normalized, scale));
+  return n.setResult(n.make<azg::AddOp>(scaled, bias));
+}
+
+/// MeanVarianceNormalization, as its ONNX function:
+/// (x - E[x]) / (sqrt(E[x^2] - E[x]^2) + 1e-9) over `axes`.
+LogicalResult importMeanVarianceNorm(NodeContext &n) {
+  Value x = n.input(0);
+  SmallVector<int64_t> axes =
+      n.attrInts("axes").value_or(SmallVector<int64_t>{0, 2, 3});
+  Builder b(n.context());
+  auto mean = [&](Value v) {
+    return n.make<azg::ReduceMeanOp>(v, b.getDenseI64ArrayAttr(axes),
+                                     b.getBoolAttr(true));
+  };
+  TRY(mu, mean(x));
+  TRY(muSquared, n.make<azg::MulOp>(mu, mu));
+  TRY(squared, n.make<azg::MulOp>(x, x));
+  TRY(meanOfSquares, mean(squared));
+  TRY(variance, n.make<azg::SubOp>(meanOfSquares, muSquared));
+  TRY(stddev, n.make<azg::SqrtOp>(variance));
+  TRY(padded, n.make<azg::AddOp>(stddev, n.constantLike(x, 1e-9)));
+  TRY(centered, n.make<azg::SubOp>(x, mu));
+  return n.setResult(n.make<azg::DivOp>(centered, padded));
+}
+
+/// A per-axis quantization parameter (1-D, one value per slice of `axis`)
+/// shaped to broadcast against a rank-`rank` tensor; scalars stay as they
+/// are.
+FailureOr<Value> alongAxis(NodeContext &n, Value v, int64_t rank) {
+  RankedTensorType type = typeOf(v);
+  if (type.getRank() == 0 ||
+      (type.getRank() == 1 && type.getDimSize(0) == 1 && rank != 1))
+    return v;
+  if (type.getRank() != 1)
+    return n.error("block-wise quantization parameters are not supported");
+  int64_t axis = n.attrInt("axis", 1);
+  FailureOr<int64_t> normalized = azg::normalizeAxis(axis, rank);
+  if (failed(normalized))
+    return n.error("axis " + Twine(axis) + " is out of range");
+  SmallVector<int64_t> shape(rank - *normalized, 1);
+  shape[0] = -1;
+  return n.make<azg::ReshapeOp>(v, n.constantI64(shape), UnitAttr());
+}
+
+/// DequantizeLinear: (x - zero_point) * scale, in the scale's type.
+LogicalResult importDequantize(NodeContext &n) {
+  Value x = n.input(0);
+  int64_t rank = typeOf(x).getRank();
+  Type floatType = getElementTypeOrSelf(n.input(1).getType());
+  TRY(scale, alongAxis(n, n.input(1), rank));
+  TRY(xf, n.make<azg::CastOp>(x, TypeAttr::get(floatType)));
+  Value shifted = xf;
+  if (Value zeroPoint = n.input(2)) {
+    TRY(zp, alongAxis(n, zeroPoint, rank));
+    TRY(zpf, n.make<azg::CastOp>(zp, TypeAttr::get(floatType)));
+    TRY(sub, n.make<azg::SubOp>(xf, zpf));
+    shifted = sub;
+  }
+  return n.setResult(n.make<azg::MulOp>(shifted, scale));
+}
+
+/// The saturation range of a quantized type.
+FailureOr<std::pair<double, double>> quantRange(NodeContext &n, Type type) {
+  auto integer = dyn_cast<IntegerType>(type);
+  if (!integer || (integer.getWidth() != 8 && integer.getWidth() != 16))
+    return n.error("quantization is supported to 8- and 16-bit integers");
+  unsigned bits = integer.getWidth();
+  if (integer.isUnsigned())
+    return std::make_pair(0.0, double((1 << bits) - 1));
+  return std::make_pair(-double(1 << (bits - 1)),
+                        double((1 << (bits - 1)) - 1));
+}
+
+/// saturate(round_half_even(x / scale) + zero_point), cast to `to`.
+FailureOr<Value> quantize(NodeContext &n, Value x, Value scale, Value zeroPoint,
+                          Type to) {
+  FailureOr<std::pair<double, double>> range = quantRange(n, to);
+  if (failed(range))
+    return failure();
+  Builder b(n.context());
+  Type floatType = getElementTypeOrSelf(x.getType());
+  TRY(scaled, n.make<azg::DivOp>(x, scale));
+  TRY(rounded, n.make<azg::RoundOp>(scaled));
+  Value shifted = rounded;
+  if (zeroPoint) {
+    TRY(zpf, n.make<azg::CastOp>(zeroPoint, TypeAttr::get(floatType)));
+    TRY(add, n.make<azg::AddOp>(rounded, zpf));
+    shifted = add;
+  }
+  TRY(clipped, n.make<azg::ClipOp>(shifted, b.getF64FloatAttr(range->first),
+                                   b.getF64FloatAttr(range->second)));
+  return n.make<azg::CastOp>(clipped, TypeAttr::get(to));
+}
+
+/// QuantizeLinear: to the zero point's type, uint8 without one.
+LogicalResult importQuantize(NodeContext &n) {
+  Value x = n.input(0);
+  int64_t rank = typeOf(x).getRank();
+  Builder b(n.context());
+  Type to = n.input(2) ? getElementTypeOrSelf(n.input(2).getType())
+                       : Type(b.getIntegerType(8, false));
+  if (n.attr("output_dtype") && n.attrInt("output_dtype", 0) != 0)
+    to = convertElementType(n.attrInt("output_dtype", 0), n.context());
+  TRY(scale, alongAxis(n, n.input(1), rank));
+  Value zeroPoint;
+  if (n.input(2)) {
+    TRY(zp, alongAxis(n, n.input(2), rank));
+    zeroPoint = zp;
+  }
+  Type floatType = getElementTypeOrSelf(x.getType());
+  if (getElementTypeOrSelf(scale.getType()) != floatType) {
+    TRY(cast, n.make<azg::CastOp>(scale, TypeAttr::get(floatType)));
+    scale = cast;
+  }
+  return n.setResult(quantize(n, x, scale, zeroPoint, to));
+}
+
+/// DynamicQuantizeLinear, as its ONNX function: uint8 with the scale and
+/// zero point of the data's range extended to include 0.
+LogicalResult importDynamicQuantize(NodeContext &n) {
+  Value x = n.input(0);
+  Builder b(n.context());
+  TRY(lo, n.make<azg::ReduceMinOp>(x, b.getDenseI64ArrayAttr({}),
+                                   b.getBoolAttr(false)));
+  TRY(hi, n.make<azg::ReduceMaxOp>(x, b.getDenseI64ArrayAttr({}),
+                                   b.getBoolAttr(false)));
+  Value zero = n.constantLike(x, 0);
+  TRY(loAdjusted, n.make<azg::MinOp>(lo, zero));
+  TRY(hiAdjusted, n.make<azg::MaxOp>(hi, zero));
+  TRY(range, n.make<azg::SubOp>(hiAdjusted, loAdjusted));
+  TRY(scale, n.make<azg::DivOp>(range, n.constantLike(x, 255)));
+  TRY(loScaled, n.make<azg::DivOp>(loAdjusted, scale));
+  TRY(initial, n.make<azg::SubOp>(zero, loScaled));
+  TRY(clipped, n.make<azg::ClipOp>(initial, b.getF64FloatAttr(0),
+                                   b.getF64FloatAttr(255)));
+  TRY(rounded, n.make<azg::RoundOp>(clipped));
+  Type u8 = b.getIntegerType(8, false);
+  TRY(zeroPoint, n.make<azg::CastOp>(rounded, TypeAttr::get(u8)));
+  TRY(y, quantize(n, x, scale, zeroPoint, u8));
+  return n.setResults({y, scale, zeroPoint});
+}
+
 } // namespace
 
 void azc::onnx_frontend::addCompositeImporters(std::vector<OpImporter> &t) {
@@ -933,4 +1154,11 @@ void azc::onnx_frontend::addCompositeImporters(std::vector<OpImporter> &t) {
   add("RNN", 7, importRecurrent<Cell::rnn>, 3);
   add("GRU", 7, importRecurrent<Cell::gru>, 3);
   add("LSTM", 7, importRecurrent<Cell::lstm>, 3);
+  add("Shrink", 9, importShrink);
+  add("EyeLike", 9, importEyeLike);
+  add("InstanceNormalization", 6, importInstanceNorm, 3);
+  add("MeanVarianceNormalization", 9, importMeanVarianceNorm);
+  add("DequantizeLinear", 10, importDequantize, 2);
+  add("QuantizeLinear", 10, importQuantize, 2);
+  add("DynamicQuantizeLinear", 11, importDynamicQuantize);
 }

@@ -55,7 +55,20 @@ LogicalResult importDropout(NodeContext &n) {
   }
   if (n.attrInt("is_test", 1) == 0)
     return n.error("training-mode Dropout (is_test = 0) is not supported");
-  return n.setResults(n.input(0));
+  if (!n.isOutputUsed(1))
+    return n.setResults(n.input(0));
+  // The mask keeps every element: all true, in the input's shape.
+  Builder b(n.context());
+  Value yes = n.builder().create<azg::ConstantOp>(
+      n.loc(),
+      DenseElementsAttr::get(RankedTensorType::get({}, b.getI1Type()), true));
+  FailureOr<Value> shape = n.make<azg::ShapeOfOp>(n.input(0));
+  if (failed(shape))
+    return failure();
+  FailureOr<Value> mask = n.make<azg::ExpandOp>(yes, *shape);
+  if (failed(mask))
+    return failure();
+  return n.setResults({n.input(0), *mask});
 }
 
 LogicalResult importPow(NodeContext &n) {
