@@ -17,10 +17,41 @@ using namespace azc::onnx_frontend;
 
 namespace {
 
+/// The right operand of a binary op before opset 7: with broadcast=1 its
+/// dims line up with the left operand's from `axis` (default: the trailing
+/// dims), which NumPy broadcasting matches once the dims after them are
+/// made explicit ones.
+FailureOr<Value> legacyBroadcastRhs(NodeContext &n) {
+  Value lhs = n.input(0), rhs = n.input(1);
+  if (!n.attr("broadcast") || n.attrInt("broadcast", 0) == 0) {
+    if (n.attr("axis"))
+      return n.error("axis without broadcast=1 is not valid");
+    return rhs;
+  }
+  int64_t lhsRank = cast<RankedTensorType>(lhs.getType()).getRank();
+  auto rhsType = cast<RankedTensorType>(rhs.getType());
+  int64_t rhsRank = rhsType.getRank();
+  int64_t axis = n.attrInt("axis", lhsRank - rhsRank);
+  if (axis < 0)
+    axis += lhsRank;
+  if (axis < 0 || axis + rhsRank > lhsRank)
+    return n.error("legacy broadcast axis " + Twine(n.attrInt("axis", 0)) +
+                   " does not fit the operands");
+  int64_t trailing = lhsRank - axis - rhsRank;
+  if (trailing == 0 || rhsRank == 0)
+    return rhs;
+  if (!rhsType.hasStaticShape())
+    return n.error("legacy broadcast needs a static right operand");
+  SmallVector<int64_t> shape(rhsType.getShape());
+  shape.append(trailing, 1);
+  return n.make<azg::ReshapeOp>(rhs, n.constantI64(shape), UnitAttr());
+}
+
 template <typename OpTy> LogicalResult importBinary(NodeContext &n) {
-  if (n.attr("broadcast") || n.attr("axis"))
-    return n.error("legacy broadcast attributes (opset < 7) are not supported");
-  return n.setResult(n.make<OpTy>(n.input(0), n.input(1)));
+  FailureOr<Value> rhs = legacyBroadcastRhs(n);
+  if (failed(rhs))
+    return failure();
+  return n.setResult(n.make<OpTy>(n.input(0), *rhs));
 }
 
 /// Max, Min, Sum: variadic, folded pairwise.
@@ -507,7 +538,22 @@ LogicalResult importIsInf(NodeContext &n) {
 }
 
 LogicalResult importPRelu(NodeContext &n) {
-  return n.setResult(n.make<azg::PReluOp>(n.input(0), n.input(1)));
+  Value slope = n.input(1);
+  // Before opset 7 a 1-D slope held one value per channel (dim 1).
+  auto input = cast<RankedTensorType>(n.input(0).getType());
+  auto slopeType = cast<RankedTensorType>(slope.getType());
+  if (n.opset() < 7 && slopeType.getRank() == 1 && input.getRank() > 2 &&
+      slopeType.getDimSize(0) != 1 &&
+      slopeType.getDimSize(0) == input.getDimSize(1)) {
+    SmallVector<int64_t> shape(input.getRank() - 1, 1);
+    shape[0] = -1;
+    FailureOr<Value> channels =
+        n.make<azg::ReshapeOp>(slope, n.constantI64(shape), UnitAttr());
+    if (failed(channels))
+      return failure();
+    slope = *channels;
+  }
+  return n.setResult(n.make<azg::PReluOp>(n.input(0), slope));
 }
 
 LogicalResult importMod(NodeContext &n) {
@@ -710,7 +756,7 @@ void azc::onnx_frontend::addMathImporters(std::vector<OpImporter> &t) {
   add("Celu", 12, [](NodeContext &n) {
     return importParamUnary<azg::CeluOp>(n, {{"alpha", 1.0f}});
   });
-  add("PRelu", 7, importPRelu, 2);
+  add("PRelu", 1, importPRelu, 2);
   add("Mod", 10, importMod, 2);
   add("BitShift", 11, importBitShift, 2);
   add("Xor", 7, importBinary<azg::XorOp>, 2);

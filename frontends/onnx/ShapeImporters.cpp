@@ -310,6 +310,43 @@ LogicalResult importGatherElements(NodeContext &n) {
       n.input(0), n.input(1), b.getI64IntegerAttr(n.attrInt("axis", 0))));
 }
 
+/// Tile with constant repeats: each dim d becomes (r, d) by unsqueeze and
+/// expand, then the pairs merge by reshape.
+LogicalResult importTile(NodeContext &n) {
+  Value x = n.input(0);
+  RankedTensorType type = typeOf(x);
+  FailureOr<SmallVector<int64_t>> repeats = n.constantInts(1, "repeats");
+  if (failed(repeats))
+    return failure();
+  int64_t rank = type.getRank();
+  if ((int64_t)repeats->size() != rank)
+    return n.error("repeats has " + Twine(repeats->size()) +
+                   " entries for rank " + Twine(rank));
+  if (!type.hasStaticShape())
+    return n.error("Tile needs static input dims");
+  SmallVector<int64_t> axes, expanded, merged;
+  for (int64_t i = 0; i < rank; ++i) {
+    if ((*repeats)[i] < 0)
+      return n.error("repeats must be non-negative");
+    axes.push_back(2 * i);
+    expanded.append({(*repeats)[i], type.getDimSize(i)});
+    merged.push_back((*repeats)[i] * type.getDimSize(i));
+  }
+  if (rank == 0)
+    return n.setResults(x);
+  Builder b(n.context());
+  FailureOr<Value> pairs =
+      n.make<azg::UnsqueezeOp>(x, b.getDenseI64ArrayAttr(axes));
+  if (failed(pairs))
+    return failure();
+  FailureOr<Value> copies =
+      n.make<azg::ExpandOp>(*pairs, n.constantI64(expanded));
+  if (failed(copies))
+    return failure();
+  return n.setResult(
+      n.make<azg::ReshapeOp>(*copies, n.constantI64(merged), UnitAttr()));
+}
+
 LogicalResult importGatherND(NodeContext &n) {
   Builder b(n.context());
   return n.setResult(n.make<azg::GatherNDOp>(
@@ -390,6 +427,7 @@ void azc::onnx_frontend::addShapeImporters(std::vector<OpImporter> &t) {
   add("Trilu", 14, importTrilu);
   add("GatherElements", 11, importGatherElements, 2);
   add("GatherND", 11, importGatherND, 2);
+  add("Tile", 6, importTile, 2);
   add("ScatterND", 11, importScatterND, 3);
   add("ScatterElements", 11, importScatterElements, 3);
   add("Scatter", 9, importScatterElements, 3);
