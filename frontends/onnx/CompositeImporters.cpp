@@ -1138,6 +1138,171 @@ LogicalResult importDynamicQuantize(NodeContext &n) {
   return n.setResults({y, scale, zeroPoint});
 }
 
+//===----------------------------------------------------------------------===//
+// Optimizer steps (ai.onnx.preview.training)
+//===----------------------------------------------------------------------===//
+
+/// The optimizers' inputs: R (learning rate), T (step count), then n
+/// groups of n tensors each (X..., G..., and the optimizer's states).
+struct OptimizerInputs {
+  Value rate, count; // count as the rate's float type
+  Value countInt;    // T as given
+  int64_t n = 0;
+  SmallVector<SmallVector<Value>> groups;
+};
+
+FailureOr<OptimizerInputs> optimizerInputs(NodeContext &n, int64_t groups) {
+  OptimizerInputs in;
+  int64_t tensors = int64_t(n.numInputs()) - 2;
+  if (tensors <= 0 || tensors % groups != 0)
+    return n.error("expected R, T and " + Twine(groups) +
+                   " equal groups of tensors");
+  in.n = tensors / groups;
+  in.rate = n.input(0);
+  in.countInt = n.input(1);
+  FailureOr<Value> count = n.make<azg::CastOp>(
+      in.countInt, TypeAttr::get(getElementTypeOrSelf(in.rate.getType())));
+  if (failed(count))
+    return failure();
+  in.count = *count;
+  for (int64_t g = 0; g < groups; ++g) {
+    in.groups.emplace_back();
+    for (int64_t i = 0; i < in.n; ++i) {
+      if (!n.input(2 + g * in.n + i))
+        return n.error("optimizer inputs must all be present");
+      in.groups.back().push_back(n.input(2 + g * in.n + i));
+    }
+  }
+  return in;
+}
+
+/// norm_coefficient * x + g.
+FailureOr<Value> regularized(NodeContext &n, Value x, Value g) {
+  TRY(decay, n.make<azg::MulOp>(
+                 x, n.constantLike(x, n.attrFloat("norm_coefficient", 0))));
+  return n.make<azg::AddOp>(decay, g);
+}
+
+/// `value` where T > 0, else `otherwise` (scalars).
+FailureOr<Value> ifStarted(NodeContext &n, const OptimizerInputs &in,
+                           Value value, Value otherwise) {
+  TRY(started,
+      n.make<azg::GreaterOp>(in.countInt, n.constantLike(in.countInt, 0)));
+  return n.make<azg::WhereOp>(started, value, otherwise);
+}
+
+/// Adagrad, Momentum and Adam follow the formulas of their ONNX operator
+/// documentation; R, X, G and the states share one float type.
+LogicalResult importAdagrad(NodeContext &n) {
+  FailureOr<OptimizerInputs> in = optimizerInputs(n, 3);
+  if (failed(in))
+    return failure();
+  // r = R / (1 + T * decay_factor)
+  TRY(decayed, n.make<azg::MulOp>(
+                   in->count,
+                   n.constantLike(in->count, n.attrFloat("decay_factor", 0))));
+  TRY(denominator, n.make<azg::AddOp>(decayed, n.constantLike(in->count, 1)));
+  TRY(rate, n.make<azg::DivOp>(in->rate, denominator));
+  SmallVector<Value> xs, hs;
+  for (int64_t i = 0; i < in->n; ++i) {
+    Value x = in->groups[0][i], g = in->groups[1][i], h = in->groups[2][i];
+    TRY(gr, regularized(n, x, g));
+    TRY(squared, n.make<azg::MulOp>(gr, gr));
+    TRY(hNew, n.make<azg::AddOp>(h, squared));
+    TRY(root, n.make<azg::SqrtOp>(hNew));
+    TRY(adaptive, n.make<azg::AddOp>(
+                      root, n.constantLike(x, n.attrFloat("epsilon", 1e-6f))));
+    TRY(step, n.make<azg::DivOp>(gr, adaptive));
+    TRY(scaled, n.make<azg::MulOp>(rate, step));
+    TRY(xNew, n.make<azg::SubOp>(x, scaled));
+    xs.push_back(xNew);
+    hs.push_back(hNew);
+  }
+  xs.append(hs);
+  return n.setResults(xs);
+}
+
+LogicalResult importMomentum(NodeContext &n) {
+  FailureOr<OptimizerInputs> in = optimizerInputs(n, 3);
+  if (failed(in))
+    return failure();
+  std::string mode = n.attrString("mode", "standard");
+  if (mode != "standard" && mode != "nesterov")
+    return n.error("unknown mode '" + mode + "'");
+  float alpha = n.attrFloat("alpha", 0), beta = n.attrFloat("beta", 0);
+  // The gradient's coefficient is beta from the second step on, 1 before.
+  TRY(betaAdjusted, ifStarted(n, *in, n.constantLike(in->rate, beta),
+                              n.constantLike(in->rate, 1)));
+  SmallVector<Value> xs, vs;
+  for (int64_t i = 0; i < in->n; ++i) {
+    Value x = in->groups[0][i], g = in->groups[1][i], v = in->groups[2][i];
+    TRY(gr, regularized(n, x, g));
+    TRY(kept, n.make<azg::MulOp>(v, n.constantLike(v, alpha)));
+    TRY(added, n.make<azg::MulOp>(gr, betaAdjusted));
+    TRY(vNew, n.make<azg::AddOp>(kept, added));
+    Value direction = vNew;
+    if (mode == "nesterov") {
+      TRY(ahead, n.make<azg::MulOp>(vNew, n.constantLike(v, alpha)));
+      TRY(sum, n.make<azg::AddOp>(gr, ahead));
+      direction = sum;
+    }
+    TRY(step, n.make<azg::MulOp>(in->rate, direction));
+    TRY(xNew, n.make<azg::SubOp>(x, step));
+    xs.push_back(xNew);
+    vs.push_back(vNew);
+  }
+  xs.append(vs);
+  return n.setResults(xs);
+}
+
+LogicalResult importAdam(NodeContext &n) {
+  FailureOr<OptimizerInputs> in = optimizerInputs(n, 4);
+  if (failed(in))
+    return failure();
+  float alpha = n.attrFloat("alpha", 0.9f), beta = n.attrFloat("beta", 0.999f);
+  Value r = in->rate;
+  // R * sqrt(1 - beta^T) / (1 - alpha^T) once T > 0.
+  TRY(betaT, n.make<azg::PowOp>(n.constantLike(r, beta), in->count));
+  TRY(alphaT, n.make<azg::PowOp>(n.constantLike(r, alpha), in->count));
+  TRY(betaRest, n.make<azg::SubOp>(n.constantLike(r, 1), betaT));
+  TRY(alphaRest, n.make<azg::SubOp>(n.constantLike(r, 1), alphaT));
+  TRY(root, n.make<azg::SqrtOp>(betaRest));
+  TRY(scaledRate, n.make<azg::MulOp>(r, root));
+  TRY(corrected, n.make<azg::DivOp>(scaledRate, alphaRest));
+  TRY(rate, ifStarted(n, *in, corrected, r));
+  float post = n.attrFloat("norm_coefficient_post", 0);
+  SmallVector<Value> xs, vs, hs;
+  for (int64_t i = 0; i < in->n; ++i) {
+    Value x = in->groups[0][i], g = in->groups[1][i], v = in->groups[2][i],
+          h = in->groups[3][i];
+    TRY(gr, regularized(n, x, g));
+    TRY(vKept, n.make<azg::MulOp>(v, n.constantLike(v, alpha)));
+    TRY(vAdded, n.make<azg::MulOp>(gr, n.constantLike(v, 1 - alpha)));
+    TRY(vNew, n.make<azg::AddOp>(vKept, vAdded));
+    TRY(squared, n.make<azg::MulOp>(gr, gr));
+    TRY(hKept, n.make<azg::MulOp>(h, n.constantLike(h, beta)));
+    TRY(hAdded, n.make<azg::MulOp>(squared, n.constantLike(h, 1 - beta)));
+    TRY(hNew, n.make<azg::AddOp>(hKept, hAdded));
+    TRY(hRoot, n.make<azg::SqrtOp>(hNew));
+    TRY(hSqrt, n.make<azg::AddOp>(
+                   hRoot, n.constantLike(h, n.attrFloat("epsilon", 1e-6f))));
+    TRY(ratio, n.make<azg::DivOp>(vNew, hSqrt));
+    TRY(step, n.make<azg::MulOp>(rate, ratio));
+    TRY(xNew, n.make<azg::SubOp>(x, step));
+    Value xFinal = xNew;
+    if (post != 0) {
+      TRY(shrunk, n.make<azg::MulOp>(xNew, n.constantLike(x, 1 - post)));
+      xFinal = shrunk;
+    }
+    xs.push_back(xFinal);
+    vs.push_back(vNew);
+    hs.push_back(hNew);
+  }
+  xs.append(vs);
+  xs.append(hs);
+  return n.setResults(xs);
+}
+
 } // namespace
 
 void azc::onnx_frontend::addCompositeImporters(std::vector<OpImporter> &t) {
@@ -1161,4 +1326,9 @@ void azc::onnx_frontend::addCompositeImporters(std::vector<OpImporter> &t) {
   add("DequantizeLinear", 10, importDequantize, 2);
   add("QuantizeLinear", 10, importQuantize, 2);
   add("DynamicQuantizeLinear", 11, importDynamicQuantize);
+  for (auto [op, fn] :
+       {std::pair<const char *, ImportFn>{"Adagrad", importAdagrad},
+        {"Momentum", importMomentum},
+        {"Adam", importAdam}})
+    t.push_back({"ai.onnx.preview.training", op, 1, fn, 2});
 }
