@@ -259,6 +259,43 @@ def Azg_ConvTransposeOp : Azg_Op<"conv_transpose"> {
   let hasVerifier = 1;
 }
 
+def Azg_GridSampleOp : Azg_Op<"grid_sample", [SameOperandsElementType]> {
+  let summary = "samples an N-d input at normalized grid positions";
+  let description = [{
+    ONNX GridSample: `input` is N x C x D1 ... Dr, `grid` N x O1 ... Or x r
+    with positions in [-1, 1] (the last dim innermost spatial dim first);
+    the result is N x C x O1 ... Or. `mode` is nearest, linear or cubic,
+    `padding_mode` zeros, border or reflection.
+  }];
+  let arguments = (ins Azg_FloatTensor:$input, Azg_FloatTensor:$grid,
+                       DefaultValuedAttr<StrAttr, "\"linear\"">:$mode,
+                       DefaultValuedAttr<StrAttr, "\"zeros\"">:$padding_mode,
+                       DefaultValuedAttr<BoolAttr, "false">:$align_corners);
+  let results = (outs Azg_FloatTensor:$output);
+  let assemblyFormat =
+      "$input `,` $grid attr-dict `:` functional-type(operands, results)";
+  let inferBody = [{
+    auto input = ::llvm::cast<::mlir::RankedTensorType>(
+        adaptor.getInput().getType());
+    auto grid = ::llvm::cast<::mlir::RankedTensorType>(
+        adaptor.getGrid().getType());
+    int64_t rank = input.getRank();
+    if (rank < 3 || grid.getRank() != rank ||
+        (!grid.isDynamicDim(rank - 1) && grid.getDimSize(rank - 1) != rank - 2)) {
+      if (location)
+        ::mlir::emitError(*location)
+            << "grid_sample needs input N x C x D... and grid N x O... x r";
+      return ::mlir::failure();
+    }
+    ::llvm::SmallVector<int64_t> shape = {input.getDimSize(0),
+                                          input.getDimSize(1)};
+    for (int64_t i = 1; i < rank - 1; ++i)
+      shape.push_back(grid.getDimSize(i));
+    inferredReturnTypes.push_back(input.clone(shape));
+    return ::mlir::success();
+  }];
+}
+
 class Azg_PoolOp<string mnemonic, string summaryText>
     : Azg_Op<mnemonic, [SameOperandsAndResultElementType]> {
   let summary = summaryText;

@@ -322,6 +322,26 @@ LogicalResult importConvTranspose(NodeContext &n) {
       b.getI64IntegerAttr(n.attrInt("group", 1))));
 }
 
+/// GridSample; opset 16's bilinear and bicubic are opset 20's linear and
+/// cubic.
+LogicalResult importGridSample(NodeContext &n) {
+  std::string mode =
+      n.attrString("mode", n.opset() < 20 ? "bilinear" : "linear");
+  if (mode == "bilinear")
+    mode = "linear";
+  else if (mode == "bicubic")
+    mode = "cubic";
+  std::string padding = n.attrString("padding_mode", "zeros");
+  if (mode != "nearest" && mode != "linear" && mode != "cubic")
+    return n.error("unknown mode '" + mode + "'");
+  if (padding != "zeros" && padding != "border" && padding != "reflection")
+    return n.error("unknown padding_mode '" + padding + "'");
+  Builder b(n.context());
+  return n.setResult(n.make<azg::GridSampleOp>(
+      n.input(0), n.input(1), b.getStringAttr(mode), b.getStringAttr(padding),
+      b.getBoolAttr(n.attrInt("align_corners", 0) != 0)));
+}
+
 template <bool isMax> LogicalResult importPool(NodeContext &n) {
   if (n.isOutputUsed(1))
     return n.error("the Indices output of MaxPool is not supported");
@@ -777,6 +797,7 @@ void azc::onnx_frontend::addMathImporters(std::vector<OpImporter> &t) {
   add("Gemm", 1, importGemm, 2);
   add("Conv", 1, importConv, 2);
   add("ConvTranspose", 1, importConvTranspose, 2);
+  add("GridSample", 16, importGridSample, 2);
   add("MaxPool", 1, importPool<true>);
   add("AveragePool", 1, importPool<false>);
   add("GlobalAveragePool", 1, importGlobalPool<azg::ReduceMeanOp>);

@@ -62,6 +62,7 @@ void addElementwiseMathKernels(KernelTable &table);
 void addReduceMathKernels(KernelTable &table);
 void addIndexKernels(KernelTable &table);
 void addScatterGatherKernels(KernelTable &table);
+void addGridSampleKernels(KernelTable &table);
 
 /// Checks operand/result counts and that required tensors have storage
 /// (an empty tensor may have none).

@@ -104,6 +104,7 @@ const KernelTable &table() {
     addReduceMathKernels(entries);
     addIndexKernels(entries);
     addScatterGatherKernels(entries);
+    addGridSampleKernels(entries);
     std::sort(entries.begin(), entries.end(),
               [](const KernelEntry &a, const KernelEntry &b) {
                 return std::string_view(a.name) < std::string_view(b.name);

@@ -1,7 +1,8 @@
 // Tests of the CPU kernels in scatter_gather.cc (gather_nd, scatter_nd,
-// scatter_elements) against the ONNX documentation's examples and naive
-// loops written from the operator definitions, plus random garbage.
-// Everything here is exact.
+// scatter_elements) and grid_sample.cc against the ONNX documentation's
+// examples, hand-computed values and naive loops written from the operator
+// definitions, plus random garbage. Everything here is exact except
+// grid_sample's interpolation, whose bound is stated where used.
 
 #include "kernel_test_util.h"
 
@@ -197,6 +198,108 @@ TEST(CpuScatterElements, MatchesReferenceForIntegers) {
                 {view(data, DType::i32, dataDims), i64(idx, idxDims),
                  view(updates, DType::i32, idxDims)},
                 {view(out, DType::i32, dataDims)}, bogus),
+            "");
+}
+
+//===----------------------------------------------------------------------===//
+// grid_sample
+//===----------------------------------------------------------------------===//
+
+std::vector<float> sample(const std::vector<float> &x, const Dims &xDims,
+                          std::vector<float> grid, const Dims &gridDims,
+                          const MapAttrs &attrs) {
+  std::vector<float> in = x;
+  Dims outDims = {xDims[0], xDims[1]};
+  for (size_t d = 1; d + 1 < gridDims.size(); ++d)
+    outDims.push_back(gridDims[d]);
+  std::vector<float> out(size_t(numel(outDims)));
+  EXPECT_OK(run("grid_sample", {f32(in, xDims), f32(grid, gridDims)},
+                {f32(out, outDims)}, attrs));
+  return out;
+}
+
+TEST(CpuGridSample, HandComputedModesAndPadding) {
+  // X = [[1, 2], [3, 4]]; grid points are (x, y).
+  const std::vector<float> x = {1, 2, 3, 4};
+  const Dims xDims = {1, 1, 2, 2};
+  MapAttrs corners;
+  corners.ints["align_corners"] = 1;
+  // Corners, the center (bilinear mean) and the top right.
+  auto y = sample(x, xDims, {-1, -1, 1, 1, 0, 0, 1, -1}, {1, 1, 4, 2}, corners);
+  EXPECT_EQ(y, (std::vector<float>{1, 4, 2.5f, 2}));
+  // Nearest rounds half to even: the center (0.5, 0.5) reads (0, 0).
+  corners.strings["mode"] = "nearest";
+  y = sample(x, xDims, {0, 0, 0.9f, -0.9f}, {1, 1, 2, 2}, corners);
+  EXPECT_EQ(y, (std::vector<float>{1, 2}));
+  // Cubic at pixel centers is the pixel.
+  corners.strings["mode"] = "cubic";
+  y = sample(x, xDims, {1, -1, -1, 1}, {1, 1, 2, 2}, corners);
+  EXPECT_NEAR(y[0], 2, 1e-6);
+  EXPECT_NEAR(y[1], 3, 1e-6);
+
+  // Without align_corners (-1, -1) is the outer corner of pixel (0, 0):
+  // position (-0.5, -0.5), whose taps straddle the border.
+  MapAttrs zeros, border, reflection;
+  border.strings["padding_mode"] = "border";
+  reflection.strings["padding_mode"] = "reflection";
+  EXPECT_EQ(sample(x, xDims, {-1, -1}, {1, 1, 1, 2}, zeros)[0], 0.25f);
+  EXPECT_EQ(sample(x, xDims, {-1, -1}, {1, 1, 1, 2}, border)[0], 1.0f);
+  EXPECT_EQ(sample(x, xDims, {-1, -1}, {1, 1, 1, 2}, reflection)[0], 1.0f);
+  // Far outside: zeros reads nothing; border clamps to the corner; x = 3
+  // (position 3.5) reflects twice to -0.5, whose taps both read column 0,
+  // and y = 1 (position 1.5) reads row 1.
+  EXPECT_EQ(sample(x, xDims, {3, 1}, {1, 1, 1, 2}, zeros)[0], 0.0f);
+  EXPECT_EQ(sample(x, xDims, {3, 1}, {1, 1, 1, 2}, border)[0], 4.0f);
+  EXPECT_EQ(sample(x, xDims, {3, 1}, {1, 1, 1, 2}, reflection)[0], 3.0f);
+}
+
+TEST(CpuGridSample, OnnxBicubicExample) {
+  // The ONNX documentation's bicubic example, the expected values from the
+  // onnx package's reference implementation.
+  const std::vector<float> x = {0, 1, 2, 3, 4, 5};
+  const std::vector<float> grid = {-1, -1, -0.5f, -0.5f, -0.2f, -0.2f, 0, 0,
+                                   0,  0,  -0.2f, -0.2f, 0.5f,  0.5f,  1, 1};
+  MapAttrs attrs;
+  attrs.strings["mode"] = "cubic";
+  auto y = sample(x, {1, 1, 3, 2}, grid, {1, 2, 4, 2}, attrs);
+  const double expected[] = {-0.140625, 0.3828125, 1.7555516, 2.96875,
+                             2.96875,   1.7555516, 5.1445312, 1.390625};
+  for (size_t i = 0; i < 8; ++i)
+    EXPECT_NEAR(y[i], expected[i], 1e-6) << i;
+}
+
+TEST(CpuGridSample, VolumetricLinearIsTrilinear) {
+  // x(d, h, w) = 100 d + 10 h + w is linear, so trilinear sampling inside
+  // the volume reproduces it exactly at any position.
+  const Dims xDims = {1, 2, 3, 4, 5};
+  std::vector<float> x(size_t(numel(xDims)));
+  for (int64_t c = 0; c < 2; ++c)
+    for (int64_t d = 0; d < 3; ++d)
+      for (int64_t h = 0; h < 4; ++h)
+        for (int64_t w = 0; w < 5; ++w)
+          x[size_t(((c * 3 + d) * 4 + h) * 5 + w)] =
+              float(100 * d + 10 * h + w + 1000 * c);
+  MapAttrs corners;
+  corners.ints["align_corners"] = 1;
+  // 1 x 2 x 3 points, each (x, y, z).
+  auto grid = randomValues(2 * 3 * 3, 50, -1.0, 1.0);
+  auto y = sample(x, xDims, grid, {1, 1, 2, 3, 3}, corners);
+  for (int64_t c = 0; c < 2; ++c)
+    for (int64_t p = 0; p < 6; ++p) {
+      const double w = (grid[size_t(p * 3)] + 1) / 2 * 4;
+      const double h = (grid[size_t(p * 3 + 1)] + 1) / 2 * 3;
+      const double d = (grid[size_t(p * 3 + 2)] + 1) / 2 * 2;
+      EXPECT_NEAR(y[size_t(c * 6 + p)], 100 * d + 10 * h + w + 1000 * c, 1e-3)
+          << c << " " << p;
+    }
+  std::vector<float> out(12);
+  MapAttrs bad;
+  bad.strings["mode"] = "bogus";
+  EXPECT_NE(run("grid_sample", {f32(x, xDims), f32(grid, {1, 1, 2, 3, 3})},
+                {f32(out, {1, 2, 1, 2, 3})}, bad),
+            "");
+  EXPECT_NE(run("grid_sample", {f32(x, xDims), f32(grid, {1, 1, 2, 9})},
+                {f32(out, {1, 2, 1, 2, 3})}, corners),
             "");
 }
 

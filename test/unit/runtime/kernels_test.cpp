@@ -45,7 +45,8 @@ TEST(CpuRegistry, EveryOpHasAKernel) {
       "log_softmax", "hardmax", "argmax", "argmin", "trilu", "gather_elements",
       "cumsum", "pad", "lrn", "conv_transpose",
       // scatter_gather.cc
-      "gather_nd", "scatter_nd", "scatter_elements", "bit_shift"};
+      "gather_nd", "scatter_nd", "scatter_elements", "bit_shift",
+      "grid_sample"};
   std::vector<std::string> names = kernelNames();
   for (const char *op : ops) {
     EXPECT_NE(findKernel(op), nullptr) << op;
