@@ -497,9 +497,85 @@ LogicalResult importRmsNorm(NodeContext &n) {
 /// Inference-mode BatchNormalization as elementwise ops on the per-channel
 /// parameters reshaped to [C, 1, ..., 1]:
 /// (x - mean) / sqrt(var + epsilon) * scale + bias.
+/// Training-mode BatchNormalization (opset 14+): normalizes with the
+/// batch's own mean and (population) variance over every dim but 1, and
+/// also returns the running statistics updated with `momentum`.
+LogicalResult importBatchNormTraining(NodeContext &n) {
+  Value x = n.input(0);
+  int64_t rank = cast<RankedTensorType>(x.getType()).getRank();
+  if (rank < 2)
+    return n.error("input must have rank >= 2");
+  SmallVector<int64_t> axes = {0};
+  for (int64_t i = 2; i < rank; ++i)
+    axes.push_back(i);
+  Builder b(n.context());
+  auto mean = [&](Value v) {
+    return n.make<azg::ReduceMeanOp>(v, b.getDenseI64ArrayAttr(axes),
+                                     b.getBoolAttr(true));
+  };
+  SmallVector<int64_t> paramShape(rank - 1, 1);
+  paramShape[0] = -1;
+  Value channelShape = n.constantI64(paramShape);
+  FailureOr<Value> mu = mean(x);
+  if (failed(mu))
+    return failure();
+  FailureOr<Value> centered = n.make<azg::SubOp>(x, *mu);
+  if (failed(centered))
+    return failure();
+  FailureOr<Value> squared = n.make<azg::MulOp>(*centered, *centered);
+  if (failed(squared))
+    return failure();
+  FailureOr<Value> variance = mean(*squared);
+  if (failed(variance))
+    return failure();
+  FailureOr<Value> padded = n.make<azg::AddOp>(
+      *variance, n.constantLike(x, n.attrFloat("epsilon", 1e-5f)));
+  if (failed(padded))
+    return failure();
+  FailureOr<Value> stddev = n.make<azg::SqrtOp>(*padded);
+  if (failed(stddev))
+    return failure();
+  FailureOr<Value> normalized = n.make<azg::DivOp>(*centered, *stddev);
+  FailureOr<Value> scale =
+      n.make<azg::ReshapeOp>(n.input(1), channelShape, UnitAttr());
+  FailureOr<Value> bias =
+      n.make<azg::ReshapeOp>(n.input(2), channelShape, UnitAttr());
+  if (failed(normalized) || failed(scale) || failed(bias))
+    return failure();
+  FailureOr<Value> scaled = n.make<azg::MulOp>(*normalized, *scale);
+  if (failed(scaled))
+    return failure();
+  FailureOr<Value> y = n.make<azg::AddOp>(*scaled, *bias);
+  if (failed(y))
+    return failure();
+  // running = running * momentum + batch * (1 - momentum), per channel.
+  float momentum = n.attrFloat("momentum", 0.9f);
+  auto running = [&](Value old, Value batch) -> FailureOr<Value> {
+    FailureOr<Value> flat =
+        n.make<azg::ReshapeOp>(batch, n.constantI64({-1}), UnitAttr());
+    if (failed(flat))
+      return failure();
+    FailureOr<Value> kept =
+        n.make<azg::MulOp>(old, n.constantLike(old, momentum));
+    FailureOr<Value> added =
+        n.make<azg::MulOp>(*flat, n.constantLike(old, 1 - momentum));
+    if (failed(kept) || failed(added))
+      return failure();
+    return n.make<azg::AddOp>(*kept, *added);
+  };
+  FailureOr<Value> runningMean = running(n.input(3), *mu);
+  FailureOr<Value> runningVar = running(n.input(4), *variance);
+  if (failed(runningMean) || failed(runningVar))
+    return failure();
+  return n.setResults({*y, *runningMean, *runningVar});
+}
+
 LogicalResult importBatchNorm(NodeContext &n) {
+  if (n.attrInt("training_mode", 0) != 0 && n.opset() >= 14)
+    return importBatchNormTraining(n);
   if (n.attrInt("training_mode", 0) != 0 || n.isOutputUsed(1))
-    return n.error("training-mode BatchNormalization is not supported");
+    return n.error("training-mode BatchNormalization is supported from "
+                   "opset 14 (training_mode = 1)");
   int64_t rank = cast<RankedTensorType>(n.input(0).getType()).getRank();
   if (rank < 2)
     return n.error("input must have rank >= 2");

@@ -347,6 +347,57 @@ LogicalResult importTile(NodeContext &n) {
       n.make<azg::ReshapeOp>(*copies, n.constantI64(merged), UnitAttr()));
 }
 
+/// ReverseSequence: out[t, b] = in[t < len[b] ? len[b] - 1 - t : t, b]
+/// along time_axis, as a gather_elements with that index computed from
+/// the lengths and broadcast to the input's (static) shape.
+LogicalResult importReverseSequence(NodeContext &n) {
+  Value x = n.input(0), lens = n.input(1);
+  RankedTensorType type = typeOf(x);
+  int64_t rank = type.getRank();
+  int64_t timeAxis = n.attrInt("time_axis", 0),
+          batchAxis = n.attrInt("batch_axis", 1);
+  if (rank < 2 || !type.hasStaticShape() ||
+      !((timeAxis == 0 && batchAxis == 1) || (timeAxis == 1 && batchAxis == 0)))
+    return n.error("ReverseSequence needs a static input of rank >= 2 and "
+                   "time and batch axes 0 and 1");
+  int64_t steps = type.getDimSize(timeAxis);
+  Builder b(n.context());
+  SmallVector<int64_t> timeShape(rank, 1), batchShape(rank, 1);
+  timeShape[timeAxis] = steps;
+  batchShape[batchAxis] = -1;
+  SmallVector<int64_t> positions;
+  for (int64_t t = 0; t < steps; ++t)
+    positions.push_back(t);
+  Value t = n.builder().create<azg::ConstantOp>(
+      n.loc(),
+      DenseIntElementsAttr::get(
+          RankedTensorType::get(timeShape, b.getI64Type()), positions));
+  FailureOr<Value> lengths =
+      n.make<azg::CastOp>(lens, TypeAttr::get(b.getI64Type()));
+  if (failed(lengths))
+    return failure();
+  FailureOr<Value> column =
+      n.make<azg::ReshapeOp>(*lengths, n.constantI64(batchShape), UnitAttr());
+  if (failed(column))
+    return failure();
+  FailureOr<Value> inside = n.make<azg::LessOp>(t, *column);
+  FailureOr<Value> last = n.make<azg::SubOp>(*column, n.constantI64({1}, true));
+  if (failed(inside) || failed(last))
+    return failure();
+  FailureOr<Value> reversed = n.make<azg::SubOp>(*last, t);
+  if (failed(reversed))
+    return failure();
+  FailureOr<Value> index = n.make<azg::WhereOp>(*inside, *reversed, t);
+  if (failed(index))
+    return failure();
+  FailureOr<Value> full =
+      n.make<azg::ExpandOp>(*index, n.constantI64(type.getShape()));
+  if (failed(full))
+    return failure();
+  return n.setResult(
+      n.make<azg::GatherElementsOp>(x, *full, b.getI64IntegerAttr(timeAxis)));
+}
+
 LogicalResult importGatherND(NodeContext &n) {
   Builder b(n.context());
   return n.setResult(n.make<azg::GatherNDOp>(
@@ -428,6 +479,7 @@ void azc::onnx_frontend::addShapeImporters(std::vector<OpImporter> &t) {
   add("GatherElements", 11, importGatherElements, 2);
   add("GatherND", 11, importGatherND, 2);
   add("Tile", 6, importTile, 2);
+  add("ReverseSequence", 10, importReverseSequence, 2);
   add("ScatterND", 11, importScatterND, 3);
   add("ScatterElements", 11, importScatterElements, 3);
   add("Scatter", 9, importScatterElements, 3);
