@@ -360,11 +360,26 @@ template <bool isMax> LogicalResult importPool(NodeContext &n) {
     return failure();
   Builder b(n.context());
   BoolAttr ceil = b.getBoolAttr(n.attrInt("ceil_mode", 0) != 0);
-  if constexpr (isMax)
-    return n.setResult(n.make<azg::MaxPoolOp>(
-        n.input(0), b.getDenseI64ArrayAttr(*kernel),
-        b.getDenseI64ArrayAttr(strides), b.getDenseI64ArrayAttr(*pads),
-        b.getDenseI64ArrayAttr(dilations), ceil));
+  if constexpr (isMax) {
+    // 8-bit integers pool exactly in float: every value is representable
+    // and max only selects.
+    Value x = n.input(0);
+    Type element = input.getElementType();
+    bool narrowInt = element.isInteger(8);
+    if (narrowInt) {
+      FailureOr<Value> widened =
+          n.make<azg::CastOp>(x, TypeAttr::get(b.getF32Type()));
+      if (failed(widened))
+        return failure();
+      x = *widened;
+    }
+    FailureOr<Value> pooled = n.make<azg::MaxPoolOp>(
+        x, b.getDenseI64ArrayAttr(*kernel), b.getDenseI64ArrayAttr(strides),
+        b.getDenseI64ArrayAttr(*pads), b.getDenseI64ArrayAttr(dilations), ceil);
+    if (failed(pooled) || !narrowInt)
+      return n.setResult(pooled);
+    return n.setResult(n.make<azg::CastOp>(*pooled, TypeAttr::get(element)));
+  }
   if (dilations != ones)
     return n.error("AveragePool with dilations is not supported");
   return n.setResult(n.make<azg::AvgPoolOp>(
