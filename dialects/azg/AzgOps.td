@@ -186,6 +186,26 @@ def Azg_MatMulOp : Azg_Op<"matmul", [AttrSizedOperandSegments]> {
   let hasVerifier = 1;
 }
 
+def Azg_MatMulIntegerOp : Azg_Op<"matmul_integer",
+                                 [AttrSizedOperandSegments]> {
+  let summary = "8-bit matrix product accumulated exactly in i32";
+  let description = [{
+    ONNX MatMulInteger: `(lhs - lhs_zero_point) @ (rhs - rhs_zero_point)`
+    with MatMul's batching and 1-D promotion. A zero point is a scalar, or
+    one per row of `lhs` / per column of `rhs`.
+  }];
+  let arguments = (ins RankedTensorOf<[I8, UI8]>:$lhs,
+                       RankedTensorOf<[I8, UI8]>:$rhs,
+                       Optional<RankedTensorOf<[I8, UI8]>>:$lhs_zero_point,
+                       Optional<RankedTensorOf<[I8, UI8]>>:$rhs_zero_point);
+  let results = (outs RankedTensorOf<[I32]>:$output);
+  let assemblyFormat = [{
+    $lhs `,` $rhs (`lhs_zero_point` `(` $lhs_zero_point^ `)`)?
+    (`rhs_zero_point` `(` $rhs_zero_point^ `)`)? attr-dict `:`
+    functional-type(operands, results)
+  }];
+}
+
 def Azg_GemmOp : Azg_Op<"gemm"> {
   let summary = "general matrix multiply (ONNX Gemm) with a fused epilogue";
   let description = [{

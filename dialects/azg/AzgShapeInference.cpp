@@ -196,12 +196,12 @@ LogicalResult azc::azg::inferReduction(std::optional<Location> loc, Value input,
 // Linear algebra and convolution
 //===----------------------------------------------------------------------===//
 
-LogicalResult MatMulOp::inferReturnTypes(MLIRContext *,
-                                         std::optional<Location> loc,
-                                         Adaptor adaptor,
-                                         SmallVectorImpl<Type> &results) {
-  RankedTensorType lhs = rankedType(adaptor.getLhs());
-  RankedTensorType rhs = rankedType(adaptor.getRhs());
+/// The result of ONNX MatMul's batching and 1-D promotion, with
+/// `element` as its element type.
+static LogicalResult inferMatMulResult(std::optional<Location> loc,
+                                       RankedTensorType lhs,
+                                       RankedTensorType rhs, Type element,
+                                       SmallVectorImpl<Type> &results) {
   if (lhs.getRank() == 0 || rhs.getRank() == 0)
     return failAt(loc, "matmul operands must have rank >= 1");
   SmallVector<int64_t> l(lhs.getShape()), r(rhs.getShape());
@@ -223,8 +223,26 @@ LogicalResult MatMulOp::inferReturnTypes(MLIRContext *,
     shape.push_back(l[l.size() - 2]);
   if (!promotedRhs)
     shape.push_back(r.back());
-  results.push_back(withShape(lhs, shape));
+  results.push_back(RankedTensorType::get(shape, element));
   return success();
+}
+
+LogicalResult MatMulOp::inferReturnTypes(MLIRContext *,
+                                         std::optional<Location> loc,
+                                         Adaptor adaptor,
+                                         SmallVectorImpl<Type> &results) {
+  RankedTensorType lhs = rankedType(adaptor.getLhs());
+  return inferMatMulResult(loc, lhs, rankedType(adaptor.getRhs()),
+                           lhs.getElementType(), results);
+}
+
+LogicalResult
+MatMulIntegerOp::inferReturnTypes(MLIRContext *context,
+                                  std::optional<Location> loc, Adaptor adaptor,
+                                  SmallVectorImpl<Type> &results) {
+  return inferMatMulResult(loc, rankedType(adaptor.getLhs()),
+                           rankedType(adaptor.getRhs()),
+                           IntegerType::get(context, 32), results);
 }
 
 LogicalResult GemmOp::inferReturnTypes(MLIRContext *,

@@ -1113,6 +1113,34 @@ LogicalResult importQuantize(NodeContext &n) {
   return n.setResult(quantize(n, x, scale, zeroPoint, to));
 }
 
+LogicalResult importMatMulInteger(NodeContext &n) {
+  return n.setResult(n.make<azg::MatMulIntegerOp>(n.input(0), n.input(1),
+                                                  n.input(2), n.input(3)));
+}
+
+/// QLinearMatMul: the exact integer product, scaled by a_scale * b_scale
+/// in float, then quantized with y_scale and y_zero_point. A 1-D a_scale
+/// (per row) is made a column.
+LogicalResult importQLinearMatMul(NodeContext &n) {
+  Value a = n.input(0), aScale = n.input(1), aZero = n.input(2);
+  Value b = n.input(3), bScale = n.input(4), bZero = n.input(5);
+  Value yScale = n.input(6), yZero = n.input(7);
+  TRY(product, n.make<azg::MatMulIntegerOp>(a, b, aZero, bZero));
+  Type floatType = getElementTypeOrSelf(aScale.getType());
+  TRY(widened, n.make<azg::CastOp>(product, TypeAttr::get(floatType)));
+  if (typeOf(aScale).getRank() == 1 && typeOf(aScale).getDimSize(0) != 1) {
+    TRY(column,
+        n.make<azg::ReshapeOp>(aScale, n.constantI64({-1, 1}), UnitAttr()));
+    aScale = column;
+  }
+  TRY(scaledA, n.make<azg::MulOp>(widened, aScale));
+  TRY(real, n.make<azg::MulOp>(scaledA, bScale));
+  Builder builder(n.context());
+  Type to = yZero ? getElementTypeOrSelf(yZero.getType())
+                  : Type(builder.getIntegerType(8, false));
+  return n.setResult(quantize(n, real, yScale, yZero, to));
+}
+
 /// DynamicQuantizeLinear, as its ONNX function: uint8 with the scale and
 /// zero point of the data's range extended to include 0.
 LogicalResult importDynamicQuantize(NodeContext &n) {
@@ -1326,6 +1354,8 @@ void azc::onnx_frontend::addCompositeImporters(std::vector<OpImporter> &t) {
   add("DequantizeLinear", 10, importDequantize, 2);
   add("QuantizeLinear", 10, importQuantize, 2);
   add("DynamicQuantizeLinear", 11, importDynamicQuantize);
+  add("MatMulInteger", 10, importMatMulInteger, 2);
+  add("QLinearMatMul", 10, importQLinearMatMul, 8);
   for (auto [op, fn] :
        {std::pair<const char *, ImportFn>{"Adagrad", importAdagrad},
         {"Momentum", importMomentum},

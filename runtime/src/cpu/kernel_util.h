@@ -63,6 +63,7 @@ void addReduceMathKernels(KernelTable &table);
 void addIndexKernels(KernelTable &table);
 void addScatterGatherKernels(KernelTable &table);
 void addGridSampleKernels(KernelTable &table);
+void addIntegerKernels(KernelTable &table);
 
 /// Checks operand/result counts and that required tensors have storage
 /// (an empty tensor may have none).

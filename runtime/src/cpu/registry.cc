@@ -105,6 +105,7 @@ const KernelTable &table() {
     addIndexKernels(entries);
     addScatterGatherKernels(entries);
     addGridSampleKernels(entries);
+    addIntegerKernels(entries);
     std::sort(entries.begin(), entries.end(),
               [](const KernelEntry &a, const KernelEntry &b) {
                 return std::string_view(a.name) < std::string_view(b.name);

@@ -407,6 +407,73 @@ TEST(CpuMath, BitShiftUnsignedAndWideShifts) {
             "");
 }
 
+// matmul_integer against int64 loops written from the definition, with
+// batch broadcasting, 1-D promotion and scalar / per-row / per-column zero
+// points; exact.
+TEST(CpuMatMulInteger, MatchesReference) {
+  struct Case {
+    Dims lhs, rhs, out;
+    bool lhsZeroPerRow, rhsZeroPerColumn;
+  };
+  const Case cases[] = {
+      {{4, 3}, {3, 2}, {4, 2}, false, false},
+      {{2, 1, 3, 5}, {3, 5, 4}, {2, 3, 3, 4}, true, true},
+      {{5}, {5, 3}, {3}, false, true},
+      {{2, 3, 5}, {5}, {2, 3}, true, false},
+  };
+  unsigned seed = 60;
+  for (const Case &c : cases) {
+    auto a = randomInts<uint8_t>(numel(c.lhs), seed++, 0, 255);
+    auto b = randomInts<int8_t>(numel(c.rhs), seed++, -128, 127);
+    const int64_t K = c.lhs.back();
+    const int64_t M = c.lhs.size() == 1 ? 1 : c.lhs[c.lhs.size() - 2];
+    const int64_t N = c.rhs.size() == 1 ? 1 : c.rhs.back();
+    auto za = randomInts<uint8_t>(c.lhsZeroPerRow ? M : 1, seed++, 0, 255);
+    auto zb = randomInts<int8_t>(c.rhsZeroPerColumn ? N : 1, seed++, -128, 127);
+    std::vector<int32_t> out(size_t(numel(c.out)));
+    ASSERT_OK(run("matmul_integer",
+                  {view(a, DType::u8, c.lhs), view(b, DType::i8, c.rhs),
+                   view(za, DType::u8, {int64_t(za.size())}),
+                   view(zb, DType::i8, {int64_t(zb.size())})},
+                  {view(out, DType::i32, c.out)}));
+    // Reference over the result's batch, padding operands to batch + 2-D.
+    Dims l = c.lhs, r = c.rhs;
+    if (l.size() == 1)
+      l.insert(l.begin(), 1);
+    if (r.size() == 1)
+      r.push_back(1);
+    Dims batch(c.out.begin(),
+               c.out.end() - (c.lhs.size() > 1) - (c.rhs.size() > 1));
+    Dims lb(l.begin(), l.end() - 2), rb(r.begin(), r.end() - 2);
+    for (int64_t bi = 0; bi < std::max<int64_t>(1, numel(batch)); ++bi) {
+      Dims coord = batch.empty() ? Dims() : unflatten(bi, batch);
+      const int64_t lo = lb.empty() ? 0 : broadcastOffset(coord, lb);
+      const int64_t ro = rb.empty() ? 0 : broadcastOffset(coord, rb);
+      for (int64_t m = 0; m < M; ++m)
+        for (int64_t n = 0; n < N; ++n) {
+          int64_t sum = 0;
+          for (int64_t k = 0; k < K; ++k)
+            sum += (int64_t(a[size_t((lo * M + m) * K + k)]) -
+                    za[size_t(c.lhsZeroPerRow ? m : 0)]) *
+                   (int64_t(b[size_t((ro * K + k) * N + n)]) -
+                    zb[size_t(c.rhsZeroPerColumn ? n : 0)]);
+          ASSERT_EQ(out[size_t((bi * M + m) * N + n)], sum)
+              << bi << " " << m << " " << n;
+        }
+    }
+  }
+  std::vector<uint8_t> a(6);
+  std::vector<int32_t> out(4);
+  EXPECT_NE(run("matmul_integer",
+                {view(a, DType::u8, {2, 3}), view(a, DType::u8, {2, 3})},
+                {view(out, DType::i32, {2, 2})}),
+            "");
+  std::vector<float> f(6);
+  EXPECT_NE(run("matmul_integer", {f32(f, {2, 3}), f32(f, {3, 2})},
+                {view(out, DType::i32, {2, 2})}),
+            "");
+}
+
 TEST(CpuMath, XorBroadcasts) {
   std::vector<uint8_t> a = {0, 1}, b = {0, 1, 2}, y(6);
   ASSERT_OK(run("xor", {view(a, DType::i1, {2, 1}), view(b, DType::i1, {3})},

@@ -43,10 +43,10 @@ TEST(CpuRegistry, EveryOpHasAKernel) {
       "sign", "isnan", "isinf", "prelu", "mod", "xor", "reduce_l1", "reduce_l2",
       "reduce_log_sum", "reduce_log_sum_exp", "reduce_sum_square",
       "log_softmax", "hardmax", "argmax", "argmin", "trilu", "gather_elements",
-      "cumsum", "pad", "lrn", "conv_transpose",
-      // scatter_gather.cc
-      "gather_nd", "scatter_nd", "scatter_elements", "bit_shift",
-      "grid_sample"};
+      "cumsum", "pad", "lrn", "conv_transpose", "bit_shift",
+      // scatter_gather.cc, grid_sample.cc, integer_ops.cc
+      "gather_nd", "scatter_nd", "scatter_elements", "grid_sample",
+      "matmul_integer"};
   std::vector<std::string> names = kernelNames();
   for (const char *op : ops) {
     EXPECT_NE(findKernel(op), nullptr) << op;
