@@ -253,6 +253,30 @@ def Azg_ConvOp : Azg_Op<"conv", [AttrSizedOperandSegments]> {
   let hasVerifier = 1;
 }
 
+def Azg_ConvIntegerOp : Azg_Op<"conv_integer", [AttrSizedOperandSegments]> {
+  let summary = "8-bit grouped convolution accumulated exactly in i32";
+  let description = [{
+    ONNX ConvInteger: `conv(input - input_zero_point, weight -
+    weight_zero_point)` with Conv's layout and window attributes; padding
+    contributes nothing. `input_zero_point` is a scalar, `weight_zero_point`
+    a scalar or one per output channel.
+  }];
+  let arguments = (ins RankedTensorOf<[I8, UI8]>:$input,
+                       RankedTensorOf<[I8, UI8]>:$weight,
+                       Optional<RankedTensorOf<[I8, UI8]>>:$input_zero_point,
+                       Optional<RankedTensorOf<[I8, UI8]>>:$weight_zero_point,
+                       DenseI64ArrayAttr:$strides,
+                       DenseI64ArrayAttr:$pads,
+                       DenseI64ArrayAttr:$dilations,
+                       DefaultValuedAttr<I64Attr, "1">:$group);
+  let results = (outs RankedTensorOf<[I32]>:$output);
+  let assemblyFormat = [{
+    $input `,` $weight (`input_zero_point` `(` $input_zero_point^ `)`)?
+    (`weight_zero_point` `(` $weight_zero_point^ `)`)? attr-dict `:`
+    functional-type(operands, results)
+  }];
+}
+
 def Azg_ConvTransposeOp : Azg_Op<"conv_transpose"> {
   let summary = "N-d grouped transposed convolution (NC... layout)";
   let description = [{

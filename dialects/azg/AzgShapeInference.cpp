@@ -285,6 +285,30 @@ LogicalResult ConvOp::inferReturnTypes(MLIRContext *,
   return success();
 }
 
+LogicalResult ConvIntegerOp::inferReturnTypes(MLIRContext *context,
+                                              std::optional<Location> loc,
+                                              Adaptor adaptor,
+                                              SmallVectorImpl<Type> &results) {
+  RankedTensorType input = rankedType(adaptor.getInput());
+  RankedTensorType weight = rankedType(adaptor.getWeight());
+  int64_t spatial = input.getRank() - 2;
+  if (spatial < 1 || weight.getRank() != input.getRank())
+    return failAt(loc, "conv_integer needs input and weight of equal rank "
+                       ">= 3");
+  if (failed(checkWindowAttrs(loc, spatial, adaptor.getStrides(),
+                              adaptor.getPads(), adaptor.getDilations())))
+    return failure();
+  SmallVector<int64_t> shape = {input.getDimSize(0), weight.getDimSize(0)};
+  for (int64_t i = 0; i < spatial; ++i)
+    shape.push_back(windowOutputSize(
+        input.getDimSize(i + 2), weight.getDimSize(i + 2),
+        adaptor.getStrides()[i], adaptor.getPads()[i],
+        adaptor.getPads()[i + spatial], adaptor.getDilations()[i], false));
+  results.push_back(
+      RankedTensorType::get(shape, IntegerType::get(context, 32)));
+  return success();
+}
+
 LogicalResult
 ConvTransposeOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
                                   Adaptor adaptor,

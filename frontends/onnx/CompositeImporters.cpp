@@ -1141,6 +1141,63 @@ LogicalResult importQLinearMatMul(NodeContext &n) {
   return n.setResult(quantize(n, real, yScale, yZero, to));
 }
 
+/// conv_integer with the node's window attributes and the given operands.
+FailureOr<Value> convInteger(NodeContext &n, Value x, Value w, Value xZero,
+                             Value wZero) {
+  RankedTensorType input = typeOf(x), weight = typeOf(w);
+  int64_t spatial = input.getRank() - 2;
+  if (spatial < 1 || weight.getRank() != input.getRank())
+    return n.error("needs input and weight of equal rank >= 3");
+  SmallVector<int64_t> kernel =
+      n.attrInts("kernel_shape")
+          .value_or(SmallVector<int64_t>(weight.getShape().drop_front(2)));
+  SmallVector<int64_t> ones(spatial, 1);
+  SmallVector<int64_t> strides = n.attrInts("strides").value_or(ones);
+  SmallVector<int64_t> dilations = n.attrInts("dilations").value_or(ones);
+  FailureOr<SmallVector<int64_t>> pads =
+      windowPads(n, input, kernel, strides, dilations);
+  if (failed(pads))
+    return failure();
+  Builder b(n.context());
+  return n.make<azg::ConvIntegerOp>(
+      x, w, xZero, wZero, b.getDenseI64ArrayAttr(strides),
+      b.getDenseI64ArrayAttr(*pads), b.getDenseI64ArrayAttr(dilations),
+      b.getI64IntegerAttr(n.attrInt("group", 1)));
+}
+
+LogicalResult importConvInteger(NodeContext &n) {
+  return n.setResult(
+      convInteger(n, n.input(0), n.input(1), n.input(2), n.input(3)));
+}
+
+/// QLinearConv: the exact integer convolution plus the int32 bias, scaled
+/// by x_scale * w_scale (per output channel when w_scale is 1-D), then
+/// quantized with y_scale and y_zero_point.
+LogicalResult importQLinearConv(NodeContext &n) {
+  Value x = n.input(0), xScale = n.input(1), xZero = n.input(2);
+  Value w = n.input(3), wScale = n.input(4), wZero = n.input(5);
+  Value yScale = n.input(6), yZero = n.input(7), bias = n.input(8);
+  TRY(acc, convInteger(n, x, w, xZero, wZero));
+  int64_t rank = typeOf(x).getRank();
+  if (bias) {
+    TRY(channels, perChannel(n, bias, rank));
+    TRY(biased, n.make<azg::AddOp>(acc, channels));
+    acc = biased;
+  }
+  Type floatType = getElementTypeOrSelf(xScale.getType());
+  TRY(widened, n.make<azg::CastOp>(acc, TypeAttr::get(floatType)));
+  if (typeOf(wScale).getNumElements() != 1) {
+    TRY(channels, perChannel(n, wScale, rank));
+    wScale = channels;
+  }
+  TRY(scaledX, n.make<azg::MulOp>(widened, xScale));
+  TRY(real, n.make<azg::MulOp>(scaledX, wScale));
+  Builder builder(n.context());
+  Type to = yZero ? getElementTypeOrSelf(yZero.getType())
+                  : Type(builder.getIntegerType(8, false));
+  return n.setResult(quantize(n, real, yScale, yZero, to));
+}
+
 /// DynamicQuantizeLinear, as its ONNX function: uint8 with the scale and
 /// zero point of the data's range extended to include 0.
 LogicalResult importDynamicQuantize(NodeContext &n) {
@@ -1356,6 +1413,8 @@ void azc::onnx_frontend::addCompositeImporters(std::vector<OpImporter> &t) {
   add("DynamicQuantizeLinear", 11, importDynamicQuantize);
   add("MatMulInteger", 10, importMatMulInteger, 2);
   add("QLinearMatMul", 10, importQLinearMatMul, 8);
+  add("ConvInteger", 10, importConvInteger, 2);
+  add("QLinearConv", 10, importQLinearConv, 8);
   for (auto [op, fn] :
        {std::pair<const char *, ImportFn>{"Adagrad", importAdagrad},
         {"Momentum", importMomentum},

@@ -134,6 +134,13 @@ void addMathImporters(std::vector<OpImporter> &table);
 void addShapeImporters(std::vector<OpImporter> &table);
 void addCompositeImporters(std::vector<OpImporter> &table);
 
+/// Explicit begin/end pads for a sliding window over `input`'s spatial
+/// dims (from dim 2), from `pads` or resolving auto_pad.
+mlir::FailureOr<llvm::SmallVector<int64_t>>
+windowPads(NodeContext &n, mlir::RankedTensorType input,
+           llvm::ArrayRef<int64_t> kernel, llvm::ArrayRef<int64_t> strides,
+           llvm::ArrayRef<int64_t> dilations);
+
 /// The MLIR element type of an ONNX TensorProto data type, or null.
 mlir::Type convertElementType(int32_t onnxType, mlir::MLIRContext *context);
 

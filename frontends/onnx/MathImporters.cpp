@@ -198,39 +198,6 @@ LogicalResult importGemm(NodeContext &n) {
                           azg::ActivationAttr(), FloatAttr(), FloatAttr()));
 }
 
-/// Explicit begin/end pads for a sliding window, resolving auto_pad.
-FailureOr<SmallVector<int64_t>>
-windowPads(NodeContext &n, RankedTensorType input, ArrayRef<int64_t> kernel,
-           ArrayRef<int64_t> strides, ArrayRef<int64_t> dilations) {
-  int64_t spatial = kernel.size();
-  std::string autoPad = n.attrString("auto_pad", "NOTSET");
-  if (autoPad == "NOTSET") {
-    SmallVector<int64_t> pads =
-        n.attrInts("pads").value_or(SmallVector<int64_t>(2 * spatial, 0));
-    if ((int64_t)pads.size() != 2 * spatial)
-      return n.error("pads has " + Twine(pads.size()) + " entries, expected " +
-                     Twine(2 * spatial));
-    return pads;
-  }
-  if (autoPad == "VALID")
-    return SmallVector<int64_t>(2 * spatial, 0);
-  if (autoPad != "SAME_UPPER" && autoPad != "SAME_LOWER")
-    return n.error("unknown auto_pad '" + autoPad + "'");
-  SmallVector<int64_t> pads(2 * spatial, 0);
-  for (int64_t i = 0; i < spatial; ++i) {
-    int64_t in = input.getDimSize(i + 2);
-    if (ShapedType::isDynamic(in))
-      return n.error("auto_pad=" + autoPad + " needs static spatial dims");
-    int64_t out = (in + strides[i] - 1) / strides[i];
-    int64_t total = std::max<int64_t>(
-        (out - 1) * strides[i] + dilations[i] * (kernel[i] - 1) + 1 - in, 0);
-    int64_t small = total / 2, large = total - small;
-    pads[i] = autoPad == "SAME_UPPER" ? small : large;
-    pads[i + spatial] = autoPad == "SAME_UPPER" ? large : small;
-  }
-  return pads;
-}
-
 LogicalResult importConv(NodeContext &n) {
   auto input = cast<RankedTensorType>(n.input(0).getType());
   auto weight = cast<RankedTensorType>(n.input(1).getType());
@@ -793,6 +760,38 @@ LogicalResult importMean(NodeContext &n) {
       n.make<azg::DivOp>(sum, n.constantLike(sum, double(n.numInputs()))));
 }
 } // namespace
+
+FailureOr<SmallVector<int64_t>> azc::onnx_frontend::windowPads(
+    NodeContext &n, RankedTensorType input, ArrayRef<int64_t> kernel,
+    ArrayRef<int64_t> strides, ArrayRef<int64_t> dilations) {
+  int64_t spatial = kernel.size();
+  std::string autoPad = n.attrString("auto_pad", "NOTSET");
+  if (autoPad == "NOTSET") {
+    SmallVector<int64_t> pads =
+        n.attrInts("pads").value_or(SmallVector<int64_t>(2 * spatial, 0));
+    if ((int64_t)pads.size() != 2 * spatial)
+      return n.error("pads has " + Twine(pads.size()) + " entries, expected " +
+                     Twine(2 * spatial));
+    return pads;
+  }
+  if (autoPad == "VALID")
+    return SmallVector<int64_t>(2 * spatial, 0);
+  if (autoPad != "SAME_UPPER" && autoPad != "SAME_LOWER")
+    return n.error("unknown auto_pad '" + autoPad + "'");
+  SmallVector<int64_t> pads(2 * spatial, 0);
+  for (int64_t i = 0; i < spatial; ++i) {
+    int64_t in = input.getDimSize(i + 2);
+    if (ShapedType::isDynamic(in))
+      return n.error("auto_pad=" + autoPad + " needs static spatial dims");
+    int64_t out = (in + strides[i] - 1) / strides[i];
+    int64_t total = std::max<int64_t>(
+        (out - 1) * strides[i] + dilations[i] * (kernel[i] - 1) + 1 - in, 0);
+    int64_t small = total / 2, large = total - small;
+    pads[i] = autoPad == "SAME_UPPER" ? small : large;
+    pads[i + spatial] = autoPad == "SAME_UPPER" ? large : small;
+  }
+  return pads;
+}
 
 void azc::onnx_frontend::addMathImporters(std::vector<OpImporter> &t) {
   // minInputs: how many leading inputs must be present.

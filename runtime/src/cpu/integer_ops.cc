@@ -1,8 +1,11 @@
-//===- integer_ops.cc - matmul_integer ------------------------------------===//
+//===- integer_ops.cc - matmul_integer and conv_integer -------------------===//
 //
-// ONNX MatMulInteger: 8-bit operands less their zero points, multiplied
-// and summed exactly in int32, with MatMul's batching and 1-D promotion.
-// A zero point is a scalar, or one per row of lhs / column of rhs.
+// ONNX MatMulInteger and ConvInteger: 8-bit operands less their zero
+// points, multiplied and summed exactly in int32. matmul_integer batches
+// and promotes 1-D operands as MatMul does; a zero point is a scalar, or
+// one per row of lhs / column of rhs. conv_integer has Conv's layout and
+// windows; padding contributes nothing; the weight zero point may be one
+// per output channel.
 //
 //===----------------------------------------------------------------------===//
 
@@ -110,10 +113,123 @@ azr_status_t matmulIntegerKernel(const KernelContext &context) {
   return nullptr;
 }
 
+azr_status_t convIntegerKernel(const KernelContext &context) {
+  const char *op = "conv_integer";
+  AZR_RETURN_IF_ERROR(checkArity(context, op, 2, 4, 1));
+  const Tensor &input = context.input(0), &weight = context.input(1);
+  const Tensor &out = context.output(0);
+  auto is8 = [](DType t) { return t == DType::i8 || t == DType::u8; };
+  if (!is8(input.dtype) || !is8(weight.dtype) || out.dtype != DType::i32)
+    return AZR_INVALID("%s: dtypes %s, %s -> %s, expected 8-bit operands and "
+                       "an i32 result",
+                       op, dtypeName(input.dtype), dtypeName(weight.dtype),
+                       dtypeName(out.dtype));
+  const int spatial = input.rank - 2;
+  if (spatial < 1 || weight.rank != input.rank || out.rank != input.rank)
+    return AZR_INVALID("%s: input %s, weight %s and result %s differ in rank "
+                       "or have rank < 3",
+                       op, shapeString(input).c_str(),
+                       shapeString(weight).c_str(), shapeString(out).c_str());
+  const size_t n = size_t(spatial);
+  const std::vector<int64_t> strides = context.attrs->getInts("strides");
+  const std::vector<int64_t> pads = context.attrs->getInts("pads");
+  const std::vector<int64_t> dilations = context.attrs->getInts("dilations");
+  if (strides.size() != n || pads.size() != 2 * n || dilations.size() != n)
+    return AZR_INVALID("%s: strides/pads/dilations do not match %d spatial "
+                       "dims",
+                       op, spatial);
+  const int64_t group = context.attrs->getInt("group", 1);
+  const int64_t batch = input.dims[0], C = input.dims[1], M = weight.dims[0];
+  if (group < 1 || C % group || M % group || weight.dims[1] != C / group ||
+      out.dims[0] != batch || out.dims[1] != M)
+    return AZR_INVALID("%s: input %s, weight %s, group %lld and result %s do "
+                       "not agree",
+                       op, shapeString(input).c_str(),
+                       shapeString(weight).c_str(), (long long)group,
+                       shapeString(out).c_str());
+  int64_t inSize = 1, outSize = 1, kSize = 1;
+  for (int d = 0; d < spatial; ++d) {
+    const int64_t in = input.dims[d + 2], k = weight.dims[d + 2];
+    if (strides[size_t(d)] < 1 || dilations[size_t(d)] < 1 ||
+        pads[size_t(d)] < 0 || pads[n + size_t(d)] < 0)
+      return AZR_INVALID("%s: invalid window in spatial dim %d", op, d);
+    const int64_t span = dilations[size_t(d)] * (k - 1) + 1;
+    const int64_t padded = in + pads[size_t(d)] + pads[n + size_t(d)];
+    const int64_t expected =
+        padded < span ? 0 : (padded - span) / strides[size_t(d)] + 1;
+    if (out.dims[d + 2] != expected)
+      return AZR_INVALID("%s: result dim %d is %lld, expected %lld", op, d + 2,
+                         (long long)out.dims[d + 2], (long long)expected);
+    inSize *= in;
+    outSize *= out.dims[d + 2];
+    kSize *= k;
+  }
+  int32_t inputZero = 0;
+  if (context.numInputs > 2 && context.input(2).present()) {
+    const Tensor &zp = context.input(2);
+    if (zp.dtype != input.dtype || zp.numel() != 1)
+      return AZR_INVALID("%s: input zero point %s must be one %s", op,
+                         shapeString(zp).c_str(), dtypeName(input.dtype));
+    inputZero = at8(zp, 0);
+  }
+  const Tensor *weightZero = nullptr;
+  if (context.numInputs > 3 && context.input(3).present()) {
+    weightZero = &context.input(3);
+    if (weightZero->dtype != weight.dtype ||
+        (weightZero->numel() != 1 && weightZero->numel() != M))
+      return AZR_INVALID("%s: weight zero point %s must have 1 or %lld "
+                         "elements",
+                         op, shapeString(*weightZero).c_str(), (long long)M);
+  }
+  const int64_t Cg = C / group, Mg = M / group;
+  int32_t *dst = out.as<int32_t>();
+  context.pool->parallelFor(batch * M, 1, [&](int64_t begin, int64_t end) {
+    int64_t pos[kMaxRank], tap[kMaxRank];
+    for (int64_t plane = begin; plane < end; ++plane) {
+      const int64_t b = plane / M, m = plane % M, g = m / Mg;
+      const int32_t wz =
+          weightZero ? at8(*weightZero, weightZero->numel() == 1 ? 0 : m) : 0;
+      for (int64_t o = 0; o < outSize; ++o) {
+        int64_t rest = o;
+        for (int d = spatial - 1; d >= 0; --d) {
+          pos[d] = rest % out.dims[d + 2];
+          rest /= out.dims[d + 2];
+        }
+        int32_t sum = 0;
+        for (int64_t t = 0; t < kSize; ++t) {
+          rest = t;
+          for (int d = spatial - 1; d >= 0; --d) {
+            tap[d] = rest % weight.dims[d + 2];
+            rest /= weight.dims[d + 2];
+          }
+          int64_t offset = 0;
+          bool inside = true;
+          for (int d = 0; d < spatial; ++d) {
+            const int64_t x = pos[d] * strides[size_t(d)] - pads[size_t(d)] +
+                              tap[d] * dilations[size_t(d)];
+            inside = inside && x >= 0 && x < input.dims[d + 2];
+            offset = offset * input.dims[d + 2] + x;
+          }
+          if (!inside)
+            continue;
+          for (int64_t c = 0; c < Cg; ++c) {
+            const int64_t ci = g * Cg + c;
+            sum += (at8(input, (b * C + ci) * inSize + offset) - inputZero) *
+                   (at8(weight, (m * Cg + c) * kSize + t) - wz);
+          }
+        }
+        dst[plane * outSize + o] = sum;
+      }
+    }
+  });
+  return nullptr;
+}
+
 } // namespace
 
 void addIntegerKernels(KernelTable &table) {
   table.push_back({"matmul_integer", guarded<matmulIntegerKernel>});
+  table.push_back({"conv_integer", guarded<convIntegerKernel>});
 }
 
 } // namespace azr::cpu

@@ -474,6 +474,50 @@ TEST(CpuMatMulInteger, MatchesReference) {
             "");
 }
 
+// conv_integer against int64 loops over each output element, with groups,
+// strides, dilations, asymmetric pads and per-channel weight zero points.
+TEST(CpuConvInteger, MatchesReference) {
+  const Dims in = {2, 4, 6, 5}, wd = {6, 2, 3, 2};
+  const Dims strides = {2, 1}, pads = {1, 0, 1, 1}, dilations = {1, 2};
+  const int64_t group = 2, Cg = 2, Mg = 3;
+  const Dims outDims = {2, 6, 3, 4}; // (6+2-3)/2+1, (5+1-3)/1+1
+  auto x = randomInts<int8_t>(numel(in), 70, -128, 127);
+  auto w = randomInts<uint8_t>(numel(wd), 71, 0, 255);
+  std::vector<int8_t> xz = {-3};
+  auto wz = randomInts<uint8_t>(6, 72, 0, 255);
+  MapAttrs attrs;
+  attrs.intLists["strides"] = strides;
+  attrs.intLists["pads"] = pads;
+  attrs.intLists["dilations"] = dilations;
+  attrs.ints["group"] = group;
+  std::vector<int32_t> out(size_t(numel(outDims)));
+  ASSERT_OK(run("conv_integer",
+                {view(x, DType::i8, in), view(w, DType::u8, wd),
+                 view(xz, DType::i8, {}), view(wz, DType::u8, {6})},
+                {view(out, DType::i32, outDims)}, attrs));
+  for (int64_t o = 0; o < numel(outDims); ++o) {
+    const Dims c = unflatten(o, outDims);
+    const int64_t b = c[0], m = c[1], g = m / Mg;
+    int64_t sum = 0;
+    for (int64_t ci = 0; ci < Cg; ++ci)
+      for (int64_t kh = 0; kh < 3; ++kh)
+        for (int64_t kw = 0; kw < 2; ++kw) {
+          const int64_t h = c[2] * 2 - 1 + kh, wpos = c[3] - 0 + kw * 2;
+          if (h < 0 || h >= 6 || wpos < 0 || wpos >= 5)
+            continue;
+          const int64_t xv = x[size_t(flatten({b, g * Cg + ci, h, wpos}, in))];
+          const int64_t wv = w[size_t(flatten({m, ci, kh, kw}, wd))];
+          sum += (xv - xz[0]) * (wv - wz[size_t(m)]);
+        }
+    ASSERT_EQ(out[size_t(o)], sum) << o;
+  }
+  std::vector<int32_t> wrong(4);
+  EXPECT_NE(run("conv_integer",
+                {view(x, DType::i8, in), view(w, DType::u8, wd)},
+                {view(wrong, DType::i32, {1, 1, 2, 2})}, attrs),
+            "");
+}
+
 TEST(CpuMath, XorBroadcasts) {
   std::vector<uint8_t> a = {0, 1}, b = {0, 1, 2}, y(6);
   ASSERT_OK(run("xor", {view(a, DType::i1, {2, 1}), view(b, DType::i1, {3})},
