@@ -16,6 +16,7 @@
 #include "llvm/ADT/Sequence.h"
 #include "llvm/ADT/StringExtras.h"
 
+#include <cmath>
 #include <map>
 
 using namespace mlir;
@@ -1388,6 +1389,128 @@ LogicalResult importAdam(NodeContext &n) {
   return n.setResults(xs);
 }
 
+//===----------------------------------------------------------------------===//
+// DFT
+//===----------------------------------------------------------------------===//
+
+/// DFT (opset 17) as matrix products: the signal axis is moved last, and
+/// the real and imaginary parts multiply constant cosine and sine matrices
+/// (N x K, K = N or N / 2 + 1 when onesided), combined for the forward or
+/// inverse (scaled by 1 / N) transform.
+LogicalResult importDft(NodeContext &n) {
+  Value x = n.input(0);
+  RankedTensorType type = typeOf(x);
+  int64_t rank = type.getRank();
+  if (!type.getElementType().isF32())
+    return n.error("DFT is supported for float32");
+  if (rank < 3 || type.isDynamicDim(rank - 1) ||
+      (type.getDimSize(rank - 1) != 1 && type.getDimSize(rank - 1) != 2))
+    return n.error("DFT input must end in a dim of 1 (real) or 2 (complex)");
+  int64_t axis = n.attrInt("axis", 1);
+  if (axis < 0)
+    axis += rank;
+  if (axis < 1 || axis >= rank - 1)
+    return n.error("axis " + Twine(n.attrInt("axis", 1)) + " is out of range");
+  bool inverse = n.attrInt("inverse", 0) != 0;
+  bool onesided = n.attrInt("onesided", 0) != 0;
+  if (inverse && onesided)
+    return n.error("an inverse onesided DFT is not supported");
+  bool complex = type.getDimSize(rank - 1) == 2;
+  Builder b(n.context());
+
+  // Real and imaginary parts, with the signal axis last.
+  SmallVector<int64_t> perm;
+  for (int64_t i = 0; i < rank - 1; ++i)
+    if (i != axis)
+      perm.push_back(i);
+  perm.push_back(axis);
+  SmallVector<int64_t> inversePerm(rank - 1);
+  for (auto [i, p] : llvm::enumerate(perm))
+    inversePerm[p] = i;
+  auto part = [&](int64_t index) -> FailureOr<Value> {
+    TRY(picked, n.make<azg::GatherOp>(x, n.constantI64({index}, true),
+                                      b.getI64IntegerAttr(rank - 1)));
+    return n.make<azg::TransposeOp>(picked, b.getDenseI64ArrayAttr(perm));
+  };
+  TRY(re, part(0));
+  Value im;
+  if (complex) {
+    TRY(imag, part(1));
+    im = imag;
+  }
+  int64_t length = typeOf(re).getDimSize(rank - 2);
+  if (ShapedType::isDynamic(length))
+    return n.error("DFT needs a static signal length");
+  if (n.input(1)) {
+    FailureOr<SmallVector<int64_t>> given = n.constantInts(1, "dft_length");
+    if (failed(given))
+      return failure();
+    if (given->size() != 1 || given->front() < 1)
+      return n.error("dft_length must be a positive scalar");
+    int64_t wanted = given->front();
+    // Truncate or zero-pad the signal to dft_length.
+    for (Value *v : {&re, &im}) {
+      if (!*v)
+        continue;
+      SmallVector<int64_t> pads(2 * (rank - 1), 0);
+      pads[2 * (rank - 1) - 1] = wanted - length;
+      TRY(fitted, n.make<azg::PadOp>(*v, b.getDenseI64ArrayAttr(pads),
+                                     b.getStringAttr("constant"),
+                                     b.getF64FloatAttr(0)));
+      *v = fitted;
+    }
+    length = wanted;
+  }
+  int64_t bins = onesided ? length / 2 + 1 : length;
+  SmallVector<float> cosines, sines;
+  for (int64_t i = 0; i < length; ++i)
+    for (int64_t k = 0; k < bins; ++k) {
+      // The angle reduced modulo N first keeps it small and exact.
+      double angle = 2 * M_PI * double((i * k) % length) / double(length);
+      cosines.push_back(float(std::cos(angle)));
+      sines.push_back(float(std::sin(angle)));
+    }
+  auto matrixType = RankedTensorType::get({length, bins}, b.getF32Type());
+  Value cosMatrix = n.builder().create<azg::ConstantOp>(
+      n.loc(), DenseElementsAttr::get(matrixType, ArrayRef<float>(cosines)));
+  Value sinMatrix = n.builder().create<azg::ConstantOp>(
+      n.loc(), DenseElementsAttr::get(matrixType, ArrayRef<float>(sines)));
+  auto mm = [&](Value a, Value m) {
+    return n.make<azg::MatMulOp>(a, m, Value(), Value(), azg::ActivationAttr(),
+                                 FloatAttr(), FloatAttr());
+  };
+  // forward: re' = re cos + im sin, im' = im cos - re sin
+  // inverse: re' = re cos - im sin, im' = im cos + re sin (then / N)
+  TRY(reCos, mm(re, cosMatrix));
+  TRY(reSin, mm(re, sinMatrix));
+  Value outRe = reCos, outIm;
+  TRY(negReSin, n.make<azg::NegOp>(reSin));
+  outIm = inverse ? reSin : negReSin;
+  if (im) {
+    TRY(imCos, mm(im, cosMatrix));
+    TRY(imSin, mm(im, sinMatrix));
+    TRY(newRe, inverse ? n.make<azg::SubOp>(reCos, imSin)
+                       : n.make<azg::AddOp>(reCos, imSin));
+    TRY(newIm, inverse ? n.make<azg::AddOp>(imCos, reSin)
+                       : n.make<azg::SubOp>(imCos, reSin));
+    outRe = newRe;
+    outIm = newIm;
+  }
+  SmallVector<Value> parts;
+  for (Value v : {outRe, outIm}) {
+    if (inverse) {
+      TRY(scaled, n.make<azg::DivOp>(v, n.constantLike(v, double(length))));
+      v = scaled;
+    }
+    TRY(back, n.make<azg::TransposeOp>(v, b.getDenseI64ArrayAttr(inversePerm)));
+    TRY(expanded,
+        n.make<azg::UnsqueezeOp>(back, b.getDenseI64ArrayAttr({rank - 1})));
+    parts.push_back(expanded);
+  }
+  return n.setResult(
+      n.make<azg::ConcatOp>(ValueRange(parts), b.getI64IntegerAttr(rank - 1)));
+}
+
 } // namespace
 
 void azc::onnx_frontend::addCompositeImporters(std::vector<OpImporter> &t) {
@@ -1415,6 +1538,7 @@ void azc::onnx_frontend::addCompositeImporters(std::vector<OpImporter> &t) {
   add("QLinearMatMul", 10, importQLinearMatMul, 8);
   add("ConvInteger", 10, importConvInteger, 2);
   add("QLinearConv", 10, importQLinearConv, 8);
+  add("DFT", 17, importDft);
   for (auto [op, fn] :
        {std::pair<const char *, ImportFn>{"Adagrad", importAdagrad},
         {"Momentum", importMomentum},
