@@ -657,6 +657,29 @@ def Azg_LogSoftmaxOp : Azg_AxisOp<"log_softmax", "log of softmax along an axis">
 def Azg_HardmaxOp : Azg_AxisOp<"hardmax",
     "1 at the first maximum along an axis, 0 elsewhere">;
 
+def Azg_DetOp : Azg_Op<"det", [SameOperandsAndResultElementType]> {
+  let summary = "determinants of the square matrices in the last two dims";
+  let arguments = (ins Azg_FloatTensor:$input);
+  let results = (outs Azg_FloatTensor:$output);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($output)";
+  let inferBody = [{
+    auto input = ::llvm::cast<::mlir::RankedTensorType>(
+        adaptor.getInput().getType());
+    int64_t rank = input.getRank();
+    if (rank < 2 || (!input.isDynamicDim(rank - 1) &&
+                     !input.isDynamicDim(rank - 2) &&
+                     input.getDimSize(rank - 1) != input.getDimSize(rank - 2))) {
+      if (location)
+        ::mlir::emitError(*location) << "det needs square matrices in the "
+                                        "last two dims";
+      return ::mlir::failure();
+    }
+    inferredReturnTypes.push_back(
+        input.clone(input.getShape().drop_back(2)));
+    return ::mlir::success();
+  }];
+}
+
 def Azg_CumSumOp : Azg_SameTypeOp<"cumsum", [SameOperandsAndResultType]> {
   let summary = "cumulative sum along an axis";
   let arguments = (ins Azg_Tensor:$input, I64Attr:$axis,

@@ -868,6 +868,7 @@ void azc::onnx_frontend::addMathImporters(std::vector<OpImporter> &t) {
   });
   add("PRelu", 1, importPRelu, 2);
   add("Mod", 10, importMod, 2);
+  add("Det", 11, importUnary<azg::DetOp>);
   add("BitShift", 11, importBitShift, 2);
   add("Xor", 7, importBinary<azg::XorOp>, 2);
   add("ArgMax", 1, importArgReduce<azg::ArgMaxOp>);

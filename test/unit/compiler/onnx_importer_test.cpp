@@ -292,7 +292,9 @@ TEST(OnnxOpRegistry, OpsResolveByOpset) {
   // Squeeze's axes moved from an attribute to an input at opset 13.
   EXPECT_EQ(findOpImporter("", "Squeeze", 11)->sinceVersion, 1);
   EXPECT_EQ(findOpImporter("", "Squeeze", 13)->sinceVersion, 13);
-  EXPECT_EQ(findOpImporter("", "Det", 17), nullptr);
+  EXPECT_EQ(findOpImporter("", "Bernoulli", 17), nullptr);
+  EXPECT_EQ(findOpImporter("", "Det", 10), nullptr);
+  EXPECT_NE(findOpImporter("", "Det", 11), nullptr);
 }
 
 } // namespace

@@ -518,6 +518,44 @@ TEST(CpuConvInteger, MatchesReference) {
             "");
 }
 
+// Determinant by cofactor expansion along the first row: independent of
+// the kernel's LU decomposition.
+double cofactorDet(const std::vector<double> &a, int64_t n) {
+  if (n == 1)
+    return a[0];
+  double sum = 0;
+  for (int64_t j = 0; j < n; ++j) {
+    std::vector<double> minor;
+    for (int64_t r = 1; r < n; ++r)
+      for (int64_t c = 0; c < n; ++c)
+        if (c != j)
+          minor.push_back(a[size_t(r * n + c)]);
+    sum += (j % 2 ? -1 : 1) * a[size_t(j)] * cofactorDet(minor, n - 1);
+  }
+  return sum;
+}
+
+TEST(CpuDet, MatchesCofactorExpansion) {
+  for (int64_t n : {1, 2, 3, 5}) {
+    const Dims dims = {2, 3, n, n};
+    auto x = randomValues<double>(numel(dims), unsigned(80 + n), -2.0, 2.0);
+    std::vector<double> y(6);
+    ASSERT_OK(run("det", {f64(x, dims)}, {f64(y, {2, 3})}));
+    for (int64_t m = 0; m < 6; ++m) {
+      std::vector<double> a(x.begin() + m * n * n, x.begin() + (m + 1) * n * n);
+      EXPECT_NEAR(y[size_t(m)], cofactorDet(a, n), 1e-9) << n << " " << m;
+    }
+  }
+  // A row swap flips the sign; a singular matrix gives 0; f32 works.
+  std::vector<float> swap = {0, 1, 1, 0}, singular = {1, 2, 2, 4}, out(1);
+  ASSERT_OK(run("det", {f32(swap, {2, 2})}, {f32(out, {})}));
+  EXPECT_EQ(out[0], -1.0f);
+  ASSERT_OK(run("det", {f32(singular, {2, 2})}, {f32(out, {})}));
+  EXPECT_EQ(out[0], 0.0f);
+  std::vector<float> rect(6);
+  EXPECT_NE(run("det", {f32(rect, {2, 3})}, {f32(out, {})}), "");
+}
+
 TEST(CpuMath, XorBroadcasts) {
   std::vector<uint8_t> a = {0, 1}, b = {0, 1, 2}, y(6);
   ASSERT_OK(run("xor", {view(a, DType::i1, {2, 1}), view(b, DType::i1, {3})},
