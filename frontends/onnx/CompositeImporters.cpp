@@ -1389,6 +1389,58 @@ LogicalResult importAdam(NodeContext &n) {
   return n.setResults(xs);
 }
 
+/// MaxUnpool: zeros of the output shape (from output_shape when given as a
+/// constant, else (in - 1) * stride + kernel - pads), with X scattered to
+/// the flat positions in I, as MaxPool's Indices output numbers them.
+LogicalResult importMaxUnpool(NodeContext &n) {
+  Value x = n.input(0), indices = n.input(1);
+  RankedTensorType type = typeOf(x);
+  int64_t rank = type.getRank(), spatial = rank - 2;
+  if (spatial < 1 || !type.hasStaticShape())
+    return n.error("MaxUnpool needs a static input of rank >= 3");
+  std::optional<SmallVector<int64_t>> kernel = n.attrInts("kernel_shape");
+  if (!kernel || (int64_t)kernel->size() != spatial)
+    return n.error("kernel_shape needs one entry per spatial dim");
+  SmallVector<int64_t> strides =
+      n.attrInts("strides").value_or(SmallVector<int64_t>(spatial, 1));
+  SmallVector<int64_t> pads =
+      n.attrInts("pads").value_or(SmallVector<int64_t>(2 * spatial, 0));
+  if ((int64_t)strides.size() != spatial || (int64_t)pads.size() != 2 * spatial)
+    return n.error("strides and pads do not match the spatial dims");
+  SmallVector<int64_t> shape(type.getShape().take_front(2));
+  if (n.input(2)) {
+    FailureOr<SmallVector<int64_t>> given = n.constantInts(2, "output_shape");
+    if (failed(given))
+      return failure();
+    if ((int64_t)given->size() != rank)
+      return n.error("output_shape must have one entry per dim");
+    shape = *given;
+  } else {
+    for (int64_t i = 0; i < spatial; ++i)
+      shape.push_back((type.getDimSize(i + 2) - 1) * strides[i] + (*kernel)[i] -
+                      pads[i] - pads[i + spatial]);
+  }
+  int64_t total = 1;
+  for (int64_t d : shape) {
+    if (d < 0)
+      return n.error("MaxUnpool's output shape is negative");
+    total *= d;
+  }
+  Builder b(n.context());
+  auto flatType = RankedTensorType::get({total}, type.getElementType());
+  Value zeros = n.builder().create<azg::ConstantOp>(
+      n.loc(),
+      DenseElementsAttr::get(flatType, b.getZeroAttr(type.getElementType())));
+  TRY(flatIndices,
+      n.make<azg::ReshapeOp>(indices, n.constantI64({-1}), UnitAttr()));
+  TRY(flatValues, n.make<azg::ReshapeOp>(x, n.constantI64({-1}), UnitAttr()));
+  TRY(scattered, n.make<azg::ScatterElementsOp>(zeros, flatIndices, flatValues,
+                                                b.getI64IntegerAttr(0),
+                                                b.getStringAttr("none")));
+  return n.setResult(
+      n.make<azg::ReshapeOp>(scattered, n.constantI64(shape), UnitAttr()));
+}
+
 //===----------------------------------------------------------------------===//
 // DFT
 //===----------------------------------------------------------------------===//
@@ -1539,6 +1591,7 @@ void azc::onnx_frontend::addCompositeImporters(std::vector<OpImporter> &t) {
   add("ConvInteger", 10, importConvInteger, 2);
   add("QLinearConv", 10, importQLinearConv, 8);
   add("DFT", 17, importDft);
+  add("MaxUnpool", 9, importMaxUnpool, 2);
   for (auto [op, fn] :
        {std::pair<const char *, ImportFn>{"Adagrad", importAdagrad},
         {"Momentum", importMomentum},
