@@ -1427,10 +1427,9 @@ LogicalResult importMaxUnpool(NodeContext &n) {
     total *= d;
   }
   Builder b(n.context());
-  auto flatType = RankedTensorType::get({total}, type.getElementType());
-  Value zeros = n.builder().create<azg::ConstantOp>(
-      n.loc(),
-      DenseElementsAttr::get(flatType, b.getZeroAttr(type.getElementType())));
+  // Expanded from a scalar: no output-sized constant in the engine.
+  TRY(zeros,
+      n.make<azg::ExpandOp>(n.constantLike(x, 0), n.constantI64({total})));
   TRY(flatIndices,
       n.make<azg::ReshapeOp>(indices, n.constantI64({-1}), UnitAttr()));
   TRY(flatValues, n.make<azg::ReshapeOp>(x, n.constantI64({-1}), UnitAttr()));
