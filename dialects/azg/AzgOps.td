@@ -340,6 +340,45 @@ def Azg_GridSampleOp : Azg_Op<"grid_sample", [SameOperandsElementType]> {
   }];
 }
 
+def Azg_ResizeOp : Azg_Op<"resize"> {
+  let summary = "resamples every dim to `output_size` (ONNX Resize)";
+  let description = [{
+    Result dim i samples input dim i at the coordinate that
+    `coordinate_transformation_mode` maps it to, with `scales` (f64, one per
+    dim) as the factor those coordinates use and `roi` (f64, begins then
+    ends) for tf_crop_and_resize. `mode` is nearest (by `nearest_mode`),
+    linear or cubic (`cubic_coeff_a`, `exclude_outside`); neighbours beyond
+    the input repeat its edge.
+  }];
+  let arguments = (ins Azg_Tensor:$input, RankedTensorOf<[F64]>:$scales,
+                       Optional<RankedTensorOf<[F64]>>:$roi,
+                       DenseI64ArrayAttr:$output_size,
+                       DefaultValuedAttr<StrAttr, "\"nearest\"">:$mode,
+                       DefaultValuedAttr<StrAttr, "\"half_pixel\"">:
+                           $coordinate_transformation_mode,
+                       DefaultValuedAttr<StrAttr, "\"round_prefer_floor\"">:
+                           $nearest_mode,
+                       DefaultValuedAttr<F32Attr, "-0.75f">:$cubic_coeff_a,
+                       DefaultValuedAttr<BoolAttr, "false">:$exclude_outside,
+                       DefaultValuedAttr<F32Attr, "0.0f">:$extrapolation_value);
+  let results = (outs Azg_Tensor:$output);
+  let assemblyFormat = [{
+    $input `,` $scales (`roi` `(` $roi^ `)`)? attr-dict `:`
+    functional-type(operands, results)
+  }];
+  let inferBody = [{
+    auto input = ::llvm::cast<::mlir::RankedTensorType>(
+        adaptor.getInput().getType());
+    if ((int64_t)adaptor.getOutputSize().size() != input.getRank()) {
+      if (location)
+        ::mlir::emitError(*location) << "resize needs one output size per dim";
+      return ::mlir::failure();
+    }
+    inferredReturnTypes.push_back(input.clone(adaptor.getOutputSize()));
+    return ::mlir::success();
+  }];
+}
+
 class Azg_PoolOp<string mnemonic, string summaryText>
     : Azg_Op<mnemonic, [SameOperandsAndResultElementType]> {
   let summary = summaryText;

@@ -11,6 +11,8 @@
 
 #include "llvm/Support/MathExtras.h"
 
+#include <cmath>
+
 using namespace mlir;
 using namespace azc;
 using namespace azc::onnx_frontend;
@@ -307,6 +309,134 @@ LogicalResult importGridSample(NodeContext &n) {
   return n.setResult(n.make<azg::GridSampleOp>(
       n.input(0), n.input(1), b.getStringAttr(mode), b.getStringAttr(padding),
       b.getBoolAttr(n.attrInt("align_corners", 0) != 0)));
+}
+
+/// A constant float input as doubles, or failure (reported).
+FailureOr<SmallVector<double>> constantFloats(NodeContext &n, size_t i,
+                                              StringRef what) {
+  DenseFPElementsAttr attr;
+  if (!matchPattern(n.input(i), m_Constant(&attr)))
+    return n.error(Twine(what) + " (input " + Twine(i) +
+                   ") must be a constant; computed values are not supported");
+  SmallVector<double> values;
+  for (const APFloat &v : attr.getValues<APFloat>())
+    values.push_back(v.convertToDouble());
+  return values;
+}
+
+/// Resize (opset 10+) and Upsample. Before opset 11 the coordinates are
+/// asymmetric and nearest rounds down. The output size comes from constant
+/// sizes, or floor(input * scale) (times the roi's extent for
+/// tf_crop_and_resize); the coordinate scale is the given one, or
+/// size / input.
+LogicalResult importResize(NodeContext &n) {
+  Value x = n.input(0);
+  auto type = cast<RankedTensorType>(x.getType());
+  int64_t rank = type.getRank();
+  if (!type.hasStaticShape())
+    return n.error("Resize needs a static input shape");
+  bool legacy = n.node().op_type() == "Upsample" || n.opset() < 11;
+  std::string mode = n.attrString("mode", "nearest");
+  if (mode == "bilinear")
+    mode = "linear";
+  if (legacy && mode != "nearest" && mode != "linear")
+    return n.error("unknown mode '" + mode + "'");
+  std::string coords =
+      legacy ? "asymmetric"
+             : n.attrString("coordinate_transformation_mode", "half_pixel");
+  std::string nearestMode =
+      legacy ? "floor" : n.attrString("nearest_mode", "round_prefer_floor");
+  if (n.attrInt("antialias", 0) != 0)
+    return n.error("antialiased Resize is not supported");
+  if (n.attrString("keep_aspect_ratio_policy", "stretch") != "stretch")
+    return n.error("keep_aspect_ratio_policy other than stretch is not "
+                   "supported");
+  SmallVector<int64_t> axes;
+  if (std::optional<SmallVector<int64_t>> given = n.attrInts("axes")) {
+    for (int64_t axis : *given) {
+      FailureOr<int64_t> normalized = azg::normalizeAxis(axis, rank);
+      if (failed(normalized))
+        return n.error("axis " + Twine(axis) + " is out of range");
+      axes.push_back(*normalized);
+    }
+  } else {
+    for (int64_t i = 0; i < rank; ++i)
+      axes.push_back(i);
+  }
+  // Inputs: Upsample-9 / Resize-10 (X, scales); 11+ (X, roi, scales, sizes).
+  size_t scalesInput = legacy ? 1 : 2, sizesInput = 3, roiInput = 1;
+  SmallVector<double> scales(rank, 1.0), roi;
+  SmallVector<int64_t> sizes(type.getShape());
+  bool haveSizes =
+      !legacy && n.input(sizesInput) &&
+      cast<RankedTensorType>(n.input(sizesInput).getType()).getNumElements() !=
+          0;
+  if (n.node().op_type() == "Upsample" && n.opset() < 9) {
+    const onnx::AttributeProto *a = n.attr("scales");
+    if (!a || a->floats_size() != rank)
+      return n.error("scales needs one entry per dim");
+    for (int64_t i = 0; i < rank; ++i)
+      scales[i] = a->floats(i);
+  } else if (haveSizes) {
+    FailureOr<SmallVector<int64_t>> given = n.constantInts(sizesInput, "sizes");
+    if (failed(given))
+      return failure();
+    if (given->size() != axes.size())
+      return n.error("sizes needs one entry per axis");
+    for (auto [i, axis] : llvm::enumerate(axes)) {
+      sizes[axis] = (*given)[i];
+      scales[axis] = double(sizes[axis]) / double(type.getDimSize(axis));
+    }
+  } else {
+    if (!n.input(scalesInput))
+      return n.error("Resize needs scales or sizes");
+    FailureOr<SmallVector<double>> given =
+        constantFloats(n, scalesInput, "scales");
+    if (failed(given))
+      return failure();
+    if (given->size() != axes.size())
+      return n.error("scales needs one entry per axis");
+    for (auto [i, axis] : llvm::enumerate(axes))
+      scales[axis] = (*given)[i];
+  }
+  if (coords == "tf_crop_and_resize") {
+    if (!n.input(roiInput))
+      return n.error("tf_crop_and_resize needs a roi");
+    FailureOr<SmallVector<double>> given = constantFloats(n, roiInput, "roi");
+    if (failed(given))
+      return failure();
+    if (given->size() != 2 * axes.size())
+      return n.error("roi needs a begin and an end per axis");
+    roi.assign(2 * rank, 0.0);
+    for (int64_t i = 0; i < rank; ++i)
+      roi[rank + i] = 1.0;
+    for (auto [i, axis] : llvm::enumerate(axes)) {
+      roi[axis] = (*given)[i];
+      roi[rank + axis] = (*given)[axes.size() + i];
+    }
+  }
+  if (!haveSizes)
+    for (int64_t i = 0; i < rank; ++i) {
+      if (scales[i] <= 0)
+        return n.error("scales must be positive");
+      double extent = roi.empty() ? 1.0 : roi[rank + i] - roi[i];
+      sizes[i] =
+          int64_t(std::floor(double(type.getDimSize(i)) * extent * scales[i]));
+    }
+  Builder b(n.context());
+  auto f64Vector = [&](ArrayRef<double> values) -> Value {
+    auto vectorType =
+        RankedTensorType::get({(int64_t)values.size()}, b.getF64Type());
+    return n.builder().create<azg::ConstantOp>(
+        n.loc(), DenseElementsAttr::get(vectorType, values));
+  };
+  return n.setResult(n.make<azg::ResizeOp>(
+      x, f64Vector(scales), roi.empty() ? Value() : f64Vector(roi),
+      b.getDenseI64ArrayAttr(sizes), b.getStringAttr(mode),
+      b.getStringAttr(coords), b.getStringAttr(nearestMode),
+      b.getF32FloatAttr(n.attrFloat("cubic_coeff_a", -0.75f)),
+      b.getBoolAttr(n.attrInt("exclude_outside", 0) != 0),
+      b.getF32FloatAttr(n.attrFloat("extrapolation_value", 0.0f))));
 }
 
 template <bool isMax> LogicalResult importPool(NodeContext &n) {
@@ -889,6 +1019,8 @@ void azc::onnx_frontend::addMathImporters(std::vector<OpImporter> &t) {
   add("Conv", 1, importConv, 2);
   add("ConvTranspose", 1, importConvTranspose, 2);
   add("GridSample", 16, importGridSample, 2);
+  add("Resize", 10, importResize);
+  add("Upsample", 7, importResize);
   add("MaxPool", 1, importPool<true>);
   add("AveragePool", 1, importPool<false>);
   add("GlobalAveragePool", 1, importGlobalPool<azg::ReduceMeanOp>);

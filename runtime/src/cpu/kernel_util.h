@@ -64,6 +64,7 @@ void addIndexKernels(KernelTable &table);
 void addScatterGatherKernels(KernelTable &table);
 void addGridSampleKernels(KernelTable &table);
 void addIntegerKernels(KernelTable &table);
+void addResizeKernels(KernelTable &table);
 
 /// Checks operand/result counts and that required tensors have storage
 /// (an empty tensor may have none).

@@ -14,4 +14,5 @@ set(AZR_CPU_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/scatter_gather.cc
   ${CMAKE_CURRENT_LIST_DIR}/grid_sample.cc
   ${CMAKE_CURRENT_LIST_DIR}/integer_ops.cc
+  ${CMAKE_CURRENT_LIST_DIR}/resize.cc
 )

@@ -1,5 +1,6 @@
 // Tests of the CPU kernels in scatter_gather.cc (gather_nd, scatter_nd,
-// scatter_elements) and grid_sample.cc against the ONNX documentation's
+// scatter_elements), grid_sample.cc and resize.cc against the ONNX
+// documentation's
 // examples, hand-computed values and naive loops written from the operator
 // definitions, plus random garbage. Everything here is exact except
 // grid_sample's interpolation, whose bound is stated where used.
@@ -300,6 +301,90 @@ TEST(CpuGridSample, VolumetricLinearIsTrilinear) {
             "");
   EXPECT_NE(run("grid_sample", {f32(x, xDims), f32(grid, {1, 1, 2, 9})},
                 {f32(out, {1, 2, 1, 2, 3})}, corners),
+            "");
+}
+
+//===----------------------------------------------------------------------===//
+// resize
+//===----------------------------------------------------------------------===//
+
+std::vector<float> resize(std::vector<float> x, const Dims &in,
+                          const Dims &outDims, std::vector<double> scales,
+                          const MapAttrs &attrs, std::vector<double> roi = {}) {
+  std::vector<float> out(size_t(numel(outDims)));
+  std::vector<Tensor> inputs = {f32(x, in),
+                                f64(scales, {int64_t(scales.size())})};
+  if (!roi.empty())
+    inputs.push_back(f64(roi, {int64_t(roi.size())}));
+  EXPECT_OK(run("resize", inputs, {f32(out, outDims)}, attrs));
+  return out;
+}
+
+TEST(CpuResize, NearestModesAndCoordinates) {
+  // 2x nearest upsampling, asymmetric + floor: every pixel repeats.
+  MapAttrs upsample;
+  upsample.strings["coordinate_transformation_mode"] = "asymmetric";
+  upsample.strings["nearest_mode"] = "floor";
+  auto y =
+      resize({1, 2, 3, 4}, {1, 1, 2, 2}, {1, 1, 4, 4}, {1, 1, 2, 2}, upsample);
+  EXPECT_EQ(
+      y, (std::vector<float>{1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4}));
+  // half_pixel, 4 -> 3 (scale 0.75): positions 1/6, 1.5, 17/6, and the
+  // tie at 1.5 goes down with round_prefer_floor, up with _ceil.
+  MapAttrs floorTie, ceilTie;
+  ceilTie.strings["nearest_mode"] = "round_prefer_ceil";
+  EXPECT_EQ(resize({10, 20, 30, 40}, {4}, {3}, {0.75}, floorTie),
+            (std::vector<float>{10, 20, 40}));
+  EXPECT_EQ(resize({10, 20, 30, 40}, {4}, {3}, {0.75}, ceilTie),
+            (std::vector<float>{10, 30, 40}));
+}
+
+TEST(CpuResize, LinearAndCubicReproduceLinearData) {
+  // Linear interpolation, and cubic with a = -0.5 (Keys' third-order
+  // kernel), are exact on linear data wherever the taps stay inside.
+  std::vector<float> ramp = {0, 1, 2, 3, 4, 5, 6, 7};
+  MapAttrs linear, cubic;
+  linear.strings["mode"] = "linear";
+  linear.strings["coordinate_transformation_mode"] = "align_corners";
+  auto y = resize(ramp, {8}, {15}, {15.0 / 8}, linear);
+  for (int64_t i = 0; i < 15; ++i)
+    EXPECT_NEAR(y[size_t(i)], i * 7.0 / 14, 1e-5) << i;
+  cubic.strings["mode"] = "cubic";
+  cubic.floats["cubic_coeff_a"] = -0.5;
+  y = resize(ramp, {8}, {16}, {2.0}, cubic); // half_pixel: x / 2 - 0.25
+  for (int64_t i = 4; i < 12; ++i)
+    EXPECT_NEAR(y[size_t(i)], (i + 0.5) / 2 - 0.5, 1e-5) << i;
+  // Near the border the edge value repeats: position -0.25 reads 0.
+  EXPECT_NEAR(resize(ramp, {8}, {16}, {2.0},
+                     [] {
+                       MapAttrs a;
+                       a.strings["mode"] = "linear";
+                       return a;
+                     }())[0],
+              0.0, 1e-6);
+}
+
+TEST(CpuResize, ExcludeOutsideAndCropExtrapolation) {
+  // Cubic at position -0.25 of [1, 1, 1, 1]: the taps outside get weight 0
+  // and the rest are renormalized, so a constant stays constant either way.
+  MapAttrs cubic;
+  cubic.strings["mode"] = "cubic";
+  cubic.ints["exclude_outside"] = 1;
+  for (float v : resize({1, 1, 1, 1}, {4}, {8}, {2.0}, cubic))
+    EXPECT_NEAR(v, 1.0, 1e-6);
+  // tf_crop_and_resize over roi [0.5, 1.5] of [0, 10, 20]: x * 1 + 1, with
+  // positions beyond 2 extrapolated.
+  MapAttrs crop;
+  crop.strings["mode"] = "linear";
+  crop.strings["coordinate_transformation_mode"] = "tf_crop_and_resize";
+  crop.floats["extrapolation_value"] = -1;
+  auto y = resize({0, 10, 20}, {3}, {3}, {1.0}, crop, {0.5, 1.5});
+  EXPECT_NEAR(y[0], 10, 1e-5); // position 1
+  EXPECT_NEAR(y[1], 20, 1e-5); // position 2
+  EXPECT_EQ(y[2], -1.0f);      // position 3: outside
+  std::vector<float> x(4), out(4);
+  std::vector<float> notF64 = {1};
+  EXPECT_NE(run("resize", {f32(x, {4}), f32(notF64, {1})}, {f32(out, {4})}),
             "");
 }
 
