@@ -340,6 +340,47 @@ def Azg_GridSampleOp : Azg_Op<"grid_sample", [SameOperandsElementType]> {
   }];
 }
 
+def Azg_RoiAlignOp : Azg_Op<"roi_align"> {
+  let summary = "bilinear pooling of regions of interest (ONNX RoiAlign)";
+  let description = [{
+    `input` is N x C x H x W, `rois` R x 4 boxes (x1, y1, x2, y2) in input
+    coordinates before `spatial_scale`, `batch_indices` the image of each;
+    the result is R x C x output_height x output_width, each bin the
+    average (or max) of its sampling_ratio x sampling_ratio bilinear samples.
+  }];
+  let arguments = (ins Azg_FloatTensor:$input, Azg_FloatTensor:$rois,
+                       Azg_IndexTensor:$batch_indices,
+                       DefaultValuedAttr<StrAttr, "\"avg\"">:$mode,
+                       DefaultValuedAttr<StrAttr, "\"half_pixel\"">:
+                           $coordinate_transformation_mode,
+                       DefaultValuedAttr<I64Attr, "1">:$output_height,
+                       DefaultValuedAttr<I64Attr, "1">:$output_width,
+                       DefaultValuedAttr<I64Attr, "0">:$sampling_ratio,
+                       DefaultValuedAttr<F32Attr, "1.0f">:$spatial_scale);
+  let results = (outs Azg_FloatTensor:$output);
+  let assemblyFormat = [{
+    $input `,` $rois `,` $batch_indices attr-dict `:`
+    functional-type(operands, results)
+  }];
+  let inferBody = [{
+    auto input = ::llvm::cast<::mlir::RankedTensorType>(
+        adaptor.getInput().getType());
+    auto rois = ::llvm::cast<::mlir::RankedTensorType>(
+        adaptor.getRois().getType());
+    if (input.getRank() != 4 || rois.getRank() != 2) {
+      if (location)
+        ::mlir::emitError(*location)
+            << "roi_align needs a 4-D input and 2-D rois";
+      return ::mlir::failure();
+    }
+    inferredReturnTypes.push_back(input.clone(
+        {rois.getDimSize(0), input.getDimSize(1),
+         static_cast<int64_t>(adaptor.getOutputHeight()),
+         static_cast<int64_t>(adaptor.getOutputWidth())}));
+    return ::mlir::success();
+  }];
+}
+
 def Azg_ResizeOp : Azg_Op<"resize"> {
   let summary = "resamples every dim to `output_size` (ONNX Resize)";
   let description = [{

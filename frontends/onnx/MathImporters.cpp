@@ -311,6 +311,26 @@ LogicalResult importGridSample(NodeContext &n) {
       b.getBoolAttr(n.attrInt("align_corners", 0) != 0)));
 }
 
+/// RoiAlign; before opset 16 the only coordinates were output_half_pixel.
+LogicalResult importRoiAlign(NodeContext &n) {
+  Builder b(n.context());
+  std::string coords =
+      n.attrString("coordinate_transformation_mode",
+                   n.opset() < 16 ? "output_half_pixel" : "half_pixel");
+  std::string mode = n.attrString("mode", "avg");
+  if (mode != "avg" && mode != "max")
+    return n.error("unknown mode '" + mode + "'");
+  if (coords != "half_pixel" && coords != "output_half_pixel")
+    return n.error("unknown coordinate_transformation_mode '" + coords + "'");
+  return n.setResult(n.make<azg::RoiAlignOp>(
+      n.input(0), n.input(1), n.input(2), b.getStringAttr(mode),
+      b.getStringAttr(coords),
+      b.getI64IntegerAttr(n.attrInt("output_height", 1)),
+      b.getI64IntegerAttr(n.attrInt("output_width", 1)),
+      b.getI64IntegerAttr(n.attrInt("sampling_ratio", 0)),
+      b.getF32FloatAttr(n.attrFloat("spatial_scale", 1.0f))));
+}
+
 /// A constant float input as doubles, or failure (reported).
 FailureOr<SmallVector<double>> constantFloats(NodeContext &n, size_t i,
                                               StringRef what) {
@@ -1020,6 +1040,7 @@ void azc::onnx_frontend::addMathImporters(std::vector<OpImporter> &t) {
   add("ConvTranspose", 1, importConvTranspose, 2);
   add("GridSample", 16, importGridSample, 2);
   add("Resize", 10, importResize);
+  add("RoiAlign", 10, importRoiAlign, 3);
   add("Upsample", 7, importResize);
   add("MaxPool", 1, importPool<true>);
   add("AveragePool", 1, importPool<false>);

@@ -1,4 +1,12 @@
-//===- grid_sample.cc - grid_sample (ONNX GridSample) ---------------------===//
+//===- grid_sample.cc - grid_sample and roi_align ------------------------===//
+//
+// roi_align (ONNX RoiAlign): each region of interest (x1, y1, x2, y2,
+// scaled by spatial_scale and shifted by half a pixel with half_pixel) is
+// split into output_height x output_width bins, each sampled on a
+// sampling_ratio grid (adaptive when 0) by bilinear interpolation; the bin
+// value is the samples' average, or with mode max the largest weighted
+// corner term of any sample, as the ONNX reference and onnxruntime compute
+// it.
 //
 // Samples X (N x C x D1 x ... x Dr) at the normalized positions of grid
 // (N x O1 x ... x Or x r, the last dim in x, y, z... order, i.e. the
@@ -199,10 +207,129 @@ azr_status_t gridSampleKernel(const KernelContext &context) {
   });
 }
 
+azr_status_t roiAlignKernel(const KernelContext &context) {
+  const char *op = "roi_align";
+  AZR_RETURN_IF_ERROR(checkArity(context, op, 3, 3, 1));
+  const Tensor &x = context.input(0), &rois = context.input(1);
+  const Tensor &batchIndices = context.input(2), &out = context.output(0);
+  const Attrs &attrs = *context.attrs;
+  const int64_t oh = attrs.getInt("output_height", 1),
+                ow = attrs.getInt("output_width", 1);
+  const int64_t ratio = attrs.getInt("sampling_ratio", 0);
+  const double scale = attrs.getFloat("spatial_scale", 1.0);
+  const std::string mode = attrs.getString("mode", "avg");
+  const std::string coords =
+      attrs.getString("coordinate_transformation_mode", "half_pixel");
+  if (x.rank != 4 || rois.rank != 2 || rois.dims[1] != 4 ||
+      batchIndices.rank != 1 || batchIndices.dims[0] != rois.dims[0] ||
+      (batchIndices.dtype != DType::i64 && batchIndices.dtype != DType::i32) ||
+      rois.dtype != x.dtype || out.dtype != x.dtype || out.rank != 4 ||
+      out.dims[0] != rois.dims[0] || out.dims[1] != x.dims[1] ||
+      out.dims[2] != oh || out.dims[3] != ow || oh < 1 || ow < 1 || ratio < 0)
+    return AZR_INVALID("%s: X %s, rois %s, batch_indices %s and result %s do "
+                       "not fit",
+                       op, shapeString(x).c_str(), shapeString(rois).c_str(),
+                       shapeString(batchIndices).c_str(),
+                       shapeString(out).c_str());
+  if (mode != "avg" && mode != "max")
+    return AZR_INVALID("%s: unknown mode '%s'", op, mode.c_str());
+  if (coords != "half_pixel" && coords != "output_half_pixel")
+    return AZR_INVALID("%s: unknown coordinate_transformation_mode '%s'", op,
+                       coords.c_str());
+  const int64_t R = rois.dims[0], C = x.dims[1], H = x.dims[2], W = x.dims[3];
+  for (int64_t r = 0; r < R; ++r) {
+    const int64_t b = batchIndices.dtype == DType::i64
+                          ? batchIndices.as<const int64_t>()[r]
+                          : batchIndices.as<const int32_t>()[r];
+    if (b < 0 || b >= x.dims[0])
+      return AZR_INVALID("%s: batch index %lld of roi %lld is out of range", op,
+                         (long long)b, (long long)r);
+  }
+  const bool halfPixel = coords == "half_pixel", isMax = mode == "max";
+  return dispatchFloat(x.dtype, op, [&](auto tag) -> azr_status_t {
+    using T = decltype(tag);
+    const T *src = x.as<const T>(), *box = rois.as<const T>();
+    T *dst = out.as<T>();
+    context.pool->parallelFor(R * C, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t rc = begin; rc < end; ++rc) {
+        const int64_t r = rc / C, c = rc % C;
+        const int64_t b = batchIndices.dtype == DType::i64
+                              ? batchIndices.as<const int64_t>()[r]
+                              : batchIndices.as<const int32_t>()[r];
+        const T *plane = src + (b * C + c) * H * W;
+        const double offset = halfPixel ? 0.5 : 0.0;
+        const double x1 = double(box[r * 4]) * scale - offset;
+        const double y1 = double(box[r * 4 + 1]) * scale - offset;
+        double roiW = double(box[r * 4 + 2]) * scale - offset - x1;
+        double roiH = double(box[r * 4 + 3]) * scale - offset - y1;
+        if (!halfPixel) {
+          roiW = std::max(roiW, 1.0);
+          roiH = std::max(roiH, 1.0);
+        }
+        const double binH = roiH / double(oh), binW = roiW / double(ow);
+        const int64_t gridH =
+            ratio > 0 ? ratio : int64_t(std::ceil(roiH / double(oh)));
+        const int64_t gridW =
+            ratio > 0 ? ratio : int64_t(std::ceil(roiW / double(ow)));
+        const double count = double(std::max<int64_t>(gridH * gridW, 1));
+        for (int64_t ph = 0; ph < oh; ++ph)
+          for (int64_t pw = 0; pw < ow; ++pw) {
+            double acc = 0;
+            bool first = true;
+            for (int64_t iy = 0; iy < gridH; ++iy)
+              for (int64_t ix = 0; ix < gridW; ++ix) {
+                double yy = y1 + double(ph) * binH +
+                            (double(iy) + 0.5) * binH / double(gridH);
+                double xx = x1 + double(pw) * binW +
+                            (double(ix) + 0.5) * binW / double(gridW);
+                double terms[4] = {0, 0, 0, 0};
+                if (!(yy < -1.0 || yy > double(H) || xx < -1.0 ||
+                      xx > double(W))) {
+                  yy = std::max(yy, 0.0);
+                  xx = std::max(xx, 0.0);
+                  int64_t yl = int64_t(yy), xl = int64_t(xx), yh, xh;
+                  if (yl >= H - 1) {
+                    yh = yl = H - 1;
+                    yy = double(yl);
+                  } else {
+                    yh = yl + 1;
+                  }
+                  if (xl >= W - 1) {
+                    xh = xl = W - 1;
+                    xx = double(xl);
+                  } else {
+                    xh = xl + 1;
+                  }
+                  const double ly = yy - double(yl), lx = xx - double(xl);
+                  const double hy = 1 - ly, hx = 1 - lx;
+                  terms[0] = hy * hx * double(plane[yl * W + xl]);
+                  terms[1] = hy * lx * double(plane[yl * W + xh]);
+                  terms[2] = ly * hx * double(plane[yh * W + xl]);
+                  terms[3] = ly * lx * double(plane[yh * W + xh]);
+                }
+                if (isMax) {
+                  for (double term : terms)
+                    if (first || term > acc) {
+                      acc = term;
+                      first = false;
+                    }
+                } else {
+                  acc += terms[0] + terms[1] + terms[2] + terms[3];
+                }
+              }
+            dst[(rc * oh + ph) * ow + pw] = T(isMax ? acc : acc / count);
+          }
+      }
+    });
+    return nullptr;
+  });
+}
+
 } // namespace
 
 void addGridSampleKernels(KernelTable &table) {
   table.push_back({"grid_sample", guarded<gridSampleKernel>});
+  table.push_back({"roi_align", guarded<roiAlignKernel>});
 }
 
 } // namespace azr::cpu

@@ -1,6 +1,6 @@
 // Tests of the CPU kernels in scatter_gather.cc (gather_nd, scatter_nd,
-// scatter_elements), grid_sample.cc and resize.cc against the ONNX
-// documentation's
+// scatter_elements), grid_sample.cc (grid_sample, roi_align) and
+// resize.cc against the ONNX documentation's
 // examples, hand-computed values and naive loops written from the operator
 // definitions, plus random garbage. Everything here is exact except
 // grid_sample's interpolation, whose bound is stated where used.
@@ -302,6 +302,51 @@ TEST(CpuGridSample, VolumetricLinearIsTrilinear) {
   EXPECT_NE(run("grid_sample", {f32(x, xDims), f32(grid, {1, 1, 2, 9})},
                 {f32(out, {1, 2, 1, 2, 3})}, corners),
             "");
+}
+
+//===----------------------------------------------------------------------===//
+// roi_align
+//===----------------------------------------------------------------------===//
+
+TEST(CpuRoiAlign, AveragesOfLinearDataAndMax) {
+  // x(y, x) = 10 y + x: bilinear samples are exact, so each bin's average
+  // is x at the mean of its sample positions. half_pixel, roi (0, 0, 4, 4),
+  // 2 x 2 bins of 2 x 2 samples at -0.5 + {0.5, 1.5} (+ 2): rows 0 and 1,
+  // 2 and 3 (3 is the last row, read as is).
+  std::vector<float> x(16);
+  for (int64_t i = 0; i < 16; ++i)
+    x[size_t(i)] = float(10 * (i / 4) + i % 4);
+  std::vector<float> rois = {0, 0, 4, 4, 0, 0, 2, 2}, out(8);
+  std::vector<int64_t> batch = {0, 0};
+  MapAttrs attrs;
+  attrs.ints["output_height"] = 2;
+  attrs.ints["output_width"] = 2;
+  ASSERT_OK(run(
+      "roi_align",
+      {f32(x, {1, 1, 4, 4}), f32(rois, {2, 4}), view(batch, DType::i64, {2})},
+      {f32(out, {2, 1, 2, 2})}, attrs));
+  EXPECT_NEAR(out[0], 5.5, 1e-5);
+  EXPECT_NEAR(out[1], 7.5, 1e-5);
+  EXPECT_NEAR(out[2], 25.5, 1e-5);
+  EXPECT_NEAR(out[3], 27.5, 1e-5);
+  // Max of a constant image at whole-pixel samples is the constant:
+  // output_half_pixel, roi (0, 0, 2, 2), one sample per bin at (1, 1).
+  std::vector<float> ones(16, 3.0f), one(2);
+  MapAttrs max;
+  max.strings["mode"] = "max";
+  max.strings["coordinate_transformation_mode"] = "output_half_pixel";
+  max.ints["sampling_ratio"] = 1;
+  ASSERT_OK(run("roi_align",
+                {f32(ones, {1, 1, 4, 4}), f32(rois, {2, 4}),
+                 view(batch, DType::i64, {2})},
+                {f32(one, {2, 1, 1, 1})}, max));
+  EXPECT_EQ(one[1], 3.0f);
+  std::vector<int64_t> bad = {0, 1};
+  EXPECT_NE(
+      run("roi_align",
+          {f32(x, {1, 1, 4, 4}), f32(rois, {2, 4}), view(bad, DType::i64, {2})},
+          {f32(out, {2, 1, 2, 2})}, attrs),
+      "");
 }
 
 //===----------------------------------------------------------------------===//

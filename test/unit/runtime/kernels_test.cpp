@@ -46,7 +46,7 @@ TEST(CpuRegistry, EveryOpHasAKernel) {
       "cumsum", "pad", "lrn", "conv_transpose", "bit_shift",
       // scatter_gather.cc, grid_sample.cc, integer_ops.cc
       "gather_nd", "scatter_nd", "scatter_elements", "grid_sample",
-      "matmul_integer", "conv_integer", "det", "resize"};
+      "matmul_integer", "conv_integer", "det", "resize", "roi_align"};
   std::vector<std::string> names = kernelNames();
   for (const char *op : ops) {
     EXPECT_NE(findKernel(op), nullptr) << op;
