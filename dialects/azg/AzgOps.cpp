@@ -210,6 +210,11 @@ template <typename PoolOp> static LogicalResult verifyPool(PoolOp op) {
 }
 LogicalResult MaxPoolOp::verify() { return verifyPool(*this); }
 LogicalResult AvgPoolOp::verify() { return verifyPool(*this); }
+LogicalResult MaxPoolIndicesOp::verify() {
+  if (getStorageOrder() != 0 && getStorageOrder() != 1)
+    return emitOpError("storage_order must be 0 or 1");
+  return verifyPool(*this);
+}
 
 LogicalResult ClipOp::verify() {
   if (getMin() && getMax() &&

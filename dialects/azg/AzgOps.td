@@ -437,6 +437,25 @@ def Azg_MaxPoolOp : Azg_PoolOp<"max_pool", "N-d max pooling"> {
                        DefaultValuedAttr<BoolAttr, "false">:$ceil_mode);
 }
 
+def Azg_MaxPoolIndicesOp : Azg_Op<"max_pool_indices"> {
+  let summary = "where max_pool's maxima are (ONNX MaxPool's Indices)";
+  let description = [{
+    For each max_pool window with the same attributes, the flat index of
+    its (first) maximum in `input`: over N x C x D1 ... Dn in row-major
+    order, or with the spatial dims column-major when `storage_order` is 1.
+  }];
+  let arguments = (ins Azg_FloatTensor:$input,
+                       DenseI64ArrayAttr:$kernel_shape,
+                       DenseI64ArrayAttr:$strides,
+                       DenseI64ArrayAttr:$pads,
+                       DenseI64ArrayAttr:$dilations,
+                       DefaultValuedAttr<BoolAttr, "false">:$ceil_mode,
+                       DefaultValuedAttr<I64Attr, "0">:$storage_order);
+  let results = (outs RankedTensorOf<[I64]>:$output);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($output)";
+  let hasVerifier = 1;
+}
+
 def Azg_AvgPoolOp : Azg_PoolOp<"avg_pool", "N-d average pooling"> {
   let description = [{
     With `count_include_pad` the padding counts in each window's divisor.

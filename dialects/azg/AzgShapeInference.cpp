@@ -401,6 +401,18 @@ LogicalResult MaxPoolOp::inferReturnTypes(MLIRContext *,
   return inferPool(loc, adaptor, adaptor.getDilations(), results);
 }
 
+LogicalResult
+MaxPoolIndicesOp::inferReturnTypes(MLIRContext *context,
+                                   std::optional<Location> loc, Adaptor adaptor,
+                                   SmallVectorImpl<Type> &results) {
+  SmallVector<Type> pooled;
+  if (failed(inferPool(loc, adaptor, adaptor.getDilations(), pooled)))
+    return failure();
+  results.push_back(cast<RankedTensorType>(pooled.front())
+                        .clone(IntegerType::get(context, 64)));
+  return success();
+}
+
 LogicalResult AvgPoolOp::inferReturnTypes(MLIRContext *,
                                           std::optional<Location> loc,
                                           Adaptor adaptor,

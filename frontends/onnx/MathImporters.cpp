@@ -460,8 +460,6 @@ LogicalResult importResize(NodeContext &n) {
 }
 
 template <bool isMax> LogicalResult importPool(NodeContext &n) {
-  if (n.isOutputUsed(1))
-    return n.error("the Indices output of MaxPool is not supported");
   auto input = cast<RankedTensorType>(n.input(0).getType());
   std::optional<SmallVector<int64_t>> kernel = n.attrInts("kernel_shape");
   if (!kernel)
@@ -469,8 +467,9 @@ template <bool isMax> LogicalResult importPool(NodeContext &n) {
   SmallVector<int64_t> ones(kernel->size(), 1);
   SmallVector<int64_t> strides = n.attrInts("strides").value_or(ones);
   SmallVector<int64_t> dilations = n.attrInts("dilations").value_or(ones);
-  if (n.attr("storage_order") && n.attrInt("storage_order", 0) != 0)
-    return n.error("storage_order=1 is not supported");
+  int64_t storageOrder = n.attrInt("storage_order", 0);
+  if (!isMax && n.isOutputUsed(1))
+    return n.error("AveragePool has one output");
   FailureOr<SmallVector<int64_t>> pads =
       windowPads(n, input, *kernel, strides, dilations);
   if (failed(pads))
@@ -493,9 +492,27 @@ template <bool isMax> LogicalResult importPool(NodeContext &n) {
     FailureOr<Value> pooled = n.make<azg::MaxPoolOp>(
         x, b.getDenseI64ArrayAttr(*kernel), b.getDenseI64ArrayAttr(strides),
         b.getDenseI64ArrayAttr(*pads), b.getDenseI64ArrayAttr(dilations), ceil);
-    if (failed(pooled) || !narrowInt)
-      return n.setResult(pooled);
-    return n.setResult(n.make<azg::CastOp>(*pooled, TypeAttr::get(element)));
+    if (failed(pooled))
+      return failure();
+    Value values = *pooled;
+    if (narrowInt) {
+      FailureOr<Value> narrowed =
+          n.make<azg::CastOp>(values, TypeAttr::get(element));
+      if (failed(narrowed))
+        return failure();
+      values = *narrowed;
+    }
+    if (!n.isOutputUsed(1))
+      return n.setResults(values);
+    if (storageOrder != 0 && storageOrder != 1)
+      return n.error("storage_order must be 0 or 1");
+    FailureOr<Value> indices = n.make<azg::MaxPoolIndicesOp>(
+        x, b.getDenseI64ArrayAttr(*kernel), b.getDenseI64ArrayAttr(strides),
+        b.getDenseI64ArrayAttr(*pads), b.getDenseI64ArrayAttr(dilations), ceil,
+        b.getI64IntegerAttr(storageOrder));
+    if (failed(indices))
+      return failure();
+    return n.setResults({values, *indices});
   }
   if (dilations != ones)
     return n.error("AveragePool with dilations is not supported");

@@ -2,6 +2,7 @@
 
 #include "cpu/kernel_util.h"
 
+#include <cmath>
 #include <limits>
 
 namespace azr::cpu {
@@ -413,12 +414,71 @@ template <bool IsMax> azr_status_t poolKernel(const KernelContext &context) {
   return nullptr;
 }
 
+// The flat input index of each max_pool window's first maximum: row-major
+// over N x C x D..., or with the spatial dims column-major (storage_order).
+azr_status_t maxPoolIndicesKernel(const KernelContext &context) {
+  const char *op = "max_pool_indices";
+  AZR_RETURN_IF_ERROR(checkArity(context, op, 1, 1, 1));
+  const Tensor &input = context.input(0);
+  Tensor &out = context.output(0);
+  if (input.dtype != DType::f32 || out.dtype != DType::i64)
+    return AZR_INVALID("%s: dtypes %s -> %s, expected f32 -> i64", op,
+                       dtypeName(input.dtype), dtypeName(out.dtype));
+  const std::vector<int64_t> kernel = context.attrs->getInts("kernel_shape");
+  if (input.rank < 3 || kernel.size() != size_t(input.rank - 2))
+    return AZR_INVALID("%s: kernel_shape has %zu dims for input %s", op,
+                       kernel.size(), shapeString(input).c_str());
+  Window w;
+  AZR_RETURN_IF_ERROR(
+      readWindow(op, *context.attrs, input, out, kernel.data(), true, w));
+  if (out.dims[0] != input.dims[0] || out.dims[1] != input.dims[1])
+    return AZR_INVALID("%s: result %s does not match input %s", op,
+                       shapeString(out).c_str(), shapeString(input).c_str());
+  const bool columnMajor = context.attrs->getInt("storage_order", 0) != 0;
+  const int64_t planes = input.dims[0] * input.dims[1];
+  const int64_t inSize = w.inSize(), outSize = w.outSize();
+  const float *in = input.as<const float>();
+  int64_t *dst = out.as<int64_t>();
+  context.pool->parallelFor(
+      planes * outSize, 64, [&](int64_t begin, int64_t end) {
+        int64_t pos[kMaxRank], coord[kMaxRank];
+        for (int64_t i = begin; i < end; ++i) {
+          const int64_t plane = i / outSize;
+          const float *values = in + plane * inSize;
+          unflatten(i % outSize, w.spatial, w.out, pos);
+          float best = -std::numeric_limits<float>::infinity();
+          int64_t at = -1;
+          forEachTap(w, pos, [&](int64_t x) {
+            if (at < 0 || values[x] > best ||
+                (std::isnan(values[x]) && !std::isnan(best))) {
+              best = values[x];
+              at = x;
+            }
+          });
+          if (at < 0) {
+            dst[i] = -1; // a window entirely in padding
+            continue;
+          }
+          int64_t local = at;
+          if (columnMajor) {
+            unflatten(at, w.spatial, w.in, coord);
+            local = 0;
+            for (int d = w.spatial - 1; d >= 0; --d)
+              local = local * w.in[d] + coord[d];
+          }
+          dst[i] = plane * inSize + local;
+        }
+      });
+  return nullptr;
+}
+
 } // namespace
 
 void addConvPoolKernels(KernelTable &table) {
   table.push_back({"conv", guarded<convKernel>});
   table.push_back({"conv_transpose", guarded<convTransposeKernel>});
   table.push_back({"max_pool", guarded<poolKernel<true>>});
+  table.push_back({"max_pool_indices", guarded<maxPoolIndicesKernel>});
   table.push_back({"avg_pool", guarded<poolKernel<false>>});
 }
 

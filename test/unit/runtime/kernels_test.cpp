@@ -46,7 +46,8 @@ TEST(CpuRegistry, EveryOpHasAKernel) {
       "cumsum", "pad", "lrn", "conv_transpose", "bit_shift",
       // scatter_gather.cc, grid_sample.cc, integer_ops.cc
       "gather_nd", "scatter_nd", "scatter_elements", "grid_sample",
-      "matmul_integer", "conv_integer", "det", "resize", "roi_align"};
+      "matmul_integer", "conv_integer", "det", "resize", "roi_align",
+      "max_pool_indices"};
   std::vector<std::string> names = kernelNames();
   for (const char *op : ops) {
     EXPECT_NE(findKernel(op), nullptr) << op;
@@ -621,6 +622,52 @@ TEST(CpuPool, OnnxPadsCountIncludePadExample) {
       run("avg_pool", {f32(x, {1, 1, 5, 5})}, {f32(out, {1, 1, 7, 7})}, attrs));
   EXPECT_FLOAT_EQ(out[0], 1.0f);
   EXPECT_FLOAT_EQ(out[1], 1.5f);
+}
+
+TEST(CpuPool, MaxIndicesOnnxExamplesAndReference) {
+  // ONNX's maxpool_with_argmax examples on x = 1..25 (5 x 5).
+  auto x = iota(25);
+  MapAttrs strided;
+  strided.intLists["kernel_shape"] = {2, 2};
+  strided.intLists["strides"] = {2, 2};
+  strided.intLists["pads"] = {0, 0, 0, 0};
+  strided.intLists["dilations"] = {1, 1};
+  std::vector<int64_t> z(4);
+  ASSERT_OK(run("max_pool_indices", {f32(x, {1, 1, 5, 5})},
+                {view(z, DType::i64, {1, 1, 2, 2})}, strided));
+  EXPECT_EQ(z, (std::vector<int64_t>{6, 8, 16, 18}));
+  strided.ints["storage_order"] = 1; // column-major
+  ASSERT_OK(run("max_pool_indices", {f32(x, {1, 1, 5, 5})},
+                {view(z, DType::i64, {1, 1, 2, 2})}, strided));
+  EXPECT_EQ(z, (std::vector<int64_t>{6, 16, 8, 18}));
+
+  // Against a naive search on random data with pads and dilation, over
+  // two batches and channels (the flat index counts them too).
+  const Dims in = {2, 3, 7, 6};
+  auto r = randomFloats(numel(in), 77);
+  MapAttrs attrs;
+  attrs.intLists["kernel_shape"] = {3, 2};
+  attrs.intLists["strides"] = {2, 1};
+  attrs.intLists["pads"] = {1, 0, 1, 1};
+  attrs.intLists["dilations"] = {1, 2};
+  const Dims outDims = {2, 3, 4, 5}; // (7+2-3)/2+1, (6+1-3)/1+1
+  std::vector<int64_t> idx(size_t(numel(outDims)));
+  ASSERT_OK(run("max_pool_indices", {f32(r, in)},
+                {view(idx, DType::i64, outDims)}, attrs));
+  for (int64_t o = 0; o < numel(outDims); ++o) {
+    const Dims c = unflatten(o, outDims);
+    int64_t best = -1;
+    for (int64_t kh = 0; kh < 3; ++kh)
+      for (int64_t kw = 0; kw < 2; ++kw) {
+        const int64_t h = c[2] * 2 - 1 + kh, w = c[3] + 2 * kw;
+        if (h < 0 || h >= 7 || w < 0 || w >= 6)
+          continue;
+        const int64_t at = flatten({c[0], c[1], h, w}, in);
+        if (best < 0 || r[size_t(at)] > r[size_t(best)])
+          best = at;
+      }
+    ASSERT_EQ(idx[size_t(o)], best) << o;
+  }
 }
 
 TEST(CpuPool, MaxWithPadsDilationMatchesReference) {
