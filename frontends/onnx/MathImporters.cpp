@@ -722,9 +722,12 @@ LogicalResult importBatchNormTraining(NodeContext &n) {
 LogicalResult importBatchNorm(NodeContext &n) {
   if (n.attrInt("training_mode", 0) != 0 && n.opset() >= 14)
     return importBatchNormTraining(n);
-  if (n.attrInt("training_mode", 0) != 0 || n.isOutputUsed(1))
+  if (n.attrInt("training_mode", 0) != 0)
     return n.error("training-mode BatchNormalization is supported from "
-                   "opset 14 (training_mode = 1)");
+                   "opset 14");
+  if (n.isOutputUsed(1))
+    return n.error("the running mean and variance outputs need training "
+                   "mode (opset 14, training_mode = 1)");
   int64_t rank = cast<RankedTensorType>(n.input(0).getType()).getRank();
   if (rank < 2)
     return n.error("input must have rank >= 2");
