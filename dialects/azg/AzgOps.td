@@ -1066,6 +1066,41 @@ def Azg_ScatterElementsOp : Azg_ScatterOp<"scatter_elements",
   }];
 }
 
+def Azg_TopKOp : Azg_Op<"top_k"> {
+  let summary = "the k largest (or smallest) elements along an axis";
+  let description = [{
+    ONNX TopK with a constant k: `values` and their i64 `indices` along
+    `axis`, in order (largest first, or smallest first without `largest`);
+    equal values keep their index order.
+  }];
+  let arguments = (ins Azg_Tensor:$input, I64Attr:$k,
+                       DefaultValuedAttr<I64Attr, "-1">:$axis,
+                       DefaultValuedAttr<BoolAttr, "true">:$largest);
+  let results = (outs Azg_Tensor:$values, RankedTensorOf<[I64]>:$indices);
+  let assemblyFormat =
+      "$input attr-dict `:` type($input) `->` type($values) `,` type($indices)";
+  let inferBody = [{
+    auto input = ::llvm::cast<::mlir::RankedTensorType>(
+        adaptor.getInput().getType());
+    ::mlir::FailureOr<int64_t> axis = ::azc::azg::normalizeAxis(
+        adaptor.getAxis(), input.getRank());
+    int64_t k = adaptor.getK();
+    if (::mlir::failed(axis) || k < 0 ||
+        (!input.isDynamicDim(*axis) && k > input.getDimSize(*axis))) {
+      if (location)
+        ::mlir::emitError(*location)
+            << "top_k needs an axis in range and 0 <= k <= the axis' size";
+      return ::mlir::failure();
+    }
+    ::llvm::SmallVector<int64_t> shape(input.getShape());
+    shape[*axis] = k;
+    inferredReturnTypes.push_back(input.clone(shape));
+    inferredReturnTypes.push_back(
+        input.clone(shape, ::mlir::IntegerType::get(context, 64)));
+    return ::mlir::success();
+  }];
+}
+
 def Azg_PadOp : Azg_Op<"pad"> {
   let summary = "pads (or, with negative pads, crops) each dim";
   let description = [{

@@ -398,6 +398,32 @@ LogicalResult importReverseSequence(NodeContext &n) {
       n.make<azg::GatherElementsOp>(x, *full, b.getI64IntegerAttr(timeAxis)));
 }
 
+/// TopK with a constant k (an attribute before opset 10, an input from
+/// 10). sorted = 0 allows any order; the result is sorted regardless.
+LogicalResult importTopK(NodeContext &n) {
+  int64_t k;
+  if (n.opset() < 10) {
+    if (!n.attr("k"))
+      return n.error("k is required");
+    k = n.attrInt("k", 0);
+  } else {
+    FailureOr<SmallVector<int64_t>> given = n.constantInts(1, "k");
+    if (failed(given))
+      return failure();
+    if (given->size() != 1)
+      return n.error("k must hold one value");
+    k = given->front();
+  }
+  Builder b(n.context());
+  FailureOr<Operation *> op =
+      n.create<azg::TopKOp>(2, n.input(0), b.getI64IntegerAttr(k),
+                            b.getI64IntegerAttr(n.attrInt("axis", -1)),
+                            b.getBoolAttr(n.attrInt("largest", 1) != 0));
+  if (failed(op))
+    return failure();
+  return n.setResults((*op)->getResults());
+}
+
 LogicalResult importGatherND(NodeContext &n) {
   Builder b(n.context());
   return n.setResult(n.make<azg::GatherNDOp>(
@@ -479,6 +505,7 @@ void azc::onnx_frontend::addShapeImporters(std::vector<OpImporter> &t) {
   add("GatherElements", 11, importGatherElements, 2);
   add("GatherND", 11, importGatherND, 2);
   add("Tile", 6, importTile, 2);
+  add("TopK", 1, importTopK);
   add("ReverseSequence", 10, importReverseSequence, 2);
   add("ScatterND", 11, importScatterND, 3);
   add("ScatterElements", 11, importScatterElements, 3);

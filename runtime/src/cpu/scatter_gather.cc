@@ -1,16 +1,19 @@
-//===- scatter_gather.cc - gather_nd, scatter_nd, scatter_elements --------===//
+//===- scatter_gather.cc - gather_nd, scatter_nd, scatter_elements, top_k -===//
 //
-// ONNX GatherND, ScatterND and ScatterElements. Indices may be negative
-// (counting from the back); an index out of range is an error, reported
-// before anything is written. The scatters copy `data` to the result, then
-// apply the updates in index order, so with duplicate indices and no
+// ONNX GatherND, ScatterND, ScatterElements and TopK (top_k: the k largest
+// or smallest along an axis, sorted, ties in index order). Indices may be
+// negative (counting from the back); an index out of range is an error,
+// reported before anything is written. The scatters copy `data` to the result,
+// then apply the updates in index order, so with duplicate indices and no
 // reduction the last update wins, as in the ONNX reference.
 //
 //===----------------------------------------------------------------------===//
 
 #include "cpu/kernel_util.h"
 
+#include <algorithm>
 #include <cstring>
+#include <vector>
 
 namespace azr::cpu {
 namespace {
@@ -279,13 +282,75 @@ azr_status_t scatterElementsKernel(const KernelContext &context) {
   return scatterRuns(op, reduction, data, updates, out, offsets, 1);
 }
 
+azr_status_t topKKernel(const KernelContext &context) {
+  const char *op = "top_k";
+  AZR_RETURN_IF_ERROR(checkArity(context, op, 1, 1, 2));
+  const Tensor &in = context.input(0);
+  const Tensor &values = context.output(0), &indices = context.output(1);
+  int64_t axis = context.attrs->getInt("axis", -1);
+  const int64_t k = context.attrs->getInt("k", -1);
+  bool ok = normalizeAxis(axis, in.rank) && k >= 0 && k <= in.dims[axis] &&
+            values.dtype == in.dtype && indices.dtype == DType::i64 &&
+            values.rank == in.rank && indices.rank == in.rank;
+  for (int d = 0; ok && d < in.rank; ++d)
+    ok = values.dims[d] == (d == axis ? k : in.dims[d]) &&
+         indices.dims[d] == values.dims[d];
+  if (!ok)
+    return AZR_INVALID("%s: input %s, k %lld, axis %lld and results %s, %s "
+                       "do not fit",
+                       op, shapeString(in).c_str(), (long long)k,
+                       (long long)context.attrs->getInt("axis", -1),
+                       shapeString(values).c_str(),
+                       shapeString(indices).c_str());
+  const bool largest = context.attrs->getInt("largest", 1) != 0;
+  const int64_t n = in.dims[axis];
+  int64_t inner = 1, outer = 1;
+  for (int d = axis + 1; d < in.rank; ++d)
+    inner *= in.dims[d];
+  for (int d = 0; d < axis; ++d)
+    outer *= in.dims[d];
+  if (values.numel() == 0)
+    return nullptr;
+  return dispatchArith(in.dtype, op, [&](auto tag) -> azr_status_t {
+    using T = decltype(tag);
+    const T *src = in.as<const T>();
+    T *dst = values.as<T>();
+    int64_t *where = indices.as<int64_t>();
+    context.pool->parallelFor(
+        outer * inner, 1, [&](int64_t begin, int64_t end) {
+          std::vector<int64_t> order(static_cast<size_t>(n));
+          for (int64_t s = begin; s < end; ++s) {
+            const int64_t o = s / inner, i = s % inner;
+            const T *line = src + o * n * inner + i;
+            for (int64_t j = 0; j < n; ++j)
+              order[size_t(j)] = j;
+            auto before = [&](int64_t a, int64_t b) {
+              const T va = line[a * inner], vb = line[b * inner];
+              if (va != vb)
+                return largest ? va > vb : va < vb;
+              return a < b;
+            };
+            std::partial_sort(order.begin(), order.begin() + k, order.end(),
+                              before);
+            for (int64_t j = 0; j < k; ++j) {
+              const int64_t at = (o * k + j) * inner + i;
+              dst[at] = line[order[size_t(j)] * inner];
+              where[at] = order[size_t(j)];
+            }
+          }
+        });
+    return nullptr;
+  });
+}
+
 } // namespace
 
 void addScatterGatherKernels(KernelTable &table) {
   table.insert(table.end(),
                {{"gather_nd", guarded<gatherNdKernel>},
                 {"scatter_nd", guarded<scatterNdKernel>},
-                {"scatter_elements", guarded<scatterElementsKernel>}});
+                {"scatter_elements", guarded<scatterElementsKernel>},
+                {"top_k", guarded<topKKernel>}});
 }
 
 } // namespace azr::cpu

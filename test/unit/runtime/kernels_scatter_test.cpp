@@ -1,5 +1,5 @@
 // Tests of the CPU kernels in scatter_gather.cc (gather_nd, scatter_nd,
-// scatter_elements), grid_sample.cc (grid_sample, roi_align) and
+// scatter_elements, top_k), grid_sample.cc (grid_sample, roi_align) and
 // resize.cc against the ONNX documentation's
 // examples, hand-computed values and naive loops written from the operator
 // definitions, plus random garbage. Everything here is exact except
@@ -7,6 +7,7 @@
 
 #include "kernel_test_util.h"
 
+#include <algorithm>
 #include <cstring>
 
 using namespace azr_test;
@@ -302,6 +303,58 @@ TEST(CpuGridSample, VolumetricLinearIsTrilinear) {
   EXPECT_NE(run("grid_sample", {f32(x, xDims), f32(grid, {1, 1, 2, 9})},
                 {f32(out, {1, 2, 1, 2, 3})}, corners),
             "");
+}
+
+//===----------------------------------------------------------------------===//
+// top_k
+//===----------------------------------------------------------------------===//
+
+TEST(CpuTopK, MatchesStableSortAlongEveryAxis) {
+  // Small integers make ties common: equal values keep index order.
+  const Dims dims = {3, 5, 4};
+  auto x = randomInts<int32_t>(numel(dims), 90, 0, 4);
+  for (int64_t axis : {0, 1, 2, -1})
+    for (int largest : {0, 1}) {
+      const int64_t a = axis < 0 ? axis + 3 : axis, k = dims[size_t(a)] - 1;
+      Dims outDims = dims;
+      outDims[size_t(a)] = k;
+      std::vector<int32_t> values(size_t(numel(outDims)));
+      std::vector<int64_t> indices(values.size());
+      MapAttrs attrs;
+      attrs.ints["k"] = k;
+      attrs.ints["axis"] = axis;
+      attrs.ints["largest"] = largest;
+      ASSERT_OK(run("top_k", {view(x, DType::i32, dims)},
+                    {view(values, DType::i32, outDims),
+                     view(indices, DType::i64, outDims)},
+                    attrs));
+      for (int64_t o = 0; o < numel(outDims); ++o) {
+        Dims c = unflatten(o, outDims);
+        // The reference: a stable sort of the line.
+        std::vector<std::pair<int32_t, int64_t>> line;
+        for (int64_t j = 0; j < dims[size_t(a)]; ++j) {
+          Dims at = c;
+          at[size_t(a)] = j;
+          line.push_back({x[size_t(flatten(at, dims))], j});
+        }
+        std::stable_sort(
+            line.begin(), line.end(), [&](const auto &p, const auto &q) {
+              return largest ? p.first > q.first : p.first < q.first;
+            });
+        const auto &want = line[size_t(c[size_t(a)])];
+        ASSERT_EQ(values[size_t(o)], want.first) << axis << " " << o;
+        ASSERT_EQ(indices[size_t(o)], want.second) << axis << " " << o;
+      }
+    }
+  std::vector<int32_t> v(12);
+  std::vector<int64_t> i(12);
+  MapAttrs tooMany;
+  tooMany.ints["k"] = 5;
+  EXPECT_NE(
+      run("top_k", {view(x, DType::i32, dims)},
+          {view(v, DType::i32, {3, 5, 5}), view(i, DType::i64, {3, 5, 5})},
+          tooMany),
+      "");
 }
 
 //===----------------------------------------------------------------------===//

@@ -47,7 +47,7 @@ TEST(CpuRegistry, EveryOpHasAKernel) {
       // scatter_gather.cc, grid_sample.cc, integer_ops.cc
       "gather_nd", "scatter_nd", "scatter_elements", "grid_sample",
       "matmul_integer", "conv_integer", "det", "resize", "roi_align",
-      "max_pool_indices"};
+      "max_pool_indices", "top_k"};
   std::vector<std::string> names = kernelNames();
   for (const char *op : ops) {
     EXPECT_NE(findKernel(op), nullptr) << op;
