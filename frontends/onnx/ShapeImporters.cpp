@@ -424,6 +424,68 @@ LogicalResult importTopK(NodeContext &n) {
   return n.setResults((*op)->getResults());
 }
 
+/// OneHot with a constant depth: where(index == d, on, off) with the index
+/// (negative ones counted from depth) compared against 0..depth-1 laid
+/// along `axis`; out-of-range indices give all `off`.
+LogicalResult importOneHot(NodeContext &n) {
+  Value indices = n.input(0), values = n.input(2);
+  DenseElementsAttr depthAttr;
+  if (!matchPattern(n.input(1), m_Constant(&depthAttr)) ||
+      depthAttr.getNumElements() != 1)
+    return n.error("depth (input 1) must be a constant scalar; computed "
+                   "values are not supported");
+  int64_t depth =
+      isa<FloatType>(depthAttr.getElementType())
+          ? int64_t(depthAttr.getSplatValue<APFloat>().convertToDouble())
+          : depthAttr.getSplatValue<APInt>().getSExtValue();
+  if (depth < 1)
+    return n.error("depth must be positive");
+  if (typeOf(values).getNumElements() != 2)
+    return n.error("values must hold [off, on]");
+  int64_t rank = typeOf(indices).getRank() + 1;
+  int64_t axis = n.attrInt("axis", -1);
+  FailureOr<int64_t> normalized = azg::normalizeAxis(axis, rank);
+  if (failed(normalized))
+    return n.error("axis " + Twine(axis) + " is out of range");
+  Builder b(n.context());
+  FailureOr<Value> index =
+      n.make<azg::CastOp>(indices, TypeAttr::get(b.getI64Type()));
+  if (failed(index))
+    return failure();
+  FailureOr<Value> negative =
+      n.make<azg::LessOp>(*index, n.constantI64({0}, true));
+  FailureOr<Value> wrapped =
+      n.make<azg::AddOp>(*index, n.constantI64({depth}, true));
+  if (failed(negative) || failed(wrapped))
+    return failure();
+  FailureOr<Value> adjusted = n.make<azg::WhereOp>(*negative, *wrapped, *index);
+  if (failed(adjusted))
+    return failure();
+  FailureOr<Value> expanded = n.make<azg::UnsqueezeOp>(
+      *adjusted, b.getDenseI64ArrayAttr({*normalized}));
+  if (failed(expanded))
+    return failure();
+  SmallVector<int64_t> positions, shape(rank, 1);
+  for (int64_t d = 0; d < depth; ++d)
+    positions.push_back(d);
+  shape[*normalized] = depth;
+  Value classes = n.builder().create<azg::ConstantOp>(
+      n.loc(), DenseIntElementsAttr::get(
+                   RankedTensorType::get(shape, b.getI64Type()), positions));
+  FailureOr<Value> hot = n.make<azg::EqualOp>(*expanded, classes);
+  FailureOr<Value> flat =
+      n.make<azg::ReshapeOp>(values, n.constantI64({2}), UnitAttr());
+  if (failed(hot) || failed(flat))
+    return failure();
+  FailureOr<Value> off = n.make<azg::GatherOp>(*flat, n.constantI64({0}, true),
+                                               b.getI64IntegerAttr(0));
+  FailureOr<Value> on = n.make<azg::GatherOp>(*flat, n.constantI64({1}, true),
+                                              b.getI64IntegerAttr(0));
+  if (failed(off) || failed(on))
+    return failure();
+  return n.setResult(n.make<azg::WhereOp>(*hot, *on, *off));
+}
+
 LogicalResult importGatherND(NodeContext &n) {
   Builder b(n.context());
   return n.setResult(n.make<azg::GatherNDOp>(
@@ -506,6 +568,7 @@ void azc::onnx_frontend::addShapeImporters(std::vector<OpImporter> &t) {
   add("GatherND", 11, importGatherND, 2);
   add("Tile", 6, importTile, 2);
   add("TopK", 1, importTopK);
+  add("OneHot", 9, importOneHot, 3);
   add("ReverseSequence", 10, importReverseSequence, 2);
   add("ScatterND", 11, importScatterND, 3);
   add("ScatterElements", 11, importScatterElements, 3);
