@@ -188,6 +188,15 @@ AZG_ARITH_FOLDER(OrOp, return a || b, return std::nullopt)
 AZG_ARITH_FOLDER(XorOp, return (a != 0) != (b != 0), return std::nullopt)
 #undef AZG_ARITH_FOLDER
 
+// Negation, as a binary fold of the operand with itself (exporters write
+// Rank - axis as Neg(axis) when axis is negative).
+OpFoldResult NegOp::fold(FoldAdaptor adaptor) {
+  return foldBroadcastBinary(
+      adaptor.getInput(), adaptor.getInput(), getOutput(),
+      [](int64_t a, int64_t) -> std::optional<int64_t> { return -a; },
+      [](double a, double) -> std::optional<double> { return -a; });
+}
+
 OpFoldResult CastOp::fold(FoldAdaptor adaptor) {
   if (getInput().getType() == getOutput().getType())
     return getInput();

@@ -137,6 +137,71 @@ LogicalResult ConvOp::verify() {
   return verifyResidual(*this, getResidual(), rankedType(getOutput()));
 }
 
+LogicalResult ConvTransposeOp::verify() {
+  RankedTensorType input = rankedType(getInput());
+  RankedTensorType weight = rankedType(getWeight());
+  int64_t group = getGroup();
+  if (group <= 0)
+    return emitOpError("group must be positive, got ") << group;
+  if (dimsConflict(input.getDimSize(1), weight.getDimSize(0)))
+    return emitOpError("input has ")
+           << input.getDimSize(1) << " channels but weight has "
+           << weight.getDimSize(0);
+  int64_t channels = input.getDimSize(1);
+  if (!ShapedType::isDynamic(channels) && channels % group != 0)
+    return emitOpError("input's ")
+           << channels << " channels do not divide into " << group << " groups";
+  if (Value bias = getBias()) {
+    RankedTensorType biasType = rankedType(bias);
+    int64_t filters = rankedType(getOutput()).getDimSize(1);
+    if (biasType.getRank() != 1 ||
+        dimsConflict(biasType.getDimSize(0), filters))
+      return emitOpError("bias must be 1-D with ")
+             << filters << " elements, got " << biasType;
+  }
+  return success();
+}
+
+static LogicalResult verifyScatterReduction(Operation *op, StringRef name) {
+  if (name != "none" && name != "add" && name != "mul" && name != "max" &&
+      name != "min")
+    return op->emitOpError("unknown reduction '") << name << "'";
+  return success();
+}
+
+LogicalResult ScatterNDOp::verify() {
+  RankedTensorType data = rankedType(getData());
+  RankedTensorType indices = rankedType(getIndices());
+  RankedTensorType updates = rankedType(getUpdates());
+  if (updates.getElementType() != data.getElementType())
+    return emitOpError("updates and data differ in element type");
+  int64_t q = indices.getRank();
+  int64_t k = q > 0 ? indices.getDimSize(q - 1) : 0;
+  if (q < 1 || (!ShapedType::isDynamic(k) &&
+                (k < 1 || k > data.getRank() ||
+                 updates.getRank() != q - 1 + data.getRank() - k)))
+    return emitOpError("indices ") << indices << " and updates " << updates
+                                   << " do not fit data " << data;
+  return verifyScatterReduction(*this, getReduction());
+}
+
+LogicalResult ScatterElementsOp::verify() {
+  RankedTensorType data = rankedType(getData());
+  RankedTensorType indices = rankedType(getIndices());
+  RankedTensorType updates = rankedType(getUpdates());
+  if (updates.getElementType() != data.getElementType())
+    return emitOpError("updates and data differ in element type");
+  if (indices.getRank() != data.getRank() ||
+      updates.getRank() != data.getRank() ||
+      failed(normalizeAxis(getAxis(), data.getRank())))
+    return emitOpError("needs data, indices and updates of equal rank and an "
+                       "axis in range");
+  for (int64_t d = 0; d < data.getRank(); ++d)
+    if (dimsConflict(indices.getDimSize(d), updates.getDimSize(d)))
+      return emitOpError("indices and updates differ in shape");
+  return verifyScatterReduction(*this, getReduction());
+}
+
 template <typename PoolOp> static LogicalResult verifyPool(PoolOp op) {
   for (int64_t k : op.getKernelShape())
     if (k <= 0)
@@ -145,6 +210,11 @@ template <typename PoolOp> static LogicalResult verifyPool(PoolOp op) {
 }
 LogicalResult MaxPoolOp::verify() { return verifyPool(*this); }
 LogicalResult AvgPoolOp::verify() { return verifyPool(*this); }
+LogicalResult MaxPoolIndicesOp::verify() {
+  if (getStorageOrder() != 0 && getStorageOrder() != 1)
+    return emitOpError("storage_order must be 0 or 1");
+  return verifyPool(*this);
+}
 
 LogicalResult ClipOp::verify() {
   if (getMin() && getMax() &&

@@ -186,6 +186,26 @@ def Azg_MatMulOp : Azg_Op<"matmul", [AttrSizedOperandSegments]> {
   let hasVerifier = 1;
 }
 
+def Azg_MatMulIntegerOp : Azg_Op<"matmul_integer",
+                                 [AttrSizedOperandSegments]> {
+  let summary = "8-bit matrix product accumulated exactly in i32";
+  let description = [{
+    ONNX MatMulInteger: `(lhs - lhs_zero_point) @ (rhs - rhs_zero_point)`
+    with MatMul's batching and 1-D promotion. A zero point is a scalar, or
+    one per row of `lhs` / per column of `rhs`.
+  }];
+  let arguments = (ins RankedTensorOf<[I8, UI8]>:$lhs,
+                       RankedTensorOf<[I8, UI8]>:$rhs,
+                       Optional<RankedTensorOf<[I8, UI8]>>:$lhs_zero_point,
+                       Optional<RankedTensorOf<[I8, UI8]>>:$rhs_zero_point);
+  let results = (outs RankedTensorOf<[I32]>:$output);
+  let assemblyFormat = [{
+    $lhs `,` $rhs (`lhs_zero_point` `(` $lhs_zero_point^ `)`)?
+    (`rhs_zero_point` `(` $rhs_zero_point^ `)`)? attr-dict `:`
+    functional-type(operands, results)
+  }];
+}
+
 def Azg_GemmOp : Azg_Op<"gemm"> {
   let summary = "general matrix multiply (ONNX Gemm) with a fused epilogue";
   let description = [{
@@ -233,6 +253,173 @@ def Azg_ConvOp : Azg_Op<"conv", [AttrSizedOperandSegments]> {
   let hasVerifier = 1;
 }
 
+def Azg_ConvIntegerOp : Azg_Op<"conv_integer", [AttrSizedOperandSegments]> {
+  let summary = "8-bit grouped convolution accumulated exactly in i32";
+  let description = [{
+    ONNX ConvInteger: `conv(input - input_zero_point, weight -
+    weight_zero_point)` with Conv's layout and window attributes; padding
+    contributes nothing. `input_zero_point` is a scalar, `weight_zero_point`
+    a scalar or one per output channel.
+  }];
+  let arguments = (ins RankedTensorOf<[I8, UI8]>:$input,
+                       RankedTensorOf<[I8, UI8]>:$weight,
+                       Optional<RankedTensorOf<[I8, UI8]>>:$input_zero_point,
+                       Optional<RankedTensorOf<[I8, UI8]>>:$weight_zero_point,
+                       DenseI64ArrayAttr:$strides,
+                       DenseI64ArrayAttr:$pads,
+                       DenseI64ArrayAttr:$dilations,
+                       DefaultValuedAttr<I64Attr, "1">:$group);
+  let results = (outs RankedTensorOf<[I32]>:$output);
+  let assemblyFormat = [{
+    $input `,` $weight (`input_zero_point` `(` $input_zero_point^ `)`)?
+    (`weight_zero_point` `(` $weight_zero_point^ `)`)? attr-dict `:`
+    functional-type(operands, results)
+  }];
+}
+
+def Azg_ConvTransposeOp : Azg_Op<"conv_transpose"> {
+  let summary = "N-d grouped transposed convolution (NC... layout)";
+  let description = [{
+    ONNX ConvTranspose with explicit pads: `input` is N x C x D1 x ... x Dn,
+    `weight` is C x M/group x k1 x ... x kn, and each input element adds
+    `input * weight` at output positions `i * stride + k * dilation -
+    pad_begin`. Result dim i is `stride * (D - 1) + output_padding +
+    dilation * (k - 1) + 1 - pad_begin - pad_end`. `pads` holds the begin
+    pads of every spatial dim, then the end pads; they may be negative (an
+    output larger than the natural one). `bias` (M) is added per channel.
+  }];
+  let arguments = (ins Azg_FloatTensor:$input, Azg_FloatTensor:$weight,
+                       Optional<Azg_FloatTensor>:$bias,
+                       DenseI64ArrayAttr:$strides,
+                       DenseI64ArrayAttr:$pads,
+                       DenseI64ArrayAttr:$dilations,
+                       DenseI64ArrayAttr:$output_padding,
+                       DefaultValuedAttr<I64Attr, "1">:$group);
+  let results = (outs Azg_FloatTensor:$output);
+  let assemblyFormat = [{
+    $input `,` $weight (`bias` `(` $bias^ `)`)? attr-dict `:`
+    functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def Azg_GridSampleOp : Azg_Op<"grid_sample", [SameOperandsElementType]> {
+  let summary = "samples an N-d input at normalized grid positions";
+  let description = [{
+    ONNX GridSample: `input` is N x C x D1 ... Dr, `grid` N x O1 ... Or x r
+    with positions in [-1, 1] (the last dim innermost spatial dim first);
+    the result is N x C x O1 ... Or. `mode` is nearest, linear or cubic,
+    `padding_mode` zeros, border or reflection.
+  }];
+  let arguments = (ins Azg_FloatTensor:$input, Azg_FloatTensor:$grid,
+                       DefaultValuedAttr<StrAttr, "\"linear\"">:$mode,
+                       DefaultValuedAttr<StrAttr, "\"zeros\"">:$padding_mode,
+                       DefaultValuedAttr<BoolAttr, "false">:$align_corners);
+  let results = (outs Azg_FloatTensor:$output);
+  let assemblyFormat =
+      "$input `,` $grid attr-dict `:` functional-type(operands, results)";
+  let inferBody = [{
+    auto input = ::llvm::cast<::mlir::RankedTensorType>(
+        adaptor.getInput().getType());
+    auto grid = ::llvm::cast<::mlir::RankedTensorType>(
+        adaptor.getGrid().getType());
+    int64_t rank = input.getRank();
+    if (rank < 3 || grid.getRank() != rank ||
+        (!grid.isDynamicDim(rank - 1) && grid.getDimSize(rank - 1) != rank - 2)) {
+      if (location)
+        ::mlir::emitError(*location)
+            << "grid_sample needs input N x C x D... and grid N x O... x r";
+      return ::mlir::failure();
+    }
+    ::llvm::SmallVector<int64_t> shape = {input.getDimSize(0),
+                                          input.getDimSize(1)};
+    for (int64_t i = 1; i < rank - 1; ++i)
+      shape.push_back(grid.getDimSize(i));
+    inferredReturnTypes.push_back(input.clone(shape));
+    return ::mlir::success();
+  }];
+}
+
+def Azg_RoiAlignOp : Azg_Op<"roi_align"> {
+  let summary = "bilinear pooling of regions of interest (ONNX RoiAlign)";
+  let description = [{
+    `input` is N x C x H x W, `rois` R x 4 boxes (x1, y1, x2, y2) in input
+    coordinates before `spatial_scale`, `batch_indices` the image of each;
+    the result is R x C x output_height x output_width, each bin the
+    average (or max) of its sampling_ratio x sampling_ratio bilinear samples.
+  }];
+  let arguments = (ins Azg_FloatTensor:$input, Azg_FloatTensor:$rois,
+                       Azg_IndexTensor:$batch_indices,
+                       DefaultValuedAttr<StrAttr, "\"avg\"">:$mode,
+                       DefaultValuedAttr<StrAttr, "\"half_pixel\"">:
+                           $coordinate_transformation_mode,
+                       DefaultValuedAttr<I64Attr, "1">:$output_height,
+                       DefaultValuedAttr<I64Attr, "1">:$output_width,
+                       DefaultValuedAttr<I64Attr, "0">:$sampling_ratio,
+                       DefaultValuedAttr<F32Attr, "1.0f">:$spatial_scale);
+  let results = (outs Azg_FloatTensor:$output);
+  let assemblyFormat = [{
+    $input `,` $rois `,` $batch_indices attr-dict `:`
+    functional-type(operands, results)
+  }];
+  let inferBody = [{
+    auto input = ::llvm::cast<::mlir::RankedTensorType>(
+        adaptor.getInput().getType());
+    auto rois = ::llvm::cast<::mlir::RankedTensorType>(
+        adaptor.getRois().getType());
+    if (input.getRank() != 4 || rois.getRank() != 2) {
+      if (location)
+        ::mlir::emitError(*location)
+            << "roi_align needs a 4-D input and 2-D rois";
+      return ::mlir::failure();
+    }
+    inferredReturnTypes.push_back(input.clone(
+        {rois.getDimSize(0), input.getDimSize(1),
+         static_cast<int64_t>(adaptor.getOutputHeight()),
+         static_cast<int64_t>(adaptor.getOutputWidth())}));
+    return ::mlir::success();
+  }];
+}
+
+def Azg_ResizeOp : Azg_Op<"resize"> {
+  let summary = "resamples every dim to `output_size` (ONNX Resize)";
+  let description = [{
+    Result dim i samples input dim i at the coordinate that
+    `coordinate_transformation_mode` maps it to, with `scales` (f64, one per
+    dim) as the factor those coordinates use and `roi` (f64, begins then
+    ends) for tf_crop_and_resize. `mode` is nearest (by `nearest_mode`),
+    linear or cubic (`cubic_coeff_a`, `exclude_outside`); neighbours beyond
+    the input repeat its edge.
+  }];
+  let arguments = (ins Azg_Tensor:$input, RankedTensorOf<[F64]>:$scales,
+                       Optional<RankedTensorOf<[F64]>>:$roi,
+                       DenseI64ArrayAttr:$output_size,
+                       DefaultValuedAttr<StrAttr, "\"nearest\"">:$mode,
+                       DefaultValuedAttr<StrAttr, "\"half_pixel\"">:
+                           $coordinate_transformation_mode,
+                       DefaultValuedAttr<StrAttr, "\"round_prefer_floor\"">:
+                           $nearest_mode,
+                       DefaultValuedAttr<F32Attr, "-0.75f">:$cubic_coeff_a,
+                       DefaultValuedAttr<BoolAttr, "false">:$exclude_outside,
+                       DefaultValuedAttr<F32Attr, "0.0f">:$extrapolation_value);
+  let results = (outs Azg_Tensor:$output);
+  let assemblyFormat = [{
+    $input `,` $scales (`roi` `(` $roi^ `)`)? attr-dict `:`
+    functional-type(operands, results)
+  }];
+  let inferBody = [{
+    auto input = ::llvm::cast<::mlir::RankedTensorType>(
+        adaptor.getInput().getType());
+    if ((int64_t)adaptor.getOutputSize().size() != input.getRank()) {
+      if (location)
+        ::mlir::emitError(*location) << "resize needs one output size per dim";
+      return ::mlir::failure();
+    }
+    inferredReturnTypes.push_back(input.clone(adaptor.getOutputSize()));
+    return ::mlir::success();
+  }];
+}
+
 class Azg_PoolOp<string mnemonic, string summaryText>
     : Azg_Op<mnemonic, [SameOperandsAndResultElementType]> {
   let summary = summaryText;
@@ -248,6 +435,25 @@ def Azg_MaxPoolOp : Azg_PoolOp<"max_pool", "N-d max pooling"> {
                        DenseI64ArrayAttr:$pads,
                        DenseI64ArrayAttr:$dilations,
                        DefaultValuedAttr<BoolAttr, "false">:$ceil_mode);
+}
+
+def Azg_MaxPoolIndicesOp : Azg_Op<"max_pool_indices"> {
+  let summary = "where max_pool's maxima are (ONNX MaxPool's Indices)";
+  let description = [{
+    For each max_pool window with the same attributes, the flat index of
+    its (first) maximum in `input`: over N x C x D1 ... Dn in row-major
+    order, or with the spatial dims column-major when `storage_order` is 1.
+  }];
+  let arguments = (ins Azg_FloatTensor:$input,
+                       DenseI64ArrayAttr:$kernel_shape,
+                       DenseI64ArrayAttr:$strides,
+                       DenseI64ArrayAttr:$pads,
+                       DenseI64ArrayAttr:$dilations,
+                       DefaultValuedAttr<BoolAttr, "false">:$ceil_mode,
+                       DefaultValuedAttr<I64Attr, "0">:$storage_order);
+  let results = (outs RankedTensorOf<[I64]>:$output);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($output)";
+  let hasVerifier = 1;
 }
 
 def Azg_AvgPoolOp : Azg_PoolOp<"avg_pool", "N-d average pooling"> {
@@ -290,7 +496,9 @@ def Azg_OrOp : Azg_BinaryOp<"or", "elementwise logical or",
 def Azg_XorOp : Azg_BinaryOp<"xor", "elementwise logical exclusive or",
                              Azg_BoolTensor, Azg_BoolTensor>;
 
-def Azg_NegOp : Azg_UnaryOp<"neg", "elementwise negation">;
+def Azg_NegOp : Azg_UnaryOp<"neg", "elementwise negation"> {
+  let hasFolder = 1;
+}
 def Azg_AbsOp : Azg_UnaryOp<"abs", "elementwise absolute value">;
 def Azg_NotOp : Azg_UnaryOp<"not", "elementwise logical not", Azg_BoolTensor>;
 def Azg_ExpOp : Azg_UnaryOp<"exp", "elementwise e^x", Azg_FloatTensor>;
@@ -422,6 +630,24 @@ def Azg_ModOp : Azg_Op<"mod", [SameOperandsElementType]> {
   }];
 }
 
+def Azg_BitShiftOp : Azg_Op<"bit_shift", [SameOperandsElementType]> {
+  let summary = "elementwise unsigned shift with broadcasting";
+  let description = [{
+    `lhs << rhs` with `left`, else `lhs >> rhs`, on unsigned integers;
+    shifting by the bit width or more gives 0.
+  }];
+  let arguments = (ins RankedTensorOf<[UI8, UI16, UI32, UI64]>:$lhs,
+                       RankedTensorOf<[UI8, UI16, UI32, UI64]>:$rhs,
+                       DefaultValuedAttr<BoolAttr, "true">:$left);
+  let results = (outs RankedTensorOf<[UI8, UI16, UI32, UI64]>:$output);
+  let assemblyFormat =
+      "$lhs `,` $rhs attr-dict `:` functional-type(operands, results)";
+  let inferBody = [{
+    return ::azc::azg::inferBroadcastResult(location, {adaptor.getLhs(),
+        adaptor.getRhs()}, nullptr, inferredReturnTypes);
+  }];
+}
+
 def Azg_GeluOp : Azg_SameTypeOp<"gelu", [SameOperandsAndResultType]> {
   let summary = "Gaussian error linear unit";
   let description = [{
@@ -529,6 +755,29 @@ class Azg_AxisOp<string mnemonic, string summaryText>
 def Azg_LogSoftmaxOp : Azg_AxisOp<"log_softmax", "log of softmax along an axis">;
 def Azg_HardmaxOp : Azg_AxisOp<"hardmax",
     "1 at the first maximum along an axis, 0 elsewhere">;
+
+def Azg_DetOp : Azg_Op<"det", [SameOperandsAndResultElementType]> {
+  let summary = "determinants of the square matrices in the last two dims";
+  let arguments = (ins Azg_FloatTensor:$input);
+  let results = (outs Azg_FloatTensor:$output);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($output)";
+  let inferBody = [{
+    auto input = ::llvm::cast<::mlir::RankedTensorType>(
+        adaptor.getInput().getType());
+    int64_t rank = input.getRank();
+    if (rank < 2 || (!input.isDynamicDim(rank - 1) &&
+                     !input.isDynamicDim(rank - 2) &&
+                     input.getDimSize(rank - 1) != input.getDimSize(rank - 2))) {
+      if (location)
+        ::mlir::emitError(*location) << "det needs square matrices in the "
+                                        "last two dims";
+      return ::mlir::failure();
+    }
+    inferredReturnTypes.push_back(
+        input.clone(input.getShape().drop_back(2)));
+    return ::mlir::success();
+  }];
+}
 
 def Azg_CumSumOp : Azg_SameTypeOp<"cumsum", [SameOperandsAndResultType]> {
   let summary = "cumulative sum along an axis";
@@ -786,6 +1035,94 @@ def Azg_GatherElementsOp : Azg_Op<"gather_elements"> {
       return ::mlir::failure();
     }
     inferredReturnTypes.push_back(indices.clone(data.getElementType()));
+    return ::mlir::success();
+  }];
+}
+
+def Azg_GatherNDOp : Azg_Op<"gather_nd"> {
+  let summary = "gathers slices of `data` at index tuples (ONNX GatherND)";
+  let description = [{
+    The last dim of `indices` holds k indices into the dims of `data` after
+    its first `batch_dims` (which `indices` shares); the result shape is
+    indices.shape[:-1] + data.shape[batch_dims + k:].
+  }];
+  let arguments = (ins Azg_Tensor:$data, Azg_IndexTensor:$indices,
+                       DefaultValuedAttr<I64Attr, "0">:$batch_dims);
+  let results = (outs Azg_Tensor:$output);
+  let assemblyFormat =
+      "$data `[` $indices `]` attr-dict `:` functional-type(operands, results)";
+}
+
+class Azg_ScatterOp<string mnemonic, string summaryText, dag extraArgs>
+    : Azg_Op<mnemonic> {
+  let summary = summaryText;
+  let arguments = !con((ins Azg_Tensor:$data, Azg_IndexTensor:$indices,
+                            Azg_Tensor:$updates), extraArgs,
+                       (ins DefaultValuedAttr<StrAttr, "\"none\"">:$reduction));
+  let results = (outs Azg_Tensor:$output);
+  let assemblyFormat = [{
+    $data `[` $indices `]` `,` $updates attr-dict `:`
+    functional-type(operands, results)
+  }];
+  let inferBody = [{
+    inferredReturnTypes.push_back(adaptor.getData().getType());
+    return ::mlir::success();
+  }];
+  let hasVerifier = 1;
+}
+
+def Azg_ScatterNDOp : Azg_ScatterOp<"scatter_nd",
+    "`data` with slices at index tuples replaced or combined (ONNX ScatterND)",
+    (ins)> {
+  let description = [{
+    A copy of `data` where, for each index tuple in the last dim of
+    `indices`, the addressed slice is set to (`reduction` = none) or
+    combined by add, mul, max or min with the matching slice of `updates`,
+    in index order.
+  }];
+}
+
+def Azg_ScatterElementsOp : Azg_ScatterOp<"scatter_elements",
+    "`data` with elements along `axis` replaced or combined",
+    (ins DefaultValuedAttr<I64Attr, "0">:$axis)> {
+  let description = [{
+    ONNX ScatterElements: `updates[i]` goes to data position i with the
+    `axis` coordinate replaced by `indices[i]`; `reduction` as in
+    scatter_nd.
+  }];
+}
+
+def Azg_TopKOp : Azg_Op<"top_k"> {
+  let summary = "the k largest (or smallest) elements along an axis";
+  let description = [{
+    ONNX TopK with a constant k: `values` and their i64 `indices` along
+    `axis`, in order (largest first, or smallest first without `largest`);
+    equal values keep their index order.
+  }];
+  let arguments = (ins Azg_Tensor:$input, I64Attr:$k,
+                       DefaultValuedAttr<I64Attr, "-1">:$axis,
+                       DefaultValuedAttr<BoolAttr, "true">:$largest);
+  let results = (outs Azg_Tensor:$values, RankedTensorOf<[I64]>:$indices);
+  let assemblyFormat =
+      "$input attr-dict `:` type($input) `->` type($values) `,` type($indices)";
+  let inferBody = [{
+    auto input = ::llvm::cast<::mlir::RankedTensorType>(
+        adaptor.getInput().getType());
+    ::mlir::FailureOr<int64_t> axis = ::azc::azg::normalizeAxis(
+        adaptor.getAxis(), input.getRank());
+    int64_t k = adaptor.getK();
+    if (::mlir::failed(axis) || k < 0 ||
+        (!input.isDynamicDim(*axis) && k > input.getDimSize(*axis))) {
+      if (location)
+        ::mlir::emitError(*location)
+            << "top_k needs an axis in range and 0 <= k <= the axis' size";
+      return ::mlir::failure();
+    }
+    ::llvm::SmallVector<int64_t> shape(input.getShape());
+    shape[*axis] = k;
+    inferredReturnTypes.push_back(input.clone(shape));
+    inferredReturnTypes.push_back(
+        input.clone(shape, ::mlir::IntegerType::get(context, 64)));
     return ::mlir::success();
   }];
 }

@@ -196,12 +196,12 @@ LogicalResult azc::azg::inferReduction(std::optional<Location> loc, Value input,
 // Linear algebra and convolution
 //===----------------------------------------------------------------------===//
 
-LogicalResult MatMulOp::inferReturnTypes(MLIRContext *,
-                                         std::optional<Location> loc,
-                                         Adaptor adaptor,
-                                         SmallVectorImpl<Type> &results) {
-  RankedTensorType lhs = rankedType(adaptor.getLhs());
-  RankedTensorType rhs = rankedType(adaptor.getRhs());
+/// The result of ONNX MatMul's batching and 1-D promotion, with
+/// `element` as its element type.
+static LogicalResult inferMatMulResult(std::optional<Location> loc,
+                                       RankedTensorType lhs,
+                                       RankedTensorType rhs, Type element,
+                                       SmallVectorImpl<Type> &results) {
   if (lhs.getRank() == 0 || rhs.getRank() == 0)
     return failAt(loc, "matmul operands must have rank >= 1");
   SmallVector<int64_t> l(lhs.getShape()), r(rhs.getShape());
@@ -223,8 +223,26 @@ LogicalResult MatMulOp::inferReturnTypes(MLIRContext *,
     shape.push_back(l[l.size() - 2]);
   if (!promotedRhs)
     shape.push_back(r.back());
-  results.push_back(withShape(lhs, shape));
+  results.push_back(RankedTensorType::get(shape, element));
   return success();
+}
+
+LogicalResult MatMulOp::inferReturnTypes(MLIRContext *,
+                                         std::optional<Location> loc,
+                                         Adaptor adaptor,
+                                         SmallVectorImpl<Type> &results) {
+  RankedTensorType lhs = rankedType(adaptor.getLhs());
+  return inferMatMulResult(loc, lhs, rankedType(adaptor.getRhs()),
+                           lhs.getElementType(), results);
+}
+
+LogicalResult
+MatMulIntegerOp::inferReturnTypes(MLIRContext *context,
+                                  std::optional<Location> loc, Adaptor adaptor,
+                                  SmallVectorImpl<Type> &results) {
+  return inferMatMulResult(loc, rankedType(adaptor.getLhs()),
+                           rankedType(adaptor.getRhs()),
+                           IntegerType::get(context, 32), results);
 }
 
 LogicalResult GemmOp::inferReturnTypes(MLIRContext *,
@@ -267,6 +285,92 @@ LogicalResult ConvOp::inferReturnTypes(MLIRContext *,
   return success();
 }
 
+LogicalResult ConvIntegerOp::inferReturnTypes(MLIRContext *context,
+                                              std::optional<Location> loc,
+                                              Adaptor adaptor,
+                                              SmallVectorImpl<Type> &results) {
+  RankedTensorType input = rankedType(adaptor.getInput());
+  RankedTensorType weight = rankedType(adaptor.getWeight());
+  int64_t spatial = input.getRank() - 2;
+  if (spatial < 1 || weight.getRank() != input.getRank())
+    return failAt(loc, "conv_integer needs input and weight of equal rank "
+                       ">= 3");
+  if (failed(checkWindowAttrs(loc, spatial, adaptor.getStrides(),
+                              adaptor.getPads(), adaptor.getDilations())))
+    return failure();
+  SmallVector<int64_t> shape = {input.getDimSize(0), weight.getDimSize(0)};
+  for (int64_t i = 0; i < spatial; ++i)
+    shape.push_back(windowOutputSize(
+        input.getDimSize(i + 2), weight.getDimSize(i + 2),
+        adaptor.getStrides()[i], adaptor.getPads()[i],
+        adaptor.getPads()[i + spatial], adaptor.getDilations()[i], false));
+  results.push_back(
+      RankedTensorType::get(shape, IntegerType::get(context, 32)));
+  return success();
+}
+
+LogicalResult
+ConvTransposeOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+                                  Adaptor adaptor,
+                                  SmallVectorImpl<Type> &results) {
+  RankedTensorType input = rankedType(adaptor.getInput());
+  RankedTensorType weight = rankedType(adaptor.getWeight());
+  int64_t spatial = input.getRank() - 2;
+  if (spatial < 1 || weight.getRank() != input.getRank())
+    return failAt(loc, "conv_transpose needs input and weight of equal rank "
+                       ">= 3");
+  ArrayRef<int64_t> strides = adaptor.getStrides(), pads = adaptor.getPads(),
+                    dilations = adaptor.getDilations(),
+                    outputPadding = adaptor.getOutputPadding();
+  if ((int64_t)strides.size() != spatial ||
+      (int64_t)pads.size() != 2 * spatial ||
+      (int64_t)dilations.size() != spatial ||
+      (int64_t)outputPadding.size() != spatial)
+    return failAt(loc, "conv_transpose needs one stride, dilation and output "
+                       "padding and two pads per spatial dim");
+  for (int64_t i = 0; i < spatial; ++i)
+    if (strides[i] <= 0 || dilations[i] <= 0 || outputPadding[i] < 0)
+      return failAt(loc, "conv_transpose strides and dilations must be "
+                         "positive and output padding non-negative");
+  int64_t group = adaptor.getGroup();
+  int64_t filters = weight.getDimSize(1);
+  SmallVector<int64_t> shape = {
+      input.getDimSize(0),
+      ShapedType::isDynamic(filters) ? kDyn : filters * group};
+  for (int64_t i = 0; i < spatial; ++i) {
+    int64_t in = input.getDimSize(i + 2), k = weight.getDimSize(i + 2);
+    if (ShapedType::isDynamic(in) || ShapedType::isDynamic(k)) {
+      shape.push_back(kDyn);
+      continue;
+    }
+    int64_t out = strides[i] * (in - 1) + outputPadding[i] +
+                  dilations[i] * (k - 1) + 1 - pads[i] - pads[i + spatial];
+    if (out < 0)
+      return failAt(loc, "conv_transpose pads exceed the output size");
+    shape.push_back(out);
+  }
+  results.push_back(withShape(input, shape));
+  return success();
+}
+
+LogicalResult GatherNDOp::inferReturnTypes(MLIRContext *,
+                                           std::optional<Location> loc,
+                                           Adaptor adaptor,
+                                           SmallVectorImpl<Type> &results) {
+  RankedTensorType data = rankedType(adaptor.getData());
+  RankedTensorType indices = rankedType(adaptor.getIndices());
+  int64_t batch = adaptor.getBatchDims(), q = indices.getRank();
+  int64_t k = q > 0 ? indices.getDimSize(q - 1) : kDyn;
+  if (q < 1 || ShapedType::isDynamic(k) || batch < 0 || batch >= q || k < 1 ||
+      batch + k > data.getRank())
+    return failAt(loc, "gather_nd needs indices whose static last dim k "
+                       "satisfies batch_dims + k <= rank(data)");
+  SmallVector<int64_t> shape(indices.getShape().drop_back());
+  llvm::append_range(shape, data.getShape().drop_front(batch + k));
+  results.push_back(withShape(data, shape));
+  return success();
+}
+
 template <typename Adaptor>
 static LogicalResult inferPool(std::optional<Location> loc, Adaptor adaptor,
                                ArrayRef<int64_t> dilations,
@@ -295,6 +399,18 @@ LogicalResult MaxPoolOp::inferReturnTypes(MLIRContext *,
                                           Adaptor adaptor,
                                           SmallVectorImpl<Type> &results) {
   return inferPool(loc, adaptor, adaptor.getDilations(), results);
+}
+
+LogicalResult
+MaxPoolIndicesOp::inferReturnTypes(MLIRContext *context,
+                                   std::optional<Location> loc, Adaptor adaptor,
+                                   SmallVectorImpl<Type> &results) {
+  SmallVector<Type> pooled;
+  if (failed(inferPool(loc, adaptor, adaptor.getDilations(), pooled)))
+    return failure();
+  results.push_back(cast<RankedTensorType>(pooled.front())
+                        .clone(IntegerType::get(context, 64)));
+  return success();
 }
 
 LogicalResult AvgPoolOp::inferReturnTypes(MLIRContext *,

@@ -259,6 +259,7 @@ static const std::vector<OpImporter> &opImporterTable() {
     addMathImporters(t);
     addShapeImporters(t);
     addTransformerImporters(t);
+    addCompositeImporters(t);
     return t;
   }();
   return table;
@@ -401,6 +402,16 @@ LogicalResult NodeContext::setResult(FailureOr<Value> value) {
   if (failed(value))
     return failure();
   return setResults(ValueRange{*value});
+}
+
+Value NodeContext::foldIfPossible(Operation *op) {
+  SmallVector<Value> folded;
+  if (succeeded(builder().tryFold(op, folded)) && folded.size() == 1 &&
+      folded.front().getType() == op->getResult(0).getType()) {
+    op->erase();
+    return folded.front();
+  }
+  return op->getResult(0);
 }
 
 LogicalResult NodeContext::error(const Twine &message) {

@@ -84,19 +84,25 @@ public:
     state.types.assign(types.begin(), types.end());
     return builder().create(state);
   }
-  /// create() for single-result ops, returning the result.
+  /// create() for single-result ops, returning the result. An op that
+  /// folds (small constant operands, static shapes) is replaced by its
+  /// folded value at once, so that shape arithmetic written as ops (Shape,
+  /// Size, Sub, ConstantOfShape, Concat) gives later importers constants.
   template <typename OpTy, typename... Args>
   mlir::FailureOr<mlir::Value> make(Args &&...args) {
     mlir::FailureOr<mlir::Operation *> op =
         create<OpTy>(1, std::forward<Args>(args)...);
     if (mlir::failed(op))
       return mlir::failure();
-    return (*op)->getResult(0);
+    return foldIfPossible(*op);
   }
 
   /// Binds the node's outputs, in order, to `values`.
   mlir::LogicalResult setResults(mlir::ValueRange values);
   mlir::LogicalResult setResult(mlir::FailureOr<mlir::Value> value);
+
+  /// `op`'s single result, or the value it folds to (then `op` is erased).
+  mlir::Value foldIfPossible(mlir::Operation *op);
 
   /// Reports `message` against this node and returns failure.
   mlir::LogicalResult error(const llvm::Twine &message);
@@ -127,6 +133,14 @@ const OpImporter *findOpImporter(llvm::StringRef domain, llvm::StringRef opType,
 void addMathImporters(std::vector<OpImporter> &table);
 void addShapeImporters(std::vector<OpImporter> &table);
 void addTransformerImporters(std::vector<OpImporter> &table);
+void addCompositeImporters(std::vector<OpImporter> &table);
+
+/// Explicit begin/end pads for a sliding window over `input`'s spatial
+/// dims (from dim 2), from `pads` or resolving auto_pad.
+mlir::FailureOr<llvm::SmallVector<int64_t>>
+windowPads(NodeContext &n, mlir::RankedTensorType input,
+           llvm::ArrayRef<int64_t> kernel, llvm::ArrayRef<int64_t> strides,
+           llvm::ArrayRef<int64_t> dilations);
 
 /// The MLIR element type of an ONNX TensorProto data type, or null.
 mlir::Type convertElementType(int32_t onnxType, mlir::MLIRContext *context);

@@ -9,16 +9,51 @@
 
 #include "frontends/onnx/ImporterContext.h"
 
+#include "llvm/Support/MathExtras.h"
+
+#include <cmath>
+
 using namespace mlir;
 using namespace azc;
 using namespace azc::onnx_frontend;
 
 namespace {
 
+/// The right operand of a binary op before opset 7: with broadcast=1 its
+/// dims line up with the left operand's from `axis` (default: the trailing
+/// dims), which NumPy broadcasting matches once the dims after them are
+/// made explicit ones.
+FailureOr<Value> legacyBroadcastRhs(NodeContext &n) {
+  Value lhs = n.input(0), rhs = n.input(1);
+  if (!n.attr("broadcast") || n.attrInt("broadcast", 0) == 0) {
+    if (n.attr("axis"))
+      return n.error("axis without broadcast=1 is not valid");
+    return rhs;
+  }
+  int64_t lhsRank = cast<RankedTensorType>(lhs.getType()).getRank();
+  auto rhsType = cast<RankedTensorType>(rhs.getType());
+  int64_t rhsRank = rhsType.getRank();
+  int64_t axis = n.attrInt("axis", lhsRank - rhsRank);
+  if (axis < 0)
+    axis += lhsRank;
+  if (axis < 0 || axis + rhsRank > lhsRank)
+    return n.error("legacy broadcast axis " + Twine(n.attrInt("axis", 0)) +
+                   " does not fit the operands");
+  int64_t trailing = lhsRank - axis - rhsRank;
+  if (trailing == 0 || rhsRank == 0)
+    return rhs;
+  if (!rhsType.hasStaticShape())
+    return n.error("legacy broadcast needs a static right operand");
+  SmallVector<int64_t> shape(rhsType.getShape());
+  shape.append(trailing, 1);
+  return n.make<azg::ReshapeOp>(rhs, n.constantI64(shape), UnitAttr());
+}
+
 template <typename OpTy> LogicalResult importBinary(NodeContext &n) {
-  if (n.attr("broadcast") || n.attr("axis"))
-    return n.error("legacy broadcast attributes (opset < 7) are not supported");
-  return n.setResult(n.make<OpTy>(n.input(0), n.input(1)));
+  FailureOr<Value> rhs = legacyBroadcastRhs(n);
+  if (failed(rhs))
+    return failure();
+  return n.setResult(n.make<OpTy>(n.input(0), *rhs));
 }
 
 /// Max, Min, Sum: variadic, folded pairwise.
@@ -53,7 +88,20 @@ LogicalResult importDropout(NodeContext &n) {
   }
   if (n.attrInt("is_test", 1) == 0)
     return n.error("training-mode Dropout (is_test = 0) is not supported");
-  return n.setResults(n.input(0));
+  if (!n.isOutputUsed(1))
+    return n.setResults(n.input(0));
+  // The mask keeps every element: all true, in the input's shape.
+  Builder b(n.context());
+  Value yes = n.builder().create<azg::ConstantOp>(
+      n.loc(),
+      DenseElementsAttr::get(RankedTensorType::get({}, b.getI1Type()), true));
+  FailureOr<Value> shape = n.make<azg::ShapeOfOp>(n.input(0));
+  if (failed(shape))
+    return failure();
+  FailureOr<Value> mask = n.make<azg::ExpandOp>(yes, *shape);
+  if (failed(mask))
+    return failure();
+  return n.setResults({n.input(0), *mask});
 }
 
 LogicalResult importPow(NodeContext &n) {
@@ -87,6 +135,26 @@ LogicalResult importClip(NodeContext &n) {
     if (n.attr("max"))
       max = b.getF64FloatAttr(n.attrFloat("max", 0));
   } else {
+    // Computed bounds: max(x, min), then min(., max), which also gives max
+    // everywhere when min > max, as ONNX specifies.
+    if ((n.input(1) && !matchPattern(n.input(1), m_Constant())) ||
+        (n.input(2) && !matchPattern(n.input(2), m_Constant()))) {
+      Value result = n.input(0);
+      for (size_t i : {1, 2}) {
+        if (!n.input(i))
+          continue;
+        if (cast<RankedTensorType>(n.input(i).getType()).getNumElements() != 1)
+          return n.error("Clip bounds must be scalars");
+        FailureOr<Value> next = i == 1 ? n.make<azg::MaxOp>(result, n.input(i))
+                                       : n.make<azg::MinOp>(result, n.input(i));
+        if (failed(next))
+          return failure();
+        result = *next;
+      }
+      if (result.getType() != n.input(0).getType())
+        return n.error("Clip bounds must be scalars");
+      return n.setResults(result);
+    }
     for (size_t i : {1, 2}) {
       if (!n.input(i))
         continue;
@@ -132,39 +200,6 @@ LogicalResult importGemm(NodeContext &n) {
                           azg::ActivationAttr(), FloatAttr(), FloatAttr()));
 }
 
-/// Explicit begin/end pads for a sliding window, resolving auto_pad.
-FailureOr<SmallVector<int64_t>>
-windowPads(NodeContext &n, RankedTensorType input, ArrayRef<int64_t> kernel,
-           ArrayRef<int64_t> strides, ArrayRef<int64_t> dilations) {
-  int64_t spatial = kernel.size();
-  std::string autoPad = n.attrString("auto_pad", "NOTSET");
-  if (autoPad == "NOTSET") {
-    SmallVector<int64_t> pads =
-        n.attrInts("pads").value_or(SmallVector<int64_t>(2 * spatial, 0));
-    if ((int64_t)pads.size() != 2 * spatial)
-      return n.error("pads has " + Twine(pads.size()) + " entries, expected " +
-                     Twine(2 * spatial));
-    return pads;
-  }
-  if (autoPad == "VALID")
-    return SmallVector<int64_t>(2 * spatial, 0);
-  if (autoPad != "SAME_UPPER" && autoPad != "SAME_LOWER")
-    return n.error("unknown auto_pad '" + autoPad + "'");
-  SmallVector<int64_t> pads(2 * spatial, 0);
-  for (int64_t i = 0; i < spatial; ++i) {
-    int64_t in = input.getDimSize(i + 2);
-    if (ShapedType::isDynamic(in))
-      return n.error("auto_pad=" + autoPad + " needs static spatial dims");
-    int64_t out = (in + strides[i] - 1) / strides[i];
-    int64_t total = std::max<int64_t>(
-        (out - 1) * strides[i] + dilations[i] * (kernel[i] - 1) + 1 - in, 0);
-    int64_t small = total / 2, large = total - small;
-    pads[i] = autoPad == "SAME_UPPER" ? small : large;
-    pads[i + spatial] = autoPad == "SAME_UPPER" ? large : small;
-  }
-  return pads;
-}
-
 LogicalResult importConv(NodeContext &n) {
   auto input = cast<RankedTensorType>(n.input(0).getType());
   auto weight = cast<RankedTensorType>(n.input(1).getType());
@@ -190,9 +225,241 @@ LogicalResult importConv(NodeContext &n) {
       FloatAttr(), FloatAttr()));
 }
 
+/// ConvTranspose, with its pads made explicit: from `pads`, or derived
+/// from `output_shape` or auto_pad (SAME_* gives input * stride) by the
+/// ONNX formula total = stride * (in - 1) + output_padding + dilation *
+/// (k - 1) + 1 - out, split evenly with the odd one at the end for
+/// SAME_UPPER and at the beginning otherwise.
+LogicalResult importConvTranspose(NodeContext &n) {
+  auto input = cast<RankedTensorType>(n.input(0).getType());
+  auto weight = cast<RankedTensorType>(n.input(1).getType());
+  int64_t spatial = input.getRank() - 2;
+  if (spatial < 1 || weight.getRank() != input.getRank())
+    return n.error("ConvTranspose needs input and weight of equal rank >= 3");
+  SmallVector<int64_t> kernel =
+      n.attrInts("kernel_shape")
+          .value_or(SmallVector<int64_t>(weight.getShape().drop_front(2)));
+  if ((int64_t)kernel.size() != spatial ||
+      kernel != SmallVector<int64_t>(weight.getShape().drop_front(2)))
+    return n.error("kernel_shape does not match the weight's spatial dims");
+  SmallVector<int64_t> ones(spatial, 1), zeros(spatial, 0);
+  SmallVector<int64_t> strides = n.attrInts("strides").value_or(ones);
+  SmallVector<int64_t> dilations = n.attrInts("dilations").value_or(ones);
+  SmallVector<int64_t> outputPadding =
+      n.attrInts("output_padding").value_or(zeros);
+  if ((int64_t)strides.size() != spatial ||
+      (int64_t)dilations.size() != spatial ||
+      (int64_t)outputPadding.size() != spatial)
+    return n.error("strides, dilations and output_padding need one entry per "
+                   "spatial dim");
+  std::string autoPad = n.attrString("auto_pad", "NOTSET");
+  std::optional<SmallVector<int64_t>> outputShape = n.attrInts("output_shape");
+  SmallVector<int64_t> pads(2 * spatial, 0);
+  if (outputShape || autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER") {
+    if (outputShape && (int64_t)outputShape->size() == spatial + 2)
+      outputShape =
+          SmallVector<int64_t>(outputShape->begin() + 2, outputShape->end());
+    if (outputShape && (int64_t)outputShape->size() != spatial)
+      return n.error("output_shape needs one entry per spatial dim");
+    for (int64_t i = 0; i < spatial; ++i) {
+      int64_t in = input.getDimSize(i + 2);
+      if (ShapedType::isDynamic(in))
+        return n.error("output_shape and auto_pad need static spatial dims");
+      int64_t out = outputShape ? (*outputShape)[i] : in * strides[i];
+      int64_t total = strides[i] * (in - 1) + outputPadding[i] +
+                      dilations[i] * (kernel[i] - 1) + 1 - out;
+      // Halved rounding down, also when total is negative (an output_shape
+      // larger than the natural output).
+      int64_t half = llvm::divideFloorSigned(total, 2);
+      bool upper = autoPad == "SAME_UPPER";
+      pads[i] = upper ? half : total - half;
+      pads[i + spatial] = upper ? total - half : half;
+    }
+  } else if (autoPad == "NOTSET") {
+    pads = n.attrInts("pads").value_or(pads);
+    if ((int64_t)pads.size() != 2 * spatial)
+      return n.error("pads has " + Twine(pads.size()) + " entries, expected " +
+                     Twine(2 * spatial));
+  } else if (autoPad != "VALID") {
+    return n.error("unknown auto_pad '" + autoPad + "'");
+  }
+  Builder b(n.context());
+  return n.setResult(n.make<azg::ConvTransposeOp>(
+      n.input(0), n.input(1), n.input(2), b.getDenseI64ArrayAttr(strides),
+      b.getDenseI64ArrayAttr(pads), b.getDenseI64ArrayAttr(dilations),
+      b.getDenseI64ArrayAttr(outputPadding),
+      b.getI64IntegerAttr(n.attrInt("group", 1))));
+}
+
+/// GridSample; opset 16's bilinear and bicubic are opset 20's linear and
+/// cubic.
+LogicalResult importGridSample(NodeContext &n) {
+  std::string mode =
+      n.attrString("mode", n.opset() < 20 ? "bilinear" : "linear");
+  if (mode == "bilinear")
+    mode = "linear";
+  else if (mode == "bicubic")
+    mode = "cubic";
+  std::string padding = n.attrString("padding_mode", "zeros");
+  if (mode != "nearest" && mode != "linear" && mode != "cubic")
+    return n.error("unknown mode '" + mode + "'");
+  if (padding != "zeros" && padding != "border" && padding != "reflection")
+    return n.error("unknown padding_mode '" + padding + "'");
+  Builder b(n.context());
+  return n.setResult(n.make<azg::GridSampleOp>(
+      n.input(0), n.input(1), b.getStringAttr(mode), b.getStringAttr(padding),
+      b.getBoolAttr(n.attrInt("align_corners", 0) != 0)));
+}
+
+/// RoiAlign; before opset 16 the only coordinates were output_half_pixel.
+LogicalResult importRoiAlign(NodeContext &n) {
+  Builder b(n.context());
+  std::string coords =
+      n.attrString("coordinate_transformation_mode",
+                   n.opset() < 16 ? "output_half_pixel" : "half_pixel");
+  std::string mode = n.attrString("mode", "avg");
+  if (mode != "avg" && mode != "max")
+    return n.error("unknown mode '" + mode + "'");
+  if (coords != "half_pixel" && coords != "output_half_pixel")
+    return n.error("unknown coordinate_transformation_mode '" + coords + "'");
+  return n.setResult(n.make<azg::RoiAlignOp>(
+      n.input(0), n.input(1), n.input(2), b.getStringAttr(mode),
+      b.getStringAttr(coords),
+      b.getI64IntegerAttr(n.attrInt("output_height", 1)),
+      b.getI64IntegerAttr(n.attrInt("output_width", 1)),
+      b.getI64IntegerAttr(n.attrInt("sampling_ratio", 0)),
+      b.getF32FloatAttr(n.attrFloat("spatial_scale", 1.0f))));
+}
+
+/// A constant float input as doubles, or failure (reported).
+FailureOr<SmallVector<double>> constantFloats(NodeContext &n, size_t i,
+                                              StringRef what) {
+  DenseFPElementsAttr attr;
+  if (!matchPattern(n.input(i), m_Constant(&attr)))
+    return n.error(Twine(what) + " (input " + Twine(i) +
+                   ") must be a constant; computed values are not supported");
+  SmallVector<double> values;
+  for (const APFloat &v : attr.getValues<APFloat>())
+    values.push_back(v.convertToDouble());
+  return values;
+}
+
+/// Resize (opset 10+) and Upsample. Before opset 11 the coordinates are
+/// asymmetric and nearest rounds down. The output size comes from constant
+/// sizes, or floor(input * scale) (times the roi's extent for
+/// tf_crop_and_resize); the coordinate scale is the given one, or
+/// size / input.
+LogicalResult importResize(NodeContext &n) {
+  Value x = n.input(0);
+  auto type = cast<RankedTensorType>(x.getType());
+  int64_t rank = type.getRank();
+  if (!type.hasStaticShape())
+    return n.error("Resize needs a static input shape");
+  bool legacy = n.node().op_type() == "Upsample" || n.opset() < 11;
+  std::string mode = n.attrString("mode", "nearest");
+  if (mode == "bilinear")
+    mode = "linear";
+  if (legacy && mode != "nearest" && mode != "linear")
+    return n.error("unknown mode '" + mode + "'");
+  std::string coords =
+      legacy ? "asymmetric"
+             : n.attrString("coordinate_transformation_mode", "half_pixel");
+  std::string nearestMode =
+      legacy ? "floor" : n.attrString("nearest_mode", "round_prefer_floor");
+  if (n.attrInt("antialias", 0) != 0)
+    return n.error("antialiased Resize is not supported");
+  if (n.attrString("keep_aspect_ratio_policy", "stretch") != "stretch")
+    return n.error("keep_aspect_ratio_policy other than stretch is not "
+                   "supported");
+  SmallVector<int64_t> axes;
+  if (std::optional<SmallVector<int64_t>> given = n.attrInts("axes")) {
+    for (int64_t axis : *given) {
+      FailureOr<int64_t> normalized = azg::normalizeAxis(axis, rank);
+      if (failed(normalized))
+        return n.error("axis " + Twine(axis) + " is out of range");
+      axes.push_back(*normalized);
+    }
+  } else {
+    for (int64_t i = 0; i < rank; ++i)
+      axes.push_back(i);
+  }
+  // Inputs: Upsample-9 / Resize-10 (X, scales); 11+ (X, roi, scales, sizes).
+  size_t scalesInput = legacy ? 1 : 2, sizesInput = 3, roiInput = 1;
+  SmallVector<double> scales(rank, 1.0), roi;
+  SmallVector<int64_t> sizes(type.getShape());
+  bool haveSizes =
+      !legacy && n.input(sizesInput) &&
+      cast<RankedTensorType>(n.input(sizesInput).getType()).getNumElements() !=
+          0;
+  if (n.node().op_type() == "Upsample" && n.opset() < 9) {
+    const onnx::AttributeProto *a = n.attr("scales");
+    if (!a || a->floats_size() != rank)
+      return n.error("scales needs one entry per dim");
+    for (int64_t i = 0; i < rank; ++i)
+      scales[i] = a->floats(i);
+  } else if (haveSizes) {
+    FailureOr<SmallVector<int64_t>> given = n.constantInts(sizesInput, "sizes");
+    if (failed(given))
+      return failure();
+    if (given->size() != axes.size())
+      return n.error("sizes needs one entry per axis");
+    for (auto [i, axis] : llvm::enumerate(axes)) {
+      sizes[axis] = (*given)[i];
+      scales[axis] = double(sizes[axis]) / double(type.getDimSize(axis));
+    }
+  } else {
+    if (!n.input(scalesInput))
+      return n.error("Resize needs scales or sizes");
+    FailureOr<SmallVector<double>> given =
+        constantFloats(n, scalesInput, "scales");
+    if (failed(given))
+      return failure();
+    if (given->size() != axes.size())
+      return n.error("scales needs one entry per axis");
+    for (auto [i, axis] : llvm::enumerate(axes))
+      scales[axis] = (*given)[i];
+  }
+  if (coords == "tf_crop_and_resize") {
+    if (!n.input(roiInput))
+      return n.error("tf_crop_and_resize needs a roi");
+    FailureOr<SmallVector<double>> given = constantFloats(n, roiInput, "roi");
+    if (failed(given))
+      return failure();
+    if (given->size() != 2 * axes.size())
+      return n.error("roi needs a begin and an end per axis");
+    roi.assign(2 * rank, 0.0);
+    for (int64_t i = 0; i < rank; ++i)
+      roi[rank + i] = 1.0;
+    for (auto [i, axis] : llvm::enumerate(axes)) {
+      roi[axis] = (*given)[i];
+      roi[rank + axis] = (*given)[axes.size() + i];
+    }
+  }
+  if (!haveSizes)
+    for (int64_t i = 0; i < rank; ++i) {
+      if (scales[i] <= 0)
+        return n.error("scales must be positive");
+      double extent = roi.empty() ? 1.0 : roi[rank + i] - roi[i];
+      sizes[i] =
+          int64_t(std::floor(double(type.getDimSize(i)) * extent * scales[i]));
+    }
+  Builder b(n.context());
+  auto f64Vector = [&](ArrayRef<double> values) -> Value {
+    auto vectorType =
+        RankedTensorType::get({(int64_t)values.size()}, b.getF64Type());
+    return n.builder().create<azg::ConstantOp>(
+        n.loc(), DenseElementsAttr::get(vectorType, values));
+  };
+  return n.setResult(n.make<azg::ResizeOp>(
+      x, f64Vector(scales), roi.empty() ? Value() : f64Vector(roi),
+      b.getDenseI64ArrayAttr(sizes), b.getStringAttr(mode),
+      b.getStringAttr(coords), b.getStringAttr(nearestMode),
+      b.getF32FloatAttr(n.attrFloat("cubic_coeff_a", -0.75f)),
+      b.getBoolAttr(n.attrInt("exclude_outside", 0) != 0),
+      b.getF32FloatAttr(n.attrFloat("extrapolation_value", 0.0f))));
+}
+
 template <bool isMax> LogicalResult importPool(NodeContext &n) {
-  if (n.isOutputUsed(1))
-    return n.error("the Indices output of MaxPool is not supported");
   auto input = cast<RankedTensorType>(n.input(0).getType());
   std::optional<SmallVector<int64_t>> kernel = n.attrInts("kernel_shape");
   if (!kernel)
@@ -200,19 +467,53 @@ template <bool isMax> LogicalResult importPool(NodeContext &n) {
   SmallVector<int64_t> ones(kernel->size(), 1);
   SmallVector<int64_t> strides = n.attrInts("strides").value_or(ones);
   SmallVector<int64_t> dilations = n.attrInts("dilations").value_or(ones);
-  if (n.attr("storage_order") && n.attrInt("storage_order", 0) != 0)
-    return n.error("storage_order=1 is not supported");
+  int64_t storageOrder = n.attrInt("storage_order", 0);
+  if (!isMax && n.isOutputUsed(1))
+    return n.error("AveragePool has one output");
   FailureOr<SmallVector<int64_t>> pads =
       windowPads(n, input, *kernel, strides, dilations);
   if (failed(pads))
     return failure();
   Builder b(n.context());
   BoolAttr ceil = b.getBoolAttr(n.attrInt("ceil_mode", 0) != 0);
-  if constexpr (isMax)
-    return n.setResult(n.make<azg::MaxPoolOp>(
-        n.input(0), b.getDenseI64ArrayAttr(*kernel),
-        b.getDenseI64ArrayAttr(strides), b.getDenseI64ArrayAttr(*pads),
-        b.getDenseI64ArrayAttr(dilations), ceil));
+  if constexpr (isMax) {
+    // 8-bit integers pool exactly in float: every value is representable
+    // and max only selects.
+    Value x = n.input(0);
+    Type element = input.getElementType();
+    bool narrowInt = element.isInteger(8);
+    if (narrowInt) {
+      FailureOr<Value> widened =
+          n.make<azg::CastOp>(x, TypeAttr::get(b.getF32Type()));
+      if (failed(widened))
+        return failure();
+      x = *widened;
+    }
+    FailureOr<Value> pooled = n.make<azg::MaxPoolOp>(
+        x, b.getDenseI64ArrayAttr(*kernel), b.getDenseI64ArrayAttr(strides),
+        b.getDenseI64ArrayAttr(*pads), b.getDenseI64ArrayAttr(dilations), ceil);
+    if (failed(pooled))
+      return failure();
+    Value values = *pooled;
+    if (narrowInt) {
+      FailureOr<Value> narrowed =
+          n.make<azg::CastOp>(values, TypeAttr::get(element));
+      if (failed(narrowed))
+        return failure();
+      values = *narrowed;
+    }
+    if (!n.isOutputUsed(1))
+      return n.setResults(values);
+    if (storageOrder != 0 && storageOrder != 1)
+      return n.error("storage_order must be 0 or 1");
+    FailureOr<Value> indices = n.make<azg::MaxPoolIndicesOp>(
+        x, b.getDenseI64ArrayAttr(*kernel), b.getDenseI64ArrayAttr(strides),
+        b.getDenseI64ArrayAttr(*pads), b.getDenseI64ArrayAttr(dilations), ceil,
+        b.getI64IntegerAttr(storageOrder));
+    if (failed(indices))
+      return failure();
+    return n.setResults({values, *indices});
+  }
   if (dilations != ones)
     return n.error("AveragePool with dilations is not supported");
   return n.setResult(n.make<azg::AvgPoolOp>(
@@ -283,14 +584,56 @@ LogicalResult importSoftmax(NodeContext &n) {
   return n.setResult(n.make<azg::ReshapeOp>(*soft, *shape, UnitAttr()));
 }
 
+/// LayerNormalization. The optional Mean and InvStdDev outputs (the
+/// statistics over the normalized dims, kept as size-1 dims) are computed
+/// beside the fused op when a later node or the graph reads them.
 LogicalResult importLayerNorm(NodeContext &n) {
-  if (n.isOutputUsed(1) || n.isOutputUsed(2))
-    return n.error("the Mean and InvStdDev outputs are not supported");
   Builder b(n.context());
-  return n.setResult(n.make<azg::LayerNormOp>(
-      n.input(0), n.input(1), n.input(2),
-      b.getI64IntegerAttr(n.attrInt("axis", -1)),
-      b.getF32FloatAttr(n.attrFloat("epsilon", 1e-5f))));
+  int64_t axis = n.attrInt("axis", -1);
+  float epsilon = n.attrFloat("epsilon", 1e-5f);
+  FailureOr<Value> y = n.make<azg::LayerNormOp>(
+      n.input(0), n.input(1), n.input(2), b.getI64IntegerAttr(axis),
+      b.getF32FloatAttr(epsilon));
+  if (failed(y))
+    return failure();
+  if (!n.isOutputUsed(1) && !n.isOutputUsed(2))
+    return n.setResults(*y);
+  Value x = n.input(0);
+  int64_t rank = cast<RankedTensorType>(x.getType()).getRank();
+  FailureOr<int64_t> first =
+      azg::normalizeAxis(axis, std::max<int64_t>(rank, 1));
+  if (failed(first))
+    return n.error("axis " + Twine(axis) + " is out of range");
+  SmallVector<int64_t> axes;
+  for (int64_t i = *first; i < rank; ++i)
+    axes.push_back(i);
+  auto mean = [&](Value v) {
+    return n.make<azg::ReduceMeanOp>(v, b.getDenseI64ArrayAttr(axes),
+                                     b.getBoolAttr(true));
+  };
+  FailureOr<Value> mu = mean(x);
+  if (failed(mu))
+    return failure();
+  FailureOr<Value> centered = n.make<azg::SubOp>(x, *mu);
+  if (failed(centered))
+    return failure();
+  FailureOr<Value> squared = n.make<azg::MulOp>(*centered, *centered);
+  if (failed(squared))
+    return failure();
+  FailureOr<Value> variance = mean(*squared);
+  if (failed(variance))
+    return failure();
+  FailureOr<Value> padded =
+      n.make<azg::AddOp>(*variance, n.constantLike(x, epsilon));
+  if (failed(padded))
+    return failure();
+  FailureOr<Value> stddev = n.make<azg::SqrtOp>(*padded);
+  if (failed(stddev))
+    return failure();
+  FailureOr<Value> inverse = n.make<azg::ReciprocalOp>(*stddev);
+  if (failed(inverse))
+    return failure();
+  return n.setResults({*y, *mu, *inverse});
 }
 
 LogicalResult importRmsNorm(NodeContext &n) {
@@ -303,9 +646,88 @@ LogicalResult importRmsNorm(NodeContext &n) {
 /// Inference-mode BatchNormalization as elementwise ops on the per-channel
 /// parameters reshaped to [C, 1, ..., 1]:
 /// (x - mean) / sqrt(var + epsilon) * scale + bias.
+/// Training-mode BatchNormalization (opset 14+): normalizes with the
+/// batch's own mean and (population) variance over every dim but 1, and
+/// also returns the running statistics updated with `momentum`.
+LogicalResult importBatchNormTraining(NodeContext &n) {
+  Value x = n.input(0);
+  int64_t rank = cast<RankedTensorType>(x.getType()).getRank();
+  if (rank < 2)
+    return n.error("input must have rank >= 2");
+  SmallVector<int64_t> axes = {0};
+  for (int64_t i = 2; i < rank; ++i)
+    axes.push_back(i);
+  Builder b(n.context());
+  auto mean = [&](Value v) {
+    return n.make<azg::ReduceMeanOp>(v, b.getDenseI64ArrayAttr(axes),
+                                     b.getBoolAttr(true));
+  };
+  SmallVector<int64_t> paramShape(rank - 1, 1);
+  paramShape[0] = -1;
+  Value channelShape = n.constantI64(paramShape);
+  FailureOr<Value> mu = mean(x);
+  if (failed(mu))
+    return failure();
+  FailureOr<Value> centered = n.make<azg::SubOp>(x, *mu);
+  if (failed(centered))
+    return failure();
+  FailureOr<Value> squared = n.make<azg::MulOp>(*centered, *centered);
+  if (failed(squared))
+    return failure();
+  FailureOr<Value> variance = mean(*squared);
+  if (failed(variance))
+    return failure();
+  FailureOr<Value> padded = n.make<azg::AddOp>(
+      *variance, n.constantLike(x, n.attrFloat("epsilon", 1e-5f)));
+  if (failed(padded))
+    return failure();
+  FailureOr<Value> stddev = n.make<azg::SqrtOp>(*padded);
+  if (failed(stddev))
+    return failure();
+  FailureOr<Value> normalized = n.make<azg::DivOp>(*centered, *stddev);
+  FailureOr<Value> scale =
+      n.make<azg::ReshapeOp>(n.input(1), channelShape, UnitAttr());
+  FailureOr<Value> bias =
+      n.make<azg::ReshapeOp>(n.input(2), channelShape, UnitAttr());
+  if (failed(normalized) || failed(scale) || failed(bias))
+    return failure();
+  FailureOr<Value> scaled = n.make<azg::MulOp>(*normalized, *scale);
+  if (failed(scaled))
+    return failure();
+  FailureOr<Value> y = n.make<azg::AddOp>(*scaled, *bias);
+  if (failed(y))
+    return failure();
+  // running = running * momentum + batch * (1 - momentum), per channel.
+  float momentum = n.attrFloat("momentum", 0.9f);
+  auto running = [&](Value old, Value batch) -> FailureOr<Value> {
+    FailureOr<Value> flat =
+        n.make<azg::ReshapeOp>(batch, n.constantI64({-1}), UnitAttr());
+    if (failed(flat))
+      return failure();
+    FailureOr<Value> kept =
+        n.make<azg::MulOp>(old, n.constantLike(old, momentum));
+    FailureOr<Value> added =
+        n.make<azg::MulOp>(*flat, n.constantLike(old, 1 - momentum));
+    if (failed(kept) || failed(added))
+      return failure();
+    return n.make<azg::AddOp>(*kept, *added);
+  };
+  FailureOr<Value> runningMean = running(n.input(3), *mu);
+  FailureOr<Value> runningVar = running(n.input(4), *variance);
+  if (failed(runningMean) || failed(runningVar))
+    return failure();
+  return n.setResults({*y, *runningMean, *runningVar});
+}
+
 LogicalResult importBatchNorm(NodeContext &n) {
-  if (n.attrInt("training_mode", 0) != 0 || n.isOutputUsed(1))
-    return n.error("training-mode BatchNormalization is not supported");
+  if (n.attrInt("training_mode", 0) != 0 && n.opset() >= 14)
+    return importBatchNormTraining(n);
+  if (n.attrInt("training_mode", 0) != 0)
+    return n.error("training-mode BatchNormalization is supported from "
+                   "opset 14");
+  if (n.isOutputUsed(1))
+    return n.error("the running mean and variance outputs need training "
+                   "mode (opset 14, training_mode = 1)");
   int64_t rank = cast<RankedTensorType>(n.input(0).getType()).getRank();
   if (rank < 2)
     return n.error("input must have rank >= 2");
@@ -364,13 +786,37 @@ LogicalResult importIsInf(NodeContext &n) {
 }
 
 LogicalResult importPRelu(NodeContext &n) {
-  return n.setResult(n.make<azg::PReluOp>(n.input(0), n.input(1)));
+  Value slope = n.input(1);
+  // Before opset 7 a 1-D slope held one value per channel (dim 1).
+  auto input = cast<RankedTensorType>(n.input(0).getType());
+  auto slopeType = cast<RankedTensorType>(slope.getType());
+  if (n.opset() < 7 && slopeType.getRank() == 1 && input.getRank() > 2 &&
+      slopeType.getDimSize(0) != 1 &&
+      slopeType.getDimSize(0) == input.getDimSize(1)) {
+    SmallVector<int64_t> shape(input.getRank() - 1, 1);
+    shape[0] = -1;
+    FailureOr<Value> channels =
+        n.make<azg::ReshapeOp>(slope, n.constantI64(shape), UnitAttr());
+    if (failed(channels))
+      return failure();
+    slope = *channels;
+  }
+  return n.setResult(n.make<azg::PReluOp>(n.input(0), slope));
 }
 
 LogicalResult importMod(NodeContext &n) {
   Builder b(n.context());
   return n.setResult(n.make<azg::ModOp>(n.input(0), n.input(1),
                                         b.getBoolAttr(n.attrInt("fmod", 0))));
+}
+
+LogicalResult importBitShift(NodeContext &n) {
+  std::string direction = n.attrString("direction", "");
+  if (direction != "LEFT" && direction != "RIGHT")
+    return n.error("direction must be LEFT or RIGHT, got '" + direction + "'");
+  Builder b(n.context());
+  return n.setResult(n.make<azg::BitShiftOp>(
+      n.input(0), n.input(1), b.getBoolAttr(direction == "LEFT")));
 }
 
 template <typename OpTy> LogicalResult importArgReduce(NodeContext &n) {
@@ -381,7 +827,53 @@ template <typename OpTy> LogicalResult importArgReduce(NodeContext &n) {
                    b.getBoolAttr(n.attrInt("select_last_index", 0) != 0)));
 }
 
+/// CumSum with a computed axis: the sum along every axis, the one at the
+/// given axis selected by where().
+LogicalResult importCumSumComputedAxis(NodeContext &n) {
+  Value x = n.input(0), axis = n.input(1);
+  int64_t rank = cast<RankedTensorType>(x.getType()).getRank();
+  if (cast<RankedTensorType>(axis.getType()).getNumElements() != 1)
+    return n.error("axis must be a single value");
+  if (rank == 0)
+    return n.error("CumSum needs an input of rank >= 1");
+  Builder b(n.context());
+  Type axisElement = getElementTypeOrSelf(axis.getType());
+  FailureOr<Value> result = failure();
+  // Negative axes count from the back: axis i matches i and i - rank.
+  for (int64_t i = rank - 1; i >= 0; --i) {
+    FailureOr<Value> sum =
+        n.make<azg::CumSumOp>(x, b.getI64IntegerAttr(i),
+                              b.getBoolAttr(n.attrInt("exclusive", 0) != 0),
+                              b.getBoolAttr(n.attrInt("reverse", 0) != 0));
+    if (failed(sum))
+      return failure();
+    if (failed(result)) {
+      result = sum; // the last axis is the fallback for out-of-range axes
+      continue;
+    }
+    FailureOr<Value> isAxis =
+        n.make<azg::EqualOp>(axis, n.constantScalar(axisElement, i));
+    FailureOr<Value> isNegative =
+        n.make<azg::EqualOp>(axis, n.constantScalar(axisElement, i - rank));
+    if (failed(isAxis) || failed(isNegative))
+      return failure();
+    FailureOr<Value> match = n.make<azg::OrOp>(*isAxis, *isNegative);
+    if (failed(match))
+      return failure();
+    FailureOr<Value> scalar =
+        n.make<azg::ReshapeOp>(*match, n.constantI64({}), UnitAttr());
+    if (failed(scalar))
+      return failure();
+    result = n.make<azg::WhereOp>(*scalar, *sum, *result);
+    if (failed(result))
+      return failure();
+  }
+  return n.setResult(result);
+}
+
 LogicalResult importCumSum(NodeContext &n) {
+  if (!matchPattern(n.input(1), m_Constant()))
+    return importCumSumComputedAxis(n);
   FailureOr<SmallVector<int64_t>> axis = n.constantInts(1, "axis");
   if (failed(axis))
     return failure();
@@ -407,6 +899,9 @@ LogicalResult importLrn(NodeContext &n) {
 
 /// Size: the element count, as the product of the shape.
 LogicalResult importSize(NodeContext &n) {
+  auto type = cast<RankedTensorType>(n.input(0).getType());
+  if (type.hasStaticShape())
+    return n.setResults(n.constantI64({type.getNumElements()}, true));
   FailureOr<Value> shape = n.make<azg::ShapeOfOp>(n.input(0));
   if (failed(shape))
     return failure();
@@ -435,6 +930,38 @@ LogicalResult importMean(NodeContext &n) {
       n.make<azg::DivOp>(sum, n.constantLike(sum, double(n.numInputs()))));
 }
 } // namespace
+
+FailureOr<SmallVector<int64_t>> azc::onnx_frontend::windowPads(
+    NodeContext &n, RankedTensorType input, ArrayRef<int64_t> kernel,
+    ArrayRef<int64_t> strides, ArrayRef<int64_t> dilations) {
+  int64_t spatial = kernel.size();
+  std::string autoPad = n.attrString("auto_pad", "NOTSET");
+  if (autoPad == "NOTSET") {
+    SmallVector<int64_t> pads =
+        n.attrInts("pads").value_or(SmallVector<int64_t>(2 * spatial, 0));
+    if ((int64_t)pads.size() != 2 * spatial)
+      return n.error("pads has " + Twine(pads.size()) + " entries, expected " +
+                     Twine(2 * spatial));
+    return pads;
+  }
+  if (autoPad == "VALID")
+    return SmallVector<int64_t>(2 * spatial, 0);
+  if (autoPad != "SAME_UPPER" && autoPad != "SAME_LOWER")
+    return n.error("unknown auto_pad '" + autoPad + "'");
+  SmallVector<int64_t> pads(2 * spatial, 0);
+  for (int64_t i = 0; i < spatial; ++i) {
+    int64_t in = input.getDimSize(i + 2);
+    if (ShapedType::isDynamic(in))
+      return n.error("auto_pad=" + autoPad + " needs static spatial dims");
+    int64_t out = (in + strides[i] - 1) / strides[i];
+    int64_t total = std::max<int64_t>(
+        (out - 1) * strides[i] + dilations[i] * (kernel[i] - 1) + 1 - in, 0);
+    int64_t small = total / 2, large = total - small;
+    pads[i] = autoPad == "SAME_UPPER" ? small : large;
+    pads[i + spatial] = autoPad == "SAME_UPPER" ? large : small;
+  }
+  return pads;
+}
 
 void azc::onnx_frontend::addMathImporters(std::vector<OpImporter> &t) {
   // minInputs: how many leading inputs must be present.
@@ -509,8 +1036,10 @@ void azc::onnx_frontend::addMathImporters(std::vector<OpImporter> &t) {
   add("Celu", 12, [](NodeContext &n) {
     return importParamUnary<azg::CeluOp>(n, {{"alpha", 1.0f}});
   });
-  add("PRelu", 7, importPRelu, 2);
+  add("PRelu", 1, importPRelu, 2);
   add("Mod", 10, importMod, 2);
+  add("Det", 11, importUnary<azg::DetOp>);
+  add("BitShift", 11, importBitShift, 2);
   add("Xor", 7, importBinary<azg::XorOp>, 2);
   add("ArgMax", 1, importArgReduce<azg::ArgMaxOp>);
   add("ArgMin", 1, importArgReduce<azg::ArgMinOp>);
@@ -528,6 +1057,11 @@ void azc::onnx_frontend::addMathImporters(std::vector<OpImporter> &t) {
   add("MatMul", 1, importMatMul, 2);
   add("Gemm", 1, importGemm, 2);
   add("Conv", 1, importConv, 2);
+  add("ConvTranspose", 1, importConvTranspose, 2);
+  add("GridSample", 16, importGridSample, 2);
+  add("Resize", 10, importResize);
+  add("RoiAlign", 10, importRoiAlign, 3);
+  add("Upsample", 7, importResize);
   add("MaxPool", 1, importPool<true>);
   add("AveragePool", 1, importPool<false>);
   add("GlobalAveragePool", 1, importGlobalPool<azg::ReduceMeanOp>);

@@ -258,9 +258,39 @@ LogicalResult importRange(NodeContext &n) {
   return n.setResult(n.make<azg::RangeOp>(n.input(0), n.input(1), n.input(2)));
 }
 
+/// Trilu with a computed k: where(col - row >= k (upper) or <= k (lower),
+/// x, 0), the index difference a constant over the last two (static) dims.
+LogicalResult importTriluComputedK(NodeContext &n) {
+  Value x = n.input(0), k = n.input(1);
+  RankedTensorType type = typeOf(x);
+  int64_t rank = type.getRank();
+  if (rank < 2 || type.isDynamicDim(rank - 1) || type.isDynamicDim(rank - 2))
+    return n.error("Trilu with a computed k needs static last two dims");
+  if (typeOf(k).getNumElements() != 1 ||
+      !typeOf(k).getElementType().isInteger(64))
+    return n.error("k must be an int64 scalar");
+  int64_t rows = type.getDimSize(rank - 2), cols = type.getDimSize(rank - 1);
+  SmallVector<int64_t> diff;
+  for (int64_t i = 0; i < rows; ++i)
+    for (int64_t j = 0; j < cols; ++j)
+      diff.push_back(j - i);
+  Builder b(n.context());
+  auto diffType = RankedTensorType::get({rows, cols}, b.getI64Type());
+  Value offsets = n.builder().create<azg::ConstantOp>(
+      n.loc(), DenseIntElementsAttr::get(diffType, diff));
+  FailureOr<Value> keep = n.attrInt("upper", 1) != 0
+                              ? n.make<azg::GreaterEqualOp>(offsets, k)
+                              : n.make<azg::LessEqualOp>(offsets, k);
+  if (failed(keep))
+    return failure();
+  return n.setResult(n.make<azg::WhereOp>(*keep, x, n.constantLike(x, 0)));
+}
+
 LogicalResult importTrilu(NodeContext &n) {
   int64_t k = 0;
   if (n.input(1)) {
+    if (!matchPattern(n.input(1), m_Constant()))
+      return importTriluComputedK(n);
     FailureOr<SmallVector<int64_t>> given = n.constantInts(1, "k");
     if (failed(given))
       return failure();
@@ -278,6 +308,204 @@ LogicalResult importGatherElements(NodeContext &n) {
   Builder b(n.context());
   return n.setResult(n.make<azg::GatherElementsOp>(
       n.input(0), n.input(1), b.getI64IntegerAttr(n.attrInt("axis", 0))));
+}
+
+/// Tile with constant repeats: each dim d becomes (r, d) by unsqueeze and
+/// expand, then the pairs merge by reshape.
+LogicalResult importTile(NodeContext &n) {
+  Value x = n.input(0);
+  RankedTensorType type = typeOf(x);
+  FailureOr<SmallVector<int64_t>> repeats = n.constantInts(1, "repeats");
+  if (failed(repeats))
+    return failure();
+  int64_t rank = type.getRank();
+  if ((int64_t)repeats->size() != rank)
+    return n.error("repeats has " + Twine(repeats->size()) +
+                   " entries for rank " + Twine(rank));
+  if (!type.hasStaticShape())
+    return n.error("Tile needs static input dims");
+  SmallVector<int64_t> axes, expanded, merged;
+  for (int64_t i = 0; i < rank; ++i) {
+    if ((*repeats)[i] < 0)
+      return n.error("repeats must be non-negative");
+    axes.push_back(2 * i);
+    expanded.append({(*repeats)[i], type.getDimSize(i)});
+    merged.push_back((*repeats)[i] * type.getDimSize(i));
+  }
+  if (rank == 0)
+    return n.setResults(x);
+  Builder b(n.context());
+  FailureOr<Value> pairs =
+      n.make<azg::UnsqueezeOp>(x, b.getDenseI64ArrayAttr(axes));
+  if (failed(pairs))
+    return failure();
+  FailureOr<Value> copies =
+      n.make<azg::ExpandOp>(*pairs, n.constantI64(expanded));
+  if (failed(copies))
+    return failure();
+  return n.setResult(
+      n.make<azg::ReshapeOp>(*copies, n.constantI64(merged), UnitAttr()));
+}
+
+/// ReverseSequence: out[t, b] = in[t < len[b] ? len[b] - 1 - t : t, b]
+/// along time_axis, as a gather_elements with that index computed from
+/// the lengths and broadcast to the input's (static) shape.
+LogicalResult importReverseSequence(NodeContext &n) {
+  Value x = n.input(0), lens = n.input(1);
+  RankedTensorType type = typeOf(x);
+  int64_t rank = type.getRank();
+  int64_t timeAxis = n.attrInt("time_axis", 0),
+          batchAxis = n.attrInt("batch_axis", 1);
+  if (rank < 2 || !type.hasStaticShape() ||
+      !((timeAxis == 0 && batchAxis == 1) || (timeAxis == 1 && batchAxis == 0)))
+    return n.error("ReverseSequence needs a static input of rank >= 2 and "
+                   "time and batch axes 0 and 1");
+  int64_t steps = type.getDimSize(timeAxis);
+  Builder b(n.context());
+  SmallVector<int64_t> timeShape(rank, 1), batchShape(rank, 1);
+  timeShape[timeAxis] = steps;
+  batchShape[batchAxis] = -1;
+  SmallVector<int64_t> positions;
+  for (int64_t t = 0; t < steps; ++t)
+    positions.push_back(t);
+  Value t = n.builder().create<azg::ConstantOp>(
+      n.loc(),
+      DenseIntElementsAttr::get(
+          RankedTensorType::get(timeShape, b.getI64Type()), positions));
+  FailureOr<Value> lengths =
+      n.make<azg::CastOp>(lens, TypeAttr::get(b.getI64Type()));
+  if (failed(lengths))
+    return failure();
+  FailureOr<Value> column =
+      n.make<azg::ReshapeOp>(*lengths, n.constantI64(batchShape), UnitAttr());
+  if (failed(column))
+    return failure();
+  FailureOr<Value> inside = n.make<azg::LessOp>(t, *column);
+  FailureOr<Value> last = n.make<azg::SubOp>(*column, n.constantI64({1}, true));
+  if (failed(inside) || failed(last))
+    return failure();
+  FailureOr<Value> reversed = n.make<azg::SubOp>(*last, t);
+  if (failed(reversed))
+    return failure();
+  FailureOr<Value> index = n.make<azg::WhereOp>(*inside, *reversed, t);
+  if (failed(index))
+    return failure();
+  FailureOr<Value> full =
+      n.make<azg::ExpandOp>(*index, n.constantI64(type.getShape()));
+  if (failed(full))
+    return failure();
+  return n.setResult(
+      n.make<azg::GatherElementsOp>(x, *full, b.getI64IntegerAttr(timeAxis)));
+}
+
+/// TopK with a constant k (an attribute before opset 10, an input from
+/// 10). sorted = 0 allows any order; the result is sorted regardless.
+LogicalResult importTopK(NodeContext &n) {
+  int64_t k;
+  if (n.opset() < 10) {
+    if (!n.attr("k"))
+      return n.error("k is required");
+    k = n.attrInt("k", 0);
+  } else {
+    FailureOr<SmallVector<int64_t>> given = n.constantInts(1, "k");
+    if (failed(given))
+      return failure();
+    if (given->size() != 1)
+      return n.error("k must hold one value");
+    k = given->front();
+  }
+  Builder b(n.context());
+  FailureOr<Operation *> op =
+      n.create<azg::TopKOp>(2, n.input(0), b.getI64IntegerAttr(k),
+                            b.getI64IntegerAttr(n.attrInt("axis", -1)),
+                            b.getBoolAttr(n.attrInt("largest", 1) != 0));
+  if (failed(op))
+    return failure();
+  return n.setResults((*op)->getResults());
+}
+
+/// OneHot with a constant depth: where(index == d, on, off) with the index
+/// (negative ones counted from depth) compared against 0..depth-1 laid
+/// along `axis`; out-of-range indices give all `off`.
+LogicalResult importOneHot(NodeContext &n) {
+  Value indices = n.input(0), values = n.input(2);
+  DenseElementsAttr depthAttr;
+  if (!matchPattern(n.input(1), m_Constant(&depthAttr)) ||
+      depthAttr.getNumElements() != 1)
+    return n.error("depth (input 1) must be a constant scalar; computed "
+                   "values are not supported");
+  int64_t depth =
+      isa<FloatType>(depthAttr.getElementType())
+          ? int64_t(depthAttr.getSplatValue<APFloat>().convertToDouble())
+          : depthAttr.getSplatValue<APInt>().getSExtValue();
+  if (depth < 1)
+    return n.error("depth must be positive");
+  if (typeOf(values).getNumElements() != 2)
+    return n.error("values must hold [off, on]");
+  int64_t rank = typeOf(indices).getRank() + 1;
+  int64_t axis = n.attrInt("axis", -1);
+  FailureOr<int64_t> normalized = azg::normalizeAxis(axis, rank);
+  if (failed(normalized))
+    return n.error("axis " + Twine(axis) + " is out of range");
+  Builder b(n.context());
+  FailureOr<Value> index =
+      n.make<azg::CastOp>(indices, TypeAttr::get(b.getI64Type()));
+  if (failed(index))
+    return failure();
+  FailureOr<Value> negative =
+      n.make<azg::LessOp>(*index, n.constantI64({0}, true));
+  FailureOr<Value> wrapped =
+      n.make<azg::AddOp>(*index, n.constantI64({depth}, true));
+  if (failed(negative) || failed(wrapped))
+    return failure();
+  FailureOr<Value> adjusted = n.make<azg::WhereOp>(*negative, *wrapped, *index);
+  if (failed(adjusted))
+    return failure();
+  FailureOr<Value> expanded = n.make<azg::UnsqueezeOp>(
+      *adjusted, b.getDenseI64ArrayAttr({*normalized}));
+  if (failed(expanded))
+    return failure();
+  SmallVector<int64_t> positions, shape(rank, 1);
+  for (int64_t d = 0; d < depth; ++d)
+    positions.push_back(d);
+  shape[*normalized] = depth;
+  Value classes = n.builder().create<azg::ConstantOp>(
+      n.loc(), DenseIntElementsAttr::get(
+                   RankedTensorType::get(shape, b.getI64Type()), positions));
+  FailureOr<Value> hot = n.make<azg::EqualOp>(*expanded, classes);
+  FailureOr<Value> flat =
+      n.make<azg::ReshapeOp>(values, n.constantI64({2}), UnitAttr());
+  if (failed(hot) || failed(flat))
+    return failure();
+  FailureOr<Value> off = n.make<azg::GatherOp>(*flat, n.constantI64({0}, true),
+                                               b.getI64IntegerAttr(0));
+  FailureOr<Value> on = n.make<azg::GatherOp>(*flat, n.constantI64({1}, true),
+                                              b.getI64IntegerAttr(0));
+  if (failed(off) || failed(on))
+    return failure();
+  return n.setResult(n.make<azg::WhereOp>(*hot, *on, *off));
+}
+
+LogicalResult importGatherND(NodeContext &n) {
+  Builder b(n.context());
+  return n.setResult(n.make<azg::GatherNDOp>(
+      n.input(0), n.input(1), b.getI64IntegerAttr(n.attrInt("batch_dims", 0))));
+}
+
+LogicalResult importScatterND(NodeContext &n) {
+  Builder b(n.context());
+  return n.setResult(n.make<azg::ScatterNDOp>(
+      n.input(0), n.input(1), n.input(2),
+      b.getStringAttr(n.attrString("reduction", "none"))));
+}
+
+/// ScatterElements, and its opset 9 name Scatter.
+LogicalResult importScatterElements(NodeContext &n) {
+  Builder b(n.context());
+  return n.setResult(n.make<azg::ScatterElementsOp>(
+      n.input(0), n.input(1), n.input(2),
+      b.getI64IntegerAttr(n.attrInt("axis", 0)),
+      b.getStringAttr(n.attrString("reduction", "none"))));
 }
 
 /// Pad: pads and the fill value are attributes before opset 11, inputs
@@ -337,6 +565,14 @@ void azc::onnx_frontend::addShapeImporters(std::vector<OpImporter> &t) {
   add("Range", 11, importRange, 3);
   add("Trilu", 14, importTrilu);
   add("GatherElements", 11, importGatherElements, 2);
+  add("GatherND", 11, importGatherND, 2);
+  add("Tile", 6, importTile, 2);
+  add("TopK", 1, importTopK);
+  add("OneHot", 9, importOneHot, 3);
+  add("ReverseSequence", 10, importReverseSequence, 2);
+  add("ScatterND", 11, importScatterND, 3);
+  add("ScatterElements", 11, importScatterElements, 3);
+  add("Scatter", 9, importScatterElements, 3);
   add("Pad", 2, importPad);
   add("Pad", 11, importPad, 2);
 }

@@ -2,6 +2,7 @@
 
 #include "cpu/kernel_util.h"
 
+#include <cmath>
 #include <limits>
 
 namespace azr::cpu {
@@ -202,6 +203,122 @@ azr_status_t convKernel(const KernelContext &context) {
 }
 
 //===----------------------------------------------------------------------===//
+// Transposed convolution
+//===----------------------------------------------------------------------===//
+
+// Each output plane (n, m) is computed by one task: it starts from the bias
+// and gathers, for every input channel of m's group, input * weight at the
+// output positions the taps land on. Pads may be negative (the output is
+// then larger than the natural one); taps landing outside are dropped.
+azr_status_t convTransposeKernel(const KernelContext &context) {
+  const char *op = "conv_transpose";
+  AZR_RETURN_IF_ERROR(checkArity(context, op, 2, 3, 1));
+  const Tensor &input = context.input(0), &weight = context.input(1);
+  const Tensor &out = context.output(0);
+  const bool hasBias = context.numInputs > 2 && context.input(2).present();
+  if (input.dtype != weight.dtype || out.dtype != input.dtype ||
+      (hasBias && context.input(2).dtype != input.dtype))
+    return AZR_INVALID("%s: operands and result differ in dtype", op);
+  if (input.rank < 3 || weight.rank != input.rank || out.rank != input.rank)
+    return AZR_INVALID("%s: input %s, weight %s and result %s differ in rank "
+                       "or have rank < 3",
+                       op, shapeString(input).c_str(),
+                       shapeString(weight).c_str(), shapeString(out).c_str());
+  const int spatial = input.rank - 2;
+  const size_t n = size_t(spatial);
+  const std::vector<int64_t> strides = context.attrs->getInts("strides");
+  const std::vector<int64_t> pads = context.attrs->getInts("pads");
+  const std::vector<int64_t> dilations = context.attrs->getInts("dilations");
+  const std::vector<int64_t> outputPadding =
+      context.attrs->getInts("output_padding");
+  if (strides.size() != n || pads.size() != 2 * n || dilations.size() != n ||
+      outputPadding.size() != n)
+    return AZR_INVALID("%s: strides/pads/dilations/output_padding do not "
+                       "match %d spatial dims",
+                       op, spatial);
+  const int64_t group = context.attrs->getInt("group", 1);
+  const int64_t batch = input.dims[0], C = input.dims[1];
+  const int64_t Mg = weight.dims[1];
+  if (group < 1 || C % group || weight.dims[0] != C || out.dims[0] != batch ||
+      out.dims[1] != Mg * group)
+    return AZR_INVALID("%s: input %s, weight %s, group %lld and result %s do "
+                       "not agree",
+                       op, shapeString(input).c_str(),
+                       shapeString(weight).c_str(), (long long)group,
+                       shapeString(out).c_str());
+  Window w;
+  w.spatial = spatial;
+  for (int d = 0; d < spatial; ++d) {
+    w.in[d] = input.dims[d + 2];
+    w.out[d] = out.dims[d + 2];
+    w.kernel[d] = weight.dims[d + 2];
+    w.stride[d] = strides[size_t(d)];
+    w.dilation[d] = dilations[size_t(d)];
+    w.padBegin[d] = pads[size_t(d)];
+    w.padEnd[d] = pads[n + size_t(d)];
+    const int64_t expected =
+        w.stride[d] * (w.in[d] - 1) + outputPadding[size_t(d)] +
+        w.dilation[d] * (w.kernel[d] - 1) + 1 - w.padBegin[d] - w.padEnd[d];
+    if (w.stride[d] < 1 || w.dilation[d] < 1 || w.out[d] != expected)
+      return AZR_INVALID("%s: result dim %d is %lld, expected %lld (or a "
+                         "stride or dilation is not positive)",
+                         op, d + 2, (long long)w.out[d], (long long)expected);
+  }
+  const int64_t M = Mg * group, Cg = C / group;
+  const int64_t inSize = w.inSize(), outSize = w.outSize(),
+                kSize = w.kernelSize();
+  if (out.numel() == 0)
+    return nullptr;
+  // For every (input position, tap): the output position, or -1 outside.
+  std::vector<int64_t> target(size_t(inSize * kSize));
+  for (int64_t i = 0; i < inSize; ++i) {
+    int64_t pos[kMaxRank], tap[kMaxRank];
+    unflatten(i, spatial, w.in, pos);
+    for (int64_t t = 0; t < kSize; ++t) {
+      unflatten(t, spatial, w.kernel, tap);
+      int64_t flat = 0;
+      bool inside = true;
+      for (int d = 0; d < spatial; ++d) {
+        const int64_t o =
+            pos[d] * w.stride[d] + tap[d] * w.dilation[d] - w.padBegin[d];
+        inside = inside && o >= 0 && o < w.out[d];
+        flat = flat * w.out[d] + o;
+      }
+      target[size_t(i * kSize + t)] = inside ? flat : -1;
+    }
+  }
+  return dispatchFloat(input.dtype, op, [&](auto tag) -> azr_status_t {
+    using T = decltype(tag);
+    const T *x = input.as<const T>(), *wt = weight.as<const T>();
+    const T *bias = hasBias ? context.input(2).as<const T>() : nullptr;
+    if (hasBias && context.input(2).numel() != M)
+      return AZR_INVALID("%s: bias %s must have %lld elements", op,
+                         shapeString(context.input(2)).c_str(), (long long)M);
+    T *y = out.as<T>();
+    context.pool->parallelFor(batch * M, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t plane = begin; plane < end; ++plane) {
+        const int64_t b = plane / M, m = plane % M;
+        const int64_t g = m / Mg, local = m % Mg;
+        T *dst = y + plane * outSize;
+        std::fill(dst, dst + outSize, bias ? bias[m] : T(0));
+        for (int64_t c = g * Cg; c < (g + 1) * Cg; ++c) {
+          const T *src = x + (b * C + c) * inSize;
+          const T *taps = wt + (c * Mg + local) * kSize;
+          for (int64_t i = 0; i < inSize; ++i) {
+            const int64_t *to = target.data() + i * kSize;
+            const T v = src[i];
+            for (int64_t t = 0; t < kSize; ++t)
+              if (to[t] >= 0)
+                dst[to[t]] += v * taps[t];
+          }
+        }
+      }
+    });
+    return nullptr;
+  });
+}
+
+//===----------------------------------------------------------------------===//
 // Pooling
 //===----------------------------------------------------------------------===//
 
@@ -297,11 +414,71 @@ template <bool IsMax> azr_status_t poolKernel(const KernelContext &context) {
   return nullptr;
 }
 
+// The flat input index of each max_pool window's first maximum: row-major
+// over N x C x D..., or with the spatial dims column-major (storage_order).
+azr_status_t maxPoolIndicesKernel(const KernelContext &context) {
+  const char *op = "max_pool_indices";
+  AZR_RETURN_IF_ERROR(checkArity(context, op, 1, 1, 1));
+  const Tensor &input = context.input(0);
+  Tensor &out = context.output(0);
+  if (input.dtype != DType::f32 || out.dtype != DType::i64)
+    return AZR_INVALID("%s: dtypes %s -> %s, expected f32 -> i64", op,
+                       dtypeName(input.dtype), dtypeName(out.dtype));
+  const std::vector<int64_t> kernel = context.attrs->getInts("kernel_shape");
+  if (input.rank < 3 || kernel.size() != size_t(input.rank - 2))
+    return AZR_INVALID("%s: kernel_shape has %zu dims for input %s", op,
+                       kernel.size(), shapeString(input).c_str());
+  Window w;
+  AZR_RETURN_IF_ERROR(
+      readWindow(op, *context.attrs, input, out, kernel.data(), true, w));
+  if (out.dims[0] != input.dims[0] || out.dims[1] != input.dims[1])
+    return AZR_INVALID("%s: result %s does not match input %s", op,
+                       shapeString(out).c_str(), shapeString(input).c_str());
+  const bool columnMajor = context.attrs->getInt("storage_order", 0) != 0;
+  const int64_t planes = input.dims[0] * input.dims[1];
+  const int64_t inSize = w.inSize(), outSize = w.outSize();
+  const float *in = input.as<const float>();
+  int64_t *dst = out.as<int64_t>();
+  context.pool->parallelFor(
+      planes * outSize, 64, [&](int64_t begin, int64_t end) {
+        int64_t pos[kMaxRank], coord[kMaxRank];
+        for (int64_t i = begin; i < end; ++i) {
+          const int64_t plane = i / outSize;
+          const float *values = in + plane * inSize;
+          unflatten(i % outSize, w.spatial, w.out, pos);
+          float best = -std::numeric_limits<float>::infinity();
+          int64_t at = -1;
+          forEachTap(w, pos, [&](int64_t x) {
+            if (at < 0 || values[x] > best ||
+                (std::isnan(values[x]) && !std::isnan(best))) {
+              best = values[x];
+              at = x;
+            }
+          });
+          if (at < 0) {
+            dst[i] = -1; // a window entirely in padding
+            continue;
+          }
+          int64_t local = at;
+          if (columnMajor) {
+            unflatten(at, w.spatial, w.in, coord);
+            local = 0;
+            for (int d = w.spatial - 1; d >= 0; --d)
+              local = local * w.in[d] + coord[d];
+          }
+          dst[i] = plane * inSize + local;
+        }
+      });
+  return nullptr;
+}
+
 } // namespace
 
 void addConvPoolKernels(KernelTable &table) {
   table.push_back({"conv", guarded<convKernel>});
+  table.push_back({"conv_transpose", guarded<convTransposeKernel>});
   table.push_back({"max_pool", guarded<poolKernel<true>>});
+  table.push_back({"max_pool_indices", guarded<maxPoolIndicesKernel>});
   table.push_back({"avg_pool", guarded<poolKernel<false>>});
 }
 

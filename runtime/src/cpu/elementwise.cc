@@ -1,5 +1,6 @@
 //===- elementwise.cc - binary, unary, clip and where kernels -------------===//
 
+#include "cpu/cast.h"
 #include "cpu/kernel_util.h"
 
 #include <limits>
@@ -154,6 +155,26 @@ void runBinary(const BroadcastPlan &plan, ThreadPool &pool, const T *lhs,
   });
 }
 
+/// f16 operands: each element computed in float, then rounded back to
+/// half (comparisons store their bool directly).
+template <BinOp Op>
+void runBinaryHalf(const BroadcastPlan &plan, ThreadPool &pool,
+                   const uint16_t *lhs, const uint16_t *rhs, void *result) {
+  plan.forEachRow(pool, [&](int64_t o, const int64_t *offsets,
+                            const int64_t *strides, int64_t n) {
+    const uint16_t *a = lhs + offsets[0];
+    const uint16_t *b = rhs + offsets[1];
+    for (int64_t i = 0; i < n; ++i) {
+      const auto r = apply<Op>(halfToFloat(a[i * strides[0]]),
+                               halfToFloat(b[i * strides[1]]));
+      if constexpr (std::is_same_v<std::decay_t<decltype(r)>, uint8_t>)
+        static_cast<uint8_t *>(result)[o + i] = r;
+      else
+        static_cast<uint16_t *>(result)[o + i] = floatToHalf(r);
+    }
+  });
+}
+
 constexpr bool isCompare(BinOp op) {
   return op == BinOp::eq || op == BinOp::lt || op == BinOp::le ||
          op == BinOp::gt || op == BinOp::ge;
@@ -185,6 +206,11 @@ template <BinOp Op> azr_status_t binaryKernel(const KernelContext &context) {
                   out.data);
     return nullptr;
   } else {
+    if (lhs.dtype == DType::f16) {
+      runBinaryHalf<Op>(plan, pool, lhs.as<const uint16_t>(),
+                        rhs.as<const uint16_t>(), out.data);
+      return nullptr;
+    }
     if (isCompare(Op) && lhs.dtype == DType::i1) {
       runBinary<Op>(plan, pool, lhs.as<const uint8_t>(),
                     rhs.as<const uint8_t>(), out.data);

@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "cpu/cast.h"
 #include "cpu/kernel_util.h"
 
 #include <limits>
@@ -280,6 +281,15 @@ azr_status_t modKernel(const KernelContext &context) {
   const Tensor *inputs[] = {&lhs, &rhs};
   BroadcastPlan plan;
   AZR_RETURN_IF_ERROR(plan.init("mod", out, inputs, 2));
+  if (lhs.dtype == DType::f16) { // in float, rounded back to half
+    runBinary(plan, *context.pool, lhs.as<const uint16_t>(),
+              rhs.as<const uint16_t>(), out.as<uint16_t>(),
+              [truncated](uint16_t a, uint16_t b) {
+                return floatToHalf(
+                    remainder(halfToFloat(a), halfToFloat(b), truncated));
+              });
+    return nullptr;
+  }
   return dispatchArith(lhs.dtype, "mod", [&](auto tag) -> azr_status_t {
     using T = decltype(tag);
     const T *divisor = rhs.as<const T>();
@@ -294,6 +304,43 @@ azr_status_t modKernel(const KernelContext &context) {
               [truncated](T a, T b) { return remainder(a, b, truncated); });
     return nullptr;
   });
+}
+
+/// Unsigned shifts; shifting by the bit width or more gives 0.
+azr_status_t bitShiftKernel(const KernelContext &context) {
+  AZR_RETURN_IF_ERROR(checkArity(context, "bit_shift", 2, 2, 1));
+  const Tensor &lhs = context.input(0), &rhs = context.input(1);
+  const Tensor &out = context.output(0);
+  if (lhs.dtype != rhs.dtype || out.dtype != lhs.dtype)
+    return AZR_INVALID("bit_shift: mismatched dtypes %s, %s -> %s",
+                       dtypeName(lhs.dtype), dtypeName(rhs.dtype),
+                       dtypeName(out.dtype));
+  const bool left = context.attrs->getInt("left", 1) != 0;
+  const Tensor *inputs[] = {&lhs, &rhs};
+  BroadcastPlan plan;
+  AZR_RETURN_IF_ERROR(plan.init("bit_shift", out, inputs, 2));
+  auto run = [&](auto tag) -> azr_status_t {
+    using T = decltype(tag);
+    runBinary(plan, *context.pool, lhs.as<const T>(), rhs.as<const T>(),
+              out.as<T>(), [left](T a, T b) {
+                if (b >= T(sizeof(T) * 8))
+                  return T(0);
+                return left ? T(a << b) : T(a >> b);
+              });
+    return nullptr;
+  };
+  switch (lhs.dtype) {
+  case DType::u8:
+    return run(uint8_t());
+  case DType::u16:
+    return run(uint16_t());
+  case DType::u32:
+    return run(uint32_t());
+  case DType::u64:
+    return run(uint64_t());
+  default:
+    return unsupportedDtype("bit_shift", lhs.dtype);
+  }
 }
 
 azr_status_t xorKernel(const KernelContext &context) {
@@ -345,7 +392,8 @@ void addElementwiseMathKernels(KernelTable &table) {
        {"isinf", guarded<classifyKernel<true>>},
        {"prelu", guarded<preluKernel>},
        {"mod", guarded<modKernel>},
-       {"xor", guarded<xorKernel>}});
+       {"xor", guarded<xorKernel>},
+       {"bit_shift", guarded<bitShiftKernel>}});
 }
 
 } // namespace azr::cpu

@@ -63,6 +63,10 @@ void addReduceMathKernels(KernelTable &table);
 void addIndexKernels(KernelTable &table);
 void addRotaryKernels(KernelTable &table);
 void addMatMulNBitsKernels(KernelTable &table);
+void addScatterGatherKernels(KernelTable &table);
+void addGridSampleKernels(KernelTable &table);
+void addIntegerKernels(KernelTable &table);
+void addResizeKernels(KernelTable &table);
 
 /// Checks operand/result counts and that required tensors have storage
 /// (an empty tensor may have none).

@@ -3,15 +3,19 @@
 // ONNX semantics: reduce_l1, reduce_l2, reduce_log_sum, reduce_log_sum_exp,
 // reduce_sum_square (axes/keepdims as the other reduce_* kernels: empty
 // axes reduce everything), log_softmax and hardmax (axis = -1), argmax and
-// argmin (axis = 0, keepdims = 1, select_last_index = 0).
+// argmin (axis = 0, keepdims = 1, select_last_index = 0), and det (the
+// determinant of each matrix in the last two dims, by LU decomposition
+// with partial pivoting in double).
 //
 //===----------------------------------------------------------------------===//
 
 #include "cpu/cast.h"
 #include "cpu/kernel_util.h"
 
+#include <cmath>
 #include <limits>
 #include <type_traits>
+#include <vector>
 
 namespace azr::cpu {
 namespace {
@@ -266,11 +270,64 @@ template <bool Max> azr_status_t argKernel(const KernelContext &context) {
   });
 }
 
+azr_status_t detKernel(const KernelContext &context) {
+  AZR_RETURN_IF_ERROR(checkArity(context, "det", 1, 1, 1));
+  const Tensor &in = context.input(0), &out = context.output(0);
+  bool ok = in.rank >= 2 && out.rank == in.rank - 2 && out.dtype == in.dtype &&
+            in.dims[in.rank - 1] == in.dims[in.rank - 2];
+  for (int d = 0; ok && d < out.rank; ++d)
+    ok = out.dims[d] == in.dims[d];
+  if (!ok)
+    return AZR_INVALID("det: %s -> %s, expected square matrices and the "
+                       "batch dims",
+                       shapeString(in).c_str(), shapeString(out).c_str());
+  const int64_t n = in.dims[in.rank - 1], count = out.numel();
+  return dispatchFloat(in.dtype, "det", [&](auto tag) -> azr_status_t {
+    using T = decltype(tag);
+    const T *src = in.as<const T>();
+    T *dst = out.as<T>();
+    context.pool->parallelFor(count, 1, [&](int64_t begin, int64_t end) {
+      std::vector<double> a(size_t(n * n));
+      for (int64_t m = begin; m < end; ++m) {
+        for (int64_t i = 0; i < n * n; ++i)
+          a[size_t(i)] = double(src[m * n * n + i]);
+        double det = 1;
+        for (int64_t col = 0; col < n && det != 0; ++col) {
+          int64_t pivot = col;
+          for (int64_t r = col + 1; r < n; ++r)
+            if (std::abs(a[size_t(r * n + col)]) >
+                std::abs(a[size_t(pivot * n + col)]))
+              pivot = r;
+          if (a[size_t(pivot * n + col)] == 0) {
+            det = 0;
+            break;
+          }
+          if (pivot != col) {
+            for (int64_t c = 0; c < n; ++c)
+              std::swap(a[size_t(pivot * n + c)], a[size_t(col * n + c)]);
+            det = -det;
+          }
+          const double p = a[size_t(col * n + col)];
+          det *= p;
+          for (int64_t r = col + 1; r < n; ++r) {
+            const double f = a[size_t(r * n + col)] / p;
+            for (int64_t c = col; c < n; ++c)
+              a[size_t(r * n + c)] -= f * a[size_t(col * n + c)];
+          }
+        }
+        dst[m] = T(det);
+      }
+    });
+    return nullptr;
+  });
+}
+
 } // namespace
 
 void addReduceMathKernels(KernelTable &table) {
   table.insert(table.end(),
-               {{"reduce_l1", guarded<normKernel<Norm::l1>>},
+               {{"det", guarded<detKernel>},
+                {"reduce_l1", guarded<normKernel<Norm::l1>>},
                 {"reduce_l2", guarded<normKernel<Norm::l2>>},
                 {"reduce_log_sum", guarded<normKernel<Norm::logSum>>},
                 {"reduce_log_sum_exp", guarded<normKernel<Norm::logSumExp>>},

@@ -105,6 +105,10 @@ const KernelTable &table() {
     addIndexKernels(entries);
     addRotaryKernels(entries);
     addMatMulNBitsKernels(entries);
+    addScatterGatherKernels(entries);
+    addGridSampleKernels(entries);
+    addIntegerKernels(entries);
+    addResizeKernels(entries);
     std::sort(entries.begin(), entries.end(),
               [](const KernelEntry &a, const KernelEntry &b) {
                 return std::string_view(a.name) < std::string_view(b.name);

@@ -13,6 +13,10 @@ set(AZR_CPU_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/reduce_math.cc
   ${CMAKE_CURRENT_LIST_DIR}/index_ops.cc
   ${CMAKE_CURRENT_LIST_DIR}/rotary.cc
+  ${CMAKE_CURRENT_LIST_DIR}/scatter_gather.cc
+  ${CMAKE_CURRENT_LIST_DIR}/grid_sample.cc
+  ${CMAKE_CURRENT_LIST_DIR}/integer_ops.cc
+  ${CMAKE_CURRENT_LIST_DIR}/resize.cc
 )
 # Each ISA's kernels are compiled with its flags and only called when cpuid
 # reports the ISA; everything else stays portable.

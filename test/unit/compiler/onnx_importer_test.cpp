@@ -266,18 +266,16 @@ TEST_F(OnnxImporter, InputWithoutShapeIsRefused) {
 }
 
 TEST_F(OnnxImporter, UnusedOptionalOutputsAreFineUsedOnesAreNot) {
-  addInput("x", {1, 1, 4, 4});
-  onnx::NodeProto *pool = addNode("MaxPool", "pool", {"x"}, {"y", "indices"});
-  auto *kernel = pool->add_attribute();
-  kernel->set_name("kernel_shape");
-  kernel->set_type(onnx::AttributeProto::INTS);
-  kernel->add_ints(2);
-  kernel->add_ints(2);
+  addInput("x", {1, 2, 4, 4});
+  for (const char *name : {"scale", "bias", "mean", "var"})
+    addInput(name, {2});
+  addNode("BatchNormalization", "bn", {"x", "scale", "bias", "mean", "var"},
+          {"y", "running_mean"});
   addOutput("y");
   ASSERT_TRUE(import()) << error;
-  addOutput("indices");
+  addOutput("running_mean");
   EXPECT_FALSE(import());
-  EXPECT_NE(error.find("Indices output of MaxPool is not supported"),
+  EXPECT_NE(error.find("running mean and variance outputs need training"),
             std::string::npos)
       << error;
 }
@@ -292,7 +290,9 @@ TEST(OnnxOpRegistry, OpsResolveByOpset) {
   // Squeeze's axes moved from an attribute to an input at opset 13.
   EXPECT_EQ(findOpImporter("", "Squeeze", 11)->sinceVersion, 1);
   EXPECT_EQ(findOpImporter("", "Squeeze", 13)->sinceVersion, 13);
-  EXPECT_EQ(findOpImporter("", "Det", 17), nullptr);
+  EXPECT_EQ(findOpImporter("", "Bernoulli", 17), nullptr);
+  EXPECT_EQ(findOpImporter("", "Det", 10), nullptr);
+  EXPECT_NE(findOpImporter("", "Det", 11), nullptr);
 }
 
 } // namespace

@@ -6,6 +6,7 @@
 // and exactly representable results are compared exactly. f32 results are
 // compared with references in double; each bound is justified where used.
 
+#include "cpu/cast.h"
 #include "kernel_test_util.h"
 
 #include <cmath>
@@ -333,6 +334,226 @@ TEST(CpuMath, ModOnnxExamplesBothSigns) {
   ASSERT_OK(run("mod", {f32(fa, {6}), f32(fb, {6})}, {f32(fy, {6})}));
   EXPECT_TRUE(std::isnan(fy[1]));
   EXPECT_NE(run("mod", {i32(a), f32(fb, {6})}, {i32(y)}), "");
+}
+
+// f16 operands are computed in float and rounded back: exact for these
+// values, whose results are representable halves.
+TEST(CpuMath, HalfBinaryOpsAndMod) {
+  using azr::cpu::floatToHalf;
+  using azr::cpu::halfToFloat;
+  auto half = [](std::vector<float> values) {
+    std::vector<uint16_t> bits;
+    for (float v : values)
+      bits.push_back(floatToHalf(v));
+    return bits;
+  };
+  auto h16 = [](std::vector<uint16_t> &v, Dims dims) {
+    return view(v, DType::f16, std::move(dims));
+  };
+  std::vector<uint16_t> a = half({1.0f, -1.5f, 3.0f, 0.5f}),
+                        b = half({2.0f, 0.5f, 2.0f, -0.25f}), y(4);
+  auto values = [&](const std::vector<uint16_t> &bits) {
+    std::vector<float> v;
+    for (uint16_t x : bits)
+      v.push_back(halfToFloat(x));
+    return v;
+  };
+  ASSERT_OK(run("max", {h16(a, {4}), h16(b, {4})}, {h16(y, {4})}));
+  EXPECT_EQ(values(y), (std::vector<float>{2.0f, 0.5f, 3.0f, 0.5f}));
+  ASSERT_OK(run("min", {h16(a, {4}), h16(b, {4})}, {h16(y, {4})}));
+  EXPECT_EQ(values(y), (std::vector<float>{1.0f, -1.5f, 2.0f, -0.25f}));
+  ASSERT_OK(run("add", {h16(a, {4}), h16(b, {4})}, {h16(y, {4})}));
+  EXPECT_EQ(values(y), (std::vector<float>{3.0f, -1.0f, 5.0f, 0.25f}));
+  std::vector<uint8_t> less(4);
+  ASSERT_OK(
+      run("less", {h16(a, {4}), h16(b, {4})}, {view(less, DType::i1, {4})}));
+  EXPECT_EQ(less, (std::vector<uint8_t>{1, 1, 0, 0}));
+  // Broadcast a scalar divisor; Python's % takes the divisor's sign.
+  std::vector<uint16_t> two = half({2.0f});
+  ASSERT_OK(run("mod", {h16(a, {4}), h16(two, {1})}, {h16(y, {4})}));
+  EXPECT_EQ(values(y), (std::vector<float>{1.0f, 0.5f, 1.0f, 0.5f}));
+  MapAttrs fmod;
+  fmod.ints["fmod"] = 1;
+  ASSERT_OK(run("mod", {h16(a, {4}), h16(two, {1})}, {h16(y, {4})}, fmod));
+  EXPECT_EQ(values(y), (std::vector<float>{1.0f, -1.5f, 1.0f, 0.5f}));
+}
+
+TEST(CpuMath, BitShiftUnsignedAndWideShifts) {
+  std::vector<uint8_t> x = {16, 4, 1, 255}, s = {1, 2, 3, 8}, y(4);
+  auto u8 = [](std::vector<uint8_t> &v) { return view(v, DType::u8, {4}); };
+  MapAttrs left, right;
+  left.ints["left"] = 1;
+  right.ints["left"] = 0;
+  ASSERT_OK(run("bit_shift", {u8(x), u8(s)}, {u8(y)}, left));
+  EXPECT_EQ(y, (std::vector<uint8_t>{32, 16, 8, 0})); // wraps; 8 bits -> 0
+  ASSERT_OK(run("bit_shift", {u8(x), u8(s)}, {u8(y)}, right));
+  EXPECT_EQ(y, (std::vector<uint8_t>{8, 1, 0, 0}));
+  // Broadcast a scalar shift on u64, and shifts past 63.
+  std::vector<uint64_t> big = {1, 3, uint64_t(1) << 63}, one = {62}, by(3);
+  ASSERT_OK(run("bit_shift",
+                {view(big, DType::u64, {3}), view(one, DType::u64, {1})},
+                {view(by, DType::u64, {3})}, left));
+  EXPECT_EQ(by,
+            (std::vector<uint64_t>{uint64_t(1) << 62, uint64_t(3) << 62, 0}));
+  std::vector<uint64_t> far = {70};
+  ASSERT_OK(run("bit_shift",
+                {view(big, DType::u64, {3}), view(far, DType::u64, {1})},
+                {view(by, DType::u64, {3})}, right));
+  EXPECT_EQ(by, (std::vector<uint64_t>{0, 0, 0}));
+  std::vector<int32_t> i(4);
+  EXPECT_NE(run("bit_shift",
+                {view(i, DType::i32, {4}), view(i, DType::i32, {4})},
+                {view(i, DType::i32, {4})}, left),
+            "");
+}
+
+// matmul_integer against int64 loops written from the definition, with
+// batch broadcasting, 1-D promotion and scalar / per-row / per-column zero
+// points; exact.
+TEST(CpuMatMulInteger, MatchesReference) {
+  struct Case {
+    Dims lhs, rhs, out;
+    bool lhsZeroPerRow, rhsZeroPerColumn;
+  };
+  const Case cases[] = {
+      {{4, 3}, {3, 2}, {4, 2}, false, false},
+      {{2, 1, 3, 5}, {3, 5, 4}, {2, 3, 3, 4}, true, true},
+      {{5}, {5, 3}, {3}, false, true},
+      {{2, 3, 5}, {5}, {2, 3}, true, false},
+  };
+  unsigned seed = 60;
+  for (const Case &c : cases) {
+    auto a = randomInts<uint8_t>(numel(c.lhs), seed++, 0, 255);
+    auto b = randomInts<int8_t>(numel(c.rhs), seed++, -128, 127);
+    const int64_t K = c.lhs.back();
+    const int64_t M = c.lhs.size() == 1 ? 1 : c.lhs[c.lhs.size() - 2];
+    const int64_t N = c.rhs.size() == 1 ? 1 : c.rhs.back();
+    auto za = randomInts<uint8_t>(c.lhsZeroPerRow ? M : 1, seed++, 0, 255);
+    auto zb = randomInts<int8_t>(c.rhsZeroPerColumn ? N : 1, seed++, -128, 127);
+    std::vector<int32_t> out(size_t(numel(c.out)));
+    ASSERT_OK(run("matmul_integer",
+                  {view(a, DType::u8, c.lhs), view(b, DType::i8, c.rhs),
+                   view(za, DType::u8, {int64_t(za.size())}),
+                   view(zb, DType::i8, {int64_t(zb.size())})},
+                  {view(out, DType::i32, c.out)}));
+    // Reference over the result's batch, padding operands to batch + 2-D.
+    Dims l = c.lhs, r = c.rhs;
+    if (l.size() == 1)
+      l.insert(l.begin(), 1);
+    if (r.size() == 1)
+      r.push_back(1);
+    Dims batch(c.out.begin(),
+               c.out.end() - (c.lhs.size() > 1) - (c.rhs.size() > 1));
+    Dims lb(l.begin(), l.end() - 2), rb(r.begin(), r.end() - 2);
+    for (int64_t bi = 0; bi < std::max<int64_t>(1, numel(batch)); ++bi) {
+      Dims coord = batch.empty() ? Dims() : unflatten(bi, batch);
+      const int64_t lo = lb.empty() ? 0 : broadcastOffset(coord, lb);
+      const int64_t ro = rb.empty() ? 0 : broadcastOffset(coord, rb);
+      for (int64_t m = 0; m < M; ++m)
+        for (int64_t n = 0; n < N; ++n) {
+          int64_t sum = 0;
+          for (int64_t k = 0; k < K; ++k)
+            sum += (int64_t(a[size_t((lo * M + m) * K + k)]) -
+                    za[size_t(c.lhsZeroPerRow ? m : 0)]) *
+                   (int64_t(b[size_t((ro * K + k) * N + n)]) -
+                    zb[size_t(c.rhsZeroPerColumn ? n : 0)]);
+          ASSERT_EQ(out[size_t((bi * M + m) * N + n)], sum)
+              << bi << " " << m << " " << n;
+        }
+    }
+  }
+  std::vector<uint8_t> a(6);
+  std::vector<int32_t> out(4);
+  EXPECT_NE(run("matmul_integer",
+                {view(a, DType::u8, {2, 3}), view(a, DType::u8, {2, 3})},
+                {view(out, DType::i32, {2, 2})}),
+            "");
+  std::vector<float> f(6);
+  EXPECT_NE(run("matmul_integer", {f32(f, {2, 3}), f32(f, {3, 2})},
+                {view(out, DType::i32, {2, 2})}),
+            "");
+}
+
+// conv_integer against int64 loops over each output element, with groups,
+// strides, dilations, asymmetric pads and per-channel weight zero points.
+TEST(CpuConvInteger, MatchesReference) {
+  const Dims in = {2, 4, 6, 5}, wd = {6, 2, 3, 2};
+  const Dims strides = {2, 1}, pads = {1, 0, 1, 1}, dilations = {1, 2};
+  const int64_t group = 2, Cg = 2, Mg = 3;
+  const Dims outDims = {2, 6, 3, 4}; // (6+2-3)/2+1, (5+1-3)/1+1
+  auto x = randomInts<int8_t>(numel(in), 70, -128, 127);
+  auto w = randomInts<uint8_t>(numel(wd), 71, 0, 255);
+  std::vector<int8_t> xz = {-3};
+  auto wz = randomInts<uint8_t>(6, 72, 0, 255);
+  MapAttrs attrs;
+  attrs.intLists["strides"] = strides;
+  attrs.intLists["pads"] = pads;
+  attrs.intLists["dilations"] = dilations;
+  attrs.ints["group"] = group;
+  std::vector<int32_t> out(size_t(numel(outDims)));
+  ASSERT_OK(run("conv_integer",
+                {view(x, DType::i8, in), view(w, DType::u8, wd),
+                 view(xz, DType::i8, {}), view(wz, DType::u8, {6})},
+                {view(out, DType::i32, outDims)}, attrs));
+  for (int64_t o = 0; o < numel(outDims); ++o) {
+    const Dims c = unflatten(o, outDims);
+    const int64_t b = c[0], m = c[1], g = m / Mg;
+    int64_t sum = 0;
+    for (int64_t ci = 0; ci < Cg; ++ci)
+      for (int64_t kh = 0; kh < 3; ++kh)
+        for (int64_t kw = 0; kw < 2; ++kw) {
+          const int64_t h = c[2] * 2 - 1 + kh, wpos = c[3] - 0 + kw * 2;
+          if (h < 0 || h >= 6 || wpos < 0 || wpos >= 5)
+            continue;
+          const int64_t xv = x[size_t(flatten({b, g * Cg + ci, h, wpos}, in))];
+          const int64_t wv = w[size_t(flatten({m, ci, kh, kw}, wd))];
+          sum += (xv - xz[0]) * (wv - wz[size_t(m)]);
+        }
+    ASSERT_EQ(out[size_t(o)], sum) << o;
+  }
+  std::vector<int32_t> wrong(4);
+  EXPECT_NE(run("conv_integer",
+                {view(x, DType::i8, in), view(w, DType::u8, wd)},
+                {view(wrong, DType::i32, {1, 1, 2, 2})}, attrs),
+            "");
+}
+
+// Determinant by cofactor expansion along the first row: independent of
+// the kernel's LU decomposition.
+double cofactorDet(const std::vector<double> &a, int64_t n) {
+  if (n == 1)
+    return a[0];
+  double sum = 0;
+  for (int64_t j = 0; j < n; ++j) {
+    std::vector<double> minor;
+    for (int64_t r = 1; r < n; ++r)
+      for (int64_t c = 0; c < n; ++c)
+        if (c != j)
+          minor.push_back(a[size_t(r * n + c)]);
+    sum += (j % 2 ? -1 : 1) * a[size_t(j)] * cofactorDet(minor, n - 1);
+  }
+  return sum;
+}
+
+TEST(CpuDet, MatchesCofactorExpansion) {
+  for (int64_t n : {1, 2, 3, 5}) {
+    const Dims dims = {2, 3, n, n};
+    auto x = randomValues<double>(numel(dims), unsigned(80 + n), -2.0, 2.0);
+    std::vector<double> y(6);
+    ASSERT_OK(run("det", {f64(x, dims)}, {f64(y, {2, 3})}));
+    for (int64_t m = 0; m < 6; ++m) {
+      std::vector<double> a(x.begin() + m * n * n, x.begin() + (m + 1) * n * n);
+      EXPECT_NEAR(y[size_t(m)], cofactorDet(a, n), 1e-9) << n << " " << m;
+    }
+  }
+  // A row swap flips the sign; a singular matrix gives 0; f32 works.
+  std::vector<float> swap = {0, 1, 1, 0}, singular = {1, 2, 2, 4}, out(1);
+  ASSERT_OK(run("det", {f32(swap, {2, 2})}, {f32(out, {})}));
+  EXPECT_EQ(out[0], -1.0f);
+  ASSERT_OK(run("det", {f32(singular, {2, 2})}, {f32(out, {})}));
+  EXPECT_EQ(out[0], 0.0f);
+  std::vector<float> rect(6);
+  EXPECT_NE(run("det", {f32(rect, {2, 3})}, {f32(out, {})}), "");
 }
 
 TEST(CpuMath, XorBroadcasts) {

@@ -43,7 +43,11 @@ TEST(CpuRegistry, EveryOpHasAKernel) {
       "sign", "isnan", "isinf", "prelu", "mod", "xor", "reduce_l1", "reduce_l2",
       "reduce_log_sum", "reduce_log_sum_exp", "reduce_sum_square",
       "log_softmax", "hardmax", "argmax", "argmin", "trilu", "gather_elements",
-      "cumsum", "pad", "lrn",
+      "cumsum", "pad", "lrn", "conv_transpose", "bit_shift",
+      // scatter_gather.cc, grid_sample.cc, integer_ops.cc
+      "gather_nd", "scatter_nd", "scatter_elements", "grid_sample",
+      "matmul_integer", "conv_integer", "det", "resize", "roi_align",
+      "max_pool_indices", "top_k",
       // rotary.cc
       "rotary_embedding",
       // matmul_nbits.cc
@@ -427,6 +431,131 @@ TEST(CpuConv, RejectsMismatchedShapes) {
 }
 
 //===----------------------------------------------------------------------===//
+// conv_transpose
+//===----------------------------------------------------------------------===//
+
+struct ConvTransposeCase {
+  Dims input, weight; // N x C x spatial..., C x M/g x kernel...
+  Dims strides, pads, dilations, outputPadding;
+  int64_t group;
+};
+
+// Output dims by the ONNX formula.
+Dims convTransposeOutDims(const ConvTransposeCase &c) {
+  const size_t n = c.input.size() - 2;
+  Dims out = {c.input[0], c.weight[1] * c.group};
+  for (size_t d = 0; d < n; ++d)
+    out.push_back(c.strides[d] * (c.input[d + 2] - 1) + c.outputPadding[d] +
+                  c.dilations[d] * (c.weight[d + 2] - 1) + 1 - c.pads[d] -
+                  c.pads[n + d]);
+  return out;
+}
+
+// Naive transposed convolution in double, gathering per output element:
+// input position i contributes through tap t when o = i * s + t * d - pad.
+std::vector<double> referenceConvTranspose(const ConvTransposeCase &c,
+                                           const std::vector<float> &x,
+                                           const std::vector<float> &w,
+                                           const std::vector<float> &bias,
+                                           const Dims &outDims) {
+  const size_t n = c.input.size() - 2;
+  const int64_t C = c.input[1], Mg = c.weight[1], Cg = C / c.group;
+  Dims kernel(c.weight.begin() + 2, c.weight.end());
+  std::vector<double> out(static_cast<size_t>(numel(outDims)));
+  for (int64_t o = 0; o < numel(outDims); ++o) {
+    Dims co = unflatten(o, outDims);
+    const int64_t b = co[0], m = co[1], g = m / Mg;
+    double s = bias.empty() ? 0.0 : bias[size_t(m)];
+    for (int64_t ci = g * Cg; ci < (g + 1) * Cg; ++ci)
+      for (int64_t t = 0; t < numel(kernel); ++t) {
+        Dims tap = unflatten(t, kernel);
+        int64_t xOffset = b * C + ci;
+        bool inside = true;
+        for (size_t d = 0; d < n; ++d) {
+          const int64_t shifted =
+              co[d + 2] + c.pads[d] - tap[d] * c.dilations[d];
+          const int64_t i = shifted / c.strides[d];
+          inside = inside && shifted >= 0 && shifted % c.strides[d] == 0 &&
+                   i < c.input[d + 2];
+          xOffset = xOffset * c.input[d + 2] + i;
+        }
+        if (inside)
+          s += double(x[size_t(xOffset)]) *
+               double(w[size_t((ci * Mg + m % Mg) * numel(kernel) + t)]);
+      }
+    out[size_t(o)] = s;
+  }
+  return out;
+}
+
+TEST(CpuConvTranspose, MatchesReference) {
+  const ConvTransposeCase cases[] = {
+      // ONNX's basic example geometry
+      {{1, 1, 3, 3}, {1, 2, 3, 3}, {1, 1}, {0, 0, 0, 0}, {1, 1}, {0, 0}, 1},
+      // strides, asymmetric pads, output padding
+      {{2, 3, 4, 5}, {3, 2, 3, 2}, {3, 2}, {1, 0, 2, 1}, {1, 1}, {1, 1}, 1},
+      // groups and dilation
+      {{1, 4, 5, 3}, {4, 3, 2, 3}, {2, 1}, {0, 1, 1, 0}, {2, 2}, {0, 0}, 2},
+      // negative pads: an output larger than the natural one
+      {{1, 1, 3, 3}, {1, 2, 3, 3}, {3, 2}, {0, 0, -1, -1}, {1, 1}, {0, 0}, 1},
+      // 1-D and 3-D
+      {{2, 2, 7}, {2, 3, 4}, {2}, {1, 2}, {1}, {1}, 1},
+      {{1, 1, 3, 4, 2},
+       {1, 2, 3, 2, 2},
+       {1, 2, 2},
+       {1, 0, 0, 0, 1, 0},
+       {1, 1, 2},
+       {0, 1, 0},
+       1},
+  };
+  for (const ConvTransposeCase &c : cases) {
+    const Dims outDims = convTransposeOutDims(c);
+    auto x = randomFloats(numel(c.input), 30),
+         w = randomFloats(numel(c.weight), 31),
+         bias = randomFloats(outDims[1], 32);
+    MapAttrs attrs;
+    attrs.intLists["strides"] = c.strides;
+    attrs.intLists["pads"] = c.pads;
+    attrs.intLists["dilations"] = c.dilations;
+    attrs.intLists["output_padding"] = c.outputPadding;
+    attrs.ints["group"] = c.group;
+    std::vector<float> out(static_cast<size_t>(numel(outDims)));
+    ASSERT_OK(run("conv_transpose", {f32(x, c.input), f32(w, c.weight)},
+                  {f32(out, outDims)}, attrs));
+    const auto ref = referenceConvTranspose(c, x, w, {}, outDims);
+    for (size_t i = 0; i < out.size(); ++i)
+      ASSERT_NEAR(out[i], ref[i], 1e-5) << "element " << i;
+    ASSERT_OK(run("conv_transpose",
+                  {f32(x, c.input), f32(w, c.weight), f32(bias, {outDims[1]})},
+                  {f32(out, outDims)}, attrs));
+    const auto biased = referenceConvTranspose(c, x, w, bias, outDims);
+    for (size_t i = 0; i < out.size(); ++i)
+      ASSERT_NEAR(out[i], biased[i], 1e-5) << "element " << i;
+  }
+}
+
+TEST(CpuConvTranspose, RejectsMismatchedShapes) {
+  std::vector<float> x(9), w(18), out(50);
+  MapAttrs attrs;
+  attrs.intLists["strides"] = {1, 1};
+  attrs.intLists["pads"] = {0, 0, 0, 0};
+  attrs.intLists["dilations"] = {1, 1};
+  attrs.intLists["output_padding"] = {0, 0};
+  // The natural output is 5 x 5, not 4 x 4.
+  EXPECT_NE(run("conv_transpose", {f32(x, {1, 1, 3, 3}), f32(w, {1, 2, 3, 3})},
+                {f32(out, {1, 2, 4, 4})}, attrs),
+            "");
+  // Weight's first dim must be the input's channels.
+  EXPECT_NE(run("conv_transpose", {f32(x, {1, 1, 3, 3}), f32(w, {2, 1, 3, 3})},
+                {f32(out, {1, 1, 5, 5})}, attrs),
+            "");
+  MapAttrs missing;
+  EXPECT_NE(run("conv_transpose", {f32(x, {1, 1, 3, 3}), f32(w, {1, 2, 3, 3})},
+                {f32(out, {1, 2, 5, 5})}, missing),
+            "");
+}
+
+//===----------------------------------------------------------------------===//
 // Pools
 //===----------------------------------------------------------------------===//
 
@@ -497,6 +626,52 @@ TEST(CpuPool, OnnxPadsCountIncludePadExample) {
       run("avg_pool", {f32(x, {1, 1, 5, 5})}, {f32(out, {1, 1, 7, 7})}, attrs));
   EXPECT_FLOAT_EQ(out[0], 1.0f);
   EXPECT_FLOAT_EQ(out[1], 1.5f);
+}
+
+TEST(CpuPool, MaxIndicesOnnxExamplesAndReference) {
+  // ONNX's maxpool_with_argmax examples on x = 1..25 (5 x 5).
+  auto x = iota(25);
+  MapAttrs strided;
+  strided.intLists["kernel_shape"] = {2, 2};
+  strided.intLists["strides"] = {2, 2};
+  strided.intLists["pads"] = {0, 0, 0, 0};
+  strided.intLists["dilations"] = {1, 1};
+  std::vector<int64_t> z(4);
+  ASSERT_OK(run("max_pool_indices", {f32(x, {1, 1, 5, 5})},
+                {view(z, DType::i64, {1, 1, 2, 2})}, strided));
+  EXPECT_EQ(z, (std::vector<int64_t>{6, 8, 16, 18}));
+  strided.ints["storage_order"] = 1; // column-major
+  ASSERT_OK(run("max_pool_indices", {f32(x, {1, 1, 5, 5})},
+                {view(z, DType::i64, {1, 1, 2, 2})}, strided));
+  EXPECT_EQ(z, (std::vector<int64_t>{6, 16, 8, 18}));
+
+  // Against a naive search on random data with pads and dilation, over
+  // two batches and channels (the flat index counts them too).
+  const Dims in = {2, 3, 7, 6};
+  auto r = randomFloats(numel(in), 77);
+  MapAttrs attrs;
+  attrs.intLists["kernel_shape"] = {3, 2};
+  attrs.intLists["strides"] = {2, 1};
+  attrs.intLists["pads"] = {1, 0, 1, 1};
+  attrs.intLists["dilations"] = {1, 2};
+  const Dims outDims = {2, 3, 4, 5}; // (7+2-3)/2+1, (6+1-3)/1+1
+  std::vector<int64_t> idx(size_t(numel(outDims)));
+  ASSERT_OK(run("max_pool_indices", {f32(r, in)},
+                {view(idx, DType::i64, outDims)}, attrs));
+  for (int64_t o = 0; o < numel(outDims); ++o) {
+    const Dims c = unflatten(o, outDims);
+    int64_t best = -1;
+    for (int64_t kh = 0; kh < 3; ++kh)
+      for (int64_t kw = 0; kw < 2; ++kw) {
+        const int64_t h = c[2] * 2 - 1 + kh, w = c[3] + 2 * kw;
+        if (h < 0 || h >= 7 || w < 0 || w >= 6)
+          continue;
+        const int64_t at = flatten({c[0], c[1], h, w}, in);
+        if (best < 0 || r[size_t(at)] > r[size_t(best)])
+          best = at;
+      }
+    ASSERT_EQ(idx[size_t(o)], best) << o;
+  }
 }
 
 TEST(CpuPool, MaxWithPadsDilationMatchesReference) {
