@@ -197,6 +197,54 @@ OpFoldResult NegOp::fold(FoldAdaptor adaptor) {
       [](double a, double) -> std::optional<double> { return -a; });
 }
 
+OpFoldResult NotOp::fold(FoldAdaptor adaptor) {
+  return foldBroadcastBinary(
+      adaptor.getInput(), adaptor.getInput(), getOutput(),
+      [](int64_t a, int64_t) -> std::optional<int64_t> { return a == 0; },
+      nullptr);
+}
+
+// Integer Mod, as shape arithmetic uses it (divisibility checks in the
+// expanded Attention function); ONNX's sign rules.
+OpFoldResult ModOp::fold(FoldAdaptor adaptor) {
+  bool fmod = getFmod();
+  return foldBroadcastBinary(
+      adaptor.getLhs(), adaptor.getRhs(), getOutput(),
+      [fmod](int64_t a, int64_t b) -> std::optional<int64_t> {
+        if (b == 0)
+          return std::nullopt;
+        int64_t r = a % b; // C: the sign of the dividend
+        if (!fmod && r != 0 && ((r < 0) != (b < 0)))
+          r += b;
+        return r;
+      },
+      nullptr);
+}
+
+// Where over constants: a three-way broadcast select.
+OpFoldResult WhereOp::fold(FoldAdaptor adaptor) {
+  DenseElementsAttr condition = foldable(adaptor.getCondition());
+  DenseElementsAttr onTrue = foldable(adaptor.getOnTrue());
+  DenseElementsAttr onFalse = foldable(adaptor.getOnFalse());
+  RankedTensorType type = staticResultType(getOutput());
+  if (!condition || !onTrue || !onFalse || !type)
+    return nullptr;
+  auto conditions = condition.getValues<bool>();
+  auto trueValues = onTrue.getValues<Attribute>();
+  auto falseValues = onFalse.getValues<Attribute>();
+  SmallVector<Attribute> values;
+  for (int64_t i = 0; i < type.getNumElements(); ++i) {
+    SmallVector<int64_t> index = unflatten(i, type.getShape());
+    bool pick =
+        conditions[broadcastSource(index, condition.getType().getShape())];
+    values.push_back(
+        pick ? trueValues[broadcastSource(index, onTrue.getType().getShape())]
+             : falseValues[broadcastSource(index,
+                                           onFalse.getType().getShape())]);
+  }
+  return DenseElementsAttr::get(type, values);
+}
+
 OpFoldResult CastOp::fold(FoldAdaptor adaptor) {
   if (getInput().getType() == getOutput().getType())
     return getInput();

@@ -500,7 +500,9 @@ def Azg_NegOp : Azg_UnaryOp<"neg", "elementwise negation"> {
   let hasFolder = 1;
 }
 def Azg_AbsOp : Azg_UnaryOp<"abs", "elementwise absolute value">;
-def Azg_NotOp : Azg_UnaryOp<"not", "elementwise logical not", Azg_BoolTensor>;
+def Azg_NotOp : Azg_UnaryOp<"not", "elementwise logical not", Azg_BoolTensor> {
+  let hasFolder = 1;
+}
 def Azg_ExpOp : Azg_UnaryOp<"exp", "elementwise e^x", Azg_FloatTensor>;
 def Azg_LogOp : Azg_UnaryOp<"log", "elementwise natural logarithm",
                             Azg_FloatTensor>;
@@ -622,6 +624,7 @@ def Azg_ModOp : Azg_Op<"mod", [SameOperandsElementType]> {
   let arguments = (ins Azg_Tensor:$lhs, Azg_Tensor:$rhs,
                        DefaultValuedAttr<BoolAttr, "false">:$fmod);
   let results = (outs Azg_Tensor:$output);
+  let hasFolder = 1;
   let assemblyFormat =
       "$lhs `,` $rhs attr-dict `:` functional-type(operands, results)";
   let inferBody = [{
@@ -631,15 +634,19 @@ def Azg_ModOp : Azg_Op<"mod", [SameOperandsElementType]> {
 }
 
 def Azg_BitShiftOp : Azg_Op<"bit_shift", [SameOperandsElementType]> {
-  let summary = "elementwise unsigned shift with broadcasting";
+  let summary = "elementwise bit shift with broadcasting";
   let description = [{
-    `lhs << rhs` with `left`, else `lhs >> rhs`, on unsigned integers;
-    shifting by the bit width or more gives 0.
+    `lhs << rhs` with `left`, else `lhs >> rhs` (arithmetic on signed
+    integers). A shift amount outside [0, bit width) gives 0, or -1 when
+    shifting a negative signed value right; signed left shifts wrap.
   }];
-  let arguments = (ins RankedTensorOf<[UI8, UI16, UI32, UI64]>:$lhs,
-                       RankedTensorOf<[UI8, UI16, UI32, UI64]>:$rhs,
+  let arguments = (ins RankedTensorOf<[I8, I16, I32, I64, UI8, UI16, UI32,
+                                       UI64]>:$lhs,
+                       RankedTensorOf<[I8, I16, I32, I64, UI8, UI16, UI32,
+                                       UI64]>:$rhs,
                        DefaultValuedAttr<BoolAttr, "true">:$left);
-  let results = (outs RankedTensorOf<[UI8, UI16, UI32, UI64]>:$output);
+  let results = (outs RankedTensorOf<[I8, I16, I32, I64, UI8, UI16, UI32,
+                                      UI64]>:$output);
   let assemblyFormat =
       "$lhs `,` $rhs attr-dict `:` functional-type(operands, results)";
   let inferBody = [{
@@ -674,6 +681,7 @@ def Azg_WhereOp : Azg_Op<"where"> {
   let arguments = (ins Azg_BoolTensor:$condition, Azg_Tensor:$on_true,
                        Azg_Tensor:$on_false);
   let results = (outs Azg_Tensor:$output);
+  let hasFolder = 1;
   let assemblyFormat =
       "$condition `,` $on_true `,` $on_false attr-dict `:` "
       "functional-type(operands, results)";

@@ -306,7 +306,10 @@ azr_status_t modKernel(const KernelContext &context) {
   });
 }
 
-/// Unsigned shifts; shifting by the bit width or more gives 0.
+/// Shifts as ONNX defines them: a shift amount outside [0, bits) gives 0,
+/// or, shifting a negative signed value right, -1 (all sign bits); signed
+/// left shifts wrap as their unsigned bits do; signed right shifts are
+/// arithmetic.
 azr_status_t bitShiftKernel(const KernelContext &context) {
   AZR_RETURN_IF_ERROR(checkArity(context, "bit_shift", 2, 2, 1));
   const Tensor &lhs = context.input(0), &rhs = context.input(1);
@@ -321,15 +324,26 @@ azr_status_t bitShiftKernel(const KernelContext &context) {
   AZR_RETURN_IF_ERROR(plan.init("bit_shift", out, inputs, 2));
   auto run = [&](auto tag) -> azr_status_t {
     using T = decltype(tag);
+    using U = std::make_unsigned_t<T>;
     runBinary(plan, *context.pool, lhs.as<const T>(), rhs.as<const T>(),
               out.as<T>(), [left](T a, T b) {
-                if (b >= T(sizeof(T) * 8))
-                  return T(0);
-                return left ? T(a << b) : T(a >> b);
+                if (b < 0 || b >= T(sizeof(T) * 8))
+                  return !left && a < 0 ? T(-1) : T(0);
+                if (left)
+                  return T(U(U(a) << U(b)));
+                return T(a >> b); // arithmetic for signed T
               });
     return nullptr;
   };
   switch (lhs.dtype) {
+  case DType::i8:
+    return run(int8_t());
+  case DType::i16:
+    return run(int16_t());
+  case DType::i32:
+    return run(int32_t());
+  case DType::i64:
+    return run(int64_t());
   case DType::u8:
     return run(uint8_t());
   case DType::u16:

@@ -378,7 +378,7 @@ TEST(CpuMath, HalfBinaryOpsAndMod) {
   EXPECT_EQ(values(y), (std::vector<float>{1.0f, -1.5f, 1.0f, 0.5f}));
 }
 
-TEST(CpuMath, BitShiftUnsignedAndWideShifts) {
+TEST(CpuMath, BitShiftSignedUnsignedAndWideShifts) {
   std::vector<uint8_t> x = {16, 4, 1, 255}, s = {1, 2, 3, 8}, y(4);
   auto u8 = [](std::vector<uint8_t> &v) { return view(v, DType::u8, {4}); };
   MapAttrs left, right;
@@ -400,10 +400,23 @@ TEST(CpuMath, BitShiftUnsignedAndWideShifts) {
                 {view(big, DType::u64, {3}), view(far, DType::u64, {1})},
                 {view(by, DType::u64, {3})}, right));
   EXPECT_EQ(by, (std::vector<uint64_t>{0, 0, 0}));
-  std::vector<int32_t> i(4);
+  // Signed (opset 28): right shifts are arithmetic, left shifts wrap, and an
+  // amount outside [0, 32) gives 0, or -1 for a negative value shifted right
+  // (as onnx.reference computes them).
+  std::vector<int32_t> v = {-8, 5, INT32_MIN, -1}, by32 = {1, 31, 1, 40}, r(4);
+  auto i32 = [](std::vector<int32_t> &t) { return view(t, DType::i32, {4}); };
+  ASSERT_OK(run("bit_shift", {i32(v), i32(by32)}, {i32(r)}, right));
+  EXPECT_EQ(r, (std::vector<int32_t>{-4, 0, INT32_MIN / 2, -1}));
+  ASSERT_OK(run("bit_shift", {i32(v), i32(by32)}, {i32(r)}, left));
+  EXPECT_EQ(r, (std::vector<int32_t>{-16, INT32_MIN, 0, 0}));
+  std::vector<int32_t> negative = {-1, -1, -1, -1};
+  ASSERT_OK(run("bit_shift", {i32(v), i32(negative)}, {i32(r)}, right));
+  EXPECT_EQ(r, (std::vector<int32_t>{-1, 0, -1, -1}));
+  // Float operands are refused.
+  std::vector<float> f(4);
   EXPECT_NE(run("bit_shift",
-                {view(i, DType::i32, {4}), view(i, DType::i32, {4})},
-                {view(i, DType::i32, {4})}, left),
+                {view(f, DType::f32, {4}), view(f, DType::f32, {4})},
+                {view(f, DType::f32, {4})}, left),
             "");
 }
 
