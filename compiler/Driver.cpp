@@ -19,13 +19,29 @@
 
 using namespace azc;
 
-mlir::OwningOpRef<mlir::ModuleOp> azc::importModel(mlir::MLIRContext &context,
-                                                   const std::string &path,
-                                                   std::string &error) {
+mlir::OwningOpRef<mlir::ModuleOp>
+azc::importModel(mlir::MLIRContext &context, const std::string &path,
+                 std::string &error,
+                 const std::vector<std::string> &inputValues) {
   // A folder is a checkpoint (config.json + safetensors); a file is ONNX.
-  if (llvm::sys::fs::is_directory(path))
+  if (llvm::sys::fs::is_directory(path)) {
+    if (!inputValues.empty()) {
+      error = path + ": --input-value applies to ONNX models";
+      return nullptr;
+    }
     return safetensors::importCheckpoint(context, path, error);
-  return onnx_frontend::importOnnxFile(context, path, {}, error);
+  }
+  onnx_frontend::ImportOptions options;
+  for (const std::string &entry : inputValues) {
+    auto [name, spec] = llvm::StringRef(entry).split('=');
+    if (name.empty() || spec.empty()) {
+      error = "bad --input-value '" + entry +
+              "': expected NAME=FILE.pb or NAME=V,V,...";
+      return nullptr;
+    }
+    options.fixedInputs[name.str()] = spec.str();
+  }
+  return onnx_frontend::importOnnxFile(context, path, options, error);
 }
 
 bool azc::optimize(mlir::ModuleOp module, const ShapeProfile &profile,
@@ -100,7 +116,7 @@ bool azc::buildEngine(const BuildOptions &options, BuildReport &report,
   }
   mlir::MLIRContext context;
   mlir::OwningOpRef<mlir::ModuleOp> module =
-      importModel(context, options.model, error);
+      importModel(context, options.model, error, options.inputValues);
   if (!module)
     return false;
   auto main = module->lookupSymbol<mlir::func::FuncOp>("main");
@@ -153,6 +169,16 @@ bool azc::buildEngine(const BuildOptions &options, BuildReport &report,
     }
   }
   describeRanges(plan, resolved);
+  // Inputs fixed at build carry their bytes, which a run must match.
+  for (unsigned i = 0; i < main.getNumArguments(); ++i)
+    if (auto value = main.getArgAttrOfType<mlir::DenseElementsAttr>(
+            i, azg::kFixedValueAttr)) {
+      std::vector<char> scratch;
+      plan::Value holder;
+      holder.constant = value;
+      llvm::ArrayRef<char> bytes = plan::constantBytes(holder, scratch);
+      plan.inputs[i].fixedValue.assign(bytes.begin(), bytes.end());
+    }
   plan::planMemory(plan);
 
   EngineInfo info;
@@ -172,6 +198,7 @@ bool azc::buildEngine(const BuildOptions &options, BuildReport &report,
   flags.push_back(
       {"max_input_len", std::to_string(options.profile.maxInputLen)});
   flags.push_back({"cpu_features", llvm::join(options.cpuFeatures, ",")});
+  flags.push_back({"input_value", llvm::join(options.inputValues, ";")});
   flags.push_back({"quantization", "none"});
   // A checkpoint folder's tokenizer and generation settings travel with the
   // engine, so it is all a deployment needs.

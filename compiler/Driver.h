@@ -14,10 +14,13 @@
 
 namespace azc {
 
-/// Imports a model file (by extension; ONNX for now) into azg IR.
-mlir::OwningOpRef<mlir::ModuleOp> importModel(mlir::MLIRContext &context,
-                                              const std::string &path,
-                                              std::string &error);
+/// Imports a model into azg IR: a folder is a safetensors checkpoint, a
+/// file ONNX. `inputValues` (NAME=FILE.pb or NAME=V,V,...) fixes ONNX graph
+/// inputs at build.
+mlir::OwningOpRef<mlir::ModuleOp>
+importModel(mlir::MLIRContext &context, const std::string &path,
+            std::string &error,
+            const std::vector<std::string> &inputValues = {});
 
 /// Runs the optimization pipeline; false with `error` on failure.
 bool optimize(mlir::ModuleOp module, const ShapeProfile &profile,
@@ -29,6 +32,10 @@ struct BuildOptions {
   std::string target = "cpu";
   ShapeProfile profile;
   std::vector<std::string> cpuFeatures;
+  /// NAME=FILE.pb or NAME=V,V,...: inputs fixed at build. For inputs that
+  /// determine shapes (a Reshape's shape, a ReduceSum's axes): the engine
+  /// computes its shapes from the value and refuses any other at run time.
+  std::vector<std::string> inputValues;
 };
 
 struct BuildReport {

@@ -17,6 +17,8 @@
 #include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <algorithm>
+
 using namespace azc;
 using namespace azc::plan;
 namespace fb = flatbuffers;
@@ -44,8 +46,14 @@ fb::Offset<schema::Engine> buildMetadata(fb::FlatBufferBuilder &b,
                                          sig.dimMax[d], sig.dimSymbols[d]));
       }
       auto name = b.CreateString(sig.name);
+      auto fixed = sig.fixedValue.empty()
+                       ? 0
+                       : b.CreateVector(reinterpret_cast<const uint8_t *>(
+                                            sig.fixedValue.data()),
+                                        sig.fixedValue.size());
       offsets.push_back(schema::CreateTensorSignature(
-          b, name, schema::DType(sig.dtype), b.CreateVector(dims), sig.value));
+          b, name, schema::DType(sig.dtype), b.CreateVector(dims), sig.value,
+          fixed));
     }
     return b.CreateVector(offsets);
   };
@@ -115,9 +123,13 @@ bool writeSections(llvm::raw_pwrite_stream &os, const Plan &plan,
                    const fb::FlatBufferBuilder &metadata, std::string &error) {
   azr_engine_header_t header = {};
   memcpy(header.magic, AZR_ENGINE_MAGIC, sizeof(header.magic));
-  header.format_version = plan.symbols.empty()
-                              ? AZR_ENGINE_FORMAT_VERSION_STATIC
-                              : AZR_ENGINE_FORMAT_VERSION;
+  // Shape ranges and fixed inputs are checks a version-1 reader would skip.
+  bool needsVersion2 =
+      !plan.symbols.empty() ||
+      std::any_of(plan.inputs.begin(), plan.inputs.end(),
+                  [](const Signature &sig) { return !sig.fixedValue.empty(); });
+  header.format_version = needsVersion2 ? AZR_ENGINE_FORMAT_VERSION
+                                        : AZR_ENGINE_FORMAT_VERSION_STATIC;
   header.header_size = sizeof(header);
   header.metadata_offset = sizeof(header);
   header.metadata_size = metadata.GetSize();

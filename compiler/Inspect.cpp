@@ -106,7 +106,7 @@ void printSignatures(
     const schema::Value *value = meta->values()->Get(sig->value());
     for (size_t d = 0; d < sig->dims()->size(); ++d)
       os << (d ? "," : "") << dimText(sig->dims()->Get(d), value, d, symbols);
-    os << "]\n";
+    os << "]" << (sig->fixed_value() ? "  (value fixed at build)" : "") << "\n";
   }
 }
 

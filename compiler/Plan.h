@@ -111,6 +111,8 @@ struct Signature {
   std::vector<int> dimSymbols = {};
   /// Per dim: the smallest and largest sizes accepted (dims when static).
   std::vector<int64_t> dimMin = {}, dimMax = {};
+  /// An input fixed at build (--input-value): the bytes it must hold.
+  std::string fixedValue = {};
 };
 
 struct Plan {

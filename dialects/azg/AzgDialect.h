@@ -59,6 +59,10 @@ constexpr llvm::StringLiteral kDimNamesAttr = "azg.dim_names";
 /// function input or output.
 constexpr llvm::StringLiteral kNameAttr = "azg.name";
 
+/// Argument attribute: the value an input was fixed to at build
+/// (azc build --input-value); every use reads a constant instead.
+constexpr llvm::StringLiteral kFixedValueAttr = "azg.fixed_value";
+
 } // namespace azc::azg
 
 #define GET_OP_CLASSES

@@ -20,6 +20,7 @@
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/MathExtras.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 
 #include <map>
@@ -50,6 +51,10 @@ public:
 
   FailureOr<ElementsAttr> importTensor(const onnx::TensorProto &tensor,
                                        std::string &error);
+  /// The value `spec` (a TensorProto file, or V,V,...) fixes `input` to.
+  ElementsAttr fixedValue(const onnx::ValueInfoProto &input, Type elementType,
+                          const std::string &spec, std::string &error);
+  llvm::StringMap<ElementsAttr> fixedValues_;
   bool checkSupported(std::string &error);
   LogicalResult importNode(const onnx::NodeProto &node);
 };
@@ -565,6 +570,16 @@ OwningOpRef<ModuleOp> GraphImporter::run(std::string &error) {
   SmallVector<Type> argTypes;
   SmallVector<DictionaryAttr> argAttrs;
   SmallVector<std::string> argNames;
+  for (auto &[name, spec] : options_.fixedInputs) {
+    bool found = llvm::any_of(graph.input(), [&](const auto &input) {
+      return input.name() == name && !initializerNames.contains(name);
+    });
+    if (!found) {
+      errors_.push_back("--input-value " + name + "=" + spec +
+                        ": the model has no graph input '" + name + "'");
+      return fail();
+    }
+  }
   for (const onnx::ValueInfoProto &input : graph.input()) {
     if (initializerNames.contains(input.name()))
       continue;
@@ -590,6 +605,27 @@ OwningOpRef<ModuleOp> GraphImporter::run(std::string &error) {
     SmallVector<int64_t> shape;
     SmallVector<Attribute> dimNames;
     bool anyNamed = false;
+    auto fixedSpec = options_.fixedInputs.find(input.name());
+    if (fixedSpec != options_.fixedInputs.end()) {
+      // Fixed at build: the input keeps its place in the signature, but
+      // every node reads the constant, so importers see its value.
+      std::string message;
+      ElementsAttr value =
+          fixedValue(input, elementType, fixedSpec->second, message);
+      if (!value) {
+        errors_.push_back(message);
+        return fail();
+      }
+      fixedValues_[input.name()] = value;
+      auto type = cast<RankedTensorType>(value.getType());
+      argTypes.push_back(type);
+      argAttrs.push_back(builder_.getDictionaryAttr(
+          {builder_.getNamedAttr(azg::kNameAttr,
+                                 builder_.getStringAttr(input.name())),
+           builder_.getNamedAttr(azg::kFixedValueAttr, value)}));
+      argNames.push_back(input.name());
+      continue;
+    }
     for (const auto &dim : tensorType.shape().dim()) {
       if (dim.has_dim_value() && dim.dim_value() >= 0) {
         shape.push_back(dim.dim_value());
@@ -616,8 +652,14 @@ OwningOpRef<ModuleOp> GraphImporter::run(std::string &error) {
   func.setAllArgAttrs(argAttrs);
   Block *body = func.addEntryBlock();
   builder_.setInsertionPointToStart(body);
-  for (auto [name, arg] : llvm::zip(argNames, body->getArguments()))
-    values_[name] = arg;
+  for (auto [name, arg] : llvm::zip(argNames, body->getArguments())) {
+    auto fixed = fixedValues_.find(name);
+    values_[name] =
+        fixed == fixedValues_.end()
+            ? Value(arg)
+            : builder_.create<azg::ConstantOp>(fileLoc, fixed->second)
+                  .getOutput();
+  }
 
   for (const onnx::TensorProto &tensor : graph.initializer()) {
     std::string message;
@@ -679,4 +721,106 @@ OwningOpRef<ModuleOp> azc::onnx_frontend::importOnnxFile(
     return nullptr;
   GraphImporter importer(context, *file, options);
   return importer.run(error);
+}
+
+ElementsAttr azc::onnx_frontend::readTensorFile(MLIRContext &context,
+                                                const std::string &path,
+                                                std::string &error) {
+  auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
+                                            /*RequiresNullTerminator=*/false);
+  onnx::TensorProto tensor;
+  if (!buffer || !tensor.ParseFromArray((*buffer)->getBufferStart(),
+                                        int((*buffer)->getBufferSize()))) {
+    error = path + ": not a readable ONNX TensorProto file";
+    return nullptr;
+  }
+  Type elementType = convertElementType(tensor.data_type(), &context);
+  if (!elementType) {
+    error = path + ": data type " + std::to_string(tensor.data_type()) +
+            " is not supported";
+    return nullptr;
+  }
+  SmallVector<int64_t> shape(tensor.dims().begin(), tensor.dims().end());
+  int64_t count = 1;
+  for (int64_t d : shape) {
+    if (d < 0 || (d > 0 && count > (int64_t(1) << 40) / d)) {
+      error = path + ": bad dims";
+      return nullptr;
+    }
+    count *= d;
+  }
+  auto type = RankedTensorType::get(shape, elementType);
+  std::vector<char> bytes;
+  size_t width = std::max<size_t>(1, bitWidthOf(elementType) / 8);
+  if (tensor.has_raw_data()) {
+    bytes.assign(tensor.raw_data().begin(), tensor.raw_data().end());
+  } else if (!typedFieldBytes(tensor, elementType, count, bytes)) {
+    error = path + ": holds a number of values that does not match its dims";
+    return nullptr;
+  }
+  if (bytes.size() != size_t(count) * width) {
+    error = path + ": holds " + std::to_string(bytes.size()) +
+            " bytes, its dims and type need " + std::to_string(count * width);
+    return nullptr;
+  }
+  if (elementType.isInteger(1)) {
+    SmallVector<bool> values;
+    for (char c : bytes)
+      values.push_back(c != 0);
+    return DenseElementsAttr::get(type, values);
+  }
+  return DenseElementsAttr::getFromRawBuffer(type, bytes);
+}
+
+ElementsAttr GraphImporter::fixedValue(const onnx::ValueInfoProto &input,
+                                       Type elementType,
+                                       const std::string &spec,
+                                       std::string &error) {
+  const auto &dims = input.type().tensor_type().shape().dim();
+  std::string label = "--input-value " + input.name() + "=" + spec;
+  ElementsAttr value;
+  if (llvm::StringRef(spec).ends_with(".pb")) {
+    value = readTensorFile(context_, spec, error);
+    if (!value)
+      return nullptr;
+  } else {
+    SmallVector<StringRef> parts;
+    llvm::StringRef(spec).split(parts, ',');
+    SmallVector<int64_t> shape;
+    if (dims.size() != 0)
+      shape.push_back(int64_t(parts.size()));
+    auto type = RankedTensorType::get(shape, elementType);
+    SmallVector<Attribute> elements;
+    for (StringRef part : parts) {
+      int64_t integer;
+      double real;
+      if (isa<IntegerType>(elementType) &&
+          !part.trim().getAsInteger(10, integer))
+        elements.push_back(builder_.getIntegerAttr(elementType, integer));
+      else if (isa<FloatType>(elementType) && !part.trim().getAsDouble(real))
+        elements.push_back(builder_.getFloatAttr(elementType, real));
+      else {
+        error =
+            label + ": '" + part.str() + "' is not a value of the input's type";
+        return nullptr;
+      }
+    }
+    if (int64_t(elements.size()) != type.getNumElements()) {
+      error = label + ": the input is a scalar; give one value";
+      return nullptr;
+    }
+    value = DenseElementsAttr::get(type, elements);
+  }
+  auto type = cast<RankedTensorType>(value.getType());
+  bool fits =
+      type.getElementType() == elementType && type.getRank() == dims.size();
+  for (int d = 0; fits && d < dims.size(); ++d)
+    fits =
+        !dims[d].has_dim_value() || dims[d].dim_value() == type.getDimSize(d);
+  if (!fits) {
+    error = label + ": the value's type does not fit graph input '" +
+            input.name() + "'";
+    return nullptr;
+  }
+  return value;
 }

@@ -12,6 +12,7 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/OwningOpRef.h"
 
+#include <map>
 #include <string>
 
 namespace azc::onnx_frontend {
@@ -20,6 +21,10 @@ struct ImportOptions {
   /// Tensors with at most this many elements are imported as inline
   /// constants (foldable); larger ones as resource blobs.
   int64_t maxInlineElements = 64;
+  /// Graph inputs fixed at build, name -> FILE.pb or "V,V,...": nodes read
+  /// the constant (so an input that sets a shape can), the argument keeps
+  /// its place and records the value in `azg.fixed_value`.
+  std::map<std::string, std::string> fixedInputs;
 };
 
 /// Imports the ONNX model at `path` into a module holding `func.func @main`.
@@ -30,6 +35,11 @@ mlir::OwningOpRef<mlir::ModuleOp> importOnnxFile(mlir::MLIRContext &context,
                                                  const std::string &path,
                                                  const ImportOptions &options,
                                                  std::string &error);
+
+/// Reads an ONNX TensorProto file (.pb, as the backend test data holds) into
+/// an inline constant; null with `error` naming the file.
+mlir::ElementsAttr readTensorFile(mlir::MLIRContext &context,
+                                  const std::string &path, std::string &error);
 
 } // namespace azc::onnx_frontend
 

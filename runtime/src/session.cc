@@ -317,6 +317,15 @@ azr_status_t azr_session_set_input(azr_session_t *session, const char *name,
                            "input '%s' of shape %s needs %llu bytes, got %zu",
                            name, azr::formatShape(dims, rank).c_str(),
                            (unsigned long long)expected, size);
+  if (const auto *fixed =
+          session->engine->meta->inputs()->Get(index)->fixed_value())
+    if (fixed->size() != size || memcmp(fixed->data(), data, size) != 0)
+      return azr_status_make(
+          AZR_STATUS_INVALID_ARGUMENT,
+          "input '%s' was fixed at build (azc build --input-value) and the "
+          "engine's shapes were computed from it; this value differs: "
+          "rebuild the engine for it",
+          name);
   memcpy(session->inputBuffers[index], data, size);
   session->inputDims[index].assign(dims, dims + rank);
   session->inputSet[index] = true;

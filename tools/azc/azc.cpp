@@ -145,6 +145,10 @@ int main(int argc, char **argv) {
                    "CPU features the engine may require (comma-separated)")
       ->delimiter(',');
   addProfileOptions(buildApp, build.profile, true);
+  buildApp->add_option(
+      "--input-value", build.inputValues,
+      "fix an input at build, NAME=FILE.pb or NAME=V,V,... (repeatable): for "
+      "inputs shapes are computed from; other values are refused at run time");
 
   std::string enginePath;
   azc::InspectOptions inspect;

@@ -20,8 +20,8 @@ extern "C" {
 
 #define AZR_ENGINE_MAGIC "AZCENGN" /* 8 bytes with the terminating NUL */
 /* The newest format this runtime reads. 2 added run-time shape ranges
- * (symbols and polynomials); an engine without them is written as 1, so
- * older runtimes still run static engines. */
+ * (symbols and polynomials) and inputs fixed at build; an engine without
+ * either is written as 1, so older runtimes still run it. */
 #define AZR_ENGINE_FORMAT_VERSION 2u
 #define AZR_ENGINE_FORMAT_VERSION_STATIC 1u
 #define AZR_ENGINE_ALIGNMENT 64u
