@@ -86,14 +86,28 @@ void parallelGemm(ThreadPool &pool, int64_t M, int64_t N, int64_t K,
                   const Epilogue *epilogue) {
   if (M == 0 || N == 0 || batches.empty())
     return;
-  // Tasks are (batch, row panel, column block); panels start on multiples of
-  // kGemmRowBlock, so every row takes the same code path at any thread count.
-  const int64_t panels = (M + kGemmRowPanel - 1) / kGemmRowPanel;
-  const int64_t colBlocks = (N + kGemmColBlock - 1) / kGemmColBlock;
-  const int64_t tasks = int64_t(batches.size()) * panels * colBlocks;
-  const int64_t flopsPerTask = std::max<int64_t>(
-      1, std::min(M, kGemmRowPanel) * std::min(N, kGemmColBlock) *
-             std::max<int64_t>(K, 1));
+  // Tasks are (batch, row panel, column block). A tile packs its block of B
+  // once for all of its rows, so when there are enough column blocks to
+  // keep every thread busy, a task takes all rows (up to 288) and B is
+  // packed once per GEMM; narrower column blocks make more of them when N is
+  // small. Panels start on multiples of kGemmRowPanel, so every row takes
+  // the same code path at any thread count.
+  const int64_t threads = pool.numThreads();
+  const int64_t batchCount = int64_t(batches.size());
+  int64_t colWidth = kGemmColBlock;
+  if (batchCount * ((N + colWidth - 1) / colWidth) < 2 * threads && N > 128)
+    colWidth = 128;
+  const int64_t colBlocks = (N + colWidth - 1) / colWidth;
+  int64_t panelRows = kGemmRowPanel;
+  if (batchCount * colBlocks >= 2 * threads)
+    panelRows =
+        std::min<int64_t>(4 * kGemmRowPanel, (M + kGemmRowPanel - 1) /
+                                                 kGemmRowPanel * kGemmRowPanel);
+  const int64_t panels = (M + panelRows - 1) / panelRows;
+  const int64_t tasks = batchCount * panels * colBlocks;
+  const int64_t flopsPerTask =
+      std::max<int64_t>(1, std::min(M, panelRows) * std::min(N, colWidth) *
+                               std::max<int64_t>(K, 1));
   const int64_t minTasks = std::max<int64_t>(1, (1 << 18) / flopsPerTask);
   const GemmTileFn tile = gemmPath().tile;
   pool.parallelFor(tasks, minTasks, [&](int64_t begin, int64_t end) {
@@ -101,10 +115,10 @@ void parallelGemm(ThreadPool &pool, int64_t M, int64_t N, int64_t K,
       const int64_t colBlock = t % colBlocks;
       const int64_t panel = (t / colBlocks) % panels;
       const GemmBatch &b = batches[size_t(t / (colBlocks * panels))];
-      const int64_t i0 = panel * kGemmRowPanel;
-      const int64_t i1 = std::min(M, i0 + kGemmRowPanel);
-      const int64_t j0 = colBlock * kGemmColBlock;
-      const int64_t j1 = std::min(N, j0 + kGemmColBlock);
+      const int64_t i0 = panel * panelRows;
+      const int64_t i1 = std::min(M, i0 + panelRows);
+      const int64_t j0 = colBlock * colWidth;
+      const int64_t j1 = std::min(N, j0 + colWidth);
       tile(K, b.A, b.lda, b.acs, b.B, b.ldb, b.C, b.ldc, i0, i1, j0, j1);
       if (epilogue)
         for (int64_t i = i0; i < i1; ++i)

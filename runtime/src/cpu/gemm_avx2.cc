@@ -1,13 +1,27 @@
 //===- gemm_avx2.cc - the f32 GEMM tile for AVX2 with FMA -----------------===//
 //
-// Compiled with -mavx2 -mfma and only called when cpuid reports both
+// Compiled for AVX2 and FMA inside a target region (isa_target.h) and only
+// called when cpuid reports both
 // (gemm.cc chooses). 6 x 16 micro-tiles: 12 accumulators, two B vectors
 // and a broadcast fill 15 of the 16 ymm registers.
 //
 //===----------------------------------------------------------------------===//
 
-#include "cpu/gemm_simd.h"
 #include "cpu/kernel_util.h"
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#include "cpu/isa_target.h"
+
+AZR_TARGET_AVX2_BEGIN
+
+#include "cpu/gemm_simd.h"
 #include "cpu/simd_avx2.h"
 
 void azr::cpu::gemmTileAvx2(int64_t K, const float *A, int64_t lda, int64_t acs,
@@ -17,3 +31,5 @@ void azr::cpu::gemmTileAvx2(int64_t K, const float *A, int64_t lda, int64_t acs,
   simd::gemmTileSimd<simd::Avx2, 6, 2>(K, A, lda, acs, B, ldb, C, ldc, rowBegin,
                                        rowEnd, colBegin, colEnd);
 }
+
+AZR_TARGET_END

@@ -1,13 +1,27 @@
 //===- gemm_avx512.cc - the f32 GEMM tile for AVX-512 ---------------------===//
 //
-// Compiled with -mavx512f -mfma and only called when cpuid reports
+// Compiled for AVX-512F inside a target region (isa_target.h) and only
+// called when cpuid reports
 // AVX-512F (gemm.cc chooses). 12 x 32 micro-tiles: 24 accumulators, two B
 // vectors and a broadcast fill 27 of the 32 zmm registers.
 //
 //===----------------------------------------------------------------------===//
 
-#include "cpu/gemm_simd.h"
 #include "cpu/kernel_util.h"
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#include "cpu/isa_target.h"
+
+AZR_TARGET_AVX512_BEGIN
+
+#include "cpu/gemm_simd.h"
 #include "cpu/simd_avx512.h"
 
 void azr::cpu::gemmTileAvx512(int64_t K, const float *A, int64_t lda,
@@ -18,3 +32,5 @@ void azr::cpu::gemmTileAvx512(int64_t K, const float *A, int64_t lda,
   simd::gemmTileSimd<simd::Avx512, 12, 2>(K, A, lda, acs, B, ldb, C, ldc,
                                           rowBegin, rowEnd, colBegin, colEnd);
 }
+
+AZR_TARGET_END

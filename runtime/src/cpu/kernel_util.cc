@@ -2,6 +2,9 @@
 
 #include "cpu/kernel_util.h"
 
+#include "cpu/fast_math.h"
+#include "cpu_features.h"
+
 #include <cstdio>
 
 namespace azr::cpu {
@@ -248,6 +251,21 @@ azr_status_t parseActivation(const char *op, const Attrs &attrs,
   return AZR_INVALID("%s: unknown activation '%s'", op, name.c_str());
 }
 
+const VectorMath &vectorMath() {
+  static const VectorMath math = []() -> VectorMath {
+#if defined(__x86_64__)
+    if (hasCpuFeature("avx512f") && hasCpuFeature("fma"))
+      return vectorMathAvx512();
+    if (hasCpuFeature("avx2") && hasCpuFeature("fma"))
+      return vectorMathAvx2();
+#endif
+    return {"portable",           fastmath::geluLoop,    fastmath::geluTanhLoop,
+            fastmath::siluLoop,   fastmath::sigmoidLoop, fastmath::tanhLoop,
+            fastmath::expShiftSum};
+  }();
+  return math;
+}
+
 void applyActivation(const ActivationSpec &spec, float *x, int64_t n) {
   switch (spec.kind) {
   case Activation::none:
@@ -257,24 +275,19 @@ void applyActivation(const ActivationSpec &spec, float *x, int64_t n) {
       x[i] = x[i] > 0.0f ? x[i] : 0.0f;
     return;
   case Activation::gelu:
-    for (int64_t i = 0; i < n; ++i)
-      x[i] = geluExact(x[i]);
+    vectorMath().gelu(x, n);
     return;
   case Activation::geluTanh:
-    for (int64_t i = 0; i < n; ++i)
-      x[i] = geluTanh(x[i]);
+    vectorMath().geluTanh(x, n);
     return;
   case Activation::silu:
-    for (int64_t i = 0; i < n; ++i)
-      x[i] = x[i] * sigmoidf(x[i]);
+    vectorMath().silu(x, n);
     return;
   case Activation::sigmoid:
-    for (int64_t i = 0; i < n; ++i)
-      x[i] = sigmoidf(x[i]);
+    vectorMath().sigmoid(x, n);
     return;
   case Activation::tanh:
-    for (int64_t i = 0; i < n; ++i)
-      x[i] = std::tanh(x[i]);
+    vectorMath().tanh(x, n);
     return;
   case Activation::clip:
     for (int64_t i = 0; i < n; ++i)

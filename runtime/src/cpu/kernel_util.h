@@ -364,6 +364,24 @@ inline float sigmoidf(float x) { return 1.0f / (1.0f + std::exp(-x)); }
 /// Applies `spec` to n contiguous floats in place.
 void applyActivation(const ActivationSpec &spec, float *data, int64_t n);
 
+/// Vectorizable float math (fast_math.h), one table per ISA, chosen once
+/// from cpuid like the GEMM path: activations in place, and exp(x - shift)
+/// with its sum for softmax.
+struct VectorMath {
+  const char *name;
+  void (*gelu)(float *x, int64_t n);
+  void (*geluTanh)(float *x, int64_t n);
+  void (*silu)(float *x, int64_t n);
+  void (*sigmoid)(float *x, int64_t n);
+  void (*tanh)(float *x, int64_t n);
+  float (*expShiftSum)(const float *x, float shift, float *y, int64_t n);
+};
+const VectorMath &vectorMath();
+#if defined(__x86_64__)
+VectorMath vectorMathAvx2();
+VectorMath vectorMathAvx512();
+#endif
+
 /// A float tensor read as broadcast to an output shape, added (times a
 /// scale) to contiguous ranges of that output given by flat index.
 struct Addend {

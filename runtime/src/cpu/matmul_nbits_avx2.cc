@@ -1,11 +1,27 @@
 //===- matmul_nbits_avx2.cc - the quantized matmul for AVX2 with FMA ------===//
 //
-// Compiled with -mavx2 -mfma -mf16c and only called when cpuid reports
-// AVX2, FMA and F16C (matmul_nbits.cc chooses). Prefill uses the f32 GEMM's
-// 6 x 16 micro-tiles.
+// Compiled for AVX2, FMA and F16C inside a target region (isa_target.h) and
+// only called when cpuid reports AVX2, FMA and F16C (matmul_nbits.cc chooses).
+// Prefill uses the f32 GEMM's 6 x 16 micro-tiles.
 //
 //===----------------------------------------------------------------------===//
 
+#include "cpu/kernel_util.h"
+#include "cpu/matmul_nbits.h"
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#include "cpu/isa_target.h"
+
+AZR_TARGET_AVX2_BEGIN
+
+#include "cpu/gemm_simd.h"
 #include "cpu/matmul_nbits_simd.h"
 #include "cpu/simd_avx2.h"
 
@@ -29,3 +45,5 @@ void azr::cpu::nbitsTileAvx2(const NBitsWeights &w, const float *A, int64_t lda,
   simd::nbitsTile<simd::Avx2, HalfF16c, 6, 2>(w, A, lda, C, ldc, rowBegin,
                                               rowEnd, n0, n1);
 }
+
+AZR_TARGET_END

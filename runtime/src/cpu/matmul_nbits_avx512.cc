@@ -1,11 +1,27 @@
 //===- matmul_nbits_avx512.cc - the quantized matmul for AVX-512 ----------===//
 //
-// Compiled with -mavx512f -mfma -mf16c and only called when cpuid reports
-// AVX-512F and F16C (matmul_nbits.cc chooses). Prefill uses the f32 GEMM's
-// 12 x 32 micro-tiles.
+// Compiled for AVX-512F, FMA and F16C inside a target region (isa_target.h) and
+// only called when cpuid reports AVX-512F and F16C (matmul_nbits.cc chooses).
+// Prefill uses the f32 GEMM's 12 x 32 micro-tiles.
 //
 //===----------------------------------------------------------------------===//
 
+#include "cpu/kernel_util.h"
+#include "cpu/matmul_nbits.h"
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#include "cpu/isa_target.h"
+
+AZR_TARGET_AVX512_BEGIN
+
+#include "cpu/gemm_simd.h"
 #include "cpu/matmul_nbits_simd.h"
 #include "cpu/simd_avx512.h"
 
@@ -30,3 +46,5 @@ void azr::cpu::nbitsTileAvx512(const NBitsWeights &w, const float *A,
   simd::nbitsTile<simd::Avx512, HalfF16c, 12, 2>(w, A, lda, C, ldc, rowBegin,
                                                  rowEnd, n0, n1);
 }
+
+AZR_TARGET_END

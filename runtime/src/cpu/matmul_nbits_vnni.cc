@@ -1,6 +1,7 @@
 //===- matmul_nbits_vnni.cc - matmul_nbits accuracy_level 4 on AVX512_VNNI ===//
 //
-// Compiled with AVX-512 F/BW/VL/VNNI, FMA and F16C flags and only called
+// Compiled for AVX-512 F/BW/VL/VNNI, FMA and F16C inside a target region
+// (isa_target.h) and only called
 // when cpuid reports them all (nbitsInt8Path()). Rows of A come quantized
 // to int8 per block (NBitsInt8Rows); B's codes are read 64 bytes at a time
 // and multiplied into int32 lanes by vpdpbusd (unsigned codes times signed
@@ -11,11 +12,20 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "cpu/kernel_util.h"
 #include "cpu/matmul_nbits.h"
 
 #include <immintrin.h>
 
 #include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#include "cpu/isa_target.h"
+
+AZR_TARGET_VNNI_BEGIN
 
 namespace {
 
@@ -158,3 +168,5 @@ void azr::cpu::nbitsInt8Vnni(const NBitsWeights &w, const NBitsInt8Rows &a,
   else
     ofBits<8>(w, a, row, rows, C, ldc, n0, n1);
 }
+
+AZR_TARGET_END

@@ -87,6 +87,27 @@ azr_status_t softmaxKernel(const KernelContext &context) {
   for (int d = int(axis) + 1; d < in.rank; ++d)
     inner *= in.dims[d];
   const int64_t n = in.dims[axis];
+  if (in.dtype == DType::f32 && inner == 1) {
+    // The common case (last axis, f32): rows through the vector exp.
+    const float *x = in.as<const float>();
+    float *y = out.as<float>();
+    const VectorMath &math = vectorMath();
+    context.pool->parallelFor(
+        outer, std::max<int64_t>(1, 4096 / std::max<int64_t>(1, n)),
+        [&](int64_t begin, int64_t end) {
+          for (int64_t r = begin; r < end; ++r) {
+            const float *src = x + r * n;
+            float *dst = y + r * n;
+            float best = -std::numeric_limits<float>::infinity();
+            for (int64_t k = 0; k < n; ++k)
+              best = std::max(best, src[k]);
+            const float inverse = 1.0f / math.expShiftSum(src, best, dst, n);
+            for (int64_t k = 0; k < n; ++k)
+              dst[k] *= inverse;
+          }
+        });
+    return nullptr;
+  }
   return dispatchFloat(in.dtype, "softmax", [&](auto tag) -> azr_status_t {
     using T = decltype(tag);
     const T *x = in.as<const T>();

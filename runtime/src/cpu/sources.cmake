@@ -18,24 +18,16 @@ set(AZR_CPU_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/integer_ops.cc
   ${CMAKE_CURRENT_LIST_DIR}/resize.cc
 )
-# Each ISA's kernels are compiled with its flags and only called when cpuid
-# reports the ISA; everything else stays portable.
+# Each ISA's kernels are compiled for it inside a target region (see
+# isa_target.h) and only called when cpuid reports the ISA; everything else,
+# including every header they share with portable files, stays portable.
 if(CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64")
   list(APPEND AZR_CPU_SOURCES
     ${CMAKE_CURRENT_LIST_DIR}/gemm_avx2.cc
     ${CMAKE_CURRENT_LIST_DIR}/gemm_avx512.cc
     ${CMAKE_CURRENT_LIST_DIR}/matmul_nbits_avx2.cc
     ${CMAKE_CURRENT_LIST_DIR}/matmul_nbits_avx512.cc
-    ${CMAKE_CURRENT_LIST_DIR}/matmul_nbits_vnni.cc)
-  set_source_files_properties(${CMAKE_CURRENT_LIST_DIR}/gemm_avx2.cc
-    PROPERTIES COMPILE_OPTIONS "-mavx2;-mfma")
-  set_source_files_properties(${CMAKE_CURRENT_LIST_DIR}/gemm_avx512.cc
-    PROPERTIES COMPILE_OPTIONS "-mavx512f;-mfma")
-  set_source_files_properties(${CMAKE_CURRENT_LIST_DIR}/matmul_nbits_avx2.cc
-    PROPERTIES COMPILE_OPTIONS "-mavx2;-mfma;-mf16c")
-  set_source_files_properties(${CMAKE_CURRENT_LIST_DIR}/matmul_nbits_avx512.cc
-    PROPERTIES COMPILE_OPTIONS "-mavx512f;-mfma;-mf16c")
-  set_source_files_properties(${CMAKE_CURRENT_LIST_DIR}/matmul_nbits_vnni.cc
-    PROPERTIES COMPILE_OPTIONS
-    "-mavx512f;-mavx512bw;-mavx512vl;-mavx512vnni;-mfma;-mf16c")
+    ${CMAKE_CURRENT_LIST_DIR}/matmul_nbits_vnni.cc
+    ${CMAKE_CURRENT_LIST_DIR}/vector_math_avx2.cc
+    ${CMAKE_CURRENT_LIST_DIR}/vector_math_avx512.cc)
 endif()
