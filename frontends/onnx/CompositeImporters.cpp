@@ -1145,25 +1145,15 @@ LogicalResult importQLinearMatMul(NodeContext &n) {
 /// conv_integer with the node's window attributes and the given operands.
 FailureOr<Value> convInteger(NodeContext &n, Value x, Value w, Value xZero,
                              Value wZero) {
-  RankedTensorType input = typeOf(x), weight = typeOf(w);
-  int64_t spatial = input.getRank() - 2;
-  if (spatial < 1 || weight.getRank() != input.getRank())
-    return n.error("needs input and weight of equal rank >= 3");
-  SmallVector<int64_t> kernel =
-      n.attrInts("kernel_shape")
-          .value_or(SmallVector<int64_t>(weight.getShape().drop_front(2)));
-  SmallVector<int64_t> ones(spatial, 1);
-  SmallVector<int64_t> strides = n.attrInts("strides").value_or(ones);
-  SmallVector<int64_t> dilations = n.attrInts("dilations").value_or(ones);
-  FailureOr<SmallVector<int64_t>> pads =
-      windowPads(n, input, kernel, strides, dilations);
-  if (failed(pads))
+  FailureOr<ConvWindow> window = convWindow(n, typeOf(x), typeOf(w));
+  if (failed(window))
     return failure();
   Builder b(n.context());
-  return n.make<azg::ConvIntegerOp>(
-      x, w, xZero, wZero, b.getDenseI64ArrayAttr(strides),
-      b.getDenseI64ArrayAttr(*pads), b.getDenseI64ArrayAttr(dilations),
-      b.getI64IntegerAttr(n.attrInt("group", 1)));
+  return n.make<azg::ConvIntegerOp>(x, w, xZero, wZero,
+                                    b.getDenseI64ArrayAttr(window->strides),
+                                    b.getDenseI64ArrayAttr(window->pads),
+                                    b.getDenseI64ArrayAttr(window->dilations),
+                                    b.getI64IntegerAttr(n.attrInt("group", 1)));
 }
 
 LogicalResult importConvInteger(NodeContext &n) {

@@ -135,6 +135,15 @@ void addShapeImporters(std::vector<OpImporter> &table);
 void addTransformerImporters(std::vector<OpImporter> &table);
 void addCompositeImporters(std::vector<OpImporter> &table);
 
+/// A Conv-like node's window: strides, explicit pads and dilations from its
+/// attributes (kernel_shape defaulting to the weight's spatial dims).
+struct ConvWindow {
+  llvm::SmallVector<int64_t> strides, pads, dilations;
+};
+mlir::FailureOr<ConvWindow> convWindow(NodeContext &n,
+                                       mlir::RankedTensorType input,
+                                       mlir::RankedTensorType weight);
+
 /// Explicit begin/end pads for a sliding window over `input`'s spatial
 /// dims (from dim 2), from `pads` or resolving auto_pad.
 mlir::FailureOr<llvm::SmallVector<int64_t>>

@@ -201,28 +201,19 @@ LogicalResult importGemm(NodeContext &n) {
 }
 
 LogicalResult importConv(NodeContext &n) {
-  auto input = cast<RankedTensorType>(n.input(0).getType());
-  auto weight = cast<RankedTensorType>(n.input(1).getType());
-  int64_t spatial = input.getRank() - 2;
-  if (spatial < 1 || weight.getRank() != input.getRank())
-    return n.error("Conv needs input and weight of equal rank >= 3");
-  SmallVector<int64_t> kernel =
-      n.attrInts("kernel_shape")
-          .value_or(SmallVector<int64_t>(weight.getShape().drop_front(2)));
-  SmallVector<int64_t> ones(spatial, 1);
-  SmallVector<int64_t> strides = n.attrInts("strides").value_or(ones);
-  SmallVector<int64_t> dilations = n.attrInts("dilations").value_or(ones);
-  FailureOr<SmallVector<int64_t>> pads =
-      windowPads(n, input, kernel, strides, dilations);
-  if (failed(pads))
+  FailureOr<ConvWindow> window =
+      convWindow(n, cast<RankedTensorType>(n.input(0).getType()),
+                 cast<RankedTensorType>(n.input(1).getType()));
+  if (failed(window))
     return failure();
   Builder b(n.context());
-  return n.setResult(n.make<azg::ConvOp>(
-      n.input(0), n.input(1), n.input(2), Value(),
-      b.getDenseI64ArrayAttr(strides), b.getDenseI64ArrayAttr(*pads),
-      b.getDenseI64ArrayAttr(dilations),
-      b.getI64IntegerAttr(n.attrInt("group", 1)), azg::ActivationAttr(),
-      FloatAttr(), FloatAttr()));
+  return n.setResult(
+      n.make<azg::ConvOp>(n.input(0), n.input(1), n.input(2), Value(),
+                          b.getDenseI64ArrayAttr(window->strides),
+                          b.getDenseI64ArrayAttr(window->pads),
+                          b.getDenseI64ArrayAttr(window->dilations),
+                          b.getI64IntegerAttr(n.attrInt("group", 1)),
+                          azg::ActivationAttr(), FloatAttr(), FloatAttr()));
 }
 
 /// ConvTranspose, with its pads made explicit: from `pads`, or derived
@@ -930,6 +921,27 @@ LogicalResult importMean(NodeContext &n) {
       n.make<azg::DivOp>(sum, n.constantLike(sum, double(n.numInputs()))));
 }
 } // namespace
+
+FailureOr<ConvWindow> azc::onnx_frontend::convWindow(NodeContext &n,
+                                                     RankedTensorType input,
+                                                     RankedTensorType weight) {
+  int64_t spatial = input.getRank() - 2;
+  if (spatial < 1 || weight.getRank() != input.getRank())
+    return n.error("needs input and weight of equal rank >= 3");
+  SmallVector<int64_t> kernel =
+      n.attrInts("kernel_shape")
+          .value_or(SmallVector<int64_t>(weight.getShape().drop_front(2)));
+  SmallVector<int64_t> ones(spatial, 1);
+  ConvWindow window;
+  window.strides = n.attrInts("strides").value_or(ones);
+  window.dilations = n.attrInts("dilations").value_or(ones);
+  FailureOr<SmallVector<int64_t>> pads =
+      windowPads(n, input, kernel, window.strides, window.dilations);
+  if (failed(pads))
+    return failure();
+  window.pads = *pads;
+  return window;
+}
 
 FailureOr<SmallVector<int64_t>> azc::onnx_frontend::windowPads(
     NodeContext &n, RankedTensorType input, ArrayRef<int64_t> kernel,
