@@ -56,13 +56,34 @@ azr_status_t readWindow(const char *op, const Attrs &attrs, const Tensor &input,
     w.dilation[d] = dilations.empty() ? 1 : dilations[size_t(d)];
     w.padBegin[d] = pads.empty() ? 0 : pads[size_t(d)];
     w.padEnd[d] = pads.empty() ? 0 : pads[n + size_t(d)];
-    if (w.stride[d] < 1 || w.dilation[d] < 1 || w.kernel[d] < 1 ||
-        w.padBegin[d] < 0 || w.padEnd[d] < 0)
-      return AZR_INVALID("%s: invalid window in spatial dim %d (kernel %lld, "
-                         "stride %lld, dilation %lld, pads %lld/%lld)",
+    // Sizes beyond 2^40 cannot describe a real window and would overflow
+    // the arithmetic below.
+    constexpr int64_t kLimit = int64_t(1) << 40;
+    bool sane = w.stride[d] >= 1 && w.dilation[d] >= 1 && w.kernel[d] >= 1 &&
+                w.padBegin[d] >= 0 && w.padEnd[d] >= 0 &&
+                w.stride[d] < kLimit && w.dilation[d] < kLimit &&
+                w.kernel[d] < kLimit && w.padBegin[d] < kLimit &&
+                w.padEnd[d] < kLimit;
+    // The result must be the window count the attributes give (floor, or
+    // one more in ceil mode): a window that does not fit the padded input,
+    // or pads far beyond the result, would mean work the result cannot
+    // bound.
+    if (sane) {
+      const int64_t extent = w.dilation[d] * (w.kernel[d] - 1) + 1;
+      const int64_t span = w.in[d] + w.padBegin[d] + w.padEnd[d];
+      const int64_t windows = span >= extent ? (span - extent) / w.stride[d] + 1
+                                             : 0;
+      sane = extent < kLimit && windows > 0 &&
+             (w.out[d] == windows || w.out[d] == windows + 1);
+    }
+    if (!sane)
+      return AZR_INVALID("%s: the window in spatial dim %d (kernel %lld, "
+                         "stride %lld, dilation %lld, pads %lld/%lld) does "
+                         "not give %s from %s",
                          op, d, (long long)w.kernel[d], (long long)w.stride[d],
                          (long long)w.dilation[d], (long long)w.padBegin[d],
-                         (long long)w.padEnd[d]);
+                         (long long)w.padEnd[d], shapeString(output).c_str(),
+                         shapeString(input).c_str());
   }
   return nullptr;
 }
