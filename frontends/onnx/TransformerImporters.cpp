@@ -173,15 +173,32 @@ template <bool tanh> LogicalResult importGeluVariant(NodeContext &n) {
   return n.setResults(out);
 }
 
-/// QuickGelu: x * sigmoid(alpha * x).
-LogicalResult importQuickGelu(NodeContext &n) {
-  float alpha = n.attrFloat("alpha", 1.702f);
+/// x * sigmoid(alpha * x): SiLU when alpha is 1.
+Value swish(Emitter &e, Value x, float alpha) {
+  return alpha == 1.0f
+             ? e.op<azg::SiluOp>(x)
+             : e.mul(x, e.op<azg::SigmoidOp>(e.mul(x, e.scalarLike(x, alpha))));
+}
+
+/// QuickGelu (com.microsoft), and ONNX Swish (opset 24), whose alpha
+/// defaults differ: x * sigmoid(alpha * x).
+template <int DefaultAlphaMilli> LogicalResult importSwish(NodeContext &n) {
   Emitter e(n);
-  Value x = n.input(0);
   Value out =
-      alpha == 1.0f
-          ? e.op<azg::SiluOp>(x)
-          : e.mul(x, e.op<azg::SigmoidOp>(e.mul(x, e.scalarLike(x, alpha))));
+      swish(e, n.input(0), n.attrFloat("alpha", DefaultAlphaMilli / 1000.0f));
+  if (!e.ok())
+    return failure();
+  return n.setResults(out);
+}
+
+/// SwiGLU (opset 28): Swish_alpha(A) * B, A and B of one shape.
+LogicalResult importSwiGlu(NodeContext &n) {
+  if (n.input(0).getType() != n.input(1).getType())
+    return n.error("A and B must have the same type and shape (SwiGLU does "
+                   "not broadcast)");
+  Emitter e(n);
+  Value out =
+      e.mul(swish(e, n.input(0), n.attrFloat("alpha", 1.0f)), n.input(1));
   if (!e.ok())
     return failure();
   return n.setResults(out);
@@ -1063,7 +1080,9 @@ void azc::onnx_frontend::addTransformerImporters(std::vector<OpImporter> &t) {
   add(ms, "Gelu", 1, importGeluVariant<false>, 1);
   add(ms, "BiasGelu", 1, importGeluVariant<false>, 2);
   add(ms, "FastGelu", 1, importGeluVariant<true>, 1);
-  add(ms, "QuickGelu", 1, importQuickGelu, 1);
+  add(ms, "QuickGelu", 1, importSwish<1702>, 1);
+  add("", "Swish", 24, importSwish<1000>, 1);
+  add("", "SwiGLU", 28, importSwiGlu, 2);
   add(ms, "RotaryEmbedding", 1, importMsRotary, 4);
   add("", "RotaryEmbedding", 23, importOnnxRotary, 3);
   add(ms, "MatMulNBits", 1, importMatMulNBits, 3);
