@@ -578,26 +578,14 @@ LogicalResult importSoftmax(NodeContext &n) {
 /// LayerNormalization. The optional Mean and InvStdDev outputs (the
 /// statistics over the normalized dims, kept as size-1 dims) are computed
 /// beside the fused op when a later node or the graph reads them.
-LogicalResult importLayerNorm(NodeContext &n) {
+/// Mean, centered input, variance and sqrt(variance + epsilon) of `x`
+/// over `axes` (kept as size-1 dims), the statistics normalizations share.
+struct Moments {
+  Value mean, centered, variance, stddev;
+};
+FailureOr<Moments> momentsOf(NodeContext &n, Value x, ArrayRef<int64_t> axes,
+                             float epsilon) {
   Builder b(n.context());
-  int64_t axis = n.attrInt("axis", -1);
-  float epsilon = n.attrFloat("epsilon", 1e-5f);
-  FailureOr<Value> y = n.make<azg::LayerNormOp>(
-      n.input(0), n.input(1), n.input(2), b.getI64IntegerAttr(axis),
-      b.getF32FloatAttr(epsilon));
-  if (failed(y))
-    return failure();
-  if (!n.isOutputUsed(1) && !n.isOutputUsed(2))
-    return n.setResults(*y);
-  Value x = n.input(0);
-  int64_t rank = cast<RankedTensorType>(x.getType()).getRank();
-  FailureOr<int64_t> first =
-      azg::normalizeAxis(axis, std::max<int64_t>(rank, 1));
-  if (failed(first))
-    return n.error("axis " + Twine(axis) + " is out of range");
-  SmallVector<int64_t> axes;
-  for (int64_t i = *first; i < rank; ++i)
-    axes.push_back(i);
   auto mean = [&](Value v) {
     return n.make<azg::ReduceMeanOp>(v, b.getDenseI64ArrayAttr(axes),
                                      b.getBoolAttr(true));
@@ -621,10 +609,36 @@ LogicalResult importLayerNorm(NodeContext &n) {
   FailureOr<Value> stddev = n.make<azg::SqrtOp>(*padded);
   if (failed(stddev))
     return failure();
-  FailureOr<Value> inverse = n.make<azg::ReciprocalOp>(*stddev);
+  return Moments{*mu, *centered, *variance, *stddev};
+}
+
+LogicalResult importLayerNorm(NodeContext &n) {
+  Builder b(n.context());
+  int64_t axis = n.attrInt("axis", -1);
+  float epsilon = n.attrFloat("epsilon", 1e-5f);
+  FailureOr<Value> y = n.make<azg::LayerNormOp>(
+      n.input(0), n.input(1), n.input(2), b.getI64IntegerAttr(axis),
+      b.getF32FloatAttr(epsilon));
+  if (failed(y))
+    return failure();
+  if (!n.isOutputUsed(1) && !n.isOutputUsed(2))
+    return n.setResults(*y);
+  Value x = n.input(0);
+  int64_t rank = cast<RankedTensorType>(x.getType()).getRank();
+  FailureOr<int64_t> first =
+      azg::normalizeAxis(axis, std::max<int64_t>(rank, 1));
+  if (failed(first))
+    return n.error("axis " + Twine(axis) + " is out of range");
+  SmallVector<int64_t> axes;
+  for (int64_t i = *first; i < rank; ++i)
+    axes.push_back(i);
+  FailureOr<Moments> moments = momentsOf(n, x, axes, epsilon);
+  if (failed(moments))
+    return failure();
+  FailureOr<Value> inverse = n.make<azg::ReciprocalOp>(moments->stddev);
   if (failed(inverse))
     return failure();
-  return n.setResults({*y, *mu, *inverse});
+  return n.setResults({*y, moments->mean, *inverse});
 }
 
 LogicalResult importRmsNorm(NodeContext &n) {
@@ -648,34 +662,15 @@ LogicalResult importBatchNormTraining(NodeContext &n) {
   SmallVector<int64_t> axes = {0};
   for (int64_t i = 2; i < rank; ++i)
     axes.push_back(i);
-  Builder b(n.context());
-  auto mean = [&](Value v) {
-    return n.make<azg::ReduceMeanOp>(v, b.getDenseI64ArrayAttr(axes),
-                                     b.getBoolAttr(true));
-  };
   SmallVector<int64_t> paramShape(rank - 1, 1);
   paramShape[0] = -1;
   Value channelShape = n.constantI64(paramShape);
-  FailureOr<Value> mu = mean(x);
-  if (failed(mu))
+  FailureOr<Moments> moments =
+      momentsOf(n, x, axes, n.attrFloat("epsilon", 1e-5f));
+  if (failed(moments))
     return failure();
-  FailureOr<Value> centered = n.make<azg::SubOp>(x, *mu);
-  if (failed(centered))
-    return failure();
-  FailureOr<Value> squared = n.make<azg::MulOp>(*centered, *centered);
-  if (failed(squared))
-    return failure();
-  FailureOr<Value> variance = mean(*squared);
-  if (failed(variance))
-    return failure();
-  FailureOr<Value> padded = n.make<azg::AddOp>(
-      *variance, n.constantLike(x, n.attrFloat("epsilon", 1e-5f)));
-  if (failed(padded))
-    return failure();
-  FailureOr<Value> stddev = n.make<azg::SqrtOp>(*padded);
-  if (failed(stddev))
-    return failure();
-  FailureOr<Value> normalized = n.make<azg::DivOp>(*centered, *stddev);
+  FailureOr<Value> normalized =
+      n.make<azg::DivOp>(moments->centered, moments->stddev);
   FailureOr<Value> scale =
       n.make<azg::ReshapeOp>(n.input(1), channelShape, UnitAttr());
   FailureOr<Value> bias =
@@ -703,8 +698,8 @@ LogicalResult importBatchNormTraining(NodeContext &n) {
       return failure();
     return n.make<azg::AddOp>(*kept, *added);
   };
-  FailureOr<Value> runningMean = running(n.input(3), *mu);
-  FailureOr<Value> runningVar = running(n.input(4), *variance);
+  FailureOr<Value> runningMean = running(n.input(3), moments->mean);
+  FailureOr<Value> runningVar = running(n.input(4), moments->variance);
   if (failed(runningMean) || failed(runningVar))
     return failure();
   return n.setResults({*y, *runningMean, *runningVar});

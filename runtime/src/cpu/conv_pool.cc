@@ -71,8 +71,8 @@ azr_status_t readWindow(const char *op, const Attrs &attrs, const Tensor &input,
     if (sane) {
       const int64_t extent = w.dilation[d] * (w.kernel[d] - 1) + 1;
       const int64_t span = w.in[d] + w.padBegin[d] + w.padEnd[d];
-      const int64_t windows = span >= extent ? (span - extent) / w.stride[d] + 1
-                                             : 0;
+      const int64_t windows =
+          span >= extent ? (span - extent) / w.stride[d] + 1 : 0;
       sane = extent < kLimit && windows > 0 &&
              (w.out[d] == windows || w.out[d] == windows + 1);
     }
@@ -85,6 +85,23 @@ azr_status_t readWindow(const char *op, const Attrs &attrs, const Tensor &input,
                          (long long)w.padEnd[d], shapeString(output).c_str(),
                          shapeString(input).c_str());
   }
+  return nullptr;
+}
+
+// A pool's window: kernel_shape, then readWindow; the result keeps the
+// input's batch and channel dims.
+azr_status_t readPoolWindow(const char *op, const KernelContext &context,
+                            bool hasDilations, Window &w) {
+  const Tensor &input = context.input(0), &out = context.output(0);
+  const std::vector<int64_t> kernel = context.attrs->getInts("kernel_shape");
+  if (input.rank < 3 || kernel.size() != size_t(input.rank - 2))
+    return AZR_INVALID("%s: kernel_shape has %zu dims for input %s", op,
+                       kernel.size(), shapeString(input).c_str());
+  AZR_RETURN_IF_ERROR(readWindow(op, *context.attrs, input, out, kernel.data(),
+                                 hasDilations, w));
+  if (out.dims[0] != input.dims[0] || out.dims[1] != input.dims[1])
+    return AZR_INVALID("%s: result %s does not match input %s", op,
+                       shapeString(out).c_str(), shapeString(input).c_str());
   return nullptr;
 }
 
@@ -390,16 +407,8 @@ template <bool IsMax> azr_status_t poolKernel(const KernelContext &context) {
   Tensor &out = context.output(0);
   if (input.dtype != DType::f32 || out.dtype != DType::f32)
     return unsupportedDtype(op, input.dtype);
-  const std::vector<int64_t> kernel = context.attrs->getInts("kernel_shape");
-  if (input.rank < 3 || kernel.size() != size_t(input.rank - 2))
-    return AZR_INVALID("%s: kernel_shape has %zu dims for input %s", op,
-                       kernel.size(), shapeString(input).c_str());
   Window w;
-  AZR_RETURN_IF_ERROR(
-      readWindow(op, *context.attrs, input, out, kernel.data(), IsMax, w));
-  if (out.dims[0] != input.dims[0] || out.dims[1] != input.dims[1])
-    return AZR_INVALID("%s: result %s does not match input %s", op,
-                       shapeString(out).c_str(), shapeString(input).c_str());
+  AZR_RETURN_IF_ERROR(readPoolWindow(op, context, IsMax, w));
   const bool includePad = context.attrs->getInt("count_include_pad", 0) != 0;
   const int64_t planes = input.dims[0] * input.dims[1];
   const int64_t inSize = w.inSize(), outSize = w.outSize();
@@ -445,16 +454,8 @@ azr_status_t maxPoolIndicesKernel(const KernelContext &context) {
   if (input.dtype != DType::f32 || out.dtype != DType::i64)
     return AZR_INVALID("%s: dtypes %s -> %s, expected f32 -> i64", op,
                        dtypeName(input.dtype), dtypeName(out.dtype));
-  const std::vector<int64_t> kernel = context.attrs->getInts("kernel_shape");
-  if (input.rank < 3 || kernel.size() != size_t(input.rank - 2))
-    return AZR_INVALID("%s: kernel_shape has %zu dims for input %s", op,
-                       kernel.size(), shapeString(input).c_str());
   Window w;
-  AZR_RETURN_IF_ERROR(
-      readWindow(op, *context.attrs, input, out, kernel.data(), true, w));
-  if (out.dims[0] != input.dims[0] || out.dims[1] != input.dims[1])
-    return AZR_INVALID("%s: result %s does not match input %s", op,
-                       shapeString(out).c_str(), shapeString(input).c_str());
+  AZR_RETURN_IF_ERROR(readPoolWindow(op, context, true, w));
   const bool columnMajor = context.attrs->getInt("storage_order", 0) != 0;
   const int64_t planes = input.dims[0] * input.dims[1];
   const int64_t inSize = w.inSize(), outSize = w.outSize();
