@@ -67,16 +67,12 @@ namespace {
 /// at most 8). The grid points lie above it whenever a range reaches 10.
 constexpr int64_t kDynamicFoldLimit = 8;
 
-/// The smallest and largest values of `p` over the symbols' ranges. A
-/// multilinear polynomial takes both at corners of the box.
+/// The smallest and largest values of `p` over the symbols' ranges.
 std::pair<int64_t, int64_t> extremes(const plan::Polynomial &p,
                                      const std::vector<plan::Symbol> &symbols) {
   int64_t low = INT64_MAX, high = INT64_MIN;
   for (unsigned corner = 0; corner < (1u << symbols.size()); ++corner) {
-    std::vector<int64_t> point;
-    for (size_t s = 0; s < symbols.size(); ++s)
-      point.push_back(corner & (1u << s) ? symbols[s].max : symbols[s].min);
-    int64_t value = plan::evaluate(p, point);
+    int64_t value = plan::evaluate(p, plan::boxCorner(symbols, corner));
     low = std::min(low, value);
     high = std::max(high, value);
   }

@@ -77,6 +77,14 @@ void azc::plan::chooseGrid(std::vector<Symbol> &symbols) {
   }
 }
 
+std::vector<int64_t> azc::plan::boxCorner(const std::vector<Symbol> &symbols,
+                                          unsigned corner) {
+  std::vector<int64_t> point;
+  for (size_t s = 0; s < symbols.size(); ++s)
+    point.push_back(corner & (1u << s) ? symbols[s].max : symbols[s].min);
+  return point;
+}
+
 std::vector<int64_t> azc::plan::gridPoint(const std::vector<Symbol> &symbols,
                                           unsigned corner) {
   std::vector<int64_t> point;
@@ -298,9 +306,7 @@ bool azc::plan::fitPlans(const std::vector<Plan> &grid,
     uint64_t largest = 0;
     std::vector<int64_t> largestShape = v.shape;
     for (unsigned corner = 0; corner < (1u << symbols.size()); ++corner) {
-      std::vector<int64_t> point;
-      for (size_t s = 0; s < symbols.size(); ++s)
-        point.push_back(corner & (1u << s) ? symbols[s].max : symbols[s].min);
+      std::vector<int64_t> point = boxCorner(symbols, corner);
       if (bytesAt(v, point) < largest)
         continue;
       largest = bytesAt(v, point);

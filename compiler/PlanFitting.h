@@ -53,6 +53,12 @@ bool fitPlans(const std::vector<Plan> &grid, const std::vector<Symbol> &symbols,
 bool checkFit(const Plan &fitted, const Plan &sample,
               const std::vector<int64_t> &point, std::string &error);
 
+/// Corner `corner` (0 <= corner < 2^k) of the ranges' box: symbol i at its
+/// max when bit i is set, else at its min. A multilinear polynomial takes
+/// its extremes at these.
+std::vector<int64_t> boxCorner(const std::vector<Symbol> &symbols,
+                               unsigned corner);
+
 /// "batch=3, sequence=17"
 std::string formatPoint(const std::vector<Symbol> &symbols,
                         const std::vector<int64_t> &point);
