@@ -45,6 +45,9 @@ std::optional<int64_t> azc::flopsOf(Operation *op) {
           return std::nullopt;
         return 2 * *out * lhs.getShape().back();
       })
+      .Case([&](MatMulNBitsOp m) -> std::optional<int64_t> {
+        return 2 * *out * m.getK();
+      })
       .Case([&](GemmOp g) -> std::optional<int64_t> {
         auto a = cast<RankedTensorType>(g.getA().getType());
         int64_t k = a.getDimSize(g.getTransA() ? 0 : 1);

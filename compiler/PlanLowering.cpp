@@ -181,6 +181,11 @@ SmallVector<mlir::Value> kernelOperands(Operation *op) {
         return SmallVector<mlir::Value>{c.getInput(), c.getWeight(),
                                         c.getBias(), c.getResidual()};
       })
+      .Case([](azg::MatMulNBitsOp m) {
+        return SmallVector<mlir::Value>{m.getInput(),  m.getWeight(),
+                                        m.getScales(), m.getZeroPoints(),
+                                        m.getBias(),   m.getResidual()};
+      })
       .Case([](azg::GemmOp g) {
         return SmallVector<mlir::Value>{g.getA(), g.getB(), g.getC()};
       })
@@ -255,6 +260,9 @@ bool Lowering::lowerStep(Operation *op) {
   }
   if (!convertAttributes(op, step))
     return false;
+  // A quantized weight is K x N parameters whatever its storage.
+  if (auto nbits = dyn_cast<azg::MatMulNBitsOp>(op))
+    plan.parameterCount += uint64_t(nbits.getK() * nbits.getN());
   step.flops = flopsOf(op).value_or(0);
   plan.steps.push_back(std::move(step));
   return true;

@@ -26,14 +26,15 @@ using namespace azc::azg;
 
 namespace {
 
-/// The fusable producer of `value`: a single-use matmul, gemm or conv whose
+/// The fusable producer of `value`: a single-use matmul (float or
+/// quantized weights), gemm or conv whose
 /// epilogue has no activation yet.
 Operation *fusableProducer(Value value) {
   Operation *op = value.getDefiningOp();
   if (!op || !op->hasOneUse())
     return nullptr;
   auto activation = op->getAttrOfType<ActivationAttr>("activation");
-  if (!isa<MatMulOp, GemmOp, ConvOp>(op))
+  if (!isa<MatMulOp, MatMulNBitsOp, GemmOp, ConvOp>(op))
     return nullptr;
   if (activation && activation.getValue() != Activation::none)
     return nullptr;
@@ -94,6 +95,46 @@ bool isBiasRow(Value value, RankedTensorType result) {
   return type.getShape().back() == result.getShape().back();
 }
 
+/// Makes `bias` the bias of the matmul `producer` if it has neither bias
+/// nor residual yet and `bias` is a constant row, replacing `add`.
+LogicalResult fuseBias(Operation *producer, Value bias,
+                       RankedTensorType resultType, AddOp add,
+                       PatternRewriter &rewriter) {
+  auto assign = [&](auto matmul) -> LogicalResult {
+    if (matmul.getBias() || matmul.getResidual() ||
+        !isBiasRow(bias, resultType))
+      return failure();
+    rewriter.modifyOpInPlace(matmul,
+                             [&] { matmul.getBiasMutable().assign(bias); });
+    rewriter.replaceOp(add, matmul.getOutput());
+    return success();
+  };
+  if (auto matmul = dyn_cast<MatMulOp>(producer))
+    return assign(matmul);
+  return assign(cast<MatMulNBitsOp>(producer));
+}
+
+/// True if `producer` takes a residual and has none yet (gemm's `c` is
+/// set at import).
+bool residualIsFree(Operation *producer) {
+  if (auto matmul = dyn_cast<MatMulOp>(producer))
+    return !matmul.getResidual();
+  if (auto matmul = dyn_cast<MatMulNBitsOp>(producer))
+    return !matmul.getResidual();
+  if (auto conv = dyn_cast<ConvOp>(producer))
+    return !conv.getResidual();
+  return false;
+}
+
+void setResidual(Operation *producer, Value residual) {
+  if (auto matmul = dyn_cast<MatMulOp>(producer))
+    matmul.getResidualMutable().assign(residual);
+  else if (auto matmul = dyn_cast<MatMulNBitsOp>(producer))
+    matmul.getResidualMutable().assign(residual);
+  else
+    cast<ConvOp>(producer).getResidualMutable().assign(residual);
+}
+
 /// Folds an add into the epilogue of the matmul or conv feeding it: as the
 /// bias when the other operand is a constant bias row of a matmul without
 /// one, else as the residual.
@@ -109,20 +150,10 @@ struct FuseAdd : OpRewritePattern<AddOp> {
           value.getType() != op.getOutput().getType())
         continue;
       auto resultType = cast<RankedTensorType>(value.getType());
-      if (auto matmul = dyn_cast<MatMulOp>(producer)) {
-        Value bias = other;
-        if (!matmul.getBias() && !matmul.getResidual() &&
-            isBiasRow(bias, resultType)) {
-          rewriter.modifyOpInPlace(
-              matmul, [&] { matmul.getBiasMutable().assign(bias); });
-          rewriter.replaceOp(op, matmul.getOutput());
-          return success();
-        }
-      }
-      bool hasResidual = isa<MatMulOp>(producer)
-                             ? bool(cast<MatMulOp>(producer).getResidual())
-                             : bool(cast<ConvOp>(producer).getResidual());
-      if (hasResidual)
+      if (isa<MatMulOp, MatMulNBitsOp>(producer) &&
+          succeeded(fuseBias(producer, other, resultType, op, rewriter)))
+        return success();
+      if (!residualIsFree(producer))
         continue;
       // The residual must be available where the producer runs; the producer
       // can move down to the add, since the add is its only user.
@@ -130,13 +161,7 @@ struct FuseAdd : OpRewritePattern<AddOp> {
       if (otherDef && otherDef->getBlock() == producer->getBlock() &&
           producer->isBeforeInBlock(otherDef))
         rewriter.moveOpBefore(producer, op);
-      Value residual = other;
-      rewriter.modifyOpInPlace(producer, [&] {
-        if (auto matmul = dyn_cast<MatMulOp>(producer))
-          matmul.getResidualMutable().assign(residual);
-        else
-          cast<ConvOp>(producer).getResidualMutable().assign(residual);
-      });
+      rewriter.modifyOpInPlace(producer, [&] { setResidual(producer, other); });
       rewriter.replaceOp(op, producer->getResults());
       return success();
     }

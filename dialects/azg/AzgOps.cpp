@@ -97,6 +97,51 @@ LogicalResult MatMulOp::verify() {
   return verifyResidual(*this, getResidual(), result);
 }
 
+LogicalResult MatMulNBitsOp::verify() {
+  if (failed(verifyEpilogue(*this)))
+    return failure();
+  const int64_t K = getK(), N = getN(), bits = getBits();
+  const int64_t block = getBlockSize();
+  if (K < 1 || N < 1)
+    return emitOpError("K and N must be positive, got K=") << K << " N=" << N;
+  if (bits != 4 && bits != 8)
+    return emitOpError("bits must be 4 or 8, got ") << bits;
+  if (block < 16 || (block & (block - 1)) != 0)
+    return emitOpError("block_size must be a power of 2 and at least 16, got ")
+           << block;
+  if (getAccuracyLevel() < 0 || getAccuracyLevel() > 4)
+    return emitOpError("accuracy_level must be in [0, 4], got ")
+           << getAccuracyLevel();
+  if (dimsConflict(rankedType(getInput()).getShape().back(), K))
+    return emitOpError("input ")
+           << getInput().getType() << " does not end in K=" << K;
+  const int64_t blocks = (K + block - 1) / block;
+  RankedTensorType weight = rankedType(getWeight());
+  SmallVector<int64_t> expected = {N, blocks, block * bits / 8};
+  bool weightMatches = weight.getRank() == 3;
+  for (int d = 0; weightMatches && d < 3; ++d)
+    weightMatches = !dimsConflict(weight.getDimSize(d), expected[d]);
+  if (!weightMatches)
+    return emitOpError("weight must be [N, blocks, block_size * bits / 8] = [")
+           << N << ", " << blocks << ", " << expected[2] << "], got " << weight;
+  auto countIs = [](Value v, int64_t count) {
+    RankedTensorType type = rankedType(v);
+    return !type.hasStaticShape() || type.getNumElements() == count;
+  };
+  if (!countIs(getScales(), N * blocks))
+    return emitOpError("scales must hold N * blocks = ")
+           << N * blocks << " values, got " << getScales().getType();
+  if (getZeroPoints() &&
+      !countIs(getZeroPoints(), N * ((blocks * bits + 7) / 8)))
+    return emitOpError("zero_points must hold N rows of ")
+           << (blocks * bits + 7) / 8 << " packed bytes, got "
+           << getZeroPoints().getType();
+  if (getBias() && !countIs(getBias(), N))
+    return emitOpError("bias must hold N=")
+           << N << " values, got " << getBias().getType();
+  return verifyResidual(*this, getResidual(), rankedType(getOutput()));
+}
+
 LogicalResult GemmOp::verify() {
   if (failed(verifyEpilogue(*this)))
     return failure();

@@ -206,6 +206,50 @@ def Azg_MatMulIntegerOp : Azg_Op<"matmul_integer",
   }];
 }
 
+def Azg_MatMulNBitsOp : Azg_Op<"matmul_nbits", [AttrSizedOperandSegments]> {
+  let summary = "matrix product with block-quantized 4- or 8-bit weights";
+  let description = [{
+    `input [..., K] @ dequant(weight)^T`, then the epilogue of `azg.matmul`.
+    The weight is N columns of K codes in onnxruntime's MatMulNBits layout:
+    `weight` is [N, ceil(K / block_size), block_size * bits / 8] bytes, each
+    4-bit pair low nibble first; `scales` holds one scale per block
+    (N * blocks, f32 or f16); `zero_points` one packed code per block (rows
+    of ceil(blocks * bits / 8) bytes), 2^(bits-1) where absent. Element
+    (k, n) of the weight is `(code - zero_point) * scale`. The kernel never
+    widens the whole weight: each block is unpacked in registers as it is
+    read. `accuracy_level` 4 lets the kernel quantize `input` to int8 per
+    block and multiply in int8 (W4A8); lower levels compute in f32.
+  }];
+  let arguments = !con((ins RankedTensorOf<[F32]>:$input, RankedTensorOf<[UI8]>:$weight,
+                            RankedTensorOf<[F32, F16]>:$scales,
+                            Optional<RankedTensorOf<[UI8]>>:$zero_points,
+                            Optional<RankedTensorOf<[F32]>>:$bias,
+                            Optional<RankedTensorOf<[F32]>>:$residual,
+                            I64Attr:$K, I64Attr:$N, I64Attr:$bits,
+                            I64Attr:$block_size,
+                            DefaultValuedAttr<I64Attr, "0">:$accuracy_level),
+                       Azg_EpilogueAttrs);
+  let results = (outs RankedTensorOf<[F32]>:$output);
+  let assemblyFormat = [{
+    $input `,` $weight `,` $scales
+    (`zero_points` `(` $zero_points^ `)`)? (`bias` `(` $bias^ `)`)?
+    (`residual` `(` $residual^ `)`)?
+    attr-dict `:` functional-type(operands, results)
+  }];
+  let inferBody = [{
+    auto input = ::llvm::cast<::mlir::RankedTensorType>(
+        adaptor.getInput().getType());
+    if (input.getRank() == 0)
+      return ::mlir::emitOptionalError(location,
+                                       "matmul_nbits input must have rank >= 1");
+    ::llvm::SmallVector<int64_t> shape(input.getShape());
+    shape.back() = adaptor.getN();
+    inferredReturnTypes.push_back(input.clone(shape));
+    return ::mlir::success();
+  }];
+  let hasVerifier = 1;
+}
+
 def Azg_GemmOp : Azg_Op<"gemm"> {
   let summary = "general matrix multiply (ONNX Gemm) with a fused epilogue";
   let description = [{

@@ -457,8 +457,7 @@ FailureOr<std::vector<float>> constantFloats(NodeContext &n, size_t i,
 /// MatMulNBits: A [..., K] times a block-quantized B [N, K], whose codes are
 /// packed low bits first, `bits` each, in blocks of `block_size` along K;
 /// each block has a scale and a zero point (default 2^(bits-1)), packed the
-/// same way or given as floats. The weight is dequantized here into a
-/// [K, N] constant of A's type: y = A @ W^T (+ bias).
+/// same way or given as floats: y = A @ W^T (+ bias).
 LogicalResult importMatMulNBits(NodeContext &n) {
   if (n.attrInt("weight_prepacked", 0) != 0)
     return n.error("weight_prepacked=1 is not supported");
@@ -566,6 +565,27 @@ LogicalResult importMatMulNBits(NodeContext &n) {
     }
   }
 
+  // The layouts azg.matmul_nbits reads stay quantized: the kernel unpacks
+  // each block as it reads it.
+  Value zp = n.input(3), bias = n.input(5);
+  auto isF32Value = [](Value v) {
+    return getElementTypeOrSelf(v.getType()).isF32();
+  };
+  if (bits != 2 && aElement.isF32() && !n.input(4) &&
+      typeOf(n.input(1)).getRank() == 3 && isF32Value(n.input(2)) &&
+      (!zp || !isa<FloatType>(getElementTypeOrSelf(zp.getType()))) &&
+      (!bias || isF32Value(bias))) {
+    auto i64 = [&](int64_t v) { return n.builder().getI64IntegerAttr(v); };
+    auto op = n.builder().create<azg::MatMulNBitsOp>(
+        n.loc(), a, n.input(1), n.input(2), zp, bias, Value(), i64(K), i64(N),
+        i64(bits), i64(block), i64(n.attrInt("accuracy_level", 0)),
+        azg::ActivationAttr::get(n.context(), azg::Activation::none),
+        FloatAttr(), FloatAttr());
+    return n.setResults(op.getOutput());
+  }
+
+  // Elsewhere (2 bits, float zero points, g_idx, f16 activations) the
+  // weight is dequantized here into a [K, N] constant of A's type.
   // W^T [K, N]: element (k, r) = (code - zero point) * scale, written
   // straight into the blob the weight will own (f16: rounded once).
   const bool isF32 = aElement.isF32();

@@ -215,7 +215,7 @@ namespace {
 
 azr_status_t matmulNBitsKernel(const KernelContext &context) {
   const char *op = "matmul_nbits";
-  AZR_RETURN_IF_ERROR(checkArity(context, op, 3, 5, 1));
+  AZR_RETURN_IF_ERROR(checkArity(context, op, 3, 6, 1));
   const Attrs &attrs = *context.attrs;
   for (const char *name : {"K", "N", "bits", "block_size"})
     if (!attrs.has(name))
@@ -246,6 +246,7 @@ azr_status_t matmulNBitsKernel(const KernelContext &context) {
   const Tensor none;
   const Tensor &zeroPoints = context.numInputs > 3 ? context.input(3) : none;
   const Tensor &bias = context.numInputs > 4 ? context.input(4) : none;
+  const Tensor &residual = context.numInputs > 5 ? context.input(5) : none;
   Tensor &out = context.output(0);
 
   if (a.dtype != DType::f32)
@@ -304,13 +305,26 @@ azr_status_t matmulNBitsKernel(const KernelContext &context) {
                           int(bits)};
   const NBitsPath &path = nbitsPath(blockSize);
   const float *A = a.as<const float>();
-  const float *biasData = bias.present() ? bias.as<const float>() : nullptr;
   float *C = out.as<float>();
-  auto addBias = [&](int64_t i0, int64_t i1, int64_t n0, int64_t n1) {
-    if (biasData)
+  // The epilogue of matmul: activation(product + bias + residual).
+  Epilogue epilogue;
+  AZR_RETURN_IF_ERROR(parseActivation(op, attrs, epilogue.activation));
+  if (bias.present())
+    AZR_RETURN_IF_ERROR(makeAddend(op, "bias", bias, out, 1.0f,
+                                   epilogue.addends[epilogue.numAddends++]));
+  if (residual.present()) {
+    if (residual.dtype != DType::f32)
+      return AZR_INVALID("%s: residual must be f32, got %s", op,
+                         dtypeName(residual.dtype));
+    AZR_RETURN_IF_ERROR(makeAddend(op, "residual", residual, out, 1.0f,
+                                   epilogue.addends[epilogue.numAddends++]));
+  }
+  const bool hasEpilogue =
+      epilogue.numAddends > 0 || epilogue.activation.kind != Activation::none;
+  auto finish = [&](int64_t i0, int64_t i1, int64_t n0, int64_t n1) {
+    if (hasEpilogue)
       for (int64_t i = i0; i < i1; ++i)
-        for (int64_t n = n0; n < n1; ++n)
-          C[i * N + n] += biasData[n];
+        epilogue.apply(C + i * N + n0, i * N + n0, n1 - n0);
   };
 
   const int64_t columnBytes = kBlocks * blobSize;
@@ -332,7 +346,7 @@ azr_status_t matmulNBitsKernel(const KernelContext &context) {
         for (int64_t i = 0; i < M; i += kDecodeRows)
           group(i, int(std::min<int64_t>(kDecodeRows, M - i)), j0,
                 std::min(n1, j0 + span));
-      addBias(0, M, n0, n1);
+      finish(0, M, n0, n1);
     });
   };
 
@@ -364,7 +378,7 @@ azr_status_t matmulNBitsKernel(const KernelContext &context) {
       const int64_t n0 = (t % colBlocks) * kTileCols;
       const int64_t n1 = std::min(N, n0 + kTileCols);
       path.tile(w, A, K, C, N, i0, i1, n0, n1);
-      addBias(i0, i1, n0, n1);
+      finish(i0, i1, n0, n1);
     }
   });
   return nullptr;

@@ -1,7 +1,8 @@
 //===- matmul_nbits.h - block-quantized weight matmul paths -----*- C++ -*-===//
 //
 // The matmul_nbits kernel (onnxruntime's com.microsoft MatMulNBits with
-// float activations): Y[M, N] = A[M, K] @ dequant(B)^T + bias, B holding N
+// float activations) with matmul's epilogue:
+// Y[M, N] = act(A[M, K] @ dequant(B)^T + bias + residual), B holding N
 // columns of K 4- or 8-bit codes in blocks of block_size, each block with a
 // scale and a zero point. One implementation per ISA, chosen like the f32
 // GEMM tile (gemmPath()); see docs/quantized-kernels.md.

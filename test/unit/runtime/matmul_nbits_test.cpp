@@ -319,6 +319,41 @@ TEST(CpuMatMulNBits, EveryOptionalOperandCombination) {
       }
 }
 
+// The epilogue of matmul: activation(product + bias + residual). With relu
+// and clip the result is exactly the epilogue applied to the plain product,
+// on the decode path (4 rows), the tiles (300 rows) and the int8 path.
+TEST(CpuMatMulNBits, ResidualAndActivationEpilogue) {
+  for (int64_t M : {int64_t(4), int64_t(300)})
+    for (int64_t level : {int64_t(0), int64_t(4)}) {
+      Problem p({{M, 96}, 40, 32, 4, true, true, false}, 500 + M);
+      p.accuracyLevel = level;
+      ASSERT_OK(p.run());
+      const std::vector<float> plain = p.out;
+      std::vector<float> residual = randomValues(M * 40, 600 + M);
+      for (const char *activation : {"relu", "clip"}) {
+        MapAttrs attrs = p.attrs();
+        attrs.strings["activation"] = activation;
+        if (std::string(activation) == "clip") {
+          attrs.floats["clip_min"] = -0.5;
+          attrs.floats["clip_max"] = 0.25;
+        }
+        std::vector<Tensor> in = p.inputs();
+        in.push_back(f32(residual, p.outDims()));
+        std::vector<float> out(plain.size(), NAN);
+        ASSERT_OK(
+            azr_test::run("matmul_nbits", in, {f32(out, p.outDims())}, attrs));
+        for (size_t i = 0; i < out.size(); ++i) {
+          const float sum = plain[i] + residual[i];
+          const float want = std::string(activation) == "relu"
+                                 ? std::max(sum, 0.0f)
+                                 : std::min(std::max(sum, -0.5f), 0.25f);
+          ASSERT_EQ(out[i], want)
+              << activation << " M=" << M << " level=" << level << " at " << i;
+        }
+      }
+    }
+}
+
 TEST(CpuMatMulNBits, LeadingDimsAreRows) {
   // [2, 2, K] is 4 rows (one decode group), [2, 3, K] 6 (two groups),
   // [3, 50, K] 150 (tiles); 1-D A is a row.
