@@ -61,6 +61,38 @@ bool azc::optimize(mlir::ModuleOp module, const ShapeProfile &profile,
   return false;
 }
 
+bool azc::quantize(mlir::ModuleOp module, const QuantizationOptions &options,
+                   std::string &error) {
+  if (options.mode == "none")
+    return true;
+  static const char *const kPlanned[] = {
+      "fp16", "bf16", "int8", "int8_sq", "int4_gptq", "int4_awq", "nf4", "fp8"};
+  if (llvm::is_contained(kPlanned, options.mode)) {
+    error = "--quantization " + options.mode +
+            " is not available yet; the weight-only modes int4, int8_wo and "
+            "w4a8 are";
+    return false;
+  }
+  QuantizeWeightsOptions pass;
+  pass.mode = options.mode;
+  pass.groupSize = options.groupSize;
+  pass.symmetric = options.symmetric;
+  pass.exclude = options.excludeLayers;
+  mlir::MLIRContext *context = module.getContext();
+  std::string first;
+  mlir::ScopedDiagnosticHandler handler(context, [&](mlir::Diagnostic &d) {
+    if (d.getSeverity() == mlir::DiagnosticSeverity::Error && first.empty())
+      first = d.str();
+    return mlir::success();
+  });
+  mlir::PassManager pm(context);
+  pm.nest<mlir::func::FuncOp>().addPass(createQuantizeWeights(pass));
+  if (mlir::succeeded(pm.run(module)))
+    return true;
+  error = first.empty() ? "quantization failed" : first;
+  return false;
+}
+
 namespace {
 
 /// A dynamic build folds tensors up to the size of shape vectors (ranks are
@@ -115,6 +147,11 @@ bool azc::buildEngine(const BuildOptions &options, BuildReport &report,
       importModel(context, options.model, error, options.inputValues);
   if (!module)
     return false;
+  // Quantization reads only weights: once, before shapes are fixed.
+  if (!quantize(*module, options.quantization, error)) {
+    error = options.model + ": " + error;
+    return false;
+  }
   auto main = module->lookupSymbol<mlir::func::FuncOp>("main");
   ResolvedProfile resolved;
   if (!main || !resolveProfile(main, options.profile, resolved, error)) {
@@ -195,7 +232,13 @@ bool azc::buildEngine(const BuildOptions &options, BuildReport &report,
       {"max_input_len", std::to_string(options.profile.maxInputLen)});
   flags.push_back({"cpu_features", llvm::join(options.cpuFeatures, ",")});
   flags.push_back({"input_value", llvm::join(options.inputValues, ";")});
-  flags.push_back({"quantization", "none"});
+  const QuantizationOptions &quant = options.quantization;
+  flags.push_back({"quantization", quant.mode});
+  if (quant.mode != "none") {
+    flags.push_back({"group_size", std::to_string(quant.groupSize)});
+    flags.push_back({"symmetric", quant.symmetric ? "true" : "false"});
+    flags.push_back({"exclude_layers", llvm::join(quant.excludeLayers, ",")});
+  }
   // A checkpoint folder's tokenizer and generation settings travel with the
   // engine, so it is all a deployment needs.
   if (llvm::sys::fs::is_directory(options.model))
@@ -206,8 +249,11 @@ bool azc::buildEngine(const BuildOptions &options, BuildReport &report,
       if (buffer)
         info.attachments.push_back({name, (*buffer)->getBuffer().str()});
     }
-  flags.push_back({"pipeline", "resolve-shapes,fold-shapes,fuse-elementwise,"
-                               "fuse-epilogues,cse,canonicalize"});
+  flags.push_back(
+      {"pipeline",
+       std::string(quant.mode == "none" ? "" : "quantize-weights,") +
+           "resolve-shapes,fold-shapes,fuse-elementwise,"
+           "fuse-epilogues,cse,canonicalize"});
   if (!writeEngine(plan, info, options.output, error))
     return false;
   report.steps = plan.steps.size();

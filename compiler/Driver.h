@@ -26,6 +26,19 @@ importModel(mlir::MLIRContext &context, const std::string &path,
 bool optimize(mlir::ModuleOp module, const ShapeProfile &profile,
               std::string &error);
 
+/// `azc build --quantization`: weight-only modes so far.
+struct QuantizationOptions {
+  std::string mode = "none";              ///< none, int4, int8_wo or w4a8
+  int64_t groupSize = 32;                 ///< codes per scale along K
+  bool symmetric = false;                 ///< no zero points
+  std::vector<std::string> excludeLayers; ///< weight-name globs kept f32
+};
+
+/// Quantizes `module`'s weights as `options` say; false with `error` on a
+/// bad option.
+bool quantize(mlir::ModuleOp module, const QuantizationOptions &options,
+              std::string &error);
+
 struct BuildOptions {
   std::string model;
   std::string output;
@@ -36,6 +49,7 @@ struct BuildOptions {
   /// determine shapes (a Reshape's shape, a ReduceSum's axes): the engine
   /// computes its shapes from the value and refuses any other at run time.
   std::vector<std::string> inputValues;
+  QuantizationOptions quantization;
 };
 
 struct BuildReport {

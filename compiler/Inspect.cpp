@@ -67,6 +67,24 @@ const char *dtypeText(schema::DType type) {
   return schema::EnumNameDType(type);
 }
 
+/// What a step computes in: its output's dtype, except for a matmul with
+/// quantized weights: "int4" or "int8" (weight bits), "w4a8" when its
+/// activations are quantized too.
+std::string stepPrecision(const schema::Step *step, const char *outputDtype) {
+  if (step->op()->str() != "matmul_nbits" || !step->attributes())
+    return outputDtype;
+  int64_t bits = 0, accuracyLevel = 0;
+  for (const schema::Attribute *attr : *step->attributes()) {
+    if (attr->name()->str() == "bits")
+      bits = attr->int_value();
+    else if (attr->name()->str() == "accuracy_level")
+      accuracyLevel = attr->int_value();
+  }
+  if (accuracyLevel == 4)
+    return "w" + std::to_string(bits) + "a8";
+  return "int" + std::to_string(bits);
+}
+
 std::string shapeText(const flatbuffers::Vector<int64_t> *shape) {
   std::string text = "[";
   if (shape)
@@ -174,12 +192,13 @@ bool azc::inspectEngine(const std::string &path, const InspectOptions &options,
     std::string location = step->location() ? step->location()->str() : "";
     if (location.size() > 24)
       location = "..." + location.substr(location.size() - 21);
+    std::string precision = stepPrecision(step, dtypeText(out->dtype()));
     os << llvm::format("  %4zu  %-14s %-24s %-20s %-5s %10s\n", i,
                        step->op()->c_str(), location.c_str(),
-                       shapeText(out->shape()).c_str(), dtypeText(out->dtype()),
+                       shapeText(out->shape()).c_str(), precision.c_str(),
                        countText(step->flops()).c_str());
     totalFlops += step->flops();
-    ++stepsPerDtype[dtypeText(out->dtype())];
+    ++stepsPerDtype[precision];
   }
   os << "dtype per layer:";
   for (auto &[dtype, count] : stepsPerDtype)

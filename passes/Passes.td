@@ -71,4 +71,31 @@ def FuseEpilogues : Pass<"azg-fuse-epilogues", "mlir::func::FuncOp"> {
   let dependentDialects = ["azc::azg::AzgDialect"];
 }
 
+def QuantizeWeights : Pass<"azg-quantize-weights", "mlir::func::FuncOp"> {
+  let summary = "weight-only block quantization of matmul and gemm weights";
+  let description = [{
+    Rewrites every `azg.matmul` and `azg.gemm` whose right-hand operand is a
+    constant f32 matrix (directly, or through a 2-D transpose) into
+    `azg.matmul_nbits`: the weight is quantized round-to-nearest in blocks of
+    `group-size` along K, symmetric or with a zero point per block, and
+    stored as packed codes with one scale per block. Epilogues (bias,
+    residual, activation) carry over. Modes: `int4` (4-bit codes), `int8_wo`
+    (8-bit codes), `w4a8` (4-bit codes, activations quantized to int8 per
+    block at run time: the kernel's accuracy level 4). Weights whose name
+    matches an `exclude` glob keep full precision. It runs once, before
+    shapes are fixed, since it only reads weights.
+  }];
+  let options = [
+    Option<"mode", "mode", "std::string", "\"int4\"",
+           "int4, int8_wo or w4a8">,
+    Option<"groupSize", "group-size", "int64_t", "32",
+           "codes sharing a scale along K (a power of two >= 16)">,
+    Option<"symmetric", "symmetric", "bool", "false",
+           "no zero points: scale only">,
+    ListOption<"exclude", "exclude", "std::string",
+               "weight-name globs to leave unquantized">,
+  ];
+  let dependentDialects = ["azc::azg::AzgDialect"];
+}
+
 #endif // AZC_PASSES_TD

@@ -16,6 +16,12 @@ variances uniform in [0.5, 1.5]) in a copy of the model: the "light" test
 models make their weights with ConstantOfShape (constant fills), under
 which every network gives a uniform output and a comparison would prove
 little.
+With --reference OTHER.onnx, onnxruntime runs that model instead (same
+inputs and outputs): a model quantized by onnxruntime's own tools, say,
+against an engine that azc quantized. With --min-cosine C, each float
+output passes when the cosine similarity of the flattened outputs is at
+least C (and reports the relative RMS error too), for engines whose
+quantization error no elementwise tolerance describes well.
 Float inputs are standard normal; integer inputs uniform in [LOW, HIGH)
 (default [0, 2)). Exits 1 when any output differs beyond
 |azc - ort| <= atol + rtol * |ort|, printing the worst element.
@@ -136,6 +142,15 @@ def compare_at(args, model, initializers, int_ranges, dims, rng, engine, work,
             print(f"{info.name}: {mismatches} of {want.size} elements differ (exact compare)")
             failed |= mismatches > 0
             continue
+        if args.min_cosine is not None:
+            g, w = got.astype(np.float64).ravel(), want.astype(np.float64).ravel()
+            cosine = float(g @ w / max(np.linalg.norm(g) * np.linalg.norm(w), 1e-300))
+            rel_rms = float(np.linalg.norm(g - w) / max(np.linalg.norm(w), 1e-300))
+            ok = cosine >= args.min_cosine
+            print(f"{info.name}: cosine {cosine:.6f}, relative RMS error {rel_rms:.3g} "
+                  f"(min cosine {args.min_cosine:g}) {'ok' if ok else 'MISMATCH'}")
+            failed |= not ok
+            continue
         error = np.abs(got.astype(np.float64) - want.astype(np.float64))
         bound = args.atol + args.rtol * np.abs(want.astype(np.float64))
         worst = np.unravel_index(np.argmax(error - bound), error.shape) if error.size else ()
@@ -160,6 +175,9 @@ def main():
     parser.add_argument("--atol", type=float, default=1e-5)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--random-weights", action="store_true")
+    parser.add_argument("--reference", help="the model onnxruntime runs (default: MODEL)")
+    parser.add_argument("--min-cosine", type=float,
+                        help="compare float outputs by cosine similarity")
     parser.add_argument("--at", action="append", default=[],
                         help="run the one engine at these sizes: NAME=N,NAME=N")
     args, args.build_flags = parser.parse_known_args()
@@ -185,7 +203,8 @@ def main():
     for d in args.dims:
         build += ["--dims", d]
     subprocess.run(build + args.build_flags, check=True, stdout=subprocess.DEVNULL)
-    session = ort.InferenceSession(args.model, providers=["CPUExecutionProvider"])
+    session = ort.InferenceSession(args.reference or args.model,
+                                   providers=["CPUExecutionProvider"])
 
     points = [dict(dims)]
     if args.at:

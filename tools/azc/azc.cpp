@@ -3,7 +3,8 @@
 //   azc import MODEL [-o OUT.mlir] [--optimize] [profile flags]
 //   [--print-weights] azc build MODEL [-o ENGINE] [--target cpu] [profile
 //   flags]
-//                   [--cpu-features F,...]
+//                   [--cpu-features F,...] [--quantization MODE
+//                   [--group-size G] [--symmetric] [--exclude-layers GLOB,...]]
 //   azc inspect ENGINE [--bandwidth-gbs X] [--peak-gflops Y]
 // profile flags: --max_batch_size N, --dims NAME=N, --input-shape NAME:AxBx...
 //   and for build: --shape-range NAME=MIN..OPT..MAX, --max_input_len N
@@ -149,6 +150,18 @@ int main(int argc, char **argv) {
       "--input-value", build.inputValues,
       "fix an input at build, NAME=FILE.pb or NAME=V,V,... (repeatable): for "
       "inputs shapes are computed from; other values are refused at run time");
+
+  azc::QuantizationOptions &quant = build.quantization;
+  buildApp->add_option("--quantization", quant.mode,
+                       "none (default); weight-only: int4, int8_wo, w4a8");
+  buildApp->add_option("--group-size", quant.groupSize,
+                       "weights sharing a scale along K (default 32)");
+  buildApp->add_flag("--symmetric", quant.symmetric,
+                     "no zero points: one scale per group");
+  buildApp
+      ->add_option("--exclude-layers", quant.excludeLayers,
+                   "weight-name globs to keep in full precision")
+      ->delimiter(',');
 
   std::string enginePath;
   azc::InspectOptions inspect;

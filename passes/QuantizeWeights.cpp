@@ -1,0 +1,280 @@
+//===- QuantizeWeights.cpp - weight-only block quantization ---------------===//
+//
+// Decode-time matmuls are bound by reading their weights, so storing a
+// weight in 4 or 8 bits instead of 32 makes them up to 8 or 4 times faster
+// and the engine as much smaller. This pass rewrites each matmul or gemm
+// with a constant f32 weight into `azg.matmul_nbits`, quantizing the weight
+// round-to-nearest per block of `group-size` values along K (the reduction
+// dim, so a block's error stays within one output), with the arithmetic of
+// onnxruntime's MatMulNBits quantizer so the two agree code for code. The
+// product's epilogue moves over unchanged. It reads only weights, so the
+// driver runs it once on the imported model, before shapes are fixed.
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/Passes.h"
+#include "passes/WeightQuantizer.h"
+
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/IR/Matchers.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/GlobPattern.h"
+
+#include <cstring>
+
+namespace azc {
+#define GEN_PASS_DEF_QUANTIZEWEIGHTS
+#include "passes/Passes.h.inc"
+} // namespace azc
+
+using namespace mlir;
+using namespace azc::azg;
+using azc::quant::BlockQuantized;
+using azc::quant::WeightView;
+
+namespace {
+
+/// What the pass was asked for, validated.
+struct QuantizationSpec {
+  int bits = 4;
+  int64_t accuracyLevel = 0;
+  int64_t groupSize = 32;
+  bool symmetric = false;
+  std::vector<llvm::GlobPattern> exclude;
+
+  bool excluded(StringRef name) const {
+    return llvm::any_of(exclude, [&](const llvm::GlobPattern &glob) {
+      return glob.match(name);
+    });
+  }
+};
+
+/// A constant f32 weight matrix, read as W [K, N], and its name.
+struct ConstantWeight {
+  std::vector<float> data;
+  int64_t K = 0, N = 0;
+  bool transposed = false; ///< data is [N, K]
+  std::string name;
+
+  WeightView view() const {
+    return transposed ? WeightView{data.data(), K, N, 1, K}
+                      : WeightView{data.data(), K, N, N, 1};
+  }
+};
+
+/// Reads `value` if it is a constant f32 2-D tensor (a weight or constant),
+/// optionally through a [1, 0] transpose; `transpose` says whether the
+/// stored matrix is [N, K] rather than [K, N].
+std::optional<ConstantWeight> readWeight(Value value, bool transpose) {
+  if (auto t = value.getDefiningOp<TransposeOp>()) {
+    if (t.getPerm().size() != 2 || t.getPerm()[0] != 1)
+      return std::nullopt;
+    value = t.getInput();
+    transpose = !transpose;
+  }
+  auto type = dyn_cast<RankedTensorType>(value.getType());
+  if (!type || type.getRank() != 2 || !type.hasStaticShape() ||
+      !type.getElementType().isF32())
+    return std::nullopt;
+  ConstantWeight w;
+  ElementsAttr attr;
+  if (auto weight = value.getDefiningOp<WeightOp>()) {
+    attr = weight.getValue();
+    w.name = weight.getName().str();
+  } else if (auto constant = value.getDefiningOp<ConstantOp>()) {
+    attr = constant.getValue();
+    w.name = "constant";
+  } else {
+    return std::nullopt;
+  }
+  const int64_t count = type.getNumElements();
+  w.data.resize(size_t(count));
+  if (auto resource = dyn_cast<DenseResourceElementsAttr>(attr)) {
+    AsmResourceBlob *blob = resource.getRawHandle().getBlob();
+    if (!blob || blob->getData().size() != size_t(count) * 4)
+      return std::nullopt;
+    std::memcpy(w.data.data(), blob->getData().data(), size_t(count) * 4);
+  } else if (auto dense = dyn_cast<DenseElementsAttr>(attr)) {
+    llvm::copy(dense.getValues<float>(), w.data.begin());
+  } else {
+    return std::nullopt;
+  }
+  w.transposed = transpose;
+  w.K = type.getDimSize(transpose ? 1 : 0);
+  w.N = type.getDimSize(transpose ? 0 : 1);
+  return w;
+}
+
+/// A resource-backed weight named `name` holding `bytes` as `type`.
+Value makeWeight(PatternRewriter &rewriter, Location loc, StringRef name,
+                 RankedTensorType type, ArrayRef<char> bytes) {
+  std::string key;
+  for (char c : name)
+    key += (llvm::isAlnum(c) || c == '_' || c == '.') ? c : '_';
+  AsmResourceBlob blob =
+      HeapAsmResourceBlob::allocateAndCopyWithAlign(bytes, alignof(uint64_t));
+  auto attr = DenseResourceElementsAttr::get(type, "q_" + key, std::move(blob));
+  return rewriter.create<WeightOp>(loc, name, attr);
+}
+
+template <typename T> ArrayRef<char> asBytes(const std::vector<T> &v) {
+  return ArrayRef<char>(reinterpret_cast<const char *>(v.data()),
+                        v.size() * sizeof(T));
+}
+
+/// Builds the matmul_nbits that replaces `op`: `input` times the quantized
+/// `weight`, with the given epilogue operands and `op`'s epilogue attributes.
+LogicalResult replaceWithNBits(Operation *op, Value input,
+                               const ConstantWeight &weight, Value bias,
+                               Value residual, const QuantizationSpec &spec,
+                               PatternRewriter &rewriter) {
+  BlockQuantized q = azc::quant::quantizeRoundToNearest(
+      weight.view(), spec.bits, spec.groupSize, spec.symmetric);
+  Location loc = op->getLoc();
+  MLIRContext *context = op->getContext();
+  Type u8 = IntegerType::get(context, 8, IntegerType::Unsigned);
+  const std::string base = weight.name + ".q" + std::to_string(spec.bits);
+  Value codes = makeWeight(
+      rewriter, loc, base,
+      RankedTensorType::get({q.N, q.blocks, q.blobSize}, u8), asBytes(q.codes));
+  Value scales =
+      makeWeight(rewriter, loc, base + ".scales",
+                 RankedTensorType::get({q.N, q.blocks}, rewriter.getF32Type()),
+                 asBytes(q.scales));
+  Value zeroPoints;
+  if (!q.zeroPoints.empty())
+    zeroPoints = makeWeight(rewriter, loc, base + ".zero_points",
+                            RankedTensorType::get({q.N, q.zpStride}, u8),
+                            asBytes(q.zeroPoints));
+  auto i64 = [&](int64_t v) { return rewriter.getI64IntegerAttr(v); };
+  auto activation = op->getAttrOfType<ActivationAttr>("activation");
+  auto nbits = rewriter.create<MatMulNBitsOp>(
+      loc, input, codes, scales, zeroPoints, bias, residual, i64(q.K), i64(q.N),
+      i64(spec.bits), i64(q.blockSize), i64(spec.accuracyLevel),
+      activation ? activation : ActivationAttr::get(context, Activation::none),
+      op->getAttrOfType<FloatAttr>("clip_min"),
+      op->getAttrOfType<FloatAttr>("clip_max"));
+  rewriter.replaceOp(op, nbits.getOutput());
+  return success();
+}
+
+bool isF32(Value v) {
+  return cast<RankedTensorType>(v.getType()).getElementType().isF32();
+}
+
+/// matmul(x, W) with a constant 2-D W.
+struct QuantizeMatMul : OpRewritePattern<MatMulOp> {
+  QuantizeMatMul(MLIRContext *context, const QuantizationSpec &spec)
+      : OpRewritePattern(context), spec(spec) {}
+
+  LogicalResult matchAndRewrite(MatMulOp op,
+                                PatternRewriter &rewriter) const override {
+    if (!isF32(op.getLhs()) ||
+        cast<RankedTensorType>(op.getLhs().getType()).getRank() < 1)
+      return failure();
+    std::optional<ConstantWeight> weight = readWeight(op.getRhs(), false);
+    if (!weight || spec.excluded(weight->name))
+      return failure();
+    // The kernel's bias is [N]; a bias of another shape stays an addend.
+    Value bias = op.getBias(), residual = op.getResidual();
+    if (bias &&
+        cast<RankedTensorType>(bias.getType()).getNumElements() != weight->N) {
+      if (residual)
+        return failure();
+      std::swap(bias, residual);
+    }
+    return replaceWithNBits(op, op.getLhs(), *weight, bias, residual, spec,
+                            rewriter);
+  }
+
+  QuantizationSpec spec;
+};
+
+/// gemm(a, B, c) = a @ op(B) + c with alpha = 1: c is a bias row or a
+/// residual (beta = 1).
+struct QuantizeGemm : OpRewritePattern<GemmOp> {
+  QuantizeGemm(MLIRContext *context, const QuantizationSpec &spec)
+      : OpRewritePattern(context), spec(spec) {}
+
+  LogicalResult matchAndRewrite(GemmOp op,
+                                PatternRewriter &rewriter) const override {
+    if (!isF32(op.getA()) || op.getTransA() ||
+        op.getAlpha().convertToFloat() != 1.0f ||
+        (op.getC() && op.getBeta().convertToFloat() != 1.0f))
+      return failure();
+    std::optional<ConstantWeight> weight =
+        readWeight(op.getB(), op.getTransB());
+    if (!weight || spec.excluded(weight->name))
+      return failure();
+    Value bias, residual;
+    if (Value c = op.getC()) {
+      auto type = cast<RankedTensorType>(c.getType());
+      bool isRow = matchPattern(c, m_Constant()) && type.hasStaticShape() &&
+                   type.getNumElements() == weight->N &&
+                   type.getShape().back() == weight->N;
+      (isRow ? bias : residual) = c;
+    }
+    return replaceWithNBits(op, op.getA(), *weight, bias, residual, spec,
+                            rewriter);
+  }
+
+  QuantizationSpec spec;
+};
+
+struct QuantizeWeightsPass
+    : azc::impl::QuantizeWeightsBase<QuantizeWeightsPass> {
+  using QuantizeWeightsBase::QuantizeWeightsBase;
+
+  void runOnOperation() override {
+    func::FuncOp func = getOperation();
+    QuantizationSpec spec;
+    if (mode == "int4") {
+      spec.bits = 4;
+    } else if (mode == "int8_wo") {
+      spec.bits = 8;
+    } else if (mode == "w4a8") {
+      spec.bits = 4;
+      spec.accuracyLevel = 4;
+    } else {
+      func.emitError("unknown weight quantization mode '")
+          << mode << "' (int4, int8_wo or w4a8)";
+      return signalPassFailure();
+    }
+    if (groupSize < 16 || (groupSize & (groupSize - 1)) != 0) {
+      func.emitError("group size must be a power of 2 and at least 16, got ")
+          << int64_t(groupSize);
+      return signalPassFailure();
+    }
+    spec.groupSize = groupSize;
+    spec.symmetric = symmetric;
+    for (const std::string &text : exclude) {
+      llvm::Expected<llvm::GlobPattern> glob = llvm::GlobPattern::create(text);
+      if (!glob) {
+        func.emitError("bad layer pattern '")
+            << text << "': " << llvm::toString(glob.takeError());
+        return signalPassFailure();
+      }
+      spec.exclude.push_back(std::move(*glob));
+    }
+
+    RewritePatternSet patterns(&getContext());
+    patterns.add<QuantizeMatMul, QuantizeGemm>(&getContext(), spec);
+    // Only the products are rewritten: the rest of the graph is left for
+    // the pipeline.
+    // The weights' producers are listed too, so that those left unused are
+    // erased.
+    SmallVector<Operation *> products;
+    func.walk([&](Operation *op) {
+      if (isa<MatMulOp, GemmOp, WeightOp, ConstantOp, TransposeOp>(op))
+        products.push_back(op);
+    });
+    GreedyRewriteConfig config;
+    config.strictMode = GreedyRewriteStrictness::ExistingOps;
+    if (failed(applyOpPatternsAndFold(products, std::move(patterns), config)))
+      signalPassFailure();
+  }
+};
+
+} // namespace

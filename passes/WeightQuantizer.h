@@ -1,0 +1,61 @@
+//===- WeightQuantizer.h - block quantization of weight matrices -*- C++
+//-*-===//
+//
+// The arithmetic of weight-only quantization, apart from the IR: a weight
+// matrix in, the codes, scales and zero points of the matmul_nbits layout
+// out. Kept out of the passes so that every mode that ends in that layout
+// (round-to-nearest today; GPTQ and AWQ choose codes and scales differently
+// but store them the same way) shares one packing and one test.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef AZC_PASSES_WEIGHTQUANTIZER_H
+#define AZC_PASSES_WEIGHTQUANTIZER_H
+
+#include <cstdint>
+#include <vector>
+
+namespace azc::quant {
+
+/// A weight W [K, N] read through strides: element (k, n) is
+/// data[k * kStride + n * nStride]. A matmul's [K, N] operand has strides
+/// (N, 1); a transposed [N, K] one (1, K).
+struct WeightView {
+  const float *data;
+  int64_t K, N, kStride, nStride;
+  float at(int64_t k, int64_t n) const {
+    return data[k * kStride + n * nStride];
+  }
+};
+
+/// N columns of K codes in blocks along K: onnxruntime's MatMulNBits layout.
+struct BlockQuantized {
+  int64_t N = 0, K = 0, bits = 0, blockSize = 0;
+  int64_t blocks = 0;              ///< ceil(K / blockSize)
+  int64_t blobSize = 0;            ///< bytes per block: blockSize * bits / 8
+  int64_t zpStride = 0;            ///< bytes per column of packed zero points
+  std::vector<uint8_t> codes;      ///< [N, blocks, blobSize]
+  std::vector<float> scales;       ///< [N, blocks]
+  std::vector<uint8_t> zeroPoints; ///< [N, zpStride]; empty when symmetric
+};
+
+/// Round-to-nearest quantization to `bits` (4 or 8) in blocks of
+/// `blockSize` (a power of two >= 16) along K. A block of values x:
+///  - symmetric: m is the x of largest magnitude, scale = m / -2^(bits-1),
+///    so that m itself is the code -2^(bits-1); the zero point is the
+///    default 2^(bits-1) and is not stored;
+///  - asymmetric: the range [min(x, 0), max(x, 0)] spans all 2^bits codes,
+///    scale = (hi - lo) / (2^bits - 1), zero point = round(-lo / scale);
+/// and code = clamp(round(x / scale + zero point)), rounding half away from
+/// zero. These are onnxruntime's MatMulNBits quantizer's choices, so that an
+/// engine and a model quantized by onnxruntime agree code for code.
+/// Rows past K pad the last block with zeros (code = zero point).
+BlockQuantized quantizeRoundToNearest(const WeightView &w, int bits,
+                                      int64_t blockSize, bool symmetric);
+
+/// Element (k, n) of the dequantized weight.
+float dequantized(const BlockQuantized &q, int64_t k, int64_t n);
+
+} // namespace azc::quant
+
+#endif // AZC_PASSES_WEIGHTQUANTIZER_H
