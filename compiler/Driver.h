@@ -71,6 +71,22 @@ struct InspectOptions {
 bool inspectEngine(const std::string &path, const InspectOptions &options,
                    llvm::raw_ostream &os, std::string &error);
 
+struct EvalOptions {
+  std::string engine, reference;
+  /// A folder of samples: subfolders (or itself) holding INPUT.npy files.
+  std::string data;
+  int threads = 0;
+  /// Outputs compared as distributions (softmax over the last dim) besides
+  /// those named like logits.
+  std::vector<std::string> distributions;
+  std::string json; ///< also write the report here
+};
+
+/// Runs `engine` and `reference` on every sample and prints how far apart
+/// their outputs are (see Eval.cpp); false with `error` on a failure.
+bool evalEngine(const EvalOptions &options, llvm::raw_ostream &os,
+                std::string &error);
+
 } // namespace azc
 
 #endif // AZC_COMPILER_DRIVER_H

@@ -6,6 +6,7 @@
 //                   [--cpu-features F,...] [--quantization MODE
 //                   [--group-size G] [--symmetric] [--exclude-layers GLOB,...]]
 //   azc inspect ENGINE [--bandwidth-gbs X] [--peak-gflops Y]
+//   azc eval ENGINE --reference ENGINE --data DIR [--json OUT]
 // profile flags: --max_batch_size N, --dims NAME=N, --input-shape NAME:AxBx...
 //   and for build: --shape-range NAME=MIN..OPT..MAX, --max_input_len N
 //
@@ -172,6 +173,25 @@ int main(int argc, char **argv) {
                          "DRAM bandwidth for the time estimate (GB/s)");
   inspectApp->add_option("--peak-gflops", inspect.peakGFlops,
                          "peak GFLOP/s for the time estimate");
+  azc::EvalOptions eval;
+  CLI::App *evalApp = app.add_subcommand(
+      "eval", "compare an engine's outputs with a reference engine's");
+  evalApp->add_option("engine", eval.engine, "engine file")->required();
+  evalApp
+      ->add_option("--reference", eval.reference,
+                   "the engine to compare with (say, the f32 build)")
+      ->required();
+  evalApp
+      ->add_option("--data", eval.data,
+                   "folder of samples: subfolders (or itself) of INPUT.npy")
+      ->required();
+  evalApp->add_option("--threads", eval.threads, "threads per engine");
+  evalApp
+      ->add_option("--distribution", eval.distributions,
+                   "outputs to also compare as softmax distributions (KL); "
+                   "outputs named like logits always are")
+      ->delimiter(',');
+  evalApp->add_option("--json", eval.json, "also write the report as JSON");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError &e) {
@@ -182,6 +202,12 @@ int main(int argc, char **argv) {
     return runImport(import);
   if (buildApp->parsed())
     return runBuild(build);
+  if (evalApp->parsed()) {
+    std::string error;
+    if (!azc::evalEngine(eval, llvm::outs(), error))
+      return fail(error);
+    return 0;
+  }
   if (inspectApp->parsed()) {
     std::string error;
     if (!azc::inspectEngine(enginePath, inspect, llvm::outs(), error))

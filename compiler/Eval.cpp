@@ -1,0 +1,340 @@
+//===- Eval.cpp - `azc eval`: an engine's accuracy against a reference ----===//
+//
+// A quantized engine is only useful with a measured loss. eval runs an
+// engine and a reference engine (typically the f32 build of the same
+// model) on the same samples, through the runtime as a deployment would,
+// and reports per float output the cosine similarity, the largest absolute
+// and the relative RMS error; for outputs that are distributions (logits),
+// the KL divergence of the reference's softmax from the engine's; and for a
+// language model (input_ids in, logits out) the perplexity of both on the
+// samples' own next tokens. Sums are taken in double.
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/Driver.h"
+#include "tools/common/npy.h"
+
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Format.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <memory>
+
+using namespace azc;
+
+namespace {
+
+/// The samples under `dir`: its subfolders in name order, or `dir` itself
+/// when it holds .npy files directly.
+std::vector<std::string> listSamples(const std::string &dir) {
+  std::vector<std::string> folders;
+  bool hasNpy = false;
+  std::error_code ec;
+  for (llvm::sys::fs::directory_iterator it(dir, ec), end; !ec && it != end;
+       it.increment(ec)) {
+    if (it->type() == llvm::sys::fs::file_type::directory_file)
+      folders.push_back(it->path());
+    else if (llvm::StringRef(it->path()).ends_with(".npy"))
+      hasNpy = true;
+  }
+  std::sort(folders.begin(), folders.end());
+  if (hasNpy)
+    return {dir};
+  return folders;
+}
+
+/// A loaded engine and one session on it, released together.
+struct Runner {
+  azr_engine_t *engine = nullptr;
+  azr_session_t *session = nullptr;
+  std::string path;
+
+  ~Runner() {
+    if (session)
+      azr_session_release(session);
+    if (engine)
+      azr_engine_release(engine);
+  }
+
+  bool fail(azr_status_t status, std::string &error) {
+    error = std::string(azr_status_message(status));
+    azr_status_free(status);
+    return false;
+  }
+
+  bool load(const std::string &file, int threads, std::string &error) {
+    path = file;
+    if (azr_status_t status = azr_engine_load(file.c_str(), &engine))
+      return fail(status, error);
+    azr_session_options_t options = {};
+    options.num_threads = threads;
+    if (azr_status_t status = azr_session_create(engine, &options, &session))
+      return fail(status, error);
+    return true;
+  }
+
+  std::vector<std::string> inputNames() const {
+    std::vector<std::string> names;
+    for (size_t i = 0; i < azr_engine_input_count(engine); ++i) {
+      azr_tensor_info_t info;
+      if (!azr_engine_input_info(engine, i, &info))
+        names.push_back(info.name);
+    }
+    return names;
+  }
+
+  bool run(const std::map<std::string, azr_tools::HostTensor> &inputs,
+           std::string &error) {
+    for (auto &[name, t] : inputs)
+      if (azr_status_t status = azr_session_set_input(
+              session, name.c_str(), t.dtype, t.dims.data(), t.dims.size(),
+              t.data.data(), t.data.size()))
+        return fail(status, error);
+    if (azr_status_t status = azr_session_run(session))
+      return fail(status, error);
+    return true;
+  }
+
+  /// Output `name` of the last run as floats, or false.
+  bool output(const std::string &name, std::vector<int64_t> &dims,
+              const float *&data, std::string &error) {
+    azr_tensor_info_t info;
+    const void *raw;
+    if (azr_status_t status =
+            azr_session_get_output(session, name.c_str(), &info, &raw))
+      return fail(status, error);
+    if (info.dtype != AZR_DTYPE_F32) {
+      data = nullptr;
+      return true;
+    }
+    dims.assign(info.dims, info.dims + info.rank);
+    data = static_cast<const float *>(raw);
+    return true;
+  }
+};
+
+/// Running measures of one output over the samples.
+struct OutputStats {
+  std::string name;
+  bool distribution = false; ///< softmax over the last dim means something
+  double cosineSum = 0, cosineMin = 1, maxAbs = 0;
+  double errorSquares = 0, referenceSquares = 0;
+  double klSum = 0;
+  int64_t klRows = 0, samples = 0;
+};
+
+/// log softmax(row)[i] for all i, in double.
+void logSoftmax(const float *row, int64_t n, std::vector<double> &out) {
+  double peak = -INFINITY;
+  for (int64_t i = 0; i < n; ++i)
+    peak = std::max(peak, double(row[i]));
+  double sum = 0;
+  for (int64_t i = 0; i < n; ++i)
+    sum += std::exp(double(row[i]) - peak);
+  const double logSum = peak + std::log(sum);
+  out.resize(size_t(n));
+  for (int64_t i = 0; i < n; ++i)
+    out[size_t(i)] = double(row[i]) - logSum;
+}
+
+void accumulate(OutputStats &s, const float *got, const float *want,
+                const std::vector<int64_t> &dims) {
+  int64_t count = 1;
+  for (int64_t d : dims)
+    count *= d;
+  double dot = 0, gotSquares = 0, wantSquares = 0;
+  for (int64_t i = 0; i < count; ++i) {
+    const double g = got[i], w = want[i];
+    dot += g * w;
+    gotSquares += g * g;
+    wantSquares += w * w;
+    s.maxAbs = std::max(s.maxAbs, std::fabs(g - w));
+    s.errorSquares += (g - w) * (g - w);
+  }
+  s.referenceSquares += wantSquares;
+  const double norms = std::sqrt(gotSquares * wantSquares);
+  const double cosine = norms > 0 ? dot / norms : (gotSquares == wantSquares);
+  s.cosineSum += cosine;
+  s.cosineMin = std::min(s.cosineMin, cosine);
+  ++s.samples;
+  if (!s.distribution || dims.empty() || dims.back() < 2)
+    return;
+  const int64_t n = dims.back();
+  std::vector<double> p, q;
+  for (int64_t row = 0; row < count / n; ++row) {
+    logSoftmax(want + row * n, n, p);
+    logSoftmax(got + row * n, n, q);
+    double kl = 0;
+    for (int64_t i = 0; i < n; ++i)
+      kl += std::exp(p[size_t(i)]) * (p[size_t(i)] - q[size_t(i)]);
+    s.klSum += kl;
+    ++s.klRows;
+  }
+}
+
+/// Negative log-likelihood of each next token of `ids` [B, S] under
+/// `logits` [B, S, V], counting positions t where the mask (if any) keeps
+/// both t and t + 1.
+void nextTokenLoss(const azr_tools::HostTensor &ids,
+                   const azr_tools::HostTensor *mask, const float *logits,
+                   int64_t vocab, double &loss, int64_t &tokens) {
+  const int64_t B = ids.dims[0], S = ids.dims[1];
+  const auto *id = reinterpret_cast<const int64_t *>(ids.data.data());
+  const auto *keep =
+      mask ? reinterpret_cast<const int64_t *>(mask->data.data()) : nullptr;
+  std::vector<double> logp;
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t t = 0; t + 1 < S; ++t) {
+      const int64_t next = id[b * S + t + 1];
+      if ((keep && (!keep[b * S + t] || !keep[b * S + t + 1])) || next < 0 ||
+          next >= vocab)
+        continue;
+      logSoftmax(logits + (b * S + t) * vocab, vocab, logp);
+      loss -= logp[size_t(next)];
+      ++tokens;
+    }
+}
+
+bool isLogits(llvm::StringRef name) {
+  return name.contains_insensitive("logits");
+}
+
+} // namespace
+
+bool azc::evalEngine(const EvalOptions &options, llvm::raw_ostream &os,
+                     std::string &error) {
+  Runner engine, reference;
+  if (!engine.load(options.engine, options.threads, error) ||
+      !reference.load(options.reference, options.threads, error))
+    return false;
+  std::vector<std::string> samples = listSamples(options.data);
+  if (samples.empty()) {
+    error = options.data + ": no samples (a folder of INPUT.npy files, or of "
+                           "such folders)";
+    return false;
+  }
+
+  std::vector<OutputStats> stats;
+  for (size_t i = 0; i < azr_engine_output_count(engine.engine); ++i) {
+    azr_tensor_info_t info;
+    if (azr_engine_output_info(engine.engine, i, &info))
+      continue;
+    OutputStats s;
+    s.name = info.name;
+    s.distribution =
+        isLogits(s.name) || llvm::is_contained(options.distributions, s.name);
+    stats.push_back(s);
+  }
+  double engineLoss = 0, referenceLoss = 0;
+  int64_t lossTokens = 0;
+  for (const std::string &sample : samples) {
+    std::map<std::string, azr_tools::HostTensor> inputs;
+    for (const std::string &name : engine.inputNames()) {
+      std::string file = name;
+      std::replace(file.begin(), file.end(), '/', '_');
+      std::replace(file.begin(), file.end(), ':', '_');
+      llvm::SmallString<256> path(sample);
+      llvm::sys::path::append(path, file + ".npy");
+      if (!azr_tools::readNpyFile(path.str().str(), inputs[name], error))
+        return false;
+    }
+    if (!engine.run(inputs, error) || !reference.run(inputs, error)) {
+      error = sample + ": " + error;
+      return false;
+    }
+    for (OutputStats &s : stats) {
+      std::vector<int64_t> dims, refDims;
+      const float *got, *want;
+      if (!engine.output(s.name, dims, got, error) ||
+          !reference.output(s.name, refDims, want, error))
+        return false;
+      if (!got || !want)
+        continue; // Not f32: nothing to measure.
+      if (dims != refDims) {
+        error = sample + ": output '" + s.name +
+                "' has a different shape in the reference";
+        return false;
+      }
+      accumulate(s, got, want, dims);
+      auto ids = inputs.find("input_ids");
+      if (isLogits(s.name) && ids != inputs.end() &&
+          ids->second.dims.size() == 2 && ids->second.dtype == AZR_DTYPE_I64 &&
+          dims.size() == 3 && dims[0] == ids->second.dims[0] &&
+          dims[1] == ids->second.dims[1]) {
+        auto mask = inputs.find("attention_mask");
+        const azr_tools::HostTensor *maskTensor =
+            mask != inputs.end() && mask->second.dtype == AZR_DTYPE_I64 &&
+                    mask->second.dims == ids->second.dims
+                ? &mask->second
+                : nullptr;
+        int64_t counted = 0, ignored = 0;
+        nextTokenLoss(ids->second, maskTensor, got, dims[2], engineLoss,
+                      counted);
+        nextTokenLoss(ids->second, maskTensor, want, dims[2], referenceLoss,
+                      ignored);
+        lossTokens += counted;
+      }
+    }
+  }
+
+  os << "azc eval: " << options.engine << " against " << options.reference
+     << " on " << samples.size() << " sample(s) from " << options.data << "\n";
+  os << llvm::format("%-24s %10s %10s %11s %10s %11s\n", (const char *)"output",
+                     (const char *)"cos mean", (const char *)"cos min",
+                     (const char *)"max |err|", (const char *)"rel RMS",
+                     (const char *)"KL");
+  llvm::json::Array outputs;
+  for (const OutputStats &s : stats) {
+    if (!s.samples)
+      continue;
+    const double cosMean = s.cosineSum / double(s.samples);
+    const double relRms = s.referenceSquares > 0
+                              ? std::sqrt(s.errorSquares / s.referenceSquares)
+                              : std::sqrt(s.errorSquares);
+    const double kl = s.klRows ? s.klSum / double(s.klRows) : NAN;
+    os << llvm::format("%-24s %10.6f %10.6f %11.4g %10.4g ", s.name.c_str(),
+                       cosMean, s.cosineMin, s.maxAbs, relRms)
+       << (s.klRows ? llvm::formatv("{0,11:e3}", kl).str() : "          -")
+       << "\n";
+    llvm::json::Object o{{"name", s.name},
+                         {"cosine_mean", cosMean},
+                         {"cosine_min", s.cosineMin},
+                         {"max_abs_error", s.maxAbs},
+                         {"relative_rms_error", relRms}};
+    if (s.klRows)
+      o["kl_divergence"] = kl;
+    outputs.push_back(std::move(o));
+  }
+  llvm::json::Object report{{"engine", options.engine},
+                            {"reference", options.reference},
+                            {"samples", int64_t(samples.size())},
+                            {"outputs", std::move(outputs)}};
+  if (lossTokens) {
+    const double ppl = std::exp(engineLoss / double(lossTokens));
+    const double refPpl = std::exp(referenceLoss / double(lossTokens));
+    os << llvm::format("perplexity over %lld next tokens: %.4f (reference "
+                       "%.4f, %+.2f%%)\n",
+                       (long long)lossTokens, ppl, refPpl,
+                       100.0 * (ppl / refPpl - 1.0));
+    report["perplexity"] = ppl;
+    report["reference_perplexity"] = refPpl;
+    report["perplexity_tokens"] = lossTokens;
+  }
+  if (!options.json.empty()) {
+    std::error_code ec;
+    llvm::raw_fd_ostream out(options.json, ec);
+    if (ec) {
+      error = "cannot write '" + options.json + "': " + ec.message();
+      return false;
+    }
+    out << llvm::formatv("{0:2}", llvm::json::Value(std::move(report))) << "\n";
+  }
+  return true;
+}
