@@ -4,12 +4,15 @@ weights), against the memory-bandwidth limit measured in the same run.
 
   bench/llm.py [--size 1b|tiny] [--past 128] [--prefill 64] [--threads 2]
                [--iterations 10] [--work build/bench-llm] [--llama-bench PATH]
+               [--quantization none,int4,...]
 
 The checkpoint (config.json + model.safetensors, f16) is written here with
 numpy and built with `azc build FOLDER`, as a user's checkpoint would be:
-one dynamic engine (batch 1, sequence 1..prefill, past 0..past+prefill).
-A decode step at `past` cached tokens must stream every weight once, so
-its floor is weight bytes / DRAM bandwidth; prefill is compute-bound and
+one dynamic engine (batch 1, sequence 1..prefill, past 0..past+prefill)
+per --quantization mode (none: f32 weights; int4, int8_wo, w4a8: azc's
+weight-only modes). A decode step at `past` cached tokens must stream every
+weight once (but for the embedding table, of which it gathers one row), so
+its floor is those bytes / DRAM bandwidth; prefill is compute-bound and
 is reported as GFLOP/s (2 x parameters x tokens, plus attention). With
 --llama-bench (llama.cpp's llama-bench binary and a GGUF of the same
 shape via --gguf) the peer runs in the same invocation.
@@ -92,46 +95,60 @@ def main():
     parser.add_argument("--peak-gflops", type=float, default=429.0)
     parser.add_argument("--llama-bench")
     parser.add_argument("--gguf")
+    parser.add_argument("--quantization", default="none,int4",
+                        help="comma-separated: none (f32), int4, int8_wo, w4a8")
     args = parser.parse_args()
     shape = SIZES[args.size]
     work = os.path.join(args.work, args.size)
     folder = os.path.join(work, "checkpoint")
     params = write_checkpoint(folder, shape)
-    engine = os.path.join(work, "model.azeng")
-    subprocess.run([os.path.join(args.bin, "azc"), "build", folder, "-o", engine,
-                    "--max_batch_size", "1", "--max_input_len", str(args.prefill),
-                    "--shape-range", f"past=0..{args.past + args.prefill}"],
-                   check=True, stdout=subprocess.DEVNULL)
     bandwidth = float(subprocess.run([os.path.join(args.bin, "membw"), str(args.threads), "1024"],
                                      check=True, capture_output=True, text=True).stdout)
 
     D, H, G = shape["hidden_size"], shape["num_attention_heads"], shape["num_key_value_heads"]
-    hd, L = D // H, shape["num_hidden_layers"]
+    hd, L, V = D // H, shape["num_hidden_layers"], shape["vocab_size"]
     rng = np.random.default_rng(1)
 
     def feeds(tokens, past):
-        f = {"input_ids": rng.integers(0, shape["vocab_size"], (1, tokens)).astype(np.int64)}
+        f = {"input_ids": rng.integers(0, V, (1, tokens)).astype(np.int64)}
         for i in range(L):
             for kind in ("key", "value"):
                 f[f"past_{kind}_{i}"] = rng.standard_normal((1, G, past, hd)).astype(np.float32)
         return f
 
-    decode = run(args.bin, engine, feeds(1, args.past), work, args.threads, args.iterations)
-    prefill = run(args.bin, engine, feeds(args.prefill, 0), work, args.threads,
-                  max(2, args.iterations // 3))
-    weight_bytes = os.path.getsize(engine)  # f32 weights dominate the file
-    floor = weight_bytes / (bandwidth * 1e9)
     flops = 2 * params * args.prefill + 4 * L * args.prefill * args.prefill * D
-    print(f"{args.size}: {params / 1e9:.2f} B parameters, engine {weight_bytes / 2**30:.2f} GiB "
-          f"(f32 weights), {args.threads} threads, DRAM {bandwidth:.1f} GB/s")
-    print(f"{'phase':<24} {'ms':>9} {'tokens/s':>9} {'GB/s':>7} {'% DRAM':>7} {'GFLOP/s':>8}")
-    print(f"{'decode @ past ' + str(args.past):<24} {decode * 1e3:9.1f} {1 / decode:9.2f} "
-          f"{weight_bytes / decode / 1e9:7.1f} {100 * floor / decode:6.0f}% "
-          f"{2 * params / decode / 1e9:8.1f}")
-    print(f"{'prefill ' + str(args.prefill) + ' tokens':<24} {prefill * 1e3:9.1f} "
-          f"{args.prefill / prefill:9.1f} {'':>7} {'':>7} {flops / prefill / 1e9:8.1f}")
-    print(f"decode floor at DRAM bandwidth: {floor * 1e3:.1f} ms/token "
-          f"({1 / floor:.2f} tokens/s); prefill at {args.peak_gflops:.0f} GFLOP/s peak: "
+    print(f"{args.size}: {params / 1e9:.2f} B parameters, {args.threads} threads, "
+          f"DRAM {bandwidth:.1f} GB/s")
+    print(f"{'weights':<9} {'phase':<20} {'ms':>9} {'tokens/s':>9} {'GB/s':>7} "
+          f"{'% DRAM':>7} {'GFLOP/s':>8}")
+    baseline = None
+    for mode in args.quantization.split(","):
+        engine = os.path.join(work, f"model-{mode}.azeng")
+        build = [os.path.join(args.bin, "azc"), "build", folder, "-o", engine,
+                 "--max_batch_size", "1", "--max_input_len", str(args.prefill),
+                 "--shape-range", f"past=0..{args.past + args.prefill}"]
+        if mode != "none":
+            build += ["--quantization", mode]
+        subprocess.run(build, check=True, stdout=subprocess.DEVNULL)
+        decode = run(args.bin, engine, feeds(1, args.past), work, args.threads, args.iterations)
+        prefill = run(args.bin, engine, feeds(args.prefill, 0), work, args.threads,
+                      max(2, args.iterations // 3))
+        # The embedding table stays f32 in every mode and is gathered, not
+        # streamed.
+        streamed = os.path.getsize(engine) - V * D * 4
+        floor = streamed / (bandwidth * 1e9)
+        label = "f32" if mode == "none" else mode
+        print(f"{label:<9} {'decode @ past ' + str(args.past):<20} {decode * 1e3:9.1f} "
+              f"{1 / decode:9.2f} {streamed / decode / 1e9:7.1f} {100 * floor / decode:6.0f}% "
+              f"{2 * params / decode / 1e9:8.1f}")
+        print(f"{label:<9} {'prefill ' + str(args.prefill) + ' tokens':<20} {prefill * 1e3:9.1f} "
+              f"{args.prefill / prefill:9.1f} {'':>7} {'':>7} {flops / prefill / 1e9:8.1f}")
+        print(f"{'':<9} streamed weights {streamed / 2**30:.2f} GiB: decode floor "
+              f"{floor * 1e3:.1f} ms/token ({1 / floor:.2f} tokens/s)"
+              + (f"; decode {baseline / decode:.2f}x f32" if baseline else ""))
+        if mode == "none":
+            baseline = decode
+    print(f"prefill at {args.peak_gflops:.0f} GFLOP/s peak: "
           f"{flops / args.peak_gflops / 1e9 * 1e3:.1f} ms")
     if args.llama_bench and args.gguf:
         out = subprocess.run([args.llama_bench, "-m", args.gguf, "-t", str(args.threads),

@@ -86,7 +86,7 @@ bool azc::quantize(mlir::ModuleOp module, const QuantizationOptions &options,
     return mlir::success();
   });
   mlir::PassManager pm(context);
-  pm.nest<mlir::func::FuncOp>().addPass(createQuantizeWeights(pass));
+  buildQuantizationPipeline(pm, pass);
   if (mlir::succeeded(pm.run(module)))
     return true;
   error = first.empty() ? "quantization failed" : first;

@@ -39,6 +39,11 @@ struct ShapeProfile {
 /// azg-resolve-shapes both drive.
 void populateShapeFoldingPatterns(mlir::RewritePatternSet &patterns);
 
+/// Adds the passes that run once on the imported model, before the build
+/// profile fixes shapes (they read only weights): weight quantization.
+void buildQuantizationPipeline(mlir::OpPassManager &pm,
+                               const QuantizeWeightsOptions &options);
+
 /// Adds azc's optimization pipeline, in its one decided order, to `pm`.
 void buildOptimizationPipeline(mlir::OpPassManager &pm,
                                const ShapeProfile &profile);

@@ -2,8 +2,10 @@
 //
 // Shapes first (everything after benefits from static types), then the
 // elementwise recognitions that expose activations, then epilogue fusion,
-// then cleanup. Later issues insert calibration, quantization, pruning and
-// KV-cache layout here, in that order.
+// then cleanup. Weight quantization comes before all of it, once per build:
+// it reads only weights, so the shapes of a dynamic build's grid points do
+// not change it. Later issues insert calibration, pruning and KV-cache
+// layout here.
 //
 //===----------------------------------------------------------------------===//
 
@@ -11,6 +13,11 @@
 
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
+
+void azc::buildQuantizationPipeline(mlir::OpPassManager &pm,
+                                    const QuantizeWeightsOptions &options) {
+  pm.nest<mlir::func::FuncOp>().addPass(createQuantizeWeights(options));
+}
 
 void azc::buildOptimizationPipeline(mlir::OpPassManager &pm,
                                     const ShapeProfile &profile) {

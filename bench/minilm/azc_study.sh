@@ -1,0 +1,24 @@
+#!/bin/sh
+# Builds all-MiniLM-L6-v2 with each of azc's quantization modes and scores
+# every engine against the fp32 ONNX model on the evaluation verses, as
+# ort_baseline.py scores onnxruntime's quantizers (run_baseline.sh first).
+#   bench/minilm/azc_study.sh [WORK] [BIN]
+set -eu
+work=${1:-build/minilm}
+bin=${2:-build/bin}
+here=$(dirname "$0")
+python=${ORT_PYTHON:-python3}
+for mode in none int4 int4-sym int8_wo w4a8; do
+  case $mode in
+    none) flags="" ;;
+    int4-sym) flags="--quantization int4 --symmetric" ;;
+    *) flags="--quantization $mode" ;;
+  esac
+  engine="$work/azc-$mode.azeng"
+  # shellcheck disable=SC2086
+  "$bin/azc" build "$work/minilm.onnx" -o "$engine" --dims batch=1 --dims sequence=64 $flags >/dev/null
+  echo "== azc $mode ($(du -k "$engine" | cut -f1) KiB)"
+  "$python" "$here/compare.py" score --data "$work/data/evaluation.npz" \
+    --reference "$work/minilm.onnx" --candidate "$engine" --bin "$bin" \
+    --iterations 5 --json "$work/azc-$mode.json"
+done
