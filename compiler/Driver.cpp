@@ -3,6 +3,7 @@
 #include "compiler/Driver.h"
 
 #include "compiler/BuildProfile.h"
+#include "compiler/Calibration.h"
 #include "compiler/EngineWriter.h"
 #include "compiler/Plan.h"
 #include "compiler/PlanFitting.h"
@@ -65,12 +66,12 @@ bool azc::quantize(mlir::ModuleOp module, const QuantizationOptions &options,
                    std::string &error) {
   if (options.mode == "none")
     return true;
-  static const char *const kPlanned[] = {
-      "fp16", "bf16", "int8", "int8_sq", "int4_gptq", "int4_awq", "nf4", "fp8"};
+  static const char *const kPlanned[] = {"fp16",     "bf16", "int8", "int8_sq",
+                                         "int4_awq", "nf4",  "fp8"};
   if (llvm::is_contained(kPlanned, options.mode)) {
     error = "--quantization " + options.mode +
-            " is not available yet; the weight-only modes int4, int8_wo and "
-            "w4a8 are";
+            " is not available yet; the weight-only modes int4, int8_wo, "
+            "w4a8 and int4_gptq are";
     return false;
   }
   QuantizeWeightsOptions pass;
@@ -78,6 +79,23 @@ bool azc::quantize(mlir::ModuleOp module, const QuantizationOptions &options,
   pass.groupSize = options.groupSize;
   pass.symmetric = options.symmetric;
   pass.exclude = options.excludeLayers;
+  pass.gptqDamp = options.gptqDamp;
+  pass.actOrder = options.actOrder;
+  std::shared_ptr<std::vector<quant::InputStatistics>> statistics;
+  if (options.mode == "int4_gptq") {
+    if (options.calibData.empty()) {
+      error = "--quantization int4_gptq needs calibration samples: give "
+              "--calib-data DIR (folders of INPUT.npy)";
+      return false;
+    }
+    CalibrationOptions calibration;
+    calibration.data = options.calibData;
+    calibration.maxSamples = options.calibSamples;
+    calibration.progress = true;
+    statistics = std::make_shared<std::vector<quant::InputStatistics>>();
+    if (!collectInputStatistics(module, calibration, *statistics, error))
+      return false;
+  }
   mlir::MLIRContext *context = module.getContext();
   std::string first;
   mlir::ScopedDiagnosticHandler handler(context, [&](mlir::Diagnostic &d) {
@@ -86,7 +104,7 @@ bool azc::quantize(mlir::ModuleOp module, const QuantizationOptions &options,
     return mlir::success();
   });
   mlir::PassManager pm(context);
-  buildQuantizationPipeline(pm, pass);
+  buildQuantizationPipeline(pm, pass, statistics);
   if (mlir::succeeded(pm.run(module)))
     return true;
   error = first.empty() ? "quantization failed" : first;
@@ -238,6 +256,13 @@ bool azc::buildEngine(const BuildOptions &options, BuildReport &report,
     flags.push_back({"group_size", std::to_string(quant.groupSize)});
     flags.push_back({"symmetric", quant.symmetric ? "true" : "false"});
     flags.push_back({"exclude_layers", llvm::join(quant.excludeLayers, ",")});
+    if (quant.mode == "int4_gptq") {
+      flags.push_back(
+          {"calib_data", llvm::sys::path::filename(quant.calibData).str()});
+      flags.push_back({"calib_samples", std::to_string(quant.calibSamples)});
+      flags.push_back({"gptq_damp", std::to_string(quant.gptqDamp)});
+      flags.push_back({"act_order", quant.actOrder ? "true" : "false"});
+    }
   }
   // A checkpoint folder's tokenizer and generation settings travel with the
   // engine, so it is all a deployment needs.

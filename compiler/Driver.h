@@ -28,10 +28,15 @@ bool optimize(mlir::ModuleOp module, const ShapeProfile &profile,
 
 /// `azc build --quantization`: weight-only modes so far.
 struct QuantizationOptions {
-  std::string mode = "none";              ///< none, int4, int8_wo or w4a8
-  int64_t groupSize = 32;                 ///< codes per scale along K
-  bool symmetric = false;                 ///< no zero points
+  std::string mode = "none"; ///< none, int4, int8_wo, w4a8 or int4_gptq
+  int64_t groupSize = 32;    ///< codes per scale along K
+  bool symmetric = false;    ///< no zero points
   std::vector<std::string> excludeLayers; ///< weight-name globs kept f32
+  /// Calibration samples (int4_gptq): a folder of INPUT.npy folders.
+  std::string calibData;
+  int calibSamples = 0; ///< at most this many (0: all)
+  double gptqDamp = 0.01;
+  bool actOrder = true;
 };
 
 /// Quantizes `module`'s weights as `options` say; false with `error` on a

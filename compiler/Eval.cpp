@@ -24,31 +24,11 @@
 
 #include <algorithm>
 #include <cmath>
-#include <map>
 #include <memory>
 
 using namespace azc;
 
 namespace {
-
-/// The samples under `dir`: its subfolders in name order, or `dir` itself
-/// when it holds .npy files directly.
-std::vector<std::string> listSamples(const std::string &dir) {
-  std::vector<std::string> folders;
-  bool hasNpy = false;
-  std::error_code ec;
-  for (llvm::sys::fs::directory_iterator it(dir, ec), end; !ec && it != end;
-       it.increment(ec)) {
-    if (it->type() == llvm::sys::fs::file_type::directory_file)
-      folders.push_back(it->path());
-    else if (llvm::StringRef(it->path()).ends_with(".npy"))
-      hasNpy = true;
-  }
-  std::sort(folders.begin(), folders.end());
-  if (hasNpy)
-    return {dir};
-  return folders;
-}
 
 /// A loaded engine and one session on it, released together.
 struct Runner {
@@ -90,13 +70,16 @@ struct Runner {
     return names;
   }
 
-  bool run(const std::map<std::string, azr_tools::HostTensor> &inputs,
+  bool run(const std::vector<std::string> &names,
+           const std::vector<azr_tools::HostTensor> &inputs,
            std::string &error) {
-    for (auto &[name, t] : inputs)
+    for (size_t i = 0; i < names.size(); ++i) {
+      const azr_tools::HostTensor &t = inputs[i];
       if (azr_status_t status = azr_session_set_input(
-              session, name.c_str(), t.dtype, t.dims.data(), t.dims.size(),
+              session, names[i].c_str(), t.dtype, t.dims.data(), t.dims.size(),
               t.data.data(), t.data.size()))
         return fail(status, error);
+    }
     if (azr_status_t status = azr_session_run(session))
       return fail(status, error);
     return true;
@@ -214,12 +197,11 @@ bool azc::evalEngine(const EvalOptions &options, llvm::raw_ostream &os,
   if (!engine.load(options.engine, options.threads, error) ||
       !reference.load(options.reference, options.threads, error))
     return false;
-  std::vector<std::string> samples = listSamples(options.data);
-  if (samples.empty()) {
-    error = options.data + ": no samples (a folder of INPUT.npy files, or of "
-                           "such folders)";
+  std::vector<std::string> samples =
+      azr_tools::listSamples(options.data, error);
+  if (samples.empty())
     return false;
-  }
+  const std::vector<std::string> names = engine.inputNames();
 
   std::vector<OutputStats> stats;
   for (size_t i = 0; i < azr_engine_output_count(engine.engine); ++i) {
@@ -235,17 +217,11 @@ bool azc::evalEngine(const EvalOptions &options, llvm::raw_ostream &os,
   double engineLoss = 0, referenceLoss = 0;
   int64_t lossTokens = 0;
   for (const std::string &sample : samples) {
-    std::map<std::string, azr_tools::HostTensor> inputs;
-    for (const std::string &name : engine.inputNames()) {
-      std::string file = name;
-      std::replace(file.begin(), file.end(), '/', '_');
-      std::replace(file.begin(), file.end(), ':', '_');
-      llvm::SmallString<256> path(sample);
-      llvm::sys::path::append(path, file + ".npy");
-      if (!azr_tools::readNpyFile(path.str().str(), inputs[name], error))
-        return false;
-    }
-    if (!engine.run(inputs, error) || !reference.run(inputs, error)) {
+    std::vector<azr_tools::HostTensor> inputs;
+    if (!azr_tools::readSample(sample, names, inputs, error))
+      return false;
+    if (!engine.run(names, inputs, error) ||
+        !reference.run(names, inputs, error)) {
       error = sample + ": " + error;
       return false;
     }
@@ -263,22 +239,20 @@ bool azc::evalEngine(const EvalOptions &options, llvm::raw_ostream &os,
         return false;
       }
       accumulate(s, got, want, dims);
-      auto ids = inputs.find("input_ids");
-      if (isLogits(s.name) && ids != inputs.end() &&
-          ids->second.dims.size() == 2 && ids->second.dtype == AZR_DTYPE_I64 &&
-          dims.size() == 3 && dims[0] == ids->second.dims[0] &&
-          dims[1] == ids->second.dims[1]) {
-        auto mask = inputs.find("attention_mask");
-        const azr_tools::HostTensor *maskTensor =
-            mask != inputs.end() && mask->second.dtype == AZR_DTYPE_I64 &&
-                    mask->second.dims == ids->second.dims
-                ? &mask->second
-                : nullptr;
+      auto input = [&](const char *name) -> const azr_tools::HostTensor * {
+        auto it = llvm::find(names, name);
+        return it == names.end() ? nullptr : &inputs[it - names.begin()];
+      };
+      const azr_tools::HostTensor *ids = input("input_ids");
+      if (isLogits(s.name) && ids && ids->dims.size() == 2 &&
+          ids->dtype == AZR_DTYPE_I64 && dims.size() == 3 &&
+          dims[0] == ids->dims[0] && dims[1] == ids->dims[1]) {
+        const azr_tools::HostTensor *mask = input("attention_mask");
+        if (mask && (mask->dtype != AZR_DTYPE_I64 || mask->dims != ids->dims))
+          mask = nullptr;
         int64_t counted = 0, ignored = 0;
-        nextTokenLoss(ids->second, maskTensor, got, dims[2], engineLoss,
-                      counted);
-        nextTokenLoss(ids->second, maskTensor, want, dims[2], referenceLoss,
-                      ignored);
+        nextTokenLoss(*ids, mask, got, dims[2], engineLoss, counted);
+        nextTokenLoss(*ids, mask, want, dims[2], referenceLoss, ignored);
         lossTokens += counted;
       }
     }

@@ -161,7 +161,9 @@ struct FuseAdd : OpRewritePattern<AddOp> {
       if (otherDef && otherDef->getBlock() == producer->getBlock() &&
           producer->isBeforeInBlock(otherDef))
         rewriter.moveOpBefore(producer, op);
-      rewriter.modifyOpInPlace(producer, [&] { setResidual(producer, other); });
+      Value residual = other;
+      rewriter.modifyOpInPlace(producer,
+                               [&] { setResidual(producer, residual); });
       rewriter.replaceOp(op, producer->getResults());
       return success();
     }

@@ -4,6 +4,7 @@
 #define AZC_PASSES_PASSES_H
 
 #include "dialects/azg/AzgDialect.h"
+#include "passes/WeightQuantizer.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/PatternMatch.h"
@@ -39,10 +40,33 @@ struct ShapeProfile {
 /// azg-resolve-shapes both drive.
 void populateShapeFoldingPatterns(mlir::RewritePatternSet &patterns);
 
+/// A matmul or gemm that azg-quantize-weights can rewrite: the activation
+/// whose rows (of K values) it multiplies with a constant weight, and that
+/// weight's name.
+struct QuantizableProduct {
+  mlir::Operation *op;
+  mlir::Value input;
+  std::string weightName;
+  int64_t K;
+};
+
+/// The quantizable products of `func`, in program order. Calibration
+/// observes their inputs; the pass receives its statistics in this order.
+std::vector<QuantizableProduct>
+findQuantizableProducts(mlir::func::FuncOp func);
+
+/// azg-quantize-weights with calibration statistics, one per product of
+/// findQuantizableProducts in order (for int4_gptq).
+std::unique_ptr<mlir::Pass> createQuantizeWeightsPass(
+    const QuantizeWeightsOptions &options,
+    std::shared_ptr<const std::vector<quant::InputStatistics>> statistics);
+
 /// Adds the passes that run once on the imported model, before the build
 /// profile fixes shapes (they read only weights): weight quantization.
-void buildQuantizationPipeline(mlir::OpPassManager &pm,
-                               const QuantizeWeightsOptions &options);
+void buildQuantizationPipeline(
+    mlir::OpPassManager &pm, const QuantizeWeightsOptions &options,
+    std::shared_ptr<const std::vector<quant::InputStatistics>> statistics =
+        nullptr);
 
 /// Adds azc's optimization pipeline, in its one decided order, to `pm`.
 void buildOptimizationPipeline(mlir::OpPassManager &pm,

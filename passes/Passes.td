@@ -81,19 +81,26 @@ def QuantizeWeights : Pass<"azg-quantize-weights", "mlir::func::FuncOp"> {
     stored as packed codes with one scale per block. Epilogues (bias,
     residual, activation) carry over. Modes: `int4` (4-bit codes), `int8_wo`
     (8-bit codes), `w4a8` (4-bit codes, activations quantized to int8 per
-    block at run time: the kernel's accuracy level 4). Weights whose name
+    block at run time: the kernel's accuracy level 4), `int4_gptq` (4-bit
+    codes chosen by GPTQ from the second moments of each product's inputs
+    on calibration data, which the driver collects and hands to the pass;
+    `gptq-damp`, `act-order`). Weights whose name
     matches an `exclude` glob keep full precision. It runs once, before
     shapes are fixed, since it only reads weights.
   }];
   let options = [
     Option<"mode", "mode", "std::string", "\"int4\"",
-           "int4, int8_wo or w4a8">,
+           "int4, int8_wo, w4a8 or int4_gptq">,
     Option<"groupSize", "group-size", "int64_t", "32",
            "codes sharing a scale along K (a power of two >= 16)">,
     Option<"symmetric", "symmetric", "bool", "false",
            "no zero points: scale only">,
     ListOption<"exclude", "exclude", "std::string",
                "weight-name globs to leave unquantized">,
+    Option<"gptqDamp", "gptq-damp", "double", "0.01",
+           "int4_gptq: diagonal damping, a fraction of the mean diagonal">,
+    Option<"actOrder", "act-order", "bool", "true",
+           "int4_gptq: quantize inputs in decreasing energy">,
   ];
   let dependentDialects = ["azc::azg::AzgDialect"];
 }

@@ -14,9 +14,11 @@
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
 
-void azc::buildQuantizationPipeline(mlir::OpPassManager &pm,
-                                    const QuantizeWeightsOptions &options) {
-  pm.nest<mlir::func::FuncOp>().addPass(createQuantizeWeights(options));
+void azc::buildQuantizationPipeline(
+    mlir::OpPassManager &pm, const QuantizeWeightsOptions &options,
+    std::shared_ptr<const std::vector<quant::InputStatistics>> statistics) {
+  pm.nest<mlir::func::FuncOp>().addPass(
+      createQuantizeWeightsPass(options, std::move(statistics)));
 }
 
 void azc::buildOptimizationPipeline(mlir::OpPassManager &pm,

@@ -43,6 +43,10 @@ struct QuantizationSpec {
   int64_t groupSize = 32;
   bool symmetric = false;
   std::vector<llvm::GlobPattern> exclude;
+  /// int4_gptq: each product's calibration statistics.
+  bool gptq = false;
+  azc::quant::GptqOptions gptqOptions;
+  llvm::DenseMap<Operation *, const azc::quant::InputStatistics *> statistics;
 
   bool excluded(StringRef name) const {
     return llvm::any_of(exclude, [&](const llvm::GlobPattern &glob) {
@@ -130,8 +134,16 @@ LogicalResult replaceWithNBits(Operation *op, Value input,
                                const ConstantWeight &weight, Value bias,
                                Value residual, const QuantizationSpec &spec,
                                PatternRewriter &rewriter) {
-  BlockQuantized q = azc::quant::quantizeRoundToNearest(
-      weight.view(), spec.bits, spec.groupSize, spec.symmetric);
+  const azc::quant::InputStatistics *stats =
+      spec.gptq ? spec.statistics.lookup(op) : nullptr;
+  if (spec.gptq && (!stats || stats->K != weight.K))
+    return rewriter.notifyMatchFailure(op, "no calibration statistics");
+  BlockQuantized q =
+      stats ? azc::quant::quantizeGptq(weight.view(), stats->hessian, spec.bits,
+                                       spec.groupSize, spec.symmetric,
+                                       spec.gptqOptions)
+            : azc::quant::quantizeRoundToNearest(
+                  weight.view(), spec.bits, spec.groupSize, spec.symmetric);
   Location loc = op->getLoc();
   MLIRContext *context = op->getContext();
   Type u8 = IntegerType::get(context, 8, IntegerType::Unsigned);
@@ -164,6 +176,24 @@ bool isF32(Value v) {
   return cast<RankedTensorType>(v.getType()).getElementType().isF32();
 }
 
+/// The weight a matmul multiplies its input with, when the pass can
+/// quantize it.
+std::optional<ConstantWeight> matmulWeight(MatMulOp op) {
+  if (!isF32(op.getLhs()) ||
+      cast<RankedTensorType>(op.getLhs().getType()).getRank() < 1)
+    return std::nullopt;
+  return readWeight(op.getRhs(), false);
+}
+
+/// The same for gemm(a, B, c) = a @ op(B) + c with alpha = 1.
+std::optional<ConstantWeight> gemmWeight(GemmOp op) {
+  if (!isF32(op.getA()) || op.getTransA() ||
+      op.getAlpha().convertToFloat() != 1.0f ||
+      (op.getC() && op.getBeta().convertToFloat() != 1.0f))
+    return std::nullopt;
+  return readWeight(op.getB(), op.getTransB());
+}
+
 /// matmul(x, W) with a constant 2-D W.
 struct QuantizeMatMul : OpRewritePattern<MatMulOp> {
   QuantizeMatMul(MLIRContext *context, const QuantizationSpec &spec)
@@ -171,10 +201,7 @@ struct QuantizeMatMul : OpRewritePattern<MatMulOp> {
 
   LogicalResult matchAndRewrite(MatMulOp op,
                                 PatternRewriter &rewriter) const override {
-    if (!isF32(op.getLhs()) ||
-        cast<RankedTensorType>(op.getLhs().getType()).getRank() < 1)
-      return failure();
-    std::optional<ConstantWeight> weight = readWeight(op.getRhs(), false);
+    std::optional<ConstantWeight> weight = matmulWeight(op);
     if (!weight || spec.excluded(weight->name))
       return failure();
     // The kernel's bias is [N]; a bias of another shape stays an addend.
@@ -200,12 +227,7 @@ struct QuantizeGemm : OpRewritePattern<GemmOp> {
 
   LogicalResult matchAndRewrite(GemmOp op,
                                 PatternRewriter &rewriter) const override {
-    if (!isF32(op.getA()) || op.getTransA() ||
-        op.getAlpha().convertToFloat() != 1.0f ||
-        (op.getC() && op.getBeta().convertToFloat() != 1.0f))
-      return failure();
-    std::optional<ConstantWeight> weight =
-        readWeight(op.getB(), op.getTransB());
+    std::optional<ConstantWeight> weight = gemmWeight(op);
     if (!weight || spec.excluded(weight->name))
       return failure();
     Value bias, residual;
@@ -226,6 +248,12 @@ struct QuantizeGemm : OpRewritePattern<GemmOp> {
 struct QuantizeWeightsPass
     : azc::impl::QuantizeWeightsBase<QuantizeWeightsPass> {
   using QuantizeWeightsBase::QuantizeWeightsBase;
+  QuantizeWeightsPass(
+      const azc::QuantizeWeightsOptions &options,
+      std::shared_ptr<const std::vector<azc::quant::InputStatistics>> stats)
+      : QuantizeWeightsBase(options), statistics(std::move(stats)) {}
+
+  std::shared_ptr<const std::vector<azc::quant::InputStatistics>> statistics;
 
   void runOnOperation() override {
     func::FuncOp func = getOperation();
@@ -237,10 +265,27 @@ struct QuantizeWeightsPass
     } else if (mode == "w4a8") {
       spec.bits = 4;
       spec.accuracyLevel = 4;
+    } else if (mode == "int4_gptq") {
+      spec.bits = 4;
+      spec.gptq = true;
     } else {
       func.emitError("unknown weight quantization mode '")
-          << mode << "' (int4, int8_wo or w4a8)";
+          << mode << "' (int4, int8_wo, w4a8 or int4_gptq)";
       return signalPassFailure();
+    }
+    if (spec.gptq) {
+      std::vector<azc::QuantizableProduct> products =
+          azc::findQuantizableProducts(func);
+      if (!statistics || statistics->size() != products.size()) {
+        func.emitError("int4_gptq needs calibration statistics for each of "
+                       "the ")
+            << products.size() << " quantizable products (give --calib-data)";
+        return signalPassFailure();
+      }
+      for (auto [product, stats] : llvm::zip(products, *statistics))
+        spec.statistics[product.op] = &stats;
+      spec.gptqOptions.damp = gptqDamp;
+      spec.gptqOptions.actOrder = actOrder;
     }
     if (groupSize < 16 || (groupSize & (groupSize - 1)) != 0) {
       func.emitError("group size must be a power of 2 and at least 16, got ")
@@ -278,3 +323,28 @@ struct QuantizeWeightsPass
 };
 
 } // namespace
+
+std::vector<azc::QuantizableProduct>
+azc::findQuantizableProducts(func::FuncOp func) {
+  std::vector<QuantizableProduct> products;
+  func.walk([&](Operation *op) {
+    std::optional<ConstantWeight> weight;
+    Value input;
+    if (auto matmul = dyn_cast<MatMulOp>(op)) {
+      weight = matmulWeight(matmul);
+      input = matmul.getLhs();
+    } else if (auto gemm = dyn_cast<GemmOp>(op)) {
+      weight = gemmWeight(gemm);
+      input = gemm.getA();
+    }
+    if (weight)
+      products.push_back({op, input, weight->name, weight->K});
+  });
+  return products;
+}
+
+std::unique_ptr<Pass> azc::createQuantizeWeightsPass(
+    const QuantizeWeightsOptions &options,
+    std::shared_ptr<const std::vector<quant::InputStatistics>> statistics) {
+  return std::make_unique<QuantizeWeightsPass>(options, std::move(statistics));
+}

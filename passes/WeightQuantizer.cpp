@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <numeric>
 
 using namespace azc::quant;
 
@@ -100,6 +101,137 @@ BlockQuantized azc::quant::quantizeRoundToNearest(const WeightView &w, int bits,
         storeCode(q, n, k, unsigned(code));
       }
     }
+  return q;
+}
+
+namespace {
+
+/// In-place lower Cholesky factor of the symmetric positive definite
+/// `a` (n x n, row-major): a = L L^T, L in the lower triangle. False when
+/// `a` is not positive definite.
+bool choleskyLower(std::vector<double> &a, int64_t n) {
+  for (int64_t j = 0; j < n; ++j) {
+    double d = a[j * n + j];
+    for (int64_t k = 0; k < j; ++k)
+      d -= a[j * n + k] * a[j * n + k];
+    if (!(d > 0))
+      return false;
+    d = std::sqrt(d);
+    a[j * n + j] = d;
+    for (int64_t i = j + 1; i < n; ++i) {
+      double v = a[i * n + j];
+      for (int64_t k = 0; k < j; ++k)
+        v -= a[i * n + k] * a[j * n + k];
+      a[i * n + j] = v / d;
+    }
+    for (int64_t k = j + 1; k < n; ++k)
+      a[j * n + k] = 0;
+  }
+  return true;
+}
+
+/// The upper Cholesky factor U of H^-1 (H^-1 = U^T U) for the symmetric
+/// positive definite H: row i of U holds, from its diagonal on, how an
+/// error in row i of the weight moves the rows after it.
+bool inverseCholeskyUpper(std::vector<double> h, int64_t n,
+                          std::vector<double> &u) {
+  if (!choleskyLower(h, n))
+    return false;
+  // L^-1 by forward substitution, then H^-1 = L^-T L^-1.
+  std::vector<double> inv(size_t(n * n), 0.0);
+  for (int64_t j = 0; j < n; ++j) {
+    inv[j * n + j] = 1.0 / h[j * n + j];
+    for (int64_t i = j + 1; i < n; ++i) {
+      double v = 0;
+      for (int64_t k = j; k < i; ++k)
+        v -= h[i * n + k] * inv[k * n + j];
+      inv[i * n + j] = v / h[i * n + i];
+    }
+  }
+  std::vector<double> hinv(size_t(n * n), 0.0);
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j <= i; ++j) {
+      double v = 0;
+      for (int64_t k = i; k < n; ++k)
+        v += inv[k * n + i] * inv[k * n + j];
+      hinv[i * n + j] = hinv[j * n + i] = v;
+    }
+  if (!choleskyLower(hinv, n))
+    return false;
+  u.assign(size_t(n * n), 0.0);
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = i; j < n; ++j)
+      u[i * n + j] = hinv[j * n + i];
+  return true;
+}
+
+} // namespace
+
+BlockQuantized azc::quant::quantizeGptq(const WeightView &w,
+                                        const std::vector<double> &hessian,
+                                        int bits, int64_t blockSize,
+                                        bool symmetric,
+                                        const GptqOptions &options) {
+  // Static groups: the scales and zero points of the original weight.
+  BlockQuantized q = quantizeRoundToNearest(w, bits, blockSize, symmetric);
+  const int64_t K = w.K, N = w.N;
+  std::vector<double> h = hessian;
+  std::vector<double> rows(size_t(K * N));
+  for (int64_t k = 0; k < K; ++k)
+    for (int64_t n = 0; n < N; ++n)
+      rows[k * N + n] = w.at(k, n);
+  double meanDiagonal = 0;
+  for (int64_t k = 0; k < K; ++k)
+    meanDiagonal += h[k * K + k];
+  meanDiagonal /= double(K);
+  for (int64_t k = 0; k < K; ++k) {
+    if (h[k * K + k] == 0) {
+      // Never excited: its error costs nothing and moves nothing.
+      h[k * K + k] = 1;
+      for (int64_t j = 0; j < K; ++j)
+        if (j != k)
+          h[k * K + j] = h[j * K + k] = 0;
+    }
+    h[k * K + k] += options.damp * (meanDiagonal > 0 ? meanDiagonal : 1.0);
+  }
+  std::vector<int64_t> order(static_cast<size_t>(K));
+  std::iota(order.begin(), order.end(), 0);
+  if (options.actOrder)
+    std::sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
+      const double ha = hessian[a * K + a], hb = hessian[b * K + b];
+      return ha > hb || (ha == hb && a < b);
+    });
+  std::vector<double> permuted(size_t(K * K));
+  for (int64_t i = 0; i < K; ++i)
+    for (int64_t j = 0; j < K; ++j)
+      permuted[i * K + j] = h[order[i] * K + order[j]];
+  std::vector<double> u;
+  if (!inverseCholeskyUpper(permuted, K, u))
+    return q; // Not positive definite even damped: round to nearest.
+
+  const float maxCode = float((1 << bits) - 1);
+  std::vector<double> error(static_cast<size_t>(N));
+  for (int64_t i = 0; i < K; ++i) {
+    const int64_t k = order[i], block = k / blockSize;
+    double *row = rows.data() + k * N;
+    for (int64_t n = 0; n < N; ++n) {
+      const float scale = q.scales[size_t(n * q.blocks + block)];
+      const float zp = float(zeroPoint(q, n, block));
+      const float inverse = scale != 0.0f ? 1.0f / scale : 0.0f;
+      const float code =
+          std::clamp(std::round(float(row[n]) * inverse + zp), 0.0f, maxCode);
+      storeCode(q, n, k, unsigned(code));
+      error[n] = (row[n] - double((code - zp) * scale)) / u[i * K + i];
+    }
+    for (int64_t j = i + 1; j < K; ++j) {
+      const double factor = u[i * K + j];
+      if (factor == 0)
+        continue;
+      double *later = rows.data() + order[j] * N;
+      for (int64_t n = 0; n < N; ++n)
+        later[n] -= factor * error[n];
+    }
+  }
   return q;
 }
 

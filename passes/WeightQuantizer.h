@@ -53,6 +53,39 @@ struct BlockQuantized {
 BlockQuantized quantizeRoundToNearest(const WeightView &w, int bits,
                                       int64_t blockSize, bool symmetric);
 
+/// GPTQ (Frantar et al., 2022): codes chosen one input row k at a time, each
+/// row's rounding error spread over the rows not yet quantized so as to
+/// minimize the error of the layer's output on calibration inputs, whose
+/// second moments H = sum of x x^T over the inputs x (K x K, row-major) are
+/// given. The scales and zero points are round-to-nearest's of the original
+/// weight, fixed before any row changes ("static groups"), so a block keeps
+/// one scale whatever order rows are taken in and the layout stays
+/// matmul_nbits' (no g_idx). Options:
+///  - `damp`: H's diagonal grows by damp * mean(diag H) (regularizes a
+///    nearly singular H; GPTQ's usual 0.01);
+///  - `actOrder`: rows are taken in decreasing H[k][k] (the inputs with
+///    the most energy first, while the most rows are left to absorb their
+///    error).
+/// Inputs that calibration never saw (H[k][k] = 0) neither pass on nor
+/// receive error, and keep their weights rounded to nearest (the paper
+/// zeroes them; a deployment may well see what calibration did not).
+/// Cost: O(K^3 + K^2 N) in double.
+struct GptqOptions {
+  double damp = 0.01;
+  bool actOrder = true;
+};
+BlockQuantized quantizeGptq(const WeightView &w,
+                            const std::vector<double> &hessian, int bits,
+                            int64_t blockSize, bool symmetric,
+                            const GptqOptions &options);
+
+/// What calibration saw at the input of one quantizable product: the sum
+/// of x x^T over its `rows` input rows x (K x K, row-major, double).
+struct InputStatistics {
+  int64_t K = 0, rows = 0;
+  std::vector<double> hessian;
+};
+
 /// Element (k, n) of the dequantized weight.
 float dequantized(const BlockQuantized &q, int64_t k, int64_t n);
 

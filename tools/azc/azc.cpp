@@ -153,8 +153,9 @@ int main(int argc, char **argv) {
       "inputs shapes are computed from; other values are refused at run time");
 
   azc::QuantizationOptions &quant = build.quantization;
-  buildApp->add_option("--quantization", quant.mode,
-                       "none (default); weight-only: int4, int8_wo, w4a8");
+  buildApp->add_option(
+      "--quantization", quant.mode,
+      "none (default); weight-only: int4, int8_wo, w4a8, int4_gptq");
   buildApp->add_option("--group-size", quant.groupSize,
                        "weights sharing a scale along K (default 32)");
   buildApp->add_flag("--symmetric", quant.symmetric,
@@ -163,6 +164,16 @@ int main(int argc, char **argv) {
       ->add_option("--exclude-layers", quant.excludeLayers,
                    "weight-name globs to keep in full precision")
       ->delimiter(',');
+  buildApp->add_option("--calib-data", quant.calibData,
+                       "calibration samples: a folder of folders of "
+                       "INPUT.npy (int4_gptq)");
+  buildApp->add_option("--calib-samples", quant.calibSamples,
+                       "use at most this many calibration samples");
+  buildApp->add_option("--gptq-damp", quant.gptqDamp,
+                       "GPTQ damping, a fraction of the mean diagonal "
+                       "(default 0.01)");
+  buildApp->add_flag("!--no-act-order", quant.actOrder,
+                     "GPTQ: quantize inputs in model order, not by energy");
 
   std::string enginePath;
   azc::InspectOptions inspect;

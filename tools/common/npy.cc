@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <sstream>
@@ -153,6 +154,47 @@ bool azr_tools::writeNpy(const std::string &path, azr_dtype_t dtype,
   if (!out) {
     error = path + ": cannot write";
     return false;
+  }
+  return true;
+}
+
+std::vector<std::string> azr_tools::listSamples(const std::string &dir,
+                                                std::string &error) {
+  namespace fs = std::filesystem;
+  std::vector<std::string> folders;
+  bool hasNpy = false;
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end;
+       it.increment(ec)) {
+    if (it->is_directory())
+      folders.push_back(it->path().string());
+    else if (it->path().extension() == ".npy")
+      hasNpy = true;
+  }
+  if (ec) {
+    error = dir + ": cannot read: " + ec.message();
+    return {};
+  }
+  if (hasNpy)
+    return {dir};
+  std::sort(folders.begin(), folders.end());
+  if (folders.empty())
+    error = dir + ": no samples (a folder of INPUT.npy files, or of such "
+                  "folders)";
+  return folders;
+}
+
+bool azr_tools::readSample(const std::string &dir,
+                           const std::vector<std::string> &names,
+                           std::vector<HostTensor> &tensors,
+                           std::string &error) {
+  tensors.assign(names.size(), HostTensor());
+  for (size_t i = 0; i < names.size(); ++i) {
+    std::string file = names[i];
+    std::replace(file.begin(), file.end(), '/', '_');
+    std::replace(file.begin(), file.end(), ':', '_');
+    if (!readNpyFile(dir + "/" + file + ".npy", tensors[i], error))
+      return false;
   }
   return true;
 }

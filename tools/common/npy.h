@@ -38,6 +38,16 @@ bool readNpyFile(const std::string &path, HostTensor &tensor,
 bool writeNpy(const std::string &path, azr_dtype_t dtype, const int64_t *dims,
               size_t rank, const void *data, size_t size, std::string &error);
 
+/// The samples under `dir` for azc eval and calibration: its subfolders in
+/// name order, or `dir` itself when it holds .npy files directly. Empty
+/// with `error` set when `dir` cannot be read or holds neither.
+std::vector<std::string> listSamples(const std::string &dir,
+                                     std::string &error);
+
+/// Reads `dir`/NAME.npy for each name ('/' and ':' in a name read as '_').
+bool readSample(const std::string &dir, const std::vector<std::string> &names,
+                std::vector<HostTensor> &tensors, std::string &error);
+
 } // namespace azr_tools
 
 #endif // AZR_TOOLS_NPY_H

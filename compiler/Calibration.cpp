@@ -1,0 +1,224 @@
+//===- Calibration.cpp - statistics of a model's activations on samples ---===//
+//
+// Quantizers that adapt to data (GPTQ now; static int8, SmoothQuant and AWQ
+// later) need to know what the activations look like. Calibration compiles
+// the imported model once more, in f32, with the input of every
+// quantizable product as an extra output, writes it to a temporary engine,
+// and runs it with the runtime on each sample, accumulating what the
+// quantizers read. The model that is built afterwards is not changed.
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/Calibration.h"
+#include "compiler/EngineWriter.h"
+#include "compiler/Plan.h"
+#include "tools/common/npy.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <cmath>
+#include <memory>
+
+using namespace azc;
+
+namespace {
+
+constexpr const char *kObserverPrefix = "azc.calibration.";
+
+/// Removes a temporary file when it goes out of scope.
+struct TemporaryFile {
+  llvm::SmallString<128> path;
+  ~TemporaryFile() {
+    if (!path.empty())
+      llvm::sys::fs::remove(path);
+  }
+};
+
+/// The engine and session that run the observer engine.
+struct ObserverRun {
+  azr_engine_t *engine = nullptr;
+  azr_session_t *session = nullptr;
+  ~ObserverRun() {
+    if (session)
+      azr_session_release(session);
+    if (engine)
+      azr_engine_release(engine);
+  }
+};
+
+bool statusError(azr_status_t status, const std::string &context,
+                 std::string &error) {
+  error = context + azr_status_message(status);
+  azr_status_free(status);
+  return false;
+}
+
+/// Adds x x^T of each row x (K values) of `rows` to the upper triangle of
+/// `stats.hessian`.
+void accumulateRows(const float *rows, int64_t count,
+                    quant::InputStatistics &stats) {
+  const int64_t K = stats.K;
+  std::vector<double> x(static_cast<size_t>(K));
+  for (int64_t r = 0; r < count; ++r) {
+    for (int64_t k = 0; k < K; ++k)
+      x[k] = rows[r * K + k];
+    for (int64_t i = 0; i < K; ++i) {
+      if (x[i] == 0)
+        continue;
+      double *row = stats.hessian.data() + i * K;
+      for (int64_t j = i; j < K; ++j)
+        row[j] += x[i] * x[j];
+    }
+  }
+  stats.rows += count;
+}
+
+} // namespace
+
+bool azc::collectInputStatistics(mlir::ModuleOp module,
+                                 const CalibrationOptions &options,
+                                 std::vector<quant::InputStatistics> &stats,
+                                 std::string &error) {
+  std::vector<std::string> samples =
+      azr_tools::listSamples(options.data, error);
+  if (samples.empty())
+    return false;
+  if (options.maxSamples > 0 && samples.size() > size_t(options.maxSamples))
+    samples.resize(size_t(options.maxSamples));
+
+  // The observer module: the products' inputs become extra results.
+  mlir::OwningOpRef<mlir::ModuleOp> observer = module.clone();
+  auto main = observer->lookupSymbol<mlir::func::FuncOp>("main");
+  if (!main) {
+    error = "the model has no @main";
+    return false;
+  }
+  std::vector<QuantizableProduct> products = findQuantizableProducts(main);
+  stats.assign(products.size(), quant::InputStatistics());
+  if (products.empty())
+    return true;
+  auto ret =
+      llvm::cast<mlir::func::ReturnOp>(main.getBody().front().getTerminator());
+  mlir::Builder b(module.getContext());
+  for (auto [i, product] : llvm::enumerate(products)) {
+    unsigned index = main.getNumResults();
+    main.insertResult(
+        index, product.input.getType(),
+        b.getDictionaryAttr(b.getNamedAttr(
+            "azg.name", b.getStringAttr(kObserverPrefix + std::to_string(i)))));
+    ret->insertOperands(ret->getNumOperands(), product.input);
+    stats[i].K = product.K;
+    stats[i].hessian.assign(size_t(product.K * product.K), 0.0);
+  }
+
+  // Shapes come from the first sample.
+  std::vector<std::string> names;
+  for (unsigned i = 0; i < main.getNumArguments(); ++i) {
+    auto name = main.getArgAttrOfType<mlir::StringAttr>(i, "azg.name");
+    names.push_back(name ? name.str() : "input" + std::to_string(i));
+  }
+  std::vector<azr_tools::HostTensor> inputs;
+  if (!azr_tools::readSample(samples.front(), names, inputs, error))
+    return false;
+  ShapeProfile profile;
+  for (size_t i = 0; i < names.size(); ++i) {
+    std::string shape;
+    for (int64_t d : inputs[i].dims)
+      shape += (shape.empty() ? "" : "x") + std::to_string(d);
+    if (!shape.empty())
+      profile.inputShapes.push_back(names[i] + ":" + shape);
+  }
+  plan::Plan plan;
+  if (!optimize(*observer, profile, error) ||
+      !plan::lowerToPlan(*observer, plan, error)) {
+    error = "calibration: " + error;
+    return false;
+  }
+  // One fixed shape: no dim varies.
+  for (auto *signatures : {&plan.inputs, &plan.outputs})
+    for (plan::Signature &sig : *signatures) {
+      sig.dimSymbols.assign(sig.dims.size(), -1);
+      sig.dimMin = sig.dims;
+      sig.dimMax = sig.dims;
+    }
+  plan::planMemory(plan);
+  TemporaryFile engineFile;
+  int fd;
+  if (std::error_code ec = llvm::sys::fs::createTemporaryFile(
+          "azc-calibration", "azeng", fd, engineFile.path)) {
+    error = "calibration: cannot create a temporary file: " + ec.message();
+    return false;
+  }
+  llvm::sys::fs::closeFile(fd);
+  EngineInfo info;
+  info.producer = "azc calibration";
+  if (!writeEngine(plan, info, engineFile.path.str().str(), error))
+    return false;
+
+  ObserverRun run;
+  if (azr_status_t status =
+          azr_engine_load(engineFile.path.c_str(), &run.engine))
+    return statusError(status, "calibration: ", error);
+  azr_session_options_t sessionOptions = {};
+  sessionOptions.num_threads = options.threads;
+  if (azr_status_t status =
+          azr_session_create(run.engine, &sessionOptions, &run.session))
+    return statusError(status, "calibration: ", error);
+
+  for (size_t s = 0; s < samples.size(); ++s) {
+    if (s > 0 && !azr_tools::readSample(samples[s], names, inputs, error))
+      return false;
+    for (size_t i = 0; i < names.size(); ++i) {
+      const azr_tools::HostTensor &t = inputs[i];
+      // A NaN or Inf would poison every statistic: refuse it by name.
+      if (t.dtype == AZR_DTYPE_F32) {
+        const auto *v = reinterpret_cast<const float *>(t.data.data());
+        for (size_t e = 0; e < t.data.size() / 4; ++e)
+          if (!std::isfinite(v[e])) {
+            error = samples[s] + ": input '" + names[i] +
+                    "' holds NaN or Inf at element " + std::to_string(e);
+            return false;
+          }
+      }
+      if (azr_status_t status = azr_session_set_input(
+              run.session, names[i].c_str(), t.dtype, t.dims.data(),
+              t.dims.size(), t.data.data(), t.data.size()))
+        return statusError(status, samples[s] + ": ", error);
+    }
+    if (azr_status_t status = azr_session_run(run.session))
+      return statusError(status, samples[s] + ": ", error);
+    for (size_t i = 0; i < products.size(); ++i) {
+      std::string name = kObserverPrefix + std::to_string(i);
+      azr_tensor_info_t out;
+      const void *data;
+      if (azr_status_t status =
+              azr_session_get_output(run.session, name.c_str(), &out, &data))
+        return statusError(status, "calibration: ", error);
+      int64_t count = 1;
+      for (size_t d = 0; d < out.rank; ++d)
+        count *= out.dims[d];
+      const auto *values = static_cast<const float *>(data);
+      for (int64_t e = 0; e < count; ++e)
+        if (!std::isfinite(values[e])) {
+          error = samples[s] + ": the input of the product with weight '" +
+                  products[i].weightName + "' holds NaN or Inf";
+          return false;
+        }
+      accumulateRows(values, count / stats[i].K, stats[i]);
+    }
+    // A progress line on a terminal; one line at the end in a log.
+    if (options.progress && llvm::errs().is_displayed())
+      llvm::errs() << "\rcalibration: " << s + 1 << "/" << samples.size()
+                   << " samples" << (s + 1 == samples.size() ? "\n" : "");
+    else if (options.progress && s + 1 == samples.size())
+      llvm::errs() << "calibration: " << samples.size() << " samples\n";
+  }
+  // The upper triangle mirrored: H is symmetric.
+  for (quant::InputStatistics &st : stats)
+    for (int64_t i = 0; i < st.K; ++i)
+      for (int64_t j = 0; j < i; ++j)
+        st.hessian[i * st.K + j] = st.hessian[j * st.K + i];
+  return true;
+}

@@ -1,0 +1,34 @@
+//===- Calibration.h - statistics of a model's activations ------*- C++ -*-===//
+
+#ifndef AZC_COMPILER_CALIBRATION_H
+#define AZC_COMPILER_CALIBRATION_H
+
+#include "compiler/Driver.h"
+#include "passes/WeightQuantizer.h"
+
+#include <string>
+#include <vector>
+
+namespace azc {
+
+struct CalibrationOptions {
+  /// A folder of samples: subfolders (or itself) holding INPUT.npy files,
+  /// all of one shape.
+  std::string data;
+  int maxSamples = 0; ///< 0: all
+  int threads = 0;
+  bool progress = false; ///< print samples done on stderr
+};
+
+/// Runs the imported `module` (not modified) in f32 on the samples and
+/// returns, per quantizable product in findQuantizableProducts' order, the
+/// second moments of its input rows. NaN or Inf in a sample or an observed
+/// activation is an error naming it.
+bool collectInputStatistics(mlir::ModuleOp module,
+                            const CalibrationOptions &options,
+                            std::vector<quant::InputStatistics> &stats,
+                            std::string &error);
+
+} // namespace azc
+
+#endif // AZC_COMPILER_CALIBRATION_H
