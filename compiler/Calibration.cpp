@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "compiler/Calibration.h"
+#include "compiler/EngineRunner.h"
 #include "compiler/EngineWriter.h"
 #include "compiler/Plan.h"
 #include "tools/common/npy.h"
@@ -35,25 +36,6 @@ struct TemporaryFile {
       llvm::sys::fs::remove(path);
   }
 };
-
-/// The engine and session that run the observer engine.
-struct ObserverRun {
-  azr_engine_t *engine = nullptr;
-  azr_session_t *session = nullptr;
-  ~ObserverRun() {
-    if (session)
-      azr_session_release(session);
-    if (engine)
-      azr_engine_release(engine);
-  }
-};
-
-bool statusError(azr_status_t status, const std::string &context,
-                 std::string &error) {
-  error = context + azr_status_message(status);
-  azr_status_free(status);
-  return false;
-}
 
 /// Adds x x^T of each row x (K values) of `rows` to the upper triangle of
 /// `stats.hessian`.
@@ -157,15 +139,11 @@ bool azc::collectInputStatistics(mlir::ModuleOp module,
   if (!writeEngine(plan, info, engineFile.path.str().str(), error))
     return false;
 
-  ObserverRun run;
-  if (azr_status_t status =
-          azr_engine_load(engineFile.path.c_str(), &run.engine))
-    return statusError(status, "calibration: ", error);
-  azr_session_options_t sessionOptions = {};
-  sessionOptions.num_threads = options.threads;
-  if (azr_status_t status =
-          azr_session_create(run.engine, &sessionOptions, &run.session))
-    return statusError(status, "calibration: ", error);
+  EngineRunner run;
+  if (!run.load(engineFile.path.str().str(), options.threads, error)) {
+    error = "calibration: " + error;
+    return false;
+  }
 
   for (size_t s = 0; s < samples.size(); ++s) {
     if (s > 0 && !azr_tools::readSample(samples[s], names, inputs, error))
@@ -173,33 +151,28 @@ bool azc::collectInputStatistics(mlir::ModuleOp module,
     for (size_t i = 0; i < names.size(); ++i) {
       const azr_tools::HostTensor &t = inputs[i];
       // A NaN or Inf would poison every statistic: refuse it by name.
-      if (t.dtype == AZR_DTYPE_F32) {
-        const auto *v = reinterpret_cast<const float *>(t.data.data());
-        for (size_t e = 0; e < t.data.size() / 4; ++e)
-          if (!std::isfinite(v[e])) {
-            error = samples[s] + ": input '" + names[i] +
-                    "' holds NaN or Inf at element " + std::to_string(e);
-            return false;
-          }
-      }
-      if (azr_status_t status = azr_session_set_input(
-              run.session, names[i].c_str(), t.dtype, t.dims.data(),
-              t.dims.size(), t.data.data(), t.data.size()))
-        return statusError(status, samples[s] + ": ", error);
+      if (t.dtype != AZR_DTYPE_F32)
+        continue;
+      const auto *v = reinterpret_cast<const float *>(t.data.data());
+      for (size_t e = 0; e < t.data.size() / 4; ++e)
+        if (!std::isfinite(v[e])) {
+          error = samples[s] + ": input '" + names[i] +
+                  "' holds NaN or Inf at element " + std::to_string(e);
+          return false;
+        }
     }
-    if (azr_status_t status = azr_session_run(run.session))
-      return statusError(status, samples[s] + ": ", error);
+    if (!run.run(names, inputs, error)) {
+      error = samples[s] + ": " + error;
+      return false;
+    }
     for (size_t i = 0; i < products.size(); ++i) {
-      std::string name = kObserverPrefix + std::to_string(i);
-      azr_tensor_info_t out;
-      const void *data;
-      if (azr_status_t status =
-              azr_session_get_output(run.session, name.c_str(), &out, &data))
-        return statusError(status, "calibration: ", error);
+      std::vector<int64_t> dims;
+      const float *values;
+      if (!run.output(kObserverPrefix + std::to_string(i), dims, values, error))
+        return false;
       int64_t count = 1;
-      for (size_t d = 0; d < out.rank; ++d)
-        count *= out.dims[d];
-      const auto *values = static_cast<const float *>(data);
+      for (int64_t d : dims)
+        count *= d;
       for (int64_t e = 0; e < count; ++e)
         if (!std::isfinite(values[e])) {
           error = samples[s] + ": the input of the product with weight '" +

@@ -12,6 +12,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "compiler/Driver.h"
+#include "compiler/EngineRunner.h"
 #include "tools/common/npy.h"
 
 #include "llvm/ADT/StringExtras.h"
@@ -29,79 +30,6 @@
 using namespace azc;
 
 namespace {
-
-/// A loaded engine and one session on it, released together.
-struct Runner {
-  azr_engine_t *engine = nullptr;
-  azr_session_t *session = nullptr;
-  std::string path;
-
-  ~Runner() {
-    if (session)
-      azr_session_release(session);
-    if (engine)
-      azr_engine_release(engine);
-  }
-
-  bool fail(azr_status_t status, std::string &error) {
-    error = std::string(azr_status_message(status));
-    azr_status_free(status);
-    return false;
-  }
-
-  bool load(const std::string &file, int threads, std::string &error) {
-    path = file;
-    if (azr_status_t status = azr_engine_load(file.c_str(), &engine))
-      return fail(status, error);
-    azr_session_options_t options = {};
-    options.num_threads = threads;
-    if (azr_status_t status = azr_session_create(engine, &options, &session))
-      return fail(status, error);
-    return true;
-  }
-
-  std::vector<std::string> inputNames() const {
-    std::vector<std::string> names;
-    for (size_t i = 0; i < azr_engine_input_count(engine); ++i) {
-      azr_tensor_info_t info;
-      if (!azr_engine_input_info(engine, i, &info))
-        names.push_back(info.name);
-    }
-    return names;
-  }
-
-  bool run(const std::vector<std::string> &names,
-           const std::vector<azr_tools::HostTensor> &inputs,
-           std::string &error) {
-    for (size_t i = 0; i < names.size(); ++i) {
-      const azr_tools::HostTensor &t = inputs[i];
-      if (azr_status_t status = azr_session_set_input(
-              session, names[i].c_str(), t.dtype, t.dims.data(), t.dims.size(),
-              t.data.data(), t.data.size()))
-        return fail(status, error);
-    }
-    if (azr_status_t status = azr_session_run(session))
-      return fail(status, error);
-    return true;
-  }
-
-  /// Output `name` of the last run as floats, or false.
-  bool output(const std::string &name, std::vector<int64_t> &dims,
-              const float *&data, std::string &error) {
-    azr_tensor_info_t info;
-    const void *raw;
-    if (azr_status_t status =
-            azr_session_get_output(session, name.c_str(), &info, &raw))
-      return fail(status, error);
-    if (info.dtype != AZR_DTYPE_F32) {
-      data = nullptr;
-      return true;
-    }
-    dims.assign(info.dims, info.dims + info.rank);
-    data = static_cast<const float *>(raw);
-    return true;
-  }
-};
 
 /// Running measures of one output over the samples.
 struct OutputStats {
@@ -193,7 +121,7 @@ bool isLogits(llvm::StringRef name) {
 
 bool azc::evalEngine(const EvalOptions &options, llvm::raw_ostream &os,
                      std::string &error) {
-  Runner engine, reference;
+  EngineRunner engine, reference;
   if (!engine.load(options.engine, options.threads, error) ||
       !reference.load(options.reference, options.threads, error))
     return false;
