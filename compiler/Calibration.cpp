@@ -44,8 +44,10 @@ void accumulateRows(const float *rows, int64_t count,
   const int64_t K = stats.K;
   std::vector<double> x(static_cast<size_t>(K));
   for (int64_t r = 0; r < count; ++r) {
-    for (int64_t k = 0; k < K; ++k)
+    for (int64_t k = 0; k < K; ++k) {
       x[k] = rows[r * K + k];
+      stats.absSum[k] += std::fabs(x[k]);
+    }
     for (int64_t i = 0; i < K; ++i) {
       if (x[i] == 0)
         continue;
@@ -93,6 +95,7 @@ bool azc::collectInputStatistics(mlir::ModuleOp module,
     ret->insertOperands(ret->getNumOperands(), product.input);
     stats[i].K = product.K;
     stats[i].hessian.assign(size_t(product.K * product.K), 0.0);
+    stats[i].absSum.assign(size_t(product.K), 0.0);
   }
 
   // Shapes come from the first sample.

@@ -66,12 +66,12 @@ bool azc::quantize(mlir::ModuleOp module, const QuantizationOptions &options,
                    std::string &error) {
   if (options.mode == "none")
     return true;
-  static const char *const kPlanned[] = {"fp16",     "bf16", "int8", "int8_sq",
-                                         "int4_awq", "nf4",  "fp8"};
+  static const char *const kPlanned[] = {"fp16",    "bf16", "int8",
+                                         "int8_sq", "nf4",  "fp8"};
   if (llvm::is_contained(kPlanned, options.mode)) {
     error = "--quantization " + options.mode +
             " is not available yet; the weight-only modes int4, int8_wo, "
-            "w4a8 and int4_gptq are";
+            "w4a8, int4_gptq and int4_awq are";
     return false;
   }
   QuantizeWeightsOptions pass;
@@ -82,10 +82,11 @@ bool azc::quantize(mlir::ModuleOp module, const QuantizationOptions &options,
   pass.gptqDamp = options.gptqDamp;
   pass.actOrder = options.actOrder;
   std::shared_ptr<std::vector<quant::InputStatistics>> statistics;
-  if (options.mode == "int4_gptq") {
+  if (options.mode == "int4_gptq" || options.mode == "int4_awq") {
     if (options.calibData.empty()) {
-      error = "--quantization int4_gptq needs calibration samples: give "
-              "--calib-data DIR (folders of INPUT.npy)";
+      error = "--quantization " + options.mode +
+              " needs calibration samples: give --calib-data DIR (folders "
+              "of INPUT.npy)";
       return false;
     }
     CalibrationOptions calibration;
@@ -256,10 +257,12 @@ bool azc::buildEngine(const BuildOptions &options, BuildReport &report,
     flags.push_back({"group_size", std::to_string(quant.groupSize)});
     flags.push_back({"symmetric", quant.symmetric ? "true" : "false"});
     flags.push_back({"exclude_layers", llvm::join(quant.excludeLayers, ",")});
-    if (quant.mode == "int4_gptq") {
+    if (!quant.calibData.empty()) {
       flags.push_back(
           {"calib_data", llvm::sys::path::filename(quant.calibData).str()});
       flags.push_back({"calib_samples", std::to_string(quant.calibSamples)});
+    }
+    if (quant.mode == "int4_gptq") {
       flags.push_back({"gptq_damp", std::to_string(quant.gptqDamp)});
       flags.push_back({"act_order", quant.actOrder ? "true" : "false"});
     }

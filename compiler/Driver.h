@@ -28,11 +28,11 @@ bool optimize(mlir::ModuleOp module, const ShapeProfile &profile,
 
 /// `azc build --quantization`: weight-only modes so far.
 struct QuantizationOptions {
-  std::string mode = "none"; ///< none, int4, int8_wo, w4a8 or int4_gptq
+  std::string mode = "none"; ///< none, int4, int8_wo, w4a8, int4_gptq, int4_awq
   int64_t groupSize = 32;    ///< codes per scale along K
   bool symmetric = false;    ///< no zero points
   std::vector<std::string> excludeLayers; ///< weight-name globs kept f32
-  /// Calibration samples (int4_gptq): a folder of INPUT.npy folders.
+  /// Calibration samples (int4_gptq, int4_awq): folders of INPUT.npy.
   std::string calibData;
   int calibSamples = 0; ///< at most this many (0: all)
   double gptqDamp = 0.01;

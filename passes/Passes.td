@@ -84,13 +84,16 @@ def QuantizeWeights : Pass<"azg-quantize-weights", "mlir::func::FuncOp"> {
     block at run time: the kernel's accuracy level 4), `int4_gptq` (4-bit
     codes chosen by GPTQ from the second moments of each product's inputs
     on calibration data, which the driver collects and hands to the pass;
-    `gptq-damp`, `act-order`). Weights whose name
+    `gptq-damp`, `act-order`), `int4_awq` (4-bit codes of the weight scaled
+    per input channel by a power of the calibration inputs' mean magnitude,
+    the power searched per product; the input is divided by the same
+    scales before the product). Weights whose name
     matches an `exclude` glob keep full precision. It runs once, before
     shapes are fixed, since it only reads weights.
   }];
   let options = [
     Option<"mode", "mode", "std::string", "\"int4\"",
-           "int4, int8_wo, w4a8 or int4_gptq">,
+           "int4, int8_wo, w4a8, int4_gptq or int4_awq">,
     Option<"groupSize", "group-size", "int64_t", "32",
            "codes sharing a scale along K (a power of two >= 16)">,
     Option<"symmetric", "symmetric", "bool", "false",

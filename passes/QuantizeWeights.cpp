@@ -43,8 +43,12 @@ struct QuantizationSpec {
   int64_t groupSize = 32;
   bool symmetric = false;
   std::vector<llvm::GlobPattern> exclude;
-  /// int4_gptq: each product's calibration statistics.
-  bool gptq = false;
+  /// int4_gptq and int4_awq: each product's calibration statistics.
+  enum class Algorithm {
+    roundToNearest,
+    gptq,
+    awq
+  } algorithm = Algorithm::roundToNearest;
   azc::quant::GptqOptions gptqOptions;
   llvm::DenseMap<Operation *, const azc::quant::InputStatistics *> statistics;
 
@@ -134,16 +138,33 @@ LogicalResult replaceWithNBits(Operation *op, Value input,
                                const ConstantWeight &weight, Value bias,
                                Value residual, const QuantizationSpec &spec,
                                PatternRewriter &rewriter) {
+  using Algorithm = QuantizationSpec::Algorithm;
   const azc::quant::InputStatistics *stats =
-      spec.gptq ? spec.statistics.lookup(op) : nullptr;
-  if (spec.gptq && (!stats || stats->K != weight.K))
+      spec.algorithm != Algorithm::roundToNearest ? spec.statistics.lookup(op)
+                                                  : nullptr;
+  if (spec.algorithm != Algorithm::roundToNearest &&
+      (!stats || stats->K != weight.K))
     return rewriter.notifyMatchFailure(op, "no calibration statistics");
-  BlockQuantized q =
-      stats ? azc::quant::quantizeGptq(weight.view(), stats->hessian, spec.bits,
-                                       spec.groupSize, spec.symmetric,
-                                       spec.gptqOptions)
-            : azc::quant::quantizeRoundToNearest(
-                  weight.view(), spec.bits, spec.groupSize, spec.symmetric);
+  BlockQuantized q;
+  std::vector<float> inputScale;
+  switch (spec.algorithm) {
+  case Algorithm::roundToNearest:
+    q = azc::quant::quantizeRoundToNearest(weight.view(), spec.bits,
+                                           spec.groupSize, spec.symmetric);
+    break;
+  case Algorithm::gptq:
+    q = azc::quant::quantizeGptq(weight.view(), stats->hessian, spec.bits,
+                                 spec.groupSize, spec.symmetric,
+                                 spec.gptqOptions);
+    break;
+  case Algorithm::awq: {
+    azc::quant::AwqResult awq = azc::quant::quantizeAwq(
+        weight.view(), *stats, spec.bits, spec.groupSize, spec.symmetric);
+    q = std::move(awq.quantized);
+    inputScale = std::move(awq.inputScale);
+    break;
+  }
+  }
   Location loc = op->getLoc();
   MLIRContext *context = op->getContext();
   Type u8 = IntegerType::get(context, 8, IntegerType::Unsigned);
@@ -160,6 +181,14 @@ LogicalResult replaceWithNBits(Operation *op, Value input,
     zeroPoints = makeWeight(rewriter, loc, base + ".zero_points",
                             RankedTensorType::get({q.N, q.zpStride}, u8),
                             asBytes(q.zeroPoints));
+  // AWQ's codes are of W * s: the input is divided by s first.
+  if (!inputScale.empty()) {
+    Value divisor =
+        makeWeight(rewriter, loc, weight.name + ".awq_input_scale",
+                   RankedTensorType::get({q.K}, rewriter.getF32Type()),
+                   asBytes(inputScale));
+    input = rewriter.create<MulOp>(loc, input, divisor);
+  }
   auto i64 = [&](int64_t v) { return rewriter.getI64IntegerAttr(v); };
   auto activation = op->getAttrOfType<ActivationAttr>("activation");
   auto nbits = rewriter.create<MatMulNBitsOp>(
@@ -267,18 +296,20 @@ struct QuantizeWeightsPass
       spec.accuracyLevel = 4;
     } else if (mode == "int4_gptq") {
       spec.bits = 4;
-      spec.gptq = true;
+      spec.algorithm = QuantizationSpec::Algorithm::gptq;
+    } else if (mode == "int4_awq") {
+      spec.bits = 4;
+      spec.algorithm = QuantizationSpec::Algorithm::awq;
     } else {
       func.emitError("unknown weight quantization mode '")
-          << mode << "' (int4, int8_wo, w4a8 or int4_gptq)";
+          << mode << "' (int4, int8_wo, w4a8, int4_gptq or int4_awq)";
       return signalPassFailure();
     }
-    if (spec.gptq) {
+    if (spec.algorithm != QuantizationSpec::Algorithm::roundToNearest) {
       std::vector<azc::QuantizableProduct> products =
           azc::findQuantizableProducts(func);
       if (!statistics || statistics->size() != products.size()) {
-        func.emitError("int4_gptq needs calibration statistics for each of "
-                       "the ")
+        func.emitError(mode + " needs calibration statistics for each of the ")
             << products.size() << " quantizable products (give --calib-data)";
         return signalPassFailure();
       }

@@ -235,6 +235,81 @@ BlockQuantized azc::quant::quantizeGptq(const WeightView &w,
   return q;
 }
 
+AwqResult azc::quant::quantizeAwq(const WeightView &w,
+                                  const InputStatistics &stats, int bits,
+                                  int64_t blockSize, bool symmetric,
+                                  int gridSteps) {
+  const int64_t K = w.K, N = w.N;
+  const double rows = double(std::max<int64_t>(stats.rows, 1));
+  std::vector<double> meanAbs(static_cast<size_t>(K));
+  double smallest = INFINITY;
+  for (int64_t k = 0; k < K; ++k) {
+    meanAbs[k] = stats.absSum[k] / rows;
+    if (meanAbs[k] > 0)
+      smallest = std::min(smallest, meanAbs[k]);
+  }
+  // Inputs never seen take the smallest seen magnitude, not 0 (whose power
+  // would zero the row).
+  for (double &m : meanAbs)
+    if (!(m > 0))
+      m = std::isfinite(smallest) ? smallest : 1.0;
+
+  // Columns whose error is measured: all, or an even subsample.
+  const int64_t budget = int64_t(1) << 30;
+  const int64_t stride = std::max<int64_t>(1, K * K * N / budget);
+  std::vector<double> error(static_cast<size_t>(K));
+  auto outputError = [&](const BlockQuantized &q,
+                         const std::vector<double> &scale) {
+    double total = 0;
+    for (int64_t n = 0; n < N; n += stride) {
+      for (int64_t k = 0; k < K; ++k)
+        error[k] = double(dequantized(q, k, n)) / scale[k] - w.at(k, n);
+      for (int64_t i = 0; i < K; ++i) {
+        if (error[i] == 0)
+          continue;
+        const double *h = stats.hessian.data() + i * K;
+        double dot = 0;
+        for (int64_t j = 0; j < K; ++j)
+          dot += h[j] * error[j];
+        total += error[i] * dot;
+      }
+    }
+    return total;
+  };
+
+  std::vector<float> scaled(static_cast<size_t>(K * N));
+  std::vector<double> scale(static_cast<size_t>(K));
+  AwqResult best;
+  double bestError = INFINITY;
+  for (int step = 0; step <= gridSteps; ++step) {
+    const double alpha = double(step) / double(gridSteps);
+    double lo = INFINITY, hi = 0;
+    for (int64_t k = 0; k < K; ++k) {
+      scale[k] = std::pow(meanAbs[k], alpha);
+      lo = std::min(lo, scale[k]);
+      hi = std::max(hi, scale[k]);
+    }
+    const double norm = std::sqrt(lo * hi);
+    for (int64_t k = 0; k < K; ++k) {
+      scale[k] /= norm;
+      for (int64_t n = 0; n < N; ++n)
+        scaled[k * N + n] = float(double(w.at(k, n)) * scale[k]);
+    }
+    BlockQuantized q = quantizeRoundToNearest({scaled.data(), K, N, N, 1}, bits,
+                                              blockSize, symmetric);
+    const double e = outputError(q, scale);
+    if (e < bestError) {
+      bestError = e;
+      best.quantized = std::move(q);
+      best.alpha = alpha;
+      best.inputScale.resize(static_cast<size_t>(K));
+      for (int64_t k = 0; k < K; ++k)
+        best.inputScale[k] = float(1.0 / scale[k]);
+    }
+  }
+  return best;
+}
+
 float azc::quant::dequantized(const BlockQuantized &q, int64_t k, int64_t n) {
   const int64_t block = k / q.blockSize;
   return (float(loadCode(q, n, k)) - float(zeroPoint(q, n, block))) *

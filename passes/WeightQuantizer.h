@@ -84,7 +84,28 @@ BlockQuantized quantizeGptq(const WeightView &w,
 struct InputStatistics {
   int64_t K = 0, rows = 0;
   std::vector<double> hessian;
+  std::vector<double> absSum; ///< sum of |x_k| over the rows, per k
 };
+
+/// AWQ (Lin et al., 2023), activation-aware scaling: weight row k is
+/// multiplied by s_k = m_k^alpha (m_k the mean |x_k| on calibration
+/// inputs, s normalized so that max(s) * min(s) = 1) before rounding to
+/// nearest, and the input is divided by s at run time, so that the rows
+/// that meet large activations are rounded more finely. alpha is searched
+/// on a grid of `gridSteps` + 1 points in [0, 1] for the least output
+/// error sum_n e_n^T H e_n (e_n column n's error after scaling back);
+/// alpha = 0 is plain rounding, so on the calibration inputs AWQ is never
+/// worse. Columns are subsampled evenly when K^2 N passes 2^30 per point.
+/// (The paper's weight-clipping search is not done.)
+struct AwqResult {
+  BlockQuantized quantized; ///< codes of W * s
+  std::vector<float>
+      inputScale; ///< 1 / s, per k: what the input is multiplied by
+  double alpha = 0;
+};
+AwqResult quantizeAwq(const WeightView &w, const InputStatistics &stats,
+                      int bits, int64_t blockSize, bool symmetric,
+                      int gridSteps = 20);
 
 /// Element (k, n) of the dequantized weight.
 float dequantized(const BlockQuantized &q, int64_t k, int64_t n);

@@ -155,7 +155,8 @@ int main(int argc, char **argv) {
   azc::QuantizationOptions &quant = build.quantization;
   buildApp->add_option(
       "--quantization", quant.mode,
-      "none (default); weight-only: int4, int8_wo, w4a8, int4_gptq");
+      "none (default); weight-only: int4, int8_wo, w4a8, int4_gptq, "
+      "int4_awq");
   buildApp->add_option("--group-size", quant.groupSize,
                        "weights sharing a scale along K (default 32)");
   buildApp->add_flag("--symmetric", quant.symmetric,
@@ -166,7 +167,7 @@ int main(int argc, char **argv) {
       ->delimiter(',');
   buildApp->add_option("--calib-data", quant.calibData,
                        "calibration samples: a folder of folders of "
-                       "INPUT.npy (int4_gptq)");
+                       "INPUT.npy (int4_gptq, int4_awq)");
   buildApp->add_option("--calib-samples", quant.calibSamples,
                        "use at most this many calibration samples");
   buildApp->add_option("--gptq-damp", quant.gptqDamp,

@@ -203,3 +203,44 @@ TEST(Gptq, DeadInputsKeepRoundedWeights) {
   for (int64_t n = 0; n < N; ++n)
     EXPECT_EQ(dequantized(gptq, 5, n), dequantized(rtn, 5, n)) << n;
 }
+
+// AWQ searches alpha from 0 (plain rounding) up, so its output error on
+// the calibration statistics is never above rounding's; with inputs of
+// unequal energy it is below. Inputs of equal magnitude leave nothing to
+// scale: every alpha gives s = 1, and AWQ is rounding.
+TEST(Awq, NeverWorseThanRoundingAndNeutralOnUniformInputs) {
+  const int64_t K = 64, N = 6;
+  std::vector<float> w = randomMatrix(K, N, 8);
+  WeightView view{w.data(), K, N, N, 1};
+  InputStatistics stats;
+  stats.K = K;
+  stats.rows = 400;
+  stats.hessian = correlatedHessian(K, 400, 9);
+  stats.absSum.resize(size_t(K));
+  for (int64_t k = 0; k < K; ++k)
+    stats.absSum[k] = 400 * std::sqrt(stats.hessian[k * K + k] / 400);
+  BlockQuantized rtn = quantizeRoundToNearest(view, 4, 32, false);
+  AwqResult awq = quantizeAwq(view, stats, 4, 32, false);
+  // outputError of the effective weight dequant(q)[k] * inputScale[k].
+  auto effectiveError = [&](const AwqResult &r) {
+    double total = 0;
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t i = 0; i < K; ++i) {
+        const double ei =
+            dequantized(r.quantized, i, n) * r.inputScale[i] - view.at(i, n);
+        for (int64_t j = 0; j < K; ++j)
+          total += ei * stats.hessian[i * K + j] *
+                   (dequantized(r.quantized, j, n) * r.inputScale[j] -
+                    view.at(j, n));
+      }
+    return total;
+  };
+  EXPECT_GT(awq.alpha, 0.0);
+  EXPECT_LT(effectiveError(awq), outputError(rtn, view, stats.hessian));
+
+  std::fill(stats.absSum.begin(), stats.absSum.end(), 123.0);
+  AwqResult uniform = quantizeAwq(view, stats, 4, 32, false);
+  EXPECT_EQ(uniform.quantized.codes, rtn.codes);
+  for (float s : uniform.inputScale)
+    EXPECT_EQ(s, 1.0f);
+}

@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
-"""GPTQ in numpy on the quantization fixtures' MLP, against azc's engine.
+"""GPTQ and AWQ in numpy on the quantization fixtures' MLP, against azc's
+engines.
 
-  gptq_reference.py OUT_DIR --engine GPTQ.azeng --bin DIR [--no-act-order]
-                    [--damp 0.01] [--calib-samples N] [--atol A]
-                    [--max-error-ratio R]
+  calibrated_quant_reference.py OUT_DIR --engine ENGINE --bin DIR
+      [--algorithm gptq|awq] [--no-act-order] [--damp 0.01]
+      [--calib-samples N] [--atol A] [--max-error-ratio R]
 
 Reads OUT_DIR/mlp.onnx and the samples of make_quantization_fixtures.py.
 Runs the float MLP in numpy over mlp_calib to get each MatMul's input
@@ -13,8 +14,12 @@ onnxruntime's own 4-bit asymmetric block quantizer (blocks of 32) on the
 original weight, rows are taken by decreasing H[k][k] (act order), H is
 damped by damp * mean(diag H), and each row's rounding error, divided by
 the diagonal of the upper Cholesky factor of H^-1, is subtracted from the
-later rows. Then runs the MLP with the dequantized weights on mlp_eval and
-compares with azc's int4_gptq engine on the same samples: the same codes
+later rows. AWQ (--algorithm awq, passes/WeightQuantizer.h): for alpha in
+0, 0.05, ..., 1, scale row k of the weight by s_k = m_k^alpha (m the mean
+|input|, s normalized to max(s) min(s) = 1), round to nearest, and keep the
+alpha of least sum_n e_n^T H e_n; the input is divided by s. Then runs the
+MLP with the dequantized weights on mlp_eval and compares with azc's
+int4_gptq or int4_awq engine on the same samples: the same codes
 leave only summation-order differences. Also compares the output error of
 GPTQ and of plain rounding against the float model (--max-error-ratio).
 """
@@ -37,12 +42,14 @@ def load(out):
 
 
 def forward(w, x, collect=None):
-    """The fixture's MLP (see make_quantization_fixtures.build_mlp)."""
+    """The fixture's MLP (see make_quantization_fixtures.build_mlp); a
+    weight may come with a per-input scale (AWQ) as NAME.input_scale."""
     h = x
     for i, name in enumerate(("fc1", "fc2", "fc3")):
         if collect is not None:
             collect[name].append(h.reshape(-1, h.shape[-1]).astype(np.float64))
-        h = h @ w[name + ".weight"] + w[name + ".bias"]
+        inp = h * w[name + ".input_scale"] if name + ".input_scale" in w else h
+        h = inp @ w[name + ".weight"] + w[name + ".bias"]
         if i < 2:
             h = np.maximum(h, 0)
     return h + x
@@ -98,11 +105,35 @@ def gptq(weight, hessian, damp, act_order):
     return dequantized
 
 
+def dequantize(weight):
+    """Round-to-nearest weight as onnxruntime's quantizer gives it, [K, N]."""
+    scales, zps, codes = rtn_params(weight)
+    blocks = np.arange(weight.shape[0]) // BLOCK
+    return ((codes - zps[:, blocks]) * scales[:, blocks]).T.astype(np.float32)
+
+
+def awq(weight, hessian, abs_mean, steps=20):
+    m = abs_mean.copy()
+    seen = m > 0
+    m[~seen] = m[seen].min() if seen.any() else 1.0
+    best = None
+    for step in range(steps + 1):
+        s = m ** (step / steps)
+        s = s / np.sqrt(s.min() * s.max())
+        deq = dequantize((weight.astype(np.float64) * s[:, None]).astype(np.float32))
+        e = deq.astype(np.float64) / s[:, None] - weight
+        err = float(np.einsum("kn,kj,jn->", e, hessian, e))
+        if best is None or err < best[0]:
+            best = (err, deq, (1.0 / s).astype(np.float32))
+    return best[1], best[2]
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("out")
     p.add_argument("--engine", required=True)
     p.add_argument("--bin", required=True)
+    p.add_argument("--algorithm", choices=("gptq", "awq"), default="gptq")
     p.add_argument("--no-act-order", action="store_true")
     p.add_argument("--damp", type=float, default=0.01)
     p.add_argument("--calib-samples", type=int, default=0, help="use the first N (0: all)")
@@ -119,14 +150,16 @@ def main():
     for name, rows in collect.items():
         x = np.concatenate(rows)
         weight = w[name + ".weight"]
-        quantized[name + ".weight"] = gptq(weight, x.T @ x, a.damp, not a.no_act_order)
-        scales, zps, codes = rtn_params(weight)
-        blocks = np.arange(weight.shape[0]) // BLOCK
-        rounded[name + ".weight"] = ((codes - zps[:, blocks]) * scales[:, blocks]).T.astype(np.float32)
+        if a.algorithm == "gptq":
+            quantized[name + ".weight"] = gptq(weight, x.T @ x, a.damp, not a.no_act_order)
+        else:
+            quantized[name + ".weight"], quantized[name + ".input_scale"] = awq(
+                weight, x.T @ x, np.abs(x).mean(axis=0))
+        rounded[name + ".weight"] = dequantize(weight)
     eval_dir = os.path.join(a.out, "mlp_eval")
-    worst, err = 0.0, {"gptq": 0.0, "rtn": 0.0, "ref": 0.0}
+    worst, err = 0.0, {"quantized": 0.0, "rtn": 0.0, "ref": 0.0}
     for i, x in enumerate(samples(eval_dir)):
-        out = os.path.join(a.out, "gptq_check", f"{i:03d}")
+        out = os.path.join(a.out, a.algorithm + "_check", f"{i:03d}")
         os.makedirs(out, exist_ok=True)
         subprocess.run([os.path.join(a.bin, "azr-run"), a.engine, "--input",
                         f"x={os.path.join(eval_dir, f'{i:03d}', 'x.npy')}", "--output-dir", out],
@@ -135,16 +168,17 @@ def main():
         want = forward(quantized, x.astype(np.float64))
         exact = forward(w, x.astype(np.float64))
         worst = max(worst, float(np.abs(got - want).max()))
-        err["gptq"] += float(((want - exact) ** 2).sum())
+        err["quantized"] += float(((want - exact) ** 2).sum())
         err["rtn"] += float(((forward(rounded, x.astype(np.float64)) - exact) ** 2).sum())
         err["ref"] += float((exact ** 2).sum())
-    ratio = np.sqrt(err["gptq"] / err["rtn"])
+    ratio = np.sqrt(err["quantized"] / err["rtn"])
     better = ratio <= a.max_error_ratio
-    print(f"relative RMS error vs float: GPTQ {np.sqrt(err['gptq'] / err['ref']):.4f}, "
+    print(f"relative RMS error vs float: {a.algorithm} {np.sqrt(err['quantized'] / err['ref']):.4f}, "
           f"round to nearest {np.sqrt(err['rtn'] / err['ref']):.4f}: ratio {ratio:.3f} "
           f"(at most {a.max_error_ratio:g}) {'ok' if better else 'NOT BETTER'}")
     ok = worst <= a.atol and better
-    print(f"max |azc - numpy GPTQ| = {worst:.3g} (atol {a.atol:g}) {'ok' if ok else 'MISMATCH'}")
+    print(f"max |azc - numpy {a.algorithm}| = {worst:.3g} (atol {a.atol:g}) "
+          f"{'ok' if ok else 'MISMATCH'}")
     sys.exit(0 if ok else 1)
 
 
