@@ -11,12 +11,13 @@ python=${ORT_PYTHON:-python3}
 # GPTQ calibrates on the 64 calibration verses, one folder of inputs each.
 "$python" "$here/compare.py" inputs --data "$work/data/calibration.npz" \
   --out "$work/calib_samples" >/dev/null
-for mode in none int4 int4-sym int8_wo w4a8 int4_gptq int4_gptq-sym; do
+for mode in none int4 int4-sym int8_wo w4a8 int4_gptq int4_gptq-sym int4_awq; do
   case $mode in
     none) flags="" ;;
     int4-sym) flags="--quantization int4 --symmetric" ;;
     int4_gptq) flags="--quantization int4_gptq --calib-data $work/calib_samples" ;;
     int4_gptq-sym) flags="--quantization int4_gptq --symmetric --calib-data $work/calib_samples" ;;
+    int4_awq) flags="--quantization int4_awq --calib-data $work/calib_samples" ;;
     *) flags="--quantization $mode" ;;
   esac
   engine="$work/azc-$mode.azeng"
