@@ -15,6 +15,8 @@
 #include "mlir/Pass/PassManager.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/JSON.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 
@@ -63,7 +65,7 @@ bool azc::optimize(mlir::ModuleOp module, const ShapeProfile &profile,
 }
 
 bool azc::quantize(mlir::ModuleOp module, const QuantizationOptions &options,
-                   std::string &error) {
+                   std::vector<QuantizedLayer> &layers, std::string &error) {
   if (options.mode == "none")
     return true;
   static const char *const kPlanned[] = {"fp16",    "bf16", "int8",
@@ -82,13 +84,14 @@ bool azc::quantize(mlir::ModuleOp module, const QuantizationOptions &options,
   pass.gptqDamp = options.gptqDamp;
   pass.actOrder = options.actOrder;
   std::shared_ptr<std::vector<quant::InputStatistics>> statistics;
-  if (options.mode == "int4_gptq" || options.mode == "int4_awq") {
-    if (options.calibData.empty()) {
-      error = "--quantization " + options.mode +
-              " needs calibration samples: give --calib-data DIR (folders "
-              "of INPUT.npy)";
-      return false;
-    }
+  if ((options.mode == "int4_gptq" || options.mode == "int4_awq") &&
+      options.calibData.empty()) {
+    error = "--quantization " + options.mode +
+            " needs calibration samples: give --calib-data DIR (folders of "
+            "INPUT.npy)";
+    return false;
+  }
+  if (!options.calibData.empty()) {
     CalibrationOptions calibration;
     calibration.data = options.calibData;
     calibration.maxSamples = options.calibSamples;
@@ -106,10 +109,60 @@ bool azc::quantize(mlir::ModuleOp module, const QuantizationOptions &options,
   });
   mlir::PassManager pm(context);
   buildQuantizationPipeline(pm, pass, statistics);
-  if (mlir::succeeded(pm.run(module)))
-    return true;
-  error = first.empty() ? "quantization failed" : first;
-  return false;
+  if (mlir::failed(pm.run(module))) {
+    error = first.empty() ? "quantization failed" : first;
+    return false;
+  }
+  // The report attributes are read here and dropped: engines need none.
+  module.walk([&](azg::MatMulNBitsOp op) {
+    auto source = op->getAttrOfType<mlir::StringAttr>(kQuantSourceAttr);
+    if (!source)
+      return;
+    QuantizedLayer layer;
+    layer.weight = source.str();
+    layer.K = op.getK();
+    layer.N = op.getN();
+    layer.bits = op.getBits();
+    if (auto e = op->getAttrOfType<mlir::FloatAttr>(kQuantWeightErrorAttr))
+      layer.weightError = e.getValueAsDouble();
+    if (auto e = op->getAttrOfType<mlir::FloatAttr>(kQuantOutputErrorAttr))
+      layer.outputError = e.getValueAsDouble();
+    for (const char *name :
+         {kQuantSourceAttr, kQuantWeightErrorAttr, kQuantOutputErrorAttr})
+      op->removeAttr(name);
+    layers.push_back(layer);
+  });
+  std::sort(layers.begin(), layers.end(),
+            [](const QuantizedLayer &a, const QuantizedLayer &b) {
+              return std::tie(a.outputError, a.weightError, b.weight) >
+                     std::tie(b.outputError, b.weightError, a.weight);
+            });
+  return true;
+}
+
+std::string azc::quantizationReport(const QuantizationOptions &options,
+                                    const std::vector<QuantizedLayer> &layers) {
+  llvm::json::Array entries;
+  for (const QuantizedLayer &layer : layers) {
+    llvm::json::Object entry{{"weight", layer.weight},
+                             {"K", layer.K},
+                             {"N", layer.N},
+                             {"bits", layer.bits},
+                             {"weight_relative_rms_error", layer.weightError}};
+    if (layer.outputError >= 0)
+      entry["output_relative_error"] = layer.outputError;
+    entries.push_back(std::move(entry));
+  }
+  llvm::json::Object report{
+      {"mode", options.mode},
+      {"group_size", options.groupSize},
+      {"symmetric", options.symmetric},
+      {"calibration_data", llvm::sys::path::filename(options.calibData).str()},
+      {"layers", std::move(entries)}};
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << llvm::formatv("{0:2}", llvm::json::Value(std::move(report))) << "\n";
+  return text;
 }
 
 namespace {
@@ -167,7 +220,7 @@ bool azc::buildEngine(const BuildOptions &options, BuildReport &report,
   if (!module)
     return false;
   // Quantization reads only weights: once, before shapes are fixed.
-  if (!quantize(*module, options.quantization, error)) {
+  if (!quantize(*module, options.quantization, report.quantized, error)) {
     error = options.model + ": " + error;
     return false;
   }
@@ -277,6 +330,12 @@ bool azc::buildEngine(const BuildOptions &options, BuildReport &report,
       if (buffer)
         info.attachments.push_back({name, (*buffer)->getBuffer().str()});
     }
+  // The quantization report travels inside the engine and beside it.
+  std::string quantReport;
+  if (quant.mode != "none") {
+    quantReport = quantizationReport(quant, report.quantized);
+    info.attachments.push_back({"quantization_report.json", quantReport});
+  }
   flags.push_back(
       {"pipeline",
        std::string(quant.mode == "none" ? "" : "quantize-weights,") +
@@ -284,6 +343,17 @@ bool azc::buildEngine(const BuildOptions &options, BuildReport &report,
            "fuse-epilogues,cse,canonicalize"});
   if (!writeEngine(plan, info, options.output, error))
     return false;
+  if (!quantReport.empty()) {
+    report.quantizationReport = options.output + ".quantization.json";
+    std::error_code ec;
+    llvm::raw_fd_ostream out(report.quantizationReport, ec);
+    if (ec) {
+      error =
+          "cannot write '" + report.quantizationReport + "': " + ec.message();
+      return false;
+    }
+    out << quantReport;
+  }
   report.steps = plan.steps.size();
   report.arenaSize = plan.arenaSize;
   report.intermediateBytes = plan.intermediateBytes;

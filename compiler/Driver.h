@@ -39,10 +39,23 @@ struct QuantizationOptions {
   bool actOrder = true;
 };
 
-/// Quantizes `module`'s weights as `options` say; false with `error` on a
-/// bad option.
+/// What quantization did to each weight (passes/Passes.h's attributes).
+struct QuantizedLayer {
+  std::string weight;
+  int64_t K = 0, N = 0, bits = 0;
+  double weightError = 0, outputError = -1; ///< relative; -1: not measured
+};
+
+/// Quantizes `module`'s weights as `options` say and fills `layers`, most
+/// sensitive first; false with `error` on a bad option.
 bool quantize(mlir::ModuleOp module, const QuantizationOptions &options,
-              std::string &error);
+              std::vector<QuantizedLayer> &layers, std::string &error);
+
+/// The JSON report of a quantized build: the options, and per weight its
+/// relative weight error and (calibrated) output error, most sensitive
+/// first. Written beside the engine and carried inside it.
+std::string quantizationReport(const QuantizationOptions &options,
+                               const std::vector<QuantizedLayer> &layers);
 
 struct BuildOptions {
   std::string model;
@@ -60,6 +73,8 @@ struct BuildOptions {
 struct BuildReport {
   size_t steps = 0;
   uint64_t arenaSize = 0, intermediateBytes = 0, constantsSize = 0;
+  std::vector<QuantizedLayer> quantized; ///< most sensitive first
+  std::string quantizationReport;        ///< its JSON file, if written
 };
 
 /// Model in, engine file out. The build options are recorded in the engine.

@@ -165,6 +165,13 @@ bool azc::inspectEngine(const std::string &path, const InspectOptions &options,
        << (option->value() && option->value()->size() ? option->value()->str()
                                                       : "(not set)")
        << "\n";
+  if (meta->attachments() && meta->attachments()->size()) {
+    os << "attachments:";
+    for (const schema::Attachment *file : *meta->attachments())
+      os << " " << file->name()->str() << " ("
+         << bytesText(file->data() ? file->data()->size() : 0) << ")";
+    os << "\n";
+  }
   std::vector<plan::Symbol> symbols;
   if (meta->symbols()) {
     os << "dims that vary at run time (steps below show their max):\n";

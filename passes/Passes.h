@@ -40,6 +40,15 @@ struct ShapeProfile {
 /// azg-resolve-shapes both drive.
 void populateShapeFoldingPatterns(mlir::RewritePatternSet &patterns);
 
+/// Attributes azg-quantize-weights leaves on each matmul_nbits it makes,
+/// for the build's quantization report (the driver reads and removes
+/// them): the source weight's name, the relative RMS error of its weights
+/// and, with calibration statistics, the relative error of the product on
+/// the calibration inputs (see quant::measureError).
+inline constexpr const char kQuantSourceAttr[] = "azg.quant_source";
+inline constexpr const char kQuantWeightErrorAttr[] = "azg.quant_weight_error";
+inline constexpr const char kQuantOutputErrorAttr[] = "azg.quant_output_error";
+
 /// A matmul or gemm that azg-quantize-weights can rewrite: the activation
 /// whose rows (of K values) it multiplies with a constant weight, and that
 /// weight's name.

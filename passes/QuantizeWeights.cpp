@@ -139,9 +139,7 @@ LogicalResult replaceWithNBits(Operation *op, Value input,
                                Value residual, const QuantizationSpec &spec,
                                PatternRewriter &rewriter) {
   using Algorithm = QuantizationSpec::Algorithm;
-  const azc::quant::InputStatistics *stats =
-      spec.algorithm != Algorithm::roundToNearest ? spec.statistics.lookup(op)
-                                                  : nullptr;
+  const azc::quant::InputStatistics *stats = spec.statistics.lookup(op);
   if (spec.algorithm != Algorithm::roundToNearest &&
       (!stats || stats->K != weight.K))
     return rewriter.notifyMatchFailure(op, "no calibration statistics");
@@ -197,6 +195,15 @@ LogicalResult replaceWithNBits(Operation *op, Value input,
       activation ? activation : ActivationAttr::get(context, Activation::none),
       op->getAttrOfType<FloatAttr>("clip_min"),
       op->getAttrOfType<FloatAttr>("clip_max"));
+  // What the rounding cost, for the build's quantization report.
+  azc::quant::QuantizationError error =
+      azc::quant::measureError(weight.view(), q, inputScale, stats);
+  nbits->setAttr(azc::kQuantSourceAttr, rewriter.getStringAttr(weight.name));
+  nbits->setAttr(azc::kQuantWeightErrorAttr,
+                 rewriter.getF64FloatAttr(error.weight));
+  if (stats)
+    nbits->setAttr(azc::kQuantOutputErrorAttr,
+                   rewriter.getF64FloatAttr(error.output));
   rewriter.replaceOp(op, nbits.getOutput());
   return success();
 }
@@ -305,19 +312,23 @@ struct QuantizeWeightsPass
           << mode << "' (int4, int8_wo, w4a8, int4_gptq or int4_awq)";
       return signalPassFailure();
     }
-    if (spec.algorithm != QuantizationSpec::Algorithm::roundToNearest) {
-      std::vector<azc::QuantizableProduct> products =
-          azc::findQuantizableProducts(func);
-      if (!statistics || statistics->size() != products.size()) {
-        func.emitError(mode + " needs calibration statistics for each of the ")
-            << products.size() << " quantizable products (give --calib-data)";
-        return signalPassFailure();
-      }
+    // Statistics drive GPTQ and AWQ; with any mode they measure each
+    // product's output error for the report.
+    std::vector<azc::QuantizableProduct> products =
+        azc::findQuantizableProducts(func);
+    const bool needed =
+        spec.algorithm != QuantizationSpec::Algorithm::roundToNearest;
+    if ((statistics || needed) &&
+        (!statistics || statistics->size() != products.size())) {
+      func.emitError(mode + " needs calibration statistics for each of the ")
+          << products.size() << " quantizable products (give --calib-data)";
+      return signalPassFailure();
+    }
+    if (statistics)
       for (auto [product, stats] : llvm::zip(products, *statistics))
         spec.statistics[product.op] = &stats;
-      spec.gptqOptions.damp = gptqDamp;
-      spec.gptqOptions.actOrder = actOrder;
-    }
+    spec.gptqOptions.damp = gptqDamp;
+    spec.gptqOptions.actOrder = actOrder;
     if (groupSize < 16 || (groupSize & (groupSize - 1)) != 0) {
       func.emitError("group size must be a power of 2 and at least 16, got ")
           << int64_t(groupSize);
@@ -341,14 +352,14 @@ struct QuantizeWeightsPass
     // the pipeline.
     // The weights' producers are listed too, so that those left unused are
     // erased.
-    SmallVector<Operation *> products;
+    SmallVector<Operation *> worklist;
     func.walk([&](Operation *op) {
       if (isa<MatMulOp, GemmOp, WeightOp, ConstantOp, TransposeOp>(op))
-        products.push_back(op);
+        worklist.push_back(op);
     });
     GreedyRewriteConfig config;
     config.strictMode = GreedyRewriteStrictness::ExistingOps;
-    if (failed(applyOpPatternsAndFold(products, std::move(patterns), config)))
+    if (failed(applyOpPatternsAndFold(worklist, std::move(patterns), config)))
       signalPassFailure();
   }
 };

@@ -235,6 +235,64 @@ BlockQuantized azc::quant::quantizeGptq(const WeightView &w,
   return q;
 }
 
+namespace {
+
+/// e^T H e for the K x K row-major H.
+double quadraticForm(const std::vector<double> &h, const double *e, int64_t K) {
+  double total = 0;
+  for (int64_t i = 0; i < K; ++i) {
+    if (e[i] == 0)
+      continue;
+    const double *row = h.data() + i * K;
+    double dot = 0;
+    for (int64_t j = 0; j < K; ++j)
+      dot += row[j] * e[j];
+    total += e[i] * dot;
+  }
+  return total;
+}
+
+/// Every column, or an even subsample, so that K^2 N stays within 2^30.
+int64_t columnStride(int64_t K, int64_t N) {
+  return std::max<int64_t>(1, K * K * N / (int64_t(1) << 30));
+}
+
+} // namespace
+
+QuantizationError azc::quant::measureError(const WeightView &w,
+                                           const BlockQuantized &q,
+                                           const std::vector<float> &inputScale,
+                                           const InputStatistics *stats) {
+  const int64_t K = w.K, N = w.N;
+  QuantizationError result;
+  double errorSquares = 0, weightSquares = 0;
+  for (int64_t k = 0; k < K; ++k) {
+    const double scale = inputScale.empty() ? 1.0 : double(inputScale[k]);
+    for (int64_t n = 0; n < N; ++n) {
+      const double e = double(dequantized(q, k, n)) * scale - w.at(k, n);
+      errorSquares += e * e;
+      weightSquares += double(w.at(k, n)) * w.at(k, n);
+    }
+  }
+  result.weight = weightSquares > 0 ? std::sqrt(errorSquares / weightSquares)
+                                    : std::sqrt(errorSquares);
+  if (!stats)
+    return result;
+  std::vector<double> e(static_cast<size_t>(K)), x(static_cast<size_t>(K));
+  double errorForm = 0, weightForm = 0;
+  for (int64_t n = 0; n < N; n += columnStride(K, N)) {
+    for (int64_t k = 0; k < K; ++k) {
+      const double scale = inputScale.empty() ? 1.0 : double(inputScale[k]);
+      x[k] = w.at(k, n);
+      e[k] = double(dequantized(q, k, n)) * scale - x[k];
+    }
+    errorForm += quadraticForm(stats->hessian, e.data(), K);
+    weightForm += quadraticForm(stats->hessian, x.data(), K);
+  }
+  result.output = weightForm > 0 ? std::sqrt(errorForm / weightForm) : 0.0;
+  return result;
+}
+
 AwqResult azc::quant::quantizeAwq(const WeightView &w,
                                   const InputStatistics &stats, int bits,
                                   int64_t blockSize, bool symmetric,
@@ -255,8 +313,7 @@ AwqResult azc::quant::quantizeAwq(const WeightView &w,
       m = std::isfinite(smallest) ? smallest : 1.0;
 
   // Columns whose error is measured: all, or an even subsample.
-  const int64_t budget = int64_t(1) << 30;
-  const int64_t stride = std::max<int64_t>(1, K * K * N / budget);
+  const int64_t stride = columnStride(K, N);
   std::vector<double> error(static_cast<size_t>(K));
   auto outputError = [&](const BlockQuantized &q,
                          const std::vector<double> &scale) {
@@ -264,15 +321,7 @@ AwqResult azc::quant::quantizeAwq(const WeightView &w,
     for (int64_t n = 0; n < N; n += stride) {
       for (int64_t k = 0; k < K; ++k)
         error[k] = double(dequantized(q, k, n)) / scale[k] - w.at(k, n);
-      for (int64_t i = 0; i < K; ++i) {
-        if (error[i] == 0)
-          continue;
-        const double *h = stats.hessian.data() + i * K;
-        double dot = 0;
-        for (int64_t j = 0; j < K; ++j)
-          dot += h[j] * error[j];
-        total += error[i] * dot;
-      }
+      total += quadraticForm(stats.hessian, error.data(), K);
     }
     return total;
   };

@@ -107,6 +107,19 @@ AwqResult quantizeAwq(const WeightView &w, const InputStatistics &stats,
                       int bits, int64_t blockSize, bool symmetric,
                       int gridSteps = 20);
 
+/// How far a quantized weight is from `w`: `weight`, the relative RMS error
+/// of the weights; `output` (with statistics; else -1), the relative error
+/// of the product on the calibration inputs,
+/// sqrt(sum_n e_n^T H e_n / sum_n w_n^T H w_n), e_n column n's error. The
+/// effective weight is dequant(q)[k] * inputScale[k] (inputScale empty:
+/// 1). Columns are subsampled evenly past 2^30 operations.
+struct QuantizationError {
+  double weight = 0, output = -1;
+};
+QuantizationError measureError(const WeightView &w, const BlockQuantized &q,
+                               const std::vector<float> &inputScale,
+                               const InputStatistics *stats);
+
 /// Element (k, n) of the dequantized weight.
 float dequantized(const BlockQuantized &q, int64_t k, int64_t n);
 

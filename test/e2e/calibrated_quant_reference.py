@@ -128,16 +128,42 @@ def awq(weight, hessian, abs_mean, steps=20):
     return best[1], best[2]
 
 
+def check_report(path, w, collect):
+    """The build report of `--quantization int4 --calib-data mlp_calib`:
+    each weight's relative RMS error and relative output error on the
+    calibration inputs, recomputed from onnxruntime's rounding, to 1e-6."""
+    import json
+    with open(path) as f:
+        report = json.load(f)
+    failed = False
+    for layer in report["layers"]:
+        name = layer["weight"].rsplit(".", 1)[0]
+        weight = w[name + ".weight"].astype(np.float64)
+        e = dequantize(w[name + ".weight"]).astype(np.float64) - weight
+        x = np.concatenate(collect[name])
+        h = x.T @ x
+        want = {"weight_relative_rms_error": np.sqrt((e * e).sum() / (weight * weight).sum()),
+                "output_relative_error": np.sqrt(np.einsum("kn,kj,jn->", e, h, e) /
+                                                 np.einsum("kn,kj,jn->", weight, h, weight))}
+        for key, value in want.items():
+            ok = abs(layer[key] - value) <= 1e-6 * value
+            print(f"{layer['weight']} {key}: report {layer[key]:.9g}, numpy {value:.9g} "
+                  f"{'ok' if ok else 'MISMATCH'}")
+            failed |= not ok
+    return 1 if failed else 0
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("out")
-    p.add_argument("--engine", required=True)
+    p.add_argument("--engine")
     p.add_argument("--bin", required=True)
     p.add_argument("--algorithm", choices=("gptq", "awq"), default="gptq")
     p.add_argument("--no-act-order", action="store_true")
     p.add_argument("--damp", type=float, default=0.01)
     p.add_argument("--calib-samples", type=int, default=0, help="use the first N (0: all)")
     p.add_argument("--atol", type=float, default=3e-5)
+    p.add_argument("--report", help="check this int4 (round to nearest) build report instead")
     p.add_argument("--max-error-ratio", type=float, default=1.0,
                    help="require GPTQ's output error <= this x round-to-nearest's")
     a = p.parse_args()
@@ -146,6 +172,8 @@ def main():
     calibration = samples(os.path.join(a.out, "mlp_calib"))
     for x in calibration[: a.calib_samples or len(calibration)]:
         forward(w, x, collect)
+    if a.report:
+        sys.exit(check_report(a.report, w, collect))
     quantized, rounded = dict(w), dict(w)
     for name, rows in collect.items():
         x = np.concatenate(rows)

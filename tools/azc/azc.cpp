@@ -24,6 +24,7 @@
 #include "mlir/IR/OperationSupport.h"
 #include "mlir/Pass/PassManager.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Format.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
@@ -99,6 +100,22 @@ int runBuild(azc::BuildOptions options) {
                << " steps, arena " << report.arenaSize << " bytes for "
                << report.intermediateBytes << " bytes of intermediates, "
                << report.constantsSize << " bytes of constants\n";
+  if (!report.quantized.empty()) {
+    llvm::outs() << "azc: quantized " << report.quantized.size()
+                 << " weights (report: " << report.quantizationReport
+                 << "); the most sensitive:";
+    for (size_t i = 0; i < std::min<size_t>(3, report.quantized.size()); ++i) {
+      const azc::QuantizedLayer &layer = report.quantized[i];
+      bool output = layer.outputError >= 0;
+      llvm::outs() << (i ? ", " : " ") << layer.weight << " ("
+                   << (output ? "output" : "weight") << " error "
+                   << llvm::format("%.2f%%",
+                                   100.0 * (output ? layer.outputError
+                                                   : layer.weightError))
+                   << ")";
+    }
+    llvm::outs() << "\n";
+  }
   return 0;
 }
 

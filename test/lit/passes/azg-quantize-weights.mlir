@@ -9,16 +9,20 @@
 // Column 0 of the weight counts -8..7 twice, column 1 is all ones but for a
 // final -1. The product's epilogue (bias, relu) moves to the new op, which
 // reads packed codes [N, blocks, 16 * bits / 8] and scales [N, blocks].
+// The op also carries, for the build's report, its weight's name and the
+// relative RMS error of the rounded weight: symmetric codes miss only the
+// final -1 (by 0.125, see below) among weights whose squares sum to 720,
+// sqrt(0.125^2 / 720) = 0.004658.
 // SYM-LABEL: func.func @linear
 // SYM: %[[B:.*]] = azg.constant dense<5.000000e-01> : tensor<2xf32>
 // SYM: %[[Q:.*]] = azg.weight "fc.weight.q4" dense_resource<q_fc.weight.q4> : tensor<2x2x8xui8>
 // SYM: %[[S:.*]] = azg.weight "fc.weight.q4.scales" dense_resource<q_fc.weight.q4.scales> : tensor<2x2xf32>
-// SYM: azg.matmul_nbits %arg0, %[[Q]], %[[S]] bias(%[[B]]) {K = 32 : i64, N = 2 : i64, activation = #azg<activation relu>, bits = 4 : i64, block_size = 16 : i64}
+// SYM: azg.matmul_nbits %arg0, %[[Q]], %[[S]] bias(%[[B]]) {K = 32 : i64, N = 2 : i64, activation = #azg<activation relu>, azg.quant_source = "fc.weight", azg.quant_weight_error = 0.004658{{[0-9]*}} : f64, bits = 4 : i64, block_size = 16 : i64}
 // SYM-SAME: (tensor<2x32xf32>, tensor<2x2x8xui8>, tensor<2x2xf32>, tensor<2xf32>) -> tensor<2x2xf32>
 // ASYM-LABEL: func.func @linear
 // ASYM: azg.matmul_nbits %arg0, %{{.*}}, %{{.*}} zero_points(%{{.*}}) bias(%{{.*}})
 // INT8-LABEL: func.func @linear
-// INT8: azg.matmul_nbits {{.*}} {K = 32 : i64, N = 2 : i64, activation = #azg<activation relu>, bits = 8 : i64, block_size = 32 : i64} : (tensor<2x32xf32>, tensor<2x1x32xui8>, tensor<2x1xf32>, tensor<2xf32>)
+// INT8: azg.matmul_nbits {{.*}} {K = 32 : i64, N = 2 : i64, activation = #azg<activation relu>, azg.quant_source = "fc.weight", azg.quant_weight_error = {{.*}}, bits = 8 : i64, block_size = 32 : i64} : (tensor<2x32xf32>, tensor<2x1x32xui8>, tensor<2x1xf32>, tensor<2xf32>)
 func.func @linear(%x: tensor<2x32xf32>) -> tensor<2x2xf32> {
   %w = azg.weight "fc.weight" dense<[[-8.0, 1.0], [-7.0, 1.0], [-6.0, 1.0], [-5.0, 1.0], [-4.0, 1.0], [-3.0, 1.0], [-2.0, 1.0], [-1.0, 1.0], [0.0, 1.0], [1.0, 1.0], [2.0, 1.0], [3.0, 1.0], [4.0, 1.0], [5.0, 1.0], [6.0, 1.0], [7.0, 1.0], [-8.0, 1.0], [-7.0, 1.0], [-6.0, 1.0], [-5.0, 1.0], [-4.0, 1.0], [-3.0, 1.0], [-2.0, 1.0], [-1.0, 1.0], [0.0, 1.0], [1.0, 1.0], [2.0, 1.0], [3.0, 1.0], [4.0, 1.0], [5.0, 1.0], [6.0, 1.0], [7.0, -1.0]]> : tensor<32x2xf32>
   %b = azg.constant dense<0.5> : tensor<2xf32>
@@ -30,7 +34,7 @@ func.func @linear(%x: tensor<2x32xf32>) -> tensor<2x2xf32> {
 // W4A8 also asks the kernel for int8 activations (accuracy_level 4), and
 // the default group size is 32. Weights named by `exclude` stay f32.
 // W4A8-LABEL: func.func @classifier
-// W4A8: %[[H:.*]] = azg.matmul_nbits %arg0, %{{.*}}, %{{.*}} zero_points(%{{.*}}) bias(%{{.*}}) {K = 64 : i64, N = 16 : i64, accuracy_level = 4 : i64, bits = 4 : i64, block_size = 32 : i64} : (tensor<4x64xf32>, tensor<16x2x16xui8>, tensor<16x2xf32>, tensor<16x1xui8>, tensor<16xf32>)
+// W4A8: %[[H:.*]] = azg.matmul_nbits %arg0, %{{.*}}, %{{.*}} zero_points(%{{.*}}) bias(%{{.*}}) {K = 64 : i64, N = 16 : i64, accuracy_level = 4 : i64, azg.quant_source = "dense.weight", azg.quant_weight_error = {{.*}}, bits = 4 : i64, block_size = 32 : i64} : (tensor<4x64xf32>, tensor<16x2x16xui8>, tensor<16x2xf32>, tensor<16x1xui8>, tensor<16xf32>)
 // W4A8: azg.matmul %[[H]], %{{.*}} : (tensor<4x16xf32>, tensor<16x8xf32>) -> tensor<4x8xf32>
 func.func @classifier(%x: tensor<4x64xf32>) -> tensor<4x8xf32> {
   %w = azg.weight "dense.weight" dense<0.25> : tensor<16x64xf32>
