@@ -28,15 +28,6 @@ namespace {
 
 constexpr const char *kObserverPrefix = "azc.calibration.";
 
-/// Removes a temporary file when it goes out of scope.
-struct TemporaryFile {
-  llvm::SmallString<128> path;
-  ~TemporaryFile() {
-    if (!path.empty())
-      llvm::sys::fs::remove(path);
-  }
-};
-
 /// Adds x x^T of each row x (K values) of `rows` to the upper triangle of
 /// `stats.hessian`.
 void accumulateRows(const float *rows, int64_t count,
@@ -129,21 +120,16 @@ bool azc::collectInputStatistics(mlir::ModuleOp module,
       sig.dimMax = sig.dims;
     }
   plan::planMemory(plan);
-  TemporaryFile engineFile;
-  int fd;
-  if (std::error_code ec = llvm::sys::fs::createTemporaryFile(
-          "azc-calibration", "azeng", fd, engineFile.path)) {
-    error = "calibration: cannot create a temporary file: " + ec.message();
+  TemporaryEngine engineFile;
+  if (!engineFile.create("azc-calibration", error))
     return false;
-  }
-  llvm::sys::fs::closeFile(fd);
   EngineInfo info;
   info.producer = "azc calibration";
-  if (!writeEngine(plan, info, engineFile.path.str().str(), error))
+  if (!writeEngine(plan, info, engineFile.path, error))
     return false;
 
   EngineRunner run;
-  if (!run.load(engineFile.path.str().str(), options.threads, error)) {
+  if (!run.load(engineFile.path, options.threads, error)) {
     error = "calibration: " + error;
     return false;
   }

@@ -4,6 +4,7 @@
 
 #include "compiler/BuildProfile.h"
 #include "compiler/Calibration.h"
+#include "compiler/EngineRunner.h"
 #include "compiler/EngineWriter.h"
 #include "compiler/Plan.h"
 #include "compiler/PlanFitting.h"
@@ -155,10 +156,15 @@ std::string azc::quantizationReport(const QuantizationOptions &options,
   }
   llvm::json::Object report{
       {"mode", options.mode},
+      {"max_kld", options.maxKld},
       {"group_size", options.groupSize},
       {"symmetric", options.symmetric},
       {"calibration_data", llvm::sys::path::filename(options.calibData).str()},
       {"layers", std::move(entries)}};
+  if (options.measuredKld >= 0) {
+    report["kld"] = options.measuredKld;
+    report["kept_f32"] = llvm::json::Array(options.keptInF32);
+  }
   std::string text;
   llvm::raw_string_ostream os(text);
   os << llvm::formatv("{0:2}", llvm::json::Value(std::move(report))) << "\n";
@@ -207,8 +213,118 @@ void describeRanges(plan::Plan &plan, const ResolvedProfile &resolved) {
 
 } // namespace
 
+namespace {
+
+/// `name` as a glob pattern that matches only itself.
+std::string exactGlob(llvm::StringRef name) {
+  std::string glob;
+  for (char c : name) {
+    if (llvm::StringRef("*?[]{}\\").contains(c))
+      glob += '\\';
+    glob += c;
+  }
+  return glob;
+}
+
+/// The largest mean KL divergence over the outputs of `engine` that are
+/// distributions, against `reference` on `data`.
+bool measureKld(const std::string &engine, const std::string &reference,
+                const std::string &data, double &kld, std::string &error) {
+  EvalOptions eval;
+  eval.engine = engine;
+  eval.reference = reference;
+  eval.data = data;
+  EvalResult result;
+  if (!measureEngine(eval, result, error))
+    return false;
+  kld = -1;
+  for (const OutputMeasure &m : result.outputs)
+    kld = std::max(kld, m.klDivergence);
+  if (kld < 0) {
+    error = "--max-kld compares output distributions, and the model has no "
+            "output named like logits";
+    return false;
+  }
+  return true;
+}
+
+} // namespace
+
 bool azc::buildEngine(const BuildOptions &options, BuildReport &report,
                       std::string &error) {
+  const QuantizationOptions &quant = options.quantization;
+  if (quant.maxKld <= 0)
+    return buildOnce(options, report, error);
+  if (quant.mode == "none" || quant.calibData.empty()) {
+    error = "--max-kld needs --quantization and --calib-data (the samples "
+            "the KL divergence is measured on)";
+    return false;
+  }
+  // Accuracy-gated: the fewest of the most sensitive weights kept in f32
+  // that bring the KL divergence on the calibration samples within
+  // budget. Keeping more weights in f32 lowers it (nearly always), so the
+  // count is found by bisection between none and all.
+  TemporaryEngine reference, trial;
+  if (!reference.create("azc-reference", error) ||
+      !trial.create("azc-trial", error))
+    return false;
+  BuildOptions f32 = options;
+  f32.quantization = QuantizationOptions();
+  f32.output = reference.path;
+  BuildReport ignored;
+  if (!buildOnce(f32, ignored, error))
+    return false;
+  std::vector<std::string> order;
+  auto kldKeeping = [&](size_t count, double &kld) {
+    BuildOptions attempt = options;
+    attempt.output = trial.path;
+    for (size_t i = 0; i < count && i < order.size(); ++i)
+      attempt.quantization.excludeLayers.push_back(exactGlob(order[i]));
+    BuildReport attemptReport;
+    bool ok =
+        buildOnce(attempt, attemptReport, error) &&
+        measureKld(trial.path, reference.path, quant.calibData, kld, error);
+    llvm::sys::fs::remove(trial.path + ".quantization.json");
+    if (order.empty())
+      for (const QuantizedLayer &layer : attemptReport.quantized)
+        order.push_back(layer.weight);
+    return ok;
+  };
+  double kld;
+  if (!kldKeeping(0, kld))
+    return false;
+  size_t pass = order.size(), fail = 0;
+  double passKld = 0;
+  if (kld <= quant.maxKld) {
+    pass = 0;
+    passKld = kld;
+  }
+  // All weights in f32 is the reference itself: KL 0.
+  while (pass > fail + 1) {
+    size_t mid = (pass + fail) / 2;
+    if (!kldKeeping(mid, kld))
+      return false;
+    if (kld <= quant.maxKld) {
+      pass = mid;
+      passKld = kld;
+    } else {
+      fail = mid;
+    }
+  }
+  BuildOptions final = options;
+  for (size_t i = 0; i < pass; ++i)
+    final.quantization.excludeLayers.push_back(exactGlob(order[i]));
+  final.quantization.measuredKld = passKld;
+  final.quantization.keptInF32.assign(order.begin(), order.begin() + pass);
+  if (!buildOnce(final, report, error))
+    return false;
+  report.measuredKld = passKld;
+  report.keptInF32 = final.quantization.keptInF32;
+  return true;
+}
+
+bool azc::buildOnce(const BuildOptions &options, BuildReport &report,
+                    std::string &error) {
   if (options.target != "cpu") {
     error = "target '" + options.target +
             "' is not supported yet; this azc builds 'cpu' engines";

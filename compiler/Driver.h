@@ -37,6 +37,13 @@ struct QuantizationOptions {
   int calibSamples = 0; ///< at most this many (0: all)
   double gptqDamp = 0.01;
   bool actOrder = true;
+  /// Accuracy gate: keep the most sensitive weights in f32 until the KL
+  /// divergence of the logits on the calibration samples is at most this
+  /// (0: no gate).
+  double maxKld = 0;
+  /// Set by the gate for the final build's report.
+  double measuredKld = -1;
+  std::vector<std::string> keptInF32;
 };
 
 /// What quantization did to each weight (passes/Passes.h's attributes).
@@ -75,11 +82,19 @@ struct BuildReport {
   uint64_t arenaSize = 0, intermediateBytes = 0, constantsSize = 0;
   std::vector<QuantizedLayer> quantized; ///< most sensitive first
   std::string quantizationReport;        ///< its JSON file, if written
+  /// The accuracy gate's result (--max-kld).
+  double measuredKld = -1;
+  std::vector<std::string> keptInF32;
 };
 
 /// Model in, engine file out. The build options are recorded in the engine.
+/// With quantization.maxKld, several builds search for the fewest weights
+/// to keep in f32.
 bool buildEngine(const BuildOptions &options, BuildReport &report,
                  std::string &error);
+/// One build, exactly as the options say.
+bool buildOnce(const BuildOptions &options, BuildReport &report,
+               std::string &error);
 
 struct InspectOptions {
   double bandwidthGBs = 30.8; ///< DRAM read bandwidth for the time estimate
@@ -102,8 +117,26 @@ struct EvalOptions {
   std::string json; ///< also write the report here
 };
 
-/// Runs `engine` and `reference` on every sample and prints how far apart
+/// How far one output of an engine is from the reference's.
+struct OutputMeasure {
+  std::string name;
+  double cosineMean = 0, cosineMin = 0, maxAbsError = 0, relativeRmsError = 0;
+  double klDivergence = -1; ///< mean over rows; -1: not a distribution
+};
+struct EvalResult {
+  int64_t samples = 0;
+  std::vector<OutputMeasure> outputs; ///< the f32 outputs
+  int64_t perplexityTokens = 0;       ///< 0: not a language model
+  double perplexity = 0, referencePerplexity = 0;
+};
+
+/// Runs `engine` and `reference` on every sample and measures how far apart
 /// their outputs are (see Eval.cpp); false with `error` on a failure.
+bool measureEngine(const EvalOptions &options, EvalResult &result,
+                   std::string &error);
+
+/// measureEngine, printed as a table (and written as JSON with
+/// options.json).
 bool evalEngine(const EvalOptions &options, llvm::raw_ostream &os,
                 std::string &error);
 

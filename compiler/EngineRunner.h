@@ -6,6 +6,9 @@
 #include "azr/azr.h"
 #include "tools/common/npy.h"
 
+#include "llvm/ADT/SmallString.h"
+#include "llvm/Support/FileSystem.h"
+
 #include <string>
 #include <vector>
 
@@ -88,6 +91,32 @@ struct EngineRunner {
     }
     dims.assign(info.dims, info.dims + info.rank);
     data = static_cast<const float *>(raw);
+    return true;
+  }
+};
+
+/// A temporary engine file, removed when this goes out of scope.
+struct TemporaryEngine {
+  std::string path;
+
+  TemporaryEngine() = default;
+  TemporaryEngine(const TemporaryEngine &) = delete;
+  TemporaryEngine &operator=(const TemporaryEngine &) = delete;
+  ~TemporaryEngine() {
+    if (!path.empty())
+      llvm::sys::fs::remove(path);
+  }
+
+  bool create(const char *prefix, std::string &error) {
+    llvm::SmallString<128> name;
+    int fd;
+    if (std::error_code ec =
+            llvm::sys::fs::createTemporaryFile(prefix, "azeng", fd, name)) {
+      error = std::string("cannot create a temporary file: ") + ec.message();
+      return false;
+    }
+    llvm::sys::fs::closeFile(fd);
+    path = name.str().str();
     return true;
   }
 };

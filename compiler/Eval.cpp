@@ -119,8 +119,8 @@ bool isLogits(llvm::StringRef name) {
 
 } // namespace
 
-bool azc::evalEngine(const EvalOptions &options, llvm::raw_ostream &os,
-                     std::string &error) {
+bool azc::measureEngine(const EvalOptions &options, EvalResult &result,
+                        std::string &error) {
   EngineRunner engine, reference;
   if (!engine.load(options.engine, options.threads, error) ||
       !reference.load(options.reference, options.threads, error))
@@ -186,48 +186,74 @@ bool azc::evalEngine(const EvalOptions &options, llvm::raw_ostream &os,
     }
   }
 
+  result = EvalResult();
+  result.samples = int64_t(samples.size());
+  for (const OutputStats &s : stats) {
+    if (!s.samples)
+      continue;
+    OutputMeasure m;
+    m.name = s.name;
+    m.cosineMean = s.cosineSum / double(s.samples);
+    m.cosineMin = s.cosineMin;
+    m.maxAbsError = s.maxAbs;
+    m.relativeRmsError = s.referenceSquares > 0
+                             ? std::sqrt(s.errorSquares / s.referenceSquares)
+                             : std::sqrt(s.errorSquares);
+    if (s.klRows)
+      m.klDivergence = s.klSum / double(s.klRows);
+    result.outputs.push_back(m);
+  }
+  if (lossTokens) {
+    result.perplexityTokens = lossTokens;
+    result.perplexity = std::exp(engineLoss / double(lossTokens));
+    result.referencePerplexity = std::exp(referenceLoss / double(lossTokens));
+  }
+  return true;
+}
+
+bool azc::evalEngine(const EvalOptions &options, llvm::raw_ostream &os,
+                     std::string &error) {
+  EvalResult result;
+  if (!measureEngine(options, result, error))
+    return false;
   os << "azc eval: " << options.engine << " against " << options.reference
-     << " on " << samples.size() << " sample(s) from " << options.data << "\n";
+     << " on " << result.samples << " sample(s) from " << options.data << "\n";
   os << llvm::format("%-24s %10s %10s %11s %10s %11s\n", (const char *)"output",
                      (const char *)"cos mean", (const char *)"cos min",
                      (const char *)"max |err|", (const char *)"rel RMS",
                      (const char *)"KL");
   llvm::json::Array outputs;
-  for (const OutputStats &s : stats) {
-    if (!s.samples)
-      continue;
-    const double cosMean = s.cosineSum / double(s.samples);
-    const double relRms = s.referenceSquares > 0
-                              ? std::sqrt(s.errorSquares / s.referenceSquares)
-                              : std::sqrt(s.errorSquares);
-    const double kl = s.klRows ? s.klSum / double(s.klRows) : NAN;
-    os << llvm::format("%-24s %10.6f %10.6f %11.4g %10.4g ", s.name.c_str(),
-                       cosMean, s.cosineMin, s.maxAbs, relRms)
-       << (s.klRows ? llvm::formatv("{0,11:e3}", kl).str() : "          -")
+  for (const OutputMeasure &m : result.outputs) {
+    const bool hasKl = m.klDivergence >= 0;
+    os << llvm::format("%-24s %10.6f %10.6f %11.4g %10.4g ", m.name.c_str(),
+                       m.cosineMean, m.cosineMin, m.maxAbsError,
+                       m.relativeRmsError)
+       << (hasKl ? llvm::formatv("{0,11:e3}", m.klDivergence).str()
+                 : "          -")
        << "\n";
-    llvm::json::Object o{{"name", s.name},
-                         {"cosine_mean", cosMean},
-                         {"cosine_min", s.cosineMin},
-                         {"max_abs_error", s.maxAbs},
-                         {"relative_rms_error", relRms}};
-    if (s.klRows)
-      o["kl_divergence"] = kl;
+    llvm::json::Object o{{"name", m.name},
+                         {"cosine_mean", m.cosineMean},
+                         {"cosine_min", m.cosineMin},
+                         {"max_abs_error", m.maxAbsError},
+                         {"relative_rms_error", m.relativeRmsError}};
+    if (hasKl)
+      o["kl_divergence"] = m.klDivergence;
     outputs.push_back(std::move(o));
   }
   llvm::json::Object report{{"engine", options.engine},
                             {"reference", options.reference},
-                            {"samples", int64_t(samples.size())},
+                            {"samples", result.samples},
                             {"outputs", std::move(outputs)}};
-  if (lossTokens) {
-    const double ppl = std::exp(engineLoss / double(lossTokens));
-    const double refPpl = std::exp(referenceLoss / double(lossTokens));
-    os << llvm::format("perplexity over %lld next tokens: %.4f (reference "
-                       "%.4f, %+.2f%%)\n",
-                       (long long)lossTokens, ppl, refPpl,
-                       100.0 * (ppl / refPpl - 1.0));
-    report["perplexity"] = ppl;
-    report["reference_perplexity"] = refPpl;
-    report["perplexity_tokens"] = lossTokens;
+  if (result.perplexityTokens) {
+    os << llvm::format(
+        "perplexity over %lld next tokens: %.4f (reference "
+        "%.4f, %+.2f%%)\n",
+        (long long)result.perplexityTokens, result.perplexity,
+        result.referencePerplexity,
+        100.0 * (result.perplexity / result.referencePerplexity - 1.0));
+    report["perplexity"] = result.perplexity;
+    report["reference_perplexity"] = result.referencePerplexity;
+    report["perplexity_tokens"] = result.perplexityTokens;
   }
   if (!options.json.empty()) {
     std::error_code ec;

@@ -100,6 +100,16 @@ int runBuild(azc::BuildOptions options) {
                << " steps, arena " << report.arenaSize << " bytes for "
                << report.intermediateBytes << " bytes of intermediates, "
                << report.constantsSize << " bytes of constants\n";
+  if (options.quantization.maxKld > 0) {
+    llvm::outs() << "azc: KL divergence on the calibration samples "
+                 << llvm::format("%.4g", report.measuredKld) << " (at most "
+                 << llvm::format("%.4g", options.quantization.maxKld)
+                 << ") with " << report.keptInF32.size()
+                 << " weights kept in f32";
+    for (size_t i = 0; i < report.keptInF32.size(); ++i)
+      llvm::outs() << (i ? ", " : ": ") << report.keptInF32[i];
+    llvm::outs() << "\n";
+  }
   if (!report.quantized.empty()) {
     llvm::outs() << "azc: quantized " << report.quantized.size()
                  << " weights (report: " << report.quantizationReport
@@ -190,6 +200,10 @@ int main(int argc, char **argv) {
   buildApp->add_option("--gptq-damp", quant.gptqDamp,
                        "GPTQ damping, a fraction of the mean diagonal "
                        "(default 0.01)");
+  buildApp->add_option(
+      "--max-kld", quant.maxKld,
+      "keep the most sensitive weights in f32 until the logits' KL "
+      "divergence on the calibration samples is at most this");
   buildApp->add_flag("!--no-act-order", quant.actOrder,
                      "GPTQ: quantize inputs in model order, not by energy");
 
