@@ -81,6 +81,12 @@ bool azc::quantize(mlir::ModuleOp module, const QuantizationOptions &options,
   pass.mode = options.mode;
   pass.groupSize = options.groupSize;
   pass.symmetric = options.symmetric;
+  if (options.scaleDtype != "f32" && options.scaleDtype != "f16") {
+    error =
+        "--scale-dtype must be f32 or f16, got '" + options.scaleDtype + "'";
+    return false;
+  }
+  pass.halfScales = options.scaleDtype == "f16";
   pass.exclude = options.excludeLayers;
   pass.gptqDamp = options.gptqDamp;
   pass.actOrder = options.actOrder;
@@ -159,6 +165,7 @@ std::string azc::quantizationReport(const QuantizationOptions &options,
       {"max_kld", options.maxKld},
       {"group_size", options.groupSize},
       {"symmetric", options.symmetric},
+      {"scale_dtype", options.scaleDtype},
       {"calibration_data", llvm::sys::path::filename(options.calibData).str()},
       {"layers", std::move(entries)}};
   if (options.measuredKld >= 0) {
@@ -425,6 +432,7 @@ bool azc::buildOnce(const BuildOptions &options, BuildReport &report,
   if (quant.mode != "none") {
     flags.push_back({"group_size", std::to_string(quant.groupSize)});
     flags.push_back({"symmetric", quant.symmetric ? "true" : "false"});
+    flags.push_back({"scale_dtype", quant.scaleDtype});
     flags.push_back({"exclude_layers", llvm::join(quant.excludeLayers, ",")});
     if (!quant.calibData.empty()) {
       flags.push_back(

@@ -31,6 +31,7 @@ struct QuantizationOptions {
   std::string mode = "none"; ///< none, int4, int8_wo, w4a8, int4_gptq, int4_awq
   int64_t groupSize = 32;    ///< codes per scale along K
   bool symmetric = false;    ///< no zero points
+  std::string scaleDtype = "f32";         ///< f32 or f16
   std::vector<std::string> excludeLayers; ///< weight-name globs kept f32
   /// Calibration samples (int4_gptq, int4_awq): folders of INPUT.npy.
   std::string calibData;

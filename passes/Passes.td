@@ -100,6 +100,8 @@ def QuantizeWeights : Pass<"azg-quantize-weights", "mlir::func::FuncOp"> {
            "no zero points: scale only">,
     ListOption<"exclude", "exclude", "std::string",
                "weight-name globs to leave unquantized">,
+    Option<"halfScales", "half-scales", "bool", "false",
+           "store scales as f16 (4.6 instead of 5.1 bits a 4-bit weight)">,
     Option<"gptqDamp", "gptq-damp", "double", "0.01",
            "int4_gptq: diagonal damping, a fraction of the mean diagonal">,
     Option<"actOrder", "act-order", "bool", "true",

@@ -42,6 +42,7 @@ struct QuantizationSpec {
   int64_t accuracyLevel = 0;
   int64_t groupSize = 32;
   bool symmetric = false;
+  bool halfScales = false;
   std::vector<llvm::GlobPattern> exclude;
   /// int4_gptq and int4_awq: each product's calibration statistics.
   enum class Algorithm {
@@ -170,10 +171,31 @@ LogicalResult replaceWithNBits(Operation *op, Value input,
   Value codes = makeWeight(
       rewriter, loc, base,
       RankedTensorType::get({q.N, q.blocks, q.blobSize}, u8), asBytes(q.codes));
-  Value scales =
-      makeWeight(rewriter, loc, base + ".scales",
-                 RankedTensorType::get({q.N, q.blocks}, rewriter.getF32Type()),
-                 asBytes(q.scales));
+  Value scales;
+  if (spec.halfScales) {
+    // Rounded once to the nearest half; the codes stay those chosen with
+    // the f32 scale (the difference, 2^-11 of a scale, is far below a step).
+    std::vector<uint16_t> half(q.scales.size());
+    for (size_t i = 0; i < half.size(); ++i) {
+      bool lost;
+      llvm::APFloat value(q.scales[i]);
+      value.convert(llvm::APFloat::IEEEhalf(),
+                    llvm::APFloat::rmNearestTiesToEven, &lost);
+      half[i] = uint16_t(value.bitcastToAPInt().getZExtValue());
+      value.convert(llvm::APFloat::IEEEsingle(),
+                    llvm::APFloat::rmNearestTiesToEven, &lost);
+      q.scales[i] = value.convertToFloat();
+    }
+    scales = makeWeight(
+        rewriter, loc, base + ".scales",
+        RankedTensorType::get({q.N, q.blocks}, rewriter.getF16Type()),
+        asBytes(half));
+  } else {
+    scales = makeWeight(
+        rewriter, loc, base + ".scales",
+        RankedTensorType::get({q.N, q.blocks}, rewriter.getF32Type()),
+        asBytes(q.scales));
+  }
   Value zeroPoints;
   if (!q.zeroPoints.empty())
     zeroPoints = makeWeight(rewriter, loc, base + ".zero_points",
@@ -336,6 +358,7 @@ struct QuantizeWeightsPass
     }
     spec.groupSize = groupSize;
     spec.symmetric = symmetric;
+    spec.halfScales = halfScales;
     for (const std::string &text : exclude) {
       llvm::Expected<llvm::GlobPattern> glob = llvm::GlobPattern::create(text);
       if (!glob) {

@@ -188,6 +188,9 @@ int main(int argc, char **argv) {
                        "weights sharing a scale along K (default 32)");
   buildApp->add_flag("--symmetric", quant.symmetric,
                      "no zero points: one scale per group");
+  buildApp->add_option("--scale-dtype", quant.scaleDtype,
+                       "f32 (default) or f16 scales: 5.1 or 4.6 bits a "
+                       "4-bit weight at group size 32");
   buildApp
       ->add_option("--exclude-layers", quant.excludeLayers,
                    "weight-name globs to keep in full precision")
