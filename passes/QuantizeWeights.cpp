@@ -19,6 +19,7 @@
 #include "mlir/IR/Matchers.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "llvm/ADT/MapVector.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/GlobPattern.h"
 
@@ -52,6 +53,18 @@ struct QuantizationSpec {
   } algorithm = Algorithm::roundToNearest;
   azc::quant::GptqOptions gptqOptions;
   llvm::DenseMap<Operation *, const azc::quant::InputStatistics *> statistics;
+  /// int4_awq: the codes, chosen per group of products sharing an input
+  /// before any rewrite, and each group's one division of the input.
+  struct AwqGroup {
+    std::vector<float> inputScale;
+    Value scaledInput; ///< the mul, once made
+  };
+  struct AwqPlan {
+    std::vector<AwqGroup> groups;
+    llvm::DenseMap<Operation *, std::pair<size_t, BlockQuantized>> products;
+    SmallVector<Operation *> muls;
+  };
+  std::shared_ptr<AwqPlan> awq;
 
   bool excluded(StringRef name) const {
     return llvm::any_of(exclude, [&](const llvm::GlobPattern &glob) {
@@ -157,10 +170,27 @@ LogicalResult replaceWithNBits(Operation *op, Value input,
                                  spec.gptqOptions);
     break;
   case Algorithm::awq: {
-    azc::quant::AwqResult awq = azc::quant::quantizeAwq(
-        weight.view(), *stats, spec.bits, spec.groupSize, spec.symmetric);
-    q = std::move(awq.quantized);
-    inputScale = std::move(awq.inputScale);
+    auto it = spec.awq->products.find(op);
+    if (it == spec.awq->products.end())
+      return rewriter.notifyMatchFailure(op, "not in the AWQ plan");
+    QuantizationSpec::AwqGroup &group = spec.awq->groups[it->second.first];
+    q = std::move(it->second.second);
+    spec.awq->products.erase(it);
+    inputScale = group.inputScale;
+    // AWQ's codes are of W * s: the shared input is divided by s once,
+    // right where it is made.
+    if (!group.scaledInput) {
+      OpBuilder::InsertionGuard guard(rewriter);
+      rewriter.setInsertionPointAfterValue(input);
+      Value divisor =
+          makeWeight(rewriter, input.getLoc(), weight.name + ".awq_input_scale",
+                     RankedTensorType::get({q.K}, rewriter.getF32Type()),
+                     asBytes(group.inputScale));
+      group.scaledInput =
+          rewriter.create<MulOp>(input.getLoc(), input, divisor);
+      spec.awq->muls.push_back(group.scaledInput.getDefiningOp());
+    }
+    input = group.scaledInput;
     break;
   }
   }
@@ -201,14 +231,6 @@ LogicalResult replaceWithNBits(Operation *op, Value input,
     zeroPoints = makeWeight(rewriter, loc, base + ".zero_points",
                             RankedTensorType::get({q.N, q.zpStride}, u8),
                             asBytes(q.zeroPoints));
-  // AWQ's codes are of W * s: the input is divided by s first.
-  if (!inputScale.empty()) {
-    Value divisor =
-        makeWeight(rewriter, loc, weight.name + ".awq_input_scale",
-                   RankedTensorType::get({q.K}, rewriter.getF32Type()),
-                   asBytes(inputScale));
-    input = rewriter.create<MulOp>(loc, input, divisor);
-  }
   auto i64 = [&](int64_t v) { return rewriter.getI64IntegerAttr(v); };
   auto activation = op->getAttrOfType<ActivationAttr>("activation");
   auto nbits = rewriter.create<MatMulNBitsOp>(
@@ -303,6 +325,105 @@ struct QuantizeGemm : OpRewritePattern<GemmOp> {
   QuantizationSpec spec;
 };
 
+/// Groups the quantizable products by their input and chooses each
+/// group's AWQ scales and codes, before any product is rewritten.
+std::shared_ptr<QuantizationSpec::AwqPlan>
+planAwq(const std::vector<azc::QuantizableProduct> &products,
+        const QuantizationSpec &spec) {
+  auto plan = std::make_shared<QuantizationSpec::AwqPlan>();
+  llvm::MapVector<Value, SmallVector<Operation *>> byInput;
+  for (const azc::QuantizableProduct &product : products)
+    if (!spec.excluded(product.weightName))
+      byInput[product.input].push_back(product.op);
+  for (auto &[input, ops] : byInput) {
+    std::vector<ConstantWeight> weights;
+    for (Operation *op : ops)
+      weights.push_back(*(isa<MatMulOp>(op) ? matmulWeight(cast<MatMulOp>(op))
+                                            : gemmWeight(cast<GemmOp>(op))));
+    std::vector<WeightView> views;
+    for (const ConstantWeight &w : weights)
+      views.push_back(w.view());
+    const azc::quant::InputStatistics *stats =
+        spec.statistics.lookup(ops.front());
+    if (!stats)
+      continue;
+    azc::quant::AwqResult result = azc::quant::quantizeAwq(
+        views, *stats, spec.bits, spec.groupSize, spec.symmetric);
+    plan->groups.push_back({std::move(result.inputScale), Value()});
+    for (size_t i = 0; i < ops.size(); ++i)
+      plan->products[ops[i]] = {plan->groups.size() - 1,
+                                std::move(result.quantized[i])};
+  }
+  return plan;
+}
+
+/// The floats of a constant 1-D f32 tensor of `size` elements.
+std::optional<std::vector<float>> constantVector(Value value, int64_t size) {
+  auto type = dyn_cast<RankedTensorType>(value.getType());
+  ElementsAttr attr;
+  if (!type || !type.getElementType().isF32() || !type.hasStaticShape() ||
+      type.getNumElements() != size || !matchPattern(value, m_Constant(&attr)))
+    return std::nullopt;
+  std::vector<float> data(static_cast<size_t>(size));
+  if (auto resource = dyn_cast<DenseResourceElementsAttr>(attr)) {
+    AsmResourceBlob *blob = resource.getRawHandle().getBlob();
+    if (!blob || blob->getData().size() != data.size() * 4)
+      return std::nullopt;
+    std::memcpy(data.data(), blob->getData().data(), data.size() * 4);
+  } else if (auto dense = dyn_cast<DenseElementsAttr>(attr)) {
+    llvm::copy(dense.getValues<float>(), data.begin());
+  } else {
+    return std::nullopt;
+  }
+  return data;
+}
+
+/// mul(norm(x) with scale g and bias b, c) = norm(x) with scale g * c and
+/// bias b * c, when the norm is over the last dim only, its one user is
+/// the mul and g, b, c are constant vectors of that dim.
+template <typename NormOp> struct FoldScaleIntoNorm : OpRewritePattern<MulOp> {
+  using OpRewritePattern<MulOp>::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(MulOp mul,
+                                PatternRewriter &rewriter) const override {
+    auto norm = mul.getLhs().template getDefiningOp<NormOp>();
+    if (!norm || !norm->hasOneUse())
+      return failure();
+    auto type = cast<RankedTensorType>(norm.getOutput().getType());
+    const int64_t rank = type.getRank(), K = type.getShape().back();
+    if (rank == 0 || ShapedType::isDynamic(K) ||
+        (norm.getAxis() != -1 && norm.getAxis() != rank - 1))
+      return failure();
+    std::optional<std::vector<float>> c = constantVector(mul.getRhs(), K);
+    std::optional<std::vector<float>> g = constantVector(norm.getScale(), K);
+    if (!c || !g)
+      return failure();
+    auto vectorType = RankedTensorType::get({K}, rewriter.getF32Type());
+    for (int64_t k = 0; k < K; ++k)
+      (*g)[k] *= (*c)[k];
+    SmallVector<Value> operands = {
+        norm.getInput(), makeWeight(rewriter, norm.getLoc(), "awq_folded_scale",
+                                    vectorType, asBytes(*g))};
+    if constexpr (std::is_same_v<NormOp, LayerNormOp>) {
+      if (Value bias = norm.getBias()) {
+        std::optional<std::vector<float>> b = constantVector(bias, K);
+        if (!b)
+          return failure();
+        for (int64_t k = 0; k < K; ++k)
+          (*b)[k] *= (*c)[k];
+        operands.push_back(makeWeight(rewriter, norm.getLoc(),
+                                      "awq_folded_bias", vectorType,
+                                      asBytes(*b)));
+      }
+    }
+    auto folded =
+        rewriter.create<NormOp>(norm.getLoc(), operands, norm->getAttrs());
+    rewriter.replaceOp(mul, folded->getResults());
+    rewriter.eraseOp(norm);
+    return success();
+  }
+};
+
 struct QuantizeWeightsPass
     : azc::impl::QuantizeWeightsBase<QuantizeWeightsPass> {
   using QuantizeWeightsBase::QuantizeWeightsBase;
@@ -369,12 +490,14 @@ struct QuantizeWeightsPass
       spec.exclude.push_back(std::move(*glob));
     }
 
+    if (spec.algorithm == QuantizationSpec::Algorithm::awq)
+      spec.awq = planAwq(products, spec);
+
     RewritePatternSet patterns(&getContext());
     patterns.add<QuantizeMatMul, QuantizeGemm>(&getContext(), spec);
     // Only the products are rewritten: the rest of the graph is left for
-    // the pipeline.
-    // The weights' producers are listed too, so that those left unused are
-    // erased.
+    // the pipeline. The weights' producers are listed too, so that those
+    // left unused are erased.
     SmallVector<Operation *> worklist;
     func.walk([&](Operation *op) {
       if (isa<MatMulOp, GemmOp, WeightOp, ConstantOp, TransposeOp>(op))
@@ -383,7 +506,16 @@ struct QuantizeWeightsPass
     GreedyRewriteConfig config;
     config.strictMode = GreedyRewriteStrictness::ExistingOps;
     if (failed(applyOpPatternsAndFold(worklist, std::move(patterns), config)))
-      signalPassFailure();
+      return signalPassFailure();
+    // AWQ's divisions fold into the normalization that makes their input.
+    if (spec.awq && !spec.awq->muls.empty()) {
+      RewritePatternSet folds(&getContext());
+      folds.add<FoldScaleIntoNorm<RmsNormOp>, FoldScaleIntoNorm<LayerNormOp>>(
+          &getContext());
+      SmallVector<Operation *> muls(spec.awq->muls);
+      if (failed(applyOpPatternsAndFold(muls, std::move(folds), config)))
+        signalPassFailure();
+    }
   }
 };
 

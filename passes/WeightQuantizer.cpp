@@ -293,11 +293,11 @@ QuantizationError azc::quant::measureError(const WeightView &w,
   return result;
 }
 
-AwqResult azc::quant::quantizeAwq(const WeightView &w,
+AwqResult azc::quant::quantizeAwq(const std::vector<WeightView> &group,
                                   const InputStatistics &stats, int bits,
                                   int64_t blockSize, bool symmetric,
                                   int gridSteps) {
-  const int64_t K = w.K, N = w.N;
+  const int64_t K = stats.K;
   const double rows = double(std::max<int64_t>(stats.rows, 1));
   std::vector<double> meanAbs(static_cast<size_t>(K));
   double smallest = INFINITY;
@@ -312,21 +312,24 @@ AwqResult azc::quant::quantizeAwq(const WeightView &w,
     if (!(m > 0))
       m = std::isfinite(smallest) ? smallest : 1.0;
 
-  // Columns whose error is measured: all, or an even subsample.
-  const int64_t stride = columnStride(K, N);
+  // The summed output error of the group's weights, over all columns or an
+  // even subsample of each.
   std::vector<double> error(static_cast<size_t>(K));
-  auto outputError = [&](const BlockQuantized &q,
+  auto outputError = [&](const std::vector<BlockQuantized> &qs,
                          const std::vector<double> &scale) {
     double total = 0;
-    for (int64_t n = 0; n < N; n += stride) {
-      for (int64_t k = 0; k < K; ++k)
-        error[k] = double(dequantized(q, k, n)) / scale[k] - w.at(k, n);
-      total += quadraticForm(stats.hessian, error.data(), K);
+    for (size_t g = 0; g < group.size(); ++g) {
+      const WeightView &w = group[g];
+      for (int64_t n = 0; n < w.N; n += columnStride(K, w.N)) {
+        for (int64_t k = 0; k < K; ++k)
+          error[k] = double(dequantized(qs[g], k, n)) / scale[k] - w.at(k, n);
+        total += quadraticForm(stats.hessian, error.data(), K);
+      }
     }
     return total;
   };
 
-  std::vector<float> scaled(static_cast<size_t>(K * N));
+  std::vector<float> scaled;
   std::vector<double> scale(static_cast<size_t>(K));
   AwqResult best;
   double bestError = INFINITY;
@@ -339,17 +342,21 @@ AwqResult azc::quant::quantizeAwq(const WeightView &w,
       hi = std::max(hi, scale[k]);
     }
     const double norm = std::sqrt(lo * hi);
-    for (int64_t k = 0; k < K; ++k) {
-      scale[k] /= norm;
-      for (int64_t n = 0; n < N; ++n)
-        scaled[k * N + n] = float(double(w.at(k, n)) * scale[k]);
+    for (double &v : scale)
+      v /= norm;
+    std::vector<BlockQuantized> qs;
+    for (const WeightView &w : group) {
+      scaled.resize(static_cast<size_t>(K * w.N));
+      for (int64_t k = 0; k < K; ++k)
+        for (int64_t n = 0; n < w.N; ++n)
+          scaled[k * w.N + n] = float(double(w.at(k, n)) * scale[k]);
+      qs.push_back(quantizeRoundToNearest({scaled.data(), K, w.N, w.N, 1}, bits,
+                                          blockSize, symmetric));
     }
-    BlockQuantized q = quantizeRoundToNearest({scaled.data(), K, N, N, 1}, bits,
-                                              blockSize, symmetric);
-    const double e = outputError(q, scale);
+    const double e = outputError(qs, scale);
     if (e < bestError) {
       bestError = e;
-      best.quantized = std::move(q);
+      best.quantized = std::move(qs);
       best.alpha = alpha;
       best.inputScale.resize(static_cast<size_t>(K));
       for (int64_t k = 0; k < K; ++k)

@@ -87,25 +87,28 @@ struct InputStatistics {
   std::vector<double> absSum; ///< sum of |x_k| over the rows, per k
 };
 
-/// AWQ (Lin et al., 2023), activation-aware scaling: weight row k is
-/// multiplied by s_k = m_k^alpha (m_k the mean |x_k| on calibration
-/// inputs, s normalized so that max(s) * min(s) = 1) before rounding to
-/// nearest, and the input is divided by s at run time, so that the rows
-/// that meet large activations are rounded more finely. alpha is searched
-/// on a grid of `gridSteps` + 1 points in [0, 1] for the least output
-/// error sum_n e_n^T H e_n (e_n column n's error after scaling back);
-/// alpha = 0 is plain rounding, so on the calibration inputs AWQ is never
-/// worse. Columns are subsampled evenly when K^2 N passes 2^30 per point.
-/// (The paper's weight-clipping search is not done.)
+/// AWQ (Lin et al., 2023), activation-aware scaling, for a group of
+/// weights that multiply the same input (a layer's query, key and value
+/// projections, say): weight row k is multiplied by s_k = m_k^alpha (m_k
+/// the mean |x_k| of the shared input on calibration data, s normalized so
+/// that max(s) * min(s) = 1) before rounding to nearest, and the input is
+/// divided by s at run time, so that the rows that meet large activations
+/// are rounded more finely. One s serves the whole group, so the division
+/// happens once (and can fold into a preceding normalization). alpha is
+/// searched on a grid of `gridSteps` + 1 points in [0, 1] for the least
+/// summed output error sum_n e_n^T H e_n (e_n a column's error after
+/// scaling back); alpha = 0 is plain rounding, so on the calibration
+/// inputs AWQ is never worse. Columns are subsampled evenly when K^2 N
+/// passes 2^30 per point. (The paper's weight-clipping search is not done.)
 struct AwqResult {
-  BlockQuantized quantized; ///< codes of W * s
+  std::vector<BlockQuantized> quantized; ///< codes of W * s, per weight
   std::vector<float>
       inputScale; ///< 1 / s, per k: what the input is multiplied by
   double alpha = 0;
 };
-AwqResult quantizeAwq(const WeightView &w, const InputStatistics &stats,
-                      int bits, int64_t blockSize, bool symmetric,
-                      int gridSteps = 20);
+AwqResult quantizeAwq(const std::vector<WeightView> &group,
+                      const InputStatistics &stats, int bits, int64_t blockSize,
+                      bool symmetric, int gridSteps = 20);
 
 /// How far a quantized weight is from `w`: `weight`, the relative RMS error
 /// of the weights; `output` (with statistics; else -1), the relative error

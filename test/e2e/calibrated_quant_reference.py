@@ -36,9 +36,64 @@ from onnxruntime.capi._pybind_state import quantize_matmul_4bits
 BLOCK = 32
 
 
-def load(out):
-    model = onnx.load(os.path.join(out, "mlp.onnx"))
+def load(out, name="mlp"):
+    model = onnx.load(os.path.join(out, name + ".onnx"))
     return {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
+
+
+def proj_forward(w, x, collect=None):
+    """The fixture's proj model: LayerNormalization, then q and k
+    projections of its output; AWQ's input scale multiplies the normalized
+    input (shared by both)."""
+    mu = x.mean(-1, keepdims=True)
+    var = ((x - mu) ** 2).mean(-1, keepdims=True)
+    h = (x - mu) / np.sqrt(var + 1e-5) * w["ln.scale"] + w["ln.bias"]
+    if collect is not None:
+        collect["qk"].append(h.reshape(-1, 64).astype(np.float64))
+    if "qk.input_scale" in w:
+        h = h * w["qk.input_scale"]
+    return {"q": h @ w["q.weight"], "k": h @ w["k.weight"]}
+
+
+def check_proj(a):
+    """Group AWQ on proj.onnx: one scale for q and k, searched on their
+    summed error, against the engine's two outputs."""
+    w = load(a.out, "proj")
+    collect = {"qk": []}
+    for x in samples(os.path.join(a.out, "mlp_calib")):
+        proj_forward(w, x.astype(np.float64), collect)
+    x = np.concatenate(collect["qk"])
+    h, m = x.T @ x, np.abs(x).mean(axis=0)
+    best = None
+    for step in range(21):
+        s = m ** (step / 20)
+        s = s / np.sqrt(s.min() * s.max())
+        deq = {n: dequantize((w[n + ".weight"].astype(np.float64) * s[:, None]).astype(np.float32))
+               for n in ("q", "k")}
+        err = 0.0
+        for n in ("q", "k"):
+            e = deq[n].astype(np.float64) / s[:, None] - w[n + ".weight"]
+            err += float(np.einsum("kn,kj,jn->", e, h, e))
+        if best is None or err < best[0]:
+            best = (err, deq, (1.0 / s).astype(np.float32))
+    quantized = dict(w, **{"q.weight": best[1]["q"], "k.weight": best[1]["k"],
+                           "qk.input_scale": best[2]})
+    worst = 0.0
+    eval_dir = os.path.join(a.out, "mlp_eval")
+    for i, x in enumerate(samples(eval_dir)):
+        out = os.path.join(a.out, "proj_check", f"{i:03d}")
+        os.makedirs(out, exist_ok=True)
+        subprocess.run([os.path.join(a.bin, "azr-run"), a.engine, "--input",
+                        f"x={os.path.join(eval_dir, f'{i:03d}', 'x.npy')}", "--output-dir", out],
+                       check=True, stdout=subprocess.DEVNULL)
+        want = proj_forward(quantized, x.astype(np.float64))
+        for n in ("q", "k"):
+            got = np.load(os.path.join(out, n + ".npy")).astype(np.float64)
+            worst = max(worst, float(np.abs(got - want[n]).max()))
+    ok = worst <= a.atol
+    print(f"proj: max |azc - numpy group AWQ| = {worst:.3g} (atol {a.atol:g}) "
+          f"{'ok' if ok else 'MISMATCH'}")
+    return 0 if ok else 1
 
 
 def forward(w, x, collect=None):
@@ -158,7 +213,7 @@ def main():
     p.add_argument("out")
     p.add_argument("--engine")
     p.add_argument("--bin", required=True)
-    p.add_argument("--algorithm", choices=("gptq", "awq"), default="gptq")
+    p.add_argument("--algorithm", choices=("gptq", "awq", "awq-proj"), default="gptq")
     p.add_argument("--no-act-order", action="store_true")
     p.add_argument("--damp", type=float, default=0.01)
     p.add_argument("--calib-samples", type=int, default=0, help="use the first N (0: all)")
@@ -167,6 +222,8 @@ def main():
     p.add_argument("--max-error-ratio", type=float, default=1.0,
                    help="require GPTQ's output error <= this x round-to-nearest's")
     a = p.parse_args()
+    if a.algorithm == "awq-proj":
+        sys.exit(check_proj(a))
     w = load(a.out)
     collect = {name: [] for name in ("fc1", "fc2", "fc3")}
     calibration = samples(os.path.join(a.out, "mlp_calib"))

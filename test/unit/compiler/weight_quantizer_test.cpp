@@ -220,17 +220,17 @@ TEST(Awq, NeverWorseThanRoundingAndNeutralOnUniformInputs) {
   for (int64_t k = 0; k < K; ++k)
     stats.absSum[k] = 400 * std::sqrt(stats.hessian[k * K + k] / 400);
   BlockQuantized rtn = quantizeRoundToNearest(view, 4, 32, false);
-  AwqResult awq = quantizeAwq(view, stats, 4, 32, false);
+  AwqResult awq = quantizeAwq({view}, stats, 4, 32, false);
   // outputError of the effective weight dequant(q)[k] * inputScale[k].
   auto effectiveError = [&](const AwqResult &r) {
     double total = 0;
     for (int64_t n = 0; n < N; ++n)
       for (int64_t i = 0; i < K; ++i) {
         const double ei =
-            dequantized(r.quantized, i, n) * r.inputScale[i] - view.at(i, n);
+            dequantized(r.quantized[0], i, n) * r.inputScale[i] - view.at(i, n);
         for (int64_t j = 0; j < K; ++j)
           total += ei * stats.hessian[i * K + j] *
-                   (dequantized(r.quantized, j, n) * r.inputScale[j] -
+                   (dequantized(r.quantized[0], j, n) * r.inputScale[j] -
                     view.at(j, n));
       }
     return total;
@@ -239,8 +239,8 @@ TEST(Awq, NeverWorseThanRoundingAndNeutralOnUniformInputs) {
   EXPECT_LT(effectiveError(awq), outputError(rtn, view, stats.hessian));
 
   std::fill(stats.absSum.begin(), stats.absSum.end(), 123.0);
-  AwqResult uniform = quantizeAwq(view, stats, 4, 32, false);
-  EXPECT_EQ(uniform.quantized.codes, rtn.codes);
+  AwqResult uniform = quantizeAwq({view}, stats, 4, 32, false);
+  EXPECT_EQ(uniform.quantized[0].codes, rtn.codes);
   for (float s : uniform.inputScale)
     EXPECT_EQ(s, 1.0f);
 }
