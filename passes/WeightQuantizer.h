@@ -99,7 +99,7 @@ struct InputStatistics {
 /// summed output error sum_n e_n^T H e_n (e_n a column's error after
 /// scaling back); alpha = 0 is plain rounding, so on the calibration
 /// inputs AWQ is never worse. Columns are subsampled evenly when K^2 N
-/// passes 2^30 per point. (The paper's weight-clipping search is not done.)
+/// passes 2^26 per point. (The paper's weight-clipping search is not done.)
 struct AwqResult {
   std::vector<BlockQuantized> quantized; ///< codes of W * s, per weight
   std::vector<float>
@@ -115,7 +115,7 @@ AwqResult quantizeAwq(const std::vector<WeightView> &group,
 /// of the product on the calibration inputs,
 /// sqrt(sum_n e_n^T H e_n / sum_n w_n^T H w_n), e_n column n's error. The
 /// effective weight is dequant(q)[k] * inputScale[k] (inputScale empty:
-/// 1). Columns are subsampled evenly past 2^30 operations.
+/// 1). Columns are subsampled evenly past 2^26 operations.
 struct QuantizationError {
   double weight = 0, output = -1;
 };
