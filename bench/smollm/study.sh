@@ -98,4 +98,5 @@ for v in $VARIANTS; do
   build "$v" "${opts[@]}" && score "$v"
 done
 
+# shellcheck disable=SC2086  # VARIANTS is a word list
 "$PYTHON" "$HERE/summarize.py" "$WORK" f32 $VARIANTS
