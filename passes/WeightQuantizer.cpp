@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <thread>
 
 using namespace azc::quant;
 
@@ -209,29 +210,44 @@ BlockQuantized azc::quant::quantizeGptq(const WeightView &w,
   if (!inverseCholeskyUpper(permuted, K, u))
     return q; // Not positive definite even damped: round to nearest.
 
+  // Columns are independent given H: each thread takes a span of them
+  // through all K rows (so the result does not depend on the thread
+  // count), writing only its own columns' codes.
   const float maxCode = float((1 << bits) - 1);
-  std::vector<double> error(static_cast<size_t>(N));
-  for (int64_t i = 0; i < K; ++i) {
-    const int64_t k = order[i], block = k / blockSize;
-    double *row = rows.data() + k * N;
-    for (int64_t n = 0; n < N; ++n) {
-      const float scale = q.scales[size_t(n * q.blocks + block)];
-      const float zp = float(zeroPoint(q, n, block));
-      const float inverse = scale != 0.0f ? 1.0f / scale : 0.0f;
-      const float code =
-          std::clamp(std::round(float(row[n]) * inverse + zp), 0.0f, maxCode);
-      storeCode(q, n, k, unsigned(code));
-      error[n] = (row[n] - double((code - zp) * scale)) / u[i * K + i];
+  auto quantizeColumns = [&](int64_t n0, int64_t n1) {
+    std::vector<double> error(static_cast<size_t>(n1 - n0));
+    for (int64_t i = 0; i < K; ++i) {
+      const int64_t k = order[i], block = k / blockSize;
+      double *row = rows.data() + k * N;
+      for (int64_t n = n0; n < n1; ++n) {
+        const float scale = q.scales[size_t(n * q.blocks + block)];
+        const float zp = float(zeroPoint(q, n, block));
+        const float inverse = scale != 0.0f ? 1.0f / scale : 0.0f;
+        const float code =
+            std::clamp(std::round(float(row[n]) * inverse + zp), 0.0f, maxCode);
+        storeCode(q, n, k, unsigned(code));
+        error[n - n0] = (row[n] - double((code - zp) * scale)) / u[i * K + i];
+      }
+      for (int64_t j = i + 1; j < K; ++j) {
+        const double factor = u[i * K + j];
+        if (factor == 0)
+          continue;
+        double *later = rows.data() + order[j] * N;
+        for (int64_t n = n0; n < n1; ++n)
+          later[n] -= factor * error[n - n0];
+      }
     }
-    for (int64_t j = i + 1; j < K; ++j) {
-      const double factor = u[i * K + j];
-      if (factor == 0)
-        continue;
-      double *later = rows.data() + order[j] * N;
-      for (int64_t n = 0; n < N; ++n)
-        later[n] -= factor * error[n];
-    }
-  }
+  };
+  const int64_t threads =
+      std::clamp<int64_t>(int64_t(std::thread::hardware_concurrency()), 1,
+                          std::max<int64_t>(1, N / 64));
+  std::vector<std::thread> workers;
+  for (int64_t t = 1; t < threads; ++t)
+    workers.emplace_back(quantizeColumns, N * t / threads,
+                         N * (t + 1) / threads);
+  quantizeColumns(0, N / threads);
+  for (std::thread &worker : workers)
+    worker.join();
   return q;
 }
 
