@@ -19,8 +19,10 @@
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <algorithm>
 #include <cmath>
 #include <memory>
+#include <thread>
 
 using namespace azc;
 
@@ -33,20 +35,40 @@ constexpr const char *kObserverPrefix = "azc.calibration.";
 void accumulateRows(const float *rows, int64_t count,
                     quant::InputStatistics &stats) {
   const int64_t K = stats.K;
-  std::vector<double> x(static_cast<size_t>(K));
-  for (int64_t r = 0; r < count; ++r) {
-    for (int64_t k = 0; k < K; ++k) {
-      x[k] = rows[r * K + k];
-      stats.absSum[k] += std::fabs(x[k]);
+  for (int64_t r = 0; r < count; ++r)
+    for (int64_t k = 0; k < K; ++k)
+      stats.absSum[k] += std::fabs(double(rows[r * K + k]));
+  // Rows i of H in spans of equal work (row i has K - i entries), one
+  // span a thread; each element sums the rows in order whatever the split.
+  auto accumulate = [&](int64_t i0, int64_t i1) {
+    for (int64_t r = 0; r < count; ++r) {
+      const float *x = rows + r * K;
+      for (int64_t i = i0; i < i1; ++i) {
+        const double xi = x[i];
+        if (xi == 0)
+          continue;
+        double *row = stats.hessian.data() + i * K;
+        for (int64_t j = i; j < K; ++j)
+          row[j] += xi * double(x[j]);
+      }
     }
-    for (int64_t i = 0; i < K; ++i) {
-      if (x[i] == 0)
-        continue;
-      double *row = stats.hessian.data() + i * K;
-      for (int64_t j = i; j < K; ++j)
-        row[j] += x[i] * x[j];
-    }
-  }
+  };
+  const int64_t threads =
+      std::clamp<int64_t>(int64_t(std::thread::hardware_concurrency()), 1,
+                          std::max<int64_t>(1, K * count / 4096));
+  // Span t ends where the triangle's remaining area is (1 - (t+1)/threads).
+  auto spanEnd = [&](int64_t t) {
+    if (t == threads)
+      return K;
+    return int64_t(double(K) *
+                   (1.0 - std::sqrt(1.0 - double(t) / double(threads))));
+  };
+  std::vector<std::thread> workers;
+  for (int64_t t = 1; t < threads; ++t)
+    workers.emplace_back(accumulate, spanEnd(t), spanEnd(t + 1));
+  accumulate(0, spanEnd(1));
+  for (std::thread &worker : workers)
+    worker.join();
   stats.rows += count;
 }
 

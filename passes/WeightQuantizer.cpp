@@ -138,23 +138,28 @@ bool inverseCholeskyUpper(std::vector<double> h, int64_t n,
                           std::vector<double> &u) {
   if (!choleskyLower(h, n))
     return false;
-  // L^-1 by forward substitution, then H^-1 = L^-T L^-1.
-  std::vector<double> inv(size_t(n * n), 0.0);
+  // L^-1 by forward substitution, then H^-1 = L^-T L^-1. L^-1 is kept
+  // transposed (column j of L^-1 is row j here) so that both inner loops
+  // run along contiguous memory.
+  std::vector<double> invT(size_t(n * n), 0.0);
   for (int64_t j = 0; j < n; ++j) {
-    inv[j * n + j] = 1.0 / h[j * n + j];
+    double *column = invT.data() + j * n;
+    column[j] = 1.0 / h[j * n + j];
     for (int64_t i = j + 1; i < n; ++i) {
+      const double *rowL = h.data() + i * n;
       double v = 0;
       for (int64_t k = j; k < i; ++k)
-        v -= h[i * n + k] * inv[k * n + j];
-      inv[i * n + j] = v / h[i * n + i];
+        v -= rowL[k] * column[k];
+      column[i] = v / rowL[i];
     }
   }
   std::vector<double> hinv(size_t(n * n), 0.0);
   for (int64_t i = 0; i < n; ++i)
     for (int64_t j = 0; j <= i; ++j) {
+      const double *a = invT.data() + i * n, *b = invT.data() + j * n;
       double v = 0;
       for (int64_t k = i; k < n; ++k)
-        v += inv[k * n + i] * inv[k * n + j];
+        v += a[k] * b[k];
       hinv[i * n + j] = hinv[j * n + i] = v;
     }
   if (!choleskyLower(hinv, n))
