@@ -89,6 +89,25 @@ struct ConstantWeight {
 /// Reads `value` if it is a constant f32 2-D tensor (a weight or constant),
 /// optionally through a [1, 0] transpose; `transpose` says whether the
 /// stored matrix is [N, K] rather than [K, N].
+/// The `count` floats of the f32 constant `attr` (a resource blob or dense
+/// elements, splats included), or nothing.
+std::optional<std::vector<float>> constantFloats(ElementsAttr attr,
+                                                 int64_t count) {
+  std::vector<float> data(static_cast<size_t>(count));
+  if (auto resource = dyn_cast<DenseResourceElementsAttr>(attr)) {
+    AsmResourceBlob *blob = resource.getRawHandle().getBlob();
+    if (!blob || blob->getData().size() != data.size() * 4)
+      return std::nullopt;
+    std::memcpy(data.data(), blob->getData().data(), data.size() * 4);
+    return data;
+  }
+  if (auto dense = dyn_cast<DenseElementsAttr>(attr)) {
+    llvm::copy(dense.getValues<float>(), data.begin());
+    return data;
+  }
+  return std::nullopt;
+}
+
 std::optional<ConstantWeight> readWeight(Value value, bool transpose) {
   if (auto t = value.getDefiningOp<TransposeOp>()) {
     if (t.getPerm().size() != 2 || t.getPerm()[0] != 1)
@@ -111,18 +130,11 @@ std::optional<ConstantWeight> readWeight(Value value, bool transpose) {
   } else {
     return std::nullopt;
   }
-  const int64_t count = type.getNumElements();
-  w.data.resize(size_t(count));
-  if (auto resource = dyn_cast<DenseResourceElementsAttr>(attr)) {
-    AsmResourceBlob *blob = resource.getRawHandle().getBlob();
-    if (!blob || blob->getData().size() != size_t(count) * 4)
-      return std::nullopt;
-    std::memcpy(w.data.data(), blob->getData().data(), size_t(count) * 4);
-  } else if (auto dense = dyn_cast<DenseElementsAttr>(attr)) {
-    llvm::copy(dense.getValues<float>(), w.data.begin());
-  } else {
+  std::optional<std::vector<float>> data =
+      constantFloats(attr, type.getNumElements());
+  if (!data)
     return std::nullopt;
-  }
+  w.data = std::move(*data);
   w.transposed = transpose;
   w.K = type.getDimSize(transpose ? 1 : 0);
   w.N = type.getDimSize(transpose ? 0 : 1);
@@ -357,25 +369,14 @@ planAwq(const std::vector<azc::QuantizableProduct> &products,
   return plan;
 }
 
-/// The floats of a constant 1-D f32 tensor of `size` elements.
+/// The floats of a constant f32 tensor of `size` elements.
 std::optional<std::vector<float>> constantVector(Value value, int64_t size) {
   auto type = dyn_cast<RankedTensorType>(value.getType());
   ElementsAttr attr;
   if (!type || !type.getElementType().isF32() || !type.hasStaticShape() ||
       type.getNumElements() != size || !matchPattern(value, m_Constant(&attr)))
     return std::nullopt;
-  std::vector<float> data(static_cast<size_t>(size));
-  if (auto resource = dyn_cast<DenseResourceElementsAttr>(attr)) {
-    AsmResourceBlob *blob = resource.getRawHandle().getBlob();
-    if (!blob || blob->getData().size() != data.size() * 4)
-      return std::nullopt;
-    std::memcpy(data.data(), blob->getData().data(), data.size() * 4);
-  } else if (auto dense = dyn_cast<DenseElementsAttr>(attr)) {
-    llvm::copy(dense.getValues<float>(), data.begin());
-  } else {
-    return std::nullopt;
-  }
-  return data;
+  return constantFloats(attr, size);
 }
 
 /// mul(norm(x) with scale g and bias b, c) = norm(x) with scale g * c and
