@@ -48,8 +48,13 @@ azc::importModel(mlir::MLIRContext &context, const std::string &path,
   return onnx_frontend::importOnnxFile(context, path, options, error);
 }
 
-bool azc::optimize(mlir::ModuleOp module, const ShapeProfile &profile,
-                   std::string &error) {
+namespace {
+
+/// Runs the passes `build` adds on `module`; on failure `error` is the
+/// first error diagnostic (or `what` failed).
+bool runPasses(mlir::ModuleOp module,
+               llvm::function_ref<void(mlir::PassManager &)> build,
+               const char *what, std::string &error) {
   mlir::MLIRContext *context = module.getContext();
   std::string first;
   mlir::ScopedDiagnosticHandler handler(context, [&](mlir::Diagnostic &d) {
@@ -58,11 +63,21 @@ bool azc::optimize(mlir::ModuleOp module, const ShapeProfile &profile,
     return mlir::success();
   });
   mlir::PassManager pm(context);
-  buildOptimizationPipeline(pm, profile);
+  build(pm);
   if (mlir::succeeded(pm.run(module)))
     return true;
-  error = first.empty() ? "optimization failed" : first;
+  error = first.empty() ? std::string(what) + " failed" : first;
   return false;
+}
+
+} // namespace
+
+bool azc::optimize(mlir::ModuleOp module, const ShapeProfile &profile,
+                   std::string &error) {
+  return runPasses(
+      module,
+      [&](mlir::PassManager &pm) { buildOptimizationPipeline(pm, profile); },
+      "optimization", error);
 }
 
 bool azc::quantize(mlir::ModuleOp module, const QuantizationOptions &options,
@@ -90,7 +105,7 @@ bool azc::quantize(mlir::ModuleOp module, const QuantizationOptions &options,
   pass.exclude = options.excludeLayers;
   pass.gptqDamp = options.gptqDamp;
   pass.actOrder = options.actOrder;
-  std::shared_ptr<std::vector<quant::InputStatistics>> statistics;
+  std::shared_ptr<const std::vector<quant::InputStatistics>> statistics;
   if ((options.mode == "int4_gptq" || options.mode == "int4_awq") &&
       options.calibData.empty()) {
     error = "--quantization " + options.mode +
@@ -98,28 +113,28 @@ bool azc::quantize(mlir::ModuleOp module, const QuantizationOptions &options,
             "INPUT.npy)";
     return false;
   }
-  if (!options.calibData.empty()) {
+  const auto &cache = options.calibrationCache;
+  if (cache && cache->statistics) {
+    statistics = cache->statistics;
+  } else if (!options.calibData.empty()) {
     CalibrationOptions calibration;
     calibration.data = options.calibData;
     calibration.maxSamples = options.calibSamples;
     calibration.progress = true;
-    statistics = std::make_shared<std::vector<quant::InputStatistics>>();
-    if (!collectInputStatistics(module, calibration, *statistics, error))
+    auto collected = std::make_shared<std::vector<quant::InputStatistics>>();
+    if (!collectInputStatistics(module, calibration, *collected, error))
       return false;
+    statistics = collected;
+    if (cache)
+      cache->statistics = collected;
   }
-  mlir::MLIRContext *context = module.getContext();
-  std::string first;
-  mlir::ScopedDiagnosticHandler handler(context, [&](mlir::Diagnostic &d) {
-    if (d.getSeverity() == mlir::DiagnosticSeverity::Error && first.empty())
-      first = d.str();
-    return mlir::success();
-  });
-  mlir::PassManager pm(context);
-  buildQuantizationPipeline(pm, pass, statistics);
-  if (mlir::failed(pm.run(module))) {
-    error = first.empty() ? "quantization failed" : first;
+  if (!runPasses(
+          module,
+          [&](mlir::PassManager &pm) {
+            buildQuantizationPipeline(pm, pass, statistics);
+          },
+          "quantization", error))
     return false;
-  }
   // The report attributes are read here and dropped: engines need none.
   module.walk([&](azg::MatMulNBitsOp op) {
     auto source = op->getAttrOfType<mlir::StringAttr>(kQuantSourceAttr);
@@ -282,8 +297,11 @@ bool azc::buildEngine(const BuildOptions &options, BuildReport &report,
   if (!buildOnce(f32, ignored, error))
     return false;
   std::vector<std::string> order;
+  BuildOptions gated = options;
+  gated.quantization.calibrationCache =
+      std::make_shared<QuantizationOptions::CalibrationCache>();
   auto kldKeeping = [&](size_t count, double &kld) {
-    BuildOptions attempt = options;
+    BuildOptions attempt = gated;
     attempt.output = trial.path;
     for (size_t i = 0; i < count && i < order.size(); ++i)
       attempt.quantization.excludeLayers.push_back(exactGlob(order[i]));
@@ -318,7 +336,7 @@ bool azc::buildEngine(const BuildOptions &options, BuildReport &report,
       fail = mid;
     }
   }
-  BuildOptions final = options;
+  BuildOptions final = gated;
   for (size_t i = 0; i < pass; ++i)
     final.quantization.excludeLayers.push_back(exactGlob(order[i]));
   final.quantization.measuredKld = passKld;

@@ -4,11 +4,13 @@
 #define AZC_COMPILER_DRIVER_H
 
 #include "passes/Passes.h"
+#include "passes/WeightQuantizer.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/OwningOpRef.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -45,6 +47,13 @@ struct QuantizationOptions {
   /// Set by the gate for the final build's report.
   double measuredKld = -1;
   std::vector<std::string> keptInF32;
+  /// Calibration statistics shared by the builds of one gate: the model
+  /// and samples are the same, so they are collected once (filled by the
+  /// first build that needs them).
+  struct CalibrationCache {
+    std::shared_ptr<const std::vector<quant::InputStatistics>> statistics;
+  };
+  std::shared_ptr<CalibrationCache> calibrationCache;
 };
 
 /// What quantization did to each weight (passes/Passes.h's attributes).
