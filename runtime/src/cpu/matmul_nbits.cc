@@ -7,6 +7,13 @@
 // registers. More rows, over tiles of rows and columns, each dequantizing
 // its columns of B into the f32 GEMM's packed panels once per K block and
 // row panel. The portable reference path is here too.
+//
+// Weights hold integer codes with zero points, or codebook codes (NF4,
+// FP8 E4M3) whose scales may themselves be quantized (NF4's double
+// quantization). Activations may be quantized statically, with a scale
+// calibration chose: to int8, through the int8 path where the CPU has one
+// (else rounded to the int8 grid and multiplied in f32: the same products),
+// or to E4M3, emulated by rounding to its grid.
 //===----------------------------------------------------------------------===//
 
 #include "cpu/matmul_nbits.h"
@@ -14,6 +21,10 @@
 #include "cpu/cast.h"
 #include "cpu/kernel_util.h"
 #include "cpu_features.h"
+
+#include <array>
+#include <cmath>
+#include <limits>
 
 namespace azr::cpu {
 
@@ -26,37 +37,108 @@ constexpr int64_t kTileRows = 256;     ///< prefill row panel
 constexpr int64_t kTileCols = 256;     ///< prefill column block
 constexpr int64_t kPortableCols = 64;  ///< portable tile: columns at a time
 
-float scaleAt(const NBitsWeights &w, int64_t i) {
-  return w.halfScales ? halfToFloat(static_cast<const uint16_t *>(w.scales)[i])
-                      : static_cast<const float *>(w.scales)[i];
-}
-
 /// Column n of dequant(B): d[k * stride] = float(code - zero point) * scale
-/// for k < K.
+/// (or codebook[code] * scale) for k < K.
 void dequantColumn(const NBitsWeights &w, int64_t n, float *d, int64_t stride) {
   for (int64_t b = 0; b < w.kBlocks; ++b) {
-    const float s = scaleAt(w, n * w.kBlocks + b);
-    const int zp = w.zeroPoint(n, b);
+    const float s = w.scale(n * w.kBlocks + b);
+    const int zp = w.codebook ? 0 : w.zeroPoint(n, b);
+    auto value = [&](int code) {
+      return w.codebook ? w.codebook[code] * s : float(code - zp) * s;
+    };
     const int64_t k0 = b * w.blockSize;
     const int64_t k1 = std::min(w.K, k0 + w.blockSize);
     const uint8_t *blob = w.B + (n * w.kBlocks + b) * w.blobSize;
     if (w.bits == 8) {
       for (int64_t k = k0; k < k1; ++k)
-        d[k * stride] = float(blob[k - k0] - zp) * s;
+        d[k * stride] = value(blob[k - k0]);
     } else {
       // Block starts are even: byte i holds elements 2i (low nibble) and
       // 2i + 1.
       for (int64_t k = k0; k < k1; k += 2) {
         const uint8_t byte = blob[(k - k0) / 2];
-        d[k * stride] = float((byte & 0xF) - zp) * s;
+        d[k * stride] = value(byte & 0xF);
         if (k + 1 < k1)
-          d[(k + 1) * stride] = float((byte >> 4) - zp) * s;
+          d[(k + 1) * stride] = value(byte >> 4);
       }
     }
   }
 }
 
+float e4m3ToFloat(uint8_t code) {
+  const int exponent = (code >> 3) & 0xF, mantissa = code & 7;
+  float magnitude;
+  if (exponent == 0xF && mantissa == 7)
+    magnitude = std::numeric_limits<float>::quiet_NaN();
+  else if (exponent == 0)
+    magnitude = std::ldexp(float(mantissa), -9); // subnormal: m / 8 * 2^-6
+  else
+    magnitude = std::ldexp(1.0f + float(mantissa) / 8.0f, exponent - 7);
+  return (code & 0x80) ? -magnitude : magnitude;
+}
+
 } // namespace
+
+const float kNf4Values[16] = {-1.0f,
+                              -0.6961928009986877f,
+                              -0.5250730514526367f,
+                              -0.39491748809814453f,
+                              -0.28444138169288635f,
+                              -0.18477343022823334f,
+                              -0.09105003625154495f,
+                              0.0f,
+                              0.07958029955625534f,
+                              0.16093020141124725f,
+                              0.24611230194568634f,
+                              0.33791524171829224f,
+                              0.44070982933044434f,
+                              0.5626170039176941f,
+                              0.7229568362236023f,
+                              1.0f};
+
+const float *e4m3Values() {
+  static const std::array<float, 256> values = [] {
+    std::array<float, 256> v;
+    for (int code = 0; code < 256; ++code)
+      v[size_t(code)] = e4m3ToFloat(uint8_t(code));
+    return v;
+  }();
+  return values.data();
+}
+
+float roundToE4M3(float x) {
+  if (std::isnan(x))
+    return x;
+  const float a = std::fabs(x);
+  float r;
+  if (a >= 448.0f) {
+    r = 448.0f;
+  } else if (a < 0.015625f) {
+    // Subnormals (and zero): multiples of 2^-9.
+    r = std::ldexp(std::nearbyint(std::ldexp(a, 9)), -9);
+  } else {
+    // 3 mantissa bits: steps of 2^(e - 3) in [2^e, 2^(e+1)). Rounding up
+    // out of the binade lands on 2^(e+1), itself representable.
+    int e;
+    std::frexp(a, &e); // a = f * 2^e, f in [0.5, 1)
+    r = std::ldexp(std::nearbyint(std::ldexp(a, 4 - e)), e - 4);
+    r = std::min(r, 448.0f);
+  }
+  return std::copysign(r, x);
+}
+
+float NBitsWeights::scale(int64_t i) const {
+  switch (scaleKind) {
+  case kScalesF16:
+    return halfToFloat(static_cast<const uint16_t *>(scales)[i]);
+  case kScalesI8: {
+    const float *g = scaleSteps + 2 * (i / kNBitsScaleGroup);
+    return float(static_cast<const int8_t *>(scales)[i]) * g[0] + g[1];
+  }
+  default:
+    return static_cast<const float *>(scales)[i];
+  }
+}
 
 void prepareNBitsRows(const NBitsWeights &w, const float *A, int64_t lda,
                       int rows, int group, float *dst) {
@@ -128,8 +210,11 @@ struct Int8RowsStorage {
   std::vector<float> scale, laneScale;
   NBitsInt8Rows view;
 
+  /// staticScale > 0: every block of every row takes that scale (static
+  /// activation quantization, values past +-127 steps saturating); else
+  /// each block its own amax / 127.
   Int8RowsStorage(const NBitsWeights &w, const float *A, int64_t lda,
-                  int64_t rows) {
+                  int64_t rows, float staticScale = 0.0f) {
     const int64_t columnBytes = w.kBlocks * w.blobSize;
     const int64_t perByte = 8 / w.bits, chunks = (columnBytes + 63) / 64;
     const int64_t padded = chunks * 64 * perByte, lanes = chunks * 16;
@@ -146,13 +231,20 @@ struct Int8RowsStorage {
         const int64_t k0 = b * w.blockSize;
         const int64_t k1 = std::min(w.K, k0 + w.blockSize);
         float amax = 0.0f;
-        for (int64_t k = k0; k < k1; ++k)
-          amax = std::max(amax, std::fabs(a[k]));
-        scale[size_t(r * w.kBlocks + b)] = amax / 127.0f;
+        if (staticScale > 0.0f) {
+          amax = staticScale * 127.0f;
+        } else {
+          for (int64_t k = k0; k < k1; ++k)
+            amax = std::max(amax, std::fabs(a[k]));
+        }
+        scale[size_t(r * w.kBlocks + b)] =
+            staticScale > 0.0f ? staticScale : amax / 127.0f;
         const float inv = amax > 0.0f ? 127.0f / amax : 0.0f;
         for (int64_t k = k0; k < k1; ++k) {
           // Clamped first: NaN becomes -127 rather than undefined behaviour.
-          const float x = std::min(127.0f, std::max(-127.0f, a[k] * inv));
+          const float x = std::min(
+              127.0f, std::max(-127.0f, staticScale > 0.0f ? a[k] / staticScale
+                                                           : a[k] * inv));
           qr[k] = int8_t(std::nearbyint(x));
         }
       }
@@ -215,7 +307,7 @@ namespace {
 
 azr_status_t matmulNBitsKernel(const KernelContext &context) {
   const char *op = "matmul_nbits";
-  AZR_RETURN_IF_ERROR(checkArity(context, op, 3, 6, 1));
+  AZR_RETURN_IF_ERROR(checkArity(context, op, 3, 7, 1));
   const Attrs &attrs = *context.attrs;
   for (const char *name : {"K", "N", "bits", "block_size"})
     if (!attrs.has(name))
@@ -237,6 +329,31 @@ azr_status_t matmulNBitsKernel(const KernelContext &context) {
   if (accuracyLevel < 0 || accuracyLevel > 4)
     return AZR_INVALID("%s: accuracy_level must be in [0, 4], got %lld", op,
                        (long long)accuracyLevel);
+  const std::string weightFormat = attrs.getString("weight_format", "int");
+  const float *codebook = nullptr;
+  if (weightFormat == "nf4")
+    codebook = kNf4Values;
+  else if (weightFormat == "fp8_e4m3")
+    codebook = e4m3Values();
+  else if (weightFormat != "int")
+    return AZR_INVALID("%s: weight_format must be int, nf4 or fp8_e4m3, got "
+                       "'%s'",
+                       op, weightFormat.c_str());
+  if (codebook && bits != (weightFormat == "nf4" ? 4 : 8))
+    return AZR_INVALID("%s: weight_format %s needs bits %d, got %lld", op,
+                       weightFormat.c_str(), weightFormat == "nf4" ? 4 : 8,
+                       (long long)bits);
+  const std::string inputFormat = attrs.getString("input_format", "");
+  const double inputScale = attrs.getFloat("input_scale", 0.0);
+  if (!inputFormat.empty() && inputFormat != "int8" &&
+      inputFormat != "fp8_e4m3")
+    return AZR_INVALID("%s: input_format must be int8 or fp8_e4m3, got '%s'",
+                       op, inputFormat.c_str());
+  if (!inputFormat.empty() &&
+      !(inputScale > 0.0 && inputScale < 3.0e38 && std::isfinite(inputScale)))
+    return AZR_INVALID("%s: input_format %s needs a positive finite "
+                       "input_scale, got %g",
+                       op, inputFormat.c_str(), inputScale);
   const int64_t kBlocks = (K + blockSize - 1) / blockSize;
   const int64_t blobSize = blockSize / 8 * bits;
   const int64_t zpStride = (kBlocks * bits + 7) / 8;
@@ -247,6 +364,7 @@ azr_status_t matmulNBitsKernel(const KernelContext &context) {
   const Tensor &zeroPoints = context.numInputs > 3 ? context.input(3) : none;
   const Tensor &bias = context.numInputs > 4 ? context.input(4) : none;
   const Tensor &residual = context.numInputs > 5 ? context.input(5) : none;
+  const Tensor &scaleSteps = context.numInputs > 6 ? context.input(6) : none;
   Tensor &out = context.output(0);
 
   if (a.dtype != DType::f32)
@@ -261,12 +379,32 @@ azr_status_t matmulNBitsKernel(const KernelContext &context) {
                        op, (long long)N, (long long)kBlocks,
                        (long long)blobSize, dtypeName(b.dtype),
                        shapeString(b).c_str());
-  if ((scales.dtype != DType::f32 && scales.dtype != DType::f16) ||
+  if ((scales.dtype != DType::f32 && scales.dtype != DType::f16 &&
+       scales.dtype != DType::i8) ||
       scales.numel() != N * kBlocks)
-    return AZR_INVALID("%s: scales must be f32 or f16 with N * k blocks = "
+    return AZR_INVALID("%s: scales must be f32, f16 or i8 with N * k blocks = "
                        "%lld elements, got %s %s",
                        op, (long long)(N * kBlocks), dtypeName(scales.dtype),
                        shapeString(scales).c_str());
+  const int64_t scaleGroups = (N * kBlocks + kNBitsScaleGroup - 1) /
+                              kNBitsScaleGroup;
+  if ((scales.dtype == DType::i8) != scaleSteps.present() ||
+      (scaleSteps.present() && (scaleSteps.dtype != DType::f32 ||
+                                scaleSteps.numel() != 2 * scaleGroups)))
+    return AZR_INVALID("%s: i8 scales need scale_steps, f32 [%lld, 2] (a "
+                       "step and an offset per %lld scales), and only they "
+                       "do; got %s scales and %s",
+                       op, (long long)scaleGroups, (long long)kNBitsScaleGroup,
+                       dtypeName(scales.dtype),
+                       scaleSteps.present() ? dtypeName(scaleSteps.dtype)
+                                            : "none");
+  if (scales.dtype == DType::i8 && !codebook)
+    return AZR_INVALID("%s: i8 (double-quantized) scales need a codebook "
+                       "weight_format",
+                       op);
+  if (codebook && zeroPoints.present())
+    return AZR_INVALID("%s: weight_format %s takes no zero points", op,
+                       weightFormat.c_str());
   if (zeroPoints.present() &&
       (zeroPoints.dtype != DType::u8 || zeroPoints.numel() != N * zpStride))
     return AZR_INVALID("%s: zero_points must be packed u8 with N * %lld = "
@@ -291,18 +429,24 @@ azr_status_t matmulNBitsKernel(const KernelContext &context) {
   const int64_t M = a.numel() / K;
   if (M == 0)
     return nullptr;
-  const NBitsWeights w = {b.as<const uint8_t>(),
-                          scales.data,
-                          scales.dtype == DType::f16,
-                          zeroPoints.present() ? zeroPoints.as<const uint8_t>()
-                                               : nullptr,
-                          N,
-                          K,
-                          kBlocks,
-                          blockSize,
-                          blobSize,
-                          zpStride,
-                          int(bits)};
+  NBitsWeights w;
+  w.B = b.as<const uint8_t>();
+  w.scales = scales.data;
+  w.halfScales = scales.dtype == DType::f16;
+  w.zeroPoints =
+      zeroPoints.present() ? zeroPoints.as<const uint8_t>() : nullptr;
+  w.N = N;
+  w.K = K;
+  w.kBlocks = kBlocks;
+  w.blockSize = blockSize;
+  w.blobSize = blobSize;
+  w.zpStride = zpStride;
+  w.bits = int(bits);
+  w.scaleKind = scales.dtype == DType::f16  ? kScalesF16
+                : scales.dtype == DType::i8 ? kScalesI8
+                                            : kScalesF32;
+  w.scaleSteps = scaleSteps.present() ? scaleSteps.as<const float>() : nullptr;
+  w.codebook = codebook;
   const NBitsPath &path = nbitsPath(blockSize);
   const float *A = a.as<const float>();
   float *C = out.as<float>();
@@ -351,7 +495,29 @@ azr_status_t matmulNBitsKernel(const KernelContext &context) {
   };
 
   const NBitsInt8Fn int8 = nbitsInt8Path();
-  if (accuracyLevel == 4 && blockSize <= kNBitsInt8MaxBlock && int8) {
+  const bool int8Weights = !codebook && blockSize <= kNBitsInt8MaxBlock;
+  const bool staticInt8 = inputFormat == "int8";
+  if (staticInt8 && int8 && int8Weights) {
+    const Int8RowsStorage rows(w, A, K, M, float(inputScale));
+    overColumns([&](int64_t i, int count, int64_t j0, int64_t j1) {
+      int8(w, rows.view, i, count, C + i * N, N, j0, j1);
+    });
+    return nullptr;
+  }
+  // Statically quantized activations without the int8 path: A rounded to
+  // the grid, then multiplied in f32.
+  std::vector<float> roundedA;
+  if (!inputFormat.empty()) {
+    const float s = float(inputScale);
+    roundedA.resize(size_t(M * K));
+    for (int64_t i = 0; i < M * K; ++i)
+      roundedA[size_t(i)] =
+          staticInt8 ? std::nearbyint(std::min(
+                           127.0f, std::max(-127.0f, A[i] / s))) * s
+                     : roundToE4M3(A[i] / s) * s;
+    A = roundedA.data();
+  }
+  if (inputFormat.empty() && accuracyLevel == 4 && int8Weights && int8) {
     const Int8RowsStorage rows(w, A, K, M);
     overColumns([&](int64_t i, int count, int64_t j0, int64_t j1) {
       int8(w, rows.view, i, count, C + i * N, N, j0, j1);

@@ -4,8 +4,9 @@
 // float activations) with matmul's epilogue:
 // Y[M, N] = act(A[M, K] @ dequant(B)^T + bias + residual), B holding N
 // columns of K 4- or 8-bit codes in blocks of block_size, each block with a
-// scale and a zero point. One implementation per ISA, chosen like the f32
-// GEMM tile (gemmPath()); see docs/quantized-kernels.md.
+// scale and a zero point (integer codes) or a scale alone (codebook codes:
+// NF4, FP8 E4M3). One implementation per ISA, chosen like the f32 GEMM tile
+// (gemmPath()); see docs/quantized-kernels.md.
 //
 //===----------------------------------------------------------------------===//
 
@@ -16,16 +17,45 @@
 
 namespace azr::cpu {
 
+/// How a step stores its block scales.
+enum NBitsScaleKind : int {
+  kScalesF32 = 0,
+  kScalesF16 = 1,
+  /// Double quantization (QLoRA): int8 codes c, in groups of
+  /// kNBitsScaleGroup consecutive scales each with a step and an offset:
+  /// scale i = c[i] * step[g] + offset[g], g = i / kNBitsScaleGroup.
+  kScalesI8 = 2,
+};
+constexpr int64_t kNBitsScaleGroup = 256;
+
+/// The values of the 16 NF4 codes (Dettmers et al., QLoRA, 2023): the
+/// quantiles of a standard normal distribution scaled to [-1, 1], with an
+/// exact 0.
+extern const float kNf4Values[16];
+/// The values of the 256 FP8 E4M3 codes (OCP FP8 "E4M3FN": bias 7, no
+/// infinities, 0x7F and 0xFF NaN, largest finite 448).
+const float *e4m3Values();
+/// x rounded to the nearest E4M3 value, ties to even, saturating at +-448
+/// (NaN stays NaN).
+float roundToE4M3(float x);
+
 /// The quantized weights of one matmul_nbits step, validated.
 struct NBitsWeights {
   const uint8_t *B;          ///< [N, kBlocks, blobSize]
-  const void *scales;        ///< [N * kBlocks], f32 or (halfScales) f16
-  bool halfScales;           ///< scales are IEEE half
+  const void *scales;        ///< [N * kBlocks], as scaleKind says
+  bool halfScales;           ///< scaleKind == kScalesF16
   const uint8_t *zeroPoints; ///< [N, zpStride] packed codes, or null
   int64_t N, K, kBlocks, blockSize, blobSize, zpStride;
-  int bits; ///< 4 or 8
+  int bits;                 ///< 4 or 8
+  int scaleKind;            ///< NBitsScaleKind
+  const float *scaleSteps;  ///< kScalesI8: [groups, 2] step and offset
+  const float *codebook;    ///< value of each code, or null: code - zero point
 
-  /// The zero point of block b of column n (2^(bits-1) when absent).
+  /// Scale i (i = n * kBlocks + b), by the portable conversions.
+  float scale(int64_t i) const;
+
+  /// The zero point of block b of column n (2^(bits-1) when absent; unused
+  /// with a codebook).
   int zeroPoint(int64_t n, int64_t b) const {
     if (!zeroPoints)
       return 1 << (bits - 1);

@@ -14,10 +14,14 @@
 // Tiles (many rows): the f32 tile of gemm_simd.h, with a packing hook that
 // dequantizes B's codes into the f32 panels the micro-kernel reads.
 //
+// Codebook codes (NF4, FP8 E4M3) are values looked up in the codebook: the
+// 4-bit table holds codebook * scale, the other paths gather from the
+// codebook and scale each block's sums once, as for integer codes.
+//
 // An ISA file instantiates these with gemm_simd.h's traits plus the integer
 // operations (I, set1, set1i, widen, low4, high4, subi, cvt, reduce, and
-// kLookup16 with sub, mul, iota16, lookup16 when it has the permute) and a
-// half -> float conversion.
+// kLookup16 with sub, mul, iota16, lookup16 when it has the permute, and
+// gather) and a half -> float conversion.
 //
 //===----------------------------------------------------------------------===//
 
@@ -27,33 +31,40 @@
 #include "cpu/gemm_simd.h"
 #include "cpu/matmul_nbits.h"
 
+#include <type_traits>
+
 namespace azr::cpu::simd {
 
 /// Decode reads NC columns at a time, block by block, and prefetches the
 /// same block of the NC columns after them, the next ones it reads: a
 /// column is only K * bits / 8 bytes, too short a stream for the hardware
 /// prefetchers to ramp up on, and they stop at page boundaries.
-template <int NC, bool Half>
+template <int NC, int S>
 inline void nbitsPrefetchNext(const NBitsWeights &w, const uint8_t *codes,
                               int64_t scaleIndex) {
+  constexpr int scaleBytes = S == kScalesF32 ? 4 : S == kScalesF16 ? 2 : 1;
   __builtin_prefetch(codes + NC * w.kBlocks * w.blobSize);
   __builtin_prefetch(static_cast<const char *>(w.scales) +
-                     (scaleIndex + NC * w.kBlocks) * (Half ? 2 : 4));
+                     (scaleIndex + NC * w.kBlocks) * scaleBytes);
 }
 
-template <class HalfToFloat, bool Half>
+/// Scale i of a step whose scales are of kind S.
+template <class HalfToFloat, int S>
 inline float nbitsScale(const NBitsWeights &w, int64_t i) {
-  if constexpr (Half)
+  if constexpr (S == kScalesF16)
     return HalfToFloat()(static_cast<const uint16_t *>(w.scales)[i]);
-  else
+  else if constexpr (S == kScalesI8) {
+    const float *g = w.scaleSteps + 2 * (i / kNBitsScaleGroup);
+    return float(static_cast<const int8_t *>(w.scales)[i]) * g[0] + g[1];
+  } else
     return static_cast<const float *>(w.scales)[i];
 }
 
 /// C[0:R, n0:n0+NC] for NC whole columns, 4-bit codes through a per-block
-/// table of the 16 dequantized values (float(code - zp) * scale, as the
-/// reference computes them): a permute per W codes replaces the integer
-/// subtract, conversion and scaling.
-template <class T, class H, bool Half, int R, int NC>
+/// table of the 16 dequantized values (float(code - zp) * scale or
+/// codebook[code] * scale, as the reference computes them): a permute per W
+/// codes replaces the integer subtract, conversion and scaling.
+template <class T, class H, int S, bool Lut, int R, int NC>
 inline void nbitsDecodeColumnsTable(const NBitsWeights &w, const float *Ap,
                                     float *C, int64_t ldc, int64_t n0) {
   using V = typename T::V;
@@ -72,10 +83,13 @@ inline void nbitsDecodeColumnsTable(const NBitsWeights &w, const float *Ap,
     V table[NC];
     for (int c = 0; c < NC; ++c) {
       q[c] = w.B + (n0 + c) * columnBytes + b * w.blobSize;
-      nbitsPrefetchNext<NC, Half>(w, q[c], (n0 + c) * w.kBlocks + b);
-      table[c] =
-          T::mul(T::sub(iota, T::set1(float(w.zeroPoint(n0 + c, b)))),
-                 T::set1(nbitsScale<H, Half>(w, (n0 + c) * w.kBlocks + b)));
+      nbitsPrefetchNext<NC, S>(w, q[c], (n0 + c) * w.kBlocks + b);
+      const V scale = T::set1(nbitsScale<H, S>(w, (n0 + c) * w.kBlocks + b));
+      if constexpr (Lut)
+        table[c] = T::mul(T::load(w.codebook), scale);
+      else
+        table[c] = T::mul(
+            T::sub(iota, T::set1(float(w.zeroPoint(n0 + c, b)))), scale);
     }
     const float *a = Ap + b * w.blockSize;
     for (int64_t g = 0; g < groups; ++g, a += G) {
@@ -101,8 +115,9 @@ inline void nbitsDecodeColumnsTable(const NBitsWeights &w, const float *Ap,
 }
 
 /// C[0:R, n0:n0+NC] for NC whole columns, each block's codes less its zero
-/// point summed into a block accumulator, scaled once per block.
-template <class T, class H, int Bits, bool Half, int R, int NC>
+/// point (or codebook values) summed into a block accumulator, scaled once
+/// per block.
+template <class T, class H, int Bits, int S, bool Lut, int R, int NC>
 inline void nbitsDecodeColumnsInt(const NBitsWeights &w, const float *Ap,
                                   float *C, int64_t ldc, int64_t n0) {
   using V = typename T::V;
@@ -121,9 +136,9 @@ inline void nbitsDecodeColumnsInt(const NBitsWeights &w, const float *Ap,
     V s[NC];
     for (int c = 0; c < NC; ++c) {
       q[c] = w.B + (n0 + c) * columnBytes + b * w.blobSize;
-      nbitsPrefetchNext<NC, Half>(w, q[c], (n0 + c) * w.kBlocks + b);
-      zp[c] = T::set1i(w.zeroPoint(n0 + c, b));
-      s[c] = T::set1(nbitsScale<H, Half>(w, (n0 + c) * w.kBlocks + b));
+      nbitsPrefetchNext<NC, S>(w, q[c], (n0 + c) * w.kBlocks + b);
+      zp[c] = T::set1i(Lut ? 0 : w.zeroPoint(n0 + c, b));
+      s[c] = T::set1(nbitsScale<H, S>(w, (n0 + c) * w.kBlocks + b));
     }
     V bacc[R][NC];
     for (int r = 0; r < R; ++r)
@@ -139,7 +154,14 @@ inline void nbitsDecodeColumnsInt(const NBitsWeights &w, const float *Ap,
       for (int c = 0; c < NC; ++c) {
         const uint8_t *p = q[c] + g * groupBytes;
         V v0, v1;
-        if constexpr (Bits == 4) {
+        if constexpr (Lut && Bits == 4) {
+          const I x = T::widen(p);
+          v0 = T::gather(T::low4(x), w.codebook);
+          v1 = T::gather(T::high4(x), w.codebook);
+        } else if constexpr (Lut) {
+          v0 = T::gather(T::widen(p), w.codebook);
+          v1 = T::gather(T::widen(p + W), w.codebook);
+        } else if constexpr (Bits == 4) {
           const I x = T::widen(p);
           v0 = T::cvt(T::subi(T::low4(x), zp[c]));
           v1 = T::cvt(T::subi(T::high4(x), zp[c]));
@@ -162,16 +184,16 @@ inline void nbitsDecodeColumnsInt(const NBitsWeights &w, const float *Ap,
       C[r * ldc + n0 + c] = T::reduce(acc[r][c]);
 }
 
-template <class T, class H, int Bits, bool Half, int R, int NC>
+template <class T, class H, int Bits, int S, bool Lut, int R, int NC>
 inline void nbitsDecodeColumns(const NBitsWeights &w, const float *Ap, float *C,
                                int64_t ldc, int64_t n0) {
   if constexpr (Bits == 4 && T::kLookup16)
-    nbitsDecodeColumnsTable<T, H, Half, R, NC>(w, Ap, C, ldc, n0);
+    nbitsDecodeColumnsTable<T, H, S, Lut, R, NC>(w, Ap, C, ldc, n0);
   else
-    nbitsDecodeColumnsInt<T, H, Bits, Half, R, NC>(w, Ap, C, ldc, n0);
+    nbitsDecodeColumnsInt<T, H, Bits, S, Lut, R, NC>(w, Ap, C, ldc, n0);
 }
 
-template <class T, class H, int Bits, bool Half, int R>
+template <class T, class H, int Bits, int S, bool Lut, int R>
 inline void nbitsDecodeRows(const NBitsWeights &w, const float *Ap, float *C,
                             int64_t ldc, int64_t n0, int64_t n1) {
   // Columns at a time: enough independent accumulators to hide the
@@ -179,23 +201,49 @@ inline void nbitsDecodeRows(const NBitsWeights &w, const float *Ap, float *C,
   constexpr int NC = T::W == 16 ? (R <= 2 ? 4 : 2) : (R == 1 ? 4 : 2);
   int64_t n = n0;
   for (; n + NC <= n1; n += NC)
-    nbitsDecodeColumns<T, H, Bits, Half, R, NC>(w, Ap, C, ldc, n);
+    nbitsDecodeColumns<T, H, Bits, S, Lut, R, NC>(w, Ap, C, ldc, n);
   for (; n < n1; ++n)
-    nbitsDecodeColumns<T, H, Bits, Half, R, 1>(w, Ap, C, ldc, n);
+    nbitsDecodeColumns<T, H, Bits, S, Lut, R, 1>(w, Ap, C, ldc, n);
 }
 
-template <class T, class H, int Bits, bool Half>
+template <class T, class H, int Bits, int S, bool Lut>
 inline void nbitsDecodeTyped(const NBitsWeights &w, const float *Ap, int rows,
                              float *C, int64_t ldc, int64_t n0, int64_t n1) {
   switch (rows) {
   case 1:
-    return nbitsDecodeRows<T, H, Bits, Half, 1>(w, Ap, C, ldc, n0, n1);
+    return nbitsDecodeRows<T, H, Bits, S, Lut, 1>(w, Ap, C, ldc, n0, n1);
   case 2:
-    return nbitsDecodeRows<T, H, Bits, Half, 2>(w, Ap, C, ldc, n0, n1);
+    return nbitsDecodeRows<T, H, Bits, S, Lut, 2>(w, Ap, C, ldc, n0, n1);
   case 3:
-    return nbitsDecodeRows<T, H, Bits, Half, 3>(w, Ap, C, ldc, n0, n1);
+    return nbitsDecodeRows<T, H, Bits, S, Lut, 3>(w, Ap, C, ldc, n0, n1);
   default:
-    return nbitsDecodeRows<T, H, Bits, Half, 4>(w, Ap, C, ldc, n0, n1);
+    return nbitsDecodeRows<T, H, Bits, S, Lut, 4>(w, Ap, C, ldc, n0, n1);
+  }
+}
+
+/// Calls fn(bits, scale kind, codebook), each a std::integral_constant,
+/// for w's combination: 4 or 8 bits, integer codes with f32 or f16 scales,
+/// codebook codes with any scales (the kernel admits no other).
+template <class Fn> inline void nbitsDispatch(const NBitsWeights &w, Fn &&fn) {
+  using Four = std::integral_constant<int, 4>;
+  using Eight = std::integral_constant<int, 8>;
+  using F32 = std::integral_constant<int, kScalesF32>;
+  using F16 = std::integral_constant<int, kScalesF16>;
+  using I8 = std::integral_constant<int, kScalesI8>;
+  using Lut = std::true_type;
+  using Int = std::false_type;
+  const bool four = w.bits == 4;
+  if (w.codebook) {
+    if (w.scaleKind == kScalesI8)
+      four ? fn(Four(), I8(), Lut()) : fn(Eight(), I8(), Lut());
+    else if (w.scaleKind == kScalesF16)
+      four ? fn(Four(), F16(), Lut()) : fn(Eight(), F16(), Lut());
+    else
+      four ? fn(Four(), F32(), Lut()) : fn(Eight(), F32(), Lut());
+  } else if (w.scaleKind == kScalesF16) {
+    four ? fn(Four(), F16(), Int()) : fn(Eight(), F16(), Int());
+  } else {
+    four ? fn(Four(), F32(), Int()) : fn(Eight(), F32(), Int());
   }
 }
 
@@ -203,19 +251,16 @@ inline void nbitsDecodeTyped(const NBitsWeights &w, const float *Ap, int rows,
 template <class T, class H>
 inline void nbitsDecode(const NBitsWeights &w, const float *Ap, int rows,
                         float *C, int64_t ldc, int64_t n0, int64_t n1) {
-  if (w.bits == 4)
-    w.halfScales
-        ? nbitsDecodeTyped<T, H, 4, true>(w, Ap, rows, C, ldc, n0, n1)
-        : nbitsDecodeTyped<T, H, 4, false>(w, Ap, rows, C, ldc, n0, n1);
-  else
-    w.halfScales
-        ? nbitsDecodeTyped<T, H, 8, true>(w, Ap, rows, C, ldc, n0, n1)
-        : nbitsDecodeTyped<T, H, 8, false>(w, Ap, rows, C, ldc, n0, n1);
+  nbitsDispatch(w, [&](auto bits, auto scales, auto lut) {
+    nbitsDecodeTyped<T, H, decltype(bits)::value, decltype(scales)::value,
+                     decltype(lut)::value>(w, Ap, rows, C, ldc, n0, n1);
+  });
 }
 
 /// packedTile's hook: B[k0:k0+kc, j:j+n] = dequant(codes)^T, exactly
-/// float(code - zero point) * scale, as the portable reference computes it.
-template <class H, int Bits, bool Half> struct PackNBits {
+/// float(code - zero point) * scale or codebook[code] * scale, as the
+/// portable reference computes it.
+template <class H, int Bits, int S, bool Lut> struct PackNBits {
   const NBitsWeights *w;
   void operator()(int64_t k0, int64_t kc, int64_t j, int64_t n, float *dst,
                   int NR) const {
@@ -225,8 +270,8 @@ template <class H, int Bits, bool Half> struct PackNBits {
       const uint8_t *q = w->B + column * w->kBlocks * w->blobSize;
       for (int64_t k = k0; k < k1;) {
         const int64_t b = k / bs, end = std::min(k1, (b + 1) * bs);
-        const float s = nbitsScale<H, Half>(*w, column * w->kBlocks + b);
-        const int zp = w->zeroPoint(column, b);
+        const float s = nbitsScale<H, S>(*w, column * w->kBlocks + b);
+        const int zp = Lut ? 0 : w->zeroPoint(column, b);
         const uint8_t *blob = q + b * w->blobSize;
         float *d = dst + (k - k0) * NR + col;
         if constexpr (Bits == 4) {
@@ -234,7 +279,7 @@ template <class H, int Bits, bool Half> struct PackNBits {
           // starts are even, so k pairs up with k + 1 in one byte.
           float table[16];
           for (int i = 0; i < 16; ++i)
-            table[i] = float(i - zp) * s;
+            table[i] = Lut ? w->codebook[i] * s : float(i - zp) * s;
           const uint8_t *p = blob + (k - b * bs) / 2;
           for (; k + 1 < end; k += 2, d += 2 * NR, ++p) {
             d[0] = table[*p & 0xF];
@@ -247,7 +292,7 @@ template <class H, int Bits, bool Half> struct PackNBits {
         } else {
           for (const uint8_t *p = blob + (k - b * bs); k < end;
                ++k, d += NR, ++p)
-            *d = float(*p - zp) * s;
+            *d = Lut ? w->codebook[*p] * s : float(*p - zp) * s;
         }
       }
     }
@@ -265,12 +310,10 @@ inline void nbitsTile(const NBitsWeights &w, const float *A, int64_t lda,
     packedTile<T, MR, NV>(w.K, A, lda, 1, pack, C, ldc, rowBegin, rowEnd, n0,
                           n1);
   };
-  if (w.bits == 4)
-    w.halfScales ? run(PackNBits<H, 4, true>{&w})
-                 : run(PackNBits<H, 4, false>{&w});
-  else
-    w.halfScales ? run(PackNBits<H, 8, true>{&w})
-                 : run(PackNBits<H, 8, false>{&w});
+  nbitsDispatch(w, [&](auto bits, auto scales, auto lut) {
+    run(PackNBits<H, decltype(bits)::value, decltype(scales)::value,
+                  decltype(lut)::value>{&w});
+  });
 }
 
 } // namespace azr::cpu::simd

@@ -48,6 +48,10 @@ struct Avx2 {
   static I subi(I a, I b) { return _mm256_sub_epi32(a, b); }
   static V cvt(I x) { return _mm256_cvtepi32_ps(x); }
   static constexpr bool kLookup16 = false; ///< no 16-entry permute
+  /// Lane i is table[x[i]].
+  static V gather(I x, const float *table) {
+    return _mm256_i32gather_ps(table, x, 4);
+  }
   static float reduce(V x) {
     __m128 s =
         _mm_add_ps(_mm256_castps256_ps128(x), _mm256_extractf128_ps(x, 1));

@@ -53,6 +53,10 @@ struct Avx512 {
     return _mm512_setr_ps(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
   }
   static V lookup16(I x, V table) { return _mm512_permutexvar_ps(x, table); }
+  /// Lane i is table[x[i]].
+  static V gather(I x, const float *table) {
+    return _mm512_i32gather_ps(x, table, 4);
+  }
 };
 
 } // namespace azr::cpu::simd

@@ -34,6 +34,14 @@ struct Problem {
   std::vector<uint16_t> halfScales;
   std::vector<uint8_t> b, zp;
   int64_t accuracyLevel = 0;
+  /// Codebook weights ("nf4", "fp8_e4m3"; "int": integer codes) and
+  /// double-quantized (i8) scales.
+  std::string format = "int";
+  std::vector<int8_t> scaleCodes;
+  std::vector<float> scaleSteps;
+  /// Static activation quantization ("int8", "fp8_e4m3"; "": none).
+  std::string inputFormat;
+  float inputScale = 0.0f;
 
   Problem(const Shape &shape, unsigned seed) : s(shape) {
     K = s.aDims.back();
@@ -74,17 +82,39 @@ struct Problem {
         {"K", K}, {"N", s.N}, {"bits", s.bits}, {"block_size", s.blockSize}};
     if (accuracyLevel)
       at.ints["accuracy_level"] = accuracyLevel;
+    if (format != "int")
+      at.strings["weight_format"] = format;
+    if (!inputFormat.empty()) {
+      at.strings["input_format"] = inputFormat;
+      at.floats["input_scale"] = inputScale;
+    }
     return at;
+  }
+
+  /// Double-quantizes the scales: int8 codes, a step and an offset per 256.
+  void quantizeScales(unsigned seed) {
+    const int64_t count = s.N * kBlocks, groups = (count + 255) / 256;
+    scaleCodes = randomInts<int8_t>(count, seed, -127, 127);
+    scaleSteps = randomValues(2 * groups, seed + 1, 0.0005, 0.001);
+    for (int64_t i = 0; i < count; ++i)
+      scales[size_t(i)] = float(scaleCodes[size_t(i)]) *
+                              scaleSteps[size_t(2 * (i / 256))] +
+                          scaleSteps[size_t(2 * (i / 256) + 1)];
   }
 
   std::vector<Tensor> inputs() {
     std::vector<Tensor> in = {
         f32(a, s.aDims), view(b, DType::u8, {s.N, kBlocks, blobSize}),
-        s.halfScales ? view(halfScales, DType::f16, {s.N * kBlocks})
-                     : f32(scales, {s.N * kBlocks})};
+        !scaleCodes.empty() ? view(scaleCodes, DType::i8, {s.N * kBlocks})
+        : s.halfScales      ? view(halfScales, DType::f16, {s.N * kBlocks})
+                            : f32(scales, {s.N * kBlocks})};
     in.push_back(s.zeroPoints ? view(zp, DType::u8, {s.N * zpStride})
                               : Tensor());
     in.push_back(s.bias ? f32(bias, {s.N}) : Tensor());
+    if (!scaleCodes.empty()) {
+      in.push_back(Tensor());
+      in.push_back(f32(scaleSteps, {int64_t(scaleSteps.size()) / 2, 2}));
+    }
     return in;
   }
 
@@ -105,16 +135,82 @@ struct Problem {
     return (zp[size_t(n * zpStride + blk / 2)] >> ((blk & 1) * 4)) & 0xF;
   }
 
+  /// The value of weight code c (less its zero point for integer codes).
+  double codeValue(int c, int64_t n, int64_t blk) const {
+    static const double nf4[16] = {-1.0,
+                                   -0.6961928009986877,
+                                   -0.5250730514526367,
+                                   -0.39491748809814453,
+                                   -0.28444138169288635,
+                                   -0.18477343022823334,
+                                   -0.09105003625154495,
+                                   0.0,
+                                   0.07958029955625534,
+                                   0.16093020141124725,
+                                   0.24611230194568634,
+                                   0.33791524171829224,
+                                   0.44070982933044434,
+                                   0.5626170039176941,
+                                   0.7229568362236023,
+                                   1.0};
+    if (format == "nf4")
+      return double(float(nf4[c]));
+    if (format == "fp8_e4m3")
+      return e4m3(c);
+    return double(c - zeroPoint(n, blk));
+  }
+
+  /// E4M3 code c by its definition: sign, 4 exponent bits biased by 7, 3
+  /// mantissa bits, subnormals at exponent 0, S.1111.111 NaN.
+  static double e4m3(int c) {
+    const int e = (c >> 3) & 15, m = c & 7;
+    const double sign = (c & 128) ? -1.0 : 1.0;
+    if (e == 15 && m == 7)
+      return NAN;
+    return sign * (e == 0 ? m / 8.0 * std::pow(2.0, -6)
+                          : (1 + m / 8.0) * std::pow(2.0, e - 7));
+  }
+
+  /// Activation x as the kernel multiplies it: rounded to the static grid
+  /// (nearest, ties to even; int8 saturating at +-127 steps, E4M3 at
+  /// +-448) when inputFormat says so.
+  double activation(float x) const {
+    if (inputFormat.empty())
+      return x;
+    const float v = x / inputScale;
+    if (inputFormat == "int8")
+      return double(
+          float(std::nearbyint(std::min(127.0f, std::max(-127.0f, v))) *
+                inputScale));
+    // The nearest finite E4M3 value by search; ties to the even code.
+    double best = 0;
+    int bestCode = 0;
+    for (int c = 0; c < 256; ++c) {
+      const double value = e4m3(c);
+      if (std::isnan(value))
+        continue;
+      const double d = std::fabs(value - v), bd = std::fabs(best - v);
+      if (d < bd || (d == bd && (c & 1) == 0 && (bestCode & 1) == 1)) {
+        best = value;
+        bestCode = c;
+      }
+    }
+    return double(float(best) * inputScale);
+  }
+
   void check() const {
+    std::vector<double> act(a.size());
+    for (size_t i = 0; i < a.size(); ++i)
+      act[i] = activation(a[i]);
     for (int64_t m = 0; m < M; ++m)
       for (int64_t n = 0; n < s.N; ++n) {
         double sum = s.bias ? bias[size_t(n)] : 0.0;
         double magnitude = std::fabs(sum);
         for (int64_t k = 0; k < K; ++k) {
           const int64_t blk = k / s.blockSize;
-          const double w = double(code(n, k) - zeroPoint(n, blk)) *
+          const double w = codeValue(code(n, k), n, blk) *
                            double(scales[size_t(n * kBlocks + blk)]);
-          const double term = double(a[size_t(m * K + k)]) * w;
+          const double term = act[size_t(m * K + k)] * w;
           sum += term;
           magnitude += std::fabs(term);
         }
@@ -127,7 +223,9 @@ struct Problem {
             << nbitsPath(s.blockSize).name << " bits=" << s.bits
             << " block=" << s.blockSize << " M=" << M << " N=" << s.N
             << " K=" << K << " zp=" << s.zeroPoints << " bias=" << s.bias
-            << " f16=" << s.halfScales << " at (" << m << ", " << n << ")";
+            << " f16=" << s.halfScales << " format=" << format
+            << " i8 scales=" << !scaleCodes.empty() << " input=" << inputFormat
+            << " at (" << m << ", " << n << ")";
       }
   }
 
@@ -298,6 +396,64 @@ TEST(CpuMatMulNBits, Int8ActivationsWithinTheirRoundingBound) {
   big.check();
 }
 
+// NF4 (with f32, f16 or double-quantized scales) and FP8 E4M3 codes through
+// every path: decode, tiles, portable (the ctest runs per ISA).
+TEST(CpuMatMulNBits, CodebookWeightsMatchDoubleReference) {
+  unsigned seed = 9000;
+  for (const char *format : {"nf4", "fp8_e4m3"})
+    for (int scaleKind = 0; scaleKind < 3; ++scaleKind)
+      for (int64_t blockSize : {16, 64})
+        for (int64_t M : {int64_t(1), int64_t(3), int64_t(6), int64_t(150)}) {
+          const int bits = std::string(format) == "nf4" ? 4 : 8;
+          seed += 10;
+          Problem p({{M, 300}, 37, blockSize, bits, false, (seed & 16) != 0,
+                     scaleKind == 1},
+                    seed);
+          p.format = format;
+          // The E4M3 NaN codes (S.1111.111) are no weights.
+          if (bits == 8)
+            for (uint8_t &c : p.b)
+              if ((c & 0x7F) == 0x7F)
+                c ^= 1;
+          if (scaleKind == 2)
+            p.quantizeScales(seed + 5);
+          ASSERT_OK(p.run());
+          p.check();
+          if (HasFatalFailure())
+            return;
+        }
+}
+
+// Static activation quantization: int8 (the int8 path where there is one,
+// else rounded and multiplied in f32) and E4M3, against the rounded
+// activations multiplied exactly. Some activations pass the grid's range
+// and saturate.
+TEST(CpuMatMulNBits, StaticInputQuantizationMatchesRoundedReference) {
+  unsigned seed = 11000;
+  for (const char *input : {"int8", "fp8_e4m3"})
+    for (int bits : {4, 8})
+      for (int64_t M : {int64_t(1), int64_t(5), int64_t(150)}) {
+        seed += 10;
+        Problem p({{M, 200}, 33, 32, bits, (seed & 32) != 0, true, false},
+                  seed);
+        p.inputFormat = input;
+        // Activations are in [-1, 1]: amax 0.8 clips the largest.
+        p.inputScale = std::string(input) == "int8" ? 0.8f / 127 : 0.8f / 448;
+        ASSERT_OK(p.run());
+        p.check();
+        if (HasFatalFailure())
+          return;
+      }
+  // Rounding really happens: the result differs from unquantized inputs.
+  Problem plain({{2, 200}, 17, 32, 8, false, false, false}, 3);
+  Problem quantized = plain;
+  quantized.inputFormat = "int8";
+  quantized.inputScale = 1.0f / 127;
+  ASSERT_OK(plain.run());
+  ASSERT_OK(quantized.run());
+  EXPECT_NE(plain.out, quantized.out);
+}
+
 TEST(CpuMatMulNBits, EveryOptionalOperandCombination) {
   unsigned seed = 5000;
   for (int bits : {4, 8})
@@ -442,10 +598,10 @@ TEST(CpuMatMulNBits, RefusesBadShapesAndAttributes) {
   expectRefused(runWith(bad, attrs), "blob size");
   bad = in;
   bad[2].dims[0] -= 1;
-  expectRefused(runWith(bad, attrs), "scales must be f32 or f16");
+  expectRefused(runWith(bad, attrs), "scales must be f32, f16 or i8");
   bad = in;
   bad[2].dtype = DType::f64;
-  expectRefused(runWith(bad, attrs), "scales must be f32 or f16");
+  expectRefused(runWith(bad, attrs), "scales must be f32, f16 or i8");
   bad = in;
   bad[3].dims[0] = 17 * 4; // unpacked 4-bit zero points
   expectRefused(runWith(bad, attrs), "zero_points must be packed u8");
@@ -458,6 +614,26 @@ TEST(CpuMatMulNBits, RefusesBadShapesAndAttributes) {
   bad = in;
   bad[0].dtype = DType::f64;
   expectRefused(runWith(bad, attrs), "a must be f32");
+
+  auto withString = [&](const char *name, const char *value) {
+    MapAttrs at = attrs;
+    at.strings[name] = value;
+    return at;
+  };
+  expectRefused(runWith(in, withString("weight_format", "nf5")),
+                "weight_format must be int, nf4 or fp8_e4m3");
+  expectRefused(runWith(in, withString("weight_format", "fp8_e4m3")),
+                "weight_format fp8_e4m3 needs bits 8");
+  expectRefused(runWith(in, withString("weight_format", "nf4")),
+                "takes no zero points");
+  expectRefused(runWith(in, withString("input_format", "int4")),
+                "input_format must be int8 or fp8_e4m3");
+  expectRefused(runWith(in, withString("input_format", "int8")),
+                "needs a positive finite input_scale");
+  bad = in;
+  std::vector<int8_t> scaleCodes(17 * 4);
+  bad[2] = view(scaleCodes, DType::i8, {17 * 4});
+  expectRefused(runWith(bad, attrs), "i8 scales need scale_steps");
 
   std::vector<float> wrong(size_t(3 * 18));
   expectRefused(runWith(in, attrs, {f32(wrong, {3, 18})}), "result must be");
