@@ -386,8 +386,8 @@ azr_status_t matmulNBitsKernel(const KernelContext &context) {
                        "%lld elements, got %s %s",
                        op, (long long)(N * kBlocks), dtypeName(scales.dtype),
                        shapeString(scales).c_str());
-  const int64_t scaleGroups = (N * kBlocks + kNBitsScaleGroup - 1) /
-                              kNBitsScaleGroup;
+  const int64_t scaleGroups =
+      (N * kBlocks + kNBitsScaleGroup - 1) / kNBitsScaleGroup;
   if ((scales.dtype == DType::i8) != scaleSteps.present() ||
       (scaleSteps.present() && (scaleSteps.dtype != DType::f32 ||
                                 scaleSteps.numel() != 2 * scaleGroups)))
@@ -512,9 +512,10 @@ azr_status_t matmulNBitsKernel(const KernelContext &context) {
     roundedA.resize(size_t(M * K));
     for (int64_t i = 0; i < M * K; ++i)
       roundedA[size_t(i)] =
-          staticInt8 ? std::nearbyint(std::min(
-                           127.0f, std::max(-127.0f, A[i] / s))) * s
-                     : roundToE4M3(A[i] / s) * s;
+          staticInt8
+              ? std::nearbyint(std::min(127.0f, std::max(-127.0f, A[i] / s))) *
+                    s
+              : roundToE4M3(A[i] / s) * s;
     A = roundedA.data();
   }
   if (inputFormat.empty() && accuracyLevel == 4 && int8Weights && int8) {

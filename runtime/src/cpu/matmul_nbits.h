@@ -46,10 +46,10 @@ struct NBitsWeights {
   bool halfScales;           ///< scaleKind == kScalesF16
   const uint8_t *zeroPoints; ///< [N, zpStride] packed codes, or null
   int64_t N, K, kBlocks, blockSize, blobSize, zpStride;
-  int bits;                 ///< 4 or 8
-  int scaleKind;            ///< NBitsScaleKind
-  const float *scaleSteps;  ///< kScalesI8: [groups, 2] step and offset
-  const float *codebook;    ///< value of each code, or null: code - zero point
+  int bits;                ///< 4 or 8
+  int scaleKind;           ///< NBitsScaleKind
+  const float *scaleSteps; ///< kScalesI8: [groups, 2] step and offset
+  const float *codebook;   ///< value of each code, or null: code - zero point
 
   /// Scale i (i = n * kBlocks + b), by the portable conversions.
   float scale(int64_t i) const;

@@ -88,8 +88,8 @@ inline void nbitsDecodeColumnsTable(const NBitsWeights &w, const float *Ap,
       if constexpr (Lut)
         table[c] = T::mul(T::load(w.codebook), scale);
       else
-        table[c] = T::mul(
-            T::sub(iota, T::set1(float(w.zeroPoint(n0 + c, b)))), scale);
+        table[c] =
+            T::mul(T::sub(iota, T::set1(float(w.zeroPoint(n0 + c, b)))), scale);
     }
     const float *a = Ap + b * w.blockSize;
     for (int64_t g = 0; g < groups; ++g, a += G) {

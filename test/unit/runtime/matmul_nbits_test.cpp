@@ -97,9 +97,9 @@ struct Problem {
     scaleCodes = randomInts<int8_t>(count, seed, -127, 127);
     scaleSteps = randomValues(2 * groups, seed + 1, 0.0005, 0.001);
     for (int64_t i = 0; i < count; ++i)
-      scales[size_t(i)] = float(scaleCodes[size_t(i)]) *
-                              scaleSteps[size_t(2 * (i / 256))] +
-                          scaleSteps[size_t(2 * (i / 256) + 1)];
+      scales[size_t(i)] =
+          float(scaleCodes[size_t(i)]) * scaleSteps[size_t(2 * (i / 256))] +
+          scaleSteps[size_t(2 * (i / 256) + 1)];
   }
 
   std::vector<Tensor> inputs() {
@@ -179,9 +179,8 @@ struct Problem {
       return x;
     const float v = x / inputScale;
     if (inputFormat == "int8")
-      return double(
-          float(std::nearbyint(std::min(127.0f, std::max(-127.0f, v))) *
-                inputScale));
+      return double(float(
+          std::nearbyint(std::min(127.0f, std::max(-127.0f, v))) * inputScale));
     // The nearest finite E4M3 value by search; ties to the even code.
     double best = 0;
     int bestCode = 0;
@@ -406,7 +405,12 @@ TEST(CpuMatMulNBits, CodebookWeightsMatchDoubleReference) {
         for (int64_t M : {int64_t(1), int64_t(3), int64_t(6), int64_t(150)}) {
           const int bits = std::string(format) == "nf4" ? 4 : 8;
           seed += 10;
-          Problem p({{M, 300}, 37, blockSize, bits, false, (seed & 16) != 0,
+          Problem p({{M, 300},
+                     37,
+                     blockSize,
+                     bits,
+                     false,
+                     (seed & 16) != 0,
                      scaleKind == 1},
                     seed);
           p.format = format;
