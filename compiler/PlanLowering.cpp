@@ -182,9 +182,9 @@ SmallVector<mlir::Value> kernelOperands(Operation *op) {
                                         c.getBias(), c.getResidual()};
       })
       .Case([](azg::MatMulNBitsOp m) {
-        return SmallVector<mlir::Value>{m.getInput(),  m.getWeight(),
-                                        m.getScales(), m.getZeroPoints(),
-                                        m.getBias(),   m.getResidual()};
+        return SmallVector<mlir::Value>{
+            m.getInput(), m.getWeight(),   m.getScales(),    m.getZeroPoints(),
+            m.getBias(),  m.getResidual(), m.getScaleSteps()};
       })
       .Case([](azg::GemmOp g) {
         return SmallVector<mlir::Value>{g.getA(), g.getB(), g.getC()};

@@ -139,6 +139,38 @@ LogicalResult MatMulNBitsOp::verify() {
   if (getBias() && !countIs(getBias(), N))
     return emitOpError("bias must hold N=")
            << N << " values, got " << getBias().getType();
+  StringRef format = getWeightFormat();
+  const bool codebook = format == "nf4" || format == "fp8_e4m3";
+  if (!codebook && format != "int")
+    return emitOpError("weight_format must be int, nf4 or fp8_e4m3, got '")
+           << format << "'";
+  if (codebook && bits != (format == "nf4" ? 4 : 8))
+    return emitOpError("weight_format ")
+           << format << " needs bits " << (format == "nf4" ? 4 : 8);
+  if (codebook && getZeroPoints())
+    return emitOpError("weight_format ") << format << " takes no zero_points";
+  const bool i8Scales = rankedType(getScales()).getElementType().isInteger(8);
+  if (i8Scales && !codebook)
+    return emitOpError("i8 (double-quantized) scales need a codebook "
+                       "weight_format");
+  if (i8Scales != bool(getScaleSteps()))
+    return emitOpError("scale_steps go with i8 scales, and only with them");
+  if (getScaleSteps() &&
+      !countIs(getScaleSteps(), 2 * ((N * blocks + 255) / 256)))
+    return emitOpError("scale_steps must hold a step and an offset per 256 "
+                       "scales, ")
+           << 2 * ((N * blocks + 255) / 256) << " values, got "
+           << getScaleSteps().getType();
+  if (std::optional<StringRef> input = getInputFormat()) {
+    if (*input != "int8" && *input != "fp8_e4m3")
+      return emitOpError("input_format must be int8 or fp8_e4m3, got '")
+             << *input << "'";
+    std::optional<APFloat> scale = getInputScale();
+    if (!scale || !scale->isFiniteNonZero() || scale->isNegative())
+      return emitOpError("input_format needs a positive finite input_scale");
+  } else if (getInputScale()) {
+    return emitOpError("input_scale needs an input_format");
+  }
   return verifyResidual(*this, getResidual(), rankedType(getOutput()));
 }
 

@@ -219,21 +219,37 @@ def Azg_MatMulNBitsOp : Azg_Op<"matmul_nbits", [AttrSizedOperandSegments]> {
     widens the whole weight: each block is unpacked in registers as it is
     read. `accuracy_level` 4 lets the kernel quantize `input` to int8 per
     block and multiply in int8 (W4A8); lower levels compute in f32.
+
+    `weight_format` "nf4" (4 bits) or "fp8_e4m3" (8 bits) makes codes index
+    a codebook instead (NormalFloat4's 16 values; the E4M3 floats), element
+    (k, n) being `codebook[code] * scale`, with no zero points. Their
+    scales may be double-quantized: i8 codes with `scale_steps`, f32
+    [ceil(N * blocks / 256), 2], scale i being
+    `code_i * step[i / 256] + offset[i / 256]`.
+
+    `input_format` "int8" or "fp8_e4m3" with `input_scale` s quantizes the
+    input statically: x becomes `round(x / s) * s` on the format's grid
+    (int8: integers in [-127, 127]; E4M3: its finite values, saturating at
+    448), ties to even. Calibration chooses s.
   }];
   let arguments = !con((ins RankedTensorOf<[F32]>:$input, RankedTensorOf<[UI8]>:$weight,
-                            RankedTensorOf<[F32, F16]>:$scales,
+                            RankedTensorOf<[F32, F16, I8]>:$scales,
                             Optional<RankedTensorOf<[UI8]>>:$zero_points,
                             Optional<RankedTensorOf<[F32]>>:$bias,
                             Optional<RankedTensorOf<[F32]>>:$residual,
+                            Optional<RankedTensorOf<[F32]>>:$scale_steps,
                             I64Attr:$K, I64Attr:$N, I64Attr:$bits,
                             I64Attr:$block_size,
-                            DefaultValuedAttr<I64Attr, "0">:$accuracy_level),
+                            DefaultValuedAttr<I64Attr, "0">:$accuracy_level,
+                            DefaultValuedStrAttr<StrAttr, "int">:$weight_format,
+                            OptionalAttr<StrAttr>:$input_format,
+                            OptionalAttr<F32Attr>:$input_scale),
                        Azg_EpilogueAttrs);
   let results = (outs RankedTensorOf<[F32]>:$output);
   let assemblyFormat = [{
     $input `,` $weight `,` $scales
     (`zero_points` `(` $zero_points^ `)`)? (`bias` `(` $bias^ `)`)?
-    (`residual` `(` $residual^ `)`)?
+    (`residual` `(` $residual^ `)`)? (`scale_steps` `(` $scale_steps^ `)`)?
     attr-dict `:` functional-type(operands, results)
   }];
   let inferBody = [{

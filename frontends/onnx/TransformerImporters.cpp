@@ -577,8 +577,9 @@ LogicalResult importMatMulNBits(NodeContext &n) {
       (!bias || isF32Value(bias))) {
     auto i64 = [&](int64_t v) { return n.builder().getI64IntegerAttr(v); };
     auto op = n.builder().create<azg::MatMulNBitsOp>(
-        n.loc(), a, n.input(1), n.input(2), zp, bias, Value(), i64(K), i64(N),
-        i64(bits), i64(block), i64(n.attrInt("accuracy_level", 0)),
+        n.loc(), a, n.input(1), n.input(2), zp, bias, Value(), Value(), i64(K),
+        i64(N), i64(bits), i64(block), i64(n.attrInt("accuracy_level", 0)),
+        n.builder().getStringAttr("int"), StringAttr(), FloatAttr(),
         azg::ActivationAttr::get(n.context(), azg::Activation::none),
         FloatAttr(), FloatAttr());
     return n.setResults(op.getOutput());
