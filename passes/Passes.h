@@ -49,6 +49,12 @@ inline constexpr const char kQuantSourceAttr[] = "azg.quant_source";
 inline constexpr const char kQuantWeightErrorAttr[] = "azg.quant_weight_error";
 inline constexpr const char kQuantOutputErrorAttr[] = "azg.quant_output_error";
 
+/// Calibration ranges written on a product for passes run without the
+/// driver's statistics (azc-opt): the largest |x| of its input (F64) and
+/// of each input channel (an f64 array).
+inline constexpr const char kInputRangeAttr[] = "azg.input_range";
+inline constexpr const char kInputChannelMaxAttr[] = "azg.input_channel_max";
+
 /// A matmul or gemm that azg-quantize-weights can rewrite: the activation
 /// whose rows (of K values) it multiplies with a constant weight, and that
 /// weight's name.
@@ -69,6 +75,17 @@ findQuantizableProducts(mlir::func::FuncOp func);
 std::unique_ptr<mlir::Pass> createQuantizeWeightsPass(
     const QuantizeWeightsOptions &options,
     std::shared_ptr<const std::vector<quant::InputStatistics>> statistics);
+
+/// azg-smooth-activations with calibration statistics, as above.
+std::unique_ptr<mlir::Pass> createSmoothActivationsPass(
+    const SmoothActivationsOptions &options,
+    std::shared_ptr<const std::vector<quant::InputStatistics>> statistics);
+
+/// The statistics the products of `func` carry as kInputRangeAttr and
+/// kInputChannelMaxAttr, one per findQuantizableProducts entry, or null
+/// when some product carries none.
+std::shared_ptr<const std::vector<quant::InputStatistics>>
+statisticsFromAttributes(mlir::func::FuncOp func);
 
 /// Adds the passes that run once on the imported model, before the build
 /// profile fixes shapes (they read only weights): weight quantization.

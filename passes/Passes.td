@@ -87,13 +87,19 @@ def QuantizeWeights : Pass<"azg-quantize-weights", "mlir::func::FuncOp"> {
     `gptq-damp`, `act-order`), `int4_awq` (4-bit codes of the weight scaled
     per input channel by a power of the calibration inputs' mean magnitude,
     the power searched per product; the input is divided by the same
-    scales before the product). Weights whose name
+    scales before the product), `int8` (static W8A8: symmetric 8-bit weight
+    codes, and the input quantized to int8 with one scale, amax / 127, amax
+    the calibrated range of the product's input), `nf4` (QLoRA's
+    NormalFloat4 codes scaled by each block's absmax, the scales
+    double-quantized to int8 with `double-quant`), `fp8` (E4M3 weight
+    codes scaled by amax / 448 per block, and the input quantized to E4M3
+    with the calibrated amax / 448). Weights whose name
     matches an `exclude` glob keep full precision. It runs once, before
     shapes are fixed, since it only reads weights.
   }];
   let options = [
     Option<"mode", "mode", "std::string", "\"int4\"",
-           "int4, int8_wo, w4a8, int4_gptq or int4_awq">,
+           "int4, int8_wo, w4a8, int4_gptq, int4_awq, int8, nf4 or fp8">,
     Option<"groupSize", "group-size", "int64_t", "32",
            "codes sharing a scale along K (a power of two >= 16)">,
     Option<"symmetric", "symmetric", "bool", "false",
@@ -106,6 +112,35 @@ def QuantizeWeights : Pass<"azg-quantize-weights", "mlir::func::FuncOp"> {
            "int4_gptq: diagonal damping, a fraction of the mean diagonal">,
     Option<"actOrder", "act-order", "bool", "true",
            "int4_gptq: quantize inputs in decreasing energy">,
+    Option<"doubleQuant", "double-quant", "bool", "true",
+           "nf4: store the block scales as int8 per group of 256">,
+  ];
+  let dependentDialects = ["azc::azg::AzgDialect"];
+}
+
+def SmoothActivations : Pass<"azg-smooth-activations", "mlir::func::FuncOp"> {
+  let summary = "SmoothQuant: move activation outliers into the weights";
+  let description = [{
+    SmoothQuant (Xiao et al., 2023): a few input channels of a transformer's
+    products carry values far larger than the rest, and a per-tensor int8
+    scale sized for them rounds everything else to a handful of levels. For
+    each group of matmuls and gemms with a constant weight that share an
+    input, channel k of the input is divided by
+    s_k = max|x_k|^alpha / max|W_k|^(1 - alpha) (max|x_k| from calibration,
+    max|W_k| over row k of every weight of the group) and row k of each
+    weight multiplied by it: the product is unchanged, the input's range is
+    evened out, and the weights absorb a share set by `alpha`. The
+    division folds into a preceding LayerNorm or RMSNorm when there is
+    one, else it is a mul. Then `azg-quantize-weights` in mode int8
+    quantizes, with ranges calibrated on the smoothed model. Without
+    statistics from the driver, a product's `azg.input_channel_max` array
+    attribute gives max|x_k|.
+  }];
+  let options = [
+    Option<"alpha", "alpha", "double", "0.5",
+           "migration strength: 0 keeps the input, 1 moves it all">,
+    ListOption<"exclude", "exclude", "std::string",
+               "weight-name globs to leave alone">,
   ];
   let dependentDialects = ["azc::azg::AzgDialect"];
 }

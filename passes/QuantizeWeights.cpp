@@ -14,6 +14,7 @@
 
 #include "passes/Passes.h"
 #include "passes/WeightQuantizer.h"
+#include "passes/WeightRewriting.h"
 
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/Matchers.h"
@@ -32,6 +33,9 @@ namespace azc {
 
 using namespace mlir;
 using namespace azc::azg;
+using azc::asBytes;
+using azc::ConstantWeight;
+using azc::makeWeight;
 using azc::quant::BlockQuantized;
 using azc::quant::WeightView;
 
@@ -41,6 +45,11 @@ namespace {
 struct QuantizationSpec {
   int bits = 4;
   int64_t accuracyLevel = 0;
+  /// Codebook weights (nf4, fp8) and statically quantized inputs (int8,
+  /// fp8: their scale from calibration).
+  azc::quant::CodeFormat format = azc::quant::CodeFormat::integer;
+  bool doubleQuant = true;
+  std::string inputFormat;
   int64_t groupSize = 32;
   bool symmetric = false;
   bool halfScales = false;
@@ -73,91 +82,6 @@ struct QuantizationSpec {
   }
 };
 
-/// A constant f32 weight matrix, read as W [K, N], and its name.
-struct ConstantWeight {
-  std::vector<float> data;
-  int64_t K = 0, N = 0;
-  bool transposed = false; ///< data is [N, K]
-  std::string name;
-
-  WeightView view() const {
-    return transposed ? WeightView{data.data(), K, N, 1, K}
-                      : WeightView{data.data(), K, N, N, 1};
-  }
-};
-
-/// Reads `value` if it is a constant f32 2-D tensor (a weight or constant),
-/// optionally through a [1, 0] transpose; `transpose` says whether the
-/// stored matrix is [N, K] rather than [K, N].
-/// The `count` floats of the f32 constant `attr` (a resource blob or dense
-/// elements, splats included), or nothing.
-std::optional<std::vector<float>> constantFloats(ElementsAttr attr,
-                                                 int64_t count) {
-  std::vector<float> data(static_cast<size_t>(count));
-  if (auto resource = dyn_cast<DenseResourceElementsAttr>(attr)) {
-    AsmResourceBlob *blob = resource.getRawHandle().getBlob();
-    if (!blob || blob->getData().size() != data.size() * 4)
-      return std::nullopt;
-    std::memcpy(data.data(), blob->getData().data(), data.size() * 4);
-    return data;
-  }
-  if (auto dense = dyn_cast<DenseElementsAttr>(attr)) {
-    llvm::copy(dense.getValues<float>(), data.begin());
-    return data;
-  }
-  return std::nullopt;
-}
-
-std::optional<ConstantWeight> readWeight(Value value, bool transpose) {
-  if (auto t = value.getDefiningOp<TransposeOp>()) {
-    if (t.getPerm().size() != 2 || t.getPerm()[0] != 1)
-      return std::nullopt;
-    value = t.getInput();
-    transpose = !transpose;
-  }
-  auto type = dyn_cast<RankedTensorType>(value.getType());
-  if (!type || type.getRank() != 2 || !type.hasStaticShape() ||
-      !type.getElementType().isF32())
-    return std::nullopt;
-  ConstantWeight w;
-  ElementsAttr attr;
-  if (auto weight = value.getDefiningOp<WeightOp>()) {
-    attr = weight.getValue();
-    w.name = weight.getName().str();
-  } else if (auto constant = value.getDefiningOp<ConstantOp>()) {
-    attr = constant.getValue();
-    w.name = "constant";
-  } else {
-    return std::nullopt;
-  }
-  std::optional<std::vector<float>> data =
-      constantFloats(attr, type.getNumElements());
-  if (!data)
-    return std::nullopt;
-  w.data = std::move(*data);
-  w.transposed = transpose;
-  w.K = type.getDimSize(transpose ? 1 : 0);
-  w.N = type.getDimSize(transpose ? 0 : 1);
-  return w;
-}
-
-/// A resource-backed weight named `name` holding `bytes` as `type`.
-Value makeWeight(PatternRewriter &rewriter, Location loc, StringRef name,
-                 RankedTensorType type, ArrayRef<char> bytes) {
-  std::string key;
-  for (char c : name)
-    key += (llvm::isAlnum(c) || c == '_' || c == '.') ? c : '_';
-  AsmResourceBlob blob =
-      HeapAsmResourceBlob::allocateAndCopyWithAlign(bytes, alignof(uint64_t));
-  auto attr = DenseResourceElementsAttr::get(type, "q_" + key, std::move(blob));
-  return rewriter.create<WeightOp>(loc, name, attr);
-}
-
-template <typename T> ArrayRef<char> asBytes(const std::vector<T> &v) {
-  return ArrayRef<char>(reinterpret_cast<const char *>(v.data()),
-                        v.size() * sizeof(T));
-}
-
 /// Builds the matmul_nbits that replaces `op`: `input` times the quantized
 /// `weight`, with the given epilogue operands and `op`'s epilogue attributes.
 LogicalResult replaceWithNBits(Operation *op, Value input,
@@ -166,15 +90,22 @@ LogicalResult replaceWithNBits(Operation *op, Value input,
                                PatternRewriter &rewriter) {
   using Algorithm = QuantizationSpec::Algorithm;
   const azc::quant::InputStatistics *stats = spec.statistics.lookup(op);
-  if (spec.algorithm != Algorithm::roundToNearest &&
+  if ((spec.algorithm != Algorithm::roundToNearest ||
+       !spec.inputFormat.empty()) &&
       (!stats || stats->K != weight.K))
     return rewriter.notifyMatchFailure(op, "no calibration statistics");
   BlockQuantized q;
   std::vector<float> inputScale;
   switch (spec.algorithm) {
   case Algorithm::roundToNearest:
-    q = azc::quant::quantizeRoundToNearest(weight.view(), spec.bits,
-                                           spec.groupSize, spec.symmetric);
+    if (spec.format == azc::quant::CodeFormat::nf4)
+      q = azc::quant::quantizeNf4(weight.view(), spec.groupSize,
+                                  spec.doubleQuant);
+    else if (spec.format == azc::quant::CodeFormat::fp8e4m3)
+      q = azc::quant::quantizeFp8(weight.view(), spec.groupSize);
+    else
+      q = azc::quant::quantizeRoundToNearest(weight.view(), spec.bits,
+                                             spec.groupSize, spec.symmetric);
     break;
   case Algorithm::gptq:
     q = azc::quant::quantizeGptq(weight.view(), stats->hessian, spec.bits,
@@ -213,8 +144,18 @@ LogicalResult replaceWithNBits(Operation *op, Value input,
   Value codes = makeWeight(
       rewriter, loc, base,
       RankedTensorType::get({q.N, q.blocks, q.blobSize}, u8), asBytes(q.codes));
-  Value scales;
-  if (spec.halfScales) {
+  Value scales, scaleSteps;
+  if (!q.scaleCodes.empty()) {
+    Type i8 = IntegerType::get(context, 8);
+    scales = makeWeight(rewriter, loc, base + ".scales",
+                        RankedTensorType::get({q.N, q.blocks}, i8),
+                        asBytes(q.scaleCodes));
+    scaleSteps =
+        makeWeight(rewriter, loc, base + ".scale_steps",
+                   RankedTensorType::get({int64_t(q.scaleSteps.size()) / 2, 2},
+                                         rewriter.getF32Type()),
+                   asBytes(q.scaleSteps));
+  } else if (spec.halfScales) {
     // Rounded once to the nearest half; the codes stay those chosen with
     // the f32 scale (the difference, 2^-11 of a scale, is far below a step).
     std::vector<uint16_t> half(q.scales.size());
@@ -245,45 +186,40 @@ LogicalResult replaceWithNBits(Operation *op, Value input,
                             asBytes(q.zeroPoints));
   auto i64 = [&](int64_t v) { return rewriter.getI64IntegerAttr(v); };
   auto activation = op->getAttrOfType<ActivationAttr>("activation");
+  StringAttr weightFormat = rewriter.getStringAttr(
+      q.format == azc::quant::CodeFormat::nf4       ? "nf4"
+      : q.format == azc::quant::CodeFormat::fp8e4m3 ? "fp8_e4m3"
+                                                    : "int");
+  StringAttr inputFormat;
+  FloatAttr staticScale;
+  if (!spec.inputFormat.empty()) {
+    // The calibrated range onto the grid's largest value; an input that
+    // was always 0 takes any scale.
+    const double grid = spec.inputFormat == "int8" ? 127.0 : 448.0;
+    const double amax = stats->amax > 0 ? stats->amax : grid;
+    inputFormat = rewriter.getStringAttr(spec.inputFormat);
+    staticScale = rewriter.getF32FloatAttr(float(amax / grid));
+  }
   auto nbits = rewriter.create<MatMulNBitsOp>(
-      loc, input, codes, scales, zeroPoints, bias, residual, i64(q.K), i64(q.N),
-      i64(spec.bits), i64(q.blockSize), i64(spec.accuracyLevel),
+      loc, input, codes, scales, zeroPoints, bias, residual, scaleSteps,
+      i64(q.K), i64(q.N), i64(spec.bits), i64(q.blockSize),
+      i64(spec.accuracyLevel), weightFormat, inputFormat, staticScale,
       activation ? activation : ActivationAttr::get(context, Activation::none),
       op->getAttrOfType<FloatAttr>("clip_min"),
       op->getAttrOfType<FloatAttr>("clip_max"));
   // What the rounding cost, for the build's quantization report.
+  const azc::quant::InputStatistics *moments =
+      stats && !stats->hessian.empty() ? stats : nullptr;
   azc::quant::QuantizationError error =
-      azc::quant::measureError(weight.view(), q, inputScale, stats);
+      azc::quant::measureError(weight.view(), q, inputScale, moments);
   nbits->setAttr(azc::kQuantSourceAttr, rewriter.getStringAttr(weight.name));
   nbits->setAttr(azc::kQuantWeightErrorAttr,
                  rewriter.getF64FloatAttr(error.weight));
-  if (stats)
+  if (moments)
     nbits->setAttr(azc::kQuantOutputErrorAttr,
                    rewriter.getF64FloatAttr(error.output));
   rewriter.replaceOp(op, nbits.getOutput());
   return success();
-}
-
-bool isF32(Value v) {
-  return cast<RankedTensorType>(v.getType()).getElementType().isF32();
-}
-
-/// The weight a matmul multiplies its input with, when the pass can
-/// quantize it.
-std::optional<ConstantWeight> matmulWeight(MatMulOp op) {
-  if (!isF32(op.getLhs()) ||
-      cast<RankedTensorType>(op.getLhs().getType()).getRank() < 1)
-    return std::nullopt;
-  return readWeight(op.getRhs(), false);
-}
-
-/// The same for gemm(a, B, c) = a @ op(B) + c with alpha = 1.
-std::optional<ConstantWeight> gemmWeight(GemmOp op) {
-  if (!isF32(op.getA()) || op.getTransA() ||
-      op.getAlpha().convertToFloat() != 1.0f ||
-      (op.getC() && op.getBeta().convertToFloat() != 1.0f))
-    return std::nullopt;
-  return readWeight(op.getB(), op.getTransB());
 }
 
 /// matmul(x, W) with a constant 2-D W.
@@ -293,7 +229,7 @@ struct QuantizeMatMul : OpRewritePattern<MatMulOp> {
 
   LogicalResult matchAndRewrite(MatMulOp op,
                                 PatternRewriter &rewriter) const override {
-    std::optional<ConstantWeight> weight = matmulWeight(op);
+    std::optional<ConstantWeight> weight = azc::matmulWeight(op);
     if (!weight || spec.excluded(weight->name))
       return failure();
     // The kernel's bias is [N]; a bias of another shape stays an addend.
@@ -319,7 +255,7 @@ struct QuantizeGemm : OpRewritePattern<GemmOp> {
 
   LogicalResult matchAndRewrite(GemmOp op,
                                 PatternRewriter &rewriter) const override {
-    std::optional<ConstantWeight> weight = gemmWeight(op);
+    std::optional<ConstantWeight> weight = azc::gemmWeight(op);
     if (!weight || spec.excluded(weight->name))
       return failure();
     Value bias, residual;
@@ -350,8 +286,7 @@ planAwq(const std::vector<azc::QuantizableProduct> &products,
   for (auto &[input, ops] : byInput) {
     std::vector<ConstantWeight> weights;
     for (Operation *op : ops)
-      weights.push_back(*(isa<MatMulOp>(op) ? matmulWeight(cast<MatMulOp>(op))
-                                            : gemmWeight(cast<GemmOp>(op))));
+      weights.push_back(*azc::productWeight(op));
     std::vector<WeightView> views;
     for (const ConstantWeight &w : weights)
       views.push_back(w.view());
@@ -368,62 +303,6 @@ planAwq(const std::vector<azc::QuantizableProduct> &products,
   }
   return plan;
 }
-
-/// The floats of a constant f32 tensor of `size` elements.
-std::optional<std::vector<float>> constantVector(Value value, int64_t size) {
-  auto type = dyn_cast<RankedTensorType>(value.getType());
-  ElementsAttr attr;
-  if (!type || !type.getElementType().isF32() || !type.hasStaticShape() ||
-      type.getNumElements() != size || !matchPattern(value, m_Constant(&attr)))
-    return std::nullopt;
-  return constantFloats(attr, size);
-}
-
-/// mul(norm(x) with scale g and bias b, c) = norm(x) with scale g * c and
-/// bias b * c, when the norm is over the last dim only, its one user is
-/// the mul and g, b, c are constant vectors of that dim.
-template <typename NormOp> struct FoldScaleIntoNorm : OpRewritePattern<MulOp> {
-  using OpRewritePattern<MulOp>::OpRewritePattern;
-
-  LogicalResult matchAndRewrite(MulOp mul,
-                                PatternRewriter &rewriter) const override {
-    auto norm = mul.getLhs().template getDefiningOp<NormOp>();
-    if (!norm || !norm->hasOneUse())
-      return failure();
-    auto type = cast<RankedTensorType>(norm.getOutput().getType());
-    const int64_t rank = type.getRank(), K = type.getShape().back();
-    if (rank == 0 || ShapedType::isDynamic(K) ||
-        (norm.getAxis() != -1 && norm.getAxis() != rank - 1))
-      return failure();
-    std::optional<std::vector<float>> c = constantVector(mul.getRhs(), K);
-    std::optional<std::vector<float>> g = constantVector(norm.getScale(), K);
-    if (!c || !g)
-      return failure();
-    auto vectorType = RankedTensorType::get({K}, rewriter.getF32Type());
-    for (int64_t k = 0; k < K; ++k)
-      (*g)[k] *= (*c)[k];
-    SmallVector<Value> operands = {
-        norm.getInput(), makeWeight(rewriter, norm.getLoc(), "awq_folded_scale",
-                                    vectorType, asBytes(*g))};
-    if constexpr (std::is_same_v<NormOp, LayerNormOp>) {
-      if (Value bias = norm.getBias()) {
-        std::optional<std::vector<float>> b = constantVector(bias, K);
-        if (!b)
-          return failure();
-        for (int64_t k = 0; k < K; ++k)
-          (*b)[k] *= (*c)[k];
-        operands.push_back(makeWeight(rewriter, norm.getLoc(),
-                                      "awq_folded_bias", vectorType,
-                                      asBytes(*b)));
-      }
-    }
-    auto folded =
-        rewriter.create<NormOp>(norm.getLoc(), operands, norm->getAttrs());
-    rewriter.replaceOp(mul, folded->getResults());
-    rewriter.eraseOp(norm);
-    return success();
-  }
-};
 
 struct QuantizeWeightsPass
     : azc::impl::QuantizeWeightsBase<QuantizeWeightsPass> {
@@ -451,17 +330,35 @@ struct QuantizeWeightsPass
     } else if (mode == "int4_awq") {
       spec.bits = 4;
       spec.algorithm = QuantizationSpec::Algorithm::awq;
+    } else if (mode == "int8") {
+      spec.bits = 8;
+      spec.symmetric = true;
+      spec.inputFormat = "int8";
+    } else if (mode == "nf4") {
+      spec.bits = 4;
+      spec.format = azc::quant::CodeFormat::nf4;
+      spec.doubleQuant = doubleQuant;
+    } else if (mode == "fp8") {
+      spec.bits = 8;
+      spec.format = azc::quant::CodeFormat::fp8e4m3;
+      spec.inputFormat = "fp8_e4m3";
     } else {
       func.emitError("unknown weight quantization mode '")
-          << mode << "' (int4, int8_wo, w4a8, int4_gptq or int4_awq)";
+          << mode
+          << "' (int4, int8_wo, w4a8, int4_gptq, int4_awq, int8, nf4 or fp8)";
       return signalPassFailure();
     }
-    // Statistics drive GPTQ and AWQ; with any mode they measure each
-    // product's output error for the report.
+    // Statistics drive GPTQ and AWQ and give static inputs their ranges;
+    // with any mode they measure each product's output error for the
+    // report. Without the driver's, ranges may come from attributes.
     std::vector<azc::QuantizableProduct> products =
         azc::findQuantizableProducts(func);
     const bool needed =
-        spec.algorithm != QuantizationSpec::Algorithm::roundToNearest;
+        spec.algorithm != QuantizationSpec::Algorithm::roundToNearest ||
+        !spec.inputFormat.empty();
+    if (!statistics && needed &&
+        spec.algorithm == QuantizationSpec::Algorithm::roundToNearest)
+      statistics = azc::statisticsFromAttributes(func);
     if ((statistics || needed) &&
         (!statistics || statistics->size() != products.size())) {
       func.emitError(mode + " needs calibration statistics for each of the ")
@@ -479,8 +376,17 @@ struct QuantizeWeightsPass
       return signalPassFailure();
     }
     spec.groupSize = groupSize;
-    spec.symmetric = symmetric;
-    spec.halfScales = halfScales;
+    // int8 activations meet symmetric int8 weights: the int8 kernel's
+    // fastest case, and what static int8 engines usually do.
+    spec.symmetric = symmetric || mode == "int8";
+    spec.halfScales =
+        halfScales && spec.format == azc::quant::CodeFormat::integer;
+    if (spec.inputFormat == "int8" && groupSize > 256) {
+      func.emitError("int8 needs a group size of at most 256 (the int8 "
+                     "kernel's blocks), got ")
+          << int64_t(groupSize);
+      return signalPassFailure();
+    }
     for (const std::string &text : exclude) {
       llvm::Expected<llvm::GlobPattern> glob = llvm::GlobPattern::create(text);
       if (!glob) {
@@ -511,8 +417,7 @@ struct QuantizeWeightsPass
     // AWQ's divisions fold into the normalization that makes their input.
     if (spec.awq && !spec.awq->muls.empty()) {
       RewritePatternSet folds(&getContext());
-      folds.add<FoldScaleIntoNorm<RmsNormOp>, FoldScaleIntoNorm<LayerNormOp>>(
-          &getContext());
+      azc::populateFoldScaleIntoNormPatterns(folds);
       SmallVector<Operation *> muls(spec.awq->muls);
       if (failed(applyOpPatternsAndFold(muls, std::move(folds), config)))
         signalPassFailure();
@@ -526,15 +431,12 @@ std::vector<azc::QuantizableProduct>
 azc::findQuantizableProducts(func::FuncOp func) {
   std::vector<QuantizableProduct> products;
   func.walk([&](Operation *op) {
-    std::optional<ConstantWeight> weight;
+    std::optional<ConstantWeight> weight = azc::productWeight(op);
     Value input;
-    if (auto matmul = dyn_cast<MatMulOp>(op)) {
-      weight = matmulWeight(matmul);
+    if (auto matmul = dyn_cast<MatMulOp>(op))
       input = matmul.getLhs();
-    } else if (auto gemm = dyn_cast<GemmOp>(op)) {
-      weight = gemmWeight(gemm);
+    else if (auto gemm = dyn_cast<GemmOp>(op))
       input = gemm.getA();
-    }
     if (weight)
       products.push_back({op, input, weight->name, weight->K});
   });

@@ -2,6 +2,8 @@
 
 #include "passes/WeightQuantizer.h"
 
+#include "llvm/ADT/APFloat.h"
+
 #include <algorithm>
 #include <cmath>
 #include <numeric>
@@ -391,6 +393,144 @@ AwqResult azc::quant::quantizeAwq(const std::vector<WeightView> &group,
 
 float azc::quant::dequantized(const BlockQuantized &q, int64_t k, int64_t n) {
   const int64_t block = k / q.blockSize;
-  return (float(loadCode(q, n, k)) - float(zeroPoint(q, n, block))) *
-         q.scales[size_t(n * q.blocks + block)];
+  const float scale = q.scales[size_t(n * q.blocks + block)];
+  if (q.format != CodeFormat::integer)
+    return codebookValues(q.format)[loadCode(q, n, k)] * scale;
+  return (float(loadCode(q, n, k)) - float(zeroPoint(q, n, block))) * scale;
+}
+
+namespace {
+
+/// The E4M3 value nearest x (saturating at +-448), ties to even, and its
+/// code.
+uint8_t encodeE4M3(float x) {
+  x = std::clamp(x, -448.0f, 448.0f);
+  llvm::APFloat value(x);
+  bool lost;
+  value.convert(llvm::APFloat::Float8E4M3FN(),
+                llvm::APFloat::rmNearestTiesToEven, &lost);
+  return uint8_t(value.bitcastToAPInt().getZExtValue());
+}
+
+/// An empty BlockQuantized of `format` for w, blocks along K.
+BlockQuantized codebookLayout(const WeightView &w, int bits, int64_t blockSize,
+                              CodeFormat format) {
+  BlockQuantized q;
+  q.N = w.N;
+  q.K = w.K;
+  q.bits = bits;
+  q.blockSize = blockSize;
+  q.blocks = (w.K + blockSize - 1) / blockSize;
+  q.blobSize = blockSize * bits / 8;
+  q.format = format;
+  q.codes.assign(size_t(q.N * q.blocks * q.blobSize), 0);
+  q.scales.assign(size_t(q.N * q.blocks), 0.0f);
+  return q;
+}
+
+/// The largest |w| of each block, [N, blocks].
+std::vector<float> blockAbsMax(const WeightView &w, int64_t blockSize,
+                               int64_t blocks) {
+  std::vector<float> amax(size_t(w.N * blocks), 0.0f);
+  for (int64_t n = 0; n < w.N; ++n)
+    for (int64_t k = 0; k < w.K; ++k) {
+      float &m = amax[size_t(n * blocks + k / blockSize)];
+      m = std::max(m, std::fabs(w.at(k, n)));
+    }
+  return amax;
+}
+
+} // namespace
+
+const float *azc::quant::codebookValues(CodeFormat format) {
+  static const float nf4[16] = {-1.0f,
+                                -0.6961928009986877f,
+                                -0.5250730514526367f,
+                                -0.39491748809814453f,
+                                -0.28444138169288635f,
+                                -0.18477343022823334f,
+                                -0.09105003625154495f,
+                                0.0f,
+                                0.07958029955625534f,
+                                0.16093020141124725f,
+                                0.24611230194568634f,
+                                0.33791524171829224f,
+                                0.44070982933044434f,
+                                0.5626170039176941f,
+                                0.7229568362236023f,
+                                1.0f};
+  static const std::vector<float> e4m3 = [] {
+    std::vector<float> v(256);
+    for (unsigned code = 0; code < 256; ++code) {
+      llvm::APFloat value(llvm::APFloat::Float8E4M3FN(), llvm::APInt(8, code));
+      bool lost;
+      value.convert(llvm::APFloat::IEEEsingle(),
+                    llvm::APFloat::rmNearestTiesToEven, &lost);
+      v[code] = value.convertToFloat();
+    }
+    return v;
+  }();
+  return format == CodeFormat::nf4 ? nf4 : e4m3.data();
+}
+
+BlockQuantized azc::quant::quantizeNf4(const WeightView &w, int64_t blockSize,
+                                       bool doubleQuant) {
+  BlockQuantized q = codebookLayout(w, 4, blockSize, CodeFormat::nf4);
+  q.scales = blockAbsMax(w, blockSize, q.blocks);
+  if (doubleQuant) {
+    const int64_t count = int64_t(q.scales.size());
+    const int64_t groups = (count + 255) / 256;
+    q.scaleCodes.assign(size_t(count), 0);
+    q.scaleSteps.assign(size_t(2 * groups), 0.0f);
+    for (int64_t g = 0; g < groups; ++g) {
+      const int64_t i0 = g * 256, i1 = std::min(count, i0 + 256);
+      double mean = 0;
+      for (int64_t i = i0; i < i1; ++i)
+        mean += q.scales[size_t(i)];
+      const float offset = float(mean / double(i1 - i0));
+      float spread = 0;
+      for (int64_t i = i0; i < i1; ++i)
+        spread = std::max(spread, std::fabs(q.scales[size_t(i)] - offset));
+      const float step = spread / 127.0f;
+      q.scaleSteps[size_t(2 * g)] = step;
+      q.scaleSteps[size_t(2 * g + 1)] = offset;
+      for (int64_t i = i0; i < i1; ++i) {
+        const float c =
+            step > 0 ? std::nearbyint((q.scales[size_t(i)] - offset) / step)
+                     : 0.0f;
+        q.scaleCodes[size_t(i)] = int8_t(std::clamp(c, -127.0f, 127.0f));
+        // The scale as the kernel will compute it.
+        q.scales[size_t(i)] = float(q.scaleCodes[size_t(i)]) * step + offset;
+      }
+    }
+  }
+  // Nearest value: between neighbours the midpoint decides.
+  const float *values = codebookValues(CodeFormat::nf4);
+  for (int64_t n = 0; n < w.N; ++n)
+    for (int64_t k = 0; k < w.K; ++k) {
+      const float scale = q.scales[size_t(n * q.blocks + k / blockSize)];
+      const float x = scale > 0 ? w.at(k, n) / scale : 0.0f;
+      unsigned code = 0;
+      while (code < 15 && x > 0.5f * (values[code] + values[code + 1]))
+        ++code;
+      storeCode(q, n, k, code);
+    }
+  // Padding past K: code 7 is NF4's exact zero.
+  for (int64_t n = 0; n < w.N; ++n)
+    for (int64_t k = w.K; k < q.blocks * blockSize; ++k)
+      storeCode(q, n, k, 7);
+  return q;
+}
+
+BlockQuantized azc::quant::quantizeFp8(const WeightView &w, int64_t blockSize) {
+  BlockQuantized q = codebookLayout(w, 8, blockSize, CodeFormat::fp8e4m3);
+  q.scales = blockAbsMax(w, blockSize, q.blocks);
+  for (float &s : q.scales)
+    s /= 448.0f;
+  for (int64_t n = 0; n < w.N; ++n)
+    for (int64_t k = 0; k < w.K; ++k) {
+      const float scale = q.scales[size_t(n * q.blocks + k / blockSize)];
+      storeCode(q, n, k, encodeE4M3(scale > 0 ? w.at(k, n) / scale : 0.0f));
+    }
+  return q; // padding codes stay 0, E4M3's +0
 }

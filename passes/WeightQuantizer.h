@@ -28,6 +28,10 @@ struct WeightView {
   }
 };
 
+/// What a code means: an integer less its block's zero point, or an index
+/// into a codebook (matmul_nbits' weight_format).
+enum class CodeFormat { integer, nf4, fp8e4m3 };
+
 /// N columns of K codes in blocks along K: onnxruntime's MatMulNBits layout.
 struct BlockQuantized {
   int64_t N = 0, K = 0, bits = 0, blockSize = 0;
@@ -35,9 +39,32 @@ struct BlockQuantized {
   int64_t blobSize = 0;            ///< bytes per block: blockSize * bits / 8
   int64_t zpStride = 0;            ///< bytes per column of packed zero points
   std::vector<uint8_t> codes;      ///< [N, blocks, blobSize]
-  std::vector<float> scales;       ///< [N, blocks]
+  std::vector<float> scales;       ///< [N, blocks], as the kernel sees them
   std::vector<uint8_t> zeroPoints; ///< [N, zpStride]; empty when symmetric
+  CodeFormat format = CodeFormat::integer;
+  /// Double-quantized scales (else empty): scales[i] is exactly
+  /// float(scaleCodes[i]) * scaleSteps[2g] + scaleSteps[2g + 1], g = i / 256.
+  std::vector<int8_t> scaleCodes;
+  std::vector<float> scaleSteps; ///< [ceil(N * blocks / 256), 2]
 };
+
+/// The value of each code of a codebook format (16 for NF4, 256 for E4M3;
+/// the E4M3 NaN codes are NaN).
+const float *codebookValues(CodeFormat format);
+
+/// NF4 (Dettmers et al., QLoRA, 2023): per block of `blockSize`, scale =
+/// absmax and each code the NormalFloat4 value nearest x / absmax. With
+/// `doubleQuant`, the scales themselves are stored as int8 per group of 256
+/// (an offset, the group's mean, and a step, max |scale - mean| / 127),
+/// which cuts their cost from 32 / blockSize bits a weight to about
+/// 8 / blockSize; the codes are then chosen against the scales as stored.
+BlockQuantized quantizeNf4(const WeightView &w, int64_t blockSize,
+                           bool doubleQuant);
+
+/// FP8 E4M3 weights: per block, scale = amax / 448 (E4M3's largest finite
+/// value) and each code x / scale rounded to the nearest E4M3 value, ties
+/// to even.
+BlockQuantized quantizeFp8(const WeightView &w, int64_t blockSize);
 
 /// Round-to-nearest quantization to `bits` (4 or 8) in blocks of
 /// `blockSize` (a power of two >= 16) along K. A block of values x:
@@ -85,6 +112,10 @@ struct InputStatistics {
   int64_t K = 0, rows = 0;
   std::vector<double> hessian;
   std::vector<double> absSum; ///< sum of |x_k| over the rows, per k
+  std::vector<double> absMax; ///< max |x_k| over the rows, per k
+  /// The range static activation quantization maps to the int8 or E4M3
+  /// grid, as the calibration method chose it (0: not chosen).
+  double amax = 0;
 };
 
 /// AWQ (Lin et al., 2023), activation-aware scaling, for a group of

@@ -1,0 +1,38 @@
+// The modes of azg-quantize-weights that quantize more than integer weight
+// codes: `int8` (static W8A8: symmetric 8-bit weights, and the input
+// rounded to int8 with one calibrated scale), `fp8` (E4M3 weights, and the
+// input rounded to E4M3 with one calibrated scale) and `nf4` (NormalFloat4
+// weight codes, scales double-quantized to int8). The input's calibrated
+// range comes from the driver's statistics, or here from the product's
+// `azg.input_range` attribute.
+// RUN: azc-opt --azg-quantize-weights="mode=int8 group-size=16" %s | FileCheck %s --check-prefix=INT8
+// RUN: azc-opt --azg-quantize-weights="mode=fp8 group-size=16" %s | FileCheck %s --check-prefix=FP8
+// RUN: azc-opt --azg-quantize-weights="mode=nf4 group-size=16" %s | FileCheck %s --check-prefix=NF4
+// RUN: azc-opt --azg-quantize-weights="mode=nf4 group-size=16 double-quant=false" %s | FileCheck %s --check-prefix=NF4-F32
+// RUN: not azc-opt --azg-quantize-weights="mode=int8 group-size=512" %s 2>&1 | FileCheck %s --check-prefix=GROUP
+
+// The input's range is 2.54: int8 maps it to 127 steps of 0.02, E4M3 to its
+// largest value 448, a scale of 2.54 / 448 = 0.0056696.
+// INT8-LABEL: func.func @linear
+// INT8: azg.matmul_nbits %arg0, %{{.*}}, %{{.*}} {K = 32 : i64, N = 2 : i64, {{.*}}bits = 8 : i64, block_size = 16 : i64, input_format = "int8", input_scale = 2.000000e-02 : f32}
+// INT8-SAME: (tensor<2x32xf32>, tensor<2x2x16xui8>, tensor<2x2xf32>) -> tensor<2x2xf32>
+// FP8-LABEL: func.func @linear
+// FP8: azg.matmul_nbits %arg0, %{{.*}}, %{{.*}} {{{.*}}input_format = "fp8_e4m3", input_scale = 0.0056696{{[0-9]*}} : f32, weight_format = "fp8_e4m3"}
+// FP8-SAME: (tensor<2x32xf32>, tensor<2x2x16xui8>, tensor<2x2xf32>)
+// Column 0's blocks have absmax 8, column 1's 1: four scales in one group of
+// 256, offset their mean 4.5 (0x40900000), step 3.5 / 127 = 0.027559
+// (0x3CE1C387), codes 127, 127, -127, -127 (0x7F7F8181). Codes: -8 / 8 = -1
+// is NF4 code 0, 7 / 8 = 0.875 lies nearest 1.0 (code 15), 0 is code 7.
+// NF4-LABEL: func.func @linear
+// NF4: azg.matmul_nbits %arg0, %{{.*}}, %{{.*}} scale_steps(%{{.*}}) {{{.*}}bits = 4 : i64, block_size = 16 : i64, weight_format = "nf4"}
+// NF4-SAME: (tensor<2x32xf32>, tensor<2x2x8xui8>, tensor<2x2xi8>, tensor<1x2xf32>)
+// NF4: q_fc.weight.q4.scales: "0x080000007F7F8181"
+// NF4: q_fc.weight.q4.scale_steps: "0x0800000087C3E13C00009040"
+// NF4-F32: azg.matmul_nbits %arg0, %{{.*}}, %{{.*}} {{{.*}}weight_format = "nf4"}
+// NF4-F32-SAME: (tensor<2x32xf32>, tensor<2x2x8xui8>, tensor<2x2xf32>)
+// GROUP: int8 needs a group size of at most 256 (the int8 kernel's blocks), got 512
+func.func @linear(%x: tensor<2x32xf32>) -> tensor<2x2xf32> {
+  %w = azg.weight "fc.weight" dense<[[-8.0, 1.0], [-7.0, 1.0], [-6.0, 1.0], [-5.0, 1.0], [-4.0, 1.0], [-3.0, 1.0], [-2.0, 1.0], [-1.0, 1.0], [0.0, 1.0], [1.0, 1.0], [2.0, 1.0], [3.0, 1.0], [4.0, 1.0], [5.0, 1.0], [6.0, 1.0], [7.0, 1.0], [-8.0, 1.0], [-7.0, 1.0], [-6.0, 1.0], [-5.0, 1.0], [-4.0, 1.0], [-3.0, 1.0], [-2.0, 1.0], [-1.0, 1.0], [0.0, 1.0], [1.0, 1.0], [2.0, 1.0], [3.0, 1.0], [4.0, 1.0], [5.0, 1.0], [6.0, 1.0], [7.0, -1.0]]> : tensor<32x2xf32>
+  %0 = azg.matmul %x, %w {azg.input_range = 2.54 : f64} : (tensor<2x32xf32>, tensor<32x2xf32>) -> tensor<2x2xf32>
+  return %0 : tensor<2x2xf32>
+}
