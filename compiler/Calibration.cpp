@@ -36,8 +36,11 @@ void accumulateRows(const float *rows, int64_t count,
                     quant::InputStatistics &stats) {
   const int64_t K = stats.K;
   for (int64_t r = 0; r < count; ++r)
-    for (int64_t k = 0; k < K; ++k)
-      stats.absSum[k] += std::fabs(double(rows[r * K + k]));
+    for (int64_t k = 0; k < K; ++k) {
+      const double a = std::fabs(double(rows[r * K + k]));
+      stats.absSum[k] += a;
+      stats.absMax[k] = std::max(stats.absMax[k], a);
+    }
   // Rows i of H in spans of equal work (row i has K - i entries), one
   // span a thread; each element sums the rows in order whatever the split.
   auto accumulate = [&](int64_t i0, int64_t i1) {
@@ -109,7 +112,9 @@ bool azc::collectInputStatistics(mlir::ModuleOp module,
     stats[i].K = product.K;
     stats[i].hessian.assign(size_t(product.K * product.K), 0.0);
     stats[i].absSum.assign(size_t(product.K), 0.0);
+    stats[i].absMax.assign(size_t(product.K), 0.0);
   }
+  std::vector<quant::AbsHistogram> histograms(products.size());
 
   // Shapes come from the first sample.
   std::vector<std::string> names;
@@ -191,6 +196,7 @@ bool azc::collectInputStatistics(mlir::ModuleOp module,
           return false;
         }
       accumulateRows(values, count / stats[i].K, stats[i]);
+      histograms[i].add(values, count);
     }
     // A progress line on a terminal; one line at the end in a log.
     if (options.progress && llvm::errs().is_displayed())
@@ -199,6 +205,9 @@ bool azc::collectInputStatistics(mlir::ModuleOp module,
     else if (options.progress && s + 1 == samples.size())
       llvm::errs() << "calibration: " << samples.size() << " samples\n";
   }
+  for (size_t i = 0; i < products.size(); ++i)
+    stats[i].amax =
+        quant::chooseRange(histograms[i], options.method, options.levels);
   // The upper triangle mirrored: H is symmetric.
   for (quant::InputStatistics &st : stats)
     for (int64_t i = 0; i < st.K; ++i)

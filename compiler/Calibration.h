@@ -4,6 +4,7 @@
 #define AZC_COMPILER_CALIBRATION_H
 
 #include "compiler/Driver.h"
+#include "passes/ActivationRange.h"
 #include "passes/WeightQuantizer.h"
 
 #include <string>
@@ -18,12 +19,17 @@ struct CalibrationOptions {
   int maxSamples = 0; ///< 0: all
   int threads = 0;
   bool progress = false; ///< print samples done on stderr
+  /// How each input's static range (InputStatistics::amax) is chosen, for
+  /// a grid of `levels` steps each side of 0.
+  quant::CalibrationMethod method;
+  int levels = 127;
 };
 
 /// Runs the imported `module` (not modified) in f32 on the samples and
 /// returns, per quantizable product in findQuantizableProducts' order, the
-/// second moments of its input rows. NaN or Inf in a sample or an observed
-/// activation is an error naming it.
+/// second moments of its input rows, the mean and largest |x| of each
+/// input channel, and the input's range by options.method. NaN or Inf in a
+/// sample or an observed activation is an error naming it.
 bool collectInputStatistics(mlir::ModuleOp module,
                             const CalibrationOptions &options,
                             std::vector<quant::InputStatistics> &stats,

@@ -84,16 +84,16 @@ bool azc::quantize(mlir::ModuleOp module, const QuantizationOptions &options,
                    std::vector<QuantizedLayer> &layers, std::string &error) {
   if (options.mode == "none")
     return true;
-  static const char *const kPlanned[] = {"fp16",    "bf16", "int8",
-                                         "int8_sq", "nf4",  "fp8"};
+  static const char *const kPlanned[] = {"fp16", "bf16"};
   if (llvm::is_contained(kPlanned, options.mode)) {
     error = "--quantization " + options.mode +
-            " is not available yet; the weight-only modes int4, int8_wo, "
-            "w4a8, int4_gptq and int4_awq are";
+            " is not available yet; int4, int8_wo, w4a8, int4_gptq, "
+            "int4_awq, nf4, int8, int8_sq and fp8 are";
     return false;
   }
+  const bool smooth = options.mode == "int8_sq";
   QuantizeWeightsOptions pass;
-  pass.mode = options.mode;
+  pass.mode = smooth ? "int8" : options.mode;
   pass.groupSize = options.groupSize;
   pass.symmetric = options.symmetric;
   if (options.scaleDtype != "f32" && options.scaleDtype != "f16") {
@@ -105,28 +105,64 @@ bool azc::quantize(mlir::ModuleOp module, const QuantizationOptions &options,
   pass.exclude = options.excludeLayers;
   pass.gptqDamp = options.gptqDamp;
   pass.actOrder = options.actOrder;
-  std::shared_ptr<const std::vector<quant::InputStatistics>> statistics;
-  if ((options.mode == "int4_gptq" || options.mode == "int4_awq") &&
+  pass.doubleQuant = options.doubleQuant;
+  CalibrationOptions calibration;
+  calibration.data = options.calibData;
+  calibration.maxSamples = options.calibSamples;
+  calibration.progress = true;
+  if (!quant::CalibrationMethod::parse(options.calibMethod, calibration.method,
+                                       error)) {
+    error = "--calib-method: " + error;
+    return false;
+  }
+  const bool fp8 = options.mode == "fp8";
+  calibration.levels = fp8 ? 448 : 127;
+  if (fp8 && (calibration.method.kind == quant::CalibrationMethod::entropy ||
+              calibration.method.kind == quant::CalibrationMethod::mse)) {
+    error = "--calib-method " + options.calibMethod +
+            " models an int8 grid; fp8 takes max or percentile:P";
+    return false;
+  }
+  static const char *const kCalibrated[] = {"int4_gptq", "int4_awq", "int8",
+                                            "int8_sq", "fp8"};
+  if (llvm::is_contained(kCalibrated, options.mode) &&
       options.calibData.empty()) {
     error = "--quantization " + options.mode +
             " needs calibration samples: give --calib-data DIR (folders of "
             "INPUT.npy)";
     return false;
   }
-  const auto &cache = options.calibrationCache;
-  if (cache && cache->statistics) {
-    statistics = cache->statistics;
-  } else if (!options.calibData.empty()) {
-    CalibrationOptions calibration;
-    calibration.data = options.calibData;
-    calibration.maxSamples = options.calibSamples;
-    calibration.progress = true;
+  std::shared_ptr<const std::vector<quant::InputStatistics>> statistics;
+  auto collect = [&]() -> bool {
     auto collected = std::make_shared<std::vector<quant::InputStatistics>>();
     if (!collectInputStatistics(module, calibration, *collected, error))
       return false;
     statistics = collected;
+    return true;
+  };
+  const auto &cache = options.calibrationCache;
+  if (cache && cache->statistics) {
+    statistics = cache->statistics;
+  } else if (!options.calibData.empty()) {
+    if (!collect())
+      return false;
     if (cache)
-      cache->statistics = collected;
+      cache->statistics = statistics;
+  }
+  if (smooth) {
+    // SmoothQuant, then the ranges of the smoothed inputs.
+    SmoothActivationsOptions smoothing;
+    smoothing.alpha = options.smoothquantAlpha;
+    smoothing.exclude = options.excludeLayers;
+    if (!runPasses(
+            module,
+            [&](mlir::PassManager &pm) {
+              pm.addNestedPass<mlir::func::FuncOp>(
+                  createSmoothActivationsPass(smoothing, statistics));
+            },
+            "smoothquant", error) ||
+        !collect())
+      return false;
   }
   if (!runPasses(
           module,
@@ -145,6 +181,11 @@ bool azc::quantize(mlir::ModuleOp module, const QuantizationOptions &options,
     layer.K = op.getK();
     layer.N = op.getN();
     layer.bits = op.getBits();
+    layer.format = op.getWeightFormat().str();
+    if (std::optional<llvm::StringRef> input = op.getInputFormat()) {
+      layer.inputFormat = input->str();
+      layer.inputScale = op.getInputScale()->convertToDouble();
+    }
     if (auto e = op->getAttrOfType<mlir::FloatAttr>(kQuantWeightErrorAttr))
       layer.weightError = e.getValueAsDouble();
     if (auto e = op->getAttrOfType<mlir::FloatAttr>(kQuantOutputErrorAttr))
@@ -170,9 +211,14 @@ std::string azc::quantizationReport(const QuantizationOptions &options,
                              {"K", layer.K},
                              {"N", layer.N},
                              {"bits", layer.bits},
+                             {"codes", layer.format},
                              {"weight_relative_rms_error", layer.weightError}};
     if (layer.outputError >= 0)
       entry["output_relative_error"] = layer.outputError;
+    if (!layer.inputFormat.empty()) {
+      entry["input_format"] = layer.inputFormat;
+      entry["input_scale"] = layer.inputScale;
+    }
     entries.push_back(std::move(entry));
   }
   llvm::json::Object report{
@@ -183,6 +229,11 @@ std::string azc::quantizationReport(const QuantizationOptions &options,
       {"scale_dtype", options.scaleDtype},
       {"calibration_data", llvm::sys::path::filename(options.calibData).str()},
       {"layers", std::move(entries)}};
+  if (options.mode == "int8" || options.mode == "int8_sq" ||
+      options.mode == "fp8")
+    report["calibration_method"] = options.calibMethod;
+  if (options.mode == "int8_sq")
+    report["smoothquant_alpha"] = options.smoothquantAlpha;
   if (options.measuredKld >= 0) {
     report["kld"] = options.measuredKld;
     report["kept_f32"] = llvm::json::Array(options.keptInF32);

@@ -28,16 +28,23 @@ importModel(mlir::MLIRContext &context, const std::string &path,
 bool optimize(mlir::ModuleOp module, const ShapeProfile &profile,
               std::string &error);
 
-/// `azc build --quantization`: weight-only modes so far.
+/// `azc build --quantization`.
 struct QuantizationOptions {
-  std::string mode = "none"; ///< none, int4, int8_wo, w4a8, int4_gptq, int4_awq
-  int64_t groupSize = 32;    ///< codes per scale along K
-  bool symmetric = false;    ///< no zero points
+  /// none, int4, int8_wo, w4a8, int4_gptq, int4_awq, nf4 (weights only);
+  /// int8, int8_sq, fp8 (weights and statically quantized inputs).
+  std::string mode = "none";
+  int64_t groupSize = 32;                 ///< codes per scale along K
+  bool symmetric = false;                 ///< no zero points
   std::string scaleDtype = "f32";         ///< f32 or f16
   std::vector<std::string> excludeLayers; ///< weight-name globs kept f32
-  /// Calibration samples (int4_gptq, int4_awq): folders of INPUT.npy.
+  /// Calibration samples (int4_gptq, int4_awq, int8, int8_sq, fp8):
+  /// folders of INPUT.npy.
   std::string calibData;
   int calibSamples = 0; ///< at most this many (0: all)
+  /// How static input ranges are chosen: max, percentile:P, entropy, mse.
+  std::string calibMethod = "max";
+  double smoothquantAlpha = 0.5; ///< int8_sq's migration strength
+  bool doubleQuant = true;       ///< nf4: int8 scales
   double gptqDamp = 0.01;
   bool actOrder = true;
   /// Accuracy gate: keep the most sensitive weights in f32 until the KL
@@ -49,7 +56,8 @@ struct QuantizationOptions {
   std::vector<std::string> keptInF32;
   /// Calibration statistics shared by the builds of one gate: the model
   /// and samples are the same, so they are collected once (filled by the
-  /// first build that needs them).
+  /// first build that needs them; int8_sq's second pass, on the smoothed
+  /// model, depends on what each build excludes and is not shared).
   struct CalibrationCache {
     std::shared_ptr<const std::vector<quant::InputStatistics>> statistics;
   };
@@ -60,6 +68,9 @@ struct QuantizationOptions {
 struct QuantizedLayer {
   std::string weight;
   int64_t K = 0, N = 0, bits = 0;
+  std::string format = "int"; ///< the codes: int, nf4 or fp8_e4m3
+  std::string inputFormat;    ///< statically quantized input: int8, fp8_e4m3
+  double inputScale = 0;      ///< its calibrated scale
   double weightError = 0, outputError = -1; ///< relative; -1: not measured
 };
 

@@ -68,21 +68,33 @@ const char *dtypeText(schema::DType type) {
 }
 
 /// What a step computes in: its output's dtype, except for a matmul with
-/// quantized weights: "int4" or "int8" (weight bits), "w4a8" when its
-/// activations are quantized too.
+/// quantized weights: "int4" or "int8" (weight bits; "nf4", "fp8" for
+/// codebook codes), "w4a8" when its activations are quantized per block
+/// at run time, "w8a8" (int8) or "fp8" when statically.
 std::string stepPrecision(const schema::Step *step, const char *outputDtype) {
   if (step->op()->str() != "matmul_nbits" || !step->attributes())
     return outputDtype;
   int64_t bits = 0, accuracyLevel = 0;
+  std::string weightFormat = "int", inputFormat;
   for (const schema::Attribute *attr : *step->attributes()) {
-    if (attr->name()->str() == "bits")
+    const std::string name = attr->name()->str();
+    if (name == "bits")
       bits = attr->int_value();
-    else if (attr->name()->str() == "accuracy_level")
+    else if (name == "accuracy_level")
       accuracyLevel = attr->int_value();
+    else if (name == "weight_format" && attr->string_value())
+      weightFormat = attr->string_value()->str();
+    else if (name == "input_format" && attr->string_value())
+      inputFormat = attr->string_value()->str();
   }
-  if (accuracyLevel == 4)
+  const std::string weights = weightFormat == "nf4"        ? "nf4"
+                              : weightFormat == "fp8_e4m3" ? "fp8"
+                                                           : "int";
+  if (inputFormat == "fp8_e4m3")
+    return weights == "fp8" ? "fp8" : weights + std::to_string(bits) + "-fp8";
+  if (inputFormat == "int8" || accuracyLevel == 4)
     return "w" + std::to_string(bits) + "a8";
-  return "int" + std::to_string(bits);
+  return weights == "int" ? "int" + std::to_string(bits) : weights;
 }
 
 std::string shapeText(const flatbuffers::Vector<int64_t> *shape) {

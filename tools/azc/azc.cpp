@@ -183,7 +183,7 @@ int main(int argc, char **argv) {
   buildApp->add_option(
       "--quantization", quant.mode,
       "none (default); weight-only: int4, int8_wo, w4a8, int4_gptq, "
-      "int4_awq");
+      "int4_awq, nf4; weights and inputs (calibrated): int8, int8_sq, fp8");
   buildApp->add_option("--group-size", quant.groupSize,
                        "weights sharing a scale along K (default 32)");
   buildApp->add_flag("--symmetric", quant.symmetric,
@@ -197,7 +197,14 @@ int main(int argc, char **argv) {
       ->delimiter(',');
   buildApp->add_option("--calib-data", quant.calibData,
                        "calibration samples: a folder of folders of "
-                       "INPUT.npy (int4_gptq, int4_awq)");
+                       "INPUT.npy (int4_gptq, int4_awq, int8, int8_sq, fp8)");
+  buildApp->add_option("--calib-method", quant.calibMethod,
+                       "static input ranges: max (default), percentile:P, "
+                       "entropy or mse");
+  buildApp->add_option("--smoothquant-alpha", quant.smoothquantAlpha,
+                       "int8_sq: migration strength in [0, 1] (default 0.5)");
+  buildApp->add_flag("!--no-double-quant", quant.doubleQuant,
+                     "nf4: keep the block scales in f32");
   buildApp->add_option("--calib-samples", quant.calibSamples,
                        "use at most this many calibration samples");
   buildApp->add_option("--gptq-damp", quant.gptqDamp,
