@@ -24,6 +24,7 @@
 
 #include <array>
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 namespace azr::cpu {
@@ -114,14 +115,19 @@ float roundToE4M3(float x) {
   if (a >= 448.0f) {
     r = 448.0f;
   } else if (a < 0.015625f) {
-    // Subnormals (and zero): multiples of 2^-9.
-    r = std::ldexp(std::nearbyint(std::ldexp(a, 9)), -9);
+    // Subnormals (and zero) are multiples of 2^-9: adding 2^14, whose ulp
+    // is 2^-9, rounds to one, ties to even, in the float unit.
+    volatile float shifted = a + 16384.0f;
+    r = shifted - 16384.0f;
   } else {
-    // 3 mantissa bits: steps of 2^(e - 3) in [2^e, 2^(e+1)). Rounding up
-    // out of the binade lands on 2^(e+1), itself representable.
-    int e;
-    std::frexp(a, &e); // a = f * 2^e, f in [0.5, 1)
-    r = std::ldexp(std::nearbyint(std::ldexp(a, 4 - e)), e - 4);
+    // 3 mantissa bits: round the float's 23 to 3, ties to even, on the
+    // bits. A carry into the exponent lands on the next power of two,
+    // itself representable.
+    uint32_t bits;
+    std::memcpy(&bits, &a, 4);
+    bits += 0x7FFFFu + ((bits >> 20) & 1u);
+    bits &= ~0xFFFFFu;
+    std::memcpy(&r, &bits, 4);
     r = std::min(r, 448.0f);
   }
   return std::copysign(r, x);
@@ -526,7 +532,11 @@ azr_status_t matmulNBitsKernel(const KernelContext &context) {
     return nullptr;
   }
 
-  if (M <= nbitsDecodeMaxRows(int(bits))) {
+  // E4M3 codes decode through gathers, which each group of 4 rows repeats:
+  // past one group the tiles, which decode each weight once a panel, win.
+  const int64_t decodeMaxRows =
+      codebook && bits == 8 ? kDecodeRows : nbitsDecodeMaxRows(int(bits));
+  if (M <= decodeMaxRows) {
     const int64_t Kp = kBlocks * blockSize;
     std::vector<float> prepared(size_t(M * Kp));
     prepareNBitsRows(w, A, K, int(M), path.group, prepared.data());
