@@ -63,6 +63,7 @@ void addReduceMathKernels(KernelTable &table);
 void addIndexKernels(KernelTable &table);
 void addRotaryKernels(KernelTable &table);
 void addMatMulNBitsKernels(KernelTable &table);
+void addMatMulHalfKernels(KernelTable &table);
 void addScatterGatherKernels(KernelTable &table);
 void addGridSampleKernels(KernelTable &table);
 void addIntegerKernels(KernelTable &table);

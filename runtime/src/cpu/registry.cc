@@ -105,6 +105,7 @@ const KernelTable &table() {
     addIndexKernels(entries);
     addRotaryKernels(entries);
     addMatMulNBitsKernels(entries);
+    addMatMulHalfKernels(entries);
     addScatterGatherKernels(entries);
     addGridSampleKernels(entries);
     addIntegerKernels(entries);

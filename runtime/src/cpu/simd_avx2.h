@@ -52,6 +52,17 @@ struct Avx2 {
   static V gather(I x, const float *table) {
     return _mm256_i32gather_ps(table, x, 4);
   }
+  /// W halves or bfloat16s, widened to floats.
+  static V loadF16(const uint16_t *p) {
+    return _mm256_cvtph_ps(
+        _mm_loadu_si128(reinterpret_cast<const __m128i *>(p)));
+  }
+  static V loadBf16(const uint16_t *p) {
+    return _mm256_castsi256_ps(
+        _mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128(
+                              reinterpret_cast<const __m128i *>(p))),
+                          16));
+  }
   static float reduce(V x) {
     __m128 s =
         _mm_add_ps(_mm256_castps256_ps128(x), _mm256_extractf128_ps(x, 1));

@@ -57,6 +57,17 @@ struct Avx512 {
   static V gather(I x, const float *table) {
     return _mm512_i32gather_ps(x, table, 4);
   }
+  /// W halves or bfloat16s, widened to floats.
+  static V loadF16(const uint16_t *p) {
+    return _mm512_cvtph_ps(
+        _mm256_loadu_si256(reinterpret_cast<const __m256i *>(p)));
+  }
+  static V loadBf16(const uint16_t *p) {
+    return _mm512_castsi512_ps(
+        _mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256(
+                              reinterpret_cast<const __m256i *>(p))),
+                          16));
+  }
 };
 
 } // namespace azr::cpu::simd

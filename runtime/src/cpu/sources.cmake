@@ -4,6 +4,7 @@ set(AZR_CPU_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/thread_pool.cc
   ${CMAKE_CURRENT_LIST_DIR}/gemm.cc
   ${CMAKE_CURRENT_LIST_DIR}/matmul_nbits.cc
+  ${CMAKE_CURRENT_LIST_DIR}/matmul_half.cc
   ${CMAKE_CURRENT_LIST_DIR}/conv_pool.cc
   ${CMAKE_CURRENT_LIST_DIR}/elementwise.cc
   ${CMAKE_CURRENT_LIST_DIR}/reduce_norm.cc
@@ -25,6 +26,8 @@ if(CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64")
   list(APPEND AZR_CPU_SOURCES
     ${CMAKE_CURRENT_LIST_DIR}/gemm_avx2.cc
     ${CMAKE_CURRENT_LIST_DIR}/gemm_avx512.cc
+    ${CMAKE_CURRENT_LIST_DIR}/matmul_half_avx2.cc
+    ${CMAKE_CURRENT_LIST_DIR}/matmul_half_avx512.cc
     ${CMAKE_CURRENT_LIST_DIR}/matmul_nbits_avx2.cc
     ${CMAKE_CURRENT_LIST_DIR}/matmul_nbits_avx512.cc
     ${CMAKE_CURRENT_LIST_DIR}/matmul_nbits_vnni.cc
