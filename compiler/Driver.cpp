@@ -84,13 +84,6 @@ bool azc::quantize(mlir::ModuleOp module, const QuantizationOptions &options,
                    std::vector<QuantizedLayer> &layers, std::string &error) {
   if (options.mode == "none")
     return true;
-  static const char *const kPlanned[] = {"fp16", "bf16"};
-  if (llvm::is_contained(kPlanned, options.mode)) {
-    error = "--quantization " + options.mode +
-            " is not available yet; int4, int8_wo, w4a8, int4_gptq, "
-            "int4_awq, nf4, int8, int8_sq and fp8 are";
-    return false;
-  }
   const bool smooth = options.mode == "int8_sq";
   QuantizeWeightsOptions pass;
   pass.mode = smooth ? "int8" : options.mode;
@@ -172,20 +165,11 @@ bool azc::quantize(mlir::ModuleOp module, const QuantizationOptions &options,
           "quantization", error))
     return false;
   // The report attributes are read here and dropped: engines need none.
-  module.walk([&](azg::MatMulNBitsOp op) {
+  auto record = [&](mlir::Operation *op, QuantizedLayer layer) {
     auto source = op->getAttrOfType<mlir::StringAttr>(kQuantSourceAttr);
     if (!source)
       return;
-    QuantizedLayer layer;
     layer.weight = source.str();
-    layer.K = op.getK();
-    layer.N = op.getN();
-    layer.bits = op.getBits();
-    layer.format = op.getWeightFormat().str();
-    if (std::optional<llvm::StringRef> input = op.getInputFormat()) {
-      layer.inputFormat = input->str();
-      layer.inputScale = op.getInputScale()->convertToDouble();
-    }
     if (auto e = op->getAttrOfType<mlir::FloatAttr>(kQuantWeightErrorAttr))
       layer.weightError = e.getValueAsDouble();
     if (auto e = op->getAttrOfType<mlir::FloatAttr>(kQuantOutputErrorAttr))
@@ -194,6 +178,28 @@ bool azc::quantize(mlir::ModuleOp module, const QuantizationOptions &options,
          {kQuantSourceAttr, kQuantWeightErrorAttr, kQuantOutputErrorAttr})
       op->removeAttr(name);
     layers.push_back(layer);
+  };
+  module.walk([&](mlir::Operation *op) {
+    QuantizedLayer layer;
+    if (auto nbits = llvm::dyn_cast<azg::MatMulNBitsOp>(op)) {
+      layer.K = nbits.getK();
+      layer.N = nbits.getN();
+      layer.bits = nbits.getBits();
+      layer.format = nbits.getWeightFormat().str();
+      if (std::optional<llvm::StringRef> input = nbits.getInputFormat()) {
+        layer.inputFormat = input->str();
+        layer.inputScale = nbits.getInputScale()->convertToDouble();
+      }
+      record(op, layer);
+    } else if (auto half = llvm::dyn_cast<azg::MatMulHalfOp>(op)) {
+      auto type =
+          llvm::cast<mlir::RankedTensorType>(half.getWeight().getType());
+      layer.N = type.getDimSize(0);
+      layer.K = type.getDimSize(1);
+      layer.bits = 16;
+      layer.format = type.getElementType().isBF16() ? "bf16" : "f16";
+      record(op, layer);
+    }
   });
   std::sort(layers.begin(), layers.end(),
             [](const QuantizedLayer &a, const QuantizedLayer &b) {

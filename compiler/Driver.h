@@ -30,8 +30,9 @@ bool optimize(mlir::ModuleOp module, const ShapeProfile &profile,
 
 /// `azc build --quantization`.
 struct QuantizationOptions {
-  /// none, int4, int8_wo, w4a8, int4_gptq, int4_awq, nf4 (weights only);
-  /// int8, int8_sq, fp8 (weights and statically quantized inputs).
+  /// none, fp16, bf16, int4, int8_wo, w4a8, int4_gptq, int4_awq, nf4
+  /// (weights only); int8, int8_sq, fp8 (weights and statically quantized
+  /// inputs).
   std::string mode = "none";
   int64_t groupSize = 32;                 ///< codes per scale along K
   bool symmetric = false;                 ///< no zero points
@@ -68,7 +69,7 @@ struct QuantizationOptions {
 struct QuantizedLayer {
   std::string weight;
   int64_t K = 0, N = 0, bits = 0;
-  std::string format = "int"; ///< the codes: int, nf4 or fp8_e4m3
+  std::string format = "int"; ///< the codes: int, nf4, fp8_e4m3, f16, bf16
   std::string inputFormat;    ///< statically quantized input: int8, fp8_e4m3
   double inputScale = 0;      ///< its calibrated scale
   double weightError = 0, outputError = -1; ///< relative; -1: not measured

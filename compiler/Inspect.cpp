@@ -67,11 +67,14 @@ const char *dtypeText(schema::DType type) {
   return schema::EnumNameDType(type);
 }
 
-/// What a step computes in: its output's dtype, except for a matmul with
-/// quantized weights: "int4" or "int8" (weight bits; "nf4", "fp8" for
-/// codebook codes), "w4a8" when its activations are quantized per block
-/// at run time, "w8a8" (int8) or "fp8" when statically.
-std::string stepPrecision(const schema::Step *step, const char *outputDtype) {
+/// What a step computes in: its output's dtype, except for matmul_half (its
+/// weight's f16 or bf16) and a matmul with quantized weights: "int4" or "int8"
+/// (weight bits; "nf4", "fp8" for codebook codes), "w4a8" when its activations
+/// are quantized per block at run time, "w8a8" (int8) or "fp8" when statically.
+std::string stepPrecision(const schema::Step *step, const char *outputDtype,
+                          const char *weightDtype) {
+  if (step->op()->str() == "matmul_half")
+    return weightDtype;
   if (step->op()->str() != "matmul_nbits" || !step->attributes())
     return outputDtype;
   int64_t bits = 0, accuracyLevel = 0;
@@ -211,7 +214,14 @@ bool azc::inspectEngine(const std::string &path, const InspectOptions &options,
     std::string location = step->location() ? step->location()->str() : "";
     if (location.size() > 24)
       location = "..." + location.substr(location.size() - 21);
-    std::string precision = stepPrecision(step, dtypeText(out->dtype()));
+    // A step's weight is its second input (matmul_half's f16/bf16 weight).
+    const char *weightDtype =
+        step->inputs() && step->inputs()->size() > 1 &&
+                step->inputs()->Get(1) >= 0
+            ? dtypeText(values->Get(step->inputs()->Get(1))->dtype())
+            : dtypeText(out->dtype());
+    std::string precision =
+        stepPrecision(step, dtypeText(out->dtype()), weightDtype);
     os << llvm::format("  %4zu  %-14s %-24s %-20s %-5s %10s\n", i,
                        step->op()->c_str(), location.c_str(),
                        shapeText(out->shape()).c_str(), precision.c_str(),

@@ -48,6 +48,10 @@ std::optional<int64_t> azc::flopsOf(Operation *op) {
       .Case([&](MatMulNBitsOp m) -> std::optional<int64_t> {
         return 2 * *out * m.getK();
       })
+      .Case([&](MatMulHalfOp m) -> std::optional<int64_t> {
+        return 2 * *out *
+               cast<RankedTensorType>(m.getWeight().getType()).getDimSize(1);
+      })
       .Case([&](GemmOp g) -> std::optional<int64_t> {
         auto a = cast<RankedTensorType>(g.getA().getType());
         int64_t k = a.getDimSize(g.getTransA() ? 0 : 1);

@@ -34,7 +34,7 @@ Operation *fusableProducer(Value value) {
   if (!op || !op->hasOneUse())
     return nullptr;
   auto activation = op->getAttrOfType<ActivationAttr>("activation");
-  if (!isa<MatMulOp, MatMulNBitsOp, GemmOp, ConvOp>(op))
+  if (!isa<MatMulOp, MatMulNBitsOp, MatMulHalfOp, GemmOp, ConvOp>(op))
     return nullptr;
   if (activation && activation.getValue() != Activation::none)
     return nullptr;
@@ -111,6 +111,8 @@ LogicalResult fuseBias(Operation *producer, Value bias,
   };
   if (auto matmul = dyn_cast<MatMulOp>(producer))
     return assign(matmul);
+  if (auto matmul = dyn_cast<MatMulHalfOp>(producer))
+    return assign(matmul);
   return assign(cast<MatMulNBitsOp>(producer));
 }
 
@@ -121,6 +123,8 @@ bool residualIsFree(Operation *producer) {
     return !matmul.getResidual();
   if (auto matmul = dyn_cast<MatMulNBitsOp>(producer))
     return !matmul.getResidual();
+  if (auto matmul = dyn_cast<MatMulHalfOp>(producer))
+    return !matmul.getResidual();
   if (auto conv = dyn_cast<ConvOp>(producer))
     return !conv.getResidual();
   return false;
@@ -130,6 +134,8 @@ void setResidual(Operation *producer, Value residual) {
   if (auto matmul = dyn_cast<MatMulOp>(producer))
     matmul.getResidualMutable().assign(residual);
   else if (auto matmul = dyn_cast<MatMulNBitsOp>(producer))
+    matmul.getResidualMutable().assign(residual);
+  else if (auto matmul = dyn_cast<MatMulHalfOp>(producer))
     matmul.getResidualMutable().assign(residual);
   else
     cast<ConvOp>(producer).getResidualMutable().assign(residual);
@@ -150,7 +156,7 @@ struct FuseAdd : OpRewritePattern<AddOp> {
           value.getType() != op.getOutput().getType())
         continue;
       auto resultType = cast<RankedTensorType>(value.getType());
-      if (isa<MatMulOp, MatMulNBitsOp>(producer) &&
+      if (isa<MatMulOp, MatMulNBitsOp, MatMulHalfOp>(producer) &&
           succeeded(fuseBias(producer, other, resultType, op, rewriter)))
         return success();
       if (!residualIsFree(producer))

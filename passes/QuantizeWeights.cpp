@@ -24,6 +24,7 @@
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/GlobPattern.h"
 
+#include <cmath>
 #include <cstring>
 
 namespace azc {
@@ -50,6 +51,8 @@ struct QuantizationSpec {
   azc::quant::CodeFormat format = azc::quant::CodeFormat::integer;
   bool doubleQuant = true;
   std::string inputFormat;
+  /// fp16 / bf16: weights rounded to 16-bit floats (azg.matmul_half).
+  const llvm::fltSemantics *halfFormat = nullptr;
   int64_t groupSize = 32;
   bool symmetric = false;
   bool halfScales = false;
@@ -82,12 +85,58 @@ struct QuantizationSpec {
   }
 };
 
+/// The matmul_half that replaces `op` in modes fp16 and bf16: the weight
+/// rounded to nearest (ties to even) and stored [N, K].
+LogicalResult replaceWithHalf(Operation *op, Value input,
+                              const ConstantWeight &weight, Value bias,
+                              Value residual, const QuantizationSpec &spec,
+                              PatternRewriter &rewriter) {
+  const bool bf16 = spec.halfFormat == &llvm::APFloat::BFloat();
+  WeightView view = weight.view();
+  std::vector<uint16_t> stored(size_t(view.K * view.N));
+  double errorSquares = 0, squares = 0;
+  for (int64_t n = 0; n < view.N; ++n)
+    for (int64_t k = 0; k < view.K; ++k) {
+      bool lost;
+      llvm::APFloat value(view.at(k, n));
+      value.convert(*spec.halfFormat, llvm::APFloat::rmNearestTiesToEven,
+                    &lost);
+      stored[size_t(n * view.K + k)] =
+          uint16_t(value.bitcastToAPInt().getZExtValue());
+      value.convert(llvm::APFloat::IEEEsingle(),
+                    llvm::APFloat::rmNearestTiesToEven, &lost);
+      const double e = double(value.convertToFloat()) - double(view.at(k, n));
+      errorSquares += e * e;
+      squares += double(view.at(k, n)) * double(view.at(k, n));
+    }
+  Location loc = op->getLoc();
+  Type element = bf16 ? Type(rewriter.getBF16Type()) : rewriter.getF16Type();
+  Value stores = makeWeight(
+      rewriter, loc, weight.name + (bf16 ? ".bf16" : ".f16"),
+      RankedTensorType::get({view.N, view.K}, element), asBytes(stored));
+  auto activation = op->getAttrOfType<ActivationAttr>("activation");
+  auto half = rewriter.create<MatMulHalfOp>(
+      loc, input, stores, bias, residual,
+      activation ? activation
+                 : ActivationAttr::get(op->getContext(), Activation::none),
+      op->getAttrOfType<FloatAttr>("clip_min"),
+      op->getAttrOfType<FloatAttr>("clip_max"));
+  half->setAttr(azc::kQuantSourceAttr, rewriter.getStringAttr(weight.name));
+  half->setAttr(azc::kQuantWeightErrorAttr,
+                rewriter.getF64FloatAttr(
+                    squares > 0 ? std::sqrt(errorSquares / squares) : 0.0));
+  rewriter.replaceOp(op, half.getOutput());
+  return success();
+}
+
 /// Builds the matmul_nbits that replaces `op`: `input` times the quantized
 /// `weight`, with the given epilogue operands and `op`'s epilogue attributes.
 LogicalResult replaceWithNBits(Operation *op, Value input,
                                const ConstantWeight &weight, Value bias,
                                Value residual, const QuantizationSpec &spec,
                                PatternRewriter &rewriter) {
+  if (spec.halfFormat)
+    return replaceWithHalf(op, input, weight, bias, residual, spec, rewriter);
   using Algorithm = QuantizationSpec::Algorithm;
   const azc::quant::InputStatistics *stats = spec.statistics.lookup(op);
   if ((spec.algorithm != Algorithm::roundToNearest ||
@@ -338,6 +387,10 @@ struct QuantizeWeightsPass
       spec.bits = 4;
       spec.format = azc::quant::CodeFormat::nf4;
       spec.doubleQuant = doubleQuant;
+    } else if (mode == "fp16") {
+      spec.halfFormat = &llvm::APFloat::IEEEhalf();
+    } else if (mode == "bf16") {
+      spec.halfFormat = &llvm::APFloat::BFloat();
     } else if (mode == "fp8") {
       spec.bits = 8;
       spec.format = azc::quant::CodeFormat::fp8e4m3;
@@ -345,7 +398,8 @@ struct QuantizeWeightsPass
     } else {
       func.emitError("unknown weight quantization mode '")
           << mode
-          << "' (int4, int8_wo, w4a8, int4_gptq, int4_awq, int8, nf4 or fp8)";
+          << "' (int4, int8_wo, w4a8, int4_gptq, int4_awq, int8, nf4, fp8, "
+             "fp16 or bf16)";
       return signalPassFailure();
     }
     // Statistics drive GPTQ and AWQ and give static inputs their ranges;

@@ -174,6 +174,26 @@ LogicalResult MatMulNBitsOp::verify() {
   return verifyResidual(*this, getResidual(), rankedType(getOutput()));
 }
 
+LogicalResult MatMulHalfOp::verify() {
+  if (failed(verifyEpilogue(*this)))
+    return failure();
+  RankedTensorType weight = rankedType(getWeight());
+  const int64_t K = weight.getDimSize(1), N = weight.getDimSize(0);
+  if (dimsConflict(rankedType(getInput()).getShape().back(), K))
+    return emitOpError("input ")
+           << getInput().getType() << " does not end in K=" << K
+           << " of the [N, K] weight " << weight;
+  auto countIs = [](Value v, int64_t count) {
+    RankedTensorType type = rankedType(v);
+    return ShapedType::isDynamic(count) || !type.hasStaticShape() ||
+           type.getNumElements() == count;
+  };
+  if (getBias() && !countIs(getBias(), N))
+    return emitOpError("bias must hold N=")
+           << N << " values, got " << getBias().getType();
+  return verifyResidual(*this, getResidual(), rankedType(getOutput()));
+}
+
 LogicalResult GemmOp::verify() {
   if (failed(verifyEpilogue(*this)))
     return failure();

@@ -266,6 +266,41 @@ def Azg_MatMulNBitsOp : Azg_Op<"matmul_nbits", [AttrSizedOperandSegments]> {
   let hasVerifier = 1;
 }
 
+def Azg_MatMulHalfOp : Azg_Op<"matmul_half", [AttrSizedOperandSegments]> {
+  let summary = "matrix product with f16 or bf16 weights";
+  let description = [{
+    `input [..., K] @ weight^T` with `weight` [N, K] stored in IEEE half or
+    bfloat16, then the epilogue of `azg.matmul`. The kernel widens each
+    weight to f32 in registers as it reads it (exactly: both formats are
+    subsets of f32) and multiplies in f32, so only the rounding of the
+    weights to 16 bits is lost.
+  }];
+  let arguments = !con((ins RankedTensorOf<[F32]>:$input,
+                            RankedTensorOf<[F16, BF16]>:$weight,
+                            Optional<RankedTensorOf<[F32]>>:$bias,
+                            Optional<RankedTensorOf<[F32]>>:$residual),
+                       Azg_EpilogueAttrs);
+  let results = (outs RankedTensorOf<[F32]>:$output);
+  let assemblyFormat = [{
+    $input `,` $weight (`bias` `(` $bias^ `)`)? (`residual` `(` $residual^ `)`)?
+    attr-dict `:` functional-type(operands, results)
+  }];
+  let inferBody = [{
+    auto input = ::llvm::cast<::mlir::RankedTensorType>(
+        adaptor.getInput().getType());
+    auto weight = ::llvm::cast<::mlir::RankedTensorType>(
+        adaptor.getWeight().getType());
+    if (input.getRank() == 0 || weight.getRank() != 2)
+      return ::mlir::emitOptionalError(location,
+          "matmul_half needs an input of rank >= 1 and a 2-D weight");
+    ::llvm::SmallVector<int64_t> shape(input.getShape());
+    shape.back() = weight.getDimSize(0);
+    inferredReturnTypes.push_back(input.clone(shape));
+    return ::mlir::success();
+  }];
+  let hasVerifier = 1;
+}
+
 def Azg_GemmOp : Azg_Op<"gemm"> {
   let summary = "general matrix multiply (ONNX Gemm) with a fused epilogue";
   let description = [{

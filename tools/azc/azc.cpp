@@ -182,8 +182,9 @@ int main(int argc, char **argv) {
   azc::QuantizationOptions &quant = build.quantization;
   buildApp->add_option(
       "--quantization", quant.mode,
-      "none (default); weight-only: int4, int8_wo, w4a8, int4_gptq, "
-      "int4_awq, nf4; weights and inputs (calibrated): int8, int8_sq, fp8");
+      "none (default); weight-only: fp16, bf16, int4, int8_wo, w4a8, "
+      "int4_gptq, int4_awq, nf4; weights and inputs (calibrated): int8, "
+      "int8_sq, fp8");
   buildApp->add_option("--group-size", quant.groupSize,
                        "weights sharing a scale along K (default 32)");
   buildApp->add_flag("--symmetric", quant.symmetric,

@@ -1,7 +1,7 @@
 // azg-quantize-weights refuses options it cannot honour, naming them.
 // RUN: not azc-opt --azg-quantize-weights="mode=int3" %s 2>&1 | FileCheck %s --check-prefix=MODE
 // RUN: not azc-opt --azg-quantize-weights="mode=int4 group-size=24" %s 2>&1 | FileCheck %s --check-prefix=GROUP
-// MODE: error: unknown weight quantization mode 'int3' (int4, int8_wo, w4a8, int4_gptq, int4_awq, int8, nf4 or fp8)
+// MODE: error: unknown weight quantization mode 'int3' (int4, int8_wo, w4a8, int4_gptq, int4_awq, int8, nf4, fp8, fp16 or bf16)
 // GROUP: error: group size must be a power of 2 and at least 16, got 24
 // GPTQ needs the statistics that only the driver's calibration provides.
 // RUN: not azc-opt --azg-quantize-weights="mode=int4_gptq" %s 2>&1 | FileCheck %s --check-prefix=GPTQ
