@@ -1022,14 +1022,29 @@ LogicalResult importMeanVarianceNorm(NodeContext &n) {
   return n.setResult(n.make<azg::DivOp>(centered, padded));
 }
 
-/// A per-axis quantization parameter (1-D, one value per slice of `axis`)
-/// shaped to broadcast against a rank-`rank` tensor; scalars stay as they
-/// are.
-FailureOr<Value> alongAxis(NodeContext &n, Value v, int64_t rank) {
+/// A quantization parameter of one element, whatever its shape, as a
+/// scalar: onnxruntime applies such a scale to the whole tensor, ignoring
+/// `axis` (quantize_static writes a [1] scale for a 1-D bias, whose default
+/// axis 1 does not exist).
+FailureOr<Value> asScalar(NodeContext &n, Value v) {
   RankedTensorType type = typeOf(v);
-  if (type.getRank() == 0 ||
-      (type.getRank() == 1 && type.getDimSize(0) == 1 && rank != 1))
+  if (type.getRank() == 0)
     return v;
+  return n.make<azg::ReshapeOp>(v, n.constantI64({}), UnitAttr());
+}
+
+bool hasOneElement(Value v) {
+  RankedTensorType type = typeOf(v);
+  return type.hasStaticShape() && type.getNumElements() == 1;
+}
+
+/// A per-axis quantization parameter (1-D, one value per slice of `axis`)
+/// shaped to broadcast against a rank-`rank` tensor; one element is a
+/// scalar.
+FailureOr<Value> alongAxis(NodeContext &n, Value v, int64_t rank) {
+  if (hasOneElement(v))
+    return asScalar(n, v);
+  RankedTensorType type = typeOf(v);
   if (type.getRank() != 1)
     return n.error("block-wise quantization parameters are not supported");
   int64_t axis = n.attrInt("axis", 1);
