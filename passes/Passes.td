@@ -71,6 +71,27 @@ def FuseEpilogues : Pass<"azg-fuse-epilogues", "mlir::func::FuncOp"> {
   let dependentDialects = ["azc::azg::AzgDialect"];
 }
 
+def KeepQuantizedWeights
+    : Pass<"azg-keep-quantized-weights", "mlir::func::FuncOp"> {
+  let summary = "QDQ weights: matmul of a dequantized constant to matmul_nbits";
+  let description = [{
+    Rewrites `matmul(x, dequantize(W))` and `gemm(a, dequantize(B), c)`,
+    where the dequantize (ONNX DequantizeLinear) reads constant 8-bit codes
+    (int8, uint8, or int4 / uint4 unpacked at import) with a constant scale
+    and zero point, into `azg.matmul_nbits` over the same codes: signed
+    codes and zero points are shifted by 128 (8 for 4-bit ones) to the
+    kernel's unsigned codes, per-tensor and per-channel scales repeat in
+    every block along K, and a blocked scale (opset 21 `block_size`) keeps
+    its blocks when the kernel's block size (a power of 2 from 16 to 256,
+    the one storing fewest bytes) divides them. Each weight is then
+    `float(code - zero_point) * scale` as before, so the product is
+    unchanged but for summation order, and the engine stores 8 (or, when
+    every code fits, 4) bits a weight instead of an f32 copy. Weights the
+    kernel cannot hold keep their dequantize.
+  }];
+  let dependentDialects = ["azc::azg::AzgDialect"];
+}
+
 def QuantizeWeights : Pass<"azg-quantize-weights", "mlir::func::FuncOp"> {
   let summary = "weight-only block quantization of matmul and gemm weights";
   let description = [{

@@ -1,11 +1,12 @@
 //===- Pipeline.cpp - the one place that orders azc's passes --------------===//
 //
 // Shapes first (everything after benefits from static types), then the
-// elementwise recognitions that expose activations, then epilogue fusion,
-// then cleanup. Weight quantization comes before all of it, once per build:
-// it reads only weights, so the shapes of a dynamic build's grid points do
-// not change it. Later issues insert calibration, pruning and KV-cache
-// layout here.
+// products of dequantized weights (QDQ models) become quantized-weight
+// products, then the elementwise recognitions that expose activations,
+// then epilogue fusion, then cleanup. Weight quantization comes before all
+// of it, once per build: it reads only weights, so the shapes of a dynamic
+// build's grid points do not change it. Later issues insert calibration,
+// pruning and KV-cache layout here.
 //
 //===----------------------------------------------------------------------===//
 
@@ -30,6 +31,7 @@ void azc::buildOptimizationPipeline(mlir::OpPassManager &pm,
   shapes.maxBatchSize = profile.maxBatchSize;
   func.addPass(createResolveShapes(shapes));
   func.addPass(createFoldShapes());
+  func.addPass(createKeepQuantizedWeights());
   func.addPass(createFuseElementwise());
   func.addPass(createFuseEpilogues());
   func.addPass(mlir::createCSEPass());

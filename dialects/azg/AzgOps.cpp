@@ -424,5 +424,48 @@ LogicalResult PadOp::verify() {
   return success();
 }
 
+LogicalResult DequantizeOp::verify() {
+  RankedTensorType input = rankedType(getInput());
+  RankedTensorType scale = rankedType(getScale());
+  if (Value zeroPoint = getZeroPoint()) {
+    RankedTensorType zp = rankedType(zeroPoint);
+    if (zp.getElementType() != input.getElementType())
+      return emitOpError("zero point ")
+             << zp << " does not have the input's element type";
+    if (zp.getShape() != scale.getShape())
+      return emitOpError("zero point ")
+             << zp << " does not have the scale's shape " << scale;
+  }
+  const int64_t block = getBlockSize(), axis = getAxis();
+  if (block < 0)
+    return emitOpError("block_size must be >= 0, got ") << block;
+  // One element: per tensor, whatever the axis.
+  if (scale.hasStaticShape() && scale.getNumElements() == 1 && block == 0)
+    return success();
+  if (axis < 0 || axis >= input.getRank())
+    return emitOpError("axis ") << axis << " is out of range for a rank-"
+                                << input.getRank() << " input";
+  const int64_t dim = input.getDimSize(axis);
+  if (block == 0) {
+    if (scale.getRank() != 1 || dimsConflict(scale.getDimSize(0), dim))
+      return emitOpError("a per-axis scale must be 1-D with ")
+             << dim << " values (dim " << axis << " of the input), got "
+             << scale;
+    return success();
+  }
+  bool fits = scale.getRank() == input.getRank();
+  for (int64_t d = 0; fits && d < input.getRank(); ++d) {
+    int64_t want = input.getDimSize(d);
+    if (d == axis && !ShapedType::isDynamic(want))
+      want = (want + block - 1) / block;
+    fits = !dimsConflict(scale.getDimSize(d), want);
+  }
+  if (!fits)
+    return emitOpError("a blocked scale must have the input's shape with dim ")
+           << axis << " counting blocks of " << block << ", got " << scale
+           << " for " << input;
+  return success();
+}
+
 #define GET_OP_CLASSES
 #include "dialects/azg/AzgOps.cpp.inc"

@@ -802,6 +802,41 @@ def Azg_CastOp : Azg_Op<"cast", [SameOperandsAndResultShape]> {
   let hasFolder = 1;
 }
 
+def Azg_DequantizeOp : Azg_Op<"dequantize"> {
+  let summary = "integer codes to f32: (input - zero_point) * scale";
+  let description = [{
+    ONNX DequantizeLinear with f32 scales. Each element is
+    `float(input - zero_point) * scale`: the difference is taken exactly in
+    integers and rounded once by the product, as onnxruntime computes it.
+    Which scale and zero point an element uses depends on the scale's shape:
+    - one element: the whole tensor (per tensor);
+    - `block_size` 0, 1-D: one per slice along `axis` (per channel);
+    - `block_size` > 0: the input's rank, with dim `axis` counting blocks of
+      `block_size` consecutive elements along `axis` (the last may be
+      partial) and the other dims equal to the input's (blocked).
+    The zero point has the scale's shape and the input's element type;
+    absent, it is 0.
+  }];
+  let arguments = (ins RankedTensorOf<[I8, UI8, I16, UI16, I32]>:$input,
+                       RankedTensorOf<[F32]>:$scale,
+                       Optional<RankedTensorOf<[I8, UI8, I16, UI16, I32]>>:$zero_point,
+                       DefaultValuedAttr<I64Attr, "0">:$axis,
+                       DefaultValuedAttr<I64Attr, "0">:$block_size);
+  let results = (outs RankedTensorOf<[F32]>:$output);
+  let assemblyFormat = [{
+    $input `,` $scale (`zero_point` `(` $zero_point^ `)`)? attr-dict `:`
+    functional-type(operands, results)
+  }];
+  let inferBody = [{
+    auto inputType = ::llvm::cast<::mlir::RankedTensorType>(
+        adaptor.getInput().getType());
+    inferredReturnTypes.push_back(
+        inputType.clone(::mlir::Float32Type::get(context)));
+    return ::mlir::success();
+  }];
+  let hasVerifier = 1;
+}
+
 //===----------------------------------------------------------------------===//
 // Reductions and normalizations
 //===----------------------------------------------------------------------===//

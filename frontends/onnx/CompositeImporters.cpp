@@ -1022,14 +1022,29 @@ LogicalResult importMeanVarianceNorm(NodeContext &n) {
   return n.setResult(n.make<azg::DivOp>(centered, padded));
 }
 
-/// A per-axis quantization parameter (1-D, one value per slice of `axis`)
-/// shaped to broadcast against a rank-`rank` tensor; scalars stay as they
-/// are.
-FailureOr<Value> alongAxis(NodeContext &n, Value v, int64_t rank) {
+/// A quantization parameter of one element, whatever its shape, as a
+/// scalar: onnxruntime applies such a scale to the whole tensor, ignoring
+/// `axis` (quantize_static writes a [1] scale for a 1-D bias, whose default
+/// axis 1 does not exist).
+FailureOr<Value> asScalar(NodeContext &n, Value v) {
   RankedTensorType type = typeOf(v);
-  if (type.getRank() == 0 ||
-      (type.getRank() == 1 && type.getDimSize(0) == 1 && rank != 1))
+  if (type.getRank() == 0)
     return v;
+  return n.make<azg::ReshapeOp>(v, n.constantI64({}), UnitAttr());
+}
+
+bool hasOneElement(Value v) {
+  RankedTensorType type = typeOf(v);
+  return type.hasStaticShape() && type.getNumElements() == 1;
+}
+
+/// A per-axis quantization parameter (1-D, one value per slice of `axis`)
+/// shaped to broadcast against a rank-`rank` tensor; one element is a
+/// scalar.
+FailureOr<Value> alongAxis(NodeContext &n, Value v, int64_t rank) {
+  if (hasOneElement(v))
+    return asScalar(n, v);
+  RankedTensorType type = typeOf(v);
   if (type.getRank() != 1)
     return n.error("block-wise quantization parameters are not supported");
   int64_t axis = n.attrInt("axis", 1);
@@ -1041,21 +1056,64 @@ FailureOr<Value> alongAxis(NodeContext &n, Value v, int64_t rank) {
   return n.make<azg::ReshapeOp>(v, n.constantI64(shape), UnitAttr());
 }
 
-/// DequantizeLinear: (x - zero_point) * scale, in the scale's type.
+/// DequantizeLinear: (x - zero_point) * scale, in the scale's type (or
+/// output_dtype), per tensor, per axis or (opset 21) per block of
+/// block_size along the axis. The product is taken in f32 (onnxruntime
+/// widens f16 scales the same way) and rounded once to a narrower type.
 LogicalResult importDequantize(NodeContext &n) {
-  Value x = n.input(0);
-  int64_t rank = typeOf(x).getRank();
-  Type floatType = getElementTypeOrSelf(n.input(1).getType());
-  TRY(scale, alongAxis(n, n.input(1), rank));
-  TRY(xf, n.make<azg::CastOp>(x, TypeAttr::get(floatType)));
-  Value shifted = xf;
-  if (Value zeroPoint = n.input(2)) {
-    TRY(zp, alongAxis(n, zeroPoint, rank));
-    TRY(zpf, n.make<azg::CastOp>(zp, TypeAttr::get(floatType)));
-    TRY(sub, n.make<azg::SubOp>(xf, zpf));
-    shifted = sub;
+  Value x = n.input(0), scale = n.input(1), zeroPoint = n.input(2);
+  Builder b(n.context());
+  Type codeType = getElementTypeOrSelf(x.getType());
+  auto integer = dyn_cast<IntegerType>(codeType);
+  if (!integer || integer.getWidth() == 1 || integer.getWidth() > 32 ||
+      (integer.getWidth() == 32 && integer.isUnsigned())) {
+    std::string name;
+    llvm::raw_string_ostream(name) << codeType;
+    return n.error("DequantizeLinear of " + name +
+                   " is not supported (8-, 16- and 32-bit integers are, and "
+                   "4-bit initializers)");
   }
-  return n.setResult(n.make<azg::MulOp>(shifted, scale));
+  Type floatType = getElementTypeOrSelf(scale.getType());
+  if (!isa<FloatType>(floatType) || floatType.isF64())
+    return n.error("the scale must be f32, f16 or bf16");
+  if (n.attr("output_dtype") && n.attrInt("output_dtype", 0) != 0)
+    floatType = convertElementType(n.attrInt("output_dtype", 0), n.context());
+  if (!floatType || !isa<FloatType>(floatType) || floatType.isF64())
+    return n.error("output_dtype must be f32, f16 or bf16");
+  if (!getElementTypeOrSelf(scale.getType()).isF32()) {
+    TRY(wide, n.make<azg::CastOp>(scale, TypeAttr::get(b.getF32Type())));
+    scale = wide;
+  }
+  int64_t rank = typeOf(x).getRank();
+  int64_t block = n.attrInt("block_size", 0);
+  int64_t axis = 0;
+  if (block < 0)
+    return n.error("block_size must be >= 0, got " + Twine(block));
+  if (hasOneElement(scale) && block == 0) {
+    TRY(s, asScalar(n, scale));
+    scale = s;
+    if (zeroPoint) {
+      TRY(z, asScalar(n, zeroPoint));
+      zeroPoint = z;
+    }
+  } else {
+    FailureOr<int64_t> normalized =
+        azg::normalizeAxis(n.attrInt("axis", 1), rank);
+    if (failed(normalized))
+      return n.error("axis " + Twine(n.attrInt("axis", 1)) +
+                     " is out of range for a rank-" + Twine(rank) + " input");
+    axis = *normalized;
+    int64_t want = block == 0 ? 1 : rank;
+    if (typeOf(scale).getRank() != want)
+      return n.error(block == 0 ? "a per-axis scale must be 1-D"
+                                : "a blocked scale must have the input's rank");
+  }
+  TRY(result,
+      n.make<azg::DequantizeOp>(x, scale, zeroPoint, b.getI64IntegerAttr(axis),
+                                b.getI64IntegerAttr(block)));
+  if (!floatType.isF32())
+    return n.setResult(n.make<azg::CastOp>(result, TypeAttr::get(floatType)));
+  return n.setResult(result);
 }
 
 /// The saturation range of a quantized type.

@@ -51,6 +51,8 @@ public:
 
   FailureOr<ElementsAttr> importTensor(const onnx::TensorProto &tensor,
                                        std::string &error);
+  FailureOr<ElementsAttr> importPacked4(const onnx::TensorProto &tensor,
+                                        std::string &error);
   /// The value `spec` (a TensorProto file, or V,V,...) fixes `input` to.
   ElementsAttr fixedValue(const onnx::ValueInfoProto &input, Type elementType,
                           const std::string &spec, std::string &error);
@@ -99,6 +101,10 @@ Type azc::onnx_frontend::convertElementType(int32_t onnxType,
     return nullptr;
   }
 }
+
+// TensorProto's 4-bit data types (onnx 1.16), past the enum of the
+// onnx.proto azc is built against.
+constexpr int32_t kOnnxUint4 = 21, kOnnxInt4 = 22;
 
 static size_t bitWidthOf(Type type) {
   return type.isInteger(1) ? 8 : type.getIntOrFloatBitWidth();
@@ -182,6 +188,8 @@ FailureOr<ElementsAttr>
 GraphImporter::importTensor(const onnx::TensorProto &tensor,
                             std::string &error) {
   std::string label = "tensor '" + tensor.name() + "'";
+  if (tensor.data_type() == kOnnxInt4 || tensor.data_type() == kOnnxUint4)
+    return importPacked4(tensor, error);
   Type elementType = convertElementType(tensor.data_type(), &context_);
   if (!elementType) {
     error = label + " has data type " + std::to_string(tensor.data_type()) +
@@ -250,6 +258,62 @@ GraphImporter::importTensor(const onnx::TensorProto &tensor,
   } else {
     blob = HeapAsmResourceBlob::allocateAndCopyWithAlign(data, alignment);
   }
+  return cast<ElementsAttr>(DenseResourceElementsAttr::get(
+      type, resourceKey(tensor.name()), std::move(blob)));
+}
+
+/// An INT4 or UINT4 tensor (two codes a byte, low nibble first, in
+/// raw_data or one byte per int32_data entry) as i8 / ui8, one code an
+/// element: DequantizeLinear reads it like any 8-bit tensor, and
+/// azg-keep-quantized-weights packs such codes into 4 bits again.
+FailureOr<ElementsAttr>
+GraphImporter::importPacked4(const onnx::TensorProto &tensor,
+                             std::string &error) {
+  std::string label = "tensor '" + tensor.name() + "'";
+  const bool isSigned = tensor.data_type() == kOnnxInt4;
+  SmallVector<int64_t> shape;
+  int64_t count = 1;
+  for (int64_t dim : tensor.dims()) {
+    if (dim < 0 || llvm::MulOverflow(count, dim, count) ||
+        count > (int64_t(1) << 48)) {
+      error = label + " has a negative dim or too many elements";
+      return failure();
+    }
+    shape.push_back(dim);
+  }
+  const size_t packed = size_t(count + 1) / 2;
+  TensorBytes bytes;
+  if (!file_.rawBytes(tensor, bytes, error))
+    return failure();
+  std::vector<uint8_t> fromFields;
+  if (!bytes.data && count > 0) {
+    for (int32_t v : tensor.int32_data())
+      fromFields.push_back(uint8_t(v));
+    bytes.data = reinterpret_cast<const char *>(fromFields.data());
+    bytes.size = fromFields.size();
+  }
+  if (bytes.size != packed) {
+    error = label + " has " + std::to_string(bytes.size) +
+            " bytes of 4-bit data, but its shape needs " +
+            std::to_string(packed);
+    return failure();
+  }
+  AsmResourceBlob blob =
+      HeapAsmResourceBlob::allocate(size_t(count), alignof(uint64_t));
+  MutableArrayRef<char> codes = blob.getMutableData();
+  for (int64_t i = 0; i < count; ++i) {
+    int code = (uint8_t(bytes.data[i / 2]) >> (4 * (i % 2))) & 0xF;
+    if (isSigned && code >= 8)
+      code -= 16;
+    codes[i] = char(code);
+  }
+  auto type = RankedTensorType::get(
+      shape, IntegerType::get(&context_, 8,
+                              isSigned ? IntegerType::Signless
+                                       : IntegerType::Unsigned));
+  if (count <= options_.maxInlineElements)
+    return cast<ElementsAttr>(DenseElementsAttr::getFromRawBuffer(
+        type, ArrayRef<char>(codes.data(), codes.size())));
   return cast<ElementsAttr>(DenseResourceElementsAttr::get(
       type, resourceKey(tensor.name()), std::move(blob)));
 }

@@ -22,6 +22,11 @@ against an engine that azc quantized. With --min-cosine C, each float
 output passes when the cosine similarity of the flattened outputs is at
 least C (and reports the relative RMS error too), for engines whose
 quantization error no elementwise tolerance describes well.
+With --ort-optimization LEVEL (disable_all, basic, extended or all, the
+default), onnxruntime optimizes its graph at that level: at basic and
+above it fuses QDQ patterns into integer kernels (QLinearMatMul,
+MatMulIntegerToFloat, MatMulNBits), at disable_all it runs every node as
+written. --ort-config KEY=VALUE (repeatable) adds a session config entry.
 Float inputs are standard normal; integer inputs uniform in [LOW, HIGH)
 (default [0, 2)). Exits 1 when any output differs beyond
 |azc - ort| <= atol + rtol * |ort|, printing the worst element.
@@ -178,6 +183,10 @@ def main():
     parser.add_argument("--reference", help="the model onnxruntime runs (default: MODEL)")
     parser.add_argument("--min-cosine", type=float,
                         help="compare float outputs by cosine similarity")
+    parser.add_argument("--ort-optimization", default="all",
+                        choices=["disable_all", "basic", "extended", "all"])
+    parser.add_argument("--ort-config", action="append", default=[],
+                        help="onnxruntime session config entry KEY=VALUE")
     parser.add_argument("--at", action="append", default=[],
                         help="run the one engine at these sizes: NAME=N,NAME=N")
     args, args.build_flags = parser.parse_known_args()
@@ -203,7 +212,17 @@ def main():
     for d in args.dims:
         build += ["--dims", d]
     subprocess.run(build + args.build_flags, check=True, stdout=subprocess.DEVNULL)
-    session = ort.InferenceSession(args.reference or args.model,
+    options = ort.SessionOptions()
+    options.graph_optimization_level = {
+        "disable_all": ort.GraphOptimizationLevel.ORT_DISABLE_ALL,
+        "basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
+        "extended": ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
+        "all": ort.GraphOptimizationLevel.ORT_ENABLE_ALL,
+    }[args.ort_optimization]
+    for entry in args.ort_config:
+        key, value = entry.split("=", 1)
+        options.add_session_config_entry(key, value)
+    session = ort.InferenceSession(args.reference or args.model, options,
                                    providers=["CPUExecutionProvider"])
 
     points = [dict(dims)]

@@ -1,15 +1,18 @@
-//===- integer_ops.cc - matmul_integer and conv_integer -------------------===//
+//===- integer_ops.cc - integer products and dequantization ---------------===//
 //
 // ONNX MatMulInteger and ConvInteger: 8-bit operands less their zero
 // points, multiplied and summed exactly in int32. matmul_integer batches
 // and promotes 1-D operands as MatMul does; a zero point is a scalar, or
 // one per row of lhs / column of rhs. conv_integer has Conv's layout and
 // windows; padding contributes nothing; the weight zero point may be one
-// per output channel.
+// per output channel. dequantize is DequantizeLinear: per tensor, per
+// axis or per block.
 //
 //===----------------------------------------------------------------------===//
 
 #include "cpu/kernel_util.h"
+
+#include <type_traits>
 
 namespace azr::cpu {
 namespace {
@@ -225,11 +228,109 @@ azr_status_t convIntegerKernel(const KernelContext &context) {
   return nullptr;
 }
 
+/// dequantize (ONNX DequantizeLinear, f32 scales): float(x - zp) * scale,
+/// the difference exact in integers. The scale is one value (per tensor),
+/// one per slice along `axis` (block_size 0), or one per block of
+/// block_size elements along `axis` (the input's rank, that dim counting
+/// blocks).
+azr_status_t dequantizeKernel(const KernelContext &context) {
+  const char *op = "dequantize";
+  AZR_RETURN_IF_ERROR(checkArity(context, op, 2, 3, 1));
+  const Tensor &input = context.input(0), &scale = context.input(1);
+  const Tensor &out = context.output(0);
+  const Tensor *zp = context.numInputs > 2 && context.input(2).present()
+                         ? &context.input(2)
+                         : nullptr;
+  if (scale.dtype != DType::f32 || out.dtype != DType::f32)
+    return AZR_INVALID("%s: scale and result must be f32, got %s and %s", op,
+                       dtypeName(scale.dtype), dtypeName(out.dtype));
+  if (zp && (zp->dtype != input.dtype || zp->numel() != scale.numel()))
+    return AZR_INVALID("%s: zero point %s %s does not fit input %s and "
+                       "scale %s",
+                       op, dtypeName(zp->dtype), shapeString(*zp).c_str(),
+                       dtypeName(input.dtype), shapeString(scale).c_str());
+  if (out.numel() != input.numel())
+    return AZR_INVALID("%s: result %s does not match input %s", op,
+                       shapeString(out).c_str(), shapeString(input).c_str());
+  int64_t axis = context.attrs->getInt("axis", 0);
+  const int64_t block = context.attrs->getInt("block_size", 0);
+  // The input as [outer, dim, inner] around the axis. Element (o, d, i)
+  // uses scale d (per axis), or (o * groups + d / block) * inner + i
+  // (blocked); per tensor, the whole input is one row of scale 0.
+  int64_t outer = 1, dim = 1, inner = input.numel();
+  int64_t groups = 1, step = 1;
+  bool perElementOfInner = false, perOuter = false;
+  if (scale.numel() != 1 || block != 0) {
+    inner = 1;
+    if (!normalizeAxis(axis, input.rank))
+      return AZR_INVALID("%s: axis %lld is out of range for %s", op,
+                         (long long)axis, shapeString(input).c_str());
+    for (int d = 0; d < axis; ++d)
+      outer *= input.dims[d];
+    dim = input.dims[axis];
+    for (int d = int(axis) + 1; d < input.rank; ++d)
+      inner *= input.dims[d];
+    if (block == 0) {
+      if (scale.numel() != dim)
+        return AZR_INVALID("%s: %lld scales for dim %lld of size %lld", op,
+                           (long long)scale.numel(), (long long)axis,
+                           (long long)dim);
+      groups = dim;
+    } else {
+      if (block < 0)
+        return AZR_INVALID("%s: block_size %lld", op, (long long)block);
+      groups = (dim + block - 1) / block;
+      step = block;
+      bool fits = scale.rank == input.rank;
+      for (int d = 0; fits && d < input.rank; ++d)
+        fits = scale.dims[d] == (d == axis ? groups : input.dims[d]);
+      if (!fits)
+        return AZR_INVALID("%s: scale %s does not block input %s along axis "
+                           "%lld by %lld",
+                           op, shapeString(scale).c_str(),
+                           shapeString(input).c_str(), (long long)axis,
+                           (long long)block);
+      perElementOfInner = perOuter = true;
+    }
+  }
+  const float *scales = scale.as<const float>();
+  float *dst = out.as<float>();
+  return dispatchArith(input.dtype, op, [&](auto tag) -> azr_status_t {
+    using T = decltype(tag);
+    if constexpr (std::is_floating_point_v<T> || sizeof(T) > 4 ||
+                  std::is_same_v<T, uint32_t>) {
+      return unsupportedDtype(op, input.dtype);
+    } else {
+      const T *src = input.as<const T>();
+      const T *zeros = zp ? zp->as<const T>() : nullptr;
+      context.pool->parallelFor(
+          outer * dim,
+          std::max<int64_t>(1, 16384 / std::max<int64_t>(1, inner)),
+          [&](int64_t begin, int64_t end) {
+            for (int64_t row = begin; row < end; ++row) {
+              const int64_t o = row / dim, d = row % dim;
+              const int64_t g = (perOuter ? o * groups : 0) + d / step;
+              const int64_t base = perElementOfInner ? g * inner : g;
+              const T *x = src + row * inner;
+              float *y = dst + row * inner;
+              for (int64_t i = 0; i < inner; ++i) {
+                const int64_t s = perElementOfInner ? base + i : base;
+                const int64_t z = zeros ? int64_t(zeros[s]) : 0;
+                y[i] = float(int64_t(x[i]) - z) * scales[s];
+              }
+            }
+          });
+      return nullptr;
+    }
+  });
+}
+
 } // namespace
 
 void addIntegerKernels(KernelTable &table) {
   table.push_back({"matmul_integer", guarded<matmulIntegerKernel>});
   table.push_back({"conv_integer", guarded<convIntegerKernel>});
+  table.push_back({"dequantize", guarded<dequantizeKernel>});
 }
 
 } // namespace azr::cpu

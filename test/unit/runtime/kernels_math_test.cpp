@@ -487,6 +487,98 @@ TEST(CpuMatMulInteger, MatchesReference) {
             "");
 }
 
+// dequantize against the definition: float(x - zp) * scale, rounded once,
+// so results are compared exactly. Per tensor, per axis (first, middle and
+// last dim), blocked along either dim with a partial last block, 8-, 16-
+// and 32-bit codes, with and without zero points.
+TEST(CpuDequantize, MatchesDefinition) {
+  struct Case {
+    Dims in;
+    int64_t axis, block;
+    Dims scale; ///< {} = one element (per tensor)
+    bool zeroPoint;
+  };
+  const Case cases[] = {
+      {{3, 4, 5}, 0, 0, {}, true},         {{3, 4, 5}, 0, 0, {3}, true},
+      {{3, 4, 5}, 1, 0, {4}, false},       {{3, 4, 5}, 2, 0, {5}, true},
+      {{7, 6}, 0, 3, {3, 6}, true},        {{7, 6}, 1, 4, {7, 2}, true},
+      {{2, 9, 3}, 1, 4, {2, 3, 3}, false},
+  };
+  unsigned seed = 70;
+  for (const Case &c : cases)
+    for (DType type : {DType::i8, DType::u8, DType::i16, DType::i32}) {
+      const int64_t groups = c.scale.empty() ? 1 : numel(c.scale);
+      std::vector<float> scale(static_cast<size_t>(groups));
+      for (size_t i = 0; i < scale.size(); ++i)
+        scale[i] = 0.01f * float(i + 3) / 7.0f;
+      auto codes = randomInts<int32_t>(numel(c.in), seed++, -128, 127);
+      auto zeros = randomInts<int32_t>(groups, seed++, -128, 127);
+      if (type == DType::u8) {
+        for (int32_t &v : codes)
+          v += 128;
+        for (int32_t &v : zeros)
+          v += 128;
+      } else if (type == DType::i16) {
+        for (int32_t &v : codes)
+          v *= 200;
+      }
+      std::vector<int8_t> c8(codes.begin(), codes.end()),
+          z8(zeros.begin(), zeros.end());
+      std::vector<uint8_t> u8(codes.begin(), codes.end()),
+          zu8(zeros.begin(), zeros.end());
+      std::vector<int16_t> c16(codes.begin(), codes.end()),
+          z16(zeros.begin(), zeros.end());
+      auto typed = [&](bool zero) -> Tensor {
+        Dims shape = zero ? c.scale : c.in;
+        switch (type) {
+        case DType::i8:
+          return zero ? view(z8, type, shape) : view(c8, type, shape);
+        case DType::u8:
+          return zero ? view(zu8, type, shape) : view(u8, type, shape);
+        case DType::i16:
+          return zero ? view(z16, type, shape) : view(c16, type, shape);
+        default:
+          return zero ? view(zeros, type, shape) : view(codes, type, shape);
+        }
+      };
+      std::vector<float> out(size_t(numel(c.in)));
+      MapAttrs attrs;
+      attrs.ints["axis"] = c.axis;
+      attrs.ints["block_size"] = c.block;
+      std::vector<Tensor> inputs = {typed(false), f32(scale, c.scale)};
+      if (c.zeroPoint)
+        inputs.push_back(typed(true));
+      ASSERT_OK(run("dequantize", inputs, {f32(out, c.in)}, attrs));
+      for (int64_t i = 0; i < numel(c.in); ++i) {
+        Dims at = unflatten(i, c.in);
+        int64_t g = 0;
+        if (!c.scale.empty() && c.block == 0) {
+          g = at[size_t(c.axis)];
+        } else if (c.block > 0) {
+          Dims blockAt = at;
+          blockAt[size_t(c.axis)] /= c.block;
+          for (size_t d = 0; d < blockAt.size(); ++d)
+            g = g * c.scale[d] + blockAt[d];
+        }
+        const int64_t z = c.zeroPoint ? zeros[size_t(g)] : 0;
+        ASSERT_EQ(out[size_t(i)],
+                  float(int64_t(codes[size_t(i)]) - z) * scale[size_t(g)])
+            << dtypeName(type) << " case " << (&c - cases) << " at " << i;
+      }
+    }
+  // A scale that fits no dim, and a float input, are refused.
+  std::vector<int8_t> x(12);
+  std::vector<float> s(5), out(12);
+  MapAttrs axis1;
+  axis1.ints["axis"] = 1;
+  EXPECT_NE(run("dequantize", {view(x, DType::i8, {3, 4}), f32(s, {5})},
+                {f32(out, {3, 4})}, axis1),
+            "");
+  EXPECT_NE(
+      run("dequantize", {f32(out, {3, 4}), f32(s, {1})}, {f32(out, {3, 4})}),
+      "");
+}
+
 // conv_integer against int64 loops over each output element, with groups,
 // strides, dilations, asymmetric pads and per-channel weight zero points.
 TEST(CpuConvInteger, MatchesReference) {

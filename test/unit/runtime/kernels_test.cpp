@@ -46,8 +46,8 @@ TEST(CpuRegistry, EveryOpHasAKernel) {
       "cumsum", "pad", "lrn", "conv_transpose", "bit_shift",
       // scatter_gather.cc, grid_sample.cc, integer_ops.cc
       "gather_nd", "scatter_nd", "scatter_elements", "grid_sample",
-      "matmul_integer", "conv_integer", "det", "resize", "roi_align",
-      "max_pool_indices", "top_k",
+      "matmul_integer", "conv_integer", "dequantize", "det", "resize",
+      "roi_align", "max_pool_indices", "top_k",
       // rotary.cc
       "rotary_embedding",
       // matmul_nbits.cc
