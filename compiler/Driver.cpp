@@ -537,9 +537,10 @@ bool azc::buildOnce(const BuildOptions &options, BuildReport &report,
   }
   flags.push_back(
       {"pipeline",
-       std::string(quant.mode == "none" ? "" : "quantize-weights,") +
-           "resolve-shapes,fold-shapes,fuse-elementwise,"
-           "fuse-epilogues,cse,canonicalize"});
+       std::string(quant.mode == "int8_sq" ? "smooth-activations," : "") +
+           (quant.mode == "none" ? "" : "quantize-weights,") +
+           "resolve-shapes,fold-shapes,keep-quantized-weights,"
+           "fuse-elementwise,fuse-epilogues,cse,canonicalize"});
   if (!writeEngine(plan, info, options.output, error))
     return false;
   if (!quantReport.empty()) {

@@ -314,8 +314,9 @@ LogicalResult replace(Operation *op, Value input, const QuantizedWeight &w,
   auto i64 = [&](int64_t v) { return rewriter.getI64IntegerAttr(v); };
   auto activation = op->getAttrOfType<ActivationAttr>("activation");
   auto nbits = rewriter.create<MatMulNBitsOp>(
-      loc, input, codes, scales, zeroPoints, bias, residual, i64(w.K), i64(w.N),
-      i64(packed->bits), i64(packed->block), i64(0),
+      loc, input, codes, scales, zeroPoints, bias, residual, Value(), i64(w.K),
+      i64(w.N), i64(packed->bits), i64(packed->block), i64(0),
+      rewriter.getStringAttr("int"), StringAttr(), FloatAttr(),
       activation ? activation : ActivationAttr::get(context, Activation::none),
       op->getAttrOfType<FloatAttr>("clip_min"),
       op->getAttrOfType<FloatAttr>("clip_max"));
