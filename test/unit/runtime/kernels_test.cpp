@@ -50,8 +50,8 @@ TEST(CpuRegistry, EveryOpHasAKernel) {
       "roi_align", "max_pool_indices", "top_k",
       // rotary.cc
       "rotary_embedding",
-      // matmul_nbits.cc
-      "matmul_nbits"};
+      // matmul_nbits.cc, matmul_half.cc
+      "matmul_nbits", "matmul_half"};
   std::vector<std::string> names = kernelNames();
   for (const char *op : ops) {
     EXPECT_NE(findKernel(op), nullptr) << op;
