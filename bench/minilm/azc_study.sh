@@ -12,7 +12,7 @@ python=${ORT_PYTHON:-python3}
 # GPTQ calibrates on the 64 calibration verses, one folder of inputs each.
 "$python" "$here/compare.py" inputs --data "$work/data/calibration.npz" \
   --out "$work/calib_samples" >/dev/null
-all="none int4 int4-sym int8_wo w4a8 int4_gptq int4_gptq-sym int4_awq nf4
+all="none fp16 bf16 int4 int4-sym int8_wo w4a8 int4_gptq int4_gptq-sym int4_awq nf4
   int8 int8-percentile:99.99 int8-mse int8-entropy int8_sq int8_sq-a0.65 int8_sq-a0.8 int8_sq-a0.9 fp8"
 for mode in ${MODES:-$all}; do
   calib="--calib-data $work/calib_samples"
