@@ -13,6 +13,7 @@
 #include "compiler/EngineRunner.h"
 #include "compiler/EngineWriter.h"
 #include "compiler/Plan.h"
+#include "compiler/SampleSource.h"
 #include "tools/common/npy.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -81,13 +82,6 @@ bool azc::collectInputStatistics(mlir::ModuleOp module,
                                  const CalibrationOptions &options,
                                  std::vector<quant::InputStatistics> &stats,
                                  std::string &error) {
-  std::vector<std::string> samples =
-      azr_tools::listSamples(options.data, error);
-  if (samples.empty())
-    return false;
-  if (options.maxSamples > 0 && samples.size() > size_t(options.maxSamples))
-    samples.resize(size_t(options.maxSamples));
-
   // The observer module: the products' inputs become extra results.
   mlir::OwningOpRef<mlir::ModuleOp> observer = module.clone();
   auto main = observer->lookupSymbol<mlir::func::FuncOp>("main");
@@ -118,12 +112,26 @@ bool azc::collectInputStatistics(mlir::ModuleOp module,
 
   // Shapes come from the first sample.
   std::vector<std::string> names;
+  std::vector<SampleInput> specs;
   for (unsigned i = 0; i < main.getNumArguments(); ++i) {
     auto name = main.getArgAttrOfType<mlir::StringAttr>(i, "azg.name");
     names.push_back(name ? name.str() : "input" + std::to_string(i));
+    auto type = llvm::cast<mlir::RankedTensorType>(main.getArgumentTypes()[i]);
+    std::optional<plan::DType> dtype = plan::dtypeOf(type.getElementType());
+    // plan::DType numbers the dtypes as the runtime's azr_dtype_t does.
+    specs.push_back(
+        {names.back(), type.getRank(), azr_dtype_t(dtype ? int(*dtype) : 0)});
   }
+  std::unique_ptr<SampleSource> samples =
+      SampleSource::open(options.data, specs, error);
+  if (!samples)
+    return false;
+  const size_t count =
+      options.maxSamples > 0
+          ? std::min(samples->size(), size_t(options.maxSamples))
+          : samples->size();
   std::vector<azr_tools::HostTensor> inputs;
-  if (!azr_tools::readSample(samples.front(), names, inputs, error))
+  if (!samples->read(0, inputs, error))
     return false;
   ShapeProfile profile;
   for (size_t i = 0; i < names.size(); ++i) {
@@ -161,8 +169,8 @@ bool azc::collectInputStatistics(mlir::ModuleOp module,
     return false;
   }
 
-  for (size_t s = 0; s < samples.size(); ++s) {
-    if (s > 0 && !azr_tools::readSample(samples[s], names, inputs, error))
+  for (size_t s = 0; s < count; ++s) {
+    if (s > 0 && !samples->read(s, inputs, error))
       return false;
     for (size_t i = 0; i < names.size(); ++i) {
       const azr_tools::HostTensor &t = inputs[i];
@@ -172,13 +180,13 @@ bool azc::collectInputStatistics(mlir::ModuleOp module,
       const auto *v = reinterpret_cast<const float *>(t.data.data());
       for (size_t e = 0; e < t.data.size() / 4; ++e)
         if (!std::isfinite(v[e])) {
-          error = samples[s] + ": input '" + names[i] +
+          error = samples->name(s) + ": input '" + names[i] +
                   "' holds NaN or Inf at element " + std::to_string(e);
           return false;
         }
     }
     if (!run.run(names, inputs, error)) {
-      error = samples[s] + ": " + error;
+      error = samples->name(s) + ": " + error;
       return false;
     }
     for (size_t i = 0; i < products.size(); ++i) {
@@ -191,7 +199,8 @@ bool azc::collectInputStatistics(mlir::ModuleOp module,
         count *= d;
       for (int64_t e = 0; e < count; ++e)
         if (!std::isfinite(values[e])) {
-          error = samples[s] + ": the input of the product with weight '" +
+          error = samples->name(s) +
+                  ": the input of the product with weight '" +
                   products[i].weightName + "' holds NaN or Inf";
           return false;
         }
@@ -200,10 +209,10 @@ bool azc::collectInputStatistics(mlir::ModuleOp module,
     }
     // A progress line on a terminal; one line at the end in a log.
     if (options.progress && llvm::errs().is_displayed())
-      llvm::errs() << "\rcalibration: " << s + 1 << "/" << samples.size()
-                   << " samples" << (s + 1 == samples.size() ? "\n" : "");
-    else if (options.progress && s + 1 == samples.size())
-      llvm::errs() << "calibration: " << samples.size() << " samples\n";
+      llvm::errs() << "\rcalibration: " << s + 1 << "/" << count << " samples"
+                   << (s + 1 == count ? "\n" : "");
+    else if (options.progress && s + 1 == count)
+      llvm::errs() << "calibration: " << count << " samples\n";
   }
   for (size_t i = 0; i < products.size(); ++i)
     stats[i].amax =

@@ -13,6 +13,7 @@
 
 #include "compiler/Driver.h"
 #include "compiler/EngineRunner.h"
+#include "compiler/SampleSource.h"
 #include "tools/common/npy.h"
 
 #include "llvm/ADT/StringExtras.h"
@@ -125,11 +126,20 @@ bool azc::measureEngine(const EvalOptions &options, EvalResult &result,
   if (!engine.load(options.engine, options.threads, error) ||
       !reference.load(options.reference, options.threads, error))
     return false;
-  std::vector<std::string> samples =
-      azr_tools::listSamples(options.data, error);
-  if (samples.empty())
-    return false;
   const std::vector<std::string> names = engine.inputNames();
+  std::vector<SampleInput> specs;
+  for (size_t i = 0; i < names.size(); ++i) {
+    azr_tensor_info_t info;
+    if (azr_engine_input_info(engine.engine, i, &info)) {
+      error = options.engine + ": no input " + std::to_string(i);
+      return false;
+    }
+    specs.push_back({names[i], int64_t(info.rank), info.dtype});
+  }
+  std::unique_ptr<SampleSource> samples =
+      SampleSource::open(options.data, specs, error);
+  if (!samples)
+    return false;
 
   std::vector<OutputStats> stats;
   for (size_t i = 0; i < azr_engine_output_count(engine.engine); ++i) {
@@ -144,9 +154,10 @@ bool azc::measureEngine(const EvalOptions &options, EvalResult &result,
   }
   double engineLoss = 0, referenceLoss = 0;
   int64_t lossTokens = 0;
-  for (const std::string &sample : samples) {
+  for (size_t index = 0; index < samples->size(); ++index) {
+    const std::string sample = samples->name(index);
     std::vector<azr_tools::HostTensor> inputs;
-    if (!azr_tools::readSample(sample, names, inputs, error))
+    if (!samples->read(index, inputs, error))
       return false;
     if (!engine.run(names, inputs, error) ||
         !reference.run(names, inputs, error)) {
@@ -187,7 +198,7 @@ bool azc::measureEngine(const EvalOptions &options, EvalResult &result,
   }
 
   result = EvalResult();
-  result.samples = int64_t(samples.size());
+  result.samples = int64_t(samples->size());
   for (const OutputStats &s : stats) {
     if (!s.samples)
       continue;

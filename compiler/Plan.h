@@ -14,6 +14,7 @@
 #include "mlir/IR/BuiltinOps.h"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,8 @@ enum class DType : uint8_t {
 };
 size_t dtypeSize(DType type);
 const char *dtypeName(DType type);
+/// The engine dtype of an MLIR element type, if it has one.
+std::optional<DType> dtypeOf(mlir::Type type);
 
 enum class Storage : uint8_t { Arena = 0, Constant = 1, Input = 2, Output = 3 };
 

@@ -40,7 +40,7 @@ const char *azc::plan::dtypeName(DType type) {
   return azr_dtype_name(azr_dtype_t(type));
 }
 
-static std::optional<DType> dtypeOf(Type type) {
+std::optional<DType> azc::plan::dtypeOf(Type type) {
   if (type.isF32())
     return DType::f32;
   if (type.isF16())
@@ -112,7 +112,7 @@ private:
     auto type = dyn_cast<RankedTensorType>(source.getType());
     if (!type || !type.hasStaticShape())
       return std::nullopt;
-    std::optional<DType> dtype = dtypeOf(type.getElementType());
+    std::optional<DType> dtype = plan::dtypeOf(type.getElementType());
     if (!dtype)
       return std::nullopt;
     PValue value;
