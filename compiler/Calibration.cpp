@@ -18,6 +18,8 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/JSON.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <algorithm>
@@ -222,5 +224,115 @@ bool azc::collectInputStatistics(mlir::ModuleOp module,
     for (int64_t i = 0; i < st.K; ++i)
       for (int64_t j = 0; j < i; ++j)
         st.hessian[i * st.K + j] = st.hessian[j * st.K + i];
+  return true;
+}
+
+bool azc::readCalibrationTable(const std::string &path, CalibrationTable &table,
+                               std::string &error) {
+  std::string bytes;
+  if (!azr_tools::readFile(path, bytes, error))
+    return false;
+  auto fail = [&](const std::string &why) {
+    error = path + ": not an azc calibration table: " + why;
+    return false;
+  };
+  llvm::Expected<llvm::json::Value> json = llvm::json::parse(bytes);
+  if (!json)
+    return fail(llvm::toString(json.takeError()));
+  const llvm::json::Object *root = json->getAsObject();
+  if (!root || root->getString("format") != "azc-calibration-1")
+    return fail("no \"format\": \"azc-calibration-1\"");
+  std::optional<llvm::StringRef> method = root->getString("method");
+  const llvm::json::Array *products = root->getArray("products");
+  if (!method || !products)
+    return fail("it needs \"method\" and \"products\"");
+  table.method = method->str();
+  for (const llvm::json::Value &entry : *products) {
+    const llvm::json::Object *p = entry.getAsObject();
+    std::optional<llvm::StringRef> weight =
+        p ? p->getString("weight") : std::nullopt;
+    std::optional<int64_t> K = p ? p->getInteger("K") : std::nullopt;
+    std::optional<double> range =
+        p ? p->getNumber("input_range") : std::nullopt;
+    const llvm::json::Array *channels =
+        p ? p->getArray("channel_max") : nullptr;
+    if (!weight || !K || !range || !channels || *K < 1 ||
+        int64_t(channels->size()) != *K || !(*range >= 0))
+      return fail("each product needs weight, K >= 1, input_range >= 0 and "
+                  "K channel_max values");
+    quant::InputStatistics stats;
+    stats.K = *K;
+    stats.amax = *range;
+    for (const llvm::json::Value &v : *channels) {
+      std::optional<double> m = v.getAsNumber();
+      if (!m || !(*m >= 0))
+        return fail("channel_max values must be numbers >= 0");
+      stats.absMax.push_back(*m);
+    }
+    table.weights.push_back(weight->str());
+    table.inputs.push_back(std::move(stats));
+  }
+  if (const llvm::json::Object *smoothed = root->getObject("smoothquant")) {
+    std::optional<double> alpha = smoothed->getNumber("alpha");
+    const llvm::json::Array *ranges = smoothed->getArray("input_ranges");
+    const llvm::json::Array *exclude = smoothed->getArray("exclude");
+    if (!alpha || !ranges || !exclude || ranges->size() != table.inputs.size())
+      return fail("\"smoothquant\" needs alpha, exclude and one input range "
+                  "per product");
+    table.smoothquantAlpha = *alpha;
+    for (const llvm::json::Value &v : *ranges) {
+      std::optional<double> r = v.getAsNumber();
+      if (!r || !(*r >= 0))
+        return fail("smoothed input ranges must be numbers >= 0");
+      table.smoothedRanges.push_back(*r);
+    }
+    for (const llvm::json::Value &v : *exclude)
+      if (std::optional<llvm::StringRef> glob = v.getAsString())
+        table.smoothedExclude.push_back(glob->str());
+  }
+  return true;
+}
+
+bool azc::writeCalibrationTable(const std::string &path,
+                                const CalibrationTable &table,
+                                std::string &error) {
+  llvm::json::Array products;
+  for (size_t i = 0; i < table.inputs.size(); ++i) {
+    const quant::InputStatistics &stats = table.inputs[i];
+    products.push_back(
+        llvm::json::Object{{"weight", table.weights[i]},
+                           {"K", stats.K},
+                           {"input_range", stats.amax},
+                           {"channel_max", llvm::json::Array(stats.absMax)}});
+  }
+  llvm::json::Object root{{"format", "azc-calibration-1"},
+                          {"method", table.method},
+                          {"products", std::move(products)}};
+  if (table.smoothquantAlpha >= 0)
+    root["smoothquant"] = llvm::json::Object{
+        {"alpha", table.smoothquantAlpha},
+        {"exclude", llvm::json::Array(table.smoothedExclude)},
+        {"input_ranges", llvm::json::Array(table.smoothedRanges)}};
+  const std::string temporary = path + ".tmp";
+  {
+    std::error_code ec;
+    llvm::raw_fd_ostream out(temporary, ec);
+    if (ec) {
+      error = "cannot write " + temporary + ": " + ec.message();
+      return false;
+    }
+    out << llvm::formatv("{0:2}", llvm::json::Value(std::move(root))) << "\n";
+    if (out.has_error()) {
+      error = "cannot write " + temporary;
+      out.clear_error();
+      llvm::sys::fs::remove(temporary);
+      return false;
+    }
+  }
+  if (std::error_code ec = llvm::sys::fs::rename(temporary, path)) {
+    llvm::sys::fs::remove(temporary);
+    error = "cannot write " + path + ": " + ec.message();
+    return false;
+  }
   return true;
 }

@@ -35,6 +35,27 @@ bool collectInputStatistics(mlir::ModuleOp module,
                             std::vector<quant::InputStatistics> &stats,
                             std::string &error);
 
+/// The calibration table `--calib-cache` keeps, so that static ranges need
+/// not be measured again: per quantizable product (findQuantizableProducts'
+/// order), its weight's name and K, the largest |x| of each input channel
+/// and the input's range by `method`; for int8_sq, also the ranges of the
+/// smoothed inputs, with the alpha and exclusions they were measured with.
+struct CalibrationTable {
+  std::string method;
+  std::vector<std::string> weights;
+  std::vector<quant::InputStatistics> inputs; ///< K, absMax, amax
+  double smoothquantAlpha = -1;               ///< -1: no smoothed ranges
+  std::vector<std::string> smoothedExclude;
+  std::vector<double> smoothedRanges;
+};
+
+/// Reads and checks the table at `path` (JSON), naming it in errors.
+bool readCalibrationTable(const std::string &path, CalibrationTable &table,
+                          std::string &error);
+/// Writes `table` to `path` whole or not at all (a temporary file renamed).
+bool writeCalibrationTable(const std::string &path,
+                           const CalibrationTable &table, std::string &error);
+
 } // namespace azc
 
 #endif // AZC_COMPILER_CALIBRATION_H

@@ -116,13 +116,48 @@ bool azc::quantize(mlir::ModuleOp module, const QuantizationOptions &options,
             " models an int8 grid; fp8 takes max or percentile:P";
     return false;
   }
+  const bool staticRanges = options.mode == "int8" || smooth || fp8;
+  if (!options.calibCache.empty() && !staticRanges) {
+    error = "--calib-cache keeps the static input ranges of int8, int8_sq "
+            "and fp8; --quantization " +
+            options.mode + " needs the calibration samples themselves";
+    return false;
+  }
+  // A calibration table from an earlier build stands in for the samples.
+  std::optional<CalibrationTable> table;
+  if (!options.calibCache.empty() &&
+      llvm::sys::fs::exists(options.calibCache)) {
+    table.emplace();
+    if (!readCalibrationTable(options.calibCache, *table, error))
+      return false;
+    auto main = module.lookupSymbol<mlir::func::FuncOp>("main");
+    std::vector<QuantizableProduct> products =
+        main ? findQuantizableProducts(main)
+             : std::vector<QuantizableProduct>();
+    bool same = products.size() == table->weights.size();
+    for (size_t i = 0; same && i < products.size(); ++i)
+      same = products[i].weightName == table->weights[i] &&
+             products[i].K == table->inputs[i].K;
+    if (!same) {
+      error = options.calibCache +
+              ": the calibration table is of another model (its products "
+              "and weights differ); delete it to calibrate again";
+      return false;
+    }
+    if (table->method != calibration.method.str()) {
+      error = options.calibCache + ": the table's ranges are by " +
+              table->method + ", --calib-method asks for " +
+              calibration.method.str();
+      return false;
+    }
+  }
   static const char *const kCalibrated[] = {"int4_gptq", "int4_awq", "int8",
                                             "int8_sq", "fp8"};
   if (llvm::is_contained(kCalibrated, options.mode) &&
-      options.calibData.empty()) {
+      options.calibData.empty() && !table) {
     error = "--quantization " + options.mode +
             " needs calibration samples: give --calib-data DIR (folders of "
-            "INPUT.npy)";
+            "INPUT.npy, an .npz, a .safetensors or a token-id .jsonl)";
     return false;
   }
   std::shared_ptr<const std::vector<quant::InputStatistics>> statistics;
@@ -136,14 +171,32 @@ bool azc::quantize(mlir::ModuleOp module, const QuantizationOptions &options,
   const auto &cache = options.calibrationCache;
   if (cache && cache->statistics) {
     statistics = cache->statistics;
+  } else if (table) {
+    statistics =
+        std::make_shared<std::vector<quant::InputStatistics>>(table->inputs);
   } else if (!options.calibData.empty()) {
     if (!collect())
       return false;
     if (cache)
       cache->statistics = statistics;
   }
+  CalibrationTable made;
+  if (!options.calibCache.empty() && !table) {
+    made.method = calibration.method.str();
+    auto main = module.lookupSymbol<mlir::func::FuncOp>("main");
+    for (const QuantizableProduct &product : findQuantizableProducts(main))
+      made.weights.push_back(product.weightName);
+    for (const quant::InputStatistics &stats : *statistics) {
+      quant::InputStatistics ranges;
+      ranges.K = stats.K;
+      ranges.absMax = stats.absMax;
+      ranges.amax = stats.amax;
+      made.inputs.push_back(std::move(ranges));
+    }
+  }
   if (smooth) {
-    // SmoothQuant, then the ranges of the smoothed inputs.
+    // SmoothQuant, then the ranges of the smoothed inputs: from the table
+    // when it has them for this alpha and these exclusions.
     SmoothActivationsOptions smoothing;
     smoothing.alpha = options.smoothquantAlpha;
     smoothing.exclude = options.excludeLayers;
@@ -153,10 +206,36 @@ bool azc::quantize(mlir::ModuleOp module, const QuantizationOptions &options,
               pm.addNestedPass<mlir::func::FuncOp>(
                   createSmoothActivationsPass(smoothing, statistics));
             },
-            "smoothquant", error) ||
-        !collect())
+            "smoothquant", error))
       return false;
+    if (table && table->smoothquantAlpha == options.smoothquantAlpha &&
+        table->smoothedExclude == options.excludeLayers) {
+      auto smoothed = std::make_shared<std::vector<quant::InputStatistics>>();
+      for (size_t i = 0; i < table->inputs.size(); ++i) {
+        quant::InputStatistics ranges;
+        ranges.K = table->inputs[i].K;
+        ranges.amax = table->smoothedRanges[i];
+        smoothed->push_back(std::move(ranges));
+      }
+      statistics = smoothed;
+    } else if (options.calibData.empty()) {
+      error = options.calibCache +
+              ": the table holds no smoothed ranges for this alpha and "
+              "these exclusions; give --calib-data";
+      return false;
+    } else if (!collect()) {
+      return false;
+    }
+    if (!options.calibCache.empty() && !table) {
+      made.smoothquantAlpha = options.smoothquantAlpha;
+      made.smoothedExclude = options.excludeLayers;
+      for (const quant::InputStatistics &stats : *statistics)
+        made.smoothedRanges.push_back(stats.amax);
+    }
   }
+  if (!options.calibCache.empty() && !table &&
+      !writeCalibrationTable(options.calibCache, made, error))
+    return false;
   if (!runPasses(
           module,
           [&](mlir::PassManager &pm) {
@@ -240,6 +319,9 @@ std::string azc::quantizationReport(const QuantizationOptions &options,
     report["calibration_method"] = options.calibMethod;
   if (options.mode == "int8_sq")
     report["smoothquant_alpha"] = options.smoothquantAlpha;
+  if (!options.calibCache.empty())
+    report["calibration_table"] =
+        llvm::sys::path::filename(options.calibCache).str();
   if (options.measuredKld >= 0) {
     report["kld"] = options.measuredKld;
     report["kept_f32"] = llvm::json::Array(options.keptInF32);

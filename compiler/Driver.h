@@ -45,7 +45,10 @@ struct QuantizationOptions {
   /// How static input ranges are chosen: max, percentile:P, entropy, mse.
   std::string calibMethod = "max";
   double smoothquantAlpha = 0.5; ///< int8_sq's migration strength
-  bool doubleQuant = true;       ///< nf4: int8 scales
+  /// int8, int8_sq, fp8: a calibration table to read if it exists (then
+  /// --calib-data is not needed), else to write after calibrating.
+  std::string calibCache;
+  bool doubleQuant = true; ///< nf4: int8 scales
   double gptqDamp = 0.01;
   bool actOrder = true;
   /// Accuracy gate: keep the most sensitive weights in f32 until the KL

@@ -202,6 +202,10 @@ int main(int argc, char **argv) {
   buildApp->add_option("--calib-method", quant.calibMethod,
                        "static input ranges: max (default), percentile:P, "
                        "entropy or mse");
+  buildApp->add_option("--calib-cache", quant.calibCache,
+                       "int8, int8_sq, fp8: read the calibration table "
+                       "(input ranges) from this file if it exists, else "
+                       "write it there");
   buildApp->add_option("--smoothquant-alpha", quant.smoothquantAlpha,
                        "int8_sq: migration strength in [0, 1] (default 0.5)");
   buildApp->add_flag("!--no-double-quant", quant.doubleQuant,
