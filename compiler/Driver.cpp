@@ -99,6 +99,7 @@ bool azc::quantize(mlir::ModuleOp module, const QuantizationOptions &options,
   pass.gptqDamp = options.gptqDamp;
   pass.actOrder = options.actOrder;
   pass.doubleQuant = options.doubleQuant;
+  pass.outlierThreshold = options.int8OutlierThreshold;
   CalibrationOptions calibration;
   calibration.data = options.calibData;
   calibration.maxSamples = options.calibSamples;
@@ -319,6 +320,8 @@ std::string azc::quantizationReport(const QuantizationOptions &options,
     report["calibration_method"] = options.calibMethod;
   if (options.mode == "int8_sq")
     report["smoothquant_alpha"] = options.smoothquantAlpha;
+  if (options.int8OutlierThreshold > 0)
+    report["int8_outlier_threshold"] = options.int8OutlierThreshold;
   if (!options.calibCache.empty())
     report["calibration_table"] =
         llvm::sys::path::filename(options.calibCache).str();

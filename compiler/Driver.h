@@ -45,6 +45,9 @@ struct QuantizationOptions {
   /// How static input ranges are chosen: max, percentile:P, entropy, mse.
   std::string calibMethod = "max";
   double smoothquantAlpha = 0.5; ///< int8_sq's migration strength
+  /// int8, int8_sq: LLM.int8()'s threshold on input channels' calibrated
+  /// max |x| (0: no outlier channels).
+  double int8OutlierThreshold = 0;
   /// int8, int8_sq, fp8: a calibration table to read if it exists (then
   /// --calib-data is not needed), else to write after calibrating.
   std::string calibCache;

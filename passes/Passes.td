@@ -114,7 +114,10 @@ def QuantizeWeights : Pass<"azg-quantize-weights", "mlir::func::FuncOp"> {
     NormalFloat4 codes scaled by each block's absmax, the scales
     double-quantized to int8 with `double-quant`), `fp8` (E4M3 weight
     codes scaled by amax / 448 per block, and the input quantized to E4M3
-    with the calibrated amax / 448). Weights whose name
+    with the calibrated amax / 448). With `outlier-threshold`, `int8`
+    decomposes as LLM.int8() does: the input channels whose calibrated
+    max |x| reaches the threshold, and their weight rows, make an f32
+    product added to the int8 product of the rest. Weights whose name
     matches an `exclude` glob keep full precision. It runs once, before
     shapes are fixed, since it only reads weights.
   }];
@@ -135,6 +138,9 @@ def QuantizeWeights : Pass<"azg-quantize-weights", "mlir::func::FuncOp"> {
            "int4_gptq: quantize inputs in decreasing energy">,
     Option<"doubleQuant", "double-quant", "bool", "true",
            "nf4: store the block scales as int8 per group of 256">,
+    Option<"outlierThreshold", "outlier-threshold", "double", "0",
+           "int8: input channels whose calibrated max |x| reaches this stay "
+           "f32 with their weight rows (LLM.int8()); 0: none">,
   ];
   let dependentDialects = ["azc::azg::AzgDialect"];
 }

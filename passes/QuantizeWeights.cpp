@@ -53,6 +53,9 @@ struct QuantizationSpec {
   std::string inputFormat;
   /// fp16 / bf16: weights rounded to 16-bit floats (azg.matmul_half).
   const llvm::fltSemantics *halfFormat = nullptr;
+  /// int8: input channels whose calibrated max |x| reaches this stay f32
+  /// with their weight rows (LLM.int8()); 0: none.
+  double outlierThreshold = 0;
   int64_t groupSize = 32;
   bool symmetric = false;
   bool halfScales = false;
@@ -84,6 +87,82 @@ struct QuantizationSpec {
     });
   }
 };
+
+/// `input` restricted to its last-dim channels `channels` (a gather).
+Value gatherChannels(PatternRewriter &rewriter, Location loc, Value input,
+                     const std::vector<int64_t> &channels) {
+  auto type = cast<RankedTensorType>(input.getType());
+  SmallVector<int64_t> shape(type.getShape());
+  shape.back() = int64_t(channels.size());
+  auto indexType =
+      RankedTensorType::get({int64_t(channels.size())}, rewriter.getI64Type());
+  Value indices = rewriter.create<ConstantOp>(
+      loc, DenseElementsAttr::get(indexType, ArrayRef<int64_t>(channels)));
+  return rewriter.create<GatherOp>(
+      loc, type.clone(shape), input, indices,
+      rewriter.getI64IntegerAttr(type.getRank() - 1));
+}
+
+/// LLM.int8() (Dettmers et al., 2022): the product's outlier input channels
+/// (and their weight rows) make an f32 product, which is returned, with
+/// `residual` as its own residual; `restInput` and `restWeight` become the
+/// other channels and rows, for the int8 product.
+Value splitOutliers(Operation *op, Value input, const ConstantWeight &weight,
+                    const std::vector<int64_t> &outliers,
+                    const std::vector<int64_t> &rest, Value residual,
+                    PatternRewriter &rewriter, Value &restInput,
+                    ConstantWeight &restWeight) {
+  Location loc = op->getLoc();
+  WeightView view = weight.view();
+  auto rows = [&](const std::vector<int64_t> &ks) {
+    std::vector<float> data(ks.size() * size_t(view.N));
+    for (size_t i = 0; i < ks.size(); ++i)
+      for (int64_t n = 0; n < view.N; ++n)
+        data[i * size_t(view.N) + size_t(n)] = view.at(ks[i], n);
+    return data;
+  };
+  Value outlierWeight =
+      makeWeight(rewriter, loc, weight.name + ".outlier_rows",
+                 RankedTensorType::get({int64_t(outliers.size()), view.N},
+                                       rewriter.getF32Type()),
+                 asBytes(rows(outliers)));
+  Value outlierProduct = rewriter.create<MatMulOp>(
+      loc, gatherChannels(rewriter, loc, input, outliers), outlierWeight,
+      Value(), residual, ActivationAttr(), FloatAttr(), FloatAttr());
+  restInput = gatherChannels(rewriter, loc, input, rest);
+  restWeight.name = weight.name;
+  restWeight.K = int64_t(rest.size());
+  restWeight.N = view.N;
+  restWeight.transposed = false;
+  restWeight.data = rows(rest);
+  return outlierProduct;
+}
+
+/// `stats` of the channels `keep` only; the range is the largest of theirs
+/// where the method chose more.
+azc::quant::InputStatistics
+restrictStatistics(const azc::quant::InputStatistics &stats,
+                   const std::vector<int64_t> &keep) {
+  azc::quant::InputStatistics out;
+  out.K = int64_t(keep.size());
+  out.rows = stats.rows;
+  double largest = 0;
+  for (int64_t k : keep) {
+    out.absMax.push_back(stats.absMax[size_t(k)]);
+    largest = std::max(largest, stats.absMax[size_t(k)]);
+    if (!stats.absSum.empty())
+      out.absSum.push_back(stats.absSum[size_t(k)]);
+  }
+  out.amax = std::min(stats.amax, largest);
+  if (!stats.hessian.empty()) {
+    out.hessian.resize(keep.size() * keep.size());
+    for (size_t i = 0; i < keep.size(); ++i)
+      for (size_t j = 0; j < keep.size(); ++j)
+        out.hessian[i * keep.size() + j] =
+            stats.hessian[size_t(keep[i] * stats.K + keep[j])];
+  }
+  return out;
+}
 
 /// The matmul_half that replaces `op` in modes fp16 and bf16: the weight
 /// rounded to nearest (ties to even) and stored [N, K].
@@ -132,13 +211,32 @@ LogicalResult replaceWithHalf(Operation *op, Value input,
 /// Builds the matmul_nbits that replaces `op`: `input` times the quantized
 /// `weight`, with the given epilogue operands and `op`'s epilogue attributes.
 LogicalResult replaceWithNBits(Operation *op, Value input,
-                               const ConstantWeight &weight, Value bias,
+                               const ConstantWeight &original, Value bias,
                                Value residual, const QuantizationSpec &spec,
                                PatternRewriter &rewriter) {
   if (spec.halfFormat)
-    return replaceWithHalf(op, input, weight, bias, residual, spec, rewriter);
+    return replaceWithHalf(op, input, original, bias, residual, spec, rewriter);
   using Algorithm = QuantizationSpec::Algorithm;
   const azc::quant::InputStatistics *stats = spec.statistics.lookup(op);
+  // LLM.int8(): outlier channels leave the int8 product for an f32 one,
+  // which becomes its residual.
+  ConstantWeight restWeight;
+  azc::quant::InputStatistics restStats;
+  if (spec.outlierThreshold > 0 && stats &&
+      int64_t(stats->absMax.size()) == original.K) {
+    std::vector<int64_t> outliers, rest;
+    for (int64_t k = 0; k < original.K; ++k)
+      (stats->absMax[size_t(k)] >= spec.outlierThreshold ? outliers : rest)
+          .push_back(k);
+    if (!outliers.empty() && !rest.empty()) {
+      residual = splitOutliers(op, input, original, outliers, rest, residual,
+                               rewriter, input, restWeight);
+      restStats = restrictStatistics(*stats, rest);
+      stats = &restStats;
+    }
+  }
+  const ConstantWeight &weight =
+      restWeight.data.empty() ? original : restWeight;
   if ((spec.algorithm != Algorithm::roundToNearest ||
        !spec.inputFormat.empty()) &&
       (!stats || stats->K != weight.K))
@@ -410,6 +508,8 @@ struct QuantizeWeightsPass
     const bool needed =
         spec.algorithm != QuantizationSpec::Algorithm::roundToNearest ||
         !spec.inputFormat.empty();
+    std::shared_ptr<const std::vector<azc::quant::InputStatistics>> statistics =
+        this->statistics;
     if (!statistics && needed &&
         spec.algorithm == QuantizationSpec::Algorithm::roundToNearest)
       statistics = azc::statisticsFromAttributes(func);
@@ -435,6 +535,13 @@ struct QuantizeWeightsPass
     spec.symmetric = symmetric || mode == "int8";
     spec.halfScales =
         halfScales && spec.format == azc::quant::CodeFormat::integer;
+    if (outlierThreshold != 0 && (mode != "int8" || !(outlierThreshold > 0))) {
+      func.emitError("the outlier threshold (LLM.int8()) applies to mode "
+                     "int8 and must be positive, got ")
+          << outlierThreshold << " with mode " << mode;
+      return signalPassFailure();
+    }
+    spec.outlierThreshold = outlierThreshold;
     if (spec.inputFormat == "int8" && groupSize > 256) {
       func.emitError("int8 needs a group size of at most 256 (the int8 "
                      "kernel's blocks), got ")

@@ -13,7 +13,7 @@ python=${ORT_PYTHON:-python3}
 "$python" "$here/compare.py" inputs --data "$work/data/calibration.npz" \
   --out "$work/calib_samples" >/dev/null
 all="none fp16 bf16 int4 int4-sym int8_wo w4a8 int4_gptq int4_gptq-sym int4_awq nf4
-  int8 int8-percentile:99.99 int8-mse int8-entropy int8_sq int8_sq-a0.65 int8_sq-a0.8 int8_sq-a0.9 fp8"
+  int8 int8-outliers6 int8-outliers3 int8-percentile:99.99 int8-mse int8-entropy int8_sq int8_sq-a0.65 int8_sq-a0.8 int8_sq-a0.9 fp8"
 for mode in ${MODES:-$all}; do
   calib="--calib-data $work/calib_samples"
   case $mode in
@@ -23,6 +23,7 @@ for mode in ${MODES:-$all}; do
     int4_gptq-sym) flags="--quantization int4_gptq --symmetric --calib-data $work/calib_samples" ;;
     int4_awq) flags="--quantization int4_awq $calib" ;;
     int8) flags="--quantization int8 $calib" ;;
+    int8-outliers*) flags="--quantization int8 --int8-outlier-threshold ${mode#int8-outliers} $calib" ;;
     int8-*) flags="--quantization int8 --calib-method ${mode#int8-} $calib" ;;
     int8_sq) flags="--quantization int8_sq $calib" ;;
     int8_sq-a*) flags="--quantization int8_sq --smoothquant-alpha ${mode#int8_sq-a} $calib" ;;

@@ -19,6 +19,10 @@ states it, in float32:
     the input times 1 / s_k; then int8 with ranges of the smoothed inputs;
   - fp8: per block scale = amax / 448 and weights rounded to E4M3 (by
     ml_dtypes, ties to even); inputs rounded to E4M3 with s = max |x| / 448;
+  - int8 with --outlier-threshold T (LLM.int8()): input channels whose
+    calibrated max |x| reaches T, with their weight rows, stay float; the
+    other rows, compacted, are quantized as int8, and their inputs with
+    s = the largest max |x| among them / 127;
   - nf4: per block scale = absmax, codes the nearest NormalFloat4 value;
     scales double-quantized to int8 per group of 256 (offset the mean,
     step max |scale - mean| / 127), the codes chosen against the scales as
@@ -49,15 +53,22 @@ LAYERS = ("fc1", "fc2", "fc3")
 
 def forward(w, x, transform=None, collect=None):
     """The fixture's MLP; `transform(name, h)` replaces a product's input,
-    `collect[name]` gathers the inputs it sees."""
+    `collect[name]` gathers the inputs it sees; NAME.outliers (channel
+    indices) split a product into float outlier channels and the rest."""
     h = x
     for i, name in enumerate(LAYERS):
         if name + ".input_scale" in w:
             h = h * w[name + ".input_scale"]
         if collect is not None:
             collect[name].append(np.abs(h).reshape(-1, h.shape[-1]).max(axis=0))
-        inp = transform(name, h) if transform else h
-        h = inp @ w[name + ".weight"] + w[name + ".bias"]
+        if name + ".outliers" in w:
+            out, rest = w[name + ".outliers"], w[name + ".rest"]
+            inp = transform(name, h[..., rest]) if transform else h[..., rest]
+            h = (h[..., out] @ w[name + ".outlier_rows"] + inp @ w[name + ".weight"]
+                 + w[name + ".bias"])
+        else:
+            inp = transform(name, h) if transform else h
+            h = inp @ w[name + ".weight"] + w[name + ".bias"]
         if i < 2:
             h = np.maximum(h, 0)
     return h + x
@@ -124,6 +135,7 @@ def main():
     p.add_argument("--bin", required=True)
     p.add_argument("--group-size", type=int, default=32)
     p.add_argument("--alpha", type=float, default=0.5)
+    p.add_argument("--outlier-threshold", type=float, default=0.0)
     p.add_argument("--max-rel-error", type=float, required=True)
     a = p.parse_args()
     model = onnx.load(os.path.join(a.out, "mlp.onnx"))
@@ -147,11 +159,20 @@ def main():
                        wmax[live] ** (1 - a.alpha)).astype(np.float32)
             q[name + ".weight"] = (w[name + ".weight"] * s[:, None]).astype(np.float32)
             q[name + ".input_scale"] = (np.float32(1) / s).astype(np.float32)
+    if a.outlier_threshold > 0:
+        for name, m in channel_max(q).items():
+            out = np.nonzero(m >= a.outlier_threshold)[0]
+            rest = np.nonzero(m < a.outlier_threshold)[0]
+            q[name + ".outliers"], q[name + ".rest"] = out, rest
+            q[name + ".outlier_rows"] = q[name + ".weight"][out]
+            q[name + ".weight"] = q[name + ".weight"][rest]
+            print(f"{name}: {len(out)} outlier channels of {len(m)}")
     quantize = {"int8": int8_weights, "int8_sq": int8_weights, "fp8": fp8_weights,
                 "nf4": nf4_weights}[a.mode]
     transform = None
     if a.mode != "nf4":
-        ranges = {name: float(m.max()) for name, m in channel_max(q).items()}
+        ranges = {name: float(m.max() if name + ".rest" not in q else m[q[name + ".rest"]].max())
+                  for name, m in channel_max(q).items()}
         grid = 448.0 if a.mode == "fp8" else 127.0
         scale = {name: np.float32(r / grid) for name, r in ranges.items()}
 

@@ -206,6 +206,9 @@ int main(int argc, char **argv) {
                        "int8, int8_sq, fp8: read the calibration table "
                        "(input ranges) from this file if it exists, else "
                        "write it there");
+  buildApp->add_option("--int8-outlier-threshold", quant.int8OutlierThreshold,
+                       "int8, int8_sq: input channels whose calibrated max "
+                       "|x| reaches this stay f32 (LLM.int8(); e.g. 6.0)");
   buildApp->add_option("--smoothquant-alpha", quant.smoothquantAlpha,
                        "int8_sq: migration strength in [0, 1] (default 0.5)");
   buildApp->add_flag("!--no-double-quant", quant.doubleQuant,

@@ -43,3 +43,25 @@ func.func @linear(%x: tensor<2x32xf32>) -> tensor<2x2xf32> {
   %0 = azg.matmul %x, %w {azg.input_range = 2.54 : f64} : (tensor<2x32xf32>, tensor<32x2xf32>) -> tensor<2x2xf32>
   return %0 : tensor<2x2xf32>
 }
+
+// LLM.int8() (`outlier-threshold`): input channels 1 and 3 reach the
+// threshold 6 in calibration, so they and weight rows 1 and 3 make an f32
+// product; channels 0 and 2, and rows 0 and 2, the int8 product, whose
+// input range is the largest of their maxima (2.54, not the 9.0 of the
+// outliers) and whose residual is the f32 product.
+// RUN: azc-opt --azg-quantize-weights="mode=int8 group-size=16 outlier-threshold=6" %s | FileCheck %s --check-prefix=OUTLIERS
+// RUN: not azc-opt --azg-quantize-weights="mode=int4 outlier-threshold=6" %s 2>&1 | FileCheck %s --check-prefix=OUTLIERS-MODE
+// OUTLIERS-LABEL: func.func @outliers
+// OUTLIERS: %[[OW:.*]] = azg.weight "w.outlier_rows" {{.*}} : tensor<2x3xf32>
+// OUTLIERS: %[[OI:.*]] = azg.constant dense<[1, 3]> : tensor<2xi64>
+// OUTLIERS: %[[OX:.*]] = azg.gather %arg0[%[[OI]]] {axis = 1 : i64} : (tensor<5x4xf32>, tensor<2xi64>) -> tensor<5x2xf32>
+// OUTLIERS: %[[OP:.*]] = azg.matmul %[[OX]], %[[OW]] : (tensor<5x2xf32>, tensor<2x3xf32>) -> tensor<5x3xf32>
+// OUTLIERS: %[[RI:.*]] = azg.constant dense<[0, 2]> : tensor<2xi64>
+// OUTLIERS: %[[RX:.*]] = azg.gather %arg0[%[[RI]]] {axis = 1 : i64} : (tensor<5x4xf32>, tensor<2xi64>) -> tensor<5x2xf32>
+// OUTLIERS: azg.matmul_nbits %[[RX]], %{{.*}}, %{{.*}} residual(%[[OP]]) {K = 2 : i64, N = 3 : i64, {{.*}}input_format = "int8", input_scale = 2.000000e-02 : f32}
+// OUTLIERS-MODE: the outlier threshold (LLM.int8()) applies to mode int8 and must be positive, got 6.000000e+00 with mode int4
+func.func @outliers(%x: tensor<5x4xf32>) -> tensor<5x3xf32> {
+  %w = azg.weight "w" dense<[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0], [7.0, 8.0, 9.0], [1.0, 0.5, 0.25]]> : tensor<4x3xf32>
+  %0 = azg.matmul %x, %w {azg.input_range = 9.0 : f64, azg.input_channel_max = array<f64: 2.54, 9.0, 1.0, 6.0>} : (tensor<5x4xf32>, tensor<4x3xf32>) -> tensor<5x3xf32>
+  return %0 : tensor<5x3xf32>
+}
