@@ -10,6 +10,7 @@
 // RUN: azc-opt --azg-quantize-weights="mode=nf4 group-size=16" %s | FileCheck %s --check-prefix=NF4
 // RUN: azc-opt --azg-quantize-weights="mode=nf4 group-size=16 double-quant=false" %s | FileCheck %s --check-prefix=NF4-F32
 // RUN: azc-opt --azg-quantize-weights="mode=bf16" %s | FileCheck %s --check-prefix=BF16
+// RUN: azc-opt --azg-quantize-weights="mode=fp16" %s | FileCheck %s --check-prefix=FP16
 // RUN: not azc-opt --azg-quantize-weights="mode=int8 group-size=512" %s 2>&1 | FileCheck %s --check-prefix=GROUP
 
 // The input's range is 2.54: int8 maps it to 127 steps of 0.02, E4M3 to its
@@ -37,6 +38,9 @@
 // BF16-LABEL: func.func @linear
 // BF16: %[[W:.*]] = azg.weight "fc.weight.bf16" dense_resource<q_fc.weight.bf16> : tensor<2x32xbf16>
 // BF16: azg.matmul_half %arg0, %[[W]] {azg.quant_source = "fc.weight", azg.quant_weight_error = 0.000000e+00 : f64} : (tensor<2x32xf32>, tensor<2x32xbf16>) -> tensor<2x2xf32>
+// FP16-LABEL: func.func @linear
+// FP16: %[[W:.*]] = azg.weight "fc.weight.f16" dense_resource<q_fc.weight.f16> : tensor<2x32xf16>
+// FP16: azg.matmul_half %arg0, %[[W]] {{.*}} : (tensor<2x32xf32>, tensor<2x32xf16>) -> tensor<2x2xf32>
 // GROUP: int8 needs a group size of at most 256 (the int8 kernel's blocks), got 512
 func.func @linear(%x: tensor<2x32xf32>) -> tensor<2x2xf32> {
   %w = azg.weight "fc.weight" dense<[[-8.0, 1.0], [-7.0, 1.0], [-6.0, 1.0], [-5.0, 1.0], [-4.0, 1.0], [-3.0, 1.0], [-2.0, 1.0], [-1.0, 1.0], [0.0, 1.0], [1.0, 1.0], [2.0, 1.0], [3.0, 1.0], [4.0, 1.0], [5.0, 1.0], [6.0, 1.0], [7.0, 1.0], [-8.0, 1.0], [-7.0, 1.0], [-6.0, 1.0], [-5.0, 1.0], [-4.0, 1.0], [-3.0, 1.0], [-2.0, 1.0], [-1.0, 1.0], [0.0, 1.0], [1.0, 1.0], [2.0, 1.0], [3.0, 1.0], [4.0, 1.0], [5.0, 1.0], [6.0, 1.0], [7.0, -1.0]]> : tensor<32x2xf32>
