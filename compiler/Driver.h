@@ -24,6 +24,12 @@ importModel(mlir::MLIRContext &context, const std::string &path,
             std::string &error,
             const std::vector<std::string> &inputValues = {});
 
+/// Runs the passes `build` adds on `module`; on failure `error` is the
+/// first error diagnostic (or `what` failed).
+bool runPasses(mlir::ModuleOp module,
+               llvm::function_ref<void(mlir::PassManager &)> build,
+               const char *what, std::string &error);
+
 /// Runs the optimization pipeline; false with `error` on failure.
 bool optimize(mlir::ModuleOp module, const ShapeProfile &profile,
               std::string &error);

@@ -93,7 +93,7 @@ def KeepQuantizedWeights
 }
 
 def QuantizeWeights : Pass<"azg-quantize-weights", "mlir::func::FuncOp"> {
-  let summary = "weight-only block quantization of matmul and gemm weights";
+  let summary = "quantization of matmul and gemm weights (and static inputs)";
   let description = [{
     Rewrites every `azg.matmul` and `azg.gemm` whose right-hand operand is a
     constant f32 matrix (directly, or through a 2-D transpose) into

@@ -1,13 +1,17 @@
-//===- QuantizeWeights.cpp - weight-only block quantization ---------------===//
+//===- QuantizeWeights.cpp - quantization of matmul weights and inputs ----===//
 //
 // Decode-time matmuls are bound by reading their weights, so storing a
 // weight in 4 or 8 bits instead of 32 makes them up to 8 or 4 times faster
 // and the engine as much smaller. This pass rewrites each matmul or gemm
-// with a constant f32 weight into `azg.matmul_nbits`, quantizing the weight
-// round-to-nearest per block of `group-size` values along K (the reduction
-// dim, so a block's error stays within one output), with the arithmetic of
-// onnxruntime's MatMulNBits quantizer so the two agree code for code. The
-// product's epilogue moves over unchanged. It reads only weights, so the
+// with a constant f32 weight into `azg.matmul_nbits` (or, for 16-bit
+// floats, `azg.matmul_half`): codes per block of `group-size` values along
+// K (the reduction dim, so a block's error stays within one output),
+// rounded to nearest with the arithmetic of onnxruntime's MatMulNBits
+// quantizer so the two agree code for code, or chosen by GPTQ or AWQ, or
+// NF4 and E4M3 codebook codes. The static modes also give the product's
+// input one calibrated scale (int8, E4M3), and LLM.int8() takes its
+// outlier channels out of int8. The product's epilogue moves over
+// unchanged. It reads only weights and calibration statistics, so the
 // driver runs it once on the imported model, before shapes are fixed.
 //
 //===----------------------------------------------------------------------===//
