@@ -31,7 +31,8 @@ AZR_RUN=${AZR_RUN:-azr-run}
 PYTHON=${PYTHON:-python3}
 TORCH_PYTHON=${TORCH_PYTHON:-python3}
 BUILD_TIMEOUT=${BUILD_TIMEOUT:-900}
-VARIANTS=${VARIANTS:-"int8_wo int4 int4_sym int4_gptq int4_awq w4a8 int4_f32head int4_gptq_f32head"}
+VARIANTS=${VARIANTS:-"fp16 bf16 int8_wo int4 int4_sym int4_gptq int4_awq w4a8 int4_f32head
+  int4_gptq_f32head nf4 int8 int8_mse int8_outliers6 int8_sq int8_sq_a0.8 fp8"}
 FLAGS=(--max_batch_size 1 --max_input_len 128 --shape-range past=0..128)
 
 MODEL=$WORK/model
@@ -89,6 +90,12 @@ for v in $VARIANTS; do
     w4a8)      opts=(--quantization w4a8) ;;
     int4_gptq) opts=(--quantization int4_gptq --calib-data "$CALIB") ;;
     int4_awq)  opts=(--quantization int4_awq --calib-data "$CALIB") ;;
+    fp16|bf16|nf4) opts=(--quantization "$v") ;;
+    int8|fp8)  opts=(--quantization "$v" --calib-data "$CALIB") ;;
+    int8_mse)  opts=(--quantization int8 --calib-method mse --calib-data "$CALIB") ;;
+    int8_outliers6) opts=(--quantization int8 --int8-outlier-threshold 6 --calib-data "$CALIB") ;;
+    int8_sq)   opts=(--quantization int8_sq --calib-data "$CALIB") ;;
+    int8_sq_a0.8) opts=(--quantization int8_sq --smoothquant-alpha 0.8 --calib-data "$CALIB") ;;
     # The tied embedding doubles as lm_head; these keep it in f32.
     int4_f32head)      opts=(--quantization int4 --exclude-layers 'model.embed_tokens*') ;;
     int4_gptq_f32head) opts=(--quantization int4_gptq --calib-data "$CALIB"
