@@ -552,15 +552,8 @@ struct QuantizeWeightsPass
           << int64_t(groupSize);
       return signalPassFailure();
     }
-    for (const std::string &text : exclude) {
-      llvm::Expected<llvm::GlobPattern> glob = llvm::GlobPattern::create(text);
-      if (!glob) {
-        func.emitError("bad layer pattern '")
-            << text << "': " << llvm::toString(glob.takeError());
-        return signalPassFailure();
-      }
-      spec.exclude.push_back(std::move(*glob));
-    }
+    if (failed(azc::parseWeightGlobs(func, exclude, spec.exclude)))
+      return signalPassFailure();
 
     if (spec.algorithm == QuantizationSpec::Algorithm::awq)
       spec.awq = planAwq(products, spec);

@@ -60,15 +60,8 @@ struct SmoothActivationsPass
       return signalPassFailure();
     }
     std::vector<llvm::GlobPattern> globs;
-    for (const std::string &text : exclude) {
-      llvm::Expected<llvm::GlobPattern> glob = llvm::GlobPattern::create(text);
-      if (!glob) {
-        func.emitError("bad layer pattern '")
-            << text << "': " << llvm::toString(glob.takeError());
-        return signalPassFailure();
-      }
-      globs.push_back(std::move(*glob));
-    }
+    if (failed(azc::parseWeightGlobs(func, exclude, globs)))
+      return signalPassFailure();
     std::vector<azc::QuantizableProduct> products =
         azc::findQuantizableProducts(func);
     auto stats = statistics ? statistics : azc::statisticsFromAttributes(func);

@@ -102,6 +102,19 @@ std::optional<ConstantWeight> azc::gemmWeight(GemmOp op) {
   return readWeight(op.getB(), op.getTransB());
 }
 
+LogicalResult azc::parseWeightGlobs(Operation *func,
+                                    ArrayRef<std::string> texts,
+                                    std::vector<llvm::GlobPattern> &globs) {
+  for (const std::string &text : texts) {
+    llvm::Expected<llvm::GlobPattern> glob = llvm::GlobPattern::create(text);
+    if (!glob)
+      return func->emitError("bad layer pattern '")
+             << text << "': " << llvm::toString(glob.takeError());
+    globs.push_back(std::move(*glob));
+  }
+  return success();
+}
+
 std::optional<ConstantWeight> azc::productWeight(Operation *op) {
   if (auto matmul = dyn_cast<MatMulOp>(op))
     return matmulWeight(matmul);

@@ -15,6 +15,7 @@
 #include "passes/WeightQuantizer.h"
 
 #include "mlir/IR/PatternMatch.h"
+#include "llvm/Support/GlobPattern.h"
 
 #include <optional>
 #include <string>
@@ -64,6 +65,12 @@ std::optional<ConstantWeight> matmulWeight(azg::MatMulOp op);
 std::optional<ConstantWeight> gemmWeight(azg::GemmOp op);
 /// The weight of a matmul or gemm (findQuantizableProducts' ops).
 std::optional<ConstantWeight> productWeight(mlir::Operation *op);
+
+/// The weight-name globs of an `exclude` option; on a bad one, an error on
+/// `func` naming it and failure.
+mlir::LogicalResult parseWeightGlobs(mlir::Operation *func,
+                                     llvm::ArrayRef<std::string> texts,
+                                     std::vector<llvm::GlobPattern> &globs);
 
 /// The floats of a constant f32 tensor of `size` elements.
 std::optional<std::vector<float>> constantVector(mlir::Value value,
