@@ -9,9 +9,10 @@ weights), against the memory-bandwidth limit measured in the same run.
 The checkpoint (config.json + model.safetensors, f16) is written here with
 numpy and built with `azc build FOLDER`, as a user's checkpoint would be:
 one dynamic engine (batch 1, sequence 1..prefill, past 0..past+prefill)
-per --quantization mode (none: f32 weights; int4, int8_wo, w4a8: azc's
-weight-only modes). A decode step at `past` cached tokens must stream every
-weight once (but for the embedding table, of which it gathers one row), so
+per --quantization mode (none: f32 weights; fp16, bf16, int4, int8_wo,
+w4a8, nf4: azc's weight-only modes). A decode step at `past` cached
+tokens must stream every weight once (but for the embedding table, of
+which it gathers one row), so
 its floor is those bytes / DRAM bandwidth; prefill is compute-bound and
 is reported as GFLOP/s (2 x parameters x tokens, plus attention). With
 --llama-bench (llama.cpp's llama-bench binary and a GGUF of the same
@@ -96,7 +97,9 @@ def main():
     parser.add_argument("--llama-bench")
     parser.add_argument("--gguf")
     parser.add_argument("--quantization", default="none,int4",
-                        help="comma-separated: none (f32), int4, int8_wo, w4a8")
+                        help="comma-separated: none (f32), fp16, bf16, int4, "
+                             "int8_wo, w4a8, nf4 (modes needing calibration "
+                             "data are not built here)")
     args = parser.parse_args()
     shape = SIZES[args.size]
     work = os.path.join(args.work, args.size)
