@@ -184,11 +184,9 @@ std::string fileName(const std::string &name) {
 }
 
 std::unique_ptr<SampleSource> openNpz(const std::string &path,
+                                      const std::string &bytes,
                                       const std::vector<SampleInput> &inputs,
                                       std::string &error) {
-  std::string bytes;
-  if (!azr_tools::readFile(path, bytes, error))
-    return nullptr;
   std::vector<std::pair<std::string, std::string>> members;
   if (!readZip(path, bytes, members, error))
     return nullptr;
@@ -215,11 +213,8 @@ std::unique_ptr<SampleSource> openNpz(const std::string &path,
 }
 
 std::unique_ptr<SampleSource>
-openSafetensors(const std::string &path, const std::vector<SampleInput> &inputs,
-                std::string &error) {
-  std::string bytes;
-  if (!azr_tools::readFile(path, bytes, error))
-    return nullptr;
+openSafetensors(const std::string &path, const std::string &bytes,
+                const std::vector<SampleInput> &inputs, std::string &error) {
   if (bytes.size() < 8 || le64(bytes, 0) > bytes.size() - 8) {
     error = path + ": not a safetensors file (header length)";
     return nullptr;
@@ -325,6 +320,7 @@ public:
 };
 
 std::unique_ptr<SampleSource> openJsonl(const std::string &path,
+                                        const std::string &bytes,
                                         const std::vector<SampleInput> &inputs,
                                         std::string &error) {
   for (const SampleInput &input : inputs)
@@ -336,9 +332,6 @@ std::unique_ptr<SampleSource> openJsonl(const std::string &path,
               input.name + "' is not one";
       return nullptr;
     }
-  std::string bytes;
-  if (!azr_tools::readFile(path, bytes, error))
-    return nullptr;
   auto source = std::make_unique<TokenSource>();
   source->path = path;
   source->inputs = inputs;
@@ -391,16 +384,37 @@ std::unique_ptr<SampleSource> openJsonl(const std::string &path,
 
 } // namespace
 
+std::unique_ptr<SampleSource> SampleSource::parse(
+    Format format, const std::string &path, const std::string &bytes,
+    const std::vector<SampleInput> &inputs, std::string &error) {
+  switch (format) {
+  case Format::npz:
+    return openNpz(path, bytes, inputs, error);
+  case Format::safetensors:
+    return openSafetensors(path, bytes, inputs, error);
+  case Format::jsonl:
+    return openJsonl(path, bytes, inputs, error);
+  }
+  return nullptr;
+}
+
 std::unique_ptr<SampleSource>
 SampleSource::open(const std::string &path,
                    const std::vector<SampleInput> &inputs, std::string &error) {
   llvm::StringRef extension = llvm::sys::path::extension(path);
+  std::optional<Format> format;
   if (extension.equals_insensitive(".npz"))
-    return openNpz(path, inputs, error);
-  if (extension.equals_insensitive(".safetensors"))
-    return openSafetensors(path, inputs, error);
-  if (extension.equals_insensitive(".jsonl"))
-    return openJsonl(path, inputs, error);
+    format = Format::npz;
+  else if (extension.equals_insensitive(".safetensors"))
+    format = Format::safetensors;
+  else if (extension.equals_insensitive(".jsonl"))
+    format = Format::jsonl;
+  if (format) {
+    std::string bytes;
+    if (!azr_tools::readFile(path, bytes, error))
+      return nullptr;
+    return parse(*format, path, bytes, inputs, error);
+  }
   auto source = std::make_unique<FolderSource>();
   source->samples = azr_tools::listSamples(path, error);
   if (source->samples.empty())

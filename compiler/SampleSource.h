@@ -43,6 +43,14 @@ public:
   open(const std::string &path, const std::vector<SampleInput> &inputs,
        std::string &error);
 
+  /// The file forms, parsed from `bytes` (read from `path`, named in
+  /// errors): what open() does after reading a file, and what the fuzzer
+  /// drives.
+  enum class Format { npz, safetensors, jsonl };
+  static std::unique_ptr<SampleSource>
+  parse(Format format, const std::string &path, const std::string &bytes,
+        const std::vector<SampleInput> &inputs, std::string &error);
+
   virtual size_t size() const = 0;
   /// Where sample i comes from, for messages ("DIR/003", "FILE.npz[3]",
   /// "FILE.jsonl:4").

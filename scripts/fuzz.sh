@@ -16,10 +16,31 @@ if [ ! -f build/fuzz/CMakeCache.txt ]; then
     -DAZC_BUILD_FUZZERS=ON -DAZC_BUILD_TESTS=OFF >/dev/null
 fi
 cmake --build build/fuzz --target onnx_import_fuzzer engine_load_fuzzer \
-  safetensors_fuzzer
+  safetensors_fuzzer sample_source_fuzzer
 
 corpus=build/fuzz/corpus
-mkdir -p "$corpus/onnx" "$corpus/engine" "$corpus/safetensors"
+mkdir -p "$corpus/onnx" "$corpus/engine" "$corpus/safetensors" "$corpus/samples"
+# Sample-file seeds: a format byte (0 .npz, 1 .safetensors, 2 .jsonl), then
+# a small valid file of that form.
+python3 - "$corpus/samples" <<'PYTHON'
+import io, json, os, sys
+import numpy as np
+out = sys.argv[1]
+x = np.arange(24, dtype=np.float32).reshape(3, 2, 4)
+ids = np.arange(6, dtype=np.int64).reshape(3, 1, 2)
+buffer = io.BytesIO()
+np.savez(buffer, x=x, input_ids=ids)
+open(os.path.join(out, "npz"), "wb").write(b"\0" + buffer.getvalue())
+data = x.tobytes() + ids.tobytes()
+header = json.dumps({
+    "x": {"dtype": "F32", "shape": list(x.shape), "data_offsets": [0, x.nbytes]},
+    "input_ids": {"dtype": "I64", "shape": list(ids.shape),
+                  "data_offsets": [x.nbytes, len(data)]}}).encode()
+open(os.path.join(out, "safetensors"), "wb").write(
+    b"\1" + len(header).to_bytes(8, "little") + header + data)
+open(os.path.join(out, "jsonl"), "wb").write(
+    b"\2" + b"[1, 2, 3]\n{\"input_ids\": [4, 5, 6]}\n")
+PYTHON
 python3 test/fixtures/make_onnx_fixtures.py "$corpus/onnx" >/dev/null
 rm -f "$corpus/onnx/"*.bin # external data files are not models
 # Safetensors seeds: the error-test checkpoints' files, good and broken.
@@ -70,3 +91,6 @@ ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 run engine_load_fuzzer \
 ASAN_OPTIONS=detect_leaks=1 run safetensors_fuzzer ./bin/safetensors_fuzzer \
   -max_total_time="$seconds" -max_len=65536 -rss_limit_mb=4096 -timeout=30 \
   -print_final_stats=1 corpus/safetensors
+ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 run sample_source_fuzzer \
+  ./bin/sample_source_fuzzer -max_total_time="$seconds" -max_len=65536 \
+  -rss_limit_mb=4096 -timeout=30 -print_final_stats=1 corpus/samples
