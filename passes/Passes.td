@@ -145,6 +145,17 @@ def QuantizeWeights : Pass<"azg-quantize-weights", "mlir::func::FuncOp"> {
   let dependentDialects = ["azc::azg::AzgDialect"];
 }
 
+def WidenHalfCompute : Pass<"azg-widen-half-compute", "mlir::func::FuncOp"> {
+  let summary = "f16/bf16 tensors computed on by f32 kernels, through casts";
+  let description = [{
+    Every arithmetic op with an f16 or bf16 operand or result gets its
+    16-bit operands cast to f32 and its 16-bit results computed in f32 and
+    cast back, so 16-bit models keep their storage and per-op rounding
+    while running on the f32 kernels. Data movement keeps 16-bit operands.
+  }];
+  let dependentDialects = ["azc::azg::AzgDialect"];
+}
+
 def SmoothActivations : Pass<"azg-smooth-activations", "mlir::func::FuncOp"> {
   let summary = "SmoothQuant: move activation outliers into the weights";
   let description = [{

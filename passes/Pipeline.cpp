@@ -32,6 +32,7 @@ void azc::buildOptimizationPipeline(mlir::OpPassManager &pm,
   func.addPass(createResolveShapes(shapes));
   func.addPass(createFoldShapes());
   func.addPass(createKeepQuantizedWeights());
+  func.addPass(createWidenHalfCompute());
   func.addPass(createFuseElementwise());
   func.addPass(createFuseEpilogues());
   func.addPass(mlir::createCSEPass());
