@@ -19,6 +19,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "passes/Passes.h"
+#include "passes/WeightRewriting.h"
 
 #include "mlir/IR/BuiltinDialect.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
@@ -251,39 +252,6 @@ std::optional<NBitsWeight> pack(const QuantizedWeight &w) {
   return out;
 }
 
-/// A resource-backed weight named `name` holding `bytes` as `type`. The
-/// blob is keyed by its content, so that compiling the same import twice
-/// (a dynamic build compiles one copy per point of its shape grid) reuses
-/// the first one: equal constants make equal plans.
-Value makeWeight(PatternRewriter &rewriter, Location loc, StringRef name,
-                 RankedTensorType type, ArrayRef<char> bytes) {
-  std::string key = "qdq_";
-  for (char c : name)
-    key += (llvm::isAlnum(c) || c == '_' || c == '.') ? c : '_';
-  key += "_" +
-         llvm::utohexstr(llvm::xxh3_64bits(ArrayRef<uint8_t>(
-             reinterpret_cast<const uint8_t *>(bytes.data()), bytes.size())));
-  auto &manager =
-      DenseResourceElementsHandle::getManagerInterface(rewriter.getContext());
-  DialectResourceBlobManager::BlobEntry *entry =
-      manager.getBlobManager().lookup(key);
-  if (entry && entry->getBlob() && entry->getBlob()->getData() == bytes) {
-    DenseResourceElementsHandle handle(
-        entry, cast<BuiltinDialect>(manager.getDialect()));
-    return rewriter.create<WeightOp>(
-        loc, name, DenseResourceElementsAttr::get(type, handle));
-  }
-  AsmResourceBlob blob =
-      HeapAsmResourceBlob::allocateAndCopyWithAlign(bytes, alignof(uint64_t));
-  auto attr = DenseResourceElementsAttr::get(type, key, std::move(blob));
-  return rewriter.create<WeightOp>(loc, name, attr);
-}
-
-template <typename T> ArrayRef<char> asBytes(const std::vector<T> &v) {
-  return ArrayRef<char>(reinterpret_cast<const char *>(v.data()),
-                        v.size() * sizeof(T));
-}
-
 /// Replaces `op` by input @ weight in matmul_nbits, with the epilogue
 /// operands given and `op`'s epilogue attributes.
 LogicalResult replace(Operation *op, Value input, const QuantizedWeight &w,
@@ -295,22 +263,22 @@ LogicalResult replace(Operation *op, Value input, const QuantizedWeight &w,
   MLIRContext *context = op->getContext();
   Type u8 = IntegerType::get(context, 8, IntegerType::Unsigned);
   const std::string base = w.name + ".q" + std::to_string(packed->bits);
-  Value codes = makeWeight(
+  Value codes = azc::makeSharedWeight(
       rewriter, loc, base,
       RankedTensorType::get(
           {w.N, packed->blocks, packed->block * packed->bits / 8}, u8),
-      asBytes(packed->codes));
-  Value scales = makeWeight(
+      azc::asBytes(packed->codes));
+  Value scales = azc::makeSharedWeight(
       rewriter, loc, base + ".scales",
       RankedTensorType::get({w.N, packed->blocks}, rewriter.getF32Type()),
-      asBytes(packed->scales));
+      azc::asBytes(packed->scales));
   Value zeroPoints;
   if (!packed->zeroPoints.empty())
-    zeroPoints =
-        makeWeight(rewriter, loc, base + ".zero_points",
-                   RankedTensorType::get(
-                       {w.N, int64_t(packed->zeroPoints.size()) / w.N}, u8),
-                   asBytes(packed->zeroPoints));
+    zeroPoints = azc::makeSharedWeight(
+        rewriter, loc, base + ".zero_points",
+        RankedTensorType::get({w.N, int64_t(packed->zeroPoints.size()) / w.N},
+                              u8),
+        azc::asBytes(packed->zeroPoints));
   auto i64 = [&](int64_t v) { return rewriter.getI64IntegerAttr(v); };
   auto activation = op->getAttrOfType<ActivationAttr>("activation");
   auto nbits = rewriter.create<MatMulNBitsOp>(

@@ -2,9 +2,11 @@
 
 #include "passes/WeightRewriting.h"
 
+#include "mlir/IR/BuiltinDialect.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/Matchers.h"
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/xxhash.h"
 
 #include <cstring>
 
@@ -113,6 +115,34 @@ LogicalResult azc::parseWeightGlobs(Operation *func,
     globs.push_back(std::move(*glob));
   }
   return success();
+}
+
+/// A resource-backed weight named `name` holding `bytes` as `type`. The
+/// blob is keyed by its content, so that compiling the same import twice
+/// (a dynamic build compiles one copy per point of its shape grid) reuses
+/// the first one: equal constants make equal plans.
+Value azc::makeSharedWeight(OpBuilder &rewriter, Location loc, StringRef name,
+                            RankedTensorType type, ArrayRef<char> bytes) {
+  std::string key = "shared_";
+  for (char c : name)
+    key += (llvm::isAlnum(c) || c == '_' || c == '.') ? c : '_';
+  key += "_" +
+         llvm::utohexstr(llvm::xxh3_64bits(ArrayRef<uint8_t>(
+             reinterpret_cast<const uint8_t *>(bytes.data()), bytes.size())));
+  auto &manager =
+      DenseResourceElementsHandle::getManagerInterface(rewriter.getContext());
+  DialectResourceBlobManager::BlobEntry *entry =
+      manager.getBlobManager().lookup(key);
+  if (entry && entry->getBlob() && entry->getBlob()->getData() == bytes) {
+    DenseResourceElementsHandle handle(
+        entry, cast<BuiltinDialect>(manager.getDialect()));
+    return rewriter.create<WeightOp>(
+        loc, name, DenseResourceElementsAttr::get(type, handle));
+  }
+  AsmResourceBlob blob =
+      HeapAsmResourceBlob::allocateAndCopyWithAlign(bytes, alignof(uint64_t));
+  auto attr = DenseResourceElementsAttr::get(type, key, std::move(blob));
+  return rewriter.create<WeightOp>(loc, name, attr);
 }
 
 std::optional<ConstantWeight> azc::productWeight(Operation *op) {

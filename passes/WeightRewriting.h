@@ -53,6 +53,13 @@ mlir::Value makeWeight(mlir::OpBuilder &builder, mlir::Location loc,
                        llvm::StringRef name, mlir::RankedTensorType type,
                        llvm::ArrayRef<char> bytes);
 
+/// The same for passes of the optimization pipeline, which a dynamic build
+/// runs once per point of its shape grid: the blob is keyed by its content,
+/// so equal weights made at each point are one weight in the engine.
+mlir::Value makeSharedWeight(mlir::OpBuilder &builder, mlir::Location loc,
+                             llvm::StringRef name, mlir::RankedTensorType type,
+                             llvm::ArrayRef<char> bytes);
+
 template <typename T> llvm::ArrayRef<char> asBytes(const std::vector<T> &v) {
   return llvm::ArrayRef<char>(reinterpret_cast<const char *>(v.data()),
                               v.size() * sizeof(T));

@@ -12,13 +12,20 @@
 // exactly what half-precision arithmetic would give; matmuls and
 // reductions accumulate in f32, as onnxruntime's CPU kernels do. Data
 // movement (reshape, transpose, gather, concat, ...) keeps its 16-bit
-// operands.
+// operands. A matmul by a constant 16-bit weight becomes
+// `azg.matmul_half`, which keeps that weight in 16 bits in the engine
+// rather than widening it on every run.
 //
 //===----------------------------------------------------------------------===//
 
 #include "passes/Passes.h"
+#include "passes/WeightRewriting.h"
+
+#include "mlir/IR/DialectResourceBlobManager.h"
 
 #include "llvm/ADT/StringSet.h"
+
+#include <cstring>
 
 namespace azc {
 #define GEN_PASS_DEF_WIDENHALFCOMPUTE
@@ -129,6 +136,116 @@ Type widened(Type type) {
       Float32Type::get(type.getContext()));
 }
 
+/// The bits of a constant 16-bit 2-D weight, read as W [K, N] (through a
+/// [1, 0] transpose too) and returned [N, K] for matmul_half, with its name.
+struct HalfWeight {
+  std::vector<uint16_t> bits; ///< [N, K]
+  int64_t K = 0, N = 0;
+  std::string name;
+};
+
+std::optional<HalfWeight> readHalfWeight(Value value) {
+  bool transposed = false;
+  if (auto t = value.getDefiningOp<TransposeOp>()) {
+    if (t.getPerm().size() != 2 || t.getPerm()[0] != 1)
+      return std::nullopt;
+    value = t.getInput();
+    transposed = true;
+  }
+  auto type = dyn_cast<RankedTensorType>(value.getType());
+  if (!type || type.getRank() != 2 || !type.hasStaticShape() || !isHalf(type))
+    return std::nullopt;
+  ElementsAttr attr;
+  HalfWeight w;
+  if (auto weight = value.getDefiningOp<WeightOp>()) {
+    attr = weight.getValue();
+    w.name = weight.getName().str();
+  } else if (auto constant = value.getDefiningOp<ConstantOp>()) {
+    attr = constant.getValue();
+    w.name = "constant";
+  } else {
+    return std::nullopt;
+  }
+  // The stored matrix, [rows, cols] as its type says.
+  const int64_t count = type.getNumElements();
+  std::vector<uint16_t> stored(static_cast<size_t>(count), 0);
+  if (auto resource = dyn_cast<DenseResourceElementsAttr>(attr)) {
+    AsmResourceBlob *blob = resource.getRawHandle().getBlob();
+    if (!blob || blob->getData().size() != stored.size() * 2)
+      return std::nullopt;
+    std::memcpy(stored.data(), blob->getData().data(), stored.size() * 2);
+  } else if (auto dense = dyn_cast<DenseElementsAttr>(attr)) {
+    size_t i = 0;
+    for (const APFloat &v : dense.getValues<APFloat>())
+      stored[i++] = uint16_t(v.bitcastToAPInt().getZExtValue());
+  } else {
+    return std::nullopt;
+  }
+  const int64_t rows = type.getDimSize(0), cols = type.getDimSize(1);
+  // Untransposed, the stored [K, N] is transposed into [N, K]; through a
+  // transpose it is [N, K] already.
+  w.K = transposed ? cols : rows;
+  w.N = transposed ? rows : cols;
+  if (transposed) {
+    w.bits = std::move(stored);
+  } else {
+    w.bits.resize(stored.size());
+    for (int64_t k = 0; k < rows; ++k)
+      for (int64_t n = 0; n < cols; ++n)
+        w.bits[size_t(n * rows + k)] = stored[size_t(k * cols + n)];
+  }
+  return w;
+}
+
+/// matmul(x, W) with a constant 16-bit W as matmul_half, its 16-bit
+/// operands cast to f32 and its result cast back.
+bool replaceByHalfWeights(MatMulOp op, OpBuilder &builder) {
+  std::optional<HalfWeight> w = readHalfWeight(op.getRhs());
+  auto lhs = cast<RankedTensorType>(op.getLhs().getType());
+  if (!w || lhs.getRank() < 1 ||
+      getElementTypeOrSelf(op.getRhs().getType()) != lhs.getElementType() ||
+      (op.getBias() &&
+       cast<RankedTensorType>(op.getBias().getType()).getNumElements() != w->N))
+    return false;
+  builder.setInsertionPoint(op);
+  auto widen = [&](Value v) -> Value {
+    if (!v || !isHalf(v.getType()))
+      return v;
+    return builder.create<CastOp>(op.getLoc(), v,
+                                  TypeAttr::get(builder.getF32Type()));
+  };
+  Value weight = azc::makeSharedWeight(
+      builder, op.getLoc(), w->name + ".nk",
+      RankedTensorType::get({w->N, w->K}, lhs.getElementType()),
+      azc::asBytes(w->bits));
+  Value bias = widen(op.getBias());
+  if (bias && cast<RankedTensorType>(bias.getType()).getRank() != 1)
+    bias = builder.create<ReshapeOp>(
+        op.getLoc(), RankedTensorType::get({w->N}, builder.getF32Type()), bias,
+        builder.create<ConstantOp>(
+            op.getLoc(), DenseElementsAttr::get(
+                             RankedTensorType::get({1}, builder.getI64Type()),
+                             ArrayRef<int64_t>{w->N})));
+  auto half = builder.create<MatMulHalfOp>(
+      op.getLoc(), widen(op.getLhs()), weight, bias, widen(op.getResidual()),
+      op.getActivationAttr(), op.getClipMinAttr(), op.getClipMaxAttr());
+  auto back = builder.create<CastOp>(op.getLoc(), half.getOutput(),
+                                     TypeAttr::get(lhs.getElementType()));
+  op.getOutput().replaceAllUsesWith(back.getOutput());
+  Operation *source = op.getRhs().getDefiningOp();
+  op.erase();
+  // The 16-bit weight (and its transpose) now unused goes.
+  while (source && source->use_empty() &&
+         isa<WeightOp, ConstantOp, TransposeOp>(source)) {
+    Operation *next = isa<TransposeOp>(source)
+                          ? source->getOperand(0).getDefiningOp()
+                          : nullptr;
+    source->erase();
+    source = next;
+  }
+  return true;
+}
+
 struct WidenHalfComputePass
     : azc::impl::WidenHalfComputeBase<WidenHalfComputePass> {
   void runOnOperation() override {
@@ -145,6 +262,9 @@ struct WidenHalfComputePass
     });
     OpBuilder builder(&getContext());
     for (Operation *op : ops) {
+      if (auto matmul = dyn_cast<MatMulOp>(op))
+        if (replaceByHalfWeights(matmul, builder))
+          continue;
       builder.setInsertionPoint(op);
       for (OpOperand &operand : op->getOpOperands())
         if (isHalf(operand.get().getType()))

@@ -9,8 +9,8 @@
 // stored. K = 16 is one block; the bias moves over.
 // CHECK-LABEL: func.func @per_channel
 // CHECK: %[[B:.*]] = azg.constant dense<1.000000e+00> : tensor<2xf32>
-// CHECK: %[[Q:.*]] = azg.weight "fc.weight.q8" dense_resource<[[QK:qdq_fc.weight.q8_[0-9A-F]+]]> : tensor<2x1x16xui8>
-// CHECK: %[[S:.*]] = azg.weight "fc.weight.q8.scales" dense_resource<[[SK:qdq_fc.weight.q8.scales_[0-9A-F]+]]> : tensor<2x1xf32>
+// CHECK: %[[Q:.*]] = azg.weight "fc.weight.q8" dense_resource<[[QK:shared_fc.weight.q8_[0-9A-F]+]]> : tensor<2x1x16xui8>
+// CHECK: %[[S:.*]] = azg.weight "fc.weight.q8.scales" dense_resource<[[SK:shared_fc.weight.q8.scales_[0-9A-F]+]]> : tensor<2x1xf32>
 // CHECK: azg.matmul_nbits %arg0, %[[Q]], %[[S]] bias(%[[B]]) {K = 16 : i64, N = 2 : i64, bits = 8 : i64, block_size = 16 : i64}
 // CHECK-NOT: azg.dequantize
 func.func @per_channel(%x: tensor<2x16xf32>) -> tensor<2x2xf32> {
@@ -26,9 +26,9 @@ func.func @per_channel(%x: tensor<2x16xf32>) -> tensor<2x2xf32> {
 // Per tensor, uint8 with zero point 7: the codes as they are, the zero
 // point stored for every column's block.
 // CHECK-LABEL: func.func @uint8_per_tensor
-// CHECK: %[[Q:.*]] = azg.weight "u.weight.q8" dense_resource<[[UQ:qdq_u.weight.q8_[0-9A-F]+]]> : tensor<2x1x16xui8>
-// CHECK: %[[S:.*]] = azg.weight "u.weight.q8.scales" dense_resource<[[US:qdq_u.weight.q8.scales_[0-9A-F]+]]> : tensor<2x1xf32>
-// CHECK: %[[Z:.*]] = azg.weight "u.weight.q8.zero_points" dense_resource<[[UZ:qdq_u.weight.q8.zero_points_[0-9A-F]+]]> : tensor<2x1xui8>
+// CHECK: %[[Q:.*]] = azg.weight "u.weight.q8" dense_resource<[[UQ:shared_u.weight.q8_[0-9A-F]+]]> : tensor<2x1x16xui8>
+// CHECK: %[[S:.*]] = azg.weight "u.weight.q8.scales" dense_resource<[[US:shared_u.weight.q8.scales_[0-9A-F]+]]> : tensor<2x1xf32>
+// CHECK: %[[Z:.*]] = azg.weight "u.weight.q8.zero_points" dense_resource<[[UZ:shared_u.weight.q8.zero_points_[0-9A-F]+]]> : tensor<2x1xui8>
 // CHECK: azg.matmul_nbits %arg0, %[[Q]], %[[S]] zero_points(%[[Z]]) {K = 16 : i64, N = 2 : i64, bits = 8 : i64, block_size = 16 : i64}
 func.func @uint8_per_tensor(%x: tensor<3x16xf32>) -> tensor<3x2xf32> {
   %w = azg.weight "u.weight" dense<[[0, 255], [1, 254], [2, 253], [3, 252], [4, 251], [5, 250], [6, 249], [7, 248], [8, 247], [9, 246], [10, 245], [11, 244], [12, 243], [13, 242], [14, 241], [15, 240]]> : tensor<16x2xui8>
@@ -43,8 +43,8 @@ func.func @uint8_per_tensor(%x: tensor<3x16xf32>) -> tensor<3x2xf32> {
 // int4 initializer imports: 4 bits, codes + 8 two a byte, low nibble
 // first; one scale per block.
 // CHECK-LABEL: func.func @int4_blocked
-// CHECK: %[[Q:.*]] = azg.weight "b.weight.q4" dense_resource<[[BQ:qdq_b.weight.q4_[0-9A-F]+]]> : tensor<1x2x8xui8>
-// CHECK: %[[S:.*]] = azg.weight "b.weight.q4.scales" dense_resource<[[BS:qdq_b.weight.q4.scales_[0-9A-F]+]]> : tensor<1x2xf32>
+// CHECK: %[[Q:.*]] = azg.weight "b.weight.q4" dense_resource<[[BQ:shared_b.weight.q4_[0-9A-F]+]]> : tensor<1x2x8xui8>
+// CHECK: %[[S:.*]] = azg.weight "b.weight.q4.scales" dense_resource<[[BS:shared_b.weight.q4.scales_[0-9A-F]+]]> : tensor<1x2xf32>
 // CHECK: azg.matmul_nbits %arg0, %[[Q]], %[[S]] {K = 32 : i64, N = 1 : i64, bits = 4 : i64, block_size = 16 : i64}
 func.func @int4_blocked(%x: tensor<2x32xf32>) -> tensor<2x1xf32> {
   %w = azg.weight "b.weight" dense<[[-8], [-7], [-6], [-5], [-4], [-3], [-2], [-1], [0], [1], [2], [3], [4], [5], [6], [7], [7], [6], [5], [4], [3], [2], [1], [0], [-1], [-2], [-3], [-4], [-5], [-6], [-7], [-8]]> : tensor<32x1xi8>
@@ -73,8 +73,8 @@ func.func @gemm_trans_b(%a: tensor<4x32xf32>) -> tensor<4x3xf32> {
 // column, against 64 codes and 1 scale in one padded block of 64); each
 // block repeats its column's scale (-100 -> 0x1C).
 // CHECK-LABEL: func.func @through_transpose
-// CHECK: %[[Q:.*]] = azg.weight "t.weight.q8" dense_resource<[[TQ:qdq_t.weight.q8_[0-9A-F]+]]> : tensor<2x3x16xui8>
-// CHECK: %[[S:.*]] = azg.weight "t.weight.q8.scales" dense_resource<[[TS:qdq_t.weight.q8.scales_[0-9A-F]+]]> : tensor<2x3xf32>
+// CHECK: %[[Q:.*]] = azg.weight "t.weight.q8" dense_resource<[[TQ:shared_t.weight.q8_[0-9A-F]+]]> : tensor<2x3x16xui8>
+// CHECK: %[[S:.*]] = azg.weight "t.weight.q8.scales" dense_resource<[[TS:shared_t.weight.q8.scales_[0-9A-F]+]]> : tensor<2x3xf32>
 // CHECK: azg.matmul_nbits %arg0, %[[Q]], %[[S]] {K = 48 : i64, N = 2 : i64, bits = 8 : i64, block_size = 16 : i64}
 // CHECK-NOT: azg.transpose
 func.func @through_transpose(%x: tensor<2x48xf32>) -> tensor<2x2xf32> {

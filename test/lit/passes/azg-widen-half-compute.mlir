@@ -41,3 +41,23 @@ func.func @single(%a: tensor<4xf32>) -> tensor<4xf32> {
   %r = azg.relu %a : tensor<4xf32>
   return %r : tensor<4xf32>
 }
+
+// A matmul by a constant 16-bit weight becomes azg.matmul_half: the weight
+// stays f16, stored [N, K] (transposed once here: row n holds column n of
+// W), and only the input is cast.
+// CHECK-LABEL: func.func @constant_weight
+// CHECK: %[[W:.*]] = azg.weight "w.nk" dense_resource<{{.*}}> : tensor<2x3xf16>
+// CHECK: %[[X:.*]] = azg.cast %arg0 {to = f32} : tensor<2x3xf16> -> tensor<2x3xf32>
+// CHECK: %[[M:.*]] = azg.matmul_half %[[X]], %[[W]] : (tensor<2x3xf32>, tensor<2x3xf16>) -> tensor<2x2xf32>
+// CHECK: azg.cast %[[M]] {to = f16} : tensor<2x2xf32> -> tensor<2x2xf16>
+// The weight [[1, 2], [3, 4], [5, 6]] as [N, K] = [[1, 3, 5], [2, 4, 6]]
+// in f16 bits (0x3C00 = 1, 0x4200 = 3, 0x4500 = 5, 0x4000 = 2, 0x4400 = 4,
+// 0x4600 = 6), little-endian:
+// (0x08000000 first: the blob's alignment.) The f16 weight itself is gone.
+// CHECK-NOT: azg.weight "w" dense
+// CHECK: "0x08000000003C00420045004000440046"
+func.func @constant_weight(%x: tensor<2x3xf16>) -> tensor<2x2xf16> {
+  %w = azg.weight "w" dense<[[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]> : tensor<3x2xf16>
+  %m = azg.matmul %x, %w : (tensor<2x3xf16>, tensor<3x2xf16>) -> tensor<2x2xf16>
+  return %m : tensor<2x2xf16>
+}
