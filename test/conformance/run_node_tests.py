@@ -106,12 +106,19 @@ def run_case(case_dir, bin_dir, work_root):
             want = numpy_helper.to_array(tensor)
             file = output_name.replace("/", "_").replace(":", "_")
             got = np.load(os.path.join(work, file + ".npy"))
+            # azr-run writes bfloat16 as its bits (NumPy has no bfloat16).
+            if want.dtype.name == "bfloat16" and got.dtype == np.uint16:
+                got = got.view(want.dtype)
             if got.shape != want.shape:
                 return "fail", f"output {output_name}: shape {got.shape}, expected {want.shape}", op_types
             if got.dtype != want.dtype:
                 return "fail", f"output {output_name}: dtype {got.dtype}, expected {want.dtype}", op_types
-            if np.issubdtype(want.dtype, np.floating):
-                rtol, atol = (1e-3, 1e-3) if want.dtype == np.float16 else (1e-4, 1e-5)
+            bf16 = want.dtype.name == "bfloat16"
+            if np.issubdtype(want.dtype, np.floating) or bf16:
+                # About one step of the type for the 16-bit ones: 2^-10
+                # for float16, 2^-7 for bfloat16's 8 significant bits.
+                rtol, atol = ((1e-3, 1e-3) if want.dtype == np.float16 else
+                              (2 ** -7, 2 ** -7) if bf16 else (1e-4, 1e-5))
                 w = want.astype(np.float64)
                 g = got.astype(np.float64)
                 same_nan = np.isnan(w) == np.isnan(g)

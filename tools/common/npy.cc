@@ -131,6 +131,9 @@ bool azr_tools::writeNpy(const std::string &path, azr_dtype_t dtype,
   for (const NpyType &t : kNpyTypes)
     if (t.dtype == dtype)
       descr = t.descr;
+  // NumPy has no bfloat16: its values are written as their bits.
+  if (dtype == AZR_DTYPE_BF16)
+    descr = "<u2";
   if (!descr) {
     error = path + ": dtype " + azr_dtype_name(dtype) + " has no .npy form";
     return false;

@@ -34,7 +34,8 @@ bool readNpyFile(const std::string &path, HostTensor &tensor,
                  std::string &error);
 
 /// Writes `size` bytes of `data` as a .npy of `dtype` and `dims`, its data
-/// 64-byte aligned.
+/// 64-byte aligned. bf16, which NumPy lacks, is written as its bit
+/// patterns, '<u2' (view them as ml_dtypes.bfloat16).
 bool writeNpy(const std::string &path, azr_dtype_t dtype, const int64_t *dims,
               size_t rank, const void *data, size_t size, std::string &error);
 
