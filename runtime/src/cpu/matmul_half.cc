@@ -1,14 +1,14 @@
 //===- matmul_half.cc - the f16/bf16-weight matmul kernel -----------------===//
 //
 // Checks the operands of matmul_half, chooses the ISA path and splits the
-// work over the pool like matmul_nbits: up to kDecodeMaxRows rows, over
-// columns, each thread streaming its share of W once while groups of 4
-// rows take turns on spans that stay in L2; more rows, over tiles. The
-// portable path is here too.
+// work over the pool as matmul_nbits does (weight_streaming.h): up to
+// kDecodeMaxRows rows over columns, more over tiles. The portable path is
+// here too.
 //
 //===----------------------------------------------------------------------===//
 
 #include "cpu/matmul_half.h"
+#include "cpu/weight_streaming.h"
 
 #include "cpu/cast.h"
 #include "cpu/kernel_util.h"
@@ -21,11 +21,8 @@ namespace azr::cpu {
 
 namespace {
 
-constexpr int kDecodeRows = 4;
-constexpr int64_t kDecodeMaxRows = 32;        ///< above: the tiles
-constexpr int64_t kDecodeL2Bytes = 256 << 10; ///< weights a span reuses
-constexpr int64_t kDecodeColUnit = 16;
-constexpr int64_t kTileRows = 256, kTileCols = 256, kPortableCols = 64;
+constexpr int64_t kDecodeMaxRows = 32; ///< above: the tiles
+constexpr int64_t kPortableCols = 64;  ///< portable tile: columns at a time
 
 float widen(const HalfWeights &w, uint16_t x) {
   return w.bf16 ? bf16ToFloat(x) : halfToFloat(x);
@@ -39,18 +36,8 @@ void halfDecodePortable(const HalfWeights &w, const float *A, int64_t lda,
   for (int64_t n = n0; n < n1; ++n) {
     for (int64_t k = 0; k < w.K; ++k)
       column[size_t(k)] = widen(w, w.W[n * w.K + k]);
-    for (int r = 0; r < rows; ++r) {
-      float acc[8] = {};
-      const float *a = A + r * lda;
-      int64_t k = 0;
-      for (; k + 8 <= w.K; k += 8)
-        for (int j = 0; j < 8; ++j)
-          acc[j] += a[k + j] * column[size_t(k + j)];
-      for (; k < w.K; ++k)
-        acc[k % 8] += a[k] * column[size_t(k)];
-      C[r * ldc + n] = ((acc[0] + acc[1]) + (acc[2] + acc[3])) +
-                       ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-    }
+    for (int r = 0; r < rows; ++r)
+      C[r * ldc + n] = dotInFixedOrder(A + r * lda, column.data(), w.K);
   }
 }
 
@@ -112,57 +99,29 @@ azr_status_t matmulHalfKernel(const KernelContext &context) {
   if (residual.present())
     AZR_RETURN_IF_ERROR(makeAddend(op, "residual", residual, out, 1.0f,
                                    epilogue.addends[epilogue.numAddends++]));
-  const int64_t M = a.numel() / std::max<int64_t>(K, 1);
-  if (M == 0 || N == 0)
+  // The rows of the result (K may be 0: then every element is 0).
+  const int64_t M = N > 0 ? out.numel() / N : 0;
+  if (M == 0)
     return nullptr;
   float *C = out.as<float>();
-  if (K == 0) {
-    std::fill(C, C + M * N, 0.0f);
-  }
   const HalfWeights weights = {w.as<const uint16_t>(), w.dtype == DType::bf16,
                                N, K};
   const HalfPath &path = halfPath();
   const float *A = a.as<const float>();
-  const bool hasEpilogue =
-      epilogue.numAddends > 0 || epilogue.activation.kind != Activation::none;
-  auto finish = [&](int64_t i0, int64_t i1, int64_t n0, int64_t n1) {
-    if (hasEpilogue)
-      for (int64_t i = i0; i < i1; ++i)
-        epilogue.apply(C + i * N + n0, i * N + n0, n1 - n0);
-  };
-  if (K > 0 && M <= kDecodeMaxRows) {
-    const int64_t columnBytes = 2 * K;
-    const int64_t units = (N + kDecodeColUnit - 1) / kDecodeColUnit;
-    const int64_t minUnits = std::max<int64_t>(
-        1, (int64_t(1) << 16) / (kDecodeColUnit * columnBytes));
-    const int64_t span =
-        kDecodeColUnit *
-        std::max<int64_t>(1, kDecodeL2Bytes / (kDecodeColUnit * columnBytes));
-    context.pool->parallelFor(units, minUnits, [&](int64_t u0, int64_t u1) {
-      const int64_t n0 = u0 * kDecodeColUnit;
-      const int64_t n1 = std::min(N, u1 * kDecodeColUnit);
-      for (int64_t j0 = n0; j0 < n1; j0 += span)
-        for (int64_t i = 0; i < M; i += kDecodeRows)
-          path.decode(weights, A + i * K, K,
-                      int(std::min<int64_t>(kDecodeRows, M - i)), C + i * N, N,
-                      j0, std::min(n1, j0 + span));
-      finish(0, M, n0, n1);
-    });
-    return nullptr;
-  }
-  const int64_t panels = (M + kTileRows - 1) / kTileRows;
-  const int64_t colBlocks = (N + kTileCols - 1) / kTileCols;
-  context.pool->parallelFor(panels * colBlocks, 1, [&](int64_t t0, int64_t t1) {
-    for (int64_t t = t0; t < t1; ++t) {
-      const int64_t i0 = (t / colBlocks) * kTileRows;
-      const int64_t i1 = std::min(M, i0 + kTileRows);
-      const int64_t n0 = (t % colBlocks) * kTileCols;
-      const int64_t n1 = std::min(N, n0 + kTileCols);
-      if (K > 0)
-        path.tile(weights, A, K, C, N, i0, i1, n0, n1);
-      finish(i0, i1, n0, n1);
-    }
-  });
+  if (M <= kDecodeMaxRows)
+    streamColumns(
+        *context.pool, M, N, 2 * K,
+        [&](int64_t i, int rows, int64_t n0, int64_t n1) {
+          path.decode(weights, A + i * K, K, rows, C + i * N, N, n0, n1);
+        },
+        epilogue, C);
+  else
+    streamTiles(
+        *context.pool, M, N,
+        [&](int64_t i0, int64_t i1, int64_t n0, int64_t n1) {
+          path.tile(weights, A, K, C, N, i0, i1, n0, n1);
+        },
+        epilogue, C);
   return nullptr;
 }
 

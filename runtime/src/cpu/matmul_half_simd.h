@@ -83,14 +83,14 @@ inline void halfDecode(const HalfWeights &w, const float *A, int64_t lda,
 }
 
 /// packedTile's hook: B[k0:k0+kc, j:j+n] = W[j:j+n, k0:k0+kc]^T widened.
-template <class Scalar> struct PackHalf {
+template <class Scalar, bool Bf16> struct PackHalf {
   const HalfWeights *w;
   void operator()(int64_t k0, int64_t kc, int64_t j, int64_t n, float *dst,
                   int NR) const {
     for (int64_t col = 0; col < n; ++col) {
       const uint16_t *src = w->W + (j + col) * w->K + k0;
       for (int64_t k = 0; k < kc; ++k)
-        dst[k * NR + col] = Scalar()(src[k], w->bf16);
+        dst[k * NR + col] = Scalar()(src[k], Bf16);
     }
     for (int64_t k = 0; k < kc; ++k)
       std::fill(dst + k * NR + n, dst + (k + 1) * NR, 0.0f);
@@ -101,8 +101,12 @@ template <class T, class Scalar, int MR, int NV>
 inline void halfTile(const HalfWeights &w, const float *A, int64_t lda,
                      float *C, int64_t ldc, int64_t rowBegin, int64_t rowEnd,
                      int64_t n0, int64_t n1) {
-  packedTile<T, MR, NV>(w.K, A, lda, 1, PackHalf<Scalar>{&w}, C, ldc, rowBegin,
-                        rowEnd, n0, n1);
+  if (w.bf16)
+    packedTile<T, MR, NV>(w.K, A, lda, 1, PackHalf<Scalar, true>{&w}, C, ldc,
+                          rowBegin, rowEnd, n0, n1);
+  else
+    packedTile<T, MR, NV>(w.K, A, lda, 1, PackHalf<Scalar, false>{&w}, C, ldc,
+                          rowBegin, rowEnd, n0, n1);
 }
 
 } // namespace azr::cpu::simd

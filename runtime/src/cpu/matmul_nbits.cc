@@ -17,6 +17,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "cpu/matmul_nbits.h"
+#include "cpu/weight_streaming.h"
 
 #include "cpu/cast.h"
 #include "cpu/kernel_util.h"
@@ -31,12 +32,7 @@ namespace azr::cpu {
 
 namespace {
 
-constexpr int kDecodeRows = 4;                ///< rows per decode call
-constexpr int64_t kDecodeL2Bytes = 256 << 10; ///< codes a decode task reuses
-constexpr int64_t kDecodeColUnit = 16; ///< decode splits N in these units
-constexpr int64_t kTileRows = 256;     ///< prefill row panel
-constexpr int64_t kTileCols = 256;     ///< prefill column block
-constexpr int64_t kPortableCols = 64;  ///< portable tile: columns at a time
+constexpr int64_t kPortableCols = 64; ///< portable tile: columns at a time
 
 /// Column n of dequant(B): d[k * stride] = float(code - zero point) * scale
 /// (or codebook[code] * scale) for k < K.
@@ -174,20 +170,8 @@ void nbitsDecodePortable(const NBitsWeights &w, const float *prepared, int rows,
   column.resize(size_t(w.K));
   for (int64_t n = n0; n < n1; ++n) {
     dequantColumn(w, n, column.data(), 1);
-    for (int r = 0; r < rows; ++r) {
-      // Eight interleaved partial sums: independent chains the compiler can
-      // keep in vector lanes, in a fixed order.
-      const float *a = prepared + r * Kp;
-      float acc[8] = {};
-      int64_t k = 0;
-      for (; k + 8 <= w.K; k += 8)
-        for (int j = 0; j < 8; ++j)
-          acc[j] += a[k + j] * column[size_t(k + j)];
-      for (; k < w.K; ++k)
-        acc[k % 8] += a[k] * column[size_t(k)];
-      C[r * ldc + n] = ((acc[0] + acc[1]) + (acc[2] + acc[3])) +
-                       ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-    }
+    for (int r = 0; r < rows; ++r)
+      C[r * ldc + n] = dotInFixedOrder(prepared + r * Kp, column.data(), w.K);
   }
 }
 
@@ -469,35 +453,10 @@ azr_status_t matmulNBitsKernel(const KernelContext &context) {
     AZR_RETURN_IF_ERROR(makeAddend(op, "residual", residual, out, 1.0f,
                                    epilogue.addends[epilogue.numAddends++]));
   }
-  const bool hasEpilogue =
-      epilogue.numAddends > 0 || epilogue.activation.kind != Activation::none;
-  auto finish = [&](int64_t i0, int64_t i1, int64_t n0, int64_t n1) {
-    if (hasEpilogue)
-      for (int64_t i = i0; i < i1; ++i)
-        epilogue.apply(C + i * N + n0, i * N + n0, n1 - n0);
-  };
-
+  ThreadPool &pool = *context.pool;
   const int64_t columnBytes = kBlocks * blobSize;
-  const int64_t units = (N + kDecodeColUnit - 1) / kDecodeColUnit;
-  // A task streams at least ~64 KiB of codes.
-  const int64_t minUnits = std::max<int64_t>(
-      1,
-      (int64_t(1) << 16) / std::max<int64_t>(1, kDecodeColUnit * columnBytes));
-  // Groups of rows take turns on columns whose codes fit in L2, so that B
-  // comes from memory once.
-  const int64_t span =
-      kDecodeColUnit *
-      std::max<int64_t>(1, kDecodeL2Bytes / (kDecodeColUnit * columnBytes));
-  auto overColumns = [&](auto &&group) {
-    context.pool->parallelFor(units, minUnits, [&](int64_t u0, int64_t u1) {
-      const int64_t n0 = u0 * kDecodeColUnit;
-      const int64_t n1 = std::min(N, u1 * kDecodeColUnit);
-      for (int64_t j0 = n0; j0 < n1; j0 += span)
-        for (int64_t i = 0; i < M; i += kDecodeRows)
-          group(i, int(std::min<int64_t>(kDecodeRows, M - i)), j0,
-                std::min(n1, j0 + span));
-      finish(0, M, n0, n1);
-    });
+  auto overColumns = [&](const auto &group) {
+    streamColumns(pool, M, N, columnBytes, group, epilogue, C);
   };
 
   const NBitsInt8Fn int8 = nbitsInt8Path();
@@ -532,11 +491,7 @@ azr_status_t matmulNBitsKernel(const KernelContext &context) {
     return nullptr;
   }
 
-  // E4M3 codes decode through gathers, which each group of 4 rows repeats:
-  // past one group the tiles, which decode each weight once a panel, win.
-  const int64_t decodeMaxRows =
-      codebook && bits == 8 ? kDecodeRows : nbitsDecodeMaxRows(int(bits));
-  if (M <= decodeMaxRows) {
+  if (M <= nbitsDecodeMaxRows(int(bits), codebook != nullptr)) {
     const int64_t Kp = kBlocks * blockSize;
     std::vector<float> prepared(size_t(M * Kp));
     prepareNBitsRows(w, A, K, int(M), path.group, prepared.data());
@@ -546,18 +501,12 @@ azr_status_t matmulNBitsKernel(const KernelContext &context) {
     return nullptr;
   }
 
-  const int64_t panels = (M + kTileRows - 1) / kTileRows;
-  const int64_t colBlocks = (N + kTileCols - 1) / kTileCols;
-  context.pool->parallelFor(panels * colBlocks, 1, [&](int64_t t0, int64_t t1) {
-    for (int64_t t = t0; t < t1; ++t) {
-      const int64_t i0 = (t / colBlocks) * kTileRows;
-      const int64_t i1 = std::min(M, i0 + kTileRows);
-      const int64_t n0 = (t % colBlocks) * kTileCols;
-      const int64_t n1 = std::min(N, n0 + kTileCols);
-      path.tile(w, A, K, C, N, i0, i1, n0, n1);
-      finish(i0, i1, n0, n1);
-    }
-  });
+  streamTiles(
+      pool, M, N,
+      [&](int64_t i0, int64_t i1, int64_t n0, int64_t n1) {
+        path.tile(w, A, K, C, N, i0, i1, n0, n1);
+      },
+      epilogue, C);
   return nullptr;
 }
 

@@ -98,7 +98,11 @@ using NBitsTileFn = void (*)(const NBitsWeights &w, const float *A, int64_t lda,
 /// above, the packed f32 tiles. Decode reaches about 130 GFLOP/s per core
 /// at 4 bits and 105 at 8 here, the tiles grow with the rows (AVX-512,
 /// 4096 x 4096, block 32): these are the measured crossovers.
-constexpr int64_t nbitsDecodeMaxRows(int bits) { return bits == 4 ? 128 : 64; }
+/// E4M3 codes decode through gathers, which each group of 4 rows repeats:
+/// past one group the tiles, which decode each weight once a panel, win.
+constexpr int64_t nbitsDecodeMaxRows(int bits, bool codebook = false) {
+  return bits == 4 ? 128 : codebook ? 4 : 64;
+}
 
 struct NBitsPath {
   const char *name; ///< "avx512", "avx2" or "portable"

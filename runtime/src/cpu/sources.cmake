@@ -5,6 +5,7 @@ set(AZR_CPU_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/gemm.cc
   ${CMAKE_CURRENT_LIST_DIR}/matmul_nbits.cc
   ${CMAKE_CURRENT_LIST_DIR}/matmul_half.cc
+  ${CMAKE_CURRENT_LIST_DIR}/weight_streaming.cc
   ${CMAKE_CURRENT_LIST_DIR}/conv_pool.cc
   ${CMAKE_CURRENT_LIST_DIR}/elementwise.cc
   ${CMAKE_CURRENT_LIST_DIR}/reduce_norm.cc

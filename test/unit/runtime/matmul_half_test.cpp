@@ -96,6 +96,20 @@ TEST(CpuMatMulHalf, MatchesDoubleReference) {
         }
 }
 
+TEST(CpuMatMulHalf, EmptyReductionGivesTheEpilogue) {
+  // K = 0: every product is 0, so the result is the bias plus residual.
+  Problem p(3, 0, 5, false, true, true, 9);
+  std::vector<float> a(1);
+  std::vector<uint16_t> w(1);
+  std::vector<Tensor> in = {f32(a, {3, 0}), view(w, DType::f16, {5, 0}),
+                            f32(p.b, {5}), f32(p.r, {3, 5})};
+  ASSERT_OK(azr_test::run("matmul_half", in, {f32(p.out, {3, 5})}, MapAttrs()));
+  for (int64_t m = 0; m < 3; ++m)
+    for (int64_t n = 0; n < 5; ++n)
+      EXPECT_EQ(p.out[size_t(m * 5 + n)],
+                p.b[size_t(n)] + p.r[size_t(m * 5 + n)]);
+}
+
 TEST(CpuMatMulHalf, ActivationEpilogue) {
   for (int64_t M : {2, 300}) {
     Problem p(M, 40, 24, true, true, true, 7);
