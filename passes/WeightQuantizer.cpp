@@ -51,11 +51,10 @@ void storeZeroPoint(BlockQuantized &q, int64_t n, int64_t block, unsigned zp) {
                      : uint8_t((byte & 0xF0) | zp);
 }
 
-} // namespace
-
-BlockQuantized azc::quant::quantizeRoundToNearest(const WeightView &w, int bits,
-                                                  int64_t blockSize,
-                                                  bool symmetric) {
+/// An empty BlockQuantized of `format` for w: zeroed codes and scales in
+/// blocks of `blockSize` along K.
+BlockQuantized blockLayout(const WeightView &w, int bits, int64_t blockSize,
+                           CodeFormat format) {
   BlockQuantized q;
   q.N = w.N;
   q.K = w.K;
@@ -64,8 +63,18 @@ BlockQuantized azc::quant::quantizeRoundToNearest(const WeightView &w, int bits,
   q.blocks = (w.K + blockSize - 1) / blockSize;
   q.blobSize = blockSize * bits / 8;
   q.zpStride = (q.blocks * bits + 7) / 8;
+  q.format = format;
   q.codes.assign(size_t(q.N * q.blocks * q.blobSize), 0);
   q.scales.assign(size_t(q.N * q.blocks), 0.0f);
+  return q;
+}
+
+} // namespace
+
+BlockQuantized azc::quant::quantizeRoundToNearest(const WeightView &w, int bits,
+                                                  int64_t blockSize,
+                                                  bool symmetric) {
+  BlockQuantized q = blockLayout(w, bits, blockSize, CodeFormat::integer);
   if (!symmetric)
     q.zeroPoints.assign(size_t(q.N * q.zpStride), 0);
 
@@ -412,22 +421,6 @@ uint8_t encodeE4M3(float x) {
   return uint8_t(value.bitcastToAPInt().getZExtValue());
 }
 
-/// An empty BlockQuantized of `format` for w, blocks along K.
-BlockQuantized codebookLayout(const WeightView &w, int bits, int64_t blockSize,
-                              CodeFormat format) {
-  BlockQuantized q;
-  q.N = w.N;
-  q.K = w.K;
-  q.bits = bits;
-  q.blockSize = blockSize;
-  q.blocks = (w.K + blockSize - 1) / blockSize;
-  q.blobSize = blockSize * bits / 8;
-  q.format = format;
-  q.codes.assign(size_t(q.N * q.blocks * q.blobSize), 0);
-  q.scales.assign(size_t(q.N * q.blocks), 0.0f);
-  return q;
-}
-
 /// The largest |w| of each block, [N, blocks].
 std::vector<float> blockAbsMax(const WeightView &w, int64_t blockSize,
                                int64_t blocks) {
@@ -475,7 +468,7 @@ const float *azc::quant::codebookValues(CodeFormat format) {
 
 BlockQuantized azc::quant::quantizeNf4(const WeightView &w, int64_t blockSize,
                                        bool doubleQuant) {
-  BlockQuantized q = codebookLayout(w, 4, blockSize, CodeFormat::nf4);
+  BlockQuantized q = blockLayout(w, 4, blockSize, CodeFormat::nf4);
   q.scales = blockAbsMax(w, blockSize, q.blocks);
   if (doubleQuant) {
     const int64_t count = int64_t(q.scales.size());
@@ -523,7 +516,7 @@ BlockQuantized azc::quant::quantizeNf4(const WeightView &w, int64_t blockSize,
 }
 
 BlockQuantized azc::quant::quantizeFp8(const WeightView &w, int64_t blockSize) {
-  BlockQuantized q = codebookLayout(w, 8, blockSize, CodeFormat::fp8e4m3);
+  BlockQuantized q = blockLayout(w, 8, blockSize, CodeFormat::fp8e4m3);
   q.scales = blockAbsMax(w, blockSize, q.blocks);
   for (float &s : q.scales)
     s /= 448.0f;

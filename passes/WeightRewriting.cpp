@@ -41,36 +41,43 @@ std::optional<std::vector<float>> azc::constantFloats(ElementsAttr attr,
   return std::nullopt;
 }
 
-std::optional<ConstantWeight> azc::readWeight(Value value, bool transpose) {
+std::optional<ConstantMatrix> azc::constantMatrix(Value value) {
+  ConstantMatrix m;
   if (auto t = value.getDefiningOp<TransposeOp>()) {
     if (t.getPerm().size() != 2 || t.getPerm()[0] != 1)
       return std::nullopt;
     value = t.getInput();
-    transpose = !transpose;
+    m.transposed = true;
   }
-  auto type = dyn_cast<RankedTensorType>(value.getType());
-  if (!type || type.getRank() != 2 || !type.hasStaticShape() ||
-      !type.getElementType().isF32())
+  m.type = dyn_cast<RankedTensorType>(value.getType());
+  if (!m.type || m.type.getRank() != 2 || !m.type.hasStaticShape())
     return std::nullopt;
-  ConstantWeight w;
-  ElementsAttr attr;
   if (auto weight = value.getDefiningOp<WeightOp>()) {
-    attr = weight.getValue();
-    w.name = weight.getName().str();
+    m.attr = weight.getValue();
+    m.name = weight.getName().str();
   } else if (auto constant = value.getDefiningOp<ConstantOp>()) {
-    attr = constant.getValue();
-    w.name = "constant";
+    m.attr = constant.getValue();
+    m.name = "constant";
   } else {
     return std::nullopt;
   }
+  return m;
+}
+
+std::optional<ConstantWeight> azc::readWeight(Value value, bool transpose) {
+  std::optional<ConstantMatrix> m = constantMatrix(value);
+  if (!m || !m->type.getElementType().isF32())
+    return std::nullopt;
   std::optional<std::vector<float>> data =
-      constantFloats(attr, type.getNumElements());
+      constantFloats(m->attr, m->type.getNumElements());
   if (!data)
     return std::nullopt;
+  ConstantWeight w;
+  w.name = m->name;
   w.data = std::move(*data);
-  w.transposed = transpose;
-  w.K = type.getDimSize(transpose ? 1 : 0);
-  w.N = type.getDimSize(transpose ? 0 : 1);
+  w.transposed = transpose != m->transposed;
+  w.K = m->type.getDimSize(w.transposed ? 1 : 0);
+  w.N = m->type.getDimSize(w.transposed ? 0 : 1);
   return w;
 }
 

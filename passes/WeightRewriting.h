@@ -43,6 +43,17 @@ struct ConstantWeight {
 std::optional<std::vector<float>> constantFloats(mlir::ElementsAttr attr,
                                                  int64_t count);
 
+/// A constant 2-D matrix (a weight or constant op), seen through an
+/// optional [1, 0] transpose: its elements as stored, their type, its name
+/// and whether a transpose was passed.
+struct ConstantMatrix {
+  mlir::ElementsAttr attr;
+  mlir::RankedTensorType type; ///< of the stored elements
+  std::string name;
+  bool transposed = false;
+};
+std::optional<ConstantMatrix> constantMatrix(mlir::Value value);
+
 /// Reads `value` if it is a constant f32 2-D tensor (a weight or constant),
 /// optionally through a [1, 0] transpose; `transpose` says whether the
 /// stored matrix is [N, K] rather than [K, N].

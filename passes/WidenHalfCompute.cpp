@@ -145,27 +145,14 @@ struct HalfWeight {
 };
 
 std::optional<HalfWeight> readHalfWeight(Value value) {
-  bool transposed = false;
-  if (auto t = value.getDefiningOp<TransposeOp>()) {
-    if (t.getPerm().size() != 2 || t.getPerm()[0] != 1)
-      return std::nullopt;
-    value = t.getInput();
-    transposed = true;
-  }
-  auto type = dyn_cast<RankedTensorType>(value.getType());
-  if (!type || type.getRank() != 2 || !type.hasStaticShape() || !isHalf(type))
+  std::optional<azc::ConstantMatrix> m = azc::constantMatrix(value);
+  if (!m || !isHalf(m->type))
     return std::nullopt;
-  ElementsAttr attr;
+  ElementsAttr attr = m->attr;
+  RankedTensorType type = m->type;
+  const bool transposed = m->transposed;
   HalfWeight w;
-  if (auto weight = value.getDefiningOp<WeightOp>()) {
-    attr = weight.getValue();
-    w.name = weight.getName().str();
-  } else if (auto constant = value.getDefiningOp<ConstantOp>()) {
-    attr = constant.getValue();
-    w.name = "constant";
-  } else {
-    return std::nullopt;
-  }
+  w.name = m->name;
   // The stored matrix, [rows, cols] as its type says.
   const int64_t count = type.getNumElements();
   std::vector<uint16_t> stored(static_cast<size_t>(count), 0);
