@@ -33,8 +33,9 @@ namespace {
 
 constexpr const char *kObserverPrefix = "azc.calibration.";
 
-/// Adds x x^T of each row x (K values) of `rows` to the upper triangle of
-/// `stats.hessian`.
+/// Adds each row x (K values) of `rows` to `stats`: |x| to the channel sums
+/// and maxima and, when `stats.hessian` is kept, x x^T to its upper
+/// triangle.
 void accumulateRows(const float *rows, int64_t count,
                     quant::InputStatistics &stats) {
   const int64_t K = stats.K;
@@ -44,6 +45,9 @@ void accumulateRows(const float *rows, int64_t count,
       stats.absSum[k] += a;
       stats.absMax[k] = std::max(stats.absMax[k], a);
     }
+  stats.rows += count;
+  if (stats.hessian.empty())
+    return; // Second moments not asked for.
   // Rows i of H in spans of equal work (row i has K - i entries), one
   // span a thread; each element sums the rows in order whatever the split.
   auto accumulate = [&](int64_t i0, int64_t i1) {
@@ -75,7 +79,6 @@ void accumulateRows(const float *rows, int64_t count,
   accumulate(0, spanEnd(1));
   for (std::thread &worker : workers)
     worker.join();
-  stats.rows += count;
 }
 
 } // namespace
@@ -106,7 +109,8 @@ bool azc::collectInputStatistics(mlir::ModuleOp module,
             "azg.name", b.getStringAttr(kObserverPrefix + std::to_string(i)))));
     ret->insertOperands(ret->getNumOperands(), product.input);
     stats[i].K = product.K;
-    stats[i].hessian.assign(size_t(product.K * product.K), 0.0);
+    if (options.secondMoments)
+      stats[i].hessian.assign(size_t(product.K * product.K), 0.0);
     stats[i].absSum.assign(size_t(product.K), 0.0);
     stats[i].absMax.assign(size_t(product.K), 0.0);
   }
@@ -221,7 +225,7 @@ bool azc::collectInputStatistics(mlir::ModuleOp module,
         quant::chooseRange(histograms[i], options.method, options.levels);
   // The upper triangle mirrored: H is symmetric.
   for (quant::InputStatistics &st : stats)
-    for (int64_t i = 0; i < st.K; ++i)
+    for (int64_t i = 0; i < st.K && !st.hessian.empty(); ++i)
       for (int64_t j = 0; j < i; ++j)
         st.hessian[i * st.K + j] = st.hessian[j * st.K + i];
   return true;

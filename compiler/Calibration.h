@@ -23,6 +23,10 @@ struct CalibrationOptions {
   /// a grid of `levels` steps each side of 0.
   quant::CalibrationMethod method;
   int levels = 127;
+  /// Accumulate H = sum x x^T (O(K^2) a row: most of calibration's time).
+  /// GPTQ, AWQ and the report's output errors read it; SmoothQuant's
+  /// channel maxima do not.
+  bool secondMoments = true;
 };
 
 /// Runs the imported `module` (not modified) in f32 on the samples and

@@ -114,8 +114,12 @@ bool azc::quantize(mlir::ModuleOp module, const QuantizationOptions &options,
     statistics =
         std::make_shared<std::vector<quant::InputStatistics>>(table->inputs);
   } else if (!options.calibData.empty()) {
+    // int8_sq's first pass only sizes the smoothing; the ranges and the
+    // report come from the second, on the smoothed model.
+    calibration.secondMoments = !smooth;
     if (!collect())
       return false;
+    calibration.secondMoments = true;
     if (cache)
       cache->statistics = statistics;
   }
