@@ -45,6 +45,13 @@ std::optional<int64_t> azc::flopsOf(Operation *op) {
           return std::nullopt;
         return 2 * *out * lhs.getShape().back();
       })
+      .Case([&](AttentionOp a) -> std::optional<int64_t> {
+        // Scores and the weighted sum: two products over the T keys.
+        auto key = cast<RankedTensorType>(a.getKey().getType());
+        if (key.isDynamicDim(2))
+          return std::nullopt;
+        return 4 * *out * key.getDimSize(2);
+      })
       .Case([&](MatMulNBitsOp m) -> std::optional<int64_t> {
         return 2 * *out * m.getK();
       })

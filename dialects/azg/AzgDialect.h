@@ -63,6 +63,11 @@ constexpr llvm::StringLiteral kNameAttr = "azg.name";
 /// (azc build --input-value); every use reads a constant instead.
 constexpr llvm::StringLiteral kFixedValueAttr = "azg.fixed_value";
 
+/// Function attribute set by azg-page-kv-cache: the layout of the paged KV
+/// cache the function's paged_attention ops use (a dictionary of layers,
+/// kv_heads, head_dim, tokens_per_block, max_blocks and dtype).
+constexpr llvm::StringLiteral kKvCacheAttr = "azg.kv_cache";
+
 } // namespace azc::azg
 
 #define GET_OP_CLASSES

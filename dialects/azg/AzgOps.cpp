@@ -339,6 +339,62 @@ LogicalResult RmsNormOp::verify() {
   return verifyNormParams(*this, getInput(), getAxis(), {getScale()});
 }
 
+/// Checks the [B, N, S, H] query against [B, K, T, H] keys and values
+/// (T compared only when `sameLength`): shared by both attention ops.
+static LogicalResult verifyAttentionOperands(Operation *op, Value query,
+                                             Value key, Value value,
+                                             bool sameLength) {
+  RankedTensorType q = rankedType(query), k = rankedType(key),
+                   v = rankedType(value);
+  if (q.getRank() != 4 || k.getRank() != 4 || v.getRank() != 4)
+    return op->emitOpError("query, key and value must be 4-D, got ")
+           << q << ", " << k << ", " << v;
+  if (failed(verifyCompatibleShape(k, v)))
+    return op->emitOpError("key ") << k << " and value " << v << " differ";
+  if (k.getElementType() != q.getElementType() ||
+      v.getElementType() != q.getElementType())
+    return op->emitOpError("key and value must have the query's element type");
+  if (dimsConflict(q.getDimSize(0), k.getDimSize(0)) ||
+      dimsConflict(q.getDimSize(3), k.getDimSize(3)) ||
+      (sameLength && dimsConflict(q.getDimSize(2), k.getDimSize(2))))
+    return op->emitOpError("query ")
+           << q << " does not match key " << k << " in batch"
+           << (sameLength ? ", length" : "") << " or head size";
+  int64_t heads = q.getDimSize(1), kvHeads = k.getDimSize(1);
+  if (!ShapedType::isDynamic(heads) && !ShapedType::isDynamic(kvHeads) &&
+      (kvHeads <= 0 || heads % kvHeads != 0))
+    return op->emitOpError("has ")
+           << heads << " query heads, not a multiple of " << kvHeads
+           << " key/value heads";
+  return success();
+}
+
+LogicalResult AttentionOp::verify() {
+  return verifyAttentionOperands(*this, getQuery(), getKey(), getValue(),
+                                 /*sameLength=*/false);
+}
+
+LogicalResult PagedAttentionOp::verify() {
+  if (failed(verifyAttentionOperands(*this, getQuery(), getKey(), getValue(),
+                                     /*sameLength=*/true)))
+    return failure();
+  RankedTensorType table = rankedType(getBlockTable()),
+                   lengths = rankedType(getPastLengths());
+  int64_t batch = rankedType(getQuery()).getDimSize(0);
+  if (table.getRank() != 2 || lengths.getRank() != 1)
+    return emitOpError("block_table must be [B, blocks] and past_lengths [B], "
+                       "got ")
+           << table << " and " << lengths;
+  if (dimsConflict(table.getDimSize(0), batch) ||
+      dimsConflict(lengths.getDimSize(0), batch))
+    return emitOpError("block_table ")
+           << table << " and past_lengths " << lengths
+           << " must have the query's batch " << batch;
+  if (getLayer() < 0)
+    return emitOpError("layer must be non-negative, got ") << getLayer();
+  return success();
+}
+
 LogicalResult RotaryEmbeddingOp::verify() {
   RankedTensorType input = rankedType(getInput());
   RankedTensorType cos = rankedType(getCos());

@@ -1016,6 +1016,63 @@ def Azg_RotaryEmbeddingOp : Azg_Op<"rotary_embedding"> {
   let hasVerifier = 1;
 }
 
+def Azg_AttentionOp : Azg_Op<"attention"> {
+  let summary = "scaled dot-product attention over grouped-query heads";
+  let description = [{
+    `query` is [B, N, S, H]; `key` and `value` are [B, K, T, H] with N a
+    multiple of K, and query head n reads key/value head n / (N / K). The
+    result is softmax(scale * query · keyᵀ) · value, [B, N, S, H]. With
+    `causal`, the S queries are the last S of the T positions: query i sits
+    at position T - S + i and sees keys 0 .. T - S + i, which is a chunk
+    appended to a cache of T - S tokens.
+  }];
+  let arguments = (ins Azg_FloatTensor:$query, Azg_FloatTensor:$key,
+                       Azg_FloatTensor:$value, F32Attr:$scale,
+                       DefaultValuedAttr<BoolAttr, "false">:$causal);
+  let results = (outs Azg_FloatTensor:$output);
+  let assemblyFormat = [{
+    $query `,` $key `,` $value attr-dict `:` functional-type(operands, results)
+  }];
+  let inferBody = [{
+    inferredReturnTypes.push_back(adaptor.getQuery().getType());
+    return ::mlir::success();
+  }];
+  let hasVerifier = 1;
+}
+
+def Azg_PagedAttentionOp
+    : Azg_OpBase<"paged_attention", [MemoryEffects<[MemRead, MemWrite]>,
+                                     InferTypeOpAdaptorWithIsCompatible]> {
+  let summary = "causal attention that appends to and reads a paged KV cache";
+  let description = [{
+    One layer's attention over the paged KV cache the session binds
+    (`azg-page-kv-cache` forms it from `azg.attention` over a concatenated
+    cache). `query` is [B, N, S, H]; `key` and `value` are the chunk's own
+    [B, K, S, H]. For batch row b with p = past_lengths[b] cached tokens,
+    the chunk's keys and values are first stored at positions p .. p + S - 1
+    of layer `layer`'s pools, then query i attends causally to positions
+    0 .. p + i as stored (so a quantized cache is read back quantized).
+    Position t is in block block_table[b, t / tokens_per_block] at slot
+    t % tokens_per_block; the cache's layout is the engine's, not the op's.
+    Rows may have different past lengths: the positions are data, not
+    shapes, so one program serves prefill and decode at any context length.
+  }];
+  let arguments = (ins Azg_FloatTensor:$query, Azg_FloatTensor:$key,
+                       Azg_FloatTensor:$value, TensorOf<[I32]>:$block_table,
+                       TensorOf<[I32]>:$past_lengths, I64Attr:$layer,
+                       F32Attr:$scale);
+  let results = (outs Azg_FloatTensor:$output);
+  let assemblyFormat = [{
+    $query `,` $key `,` $value `,` $block_table `,` $past_lengths attr-dict
+    `:` functional-type(operands, results)
+  }];
+  let inferBody = [{
+    inferredReturnTypes.push_back(adaptor.getQuery().getType());
+    return ::mlir::success();
+  }];
+  let hasVerifier = 1;
+}
+
 //===----------------------------------------------------------------------===//
 // Shape manipulation
 //===----------------------------------------------------------------------===//

@@ -168,3 +168,35 @@ func.func @rotary_rank(%x: tensor<2x5x32xf32>, %c: tensor<1x5x4xf32>) -> tensor<
   %0 = azg.rotary_embedding %x, %c, %c : (tensor<2x5x32xf32>, tensor<1x5x4xf32>, tensor<1x5x4xf32>) -> tensor<2x5x32xf32>
   return %0 : tensor<2x5x32xf32>
 }
+
+// -----
+
+func.func @attention_heads(%q: tensor<1x6x3x16xf32>, %k: tensor<1x4x5x16xf32>) -> tensor<1x6x3x16xf32> {
+  // expected-error @+1 {{has 6 query heads, not a multiple of 4 key/value heads}}
+  %0 = azg.attention %q, %k, %k {scale = 1.0 : f32} : (tensor<1x6x3x16xf32>, tensor<1x4x5x16xf32>, tensor<1x4x5x16xf32>) -> tensor<1x6x3x16xf32>
+  return %0 : tensor<1x6x3x16xf32>
+}
+
+// -----
+
+func.func @attention_head_size(%q: tensor<1x4x3x16xf32>, %k: tensor<1x4x5x8xf32>) -> tensor<1x4x3x16xf32> {
+  // expected-error @+1 {{does not match key 'tensor<1x4x5x8xf32>' in batch or head size}}
+  %0 = azg.attention %q, %k, %k {scale = 1.0 : f32} : (tensor<1x4x3x16xf32>, tensor<1x4x5x8xf32>, tensor<1x4x5x8xf32>) -> tensor<1x4x3x16xf32>
+  return %0 : tensor<1x4x3x16xf32>
+}
+
+// -----
+
+func.func @paged_attention_chunk(%q: tensor<1x4x3x16xf32>, %k: tensor<1x4x5x16xf32>, %t: tensor<1x4xi32>, %p: tensor<1xi32>) -> tensor<1x4x3x16xf32> {
+  // expected-error @+1 {{in batch, length or head size}}
+  %0 = azg.paged_attention %q, %k, %k, %t, %p {layer = 0 : i64, scale = 1.0 : f32} : (tensor<1x4x3x16xf32>, tensor<1x4x5x16xf32>, tensor<1x4x5x16xf32>, tensor<1x4xi32>, tensor<1xi32>) -> tensor<1x4x3x16xf32>
+  return %0 : tensor<1x4x3x16xf32>
+}
+
+// -----
+
+func.func @paged_attention_table(%q: tensor<2x4x1x16xf32>, %k: tensor<2x4x1x16xf32>, %t: tensor<3x4xi32>, %p: tensor<2xi32>) -> tensor<2x4x1x16xf32> {
+  // expected-error @+1 {{must have the query's batch 2}}
+  %0 = azg.paged_attention %q, %k, %k, %t, %p {layer = 0 : i64, scale = 1.0 : f32} : (tensor<2x4x1x16xf32>, tensor<2x4x1x16xf32>, tensor<2x4x1x16xf32>, tensor<3x4xi32>, tensor<2xi32>) -> tensor<2x4x1x16xf32>
+  return %0 : tensor<2x4x1x16xf32>
+}

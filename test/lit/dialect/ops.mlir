@@ -216,3 +216,16 @@ func.func @rotary(%x: tensor<2x5x4x16xf32>, %c: tensor<1x5x4xf32>, %y: tensor<2x
   %1 = azg.rotary_embedding %y, %d, %d {heads_first = true, interleaved = true} : (tensor<2x4x?x16xf16>, tensor<2x?x8xf16>, tensor<2x?x8xf16>) -> tensor<2x4x?x16xf16>
   return %0, %1 : tensor<2x5x4x16xf32>, tensor<2x4x?x16xf16>
 }
+
+// Eight query heads over two key/value heads; a 3-token chunk after a
+// cache of 7, and the paged form that stores the chunk in the cache.
+// CHECK-LABEL: func.func @attention
+func.func @attention(%q: tensor<1x8x3x16xf32>, %k: tensor<1x2x10x16xf32>, %kn: tensor<1x2x3x16xf32>,
+                     %table: tensor<1x4xi32>, %past: tensor<1xi32>)
+    -> (tensor<1x8x3x16xf32>, tensor<1x8x3x16xf32>) {
+  // CHECK: azg.attention %{{.*}}, %{{.*}}, %{{.*}} {causal = true, scale = 2.500000e-01 : f32}
+  %0 = azg.attention %q, %k, %k {causal = true, scale = 0.25 : f32} : (tensor<1x8x3x16xf32>, tensor<1x2x10x16xf32>, tensor<1x2x10x16xf32>) -> tensor<1x8x3x16xf32>
+  // CHECK: azg.paged_attention %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} {layer = 3 : i64, scale = 2.500000e-01 : f32}
+  %1 = azg.paged_attention %q, %kn, %kn, %table, %past {layer = 3 : i64, scale = 0.25 : f32} : (tensor<1x8x3x16xf32>, tensor<1x2x3x16xf32>, tensor<1x2x3x16xf32>, tensor<1x4xi32>, tensor<1xi32>) -> tensor<1x8x3x16xf32>
+  return %0, %1 : tensor<1x8x3x16xf32>, tensor<1x8x3x16xf32>
+}
