@@ -229,6 +229,58 @@ bool azc::buildEngine(const BuildOptions &options, BuildReport &report,
   return true;
 }
 
+/// Runs azg-page-kv-cache sized by the build profile: blocks enough for the
+/// longest sequence, and a default cache of max_batch_size of them.
+static bool pageKvCache(mlir::ModuleOp module, const BuildOptions &options,
+                        std::string &error) {
+  const KvCacheOptions &kv = options.kvCache;
+  int64_t longest = kv.maxSequenceLen
+                        ? kv.maxSequenceLen
+                        : options.profile.maxInputLen + kv.maxOutputLen;
+  if (longest <= 0 ||
+      (!kv.maxSequenceLen &&
+       (options.profile.maxInputLen <= 0 || kv.maxOutputLen <= 0))) {
+    error = "--paged_kv_cache needs the longest sequence the cache holds: "
+            "--max_input_len and --max_output_len";
+    return false;
+  }
+  if (kv.tokensPerBlock <= 0 || kv.tokensPerBlock > 4096) {
+    error = "--tokens_per_block must be in 1..4096, got " +
+            std::to_string(kv.tokensPerBlock);
+    return false;
+  }
+  PageKvCacheOptions pass;
+  pass.tokensPerBlock = kv.tokensPerBlock;
+  pass.maxBlocks = (longest + kv.tokensPerBlock - 1) / kv.tokensPerBlock;
+  pass.kvDtype = kv.dtype;
+  return runPasses(
+      module,
+      [&](mlir::PassManager &pm) {
+        pm.nest<mlir::func::FuncOp>().addPass(createPageKvCache(pass));
+      },
+      "paging the KV cache", error);
+}
+
+/// The layout azg-page-kv-cache recorded on @main, for the engine.
+static void describeKvCache(mlir::func::FuncOp main,
+                            const BuildOptions &options, EngineInfo &info) {
+  auto layout = main->getAttrOfType<mlir::DictionaryAttr>(azg::kKvCacheAttr);
+  if (!layout)
+    return;
+  auto get = [&](llvm::StringRef key) {
+    return layout.getAs<mlir::IntegerAttr>(key).getInt();
+  };
+  KvCacheLayout &kv = info.kvCache;
+  kv.layers = get("layers");
+  kv.kvHeads = get("kv_heads");
+  kv.headDim = get("head_dim");
+  kv.tokensPerBlock = get("tokens_per_block");
+  kv.maxBlocksPerSequence = get("max_blocks");
+  kv.dtype = layout.getAs<mlir::StringAttr>("dtype").str();
+  kv.defaultBlocks = std::max<int64_t>(options.profile.maxBatchSize, 1) *
+                     kv.maxBlocksPerSequence;
+}
+
 bool azc::buildOnce(const BuildOptions &options, BuildReport &report,
                     std::string &error) {
   if (options.target != "cpu") {
@@ -243,6 +295,10 @@ bool azc::buildOnce(const BuildOptions &options, BuildReport &report,
     return false;
   // Quantization reads only weights: once, before shapes are fixed.
   if (!quantize(*module, options.quantization, report.quantized, error)) {
+    error = options.model + ": " + error;
+    return false;
+  }
+  if (options.kvCache.paged && !pageKvCache(*module, options, error)) {
     error = options.model + ": " + error;
     return false;
   }
@@ -312,6 +368,7 @@ bool azc::buildOnce(const BuildOptions &options, BuildReport &report,
   info.producer = "azc " AZC_VERSION_STRING;
   info.sourceModel = llvm::sys::path::filename(options.model).str();
   info.target = options.target;
+  describeKvCache(main, options, info);
   info.cpuFeatures = options.cpuFeatures;
   auto &flags = info.buildOptions;
   flags.push_back({"target", options.target});
@@ -324,6 +381,16 @@ bool azc::buildOnce(const BuildOptions &options, BuildReport &report,
       {"shape_range", llvm::join(options.profile.shapeRanges, ";")});
   flags.push_back(
       {"max_input_len", std::to_string(options.profile.maxInputLen)});
+  if (options.kvCache.paged) {
+    flags.push_back({"paged_kv_cache", "true"});
+    flags.push_back(
+        {"tokens_per_block", std::to_string(options.kvCache.tokensPerBlock)});
+    flags.push_back({"kv_cache_dtype", options.kvCache.dtype});
+    flags.push_back(
+        {"max_output_len", std::to_string(options.kvCache.maxOutputLen)});
+    flags.push_back(
+        {"max_seq_len", std::to_string(options.kvCache.maxSequenceLen)});
+  }
   flags.push_back({"cpu_features", llvm::join(options.cpuFeatures, ",")});
   flags.push_back({"input_value", llvm::join(options.inputValues, ";")});
   const QuantizationOptions &quant = options.quantization;

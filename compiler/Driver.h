@@ -98,6 +98,17 @@ bool quantize(mlir::ModuleOp module, const QuantizationOptions &options,
 std::string quantizationReport(const QuantizationOptions &options,
                                const std::vector<QuantizedLayer> &layers);
 
+/// The paged KV cache (azc build --paged_kv_cache).
+struct KvCacheOptions {
+  bool paged = false;
+  int64_t tokensPerBlock = 16;
+  std::string dtype = "f32"; ///< f32, fp16, bf16, int8, fp8
+  /// Tokens a sequence may hold: prompt and generated. 0: max_input_len +
+  /// max_output_len.
+  int64_t maxSequenceLen = 0;
+  int64_t maxOutputLen = 0;
+};
+
 struct BuildOptions {
   std::string model;
   std::string output;
@@ -109,6 +120,7 @@ struct BuildOptions {
   /// computes its shapes from the value and refuses any other at run time.
   std::vector<std::string> inputValues;
   QuantizationOptions quantization;
+  KvCacheOptions kvCache;
 };
 
 struct BuildReport {

@@ -13,6 +13,7 @@
 #include "azr/engine_format.h"
 #include "runtime/schema/engine_generated.h"
 
+#include "llvm/ADT/StringSwitch.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
@@ -110,12 +111,26 @@ fb::Offset<schema::Engine> buildMetadata(fb::FlatBufferBuilder &b,
         b.CreateVector(reinterpret_cast<const uint8_t *>(bytes.data()),
                        bytes.size())));
   auto attachmentVector = attachments.empty() ? 0 : b.CreateVector(attachments);
+  fb::Offset<schema::KvCacheLayout> kvCache = 0;
+  if (const KvCacheLayout &kv = info.kvCache; kv.layers > 0) {
+    schema::KvDType dtype = llvm::StringSwitch<schema::KvDType>(kv.dtype)
+                                .Case("fp16", schema::KvDType::f16)
+                                .Case("bf16", schema::KvDType::bf16)
+                                .Case("int8", schema::KvDType::i8)
+                                .Case("fp8", schema::KvDType::fp8_e4m3)
+                                .Default(schema::KvDType::f32);
+    kvCache = schema::CreateKvCacheLayout(
+        b, int32_t(kv.layers), int32_t(kv.kvHeads), int32_t(kv.headDim),
+        int32_t(kv.tokensPerBlock), dtype, int32_t(kv.maxBlocksPerSequence),
+        kv.defaultBlocks);
+  }
   auto valueVector = b.CreateVector(values);
   auto stepVector = b.CreateVector(steps);
   return schema::CreateEngine(
       b, producer, source, target, features, optionVector, inputs, outputs,
       valueVector, stepVector, plan.arenaSize, plan.intermediateBytes,
-      plan.parameterCount, plan.constantsSize, symbolVector, attachmentVector);
+      plan.parameterCount, plan.constantsSize, symbolVector, attachmentVector,
+      kvCache);
 }
 
 /// Writes everything to `os` (positioned at 0), hashing as it goes.

@@ -11,6 +11,13 @@
 
 namespace azc {
 
+/// The paged KV cache's layout (layers == 0: the engine has none).
+struct KvCacheLayout {
+  int64_t layers = 0, kvHeads = 0, headDim = 0, tokensPerBlock = 0;
+  int64_t maxBlocksPerSequence = 0, defaultBlocks = 0;
+  std::string dtype = "f32"; ///< f32, fp16, bf16, int8, fp8
+};
+
 struct EngineInfo {
   std::string producer;    ///< "azc 0.1.0"
   std::string sourceModel; ///< file name of the model
@@ -19,6 +26,7 @@ struct EngineInfo {
   std::vector<std::pair<std::string, std::string>> buildOptions;
   /// Files carried for the engine's users (name, bytes): tokenizer.json.
   std::vector<std::pair<std::string, std::string>> attachments;
+  KvCacheLayout kvCache;
 };
 
 /// Writes `plan` to `path` (format: runtime/include/azr/engine_format.h).

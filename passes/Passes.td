@@ -45,6 +45,34 @@ def ResolveShapes : Pass<"azg-resolve-shapes", "mlir::func::FuncOp"> {
   let dependentDialects = ["azc::azg::AzgDialect"];
 }
 
+def PageKvCache : Pass<"azg-page-kv-cache", "mlir::func::FuncOp"> {
+  let summary = "attention over a concatenated KV cache reads a paged cache";
+  let description = [{
+    A decoder in the KV-cache form takes each layer's cache as an input
+    (`past_key_L`), concatenates the chunk's keys to it, attends, and returns
+    the concatenation (`present_key_L`) for the next run to take back: every
+    step copies the whole cache twice, and every sequence of a batch must
+    have the same length. This pass rewrites each causal `azg.attention`
+    whose keys and values are such concatenations into `azg.paged_attention`
+    on layer L of a cache the runtime owns: the past inputs and present
+    outputs disappear and two inputs take their place, `kv_block_table`
+    (i32 [batch, max-blocks]) and `kv_past_lengths` (i32 [batch]). The
+    cache's layout (layers, heads, head size, tokens per block, storage
+    type) is recorded on the function as `azg.kv_cache` for the engine.
+    Runs once per build, before shapes are fixed.
+  }];
+  let options = [
+    Option<"tokensPerBlock", "tokens-per-block", "int64_t", "16",
+           "tokens per cache block">,
+    Option<"maxBlocks", "max-blocks", "int64_t", "0",
+           "blocks one sequence may hold: the longest sequence / tokens per "
+           "block, rounded up">,
+    Option<"kvDtype", "kv-dtype", "std::string", "\"f32\"",
+           "storage of cached keys and values: f32, fp16, bf16, int8, fp8">,
+  ];
+  let dependentDialects = ["azc::azg::AzgDialect"];
+}
+
 def FuseElementwise : Pass<"azg-fuse-elementwise", "mlir::func::FuncOp"> {
   let summary = "recognize ops exporters spell as elementwise chains";
   let description = [{

@@ -179,6 +179,23 @@ int main(int argc, char **argv) {
       "fix an input at build, NAME=FILE.pb or NAME=V,V,... (repeatable): for "
       "inputs shapes are computed from; other values are refused at run time");
 
+  azc::KvCacheOptions &kv = build.kvCache;
+  buildApp->add_flag("--paged_kv_cache,--paged-kv-cache", kv.paged,
+                     "attention reads and writes a paged KV cache the "
+                     "runtime owns (decoders in the KV-cache form)");
+  buildApp->add_option("--tokens_per_block,--tokens-per-block",
+                       kv.tokensPerBlock, "tokens per cache block (16)");
+  buildApp
+      ->add_option("--kv_cache_dtype,--kv-cache-dtype", kv.dtype,
+                   "cached keys and values: f32 (default), fp16, bf16, "
+                   "int8 or fp8 (per-token scales)")
+      ->check(CLI::IsMember({"f32", "fp16", "bf16", "int8", "fp8"}));
+  buildApp->add_option("--max_output_len,--max-output-len", kv.maxOutputLen,
+                       "tokens generated after the longest prompt: with "
+                       "--max_input_len, the longest sequence the cache holds");
+  buildApp->add_option("--max_seq_len,--max-seq-len", kv.maxSequenceLen,
+                       "the longest sequence the cache holds (instead of "
+                       "--max_input_len + --max_output_len)");
   azc::QuantizationOptions &quant = build.quantization;
   buildApp->add_option(
       "--quantization", quant.mode,
