@@ -240,6 +240,17 @@ azr_status_t azr_kv_cache_reserve(azr_kv_cache_t *cache, int64_t id,
 azr_status_t azr_kv_cache_commit(azr_kv_cache_t *cache, int64_t id,
                                  size_t tokens);
 
+/* Binds `cache` to `session` and sets the engine's inputs kv_block_table
+ * (i32 [count, max_blocks_per_sequence], unused entries -1) and
+ * kv_past_lengths (i32 [count], the committed lengths) for a batch whose
+ * row i is sequence ids[i], through azr_session_set_input (so `count` must
+ * be inside the engine's batch range). The cache must have been created
+ * for an engine of the same layout and must outlive the session's runs.
+ * Call it again after every reserve or commit: the inputs are copies. */
+azr_status_t azr_session_set_kv_sequences(azr_session_t *session,
+                                          azr_kv_cache_t *cache,
+                                          const int64_t *ids, size_t count);
+
 /* The runtime's version as "MAJOR.MINOR.PATCH". */
 const char *azr_version(void);
 
