@@ -130,6 +130,57 @@ azr_status_t verifySymbols(azr_engine_t *engine) {
   return nullptr;
 }
 
+/// Checks the paged KV cache layout, if the engine has one, and the two
+/// inputs through which a session hands it the batch's block tables and
+/// past lengths (azr_session_set_kv_sequences).
+azr_status_t verifyKvCache(azr_engine_t *engine) {
+  const char *path = engine->path.c_str();
+  const azr::schema::KvCacheLayout *kv = engine->meta->kv_cache();
+  if (!kv)
+    return nullptr;
+  if (kv->layers() <= 0 || kv->kv_heads() <= 0 || kv->head_dim() <= 0 ||
+      kv->tokens_per_block() <= 0 || kv->max_blocks_per_sequence() <= 0 ||
+      kv->default_blocks() <= 0 || kv->default_blocks() > INT32_MAX ||
+      kv->dtype() > azr::schema::KvDType::MAX)
+    REFUSE(AZR_STATUS_DATA_LOSS,
+           "%s: the paged KV cache layout is invalid (every size must be "
+           "positive, the dtype known)",
+           path);
+  auto input = [&](const char *name, int rank) -> int {
+    for (size_t i = 0; i < engine->inputs.size(); ++i)
+      if (strcmp(engine->inputs[i].name, name) == 0)
+        return engine->inputs[i].dtype == AZR_DTYPE_I32 &&
+                       engine->inputs[i].rank == size_t(rank)
+                   ? int(i)
+                   : -2;
+    return -1;
+  };
+  const int table = input("kv_block_table", 2);
+  const int lengths = input("kv_past_lengths", 1);
+  if (table < 0 || lengths < 0)
+    REFUSE(AZR_STATUS_DATA_LOSS,
+           "%s: an engine with a paged KV cache needs inputs kv_block_table "
+           "(i32, rank 2) and kv_past_lengths (i32, rank 1)",
+           path);
+  const azr_engine_s::DimRange &blocks = engine->inputRanges[table][1];
+  if (blocks.min != kv->max_blocks_per_sequence() ||
+      blocks.max != kv->max_blocks_per_sequence())
+    REFUSE(AZR_STATUS_DATA_LOSS,
+           "%s: kv_block_table's second dim is not the cache layout's %d "
+           "blocks per sequence",
+           path, kv->max_blocks_per_sequence());
+  azr::KvLayout &layout = engine->kvLayout;
+  layout.dtype = azr::cpu::KvDType(kv->dtype());
+  layout.layers = kv->layers();
+  layout.kvHeads = kv->kv_heads();
+  layout.headDim = kv->head_dim();
+  layout.tokensPerBlock = kv->tokens_per_block();
+  layout.maxBlocksPerSequence = kv->max_blocks_per_sequence();
+  layout.defaultBlocks = kv->default_blocks();
+  engine->hasKvCache = true;
+  return nullptr;
+}
+
 /// Checks the values and steps the executor will trust.
 azr_status_t verifyProgram(azr_engine_t *engine) {
   const char *path = engine->path.c_str();
@@ -272,6 +323,8 @@ azr_status_t verifyProgram(azr_engine_t *engine) {
           signatures(meta->outputs(), Storage::Output, engine->outputs))
     return status;
   if (azr_status_t status = verifySymbols(engine))
+    return status;
+  if (azr_status_t status = verifyKvCache(engine))
     return status;
   // Sizes that vary are unknown until a run: the infos say -1.
   for (size_t i = 0; i < engine->inputs.size(); ++i)

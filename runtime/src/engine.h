@@ -5,6 +5,7 @@
 
 #include "azr/azr.h"
 #include "cpu/kernels.h"
+#include "kv_cache.h"
 #include "runtime/schema/engine_generated.h"
 
 #include <string>
@@ -18,6 +19,9 @@ struct azr_engine_s {
   const uint8_t *constants = nullptr;
   std::vector<azr_tensor_info_t> inputs, outputs; ///< varying dims are -1
   std::vector<azr::cpu::KernelFn> kernels;        ///< one per step
+  /// The verified KvCacheLayout (azc build --paged_kv_cache), if any.
+  bool hasKvCache = false;
+  azr::KvLayout kvLayout;
 
   /// Dynamic engines: the symbols (dims that vary at run time), each with
   /// the input dim it is read from, and every input dim's accepted range.

@@ -25,6 +25,7 @@
 #include <cstring>
 #include <map>
 #include <memory>
+#include <new>
 #include <string>
 
 using azr::schema::Storage;
@@ -110,6 +111,9 @@ struct azr_session_s {
   std::vector<bool> inputSet;
   std::vector<PreparedStep> steps;
   std::unique_ptr<azr::cpu::ThreadPool> pool;
+  /// The paged KV cache bound by azr_session_set_kv_sequences; owned by
+  /// the caller, who keeps it alive across the runs.
+  const azr::cpu::KvCacheView *kvCache = nullptr;
 
   // Dynamic engines: the dims each input was given, the symbols of the
   // shapes now prepared (empty: none yet), their monomials, every value's
@@ -332,6 +336,65 @@ azr_status_t azr_session_set_input(azr_session_t *session, const char *name,
   return nullptr;
 }
 
+azr_status_t azr_session_set_kv_sequences(azr_session_t *session,
+                                          azr_kv_cache_t *cache,
+                                          const int64_t *ids, size_t count) {
+  if (!session || !cache || (!ids && count))
+    return azr_status_make(AZR_STATUS_INVALID_ARGUMENT,
+                           "azr_session_set_kv_sequences: null argument");
+  const azr_engine_t *engine = session->engine;
+  if (!engine->hasKvCache)
+    return azr_status_make(AZR_STATUS_INVALID_ARGUMENT,
+                           "%s: the engine has no paged KV cache (build it "
+                           "with --paged_kv_cache)",
+                           engine->path.c_str());
+  const azr::KvCache &kv = *cache->cache;
+  if (!kv.layout().compatibleWith(engine->kvLayout))
+    return azr_status_make(
+        AZR_STATUS_INVALID_ARGUMENT,
+        "the KV cache (%s) was not made for this engine (%s)",
+        kv.layout().describe().c_str(), engine->kvLayout.describe().c_str());
+  const int64_t maxBlocks = engine->kvLayout.maxBlocksPerSequence;
+  std::vector<int32_t> table, lengths;
+  try {
+    table.assign(count * size_t(maxBlocks), -1);
+    lengths.resize(count);
+  } catch (const std::bad_alloc &) {
+    return azr_status_make(AZR_STATUS_RESOURCE_EXHAUSTED,
+                           "azr_session_set_kv_sequences: out of memory");
+  }
+  for (size_t row = 0; row < count; ++row) {
+    const std::vector<int32_t> *blocks = kv.blocksOf(ids[row]);
+    if (!blocks)
+      return azr_status_make(AZR_STATUS_INVALID_ARGUMENT,
+                             "batch row %zu: the KV cache has no sequence "
+                             "%lld",
+                             row, (long long)ids[row]);
+    const int64_t length = kv.length(ids[row]);
+    if (length > INT32_MAX)
+      return azr_status_make(AZR_STATUS_OUT_OF_RANGE,
+                             "batch row %zu: sequence %lld's %lld tokens do "
+                             "not fit kv_past_lengths (i32)",
+                             row, (long long)ids[row], (long long)length);
+    // reserve() never lets a sequence hold more than max_blocks_per_sequence
+    // blocks: the row has room.
+    std::copy(blocks->begin(), blocks->end(), table.begin() + row * maxBlocks);
+    lengths[row] = int32_t(length);
+  }
+  const int64_t tableDims[2] = {int64_t(count), maxBlocks};
+  const int64_t lengthDims[1] = {int64_t(count)};
+  if (azr_status_t status = azr_session_set_input(
+          session, "kv_block_table", AZR_DTYPE_I32, tableDims, 2, table.data(),
+          table.size() * sizeof(int32_t)))
+    return status;
+  if (azr_status_t status = azr_session_set_input(
+          session, "kv_past_lengths", AZR_DTYPE_I32, lengthDims, 1,
+          lengths.data(), lengths.size() * sizeof(int32_t)))
+    return status;
+  session->kvCache = &kv.view();
+  return nullptr;
+}
+
 namespace {
 
 /// Reads the symbols off the inputs and, when they changed since the last
@@ -478,6 +541,7 @@ azr_status_t azr_session_run(azr_session_t *session) {
     context.numOutputs = int(step.outputs.size());
     context.attrs = step.attrs.get();
     context.pool = session->pool.get();
+    context.kvCache = session->kvCache;
     if (azr_status_t status = session->engine->kernels[s](context)) {
       azr_status_t wrapped = azr_status_make(
           azr_status_code(status), "step %zu (%s at %s): %s", s,

@@ -181,6 +181,76 @@ azr_status_t azr_session_get_output(azr_session_t *session, const char *name,
 size_t azr_session_profile(const azr_session_t *session, char *text,
                            size_t capacity);
 
+/*===------------------------------------------------------------------===*
+ * Paged KV cache
+ *
+ * An engine built with --paged_kv_cache keeps the attention keys and values
+ * of every layer in a cache the application owns: pools of fixed-size
+ * blocks of tokens, lent to sequences as they grow. A step of a batch:
+ * reserve room for each sequence's new tokens, bind the sequences to the
+ * session (azr_session_set_kv_sequences), set the other inputs, run, then
+ * commit the tokens. Blocks are reference counted, so forked sequences
+ * share their common prefix; a shared block is copied only when one of its
+ * sequences is about to write into it.
+ *===------------------------------------------------------------------===*/
+
+typedef struct azr_kv_cache_s azr_kv_cache_t;
+
+/* A cache for `engine`'s paged attention (an engine built with
+ * --paged_kv_cache): `num_blocks` blocks (0: the engine's default, enough
+ * for its largest batch of full-length sequences), the pools allocated with
+ * `allocator` (NULL: aligned malloc). INVALID_ARGUMENT if the engine has no
+ * paged KV cache; RESOURCE_EXHAUSTED if allocation fails. The cache may
+ * outlive the engine; a session using it may not outlive the cache. */
+azr_status_t azr_kv_cache_create(const azr_engine_t *engine, size_t num_blocks,
+                                 const azr_allocator_t *allocator,
+                                 azr_kv_cache_t **out_cache);
+/* Releases the cache and its pools; NULL is allowed. */
+void azr_kv_cache_release(azr_kv_cache_t *cache);
+
+/* Blocks in all, blocks on the free list, and tokens one block holds. */
+size_t azr_kv_cache_block_count(const azr_kv_cache_t *cache);
+size_t azr_kv_cache_free_block_count(const azr_kv_cache_t *cache);
+size_t azr_kv_cache_tokens_per_block(const azr_kv_cache_t *cache);
+
+/* A new empty sequence; its id in *out_id. Ids are never reused. */
+azr_status_t azr_kv_cache_add_sequence(azr_kv_cache_t *cache, int64_t *out_id);
+/* A new sequence sharing the blocks that hold `parent`'s committed tokens
+ * (reference counts, no copy): a prompt shared by several continuations is
+ * stored once. Both sequences then grow independently. */
+azr_status_t azr_kv_cache_fork(azr_kv_cache_t *cache, int64_t parent,
+                               int64_t *out_id);
+/* Releases the sequence's references; blocks no other sequence holds return
+ * to the free list. */
+azr_status_t azr_kv_cache_remove_sequence(azr_kv_cache_t *cache, int64_t id);
+/* Committed tokens of a sequence; -1 for an unknown id. */
+int64_t azr_kv_cache_length(const azr_kv_cache_t *cache, int64_t id);
+
+/* Makes room for `tokens` more tokens after the committed ones: takes
+ * blocks from the free list, and copies each block the new tokens would be
+ * written into that another sequence shares (copy on write). All or
+ * nothing: RESOURCE_EXHAUSTED, naming the blocks needed and free, when the
+ * free list is short, OUT_OF_RANGE beyond the engine's blocks per sequence;
+ * either way the cache is unchanged, and the caller may free sequences and
+ * retry. */
+azr_status_t azr_kv_cache_reserve(azr_kv_cache_t *cache, int64_t id,
+                                  size_t tokens);
+/* Adds `tokens` to the committed length once a run has written them; at
+ * most what was reserved (INVALID_ARGUMENT beyond). */
+azr_status_t azr_kv_cache_commit(azr_kv_cache_t *cache, int64_t id,
+                                 size_t tokens);
+
+/* Binds `cache` to `session` and sets the engine's inputs kv_block_table
+ * (i32 [count, max_blocks_per_sequence], unused entries -1) and
+ * kv_past_lengths (i32 [count], the committed lengths) for a batch whose
+ * row i is sequence ids[i], through azr_session_set_input (so `count` must
+ * be inside the engine's batch range). The cache must have been created
+ * for an engine of the same layout and must outlive the session's runs.
+ * Call it again after every reserve or commit: the inputs are copies. */
+azr_status_t azr_session_set_kv_sequences(azr_session_t *session,
+                                          azr_kv_cache_t *cache,
+                                          const int64_t *ids, size_t count);
+
 /* The runtime's version as "MAJOR.MINOR.PATCH". */
 const char *azr_version(void);
 

@@ -3,6 +3,7 @@
 #include "cpu/cast.h"
 #include "cpu/kernel_util.h"
 
+#include <array>
 #include <limits>
 #include <type_traits>
 
@@ -61,6 +62,49 @@ uint16_t floatToBf16(float f) {
 }
 
 float bf16ToFloat(uint16_t b) { return floatOf(uint32_t(b) << 16); }
+
+float e4m3ToFloat(uint8_t code) {
+  const int exponent = (code >> 3) & 0xF, mantissa = code & 7;
+  float magnitude;
+  if (exponent == 0xF && mantissa == 7)
+    magnitude = std::numeric_limits<float>::quiet_NaN();
+  else if (exponent == 0)
+    magnitude = std::ldexp(float(mantissa), -9); // subnormal: m / 8 * 2^-6
+  else
+    magnitude = std::ldexp(1.0f + float(mantissa) / 8.0f, exponent - 7);
+  return (code & 0x80) ? -magnitude : magnitude;
+}
+
+const float *e4m3Values() {
+  static const std::array<float, 256> values = [] {
+    std::array<float, 256> v;
+    for (int code = 0; code < 256; ++code)
+      v[size_t(code)] = e4m3ToFloat(uint8_t(code));
+    return v;
+  }();
+  return values.data();
+}
+
+uint8_t floatToE4M3(float f) {
+  const uint32_t x = bitsOf(f);
+  const uint8_t sign = uint8_t((x >> 24) & 0x80);
+  const uint32_t ax = x & 0x7FFFFFFF;
+  if (ax > 0x7F800000)
+    return uint8_t(sign | 0x7F);
+  if (ax >= bitsOf(448.0f))
+    return uint8_t(sign | 0x7E);
+  if (ax < bitsOf(0x1p-6f)) {
+    // Subnormals are multiples of 2^-9, code = value * 2^9: scaling by a
+    // power of two is exact, and nearbyint rounds ties to even. 8 * 2^-9
+    // (a carry into the smallest normal) is code 8, as it should be.
+    return uint8_t(sign | uint8_t(std::nearbyint(floatOf(ax) * 512.0f)));
+  }
+  // Normal: round the 23 mantissa bits to 3, ties to even; a carry bumps
+  // the exponent, which is then still right. Rebias 127 -> 7.
+  const uint32_t rounded = ax + 0x7FFFF + ((ax >> 20) & 1);
+  const uint32_t code = ((rounded >> 20) - ((127 - 7) << 3)) & 0xFF;
+  return uint8_t(sign | std::min<uint32_t>(code, 0x7E));
+}
 
 float doubleToFloatRoundToOdd(double d) {
   // Rounding to odd at float precision and then to nearest even at 11 or 8

@@ -1,4 +1,11 @@
-//===- cast.h - f16 and bf16 conversions, round to nearest even -*- C++ -*-===//
+//===- cast.h - f16, bf16 and fp8 conversions, nearest even ----*- C++ -*-===//
+//
+// Conversions between float and the narrow storage types the kernels read
+// and write: IEEE half, bfloat16 and OCP FP8 E4M3 ("E4M3FN"). Every
+// narrowing rounds to nearest, ties to even, as the hardware and the
+// reference frameworks do, so results match them bit for bit.
+//
+//===----------------------------------------------------------------------===//
 
 #ifndef AZR_CPU_CAST_H
 #define AZR_CPU_CAST_H
@@ -11,6 +18,16 @@ uint16_t floatToHalf(float f);
 float halfToFloat(uint16_t h);
 uint16_t floatToBf16(float f);
 float bf16ToFloat(uint16_t b);
+
+/// The value of an FP8 E4M3 code (OCP "E4M3FN": bias 7, no infinities,
+/// 0x7F and 0xFF NaN, largest finite 448).
+float e4m3ToFloat(uint8_t code);
+/// The values of all 256 E4M3 codes: decoding as one load.
+const float *e4m3Values();
+/// The E4M3 code nearest `f`, ties to even. Magnitudes beyond 448 saturate
+/// to +-448 rather than becoming NaN (the format has no infinity); NaN
+/// stays NaN.
+uint8_t floatToE4M3(float f);
 
 /// `d` rounded to float with round-to-odd, for a second correct rounding to
 /// a narrower type.

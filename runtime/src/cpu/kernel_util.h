@@ -68,6 +68,7 @@ void addScatterGatherKernels(KernelTable &table);
 void addGridSampleKernels(KernelTable &table);
 void addIntegerKernels(KernelTable &table);
 void addResizeKernels(KernelTable &table);
+void addAttentionKernels(KernelTable &table);
 
 /// Checks operand/result counts and that required tensors have storage
 /// (an empty tensor may have none).

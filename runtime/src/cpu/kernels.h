@@ -110,6 +110,39 @@ public:
 /// A pool of `threads` threads (1: run everything on the caller).
 std::unique_ptr<ThreadPool> makeThreadPool(int threads);
 
+/// Storage of a paged KV cache's keys and values; the values are the engine
+/// schema's KvDType values.
+enum class KvDType : uint8_t {
+  f32 = 0,
+  f16 = 1,
+  bf16 = 2,
+  i8 = 3,
+  fp8_e4m3 = 4
+};
+/// Bytes per stored element of `type`, 0 for an unknown value.
+size_t kvDtypeSize(KvDType type);
+const char *kvDtypeName(KvDType type);
+/// Whether `type` keeps a scale per (token, kv head) beside its elements.
+inline bool kvDtypeIsScaled(KvDType type) {
+  return type == KvDType::i8 || type == KvDType::fp8_e4m3;
+}
+
+/// The pools of a paged KV cache bound to the session (see kv_cache.h).
+/// The cache owns them; paged_attention writes the new tokens' keys and
+/// values into them and reads every visible position back.
+struct KvCacheView {
+  KvDType dtype = KvDType::f32;
+  int64_t layers = 0, kvHeads = 0, headDim = 0, tokensPerBlock = 0,
+          numBlocks = 0;
+  /// [layers]: [numBlocks, kvHeads, tokensPerBlock, headDim] elements.
+  void *const *keys = nullptr;
+  void *const *values = nullptr;
+  /// [layers]: [numBlocks, kvHeads, tokensPerBlock] dequantization scales;
+  /// nullptr unless kvDtypeIsScaled(dtype).
+  float *const *keyScales = nullptr;
+  float *const *valueScales = nullptr;
+};
+
 struct KernelContext {
   const Tensor *inputs = nullptr;
   int numInputs = 0;
@@ -117,6 +150,8 @@ struct KernelContext {
   int numOutputs = 0;
   const Attrs *attrs = nullptr;
   ThreadPool *pool = nullptr; ///< never null while running
+  /// The session's paged KV cache, or nullptr when none is bound.
+  const KvCacheView *kvCache = nullptr;
 
   const Tensor &input(int i) const { return inputs[i]; }
   Tensor &output(int i) const { return outputs[i]; }

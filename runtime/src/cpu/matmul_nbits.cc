@@ -62,18 +62,6 @@ void dequantColumn(const NBitsWeights &w, int64_t n, float *d, int64_t stride) {
   }
 }
 
-float e4m3ToFloat(uint8_t code) {
-  const int exponent = (code >> 3) & 0xF, mantissa = code & 7;
-  float magnitude;
-  if (exponent == 0xF && mantissa == 7)
-    magnitude = std::numeric_limits<float>::quiet_NaN();
-  else if (exponent == 0)
-    magnitude = std::ldexp(float(mantissa), -9); // subnormal: m / 8 * 2^-6
-  else
-    magnitude = std::ldexp(1.0f + float(mantissa) / 8.0f, exponent - 7);
-  return (code & 0x80) ? -magnitude : magnitude;
-}
-
 } // namespace
 
 const float kNf4Values[16] = {-1.0f,
@@ -92,16 +80,6 @@ const float kNf4Values[16] = {-1.0f,
                               0.5626170039176941f,
                               0.7229568362236023f,
                               1.0f};
-
-const float *e4m3Values() {
-  static const std::array<float, 256> values = [] {
-    std::array<float, 256> v;
-    for (int code = 0; code < 256; ++code)
-      v[size_t(code)] = e4m3ToFloat(uint8_t(code));
-    return v;
-  }();
-  return values.data();
-}
 
 float roundToE4M3(float x) {
   if (std::isnan(x))

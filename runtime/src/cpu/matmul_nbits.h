@@ -32,9 +32,6 @@ constexpr int64_t kNBitsScaleGroup = 256;
 /// quantiles of a standard normal distribution scaled to [-1, 1], with an
 /// exact 0.
 extern const float kNf4Values[16];
-/// The values of the 256 FP8 E4M3 codes (OCP FP8 "E4M3FN": bias 7, no
-/// infinities, 0x7F and 0xFF NaN, largest finite 448).
-const float *e4m3Values();
 /// x rounded to the nearest E4M3 value, ties to even, saturating at +-448
 /// (NaN stays NaN).
 float roundToE4M3(float x);

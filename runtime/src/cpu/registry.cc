@@ -61,6 +61,36 @@ const char *dtypeName(DType type) {
   return "<invalid dtype>";
 }
 
+size_t kvDtypeSize(KvDType type) {
+  switch (type) {
+  case KvDType::f32:
+    return 4;
+  case KvDType::f16:
+  case KvDType::bf16:
+    return 2;
+  case KvDType::i8:
+  case KvDType::fp8_e4m3:
+    return 1;
+  }
+  return 0;
+}
+
+const char *kvDtypeName(KvDType type) {
+  switch (type) {
+  case KvDType::f32:
+    return "f32";
+  case KvDType::f16:
+    return "f16";
+  case KvDType::bf16:
+    return "bf16";
+  case KvDType::i8:
+    return "i8";
+  case KvDType::fp8_e4m3:
+    return "fp8_e4m3";
+  }
+  return "<invalid kv dtype>";
+}
+
 bool MapAttrs::has(std::string_view name) const {
   return ints.count(name) || floats.count(name) || intLists.count(name) ||
          strings.count(name);
@@ -110,6 +140,7 @@ const KernelTable &table() {
     addGridSampleKernels(entries);
     addIntegerKernels(entries);
     addResizeKernels(entries);
+    addAttentionKernels(entries);
     std::sort(entries.begin(), entries.end(),
               [](const KernelEntry &a, const KernelEntry &b) {
                 return std::string_view(a.name) < std::string_view(b.name);

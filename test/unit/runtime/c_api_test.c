@@ -16,6 +16,13 @@ int main(void) {
     fprintf(stderr, "azr status API misbehaved\n");
     return 1;
   }
+  /* The paged KV cache API links from C and tolerates NULL handles. */
+  if (azr_kv_cache_length(NULL, 0) != -1 ||
+      azr_kv_cache_free_block_count(NULL) != 0) {
+    fprintf(stderr, "azr KV cache API misbehaved\n");
+    return 1;
+  }
+  azr_kv_cache_release(NULL);
   printf("libazr %s: C API ok\n", azr_version());
   return 0;
 }

@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -34,6 +35,28 @@ struct EngineSpec {
   int addOutputStorage = 0;       // 0: arena; 1: the constant (must be refused)
   bool overlapReluOutput = false; // relu writes over the bytes it reads
 };
+
+/// The file bytes of a finished engine FlatBuffer: header, metadata and
+/// `constants`, with their checksums.
+std::vector<uint8_t> packEngine(const fb::FlatBufferBuilder &b,
+                                uint32_t formatVersion, const void *constants,
+                                size_t constantsSize) {
+  azr_engine_header_t header = {};
+  memcpy(header.magic, AZR_ENGINE_MAGIC, 8);
+  header.format_version = formatVersion;
+  header.header_size = 64;
+  header.metadata_offset = 64;
+  header.metadata_size = b.GetSize();
+  header.constants_offset = (64 + b.GetSize() + 63) / 64 * 64;
+  header.constants_size = constantsSize;
+  header.metadata_hash = azr_xxh64(b.GetBufferPointer(), b.GetSize(), 0);
+  header.constants_hash = azr_xxh64(constants, constantsSize, 0);
+  std::vector<uint8_t> file(header.constants_offset + constantsSize, 0);
+  memcpy(file.data(), &header, 64);
+  memcpy(file.data() + 64, b.GetBufferPointer(), b.GetSize());
+  memcpy(file.data() + header.constants_offset, constants, constantsSize);
+  return file;
+}
 
 std::vector<uint8_t> buildEngine(const EngineSpec &spec) {
   fb::FlatBufferBuilder b;
@@ -96,23 +119,82 @@ std::vector<uint8_t> buildEngine(const EngineSpec &spec) {
       /*parameter_count=*/3, /*constants_size=*/64,
       spec.dynamicBatch ? b.CreateVector(symbols) : 0);
   b.Finish(engine, "AZEN");
-
   float constants[16] = {-1.0f, 0.0f, 1.0f};
-  azr_engine_header_t header = {};
-  memcpy(header.magic, AZR_ENGINE_MAGIC, 8);
-  header.format_version = spec.formatVersion;
-  header.header_size = 64;
-  header.metadata_offset = 64;
-  header.metadata_size = b.GetSize();
-  header.constants_offset = (64 + b.GetSize() + 63) / 64 * 64;
-  header.constants_size = sizeof(constants);
-  header.metadata_hash = azr_xxh64(b.GetBufferPointer(), b.GetSize(), 0);
-  header.constants_hash = azr_xxh64(constants, sizeof(constants), 0);
-  std::vector<uint8_t> file(header.constants_offset + sizeof(constants), 0);
-  memcpy(file.data(), &header, 64);
-  memcpy(file.data() + 64, b.GetBufferPointer(), b.GetSize());
-  memcpy(file.data() + header.constants_offset, constants, sizeof(constants));
-  return file;
+  return packEngine(b, spec.formatVersion, constants, sizeof(constants));
+}
+
+/// An engine of one paged_attention step over a cache of 1 layer, 1 kv
+/// head of 4, 2 tokens per block, 4 blocks per sequence: inputs q
+/// [1, 2, 1, 4], k and v [1, 1, 1, 4], kv_block_table [1, tableBlocks],
+/// kv_past_lengths [1]; output y like q.
+std::vector<uint8_t> buildPagedEngine(int64_t tableBlocks = 4,
+                                      bool withLengths = true) {
+  fb::FlatBufferBuilder b;
+  const std::vector<std::vector<int64_t>> shapes = {
+      {1, 2, 1, 4}, {1, 1, 1, 4}, {1, 1, 1, 4}, {1, tableBlocks}, {1}};
+  const std::vector<const char *> names = {"q", "k", "v", "kv_block_table",
+                                           withLengths ? "kv_past_lengths"
+                                                       : "past"};
+  std::vector<fb::Offset<schema::Value>> values;
+  std::vector<fb::Offset<schema::TensorSignature>> inputs;
+  for (size_t i = 0; i < shapes.size(); ++i) {
+    const schema::DType dtype = i < 3 ? schema::DType::f32 : schema::DType::i32;
+    uint64_t bytes = 4;
+    std::vector<fb::Offset<schema::Dim>> dims;
+    for (int64_t d : shapes[i]) {
+      bytes *= uint64_t(d);
+      dims.push_back(schema::CreateDim(b, d, 0, d, d));
+    }
+    values.push_back(schema::CreateValue(b, dtype, b.CreateVector(shapes[i]),
+                                         schema::Storage::Input, 0, bytes,
+                                         uint32_t(i)));
+    inputs.push_back(schema::CreateTensorSignature(
+        b, b.CreateString(names[i]), dtype, b.CreateVector(dims), int(i)));
+  }
+  std::vector<fb::Offset<schema::Dim>> outDims;
+  for (int64_t d : shapes[0])
+    outDims.push_back(schema::CreateDim(b, d, 0, d, d));
+  values.push_back(schema::CreateValue(b, schema::DType::f32,
+                                       b.CreateVector(shapes[0]),
+                                       schema::Storage::Output, 0, 32, 0));
+  std::vector<fb::Offset<schema::TensorSignature>> outputs = {
+      schema::CreateTensorSignature(b, b.CreateString("y"), schema::DType::f32,
+                                    b.CreateVector(outDims), 5)};
+  std::vector<fb::Offset<schema::Attribute>> attributes = {
+      schema::CreateAttribute(b, b.CreateString("layer"),
+                              schema::AttributeKind::Int, 0),
+      schema::CreateAttribute(b, b.CreateString("scale"),
+                              schema::AttributeKind::Float, 0, 0.5)};
+  std::vector<int> stepIn = {0, 1, 2, 3, 4}, stepOut = {5};
+  std::vector<fb::Offset<schema::Step>> steps = {
+      schema::CreateStep(b, b.CreateString("paged_attention"),
+                         b.CreateString("attn0"), b.CreateVector(stepIn),
+                         b.CreateVector(stepOut), b.CreateVector(attributes))};
+  auto kv = schema::CreateKvCacheLayout(b, /*layers=*/1, /*kv_heads=*/1,
+                                        /*head_dim=*/4, /*tokens_per_block=*/2,
+                                        schema::KvDType::f32,
+                                        /*max_blocks_per_sequence=*/4,
+                                        /*default_blocks=*/8);
+  auto producer = b.CreateString("test"), source = b.CreateString("test.onnx"),
+       target = b.CreateString("cpu");
+  auto inputVector = b.CreateVector(inputs);
+  auto outputVector = b.CreateVector(outputs);
+  auto valueVector = b.CreateVector(values);
+  auto stepVector = b.CreateVector(steps);
+  schema::EngineBuilder engine(b);
+  engine.add_producer(producer);
+  engine.add_source_model(source);
+  engine.add_target(target);
+  engine.add_inputs(inputVector);
+  engine.add_outputs(outputVector);
+  engine.add_values(valueVector);
+  engine.add_steps(stepVector);
+  engine.add_arena_size(64);
+  engine.add_constants_size(64);
+  engine.add_kv_cache(kv);
+  b.Finish(engine.Finish(), "AZEN");
+  const uint8_t constants[64] = {};
+  return packEngine(b, AZR_ENGINE_FORMAT_VERSION, constants, sizeof(constants));
 }
 
 class EngineLoader : public ::testing::Test {
@@ -366,6 +448,172 @@ TEST_F(EngineLoader, RefusesBadPolynomialsAndUnsourcedSymbols) {
   EXPECT_NE(refusal(buildEngine(spec), AZR_STATUS_DATA_LOSS)
                 .find("no input dim gives symbol 'batch'"),
             std::string::npos);
+}
+
+/// Softmax(0.5 q k^T) v in double over one kv head's history of 4-element
+/// rows.
+std::vector<double> attendHistory(const float *q,
+                                  const std::vector<float> &keys,
+                                  const std::vector<float> &values) {
+  const size_t t = keys.size() / 4;
+  std::vector<double> out(4, 0.0), weights(t);
+  double top = -1e300, total = 0;
+  for (size_t j = 0; j < t; ++j) {
+    double dot = 0;
+    for (int e = 0; e < 4; ++e)
+      dot += double(q[e]) * keys[j * 4 + e];
+    weights[j] = 0.5 * dot;
+    top = std::max(top, weights[j]);
+  }
+  for (double &w : weights)
+    total += (w = std::exp(w - top));
+  for (size_t j = 0; j < t; ++j)
+    for (int e = 0; e < 4; ++e)
+      out[size_t(e)] += weights[j] / total * values[j * 4 + e];
+  return out;
+}
+
+TEST_F(EngineLoader, RunsPagedAttentionThroughTheKvCacheApi) {
+  write(buildPagedEngine());
+  azr_engine_t *engine = nullptr;
+  ASSERT_EQ(azr_engine_load(path.c_str(), &engine), nullptr);
+  azr_kv_cache_t *cache = nullptr;
+  ASSERT_EQ(azr_kv_cache_create(engine, 0, nullptr, &cache), nullptr);
+  EXPECT_EQ(azr_kv_cache_block_count(cache), 8u);
+  EXPECT_EQ(azr_kv_cache_tokens_per_block(cache), 2u);
+  azr_session_t *session = nullptr;
+  ASSERT_EQ(azr_session_create(engine, nullptr, &session), nullptr);
+
+  // Runs one token of sequence `id`, whose history so far is `keys` and
+  // `values`, and checks the output against attention over it.
+  unsigned seed = 1;
+  auto step = [&](int64_t id, std::vector<float> &keys,
+                  std::vector<float> &values) {
+    auto next = [&] { return float((seed++ * 37) % 19) / 9.0f - 1.0f; };
+    float q[8], k[4], v[4];
+    for (float &x : q)
+      x = next();
+    for (int e = 0; e < 4; ++e) {
+      k[e] = next();
+      v[e] = next();
+    }
+    ASSERT_EQ(azr_kv_cache_reserve(cache, id, 1), nullptr);
+    ASSERT_EQ(azr_session_set_kv_sequences(session, cache, &id, 1), nullptr);
+    const int64_t qDims[4] = {1, 2, 1, 4}, kvDims[4] = {1, 1, 1, 4};
+    ASSERT_EQ(azr_session_set_input(session, "q", AZR_DTYPE_F32, qDims, 4, q,
+                                    sizeof(q)),
+              nullptr);
+    ASSERT_EQ(azr_session_set_input(session, "k", AZR_DTYPE_F32, kvDims, 4, k,
+                                    sizeof(k)),
+              nullptr);
+    ASSERT_EQ(azr_session_set_input(session, "v", AZR_DTYPE_F32, kvDims, 4, v,
+                                    sizeof(v)),
+              nullptr);
+    ASSERT_EQ(azr_session_run(session), nullptr);
+    ASSERT_EQ(azr_kv_cache_commit(cache, id, 1), nullptr);
+    keys.insert(keys.end(), k, k + 4);
+    values.insert(values.end(), v, v + 4);
+    const void *data;
+    ASSERT_EQ(azr_session_get_output(session, "y", nullptr, &data), nullptr);
+    for (int h = 0; h < 2; ++h) {
+      const std::vector<double> want = attendHistory(q + 4 * h, keys, values);
+      for (int e = 0; e < 4; ++e)
+        EXPECT_NEAR(static_cast<const float *>(data)[4 * h + e],
+                    want[size_t(e)], 1e-5);
+    }
+  };
+
+  int64_t parent = -1;
+  ASSERT_EQ(azr_kv_cache_add_sequence(cache, &parent), nullptr);
+  std::vector<float> parentKeys, parentValues;
+  for (int i = 0; i < 3; ++i) {
+    step(parent, parentKeys, parentValues);
+    ASSERT_FALSE(HasFatalFailure());
+  }
+  EXPECT_EQ(azr_kv_cache_length(cache, parent), 3);
+  EXPECT_EQ(azr_kv_cache_free_block_count(cache), 6u);
+  // The child shares both blocks; its first token lands in the half-full
+  // one, which is copied; the parent then still reads its own history.
+  int64_t child = -1;
+  ASSERT_EQ(azr_kv_cache_fork(cache, parent, &child), nullptr);
+  EXPECT_EQ(azr_kv_cache_free_block_count(cache), 6u);
+  std::vector<float> childKeys = parentKeys, childValues = parentValues;
+  step(child, childKeys, childValues);
+  ASSERT_FALSE(HasFatalFailure());
+  EXPECT_EQ(azr_kv_cache_free_block_count(cache), 5u);
+  for (int i = 0; i < 3; ++i) {
+    step(parent, parentKeys, parentValues);
+    ASSERT_FALSE(HasFatalFailure());
+    step(child, childKeys, childValues);
+    ASSERT_FALSE(HasFatalFailure());
+  }
+  ASSERT_EQ(azr_kv_cache_remove_sequence(cache, parent), nullptr);
+  ASSERT_EQ(azr_kv_cache_remove_sequence(cache, child), nullptr);
+  EXPECT_EQ(azr_kv_cache_free_block_count(cache), 8u);
+
+  int64_t unknown = 42;
+  azr_status_t status =
+      azr_session_set_kv_sequences(session, cache, &unknown, 1);
+  EXPECT_EQ(azr_status_code(status), AZR_STATUS_INVALID_ARGUMENT);
+  azr_status_free(status);
+  azr_session_release(session);
+  azr_kv_cache_release(cache);
+  azr_engine_release(engine);
+}
+
+TEST_F(EngineLoader, PagedAttentionWithoutABoundCacheIsAStatus) {
+  write(buildPagedEngine());
+  azr_engine_t *engine = nullptr;
+  ASSERT_EQ(azr_engine_load(path.c_str(), &engine), nullptr);
+  azr_session_t *session = nullptr;
+  ASSERT_EQ(azr_session_create(engine, nullptr, &session), nullptr);
+  float zeros[8] = {};
+  const int32_t table[4] = {0, -1, -1, -1}, past[1] = {0};
+  const int64_t qDims[4] = {1, 2, 1, 4}, kvDims[4] = {1, 1, 1, 4},
+                tableDims[2] = {1, 4}, pastDims[1] = {1};
+  ASSERT_EQ(
+      azr_session_set_input(session, "q", AZR_DTYPE_F32, qDims, 4, zeros, 32),
+      nullptr);
+  ASSERT_EQ(
+      azr_session_set_input(session, "k", AZR_DTYPE_F32, kvDims, 4, zeros, 16),
+      nullptr);
+  ASSERT_EQ(
+      azr_session_set_input(session, "v", AZR_DTYPE_F32, kvDims, 4, zeros, 16),
+      nullptr);
+  ASSERT_EQ(azr_session_set_input(session, "kv_block_table", AZR_DTYPE_I32,
+                                  tableDims, 2, table, sizeof(table)),
+            nullptr);
+  ASSERT_EQ(azr_session_set_input(session, "kv_past_lengths", AZR_DTYPE_I32,
+                                  pastDims, 1, past, sizeof(past)),
+            nullptr);
+  azr_status_t status = azr_session_run(session);
+  EXPECT_EQ(azr_status_code(status), AZR_STATUS_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(azr_status_message(status))
+                .find("azr_session_set_kv_sequences"),
+            std::string::npos)
+      << azr_status_message(status);
+  azr_status_free(status);
+  azr_session_release(session);
+  azr_engine_release(engine);
+}
+
+TEST_F(EngineLoader, RefusesBadKvCacheLayouts) {
+  EXPECT_NE(refusal(buildPagedEngine(5), AZR_STATUS_DATA_LOSS)
+                .find("kv_block_table's second dim"),
+            std::string::npos);
+  EXPECT_NE(refusal(buildPagedEngine(4, false), AZR_STATUS_DATA_LOSS)
+                .find("needs inputs kv_block_table"),
+            std::string::npos);
+  // An engine without a cache layout has no cache to create.
+  write(buildEngine({}));
+  azr_engine_t *engine = nullptr;
+  ASSERT_EQ(azr_engine_load(path.c_str(), &engine), nullptr);
+  azr_kv_cache_t *cache = nullptr;
+  azr_status_t status = azr_kv_cache_create(engine, 0, nullptr, &cache);
+  EXPECT_EQ(azr_status_code(status), AZR_STATUS_INVALID_ARGUMENT);
+  EXPECT_EQ(cache, nullptr);
+  azr_status_free(status);
+  azr_engine_release(engine);
 }
 
 TEST(XxHash64, KnownValues) {

@@ -55,7 +55,8 @@ inline ThreadPool &testPool() {
 /// Runs kernel `op`; returns "" on success, else "CODE: message".
 inline std::string run(const char *op, std::vector<Tensor> inputs,
                        std::vector<Tensor> outputs, const MapAttrs &attrs = {},
-                       ThreadPool *pool = nullptr) {
+                       ThreadPool *pool = nullptr,
+                       const azr::cpu::KvCacheView *kvCache = nullptr) {
   azr::cpu::KernelFn fn = azr::cpu::findKernel(op);
   if (!fn)
     return std::string("no kernel ") + op;
@@ -66,6 +67,7 @@ inline std::string run(const char *op, std::vector<Tensor> inputs,
   context.numOutputs = int(outputs.size());
   context.attrs = &attrs;
   context.pool = pool ? pool : &testPool();
+  context.kvCache = kvCache;
   azr_status_t status = fn(context);
   if (!status)
     return "";

@@ -51,7 +51,9 @@ TEST(CpuRegistry, EveryOpHasAKernel) {
       // rotary.cc
       "rotary_embedding",
       // matmul_nbits.cc, matmul_half.cc
-      "matmul_nbits", "matmul_half"};
+      "matmul_nbits", "matmul_half",
+      // attention.cc
+      "attention", "paged_attention"};
   std::vector<std::string> names = kernelNames();
   for (const char *op : ops) {
     EXPECT_NE(findKernel(op), nullptr) << op;
