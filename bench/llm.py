@@ -113,7 +113,8 @@ def main():
     rng = np.random.default_rng(1)
 
     def feeds(tokens, past):
-        f = {"input_ids": rng.integers(0, V, (1, tokens)).astype(np.int64)}
+        f = {"input_ids": rng.integers(0, V, (1, tokens)).astype(np.int64),
+             "position_ids": np.arange(past, past + tokens, dtype=np.int64)[None]}
         for i in range(L):
             for kind in ("key", "value"):
                 f[f"past_{kind}_{i}"] = rng.standard_normal((1, G, past, hd)).astype(np.float32)

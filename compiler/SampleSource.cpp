@@ -309,6 +309,9 @@ public:
       t.data.resize(size_t(length) * 8);
       if (inputs[i].name == "input_ids") {
         std::memcpy(t.data.data(), lines[s].data(), t.data.size());
+      } else if (inputs[i].name == "position_ids") {
+        for (int64_t k = 0; k < length; ++k)
+          std::memcpy(t.data.data() + k * 8, &k, 8);
       } else {
         const int64_t one = 1;
         for (int64_t k = 0; k < length; ++k)
@@ -324,11 +327,13 @@ std::unique_ptr<SampleSource> openJsonl(const std::string &path,
                                         const std::vector<SampleInput> &inputs,
                                         std::string &error) {
   for (const SampleInput &input : inputs)
-    if ((input.name != "input_ids" && input.name != "attention_mask") ||
+    if ((input.name != "input_ids" && input.name != "attention_mask" &&
+         input.name != "position_ids") ||
         input.dtype != AZR_DTYPE_I64 || input.rank != 2) {
       error = path +
               ": token-id samples feed int64 [batch, sequence] "
-              "input_ids (and attention_mask); the model's input '" +
+              "input_ids (and attention_mask, position_ids); the model's "
+              "input '" +
               input.name + "' is not one";
       return nullptr;
     }

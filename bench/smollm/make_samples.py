@@ -11,7 +11,7 @@ removed, and cut into consecutive non-overlapping windows of LENGTH tokens
 from its start, so the output is deterministic.
 
 Each window becomes OUTDIR/NNN/ with
-  input_ids.npy                 int64   [1, LENGTH]
+  input_ids.npy, position_ids.npy  int64 [1, LENGTH]
   past_key_L.npy, past_value_L.npy  float32 [1, kv_heads, 0, head_dim]
 for every layer L: the prefill form of the engine's KV-cache interface.
 """
@@ -86,6 +86,8 @@ def main():
         os.makedirs(d)
         window = np.asarray(ids[w * args.length:(w + 1) * args.length], dtype=np.int64)
         np.save(os.path.join(d, "input_ids.npy"), window.reshape(1, -1))
+        np.save(os.path.join(d, "position_ids.npy"),
+                np.arange(window.size, dtype=np.int64).reshape(1, -1))
         for layer in range(layers):
             np.save(os.path.join(d, f"past_key_{layer}.npy"), empty)
             np.save(os.path.join(d, f"past_value_{layer}.npy"), empty)

@@ -4,17 +4,19 @@
 // checkpoint, in the KV-cache form ONNX decoder exports use, so both
 // compile the same way:
 //
-//   (input_ids: i64[batch, sequence],
+//   (input_ids, position_ids: i64[batch, sequence],
 //    past_key_L, past_value_L: f32[batch, kv_heads, past, head_dim] ...)
 //     -> (logits: f32[batch, sequence, vocab],
 //         present_key_L, present_value_L: f32[batch, kv_heads,
 //                                             past + sequence, head_dim] ...)
 //
-// Token t of the chunk sits at position past + t and attends to every
-// cached token and to the chunk's tokens up to itself. Rotary embeddings
-// are computed from the positions at run time (cos and sin of position x
-// inverse frequency, in f32 as the reference implementation does), so no
-// table sized by the maximum context is stored.
+// Token t of the chunk attends to every cached token and to the chunk's
+// tokens up to itself (`azg.attention` with `causal`, so no mask tensor is
+// built); position_ids says where each token sits, as in ONNX exports, so
+// `azg-page-kv-cache` can drop the concatenated cache without touching the
+// positions. Rotary embeddings are computed from the positions at run time
+// (cos and sin of position x inverse frequency, in f32 as the reference
+// implementation does), so no table sized by the maximum context is stored.
 //
 // Linear weights are stored [out, in] in Llama-family checkpoints; the
 // matmul kernels read [in, out], so those are transposed (and f16/bf16
@@ -142,7 +144,7 @@ private:
   /// Causal self-attention of one layer over the cache; returns the context
   /// [batch, sequence, heads * head_dim] and sets the new cache entries.
   Value attention(Value q, Value k, Value v, Value pastK, Value pastV,
-                  Value mask, Value &presentK, Value &presentV);
+                  Value &presentK, Value &presentV);
   /// [batch, heads, sequence, head_dim] from [batch, sequence, heads*dim].
   Value splitHeads(Value x, int64_t heads) {
     return transpose(reshape(x, {0, 0, heads, config.headDim}), {0, 2, 1, 3});
@@ -251,35 +253,16 @@ Value DecoderBuilder::rotate(Value x, Value cos, Value sin) {
 }
 
 Value DecoderBuilder::attention(Value q, Value k, Value v, Value pastK,
-                                Value pastV, Value mask, Value &presentK,
-                                Value &presentV) {
+                                Value pastV, Value &presentK, Value &presentV) {
   presentK =
       make<azg::ConcatOp>(ValueRange{pastK, k}, builder.getI64IntegerAttr(2));
   presentV =
       make<azg::ConcatOp>(ValueRange{pastV, v}, builder.getI64IntegerAttr(2));
-  Value keys = presentK, values = presentV;
-  int64_t group = config.heads / config.kvHeads;
-  if (group > 1) {
-    // Grouped-query attention: each cached head serves `group` query heads.
-    auto repeat = [&](Value x) {
-      Value wide = make<azg::ExpandOp>(
-          make<azg::UnsqueezeOp>(x, builder.getDenseI64ArrayAttr({2})),
-          i64s({1, 1, group, 1, 1}));
-      return reshape(wide, {0, config.heads, -1, config.headDim});
-    };
-    keys = repeat(keys);
-    values = repeat(values);
-  }
-  Value scores =
-      make<azg::MatMulOp>(q, transpose(keys, {0, 1, 3, 2}), Value(), Value(),
-                          azg::Activation::none, FloatAttr(), FloatAttr());
-  scores = make<azg::MulOp>(
-      scores, f32(float(1.0 / std::sqrt(double(config.headDim)))));
-  scores = make<azg::AddOp>(scores, mask);
-  Value probs = make<azg::SoftmaxOp>(scores, builder.getI64IntegerAttr(-1));
-  Value context =
-      make<azg::MatMulOp>(probs, values, Value(), Value(),
-                          azg::Activation::none, FloatAttr(), FloatAttr());
+  // Grouped-query heads are the op's business: no repeated cache copies.
+  Value context = make<azg::AttentionOp>(
+      q, presentK, presentV,
+      builder.getF32FloatAttr(float(1.0 / std::sqrt(double(config.headDim)))),
+      builder.getBoolAttr(true));
   return reshape(transpose(context, {0, 2, 1, 3}),
                  {0, 0, config.heads * config.headDim});
 }
@@ -307,6 +290,8 @@ OwningOpRef<ModuleOp> DecoderBuilder::build() {
                               builder.getArrayAttr(dimNames))});
   };
   argAttrs.push_back(names("input_ids", {"batch", "sequence"}));
+  argTypes.push_back(argTypes[0]);
+  argAttrs.push_back(names("position_ids", {"batch", "sequence"}));
   auto cacheType = RankedTensorType::get({dyn, config.kvHeads, dyn, hd},
                                          builder.getF32Type());
   std::vector<std::string> cacheNames;
@@ -323,24 +308,8 @@ OwningOpRef<ModuleOp> DecoderBuilder::build() {
   func.setAllArgAttrs(argAttrs);
   Block *body = func.addEntryBlock();
   builder.setInsertionPointToStart(body);
-  Value ids = body->getArgument(0);
-
-  // Positions past .. past + sequence - 1, and the causal mask over the
-  // cache and the chunk: query t sees key j when j <= past + t.
-  auto scalarDim = [&](Value x, int64_t axis) {
-    return reshape(slice(make<azg::ShapeOfOp>(x), 0, axis, axis + 1), {});
-  };
-  Value past =
-      config.layers ? scalarDim(body->getArgument(1), 2) : i64s({0}, true);
-  Value total = make<azg::AddOp>(past, scalarDim(ids, 1));
-  Value one = i64s({1}, true);
-  Value positions = make<azg::RangeOp>(past, total, one);
-  Value keyPositions = make<azg::RangeOp>(i64s({0}, true), total, one);
-  Value visible = make<azg::LessEqualOp>(
-      make<azg::UnsqueezeOp>(keyPositions, builder.getDenseI64ArrayAttr({0})),
-      make<azg::UnsqueezeOp>(positions, builder.getDenseI64ArrayAttr({1})));
-  Value mask = make<azg::WhereOp>(visible, f32(0.0f),
-                                  f32(-std::numeric_limits<float>::max()));
+  Value ids = body->getArgument(0), positions = body->getArgument(1);
+  constexpr unsigned kFirstCacheArg = 2;
 
   Value x;
   Value cos, sin;
@@ -374,13 +343,17 @@ OwningOpRef<ModuleOp> DecoderBuilder::build() {
     auto freqType = RankedTensorType::get({1, half}, builder.getF32Type());
     Value inv = builder.create<azg::ConstantOp>(
         loc, DenseElementsAttr::get(freqType, ArrayRef<float>(inverse)));
+    // [batch, sequence, half] angles; cos and sin [batch, 1, sequence, dim]
+    // broadcast over the heads.
     Value angles = make<azg::MulOp>(
         make<azg::UnsqueezeOp>(
             make<azg::CastOp>(positions, TypeAttr::get(builder.getF32Type())),
-            builder.getDenseI64ArrayAttr({1})),
+            builder.getDenseI64ArrayAttr({2})),
         inv);
-    Value both = make<azg::ConcatOp>(ValueRange{angles, angles},
-                                     builder.getI64IntegerAttr(1));
+    Value both = make<azg::UnsqueezeOp>(
+        make<azg::ConcatOp>(ValueRange{angles, angles},
+                            builder.getI64IntegerAttr(2)),
+        builder.getDenseI64ArrayAttr({1}));
     cos = make<azg::CosOp>(both);
     sin = make<azg::SinOp>(both);
   } else {
@@ -394,8 +367,8 @@ OwningOpRef<ModuleOp> DecoderBuilder::build() {
 
   SmallVector<Value> presents;
   for (int64_t l = 0; l < config.layers && error.empty(); ++l) {
-    Value pastK = body->getArgument(1 + 2 * l);
-    Value pastV = body->getArgument(2 + 2 * l);
+    Value pastK = body->getArgument(kFirstCacheArg + 2 * l);
+    Value pastV = body->getArgument(kFirstCacheArg + 2 * l + 1);
     Value presentK, presentV, context;
     if (llama) {
       std::string p = "model.layers." + std::to_string(l) + ".";
@@ -411,7 +384,7 @@ OwningOpRef<ModuleOp> DecoderBuilder::build() {
       Value q = rotate(projection("q_proj", config.heads), cos, sin);
       Value k = rotate(projection("k_proj", config.kvHeads), cos, sin);
       Value v = projection("v_proj", config.kvHeads);
-      context = attention(q, k, v, pastK, pastV, mask, presentK, presentV);
+      context = attention(q, k, v, pastK, pastV, presentK, presentV);
       x = make<azg::AddOp>(
           x, linear(context, weight(p + "self_attn.o_proj.weight",
                                     {D, config.heads * hd}, true)));
@@ -434,7 +407,7 @@ OwningOpRef<ModuleOp> DecoderBuilder::build() {
       Value q = splitHeads(slice(qkv, 2, 0, D), config.heads);
       Value k = splitHeads(slice(qkv, 2, D, 2 * D), config.heads);
       Value v = splitHeads(slice(qkv, 2, 2 * D, 3 * D), config.heads);
-      context = attention(q, k, v, pastK, pastV, mask, presentK, presentV);
+      context = attention(q, k, v, pastK, pastV, presentK, presentV);
       x = make<azg::AddOp>(x, linear(context,
                                      weight(p + "attn.c_proj.weight", {D, D}),
                                      weight(p + "attn.c_proj.bias", {D})));
