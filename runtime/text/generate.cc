@@ -6,7 +6,11 @@
 // prompt with an empty cache (prefill), then one token per run (decode).
 // Engines exported with other conventions are matched by name:
 // past_key_values.N.key -> present.N.key, and attention_mask and
-// position_ids inputs are filled in as the cache grows.
+// position_ids inputs are filled in as the cache grows. Engines built with
+// --paged_kv_cache (inputs kv_block_table and kv_past_lengths) keep the
+// cache in the runtime instead: one sequence of a cache sized for the
+// prompt and the new tokens, reserved before each run and committed after,
+// so nothing is copied between runs.
 //
 //===----------------------------------------------------------------------===//
 
@@ -237,7 +241,8 @@ azr_status_t azr_generate(azr_session_t *session,
   const azr_engine_t *engine = azr_session_engine(session);
 
   // The engine's interface: input_ids, the cache, optional mask/positions.
-  bool hasIds = false, hasMask = false, hasPositions = false;
+  bool hasIds = false, hasMask = false, hasPositions = false, paged = false;
+  int64_t maxBlocks = 0;
   std::vector<CacheSlot> cache;
   std::vector<std::string> outputs;
   for (size_t i = 0; i < azr_engine_output_count(engine); ++i) {
@@ -255,6 +260,11 @@ azr_status_t azr_generate(azr_session_t *session,
       hasMask = true;
     } else if (name == "position_ids") {
       hasPositions = true;
+    } else if (name == "kv_block_table" && info.rank == 2) {
+      paged = true;
+      maxBlocks = info.dims[1];
+    } else if (name == "kv_past_lengths") {
+      // Filled by azr_session_set_kv_sequences with the block table.
     } else if (name.find("past") != std::string::npos) {
       CacheSlot slot;
       slot.past = name;
@@ -320,6 +330,20 @@ azr_status_t azr_generate(azr_session_t *session,
   std::vector<int64_t> seen(prompt, prompt + prompt_length);
   azr_status_t status = nullptr;
 
+  // Paged: a cache holding this one sequence, at most as long as the
+  // engine's block table allows (a longer request is refused by reserve).
+  azr_kv_cache_t *kv = nullptr;
+  int64_t sequence = -1;
+  if (paged) {
+    status = azr_kv_cache_create(engine, size_t(maxBlocks), nullptr, &kv);
+    if (!status)
+      status = azr_kv_cache_add_sequence(kv, &sequence);
+    if (status) {
+      azr_kv_cache_release(kv);
+      return status;
+    }
+  }
+
   for (size_t step = 0; step < options->max_new_tokens; ++step) {
     const int64_t chunk = int64_t(ids.size());
     int64_t idDims[2] = {1, chunk};
@@ -337,6 +361,11 @@ azr_status_t azr_generate(azr_session_t *session,
       status =
           azr_session_set_input(session, "position_ids", AZR_DTYPE_I64, idDims,
                                 2, positions.data(), positions.size() * 8);
+    }
+    if (!status && kv) {
+      status = azr_kv_cache_reserve(kv, sequence, size_t(chunk));
+      if (!status)
+        status = azr_session_set_kv_sequences(session, kv, &sequence, 1);
     }
     for (CacheSlot &slot : cache) {
       if (status)
@@ -369,6 +398,8 @@ azr_status_t azr_generate(azr_session_t *session,
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
             .count();
     (step == 0 ? timing.prefill_seconds : timing.decode_seconds) += seconds;
+    if (!status && kv)
+      status = azr_kv_cache_commit(kv, sequence, size_t(chunk));
     if (status)
       break;
     azr_tensor_info_t info;
@@ -411,6 +442,7 @@ azr_status_t azr_generate(azr_session_t *session,
   if (tokenizer && options->callback && emitted < text.size())
     options->callback(options->user, -1,
                       azr::text::validUtf8(text.substr(emitted)).c_str());
+  azr_kv_cache_release(kv);
   std::copy_n(produced.begin(), std::min(capacity, produced.size()), out);
   if (generated)
     *generated = produced.size();

@@ -11,6 +11,7 @@ and checks it against transformers:
   compare_with_transformers.py FAMILY --bin DIR --work DIR [--new N]
                                [--dtype f32|f16|bf16] [--shard-size SIZE]
                                [--text-corpus FILE ...]
+                               [--paged f32|fp16|bf16|int8|fp8 ...]
   FAMILY: llama (grouped-query attention), qwen2 (q/k/v biases, tied
           embeddings), llama3 (rope_scaling llama3), gpt2
 
@@ -28,6 +29,17 @@ it into shards with an index (save_pretrained's max_shard_size).
 Logits are compared as |azc - ref| <= 1e-4 + 1e-4 |ref|: fp32 throughout,
 with matmul sums in a different order (a few ulps over K <= 128 terms) and
 softmax/norm reductions likewise.
+
+--paged also builds the checkpoint with --paged_kv_cache (tokens per block
+4, so a prompt spans blocks) for each KV storage type given. A paged
+engine's cache lives in the runtime, so it is checked through what the
+runtime does with it: prefill logits for a batch of two (azr-run gives a
+fresh cache), and greedy generation with `azr-run --prompt-ids`, which
+reserves, binds and commits the cache each step. An f32 cache must match
+like the unpaged engine (logits to 1e-4, greedy tokens all equal). A
+quantized cache stores each key and value rounded, so its logits are held
+to a relative RMS error derived from the storage's rounding (PAGED_BOUNDS)
+and greedy generation must agree at least on the first token.
 """
 import argparse
 import os
@@ -71,6 +83,14 @@ def run_engine(args, engine, work, feeds):
     return lambda name: np.load(os.path.join(work, name + ".npy"))
 
 
+# Relative RMS error of logits allowed per cache storage: four times the
+# relative half-step of one stored element (fp16 2^-11, bf16 2^-8, int8
+# 1/254 of the token's largest |x| in the head, fp8 E4M3 2^-4). Through two
+# layers of softmax-weighted sums the llama fixture measured 0.4x to 1.6x
+# that step (3.2e-4 fp16, 2.4e-3 bf16, 6.2e-3 int8, 2.5e-2 fp8).
+PAGED_BOUNDS = {"fp16": 2e-3, "bf16": 1.6e-2, "int8": 1.6e-2, "fp8": 0.25}
+
+
 def check(name, got, want, failed):
     err = np.abs(got.astype(np.float64) - want.astype(np.float64))
     ok = got.shape == want.shape and bool(np.all(err <= 1e-4 + 1e-4 * np.abs(want)))
@@ -87,6 +107,8 @@ def main():
     parser.add_argument("--dtype", choices=["f32", "f16", "bf16"], default="f32")
     parser.add_argument("--shard-size")
     parser.add_argument("--text-corpus", nargs="+")
+    parser.add_argument("--paged", nargs="+", default=[],
+                        choices=["f32", "fp16", "bf16", "int8", "fp8"])
     args = parser.parse_args()
 
     torch.manual_seed(0)
@@ -144,7 +166,8 @@ def main():
     with torch.no_grad():
         ref = model(ids, use_cache=True)
     empty = np.zeros((2, kv_heads, 0, head_dim), np.float32)
-    feeds = {"input_ids": ids.numpy()}
+    positions = np.tile(np.arange(5, dtype=np.int64), (2, 1))
+    feeds = {"input_ids": ids.numpy(), "position_ids": positions}
     feeds.update({f"past_{n}": empty for n in names})
     out = run_engine(args, engine, os.path.join(args.work, "prefill"), feeds)
     check("prefill logits", out("logits"), ref.logits.numpy(), failed)
@@ -158,7 +181,8 @@ def main():
     step = torch.randint(0, config.vocab_size, (2, 1))
     with torch.no_grad():
         ref_step = model(step, past_key_values=ref.past_key_values, use_cache=True)
-    feeds = {"input_ids": step.numpy()}
+    feeds = {"input_ids": step.numpy(),
+             "position_ids": np.full((2, 1), 5, np.int64)}
     feeds.update({f"past_{n}": out(f"present_{n}") for n in names})
     out2 = run_engine(args, engine, os.path.join(args.work, "decode"), feeds)
     check("decode logits", out2("logits"), ref_step.logits.numpy(), failed)
@@ -170,13 +194,15 @@ def main():
         want = model.generate(prompt, attention_mask=torch.ones_like(prompt),
                               max_new_tokens=args.new, do_sample=False,
                               pad_token_id=0)[0, prompt.shape[1]:].tolist()
-    tokens, got = prompt.numpy(), []
+    tokens, got, position = prompt.numpy(), [], 0
     past = {f"past_{n}": np.zeros((1, kv_heads, 0, head_dim), np.float32) for n in names}
     for t in range(args.new):
+        where = np.arange(position, position + tokens.shape[1], dtype=np.int64)[None]
         out = run_engine(args, engine, os.path.join(args.work, f"gen{t}"),
-                         dict(past, input_ids=tokens))
+                         dict(past, input_ids=tokens, position_ids=where))
         next_token = int(np.argmax(out("logits")[0, -1]))
         got.append(next_token)
+        position += tokens.shape[1]
         tokens = np.array([[next_token]], np.int64)
         past = {f"past_{n}": out(f"present_{n}") for n in names}
     same = got == want
@@ -184,7 +210,40 @@ def main():
           f"{'ok' if same else 'MISMATCH'}")
     failed.append(not same)
 
-    # 4. Text in, text out, with the tokenizer the engine carries.
+    # 4. Paged KV caches: prefill logits and greedy generation.
+    for kv_dtype in args.paged:
+        paged = os.path.join(args.work, f"paged-{kv_dtype}.azeng")
+        subprocess.run([os.path.join(args.bin, "azc"), "build", folder, "-o", paged,
+                        "--max_batch_size", "2", "--max_input_len", "16",
+                        "--max_output_len", "24", "--paged_kv_cache",
+                        "--tokens_per_block", "4", "--kv_cache_dtype", kv_dtype],
+                       check=True, stdout=subprocess.DEVNULL)
+        out = run_engine(args, paged, os.path.join(args.work, f"paged-{kv_dtype}"),
+                         {"input_ids": ids.numpy(), "position_ids": positions})
+        want_logits = ref.logits.numpy()
+        if kv_dtype == "f32":
+            check(f"paged f32 prefill logits", out("logits"), want_logits, failed)
+        else:
+            diff = out("logits").astype(np.float64) - want_logits
+            rel = float(np.sqrt(np.mean(diff ** 2) / np.mean(want_logits.astype(np.float64) ** 2)))
+            ok = rel <= PAGED_BOUNDS[kv_dtype]
+            print(f"paged {kv_dtype} prefill logits: relative RMS error {rel:.3g} "
+                  f"(bound {PAGED_BOUNDS[kv_dtype]:g}) {'ok' if ok else 'MISMATCH'}")
+            failed.append(not ok)
+        run = subprocess.run([os.path.join(args.bin, "azr-run"), paged, "--prompt-ids",
+                              ",".join(map(str, prompt[0].tolist())),
+                              "--max-new-tokens", str(args.new)],
+                             capture_output=True, check=True, text=True)
+        line = next(l for l in run.stdout.splitlines() if l.startswith("tokens:"))
+        paged_tokens = [int(t) for t in line.split()[1:]]
+        agree = next((i for i, (a, b) in enumerate(zip(paged_tokens, want)) if a != b),
+                     min(len(paged_tokens), len(want)))
+        ok = paged_tokens == want if kv_dtype == "f32" else agree >= 1
+        print(f"paged {kv_dtype} greedy: {agree} of {len(want)} tokens agree "
+              f"{'ok' if ok else 'MISMATCH'}")
+        failed.append(not ok)
+
+    # 5. Text in, text out, with the tokenizer the engine carries.
     if tokenizer:
         text = "The engine runs"
         ids = torch.tensor([tokenizer.encode(text).ids])

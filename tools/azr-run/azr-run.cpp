@@ -3,12 +3,17 @@
 //   azr-run ENGINE --input NAME=FILE ... [--output-dir DIR] [--iterations N]
 //                  [--threads N] [--verbose] [--profile]
 //   azr-run ENGINE --prompt TEXT [--max-new-tokens N] [sampling flags]
+//   azr-run ENGINE --prompt-ids ID,ID,... [--max-new-tokens N] [...]
 //
 // FILE is a NumPy .npy file, or an ONNX TensorProto .pb (as in the ONNX
 // test suites). Each output is written to DIR/<name>.npy. Latency over the
 // iterations is printed as min and median. With --prompt, a language-model
 // engine generates text with the tokenizer it carries, streamed as it
-// comes, then prefill and decode tokens/s. Links the runtime only: no
+// comes, then prefill and decode tokens/s; --prompt-ids does the same from
+// token ids and prints the new ids (for engines without a tokenizer). An
+// engine with a paged KV cache run on --input files gets a fresh cache with
+// one sequence per batch row, so its outputs are those of a prefill. Links
+// the runtime only: no
 // compiler, no protobuf (TensorProto is read with a small wire-format
 // reader).
 // Errors: one message on stderr, exit 1; usage errors exit 2.
@@ -202,8 +207,9 @@ int usage() {
           "usage: azr-run ENGINE --input NAME=FILE ... [--output-dir DIR]\n"
           "               [--iterations N] [--threads N] [--verbose] "
           "[--profile]\n"
-          "       azr-run ENGINE --prompt TEXT [--max-new-tokens N] "
-          "[--temperature T]\n"
+          "       azr-run ENGINE (--prompt TEXT | --prompt-ids ID,ID,...) "
+          "[--max-new-tokens N]\n"
+          "               [--temperature T]"
           "               [--top-k K] [--top-p P] [--repetition-penalty R] "
           "[--seed S]\n"
           "FILE: .npy, or an ONNX TensorProto .pb\n");
@@ -219,6 +225,7 @@ int failStatus(azr_status_t status) {
 
 struct GenerateFlags {
   std::string prompt;
+  std::vector<int64_t> promptIds; ///< --prompt-ids: no tokenizer needed
   bool active = false;
   azr_generate_options_t options = {};
 };
@@ -234,22 +241,31 @@ int streamPiece(void *, int64_t, const char *piece) {
 int runGeneration(azr_engine_t *engine, azr_session_t *session,
                   GenerateFlags &flags) {
   azr_tokenizer_t *tokenizer = nullptr;
-  if (azr_status_t status = azr_tokenizer_from_engine(engine, &tokenizer))
-    return failStatus(status);
-  size_t count = 0;
-  azr_tokenizer_encode(tokenizer, flags.prompt.data(), flags.prompt.size(), 1,
-                       nullptr, 0, &count);
-  std::vector<int64_t> prompt(count);
-  azr_tokenizer_encode(tokenizer, flags.prompt.data(), flags.prompt.size(), 1,
-                       prompt.data(), prompt.size(), &count);
+  bool byIds = !flags.promptIds.empty();
+  std::vector<int64_t> prompt = flags.promptIds;
+  if (!byIds) {
+    if (azr_status_t status = azr_tokenizer_from_engine(engine, &tokenizer))
+      return failStatus(status);
+    size_t count = 0;
+    azr_tokenizer_encode(tokenizer, flags.prompt.data(), flags.prompt.size(), 1,
+                         nullptr, 0, &count);
+    prompt.resize(count);
+    azr_tokenizer_encode(tokenizer, flags.prompt.data(), flags.prompt.size(), 1,
+                         prompt.data(), prompt.size(), &count);
+    flags.options.callback = streamPiece;
+    printf("%s", flags.prompt.c_str());
+  }
   std::vector<int64_t> tokens(flags.options.max_new_tokens);
-  flags.options.callback = streamPiece;
-  printf("%s", flags.prompt.c_str());
   size_t generated = 0;
   azr_generate_stats_t stats;
   azr_status_t status = azr_generate(
       session, tokenizer, prompt.data(), prompt.size(), &flags.options,
       tokens.data(), tokens.size(), &generated, &stats);
+  if (byIds) {
+    printf("tokens:");
+    for (size_t i = 0; i < generated; ++i)
+      printf(" %lld", static_cast<long long>(tokens[i]));
+  }
   printf("\n");
   azr_tokenizer_release(tokenizer);
   if (status)
@@ -263,6 +279,50 @@ int runGeneration(azr_engine_t *engine, azr_session_t *session,
          stats.decode_seconds * 1e3,
          stats.decode_seconds > 0 ? decoded / stats.decode_seconds : 0.0);
   return 0;
+}
+
+/// An engine with a paged KV cache, run on files: one empty sequence per
+/// row of input_ids, reserved for its length, so the run is a prefill (and
+/// repeated --iterations rewrite the same positions).
+int bindFreshKvCache(
+    azr_engine_t *engine, azr_session_t *session,
+    const std::vector<std::pair<std::string, std::string>> &inputs,
+    azr_kv_cache_t *&kv) {
+  bool paged = false;
+  for (size_t i = 0; i < azr_engine_input_count(engine); ++i) {
+    azr_tensor_info_t info;
+    azr_engine_input_info(engine, i, &info);
+    paged |= strcmp(info.name, "kv_block_table") == 0;
+  }
+  for (auto &input : inputs)
+    if (input.first == "kv_block_table" || input.first == "kv_past_lengths")
+      return fail("--input " + input.first +
+                  ": the paged KV cache's inputs are filled by azr-run");
+  if (!paged)
+    return 0;
+  std::string ids;
+  for (auto &input : inputs)
+    if (input.first == "input_ids")
+      ids = input.second;
+  HostTensor tensor;
+  std::string bytes, error;
+  if (ids.empty() || !readFile(ids, bytes, error) ||
+      !readNpy(ids, bytes, tensor, error) || tensor.dims.size() != 2)
+    return fail(error.empty() ? "a paged KV-cache engine needs --input "
+                                "input_ids=FILE.npy of shape [batch, sequence]"
+                              : error);
+  std::vector<int64_t> sequences(size_t(tensor.dims[0]));
+  azr_status_t status = azr_kv_cache_create(engine, 0, nullptr, &kv);
+  for (int64_t &sequence : sequences) {
+    if (!status)
+      status = azr_kv_cache_add_sequence(kv, &sequence);
+    if (!status)
+      status = azr_kv_cache_reserve(kv, sequence, size_t(tensor.dims[1]));
+  }
+  if (!status)
+    status = azr_session_set_kv_sequences(session, kv, sequences.data(),
+                                          sequences.size());
+  return status ? failStatus(status) : 0;
 }
 
 } // namespace
@@ -304,6 +364,21 @@ int main(int argc, char **argv) {
       if (!v)
         return usage();
       generate.prompt = v;
+      generate.active = true;
+    } else if (arg == "--prompt-ids") {
+      const char *v = value();
+      if (!v)
+        return usage();
+      for (const char *p = v; *p;) {
+        char *end;
+        long long id = strtoll(p, &end, 10);
+        if (end == p || id < 0 || (*end && *end != ','))
+          return usage();
+        generate.promptIds.push_back(id);
+        p = *end ? end + 1 : end;
+      }
+      if (generate.promptIds.empty())
+        return usage();
       generate.active = true;
     } else if (arg == "--max-new-tokens" || arg == "--top-k" ||
                arg == "--seed") {
@@ -383,6 +458,9 @@ int main(int argc, char **argv) {
       break;
     }
   }
+  azr_kv_cache_t *kv = nullptr;
+  if (code == 0)
+    code = bindFreshKvCache(engine, session, inputs, kv);
   std::vector<double> latencies;
   for (int i = 0; code == 0 && i < iterations; ++i) {
     auto start = std::chrono::steady_clock::now();
@@ -433,6 +511,7 @@ int main(int argc, char **argv) {
     printf("time per kernel (calls, total ms, share):\n%s", report.c_str());
   }
   azr_session_release(session);
+  azr_kv_cache_release(kv);
   azr_engine_release(engine);
   return code;
 }

@@ -5,7 +5,9 @@
  * tokenizer is read from a Hugging Face tokenizer.json (byte-level BPE as in
  * GPT-2, Llama 3 and Qwen2, and SentencePiece-style BPE with byte fallback
  * as in Llama 2 and Mistral); generation drives an engine with the KV-cache
- * interface (input_ids, past_key_L/past_value_L -> logits, present_*).
+ * interface (input_ids, past_key_L/past_value_L -> logits, present_*), or
+ * with a paged KV cache the runtime owns (engines built with
+ * --paged_kv_cache: input_ids, position_ids and the block table -> logits).
  * Same conventions as azr.h: status codes with messages, explicit
  * ownership, no exceptions across the API.
  *
@@ -89,7 +91,8 @@ typedef struct azr_generate_stats_s {
 } azr_generate_stats_t;
 
 /* Generates from `prompt` (token ids) with `session`'s engine: one prefill
- * run over the prompt with an empty cache, then one run per token. Writes
+ * run over the prompt with an empty cache, then one run per token. A paged
+ * engine gets a cache of its own for the call (azr_kv_cache_create). Writes
  * the new tokens to `out` (at most `capacity`), their number to
  * `*generated`, and timings to `stats` (may be NULL). The tokenizer (may be
  * NULL) gives the callback's text pieces, the EOS token and stop
