@@ -254,10 +254,7 @@ static bool pageKvCache(mlir::ModuleOp module, const BuildOptions &options,
   pass.maxBlocks = (longest + kv.tokensPerBlock - 1) / kv.tokensPerBlock;
   pass.kvDtype = kv.dtype;
   return runPasses(
-      module,
-      [&](mlir::PassManager &pm) {
-        pm.nest<mlir::func::FuncOp>().addPass(createPageKvCache(pass));
-      },
+      module, [&](mlir::PassManager &pm) { buildKvCachePipeline(pm, pass); },
       "paging the KV cache", error);
 }
 

@@ -94,6 +94,11 @@ void buildQuantizationPipeline(
     std::shared_ptr<const std::vector<quant::InputStatistics>> statistics =
         nullptr);
 
+/// The paged KV-cache layout (azc build --paged_kv_cache): once per build,
+/// after quantization, before the build profile is resolved.
+void buildKvCachePipeline(mlir::OpPassManager &pm,
+                          const PageKvCacheOptions &options);
+
 /// Adds azc's optimization pipeline, in its one decided order, to `pm`.
 void buildOptimizationPipeline(mlir::OpPassManager &pm,
                                const ShapeProfile &profile);

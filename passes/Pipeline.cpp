@@ -5,8 +5,9 @@
 // products, then the elementwise recognitions that expose activations,
 // then epilogue fusion, then cleanup. Weight quantization comes before all
 // of it, once per build: it reads only weights, so the shapes of a dynamic
-// build's grid points do not change it. Later issues insert calibration,
-// pruning and KV-cache layout here.
+// build's grid points do not change it. The KV-cache layout also runs once
+// per build, after quantization and before shapes are fixed: it changes
+// the function's inputs, which the build profile's ranges are read from.
 //
 //===----------------------------------------------------------------------===//
 
@@ -20,6 +21,11 @@ void azc::buildQuantizationPipeline(
     std::shared_ptr<const std::vector<quant::InputStatistics>> statistics) {
   pm.nest<mlir::func::FuncOp>().addPass(
       createQuantizeWeightsPass(options, std::move(statistics)));
+}
+
+void azc::buildKvCachePipeline(mlir::OpPassManager &pm,
+                               const PageKvCacheOptions &options) {
+  pm.nest<mlir::func::FuncOp>().addPass(createPageKvCache(options));
 }
 
 void azc::buildOptimizationPipeline(mlir::OpPassManager &pm,
