@@ -7,8 +7,11 @@
 // included. Both compute in f32 flash style: queries in small blocks, keys
 // in tiles, a running maximum and sum per query row rescaling the
 // accumulator, so no score matrix larger than a tile is ever held and the
-// work per (batch, head) is independent. Query head h reads kv head
-// h / (heads / kv_heads) (grouped-query attention).
+// work per (batch, kv head) is independent. Query head h reads kv head
+// h / (heads / kv_heads) (grouped-query attention); the heads sharing a kv
+// head are attended together, their rows interleaved by query, so each key
+// tile is read, and decoded from a quantized cache, once for the group
+// rather than once per head.
 //
 //===----------------------------------------------------------------------===//
 
@@ -40,11 +43,12 @@ float dot(const float *a, const float *b, int64_t n) {
          ((partial[4] + partial[5]) + (partial[6] + partial[7]));
 }
 
-/// Scratch of one (batch, head) task, reused by the tasks of a chunk.
+/// Scratch of one (batch, kv head) task, reused by the tasks of a chunk.
 struct Scratch {
   std::vector<float> keys, values; ///< a decoded tile, kKeyTile rows
   std::vector<float> accumulator;  ///< kQueryBlock rows
   std::vector<float> scores;       ///< one query's tile
+  std::vector<float> queries, out; ///< a group's rows, interleaved
 
   explicit Scratch(int64_t headDim)
       : keys(size_t(kKeyTile * headDim)), values(size_t(kKeyTile * headDim)),
@@ -115,6 +119,46 @@ void attendHead(const float *q, float *out, int64_t queries, int64_t headDim,
   }
 }
 
+/// Attention of the `count` query heads from `firstHead` (all reading one
+/// kv head) of batch row `b`: their rows are gathered as row
+/// i * count + g (query i of head firstHead + g), so visibility still grows
+/// with the row and one pass over the keys serves the whole group.
+template <class VisibleEnd, class Tile>
+void attendGroup(const float *q, float *out, int64_t b, int64_t heads,
+                 int64_t firstHead, int64_t count, int64_t queries,
+                 int64_t headDim, float scale, VisibleEnd visibleEnd, Tile tile,
+                 Scratch &scratch) {
+  const size_t rowBytes = size_t(headDim) * sizeof(float);
+  auto rowOf = [&](int64_t g, int64_t i) {
+    return ((b * heads + firstHead + g) * queries + i) * headDim;
+  };
+  if (count == 1) {
+    attendHead(q + rowOf(0, 0), out + rowOf(0, 0), queries, headDim, scale,
+               visibleEnd, tile, scratch);
+    return;
+  }
+  scratch.queries.resize(size_t(count * queries * headDim));
+  scratch.out.resize(scratch.queries.size());
+  for (int64_t i = 0; i < queries; ++i)
+    for (int64_t g = 0; g < count; ++g)
+      std::memcpy(scratch.queries.data() + (i * count + g) * headDim,
+                  q + rowOf(g, i), rowBytes);
+  attendHead(
+      scratch.queries.data(), scratch.out.data(), count * queries, headDim,
+      scale, [&](int64_t row) { return visibleEnd(row / count); }, tile,
+      scratch);
+  for (int64_t i = 0; i < queries; ++i)
+    for (int64_t g = 0; g < count; ++g)
+      std::memcpy(out + rowOf(g, i),
+                  scratch.out.data() + (i * count + g) * headDim, rowBytes);
+}
+
+/// Query heads per task: the whole group of a kv head, unless there are
+/// fewer (batch, kv head) pairs than threads to keep busy.
+int64_t headsPerTask(const ThreadPool &pool, int64_t pairs, int64_t group) {
+  return pairs >= pool.numThreads() ? group : 1;
+}
+
 bool sameDims(const Tensor &a, std::initializer_list<int64_t> dims) {
   if (a.rank != int(dims.size()))
     return false;
@@ -171,21 +215,25 @@ azr_status_t attentionKernel(const KernelContext &context) {
   const float *qData = q.as<const float>(), *kData = k.as<const float>(),
               *vData = v.as<const float>();
   float *outData = out.as<float>();
-  context.pool->parallelFor(batch * heads, 1, [&](int64_t begin, int64_t end) {
-    Scratch scratch(headDim);
-    for (int64_t task = begin; task < end; ++task) {
-      const int64_t b = task / heads, h = task % heads;
-      const int64_t kvOffset = (b * kvHeads + h / group) * keyCount * headDim;
-      auto tile = [&](int64_t j0, int64_t, Scratch &, const float *&keys,
-                      const float *&values) {
-        keys = kData + kvOffset + j0 * headDim;
-        values = vData + kvOffset + j0 * headDim;
-      };
-      const int64_t qOffset = task * queries * headDim;
-      attendHead(qData + qOffset, outData + qOffset, queries, headDim, scale,
-                 visibleEnd, tile, scratch);
-    }
-  });
+  const int64_t perTask = headsPerTask(*context.pool, batch * kvHeads, group);
+  const int64_t tasksPerRow = heads / perTask;
+  context.pool->parallelFor(
+      batch * tasksPerRow, 1, [&](int64_t begin, int64_t end) {
+        Scratch scratch(headDim);
+        for (int64_t task = begin; task < end; ++task) {
+          const int64_t b = task / tasksPerRow;
+          const int64_t firstHead = (task % tasksPerRow) * perTask;
+          const int64_t kvOffset =
+              (b * kvHeads + firstHead / group) * keyCount * headDim;
+          auto tile = [&](int64_t j0, int64_t, Scratch &, const float *&keys,
+                          const float *&values) {
+            keys = kData + kvOffset + j0 * headDim;
+            values = vData + kvOffset + j0 * headDim;
+          };
+          attendGroup(qData, outData, b, heads, firstHead, perTask, queries,
+                      headDim, scale, visibleEnd, tile, scratch);
+        }
+      });
   return nullptr;
 }
 
@@ -372,57 +420,69 @@ azr_status_t pagedAttentionKernel(const KernelContext &context) {
     return (block * kvHeads + h) * tokensPerBlock + p % tokensPerBlock;
   };
   const float *kData = kNew.as<const float>(), *vData = vNew.as<const float>();
-  context.pool->parallelFor(
-      batch * kvHeads, 1, [&](int64_t begin, int64_t end) {
-        for (int64_t task = begin; task < end; ++task) {
-          const int64_t b = task / kvHeads, h = task % kvHeads;
-          for (int64_t i = 0; i < queries; ++i) {
-            const int64_t slot = slotOf(b, h, past[b] + i);
-            const int64_t source = (task * queries + i) * headDim;
-            const float keyScale = storeRow(
-                kData + source, headDim, cache->dtype, keyPool, slot * headDim);
-            const float valueScale =
-                storeRow(vData + source, headDim, cache->dtype, valuePool,
-                         slot * headDim);
-            if (scaled) {
-              keyScales[slot] = keyScale;
-              valueScales[slot] = valueScale;
-            }
-          }
-        }
-      });
+  // Stores the chunk's rows of kv head h of row b (pair = b * kvHeads + h).
+  auto storePair = [&](int64_t pair) {
+    const int64_t b = pair / kvHeads, h = pair % kvHeads;
+    for (int64_t i = 0; i < queries; ++i) {
+      const int64_t slot = slotOf(b, h, past[b] + i);
+      const int64_t source = (pair * queries + i) * headDim;
+      const float keyScale = storeRow(kData + source, headDim, cache->dtype,
+                                      keyPool, slot * headDim);
+      const float valueScale = storeRow(vData + source, headDim, cache->dtype,
+                                        valuePool, slot * headDim);
+      if (scaled) {
+        keyScales[slot] = keyScale;
+        valueScales[slot] = valueScale;
+      }
+    }
+  };
+  const int64_t group = heads / kvHeads;
+  const int64_t perTask = headsPerTask(*context.pool, batch * kvHeads, group);
+  // A task that owns a whole group stores its kv head's rows itself (one
+  // pool dispatch per step, which decode steps notice); split groups store
+  // first, in a pass of their own.
+  if (perTask != group || out.numel() == 0)
+    context.pool->parallelFor(batch * kvHeads, 1,
+                              [&](int64_t begin, int64_t end) {
+                                for (int64_t pair = begin; pair < end; ++pair)
+                                  storePair(pair);
+                              });
 
   if (out.numel() == 0)
     return nullptr;
   const float scale = scaleOf(*context.attrs, headDim);
-  const int64_t group = heads / kvHeads;
   const float *qData = q.as<const float>();
   float *outData = out.as<float>();
-  context.pool->parallelFor(batch * heads, 1, [&](int64_t begin, int64_t end) {
-    Scratch scratch(headDim);
-    for (int64_t task = begin; task < end; ++task) {
-      const int64_t b = task / heads, h = (task % heads) / group;
-      const int64_t rowPast = past[b];
-      auto visibleEnd = [&](int64_t i) { return rowPast + i + 1; };
-      auto tile = [&](int64_t j0, int64_t j1, Scratch &s, const float *&keys,
-                      const float *&values) {
-        for (int64_t j = j0; j < j1; ++j) {
-          const int64_t slot = slotOf(b, h, j);
-          float *keyRow = s.keys.data() + (j - j0) * headDim;
-          float *valueRow = s.values.data() + (j - j0) * headDim;
-          loadRow(keyPool, slot * headDim, cache->dtype,
-                  scaled ? keyScales[slot] : 1.0f, headDim, keyRow);
-          loadRow(valuePool, slot * headDim, cache->dtype,
-                  scaled ? valueScales[slot] : 1.0f, headDim, valueRow);
+  const int64_t tasksPerRow = heads / perTask;
+  context.pool->parallelFor(
+      batch * tasksPerRow, 1, [&](int64_t begin, int64_t end) {
+        Scratch scratch(headDim);
+        for (int64_t task = begin; task < end; ++task) {
+          const int64_t b = task / tasksPerRow;
+          const int64_t firstHead = (task % tasksPerRow) * perTask;
+          const int64_t h = firstHead / group;
+          if (perTask == group)
+            storePair(b * kvHeads + h);
+          const int64_t rowPast = past[b];
+          auto visibleEnd = [&](int64_t i) { return rowPast + i + 1; };
+          auto tile = [&](int64_t j0, int64_t j1, Scratch &s,
+                          const float *&keys, const float *&values) {
+            for (int64_t j = j0; j < j1; ++j) {
+              const int64_t slot = slotOf(b, h, j);
+              float *keyRow = s.keys.data() + (j - j0) * headDim;
+              float *valueRow = s.values.data() + (j - j0) * headDim;
+              loadRow(keyPool, slot * headDim, cache->dtype,
+                      scaled ? keyScales[slot] : 1.0f, headDim, keyRow);
+              loadRow(valuePool, slot * headDim, cache->dtype,
+                      scaled ? valueScales[slot] : 1.0f, headDim, valueRow);
+            }
+            keys = s.keys.data();
+            values = s.values.data();
+          };
+          attendGroup(qData, outData, b, heads, firstHead, perTask, queries,
+                      headDim, scale, visibleEnd, tile, scratch);
         }
-        keys = s.keys.data();
-        values = s.values.data();
-      };
-      const int64_t qOffset = task * queries * headDim;
-      attendHead(qData + qOffset, outData + qOffset, queries, headDim, scale,
-                 visibleEnd, tile, scratch);
-    }
-  });
+      });
   return nullptr;
 }
 
