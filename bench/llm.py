@@ -4,7 +4,8 @@ weights), against the memory-bandwidth limit measured in the same run.
 
   bench/llm.py [--size 1b|tiny] [--past 128] [--prefill 64] [--threads 2]
                [--iterations 10] [--work build/bench-llm] [--llama-bench PATH]
-               [--quantization none,int4,...]
+               [--quantization none,int4,...] [--generate N]
+               [--kv-cache-dtype f32,fp16,int8,...]
 
 The checkpoint (config.json + model.safetensors, f16) is written here with
 numpy and built with `azc build FOLDER`, as a user's checkpoint would be:
@@ -17,6 +18,11 @@ its floor is those bytes / DRAM bandwidth; prefill is compute-bound and
 is reported as GFLOP/s (2 x parameters x tokens, plus attention). With
 --llama-bench (llama.cpp's llama-bench binary and a GGUF of the same
 shape via --gguf) the peer runs in the same invocation.
+
+--generate N also times whole generations (`azr-run --prompt-ids`: a
+`prefill`-token prompt, then N <= past new tokens) with the KV-cache engine above, whose cache is copied in and out of
+every run, and with one engine per --kv-cache-dtype built with
+--paged_kv_cache, whose cache stays in the runtime.
 """
 import argparse
 import json
@@ -84,6 +90,16 @@ def run(bin_dir, engine, feeds, work, threads, iterations):
     return float(re.search(r"median ([0-9.]+) ms", out).group(1)) / 1e3
 
 
+def generate(bin_dir, engine, prompt, new, threads):
+    """Prefill and decode tokens/s of one generation."""
+    out = subprocess.run([os.path.join(bin_dir, "azr-run"), engine, "--threads", str(threads),
+                          "--prompt-ids", ",".join(map(str, prompt)),
+                          "--max-new-tokens", str(new)],
+                         check=True, capture_output=True, text=True).stdout
+    rates = [float(x) for x in re.findall(r"\(([0-9.]+) tokens/s\)", out)]
+    return rates[0], rates[1]
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--size", choices=sorted(SIZES), default="1b")
@@ -94,6 +110,8 @@ def main():
     parser.add_argument("--bin", default="build/bin")
     parser.add_argument("--work", default="build/bench-llm")
     parser.add_argument("--peak-gflops", type=float, default=429.0)
+    parser.add_argument("--generate", type=int, default=0)
+    parser.add_argument("--kv-cache-dtype", default="f32,int8")
     parser.add_argument("--llama-bench")
     parser.add_argument("--gguf")
     parser.add_argument("--quantization", default="none,int4",
@@ -152,6 +170,24 @@ def main():
               + (f"; decode {baseline / decode:.2f}x f32" if baseline else ""))
         if mode == "none":
             baseline = decode
+        if args.generate:
+            # The copied-cache engine takes contexts up to past + prefill.
+            prompt = rng.integers(0, V, args.prefill).tolist()
+            new = min(args.generate, args.past)
+            kinds = [("copied", engine)]
+            for kv in args.kv_cache_dtype.split(","):
+                paged = os.path.join(work, f"model-{mode}-paged-{kv}.azeng")
+                subprocess.run([os.path.join(args.bin, "azc"), "build", folder, "-o", paged,
+                                "--max_batch_size", "1", "--max_input_len", str(args.prefill),
+                                "--max_output_len", str(new), "--paged_kv_cache",
+                                "--kv_cache_dtype", kv]
+                               + (["--quantization", mode] if mode != "none" else []),
+                               check=True, stdout=subprocess.DEVNULL)
+                kinds.append((f"paged {kv}", paged))
+            for kind, path in kinds:
+                pre, dec = generate(args.bin, path, prompt, new, args.threads)
+                print(f"{'':<9} generate {args.prefill}+{new}, cache {kind:<11}: "
+                      f"prefill {pre:7.1f} tokens/s, decode {dec:6.2f} tokens/s")
     print(f"prefill at {args.peak_gflops:.0f} GFLOP/s peak: "
           f"{flops / args.peak_gflops / 1e9 * 1e3:.1f} ms")
     if args.llama_bench and args.gguf:

@@ -236,6 +236,16 @@ int streamPiece(void *, int64_t, const char *piece) {
   return 0;
 }
 
+/// With --profile: the session's time per kernel, over all runs.
+void printProfile(const azr_session_t *session) {
+  size_t length = azr_session_profile(session, nullptr, 0);
+  if (length == 0)
+    return;
+  std::string report(length, '\0');
+  azr_session_profile(session, report.data(), report.size());
+  printf("time per kernel (calls, total ms, share):\n%s", report.c_str());
+}
+
 /// --prompt: tokenizes with the engine's tokenizer, streams the generated
 /// text, then reports prefill and decode speed separately.
 int runGeneration(azr_engine_t *engine, azr_session_t *session,
@@ -278,6 +288,7 @@ int runGeneration(azr_engine_t *engine, azr_session_t *session,
   printf("decode: %zu tokens in %.1f ms (%.1f tokens/s)\n", decoded,
          stats.decode_seconds * 1e3,
          stats.decode_seconds > 0 ? decoded / stats.decode_seconds : 0.0);
+  printProfile(session);
   return 0;
 }
 
@@ -505,11 +516,8 @@ int main(int argc, char **argv) {
     printf("latency over %zu iteration(s): min %.3f ms, median %.3f ms\n",
            sorted.size(), sorted.front(), sorted[sorted.size() / 2]);
   }
-  if (code == 0 && profile) {
-    std::string report(azr_session_profile(session, nullptr, 0), '\0');
-    azr_session_profile(session, report.data(), report.size());
-    printf("time per kernel (calls, total ms, share):\n%s", report.c_str());
-  }
+  if (code == 0)
+    printProfile(session);
   azr_session_release(session);
   azr_kv_cache_release(kv);
   azr_engine_release(engine);
