@@ -161,6 +161,12 @@ struct EvalOptions {
   /// those named like logits.
   std::vector<std::string> distributions;
   std::string json; ///< also write the report here
+  /// --perplexity FILE.txt: score a language model on text instead; the
+  /// reference is then optional.
+  std::string perplexityText;
+  std::string tokenizer; ///< a tokenizer.json instead of the engine's
+  int64_t window = 0;    ///< tokens per run (0: the engine's longest)
+  int64_t stride = 0;    ///< tokens between window starts (0: window)
 };
 
 /// How far one output of an engine is from the reference's.
@@ -185,6 +191,10 @@ bool measureEngine(const EvalOptions &options, EvalResult &result,
 /// options.json).
 bool evalEngine(const EvalOptions &options, llvm::raw_ostream &os,
                 std::string &error);
+/// `azc eval --perplexity`: the perplexity of a language-model engine (and
+/// of the reference, if any) on a text file (see Perplexity.cpp).
+bool evalPerplexity(const EvalOptions &options, llvm::raw_ostream &os,
+                    std::string &error);
 
 } // namespace azc
 

@@ -7,6 +7,8 @@
 //                   [--group-size G] [--symmetric] [--exclude-layers GLOB,...]]
 //   azc inspect ENGINE [--bandwidth-gbs X] [--peak-gflops Y]
 //   azc eval ENGINE --reference ENGINE --data DIR [--json OUT]
+//   azc eval ENGINE --perplexity TEXT [--reference ENGINE] [--window N]
+//            [--stride N] [--tokenizer tokenizer.json] [--json OUT]
 // profile flags: --max_batch_size N, --dims NAME=N, --input-shape NAME:AxBx...
 //   and for build: --shape-range NAME=MIN..OPT..MAX, --max_input_len N
 //
@@ -255,14 +257,26 @@ int main(int argc, char **argv) {
   CLI::App *evalApp = app.add_subcommand(
       "eval", "compare an engine's outputs with a reference engine's");
   evalApp->add_option("engine", eval.engine, "engine file")->required();
-  evalApp
-      ->add_option("--reference", eval.reference,
-                   "the engine to compare with (say, the f32 build)")
-      ->required();
-  evalApp
-      ->add_option("--data", eval.data,
-                   "folder of samples: subfolders (or itself) of INPUT.npy")
-      ->required();
+  CLI::Option *reference =
+      evalApp->add_option("--reference", eval.reference,
+                          "the engine to compare with (say, the f32 build)");
+  CLI::Option *data = evalApp->add_option(
+      "--data", eval.data,
+      "folder of samples: subfolders (or itself) of INPUT.npy");
+  CLI::Option *perplexity = evalApp->add_option(
+      "--perplexity", eval.perplexityText,
+      "a text file: the language model's perplexity on it (and the "
+      "reference's, if given)");
+  perplexity->excludes(data);
+  evalApp->add_option("--tokenizer", eval.tokenizer,
+                      "tokenizer.json for --perplexity (default: the "
+                      "engine's)");
+  evalApp->add_option("--window", eval.window,
+                      "tokens per run for --perplexity (default: the "
+                      "engine's longest sequence)");
+  evalApp->add_option("--stride", eval.stride,
+                      "tokens between windows for --perplexity (default: "
+                      "the window; less overlaps them)");
   evalApp->add_option("--threads", eval.threads, "threads per engine");
   evalApp
       ->add_option("--distribution", eval.distributions,
@@ -282,7 +296,12 @@ int main(int argc, char **argv) {
     return runBuild(build);
   if (evalApp->parsed()) {
     std::string error;
-    if (!azc::evalEngine(eval, llvm::outs(), error))
+    if (eval.perplexityText.empty() &&
+        (reference->count() == 0 || data->count() == 0))
+      return fail("azc eval needs --reference and --data, or --perplexity");
+    if (!(eval.perplexityText.empty()
+              ? azc::evalEngine(eval, llvm::outs(), error)
+              : azc::evalPerplexity(eval, llvm::outs(), error)))
       return fail(error);
     return 0;
   }

@@ -105,6 +105,41 @@ azr_status_t azr_generate(azr_session_t *session,
                           size_t capacity, size_t *generated,
                           azr_generate_stats_t *stats);
 
+typedef struct azr_generate_batch_stats_s {
+  size_t prompt_tokens, new_tokens; /* over all sequences */
+  size_t decode_runs;               /* runs after the prefill */
+  size_t kv_blocks_peak;            /* cache blocks in use at most */
+  double prefill_seconds, decode_seconds;
+} azr_generate_batch_stats_t;
+
+/* Generates for `count` prompts together with a paged-KV-cache engine
+ * (azc build --paged_kv_cache), whose cache keeps each sequence's own
+ * length, so sequences of different lengths share every run: prompts are
+ * prefilled together (padded to the longest), then each run takes one
+ * token of every sequence still going, as many rows as the engine's batch
+ * range allows. Identical prompts are prefilled once and forked: their
+ * cache blocks are shared, not copied, until a sequence writes into a
+ * shared block. Sequence i samples with seed options->sampling.seed + i
+ * and stops on its own (max_new_tokens, stop tokens, EOS, stop
+ * sequences); the callback is not called. `outs[i]` gets up to `capacity`
+ * tokens, `generated[i]` their number. Other engines are refused. */
+azr_status_t
+azr_generate_batch(azr_session_t *session, const azr_tokenizer_t *tokenizer,
+                   const int64_t *const *prompts, const size_t *prompt_lengths,
+                   size_t count, const azr_generate_options_t *options,
+                   int64_t *const *outs, size_t capacity, size_t *generated,
+                   azr_generate_batch_stats_t *stats);
+
+/* The log-likelihood of `ids` under `session`'s engine, as a language
+ * model scores text: one run over the `count` ids from an empty cache, and
+ * the sum in double of log softmax(logits[t - 1])[ids[t]] for t from
+ * `first_scored` (>= 1: the ids before it are context only) to count - 1;
+ * `*scored` (may be NULL) gets the number of terms. Perplexity is
+ * exp(-sum / scored). The run must fit the engine's sequence range. */
+azr_status_t azr_score(azr_session_t *session, const int64_t *ids, size_t count,
+                       size_t first_scored, double *log_likelihood,
+                       size_t *scored);
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif
