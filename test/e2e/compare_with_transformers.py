@@ -43,6 +43,7 @@ and greedy generation must agree at least on the first token.
 """
 import argparse
 import os
+import re
 import subprocess
 import sys
 
@@ -243,6 +244,41 @@ def main():
               f"{'ok' if ok else 'MISMATCH'}")
         failed.append(not ok)
 
+        # Batches over the paged cache: prompts of different lengths share
+        # each run (each row its own past length), and greedy samples of one
+        # prompt share its cache blocks.
+        if kv_dtype != "f32":
+            continue
+        batch = [torch.randint(0, config.vocab_size, (1, n)) for n in (3, 9, 14)]
+        wants = []
+        for p in batch:
+            with torch.no_grad():
+                wants.append(model.generate(p, attention_mask=torch.ones_like(p),
+                                            max_new_tokens=4, do_sample=False,
+                                            pad_token_id=0)[0, p.shape[1]:].tolist())
+        cmd = [os.path.join(args.bin, "azr-run"), paged, "--max-new-tokens", "4"]
+        for p in batch:
+            cmd += ["--prompt-ids", ",".join(map(str, p[0].tolist()))]
+        run = subprocess.run(cmd, capture_output=True, check=True, text=True)
+        got = [[int(t) for t in l.split()[1:]] for l in run.stdout.splitlines()
+               if l.startswith("tokens[")]
+        ok = got == wants
+        print(f"paged batch of 3 prompts (3, 9, 14 tokens): azc {got} transformers "
+              f"{wants} {'ok' if ok else 'MISMATCH'}")
+        failed.append(not ok)
+        run = subprocess.run([os.path.join(args.bin, "azr-run"), paged, "--max-new-tokens", "4",
+                              "--prompt-ids", ",".join(map(str, batch[2][0].tolist())),
+                              "--samples", "4"], capture_output=True, check=True, text=True)
+        got = [[int(t) for t in l.split()[1:]] for l in run.stdout.splitlines()
+               if l.startswith("tokens[")]
+        peak = int(re.search(r"kv cache: (\d+) blocks", run.stdout).group(1))
+        # 14 + 4 tokens are 5 blocks of 4 for one sequence; four samples
+        # share the prompt's three full blocks and own two each.
+        ok = got == [wants[2]] * 4 and peak == 3 + 4 * 2
+        print(f"paged 4 samples of one prompt: {peak} blocks at most (20 unshared) "
+              f"{'ok' if ok else 'MISMATCH'}")
+        failed.append(not ok)
+
     # 5. Text in, text out, with the tokenizer the engine carries.
     if tokenizer:
         text = "The engine runs"
@@ -264,6 +300,46 @@ def main():
         print("\n".join(line for line in stdout.splitlines()
                         if line.startswith(("prefill:", "decode:"))))
         failed.append(not same)
+
+        # 6. Perplexity of a text file: 16-token windows, stride 8, each
+        # token scored once with the most context (azc eval --perplexity),
+        # against the same windows scored by transformers.
+        corpus = os.path.join(args.work, "corpus.txt")
+        with open(args.text_corpus[0], encoding="utf-8") as f:
+            text = f.read()[:2000]
+        with open(corpus, "w", encoding="utf-8") as f:
+            f.write(text)
+        ids = tokenizer.encode(text).ids
+        total, count, next_id, begin = 0.0, 0, 1, 0
+        while True:
+            end = min(begin + 16, len(ids))
+            first = max(1, next_id - begin)
+            if first < end - begin:
+                with torch.no_grad():
+                    lp = torch.log_softmax(model(torch.tensor([ids[begin:end]])).logits[0].double(), -1)
+                for t in range(first, end - begin):
+                    total += float(lp[t - 1, ids[begin + t]])
+                count += end - begin - first
+            next_id = end
+            if end == len(ids):
+                break
+            begin += 8
+        want_ppl = float(np.exp(-total / count))
+        engines = [("", engine)] + [(" (paged f32)", os.path.join(args.work, "paged-f32.azeng"))
+                                    for _ in ["f32"] if "f32" in args.paged]
+        for label, path in engines:
+            run = subprocess.run([os.path.join(args.bin, "azc"), "eval", path, "--perplexity",
+                                  corpus, "--window", "16", "--stride", "8"],
+                                 capture_output=True, check=True, text=True)
+            line = next(l for l in run.stdout.splitlines() if l.startswith("perplexity"))
+            got_count = int(line.split()[2])
+            got_ppl = float(line.split(":")[1].split()[0])
+            # Logits agree to ~1e-6 absolute: the mean log-likelihood, and so
+            # the perplexity, to ~1e-6 relative; 1e-4 leaves room.
+            ok = got_count == count and abs(got_ppl - want_ppl) <= 1e-4 * want_ppl
+            print(f"perplexity{label} over {count} tokens: azc {got_ppl:.6f} "
+                  f"transformers {want_ppl:.6f} {'ok' if ok else 'MISMATCH'}")
+            failed.append(not ok)
     sys.exit(1 if any(failed) else 0)
 
 

@@ -3,14 +3,17 @@
 //   azr-run ENGINE --input NAME=FILE ... [--output-dir DIR] [--iterations N]
 //                  [--threads N] [--verbose] [--profile]
 //   azr-run ENGINE --prompt TEXT [--max-new-tokens N] [sampling flags]
-//   azr-run ENGINE --prompt-ids ID,ID,... [--max-new-tokens N] [...]
+//   azr-run ENGINE --prompt-ids ID,ID,... [--prompt-ids ...] [--samples N]
+//                  [--max-new-tokens N] [...]
 //
 // FILE is a NumPy .npy file, or an ONNX TensorProto .pb (as in the ONNX
 // test suites). Each output is written to DIR/<name>.npy. Latency over the
 // iterations is printed as min and median. With --prompt, a language-model
 // engine generates text with the tokenizer it carries, streamed as it
 // comes, then prefill and decode tokens/s; --prompt-ids does the same from
-// token ids and prints the new ids (for engines without a tokenizer). An
+// token ids and prints the new ids (for engines without a tokenizer); with
+// several prompts or --samples, a paged-KV-cache engine generates them as
+// one batch, identical prompts sharing their cache blocks. An
 // engine with a paged KV cache run on --input files gets a fresh cache with
 // one sequence per batch row, so its outputs are those of a prefill. Links
 // the runtime only: no
@@ -207,8 +210,9 @@ int usage() {
           "usage: azr-run ENGINE --input NAME=FILE ... [--output-dir DIR]\n"
           "               [--iterations N] [--threads N] [--verbose] "
           "[--profile]\n"
-          "       azr-run ENGINE (--prompt TEXT | --prompt-ids ID,ID,...) "
-          "[--max-new-tokens N]\n"
+          "       azr-run ENGINE (--prompt TEXT | --prompt-ids ID,ID,... "
+          "[--prompt-ids ...] [--samples N])\n"
+          "               [--max-new-tokens N]"
           "               [--temperature T]"
           "               [--top-k K] [--top-p P] [--repetition-penalty R] "
           "[--seed S]\n"
@@ -225,7 +229,10 @@ int failStatus(azr_status_t status) {
 
 struct GenerateFlags {
   std::string prompt;
-  std::vector<int64_t> promptIds; ///< --prompt-ids: no tokenizer needed
+  /// --prompt-ids (repeatable): no tokenizer needed; more than one, or
+  /// --samples above 1, generates them as one batch.
+  std::vector<std::vector<int64_t>> promptIds;
+  size_t samples = 1;
   bool active = false;
   azr_generate_options_t options = {};
 };
@@ -246,13 +253,61 @@ void printProfile(const azr_session_t *session) {
   printf("time per kernel (calls, total ms, share):\n%s", report.c_str());
 }
 
+/// Several --prompt-ids, or --samples copies of each, as one batch over a
+/// paged KV cache: prints each sequence's new ids, then the speeds and the
+/// cache blocks the batch held at most.
+int runBatchGeneration(azr_session_t *session, GenerateFlags &flags) {
+  std::vector<const int64_t *> prompts;
+  std::vector<size_t> lengths;
+  for (const std::vector<int64_t> &ids : flags.promptIds)
+    for (size_t s = 0; s < flags.samples; ++s) {
+      prompts.push_back(ids.data());
+      lengths.push_back(ids.size());
+    }
+  if (prompts.empty())
+    return fail("--samples needs --prompt-ids");
+  const size_t capacity = flags.options.max_new_tokens;
+  std::vector<std::vector<int64_t>> tokens(prompts.size(),
+                                           std::vector<int64_t>(capacity));
+  std::vector<int64_t *> outs;
+  for (std::vector<int64_t> &out : tokens)
+    outs.push_back(out.data());
+  std::vector<size_t> generated(prompts.size());
+  azr_generate_batch_stats_t stats;
+  if (azr_status_t status = azr_generate_batch(
+          session, nullptr, prompts.data(), lengths.data(), prompts.size(),
+          &flags.options, outs.data(), capacity, generated.data(), &stats))
+    return failStatus(status);
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    printf("tokens[%zu]:", i);
+    for (size_t t = 0; t < generated[i]; ++t)
+      printf(" %lld", static_cast<long long>(tokens[i][t]));
+    printf("\n");
+  }
+  printf("prefill: %zu tokens in %.1f ms (%.1f tokens/s)\n",
+         stats.prompt_tokens, stats.prefill_seconds * 1e3,
+         stats.prefill_seconds > 0 ? stats.prompt_tokens / stats.prefill_seconds
+                                   : 0.0);
+  size_t decoded =
+      stats.new_tokens - std::min(stats.new_tokens, prompts.size());
+  printf("decode: %zu tokens in %zu runs, %.1f ms (%.1f tokens/s)\n", decoded,
+         stats.decode_runs, stats.decode_seconds * 1e3,
+         stats.decode_seconds > 0 ? decoded / stats.decode_seconds : 0.0);
+  printf("kv cache: %zu blocks in use at most\n", stats.kv_blocks_peak);
+  printProfile(session);
+  return 0;
+}
+
 /// --prompt: tokenizes with the engine's tokenizer, streams the generated
 /// text, then reports prefill and decode speed separately.
 int runGeneration(azr_engine_t *engine, azr_session_t *session,
                   GenerateFlags &flags) {
   azr_tokenizer_t *tokenizer = nullptr;
+  if (flags.promptIds.size() > 1 || flags.samples > 1)
+    return runBatchGeneration(session, flags);
   bool byIds = !flags.promptIds.empty();
-  std::vector<int64_t> prompt = flags.promptIds;
+  std::vector<int64_t> prompt =
+      byIds ? flags.promptIds[0] : std::vector<int64_t>();
   if (!byIds) {
     if (azr_status_t status = azr_tokenizer_from_engine(engine, &tokenizer))
       return failStatus(status);
@@ -380,17 +435,26 @@ int main(int argc, char **argv) {
       const char *v = value();
       if (!v)
         return usage();
+      std::vector<int64_t> ids;
       for (const char *p = v; *p;) {
         char *end;
         long long id = strtoll(p, &end, 10);
         if (end == p || id < 0 || (*end && *end != ','))
           return usage();
-        generate.promptIds.push_back(id);
+        ids.push_back(id);
         p = *end ? end + 1 : end;
       }
-      if (generate.promptIds.empty())
+      if (ids.empty())
         return usage();
+      generate.promptIds.push_back(ids);
       generate.active = true;
+    } else if (arg == "--samples") {
+      const char *v = value();
+      char *end;
+      long long n = v ? strtoll(v, &end, 10) : 0;
+      if (!v || *end || n < 1)
+        return usage();
+      generate.samples = size_t(n);
     } else if (arg == "--max-new-tokens" || arg == "--top-k" ||
                arg == "--seed") {
       const char *v = value();
