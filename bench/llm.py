@@ -15,9 +15,15 @@ w4a8, nf4: azc's weight-only modes). A decode step at `past` cached
 tokens must stream every weight once (but for the embedding table, of
 which it gathers one row), so
 its floor is those bytes / DRAM bandwidth; prefill is compute-bound and
-is reported as GFLOP/s (2 x parameters x tokens, plus attention). With
---llama-bench (llama.cpp's llama-bench binary and a GGUF of the same
-shape via --gguf) the peer runs in the same invocation.
+is reported as GFLOP/s (2 x parameters x tokens, plus attention).
+
+With --llama-bench PATH (llama.cpp's llama-bench; llama-quantize beside
+it) llama.cpp runs in the same invocation on the same weights: the
+checkpoint is written once more as an F16 GGUF (the `gguf` package) and
+quantized to the type nearest each azc mode (bf16 BF16, int8_wo Q8_0,
+int4 Q4_1, nf4 IQ4_NL, w4a8 Q4_0), and `llama-bench -p PREFILL -n 32`
+times prompt processing and generation, printed beside azc's figures as
+ratios. --gguf FILE benchmarks that file instead.
 
 --generate N also times whole generations (`azr-run --prompt-ids`: a
 `prefill`-token prompt, then N <= past new tokens) with the KV-cache engine above, whose cache is copied in and out of
@@ -90,6 +96,70 @@ def run(bin_dir, engine, feeds, work, threads, iterations):
     return float(re.search(r"median ([0-9.]+) ms", out).group(1)) / 1e3
 
 
+LLAMA_TYPES = {"fp16": "F16", "bf16": "BF16", "int8_wo": "Q8_0", "int4": "Q4_1",
+               "nf4": "IQ4_NL", "w4a8": "Q4_0"}
+
+
+def write_gguf(folder, shape, path):
+    """The checkpoint's f16 tensors as a llama.cpp GGUF with a placeholder
+    vocabulary (byte tokens and numbered pieces): the same weights and
+    shape, for speed only (q/k are not permuted to llama.cpp's rotary
+    layout, so its outputs differ)."""
+    import gguf
+    from safetensors.numpy import load_file
+    tensors = load_file(os.path.join(folder, "model.safetensors"))
+    D, H, G = shape["hidden_size"], shape["num_attention_heads"], shape["num_key_value_heads"]
+    V = shape["vocab_size"]
+    w = gguf.GGUFWriter(path, "llama")
+    w.add_context_length(4096)
+    w.add_embedding_length(D)
+    w.add_block_count(shape["num_hidden_layers"])
+    w.add_feed_forward_length(shape["intermediate_size"])
+    w.add_head_count(H)
+    w.add_head_count_kv(G)
+    w.add_rope_dimension_count(D // H)
+    w.add_layer_norm_rms_eps(1e-5)
+    w.add_rope_freq_base(10000.0)
+    w.add_file_type(gguf.LlamaFileType.MOSTLY_F16)
+    tokens = ["<unk>", "<s>", "</s>"] + [f"<0x{b:02X}>" for b in range(256)]
+    types = [2, 3, 3] + [6] * 256
+    tokens += [f"\u2581t{i}" for i in range(V - len(tokens))]
+    types += [1] * (V - len(types))
+    w.add_tokenizer_model("llama")
+    w.add_token_list(tokens)
+    w.add_token_scores([0.0] * V)
+    w.add_token_types(types)
+    w.add_bos_token_id(1)
+    w.add_eos_token_id(2)
+    names = {"model.embed_tokens.weight": "token_embd.weight",
+             "model.norm.weight": "output_norm.weight", "lm_head.weight": "output.weight"}
+    parts = {"input_layernorm": "attn_norm", "post_attention_layernorm": "ffn_norm",
+             "self_attn.q_proj": "attn_q", "self_attn.k_proj": "attn_k",
+             "self_attn.v_proj": "attn_v", "self_attn.o_proj": "attn_output",
+             "mlp.gate_proj": "ffn_gate", "mlp.up_proj": "ffn_up", "mlp.down_proj": "ffn_down"}
+    for name, array in tensors.items():
+        if name not in names:
+            layer, rest = name.split(".", 3)[2], name.split(".", 3)[3]
+            names[name] = f"blk.{layer}.{parts[rest.rsplit('.', 1)[0]]}.weight"
+        # llama.cpp keeps norms in f32.
+        w.add_tensor(names[name], array.astype(np.float32) if array.ndim == 1 else array)
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+
+
+def llama_bench(binary, gguf_path, threads, prefill):
+    """llama.cpp's prompt and generation tokens/s for one GGUF."""
+    out = subprocess.run([binary, "-m", gguf_path, "-t", str(threads), "-p", str(prefill),
+                          "-n", "32", "-r", "3", "-o", "json"],
+                         check=True, capture_output=True, text=True).stdout
+    rows = json.loads(out)
+    prompt = next(r["avg_ts"] for r in rows if r["n_prompt"] > 0)
+    gen = next(r["avg_ts"] for r in rows if r["n_gen"] > 0)
+    return prompt, gen
+
+
 def generate(bin_dir, engine, prompt, new, threads):
     """Prefill and decode tokens/s of one generation."""
     out = subprocess.run([os.path.join(bin_dir, "azr-run"), engine, "--threads", str(threads),
@@ -144,6 +214,7 @@ def main():
     print(f"{'weights':<9} {'phase':<20} {'ms':>9} {'tokens/s':>9} {'GB/s':>7} "
           f"{'% DRAM':>7} {'GFLOP/s':>8}")
     baseline = None
+    azc_speed = {}
     for mode in args.quantization.split(","):
         engine = os.path.join(work, f"model-{mode}.azeng")
         build = [os.path.join(args.bin, "azc"), "build", folder, "-o", engine,
@@ -170,6 +241,7 @@ def main():
               + (f"; decode {baseline / decode:.2f}x f32" if baseline else ""))
         if mode == "none":
             baseline = decode
+        azc_speed[mode] = (args.prefill / prefill, 1 / decode)
         if args.generate:
             # The copied-cache engine takes contexts up to past + prefill.
             prompt = rng.integers(0, V, args.prefill).tolist()
@@ -190,13 +262,35 @@ def main():
                       f"prefill {pre:7.1f} tokens/s, decode {dec:6.2f} tokens/s")
     print(f"prefill at {args.peak_gflops:.0f} GFLOP/s peak: "
           f"{flops / args.peak_gflops / 1e9 * 1e3:.1f} ms")
-    if args.llama_bench and args.gguf:
-        out = subprocess.run([args.llama_bench, "-m", args.gguf, "-t", str(args.threads),
-                              "-p", str(args.prefill), "-n", "32"],
-                             check=True, capture_output=True, text=True).stdout
-        print("llama.cpp (same shape, its own weights format):\n" + out)
-    elif args.llama_bench or args.gguf:
-        print("give both --llama-bench and --gguf to run llama.cpp beside azc")
+    if args.llama_bench:
+        runs = []
+        if args.gguf:
+            runs.append(("-", os.path.basename(args.gguf), args.gguf))
+        else:
+            f16 = os.path.join(work, "model-F16.gguf")
+            if not os.path.exists(f16):
+                write_gguf(folder, shape, f16)
+            quantize = os.path.join(os.path.dirname(args.llama_bench), "llama-quantize")
+            for mode in azc_speed:
+                kind = LLAMA_TYPES.get(mode)
+                if not kind:
+                    continue
+                path = os.path.join(work, f"model-{kind}.gguf")
+                if not os.path.exists(path):
+                    subprocess.run([quantize, f16, path, kind], check=True,
+                                   capture_output=True)
+                runs.append((mode, kind, path))
+        print(f"llama.cpp beside azc ({args.threads} threads; llama-bench -p {args.prefill} "
+              f"-n 32; azc: prefill {args.prefill} tokens, decode at past {args.past}):")
+        print(f"{'azc mode':<9} {'llama.cpp':<10} {'GiB':>5} {'prefill t/s':>12} "
+              f"{'azc':>7} {'ratio':>6} {'decode t/s':>11} {'azc':>7} {'ratio':>6}")
+        for mode, kind, path in runs:
+            prompt_ts, gen_ts = llama_bench(args.llama_bench, path, args.threads, args.prefill)
+            ours = azc_speed.get(mode)
+            cells = (f"{ours[0]:7.1f} {ours[0] / prompt_ts:6.2f}x" if ours else f"{'':>7} {'':>7}",
+                     f"{ours[1]:7.2f} {ours[1] / gen_ts:6.2f}x" if ours else "")
+            print(f"{mode:<9} {kind:<10} {os.path.getsize(path) / 2**30:5.2f} "
+                  f"{prompt_ts:12.1f} {cells[0]} {gen_ts:11.2f} {cells[1]}")
     return 0
 
 
