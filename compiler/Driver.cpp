@@ -258,6 +258,34 @@ static bool pageKvCache(mlir::ModuleOp module, const BuildOptions &options,
       "paging the KV cache", error);
 }
 
+/// --max_num_tokens bounds input_ids' batch x sequence, so the model must
+/// take token ids, and a whole prompt of --max_input_len must fit.
+static bool checkTokenBudget(mlir::func::FuncOp main,
+                             const BuildOptions &options, std::string &error) {
+  const int64_t budget = options.kvCache.maxNumTokens;
+  if (budget == 0)
+    return true;
+  bool hasIds = false;
+  for (unsigned i = 0; i < main.getNumArguments(); ++i)
+    if (auto name = main.getArgAttrOfType<mlir::StringAttr>(i, azg::kNameAttr))
+      hasIds |= name.getValue() == "input_ids" &&
+                mlir::cast<mlir::ShapedType>(main.getArgument(i).getType())
+                        .getRank() == 2;
+  if (!hasIds) {
+    error = "--max_num_tokens bounds the tokens of input_ids [batch, "
+            "sequence]; the model has no such input";
+    return false;
+  }
+  if (budget < 0 || budget < options.profile.maxInputLen) {
+    error = "--max_num_tokens " + std::to_string(budget) +
+            " must be at least --max_input_len (" +
+            std::to_string(options.profile.maxInputLen) +
+            "): a whole prompt runs at once";
+    return false;
+  }
+  return true;
+}
+
 /// The layout azg-page-kv-cache recorded on @main, for the engine.
 static void describeKvCache(mlir::func::FuncOp main,
                             const BuildOptions &options, EngineInfo &info) {
@@ -300,6 +328,10 @@ bool azc::buildOnce(const BuildOptions &options, BuildReport &report,
     return false;
   }
   auto main = module->lookupSymbol<mlir::func::FuncOp>("main");
+  if (main && !checkTokenBudget(main, options, error)) {
+    error = options.model + ": " + error;
+    return false;
+  }
   ResolvedProfile resolved;
   if (!main || !resolveProfile(main, options.profile, resolved, error)) {
     error = options.model + ": " + (main ? error : "the model has no @main");
@@ -366,6 +398,7 @@ bool azc::buildOnce(const BuildOptions &options, BuildReport &report,
   info.sourceModel = llvm::sys::path::filename(options.model).str();
   info.target = options.target;
   describeKvCache(main, options, info);
+  info.maxNumTokens = options.kvCache.maxNumTokens;
   info.cpuFeatures = options.cpuFeatures;
   auto &flags = info.buildOptions;
   flags.push_back({"target", options.target});
@@ -388,6 +421,9 @@ bool azc::buildOnce(const BuildOptions &options, BuildReport &report,
     flags.push_back(
         {"max_seq_len", std::to_string(options.kvCache.maxSequenceLen)});
   }
+  if (options.kvCache.maxNumTokens)
+    flags.push_back(
+        {"max_num_tokens", std::to_string(options.kvCache.maxNumTokens)});
   flags.push_back({"cpu_features", llvm::join(options.cpuFeatures, ",")});
   flags.push_back({"input_value", llvm::join(options.inputValues, ";")});
   const QuantizationOptions &quant = options.quantization;

@@ -107,6 +107,8 @@ struct KvCacheOptions {
   /// max_output_len.
   int64_t maxSequenceLen = 0;
   int64_t maxOutputLen = 0;
+  /// Tokens (input_ids' batch x sequence) one run takes at most; 0: any.
+  int64_t maxNumTokens = 0;
 };
 
 struct BuildOptions {

@@ -130,7 +130,7 @@ fb::Offset<schema::Engine> buildMetadata(fb::FlatBufferBuilder &b,
       b, producer, source, target, features, optionVector, inputs, outputs,
       valueVector, stepVector, plan.arenaSize, plan.intermediateBytes,
       plan.parameterCount, plan.constantsSize, symbolVector, attachmentVector,
-      kvCache);
+      kvCache, info.maxNumTokens);
 }
 
 /// Writes everything to `os` (positioned at 0), hashing as it goes.

@@ -27,6 +27,7 @@ struct EngineInfo {
   /// Files carried for the engine's users (name, bytes): tokenizer.json.
   std::vector<std::pair<std::string, std::string>> attachments;
   KvCacheLayout kvCache;
+  int64_t maxNumTokens = 0; ///< tokens one run takes at most (0: any)
 };
 
 /// Writes `plan` to `path` (format: runtime/include/azr/engine_format.h).

@@ -130,6 +130,25 @@ azr_status_t verifySymbols(azr_engine_t *engine) {
   return nullptr;
 }
 
+/// The most tokens one run takes (azc build --max_num_tokens) bounds the
+/// product of input_ids' dims, so the engine must have that input.
+azr_status_t verifyTokenBudget(azr_engine_t *engine) {
+  const int64_t budget = engine->meta->max_num_tokens();
+  if (budget == 0)
+    return nullptr;
+  for (size_t i = 0; i < engine->inputs.size(); ++i)
+    if (strcmp(engine->inputs[i].name, "input_ids") == 0 &&
+        engine->inputs[i].rank == 2)
+      engine->tokenInput = int(i);
+  if (budget < 0 || engine->tokenInput < 0)
+    REFUSE(AZR_STATUS_DATA_LOSS,
+           "%s: max_num_tokens %lld needs a positive budget and an input "
+           "input_ids [batch, sequence]",
+           engine->path.c_str(), (long long)budget);
+  engine->maxNumTokens = budget;
+  return nullptr;
+}
+
 /// Checks the paged KV cache layout, if the engine has one, and the two
 /// inputs through which a session hands it the batch's block tables and
 /// past lengths (azr_session_set_kv_sequences).
@@ -323,6 +342,8 @@ azr_status_t verifyProgram(azr_engine_t *engine) {
           signatures(meta->outputs(), Storage::Output, engine->outputs))
     return status;
   if (azr_status_t status = verifySymbols(engine))
+    return status;
+  if (azr_status_t status = verifyTokenBudget(engine))
     return status;
   if (azr_status_t status = verifyKvCache(engine))
     return status;
@@ -520,6 +541,10 @@ azr_status_t azr_engine_input_dim(const azr_engine_t *engine, size_t index,
   if (name)
     *name = range.name;
   return nullptr;
+}
+
+int64_t azr_engine_max_num_tokens(const azr_engine_t *engine) {
+  return engine ? engine->maxNumTokens : 0;
 }
 
 azr_status_t azr_engine_attachment(const azr_engine_t *engine, const char *name,

@@ -22,6 +22,9 @@ struct azr_engine_s {
   /// The verified KvCacheLayout (azc build --paged_kv_cache), if any.
   bool hasKvCache = false;
   azr::KvLayout kvLayout;
+  /// azc build --max_num_tokens (0: none), and input_ids' index (or -1).
+  int64_t maxNumTokens = 0;
+  int tokenInput = -1;
 
   /// Dynamic engines: the symbols (dims that vary at run time), each with
   /// the input dim it is read from, and every input dim's accepted range.

@@ -521,6 +521,17 @@ azr_status_t azr_session_run(azr_session_t *session) {
     if (!session->inputSet[i])
       return azr_status_make(AZR_STATUS_INVALID_ARGUMENT,
                              "input '%s' was not set", inputs[i].name);
+  if (const int tokenInput = session->engine->tokenInput; tokenInput >= 0) {
+    const std::vector<int64_t> &dims = session->inputDims[size_t(tokenInput)];
+    const int64_t tokens = dims[0] * dims[1];
+    if (tokens > session->engine->maxNumTokens)
+      return azr_status_make(
+          AZR_STATUS_OUT_OF_RANGE,
+          "input_ids %s holds %lld tokens; the engine takes at most %lld a "
+          "run (azc build --max_num_tokens)",
+          azr::formatShape(dims.data(), dims.size()).c_str(), (long long)tokens,
+          (long long)session->engine->maxNumTokens);
+  }
   if (azr_status_t status = prepareShapes(session))
     return status;
   const azr::schema::Engine *meta = session->engine->meta;

@@ -725,12 +725,22 @@ azr_generate_batch(azr_session_t *session, const azr_tokenizer_t *tokenizer,
       owners.push_back(i);
     }
   std::vector<std::vector<float>> promptLogits(count);
-  for (size_t first = 0; first < owners.size() && options->max_new_tokens;
-       first += size_t(maxRows)) {
-    std::vector<size_t> rows(
-        owners.begin() + long(first),
-        owners.begin() +
-            long(std::min(owners.size(), first + size_t(maxRows))));
+  // A prefill run takes as many prompts as the batch range and the token
+  // budget (rows x the longest prompt, azc build --max_num_tokens) allow.
+  const int64_t budget = azr_engine_max_num_tokens(engine);
+  for (size_t first = 0; first < owners.size() && options->max_new_tokens;) {
+    std::vector<size_t> rows;
+    size_t width = 0;
+    for (size_t k = first; k < owners.size() && rows.size() < size_t(maxRows);
+         ++k) {
+      const size_t wider = std::max(width, prompt_lengths[owners[k]]);
+      if (budget > 0 && !rows.empty() &&
+          int64_t((rows.size() + 1) * wider) > budget)
+        break;
+      rows.push_back(owners[k]);
+      width = wider;
+    }
+    first += rows.size();
     std::vector<std::vector<int64_t>> chunks;
     for (size_t i : rows)
       chunks.emplace_back(prompts[i], prompts[i] + prompt_lengths[i]);
@@ -750,7 +760,10 @@ azr_generate_batch(azr_session_t *session, const azr_tokenizer_t *tokenizer,
   for (std::vector<float> &logits : promptLogits)
     std::vector<float>().swap(logits);
 
-  // Decode: every live sequence one token per run, maxRows rows a run.
+  // Decode: every live sequence one token per run, maxRows rows a run
+  // (within the token budget too).
+  if (budget > 0 && budget < maxRows)
+    maxRows = budget;
   while (options->max_new_tokens) {
     std::vector<size_t> live;
     for (size_t i = 0; i < count; ++i)

@@ -92,6 +92,18 @@ def run_engine(args, engine, work, feeds):
 PAGED_BOUNDS = {"fp16": 2e-3, "bf16": 1.6e-2, "int8": 1.6e-2, "fp8": 0.25}
 
 
+def run_engine_status(args, engine, work, feeds):
+    """azr-run's error message for feeds it must refuse ('' if it ran)."""
+    os.makedirs(work, exist_ok=True)
+    cmd = [os.path.join(args.bin, "azr-run"), engine]
+    for name, array in feeds.items():
+        path = os.path.join(work, name + ".npy")
+        np.save(path, array)
+        cmd += ["--input", f"{name}={path}"]
+    run = subprocess.run(cmd, capture_output=True, text=True)
+    return run.stderr if run.returncode else ""
+
+
 def check(name, got, want, failed):
     err = np.abs(got.astype(np.float64) - want.astype(np.float64))
     ok = got.shape == want.shape and bool(np.all(err <= 1e-4 + 1e-4 * np.abs(want)))
@@ -277,6 +289,25 @@ def main():
         ok = got == [wants[2]] * 4 and peak == 3 + 4 * 2
         print(f"paged 4 samples of one prompt: {peak} blocks at most (20 unshared) "
               f"{'ok' if ok else 'MISMATCH'}")
+        failed.append(not ok)
+
+        # A token budget of 16 a run (--max_num_tokens): the batch's prompts
+        # no longer fit two to a prefill and are split, with the same
+        # tokens; a run of 2 x 16 tokens is refused.
+        budget = os.path.join(args.work, "paged-budget.azeng")
+        subprocess.run([os.path.join(args.bin, "azc"), "build", folder, "-o", budget,
+                        "--max_batch_size", "2", "--max_input_len", "16",
+                        "--max_output_len", "24", "--paged_kv_cache", "--tokens_per_block", "4",
+                        "--max_num_tokens", "16"], check=True, stdout=subprocess.DEVNULL)
+        cmd[1] = budget
+        run = subprocess.run(cmd, capture_output=True, check=True, text=True)
+        got = [[int(t) for t in l.split()[1:]] for l in run.stdout.splitlines()
+               if l.startswith("tokens[")]
+        wide = run_engine_status(args, budget, os.path.join(args.work, "budget"),
+                                 {"input_ids": np.zeros((2, 16), np.int64),
+                                  "position_ids": np.tile(np.arange(16), (2, 1))})
+        ok = got == wants and "holds 32 tokens; the engine takes at most 16" in wide
+        print(f"paged batch within 16 tokens a run: {'ok' if ok else 'MISMATCH ' + wide}")
         failed.append(not ok)
 
     # 5. Text in, text out, with the tokenizer the engine carries.

@@ -195,6 +195,9 @@ int main(int argc, char **argv) {
   buildApp->add_option("--max_output_len,--max-output-len", kv.maxOutputLen,
                        "tokens generated after the longest prompt: with "
                        "--max_input_len, the longest sequence the cache holds");
+  buildApp->add_option("--max_num_tokens,--max-num-tokens", kv.maxNumTokens,
+                       "tokens (batch x sequence of input_ids) one run takes "
+                       "at most: batched generation splits prefills to fit");
   buildApp->add_option("--max_seq_len,--max-seq-len", kv.maxSequenceLen,
                        "the longest sequence the cache holds (instead of "
                        "--max_input_len + --max_output_len)");

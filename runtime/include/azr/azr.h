@@ -130,6 +130,11 @@ azr_status_t azr_engine_input_dim(const azr_engine_t *engine, size_t index,
                                   size_t dim, int64_t *min, int64_t *max,
                                   const char **name);
 
+/* The most tokens (input_ids' batch x sequence) one run of the engine
+ * takes (azc build --max_num_tokens); 0 when only the ranges bound it. A
+ * larger run is an OUT_OF_RANGE status. */
+int64_t azr_engine_max_num_tokens(const azr_engine_t *engine);
+
 /* The bytes of the file `name` the engine carries ("tokenizer.json"), owned
  * by the engine; NOT_FOUND if it carries none of that name. */
 azr_status_t azr_engine_attachment(const azr_engine_t *engine, const char *name,
