@@ -40,6 +40,7 @@ namespace {
 /// The ops that compute on float values (not merely move them).
 bool computes(Operation *op) {
   static const llvm::StringSet<> kArithmetic = {"matmul",
+                                                "attention",
                                                 "gemm",
                                                 "conv",
                                                 "conv_transpose",

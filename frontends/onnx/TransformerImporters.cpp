@@ -960,7 +960,15 @@ LogicalResult importGroupQueryAttention(NodeContext &n) {
   } else if (n.attrInt("smooth_softmax", 0) > 0) {
     spec.sink = e.scalarLike(n.input(0), 0.0);
   }
-  Value out = mergeHeads(e, attend(e, q, presentKey, presentValue, spec));
+  // Plain causal attention over the cache is one op: the kernel fuses it,
+  // and azg-page-kv-cache can move the cache into the runtime.
+  const bool plain = spec.causal && spec.left < 0 && !spec.mask && !spec.sink &&
+                     spec.softcap == 0.0f;
+  Value out = mergeHeads(
+      e, plain ? e.op<azg::AttentionOp>(q, presentKey, presentValue,
+                                        e.b.getF32FloatAttr(spec.scale),
+                                        e.b.getBoolAttr(true))
+               : attend(e, q, presentKey, presentValue, spec));
   if (!e.ok())
     return failure();
   return n.setResults({out, presentKey, presentValue});
