@@ -68,15 +68,35 @@ void gemmTile(int64_t K, const float *A, int64_t lda, int64_t acs,
   }
 }
 
+void gemmTilePrepacked(int64_t K, const float *A, int64_t lda, int64_t acs,
+                       const float *packed, float *C, int64_t ldc,
+                       int64_t rowBegin, int64_t rowEnd, int64_t colBegin,
+                       int64_t colEnd) {
+  constexpr int64_t P = kPrepackedPanelWidth;
+  for (int64_t j0 = colBegin; j0 < colEnd; j0 += P) {
+    const int64_t n = std::min(P, colEnd - j0);
+    const float *panel = packed + (j0 / P) * K * P;
+    for (int64_t i = rowBegin; i < rowEnd; ++i) {
+      float acc[P] = {};
+      for (int64_t k = 0; k < K; ++k) {
+        const float a = A[i * lda + k * acs];
+        for (int64_t c = 0; c < P; ++c)
+          acc[c] += a * panel[k * P + c];
+      }
+      std::copy(acc, acc + n, C + i * ldc + j0);
+    }
+  }
+}
+
 const GemmPath &gemmPath() {
   static const GemmPath path = []() -> GemmPath {
 #if defined(__x86_64__)
     if (hasCpuFeature("avx512f") && hasCpuFeature("fma"))
-      return {"avx512", gemmTileAvx512};
+      return {"avx512", gemmTileAvx512, gemmTilePrepackedAvx512};
     if (hasCpuFeature("avx2") && hasCpuFeature("fma"))
-      return {"avx2", gemmTileAvx2};
+      return {"avx2", gemmTileAvx2, gemmTilePrepackedAvx2};
 #endif
-    return {"portable", gemmTile};
+    return {"portable", gemmTile, gemmTilePrepacked};
   }();
   return path;
 }
@@ -110,6 +130,7 @@ void parallelGemm(ThreadPool &pool, int64_t M, int64_t N, int64_t K,
                                std::max<int64_t>(K, 1));
   const int64_t minTasks = std::max<int64_t>(1, (1 << 18) / flopsPerTask);
   const GemmTileFn tile = gemmPath().tile;
+  const GemmPrepackedTileFn prepackedTile = gemmPath().prepackedTile;
   pool.parallelFor(tasks, minTasks, [&](int64_t begin, int64_t end) {
     for (int64_t t = begin; t < end; ++t) {
       const int64_t colBlock = t % colBlocks;
@@ -119,7 +140,10 @@ void parallelGemm(ThreadPool &pool, int64_t M, int64_t N, int64_t K,
       const int64_t i1 = std::min(M, i0 + panelRows);
       const int64_t j0 = colBlock * colWidth;
       const int64_t j1 = std::min(N, j0 + colWidth);
-      tile(K, b.A, b.lda, b.acs, b.B, b.ldb, b.C, b.ldc, i0, i1, j0, j1);
+      if (b.prepacked)
+        prepackedTile(K, b.A, b.lda, b.acs, b.B, b.C, b.ldc, i0, i1, j0, j1);
+      else
+        tile(K, b.A, b.lda, b.acs, b.B, b.ldb, b.C, b.ldc, i0, i1, j0, j1);
       if (epilogue)
         for (int64_t i = i0; i < i1; ++i)
           epilogue->apply(b.C + i * b.ldc + j0,
@@ -238,6 +262,50 @@ azr_status_t matmulKernel(const KernelContext &context) {
   return nullptr;
 }
 
+/// matmul_packed: input [..., K] times a weight packed at build into
+/// [ceil(N / 32), K, 32] column panels, with matmul's epilogue.
+azr_status_t matmulPackedKernel(const KernelContext &context) {
+  const char *op = "matmul_packed";
+  AZR_RETURN_IF_ERROR(checkArity(context, op, 2, 4, 1));
+  AZR_RETURN_IF_ERROR(checkF32(op, context));
+  const Tensor &input = context.input(0), &weight = context.input(1);
+  Tensor &out = context.output(0);
+  const int64_t K = context.attrs->getInt("K", -1);
+  const int64_t N = context.attrs->getInt("N", -1);
+  constexpr int64_t P = kPrepackedPanelWidth;
+  if (input.rank < 1 || input.dims[input.rank - 1] != K || weight.rank != 3 ||
+      weight.dims[0] != (N + P - 1) / P || weight.dims[1] != K ||
+      weight.dims[2] != P || out.rank != input.rank ||
+      out.dims[out.rank - 1] != N)
+    return AZR_INVALID("matmul_packed: input %s, weight %s and result %s do "
+                       "not fit K = %lld, N = %lld in panels of %lld",
+                       shapeString(input).c_str(), shapeString(weight).c_str(),
+                       shapeString(out).c_str(), (long long)K, (long long)N,
+                       (long long)P);
+  const int64_t M =
+      K > 0 ? input.numel() / K : out.numel() / std::max<int64_t>(N, 1);
+  Epilogue epilogue;
+  AZR_RETURN_IF_ERROR(parseActivation(op, *context.attrs, epilogue.activation));
+  if (context.numInputs > 2)
+    AZR_RETURN_IF_ERROR(
+        addEpilogueOperand(op, "bias", context.input(2), out, 1.0f, epilogue));
+  if (context.numInputs > 3)
+    AZR_RETURN_IF_ERROR(addEpilogueOperand(op, "residual", context.input(3),
+                                           out, 1.0f, epilogue));
+  GemmBatch product = {input.as<const float>(),
+                       K,
+                       1,
+                       weight.as<const float>(),
+                       0,
+                       out.as<float>(),
+                       N,
+                       0,
+                       N,
+                       /*prepacked=*/true};
+  parallelGemm(*context.pool, M, N, K, {product}, &epilogue);
+  return nullptr;
+}
+
 azr_status_t gemmKernel(const KernelContext &context) {
   const char *op = "gemm";
   AZR_RETURN_IF_ERROR(checkArity(context, op, 2, 3, 1));
@@ -295,6 +363,7 @@ azr_status_t gemmKernel(const KernelContext &context) {
 
 void addGemmKernels(KernelTable &table) {
   table.push_back({"matmul", guarded<matmulKernel>});
+  table.push_back({"matmul_packed", guarded<matmulPackedKernel>});
   table.push_back({"gemm", guarded<gemmKernel>});
 }
 

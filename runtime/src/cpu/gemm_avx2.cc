@@ -32,4 +32,13 @@ void azr::cpu::gemmTileAvx2(int64_t K, const float *A, int64_t lda, int64_t acs,
                                        rowEnd, colBegin, colEnd);
 }
 
+void azr::cpu::gemmTilePrepackedAvx2(int64_t K, const float *A, int64_t lda,
+                                     int64_t acs, const float *packed, float *C,
+                                     int64_t ldc, int64_t rowBegin,
+                                     int64_t rowEnd, int64_t colBegin,
+                                     int64_t colEnd) {
+  simd::gemmTilePrepackedSimd<simd::Avx2, 6, 2>(
+      K, A, lda, acs, packed, C, ldc, rowBegin, rowEnd, colBegin, colEnd);
+}
+
 AZR_TARGET_END

@@ -33,4 +33,16 @@ void azr::cpu::gemmTileAvx512(int64_t K, const float *A, int64_t lda,
                                           rowBegin, rowEnd, colBegin, colEnd);
 }
 
+void azr::cpu::gemmTilePrepackedAvx512(int64_t K, const float *A, int64_t lda,
+                                       int64_t acs, const float *packed,
+                                       float *C, int64_t ldc, int64_t rowBegin,
+                                       int64_t rowEnd, int64_t colBegin,
+                                       int64_t colEnd) {
+  simd::gemmTilePrepackedSimd<simd::Avx512, 12, 2>(
+      K, A, lda, acs, packed, C, ldc, rowBegin, rowEnd, colBegin, colEnd);
+}
+
+static_assert(azr::cpu::simd::kPanelWidth == azr::cpu::kPrepackedPanelWidth,
+              "matmul_packed's panels are the AVX-512 tile's");
+
 AZR_TARGET_END

@@ -14,7 +14,10 @@
 //
 // The packing of B is a hook (packedTile's PackB): the quantized matmul
 // dequantizes its weight blocks straight into the same panels and reuses
-// the micro-kernel unchanged.
+// the micro-kernel unchanged. A weight packed at build (matmul_packed:
+// column panels of kPanelWidth floats, each panel's K rows contiguous) is
+// read in place when the tile's panels have that width, and copied into
+// narrower ones otherwise.
 //
 // An ISA file defines a traits struct (vector type V, W lanes, load, store,
 // partial load/store of n < W lanes, fma, broadcast, add) and instantiates
@@ -33,6 +36,15 @@ namespace azr::cpu::simd {
 
 constexpr int64_t kKC = 256;   ///< rows of B per packed block
 constexpr int kSkinnyRows = 4; ///< at most this many rows: no packing
+/// Columns per panel of a weight packed at build (see panelOffset).
+constexpr int64_t kPanelWidth = 32;
+
+/// Where B[k, j] is in a weight packed at build: panel j / 32 holds rows
+/// 0..K-1 of its 32 columns, one row after another, zero padded past N.
+inline int64_t panelOffset(int64_t K, int64_t k, int64_t j) {
+  return (j / kPanelWidth) * K * kPanelWidth + k * kPanelWidth +
+         j % kPanelWidth;
+}
 
 /// C[rows, cols] (+)= packed A strip (kc x MR) * packed B panel (kc x NR).
 template <class T, int MR, int NV>
@@ -161,6 +173,40 @@ struct PackF32 {
   }
 };
 
+/// Panels of a weight packed at build: read in place when the tile's panel
+/// width is kPanelWidth and the panel starts on one (panelFor), else
+/// copied like any other source.
+struct PrepackedPanels {
+  const float *packed;
+  int64_t K;
+  void operator()(int64_t k0, int64_t kc, int64_t j, int64_t n, float *dst,
+                  int NR) const {
+    for (int64_t k = 0; k < kc; ++k) {
+      float *row = dst + k * NR;
+      for (int64_t c = 0; c < n; ++c)
+        row[c] = packed[panelOffset(K, k0 + k, j + c)];
+      std::fill(row + n, row + NR, 0.0f);
+    }
+  }
+};
+
+/// The panel for B[k0:k0+kc, j:j+n]: written into `scratch` by the hook,
+/// or, for weights packed at build in the tile's own layout, in place.
+template <class PackB>
+inline const float *panelFor(const PackB &packB, int64_t k0, int64_t kc,
+                             int64_t j, int64_t n, float *scratch, int NR) {
+  packB(k0, kc, j, n, scratch, NR);
+  return scratch;
+}
+inline const float *panelFor(const PrepackedPanels &packB, int64_t k0,
+                             int64_t kc, int64_t j, int64_t n, float *scratch,
+                             int NR) {
+  if (NR == kPanelWidth && j % kPanelWidth == 0)
+    return packB.packed + panelOffset(packB.K, k0, j);
+  packB(k0, kc, j, n, scratch, NR);
+  return scratch;
+}
+
 /// C[rowBegin:rowEnd, colBegin:colEnd] = A * B (overwritten), always through
 /// packed panels. `packB(k0, kc, j, n, dst, NR)` writes B[k0:k0+kc, j:j+n]
 /// into dst[k * NR + col], zero for col >= n: B may be stored in any form
@@ -181,14 +227,17 @@ inline void packedTile(int64_t K, const float *A, int64_t lda, int64_t acs,
   constexpr int NR = NV * T::W;
   const int64_t panels = (cols + NR - 1) / NR;
   thread_local std::vector<float> packA, packBuf;
+  thread_local std::vector<const float *> panelAt;
   packA.resize(size_t(kKC * MR));
   packBuf.resize(size_t(kKC * NR * panels));
+  panelAt.resize(size_t(panels));
   for (int64_t k0 = 0; k0 < K; k0 += kKC) {
     const int64_t kc = std::min(kKC, K - k0);
     for (int64_t p = 0; p < panels; ++p) {
       const int64_t j = colBegin + p * NR;
-      packB(k0, kc, j, std::min<int64_t>(NR, colEnd - j),
-            packBuf.data() + p * kc * NR, NR);
+      panelAt[size_t(p)] =
+          panelFor(packB, k0, kc, j, std::min<int64_t>(NR, colEnd - j),
+                   packBuf.data() + p * kc * NR, NR);
     }
     for (int64_t i = rowBegin; i < rowEnd; i += MR) {
       const int m = int(std::min<int64_t>(MR, rowEnd - i));
@@ -205,9 +254,9 @@ inline void packedTile(int64_t K, const float *A, int64_t lda, int64_t acs,
       }
       for (int64_t p = 0; p < panels; ++p) {
         const int64_t j = colBegin + p * NR;
-        microKernel<T, MR, NV>(kc, pa, packBuf.data() + p * kc * NR,
-                               C + i * ldc + j, ldc, m,
-                               int(std::min<int64_t>(NR, colEnd - j)), k0 > 0);
+        microKernel<T, MR, NV>(kc, pa, panelAt[size_t(p)], C + i * ldc + j, ldc,
+                               m, int(std::min<int64_t>(NR, colEnd - j)),
+                               k0 > 0);
       }
     }
   }
@@ -227,6 +276,67 @@ inline void gemmTileSimd(int64_t K, const float *A, int64_t lda, int64_t acs,
   }
   packedTile<T, MR, NV>(K, A, lda, acs, PackF32{B, ldb}, C, ldc, rowBegin,
                         rowEnd, colBegin, colEnd);
+}
+
+/// R rows of C[:, colBegin:colEnd] = A * B for a weight packed at build,
+/// colBegin a multiple of kPanelWidth: each panel streamed once, in place.
+template <class T, int R>
+inline void skinnyRowsPrepacked(int64_t K, const float *A, int64_t lda,
+                                int64_t acs, const float *packed, float *C,
+                                int64_t ldc, int64_t colBegin, int64_t colEnd) {
+  using V = typename T::V;
+  constexpr int W = T::W, NV = int(kPanelWidth) / W;
+  for (int64_t j0 = colBegin; j0 < colEnd; j0 += kPanelWidth) {
+    const int cols = int(std::min<int64_t>(kPanelWidth, colEnd - j0));
+    const float *panel = packed + panelOffset(K, 0, j0);
+    V acc[R][NV];
+    for (int r = 0; r < R; ++r)
+      for (int v = 0; v < NV; ++v)
+        acc[r][v] = T::zero();
+    for (int64_t k = 0; k < K; ++k) {
+      V bv[NV];
+      for (int v = 0; v < NV; ++v)
+        bv[v] = T::load(panel + k * kPanelWidth + v * W);
+      for (int r = 0; r < R; ++r) {
+        V a = T::broadcast(A + r * lda + k * acs);
+        for (int v = 0; v < NV; ++v)
+          acc[r][v] = T::fma(a, bv[v], acc[r][v]);
+      }
+    }
+    for (int r = 0; r < R; ++r)
+      for (int v = 0; v < NV; ++v) {
+        int n = std::min(W, cols - v * W);
+        if (n <= 0)
+          break;
+        float *c = C + r * ldc + j0 + v * W;
+        if (n == W)
+          T::store(c, acc[r][v]);
+        else
+          T::storePartial(c, acc[r][v], n);
+      }
+  }
+}
+
+/// C[rowBegin:rowEnd, colBegin:colEnd] = A * B (overwritten) for a weight
+/// packed at build; colBegin is a multiple of kPanelWidth.
+template <class T, int MR, int NV>
+inline void gemmTilePrepackedSimd(int64_t K, const float *A, int64_t lda,
+                                  int64_t acs, const float *packed, float *C,
+                                  int64_t ldc, int64_t rowBegin, int64_t rowEnd,
+                                  int64_t colBegin, int64_t colEnd) {
+  const int64_t rows = rowEnd - rowBegin;
+  if (K > 0 && rows > 0 && rows <= kSkinnyRows && colEnd > colBegin) {
+    int64_t i = rowBegin;
+    for (; i + 2 <= rowEnd; i += 2)
+      skinnyRowsPrepacked<T, 2>(K, A + i * lda, lda, acs, packed, C + i * ldc,
+                                ldc, colBegin, colEnd);
+    if (i < rowEnd)
+      skinnyRowsPrepacked<T, 1>(K, A + i * lda, lda, acs, packed, C + i * ldc,
+                                ldc, colBegin, colEnd);
+    return;
+  }
+  packedTile<T, MR, NV>(K, A, lda, acs, PrepackedPanels{packed, K}, C, ldc,
+                        rowBegin, rowEnd, colBegin, colEnd);
 }
 
 } // namespace azr::cpu::simd

@@ -431,7 +431,27 @@ void gemmTile(int64_t K, const float *A, int64_t lda, int64_t acs,
               const float *B, int64_t ldb, float *C, int64_t ldc,
               int64_t rowBegin, int64_t rowEnd, int64_t colBegin,
               int64_t colEnd);
+/// The same for a weight packed at build (matmul_packed): `packed` holds
+/// column panels of 32 floats (gemm_simd.h, panelOffset); colBegin is a
+/// multiple of 32.
+using GemmPrepackedTileFn = void (*)(int64_t K, const float *A, int64_t lda,
+                                     int64_t acs, const float *packed, float *C,
+                                     int64_t ldc, int64_t rowBegin,
+                                     int64_t rowEnd, int64_t colBegin,
+                                     int64_t colEnd);
+void gemmTilePrepacked(int64_t K, const float *A, int64_t lda, int64_t acs,
+                       const float *packed, float *C, int64_t ldc,
+                       int64_t rowBegin, int64_t rowEnd, int64_t colBegin,
+                       int64_t colEnd);
 #if defined(__x86_64__)
+void gemmTilePrepackedAvx2(int64_t K, const float *A, int64_t lda, int64_t acs,
+                           const float *packed, float *C, int64_t ldc,
+                           int64_t rowBegin, int64_t rowEnd, int64_t colBegin,
+                           int64_t colEnd);
+void gemmTilePrepackedAvx512(int64_t K, const float *A, int64_t lda,
+                             int64_t acs, const float *packed, float *C,
+                             int64_t ldc, int64_t rowBegin, int64_t rowEnd,
+                             int64_t colBegin, int64_t colEnd);
 void gemmTileAvx2(int64_t K, const float *A, int64_t lda, int64_t acs,
                   const float *B, int64_t ldb, float *C, int64_t ldc,
                   int64_t rowBegin, int64_t rowEnd, int64_t colBegin,
@@ -447,6 +467,7 @@ void gemmTileAvx512(int64_t K, const float *A, int64_t lda, int64_t acs,
 struct GemmPath {
   const char *name;
   GemmTileFn tile;
+  GemmPrepackedTileFn prepackedTile;
 };
 const GemmPath &gemmPath();
 
@@ -460,6 +481,8 @@ struct GemmBatch {
   float *C;
   int64_t ldc;
   int64_t flatBase, flatRowStride;
+  /// B is packed at build in 32-column panels (ldb unused).
+  bool prepacked = false;
 };
 
 /// Runs every batch's M x N x K product on the pool, tiles split over rows
@@ -473,6 +496,8 @@ void parallelGemm(ThreadPool &pool, int64_t M, int64_t N, int64_t K,
 constexpr int64_t kGemmRowBlock = 4;
 constexpr int64_t kGemmRowPanel = 72;
 constexpr int64_t kGemmColBlock = 256;
+/// Columns per panel of a weight matmul_packed reads (packed at build).
+constexpr int64_t kPrepackedPanelWidth = 32;
 
 } // namespace azr::cpu
 

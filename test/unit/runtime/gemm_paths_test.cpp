@@ -22,7 +22,22 @@ struct Case {
   bool transposedA;
 };
 
-void checkCase(const Case &c, std::mt19937 &rng) {
+/// B [K, N] in matmul_packed's layout: 32-column panels, each K rows long,
+/// zero padded past N.
+std::vector<float> packPanels(const std::vector<float> &B, int64_t K,
+                              int64_t N) {
+  const int64_t P = azr::cpu::kPrepackedPanelWidth;
+  const int64_t panels = (N + P - 1) / P;
+  std::vector<float> packed(size_t(panels * K * P), 0.0f);
+  for (int64_t k = 0; k < K; ++k)
+    for (int64_t j = 0; j < N; ++j)
+      packed[size_t((j / P) * K * P + k * P + j % P)] = B[size_t(k * N + j)];
+  return packed;
+}
+
+/// Checks C against the double product; `prepacked` runs the tile that
+/// reads B packed at build, over column ranges that start on panels.
+void checkCase(const Case &c, std::mt19937 &rng, bool prepacked = false) {
   std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
   std::vector<float> A(size_t(c.M * c.K)), B(size_t(c.K * c.N));
   for (float &x : A)
@@ -32,8 +47,18 @@ void checkCase(const Case &c, std::mt19937 &rng) {
   // A is read through (lda, acs): row-major, or stored transposed.
   const int64_t lda = c.transposedA ? 1 : c.K, acs = c.transposedA ? c.M : 1;
   std::vector<float> C(size_t(c.M * c.N), NAN);
-  gemmPath().tile(c.K, A.data(), lda, acs, B.data(), c.N, C.data(), c.N, 0, c.M,
-                  0, c.N);
+  if (prepacked) {
+    std::vector<float> packed = packPanels(B, c.K, c.N);
+    // Two column ranges, split on a panel boundary, as parallelGemm does.
+    const int64_t split = std::min<int64_t>(c.N, 64);
+    gemmPath().prepackedTile(c.K, A.data(), lda, acs, packed.data(), C.data(),
+                             c.N, 0, c.M, 0, split);
+    gemmPath().prepackedTile(c.K, A.data(), lda, acs, packed.data(), C.data(),
+                             c.N, 0, c.M, split, c.N);
+  } else {
+    gemmPath().tile(c.K, A.data(), lda, acs, B.data(), c.N, C.data(), c.N, 0,
+                    c.M, 0, c.N);
+  }
   for (int64_t i = 0; i < c.M; ++i)
     for (int64_t j = 0; j < c.N; ++j) {
       double sum = 0, magnitude = 0;
@@ -61,6 +86,17 @@ TEST(GemmPaths, MatchesDoubleReferenceOnAwkwardShapes) {
         checkCase({M, N, K, (M + N + K) % 2 == 1}, rng);
   checkCase({130, 300, 600, false}, rng);
   checkCase({6, 1000, 1000, true}, rng);
+}
+
+// The same reference for weights packed at build (matmul_packed): the
+// AVX-512 tile reads the panels in place, the others copy them.
+TEST(GemmPaths, PrepackedWeightsMatchDoubleReference) {
+  std::mt19937 rng(11);
+  for (int64_t M : {1, 2, 3, 5, 13, 73})
+    for (int64_t N : {1, 31, 32, 33, 64, 65, 257})
+      for (int64_t K : {1, 7, 256, 257})
+        checkCase({M, N, K, (M + N + K) % 2 == 1}, rng, /*prepacked=*/true);
+  checkCase({130, 300, 600, false}, rng, true);
 }
 
 TEST(GemmPaths, EmptyKGivesZeros) {

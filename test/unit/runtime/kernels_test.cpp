@@ -51,7 +51,7 @@ TEST(CpuRegistry, EveryOpHasAKernel) {
       // rotary.cc
       "rotary_embedding",
       // matmul_nbits.cc, matmul_half.cc
-      "matmul_nbits", "matmul_half",
+      "matmul_nbits", "matmul_half", "matmul_packed",
       // attention.cc
       "attention", "paged_attention"};
   std::vector<std::string> names = kernelNames();
@@ -219,6 +219,48 @@ TEST(CpuMatMul, EpilogueBiasResidualActivation) {
                 {f32(a, aDims), f32(b, bDims), f32(bias, {13}), absent()},
                 {f32(out, outDims)}));
   EXPECT_NEAR(out[17], ref[17] + bias[4], 1e-5);
+}
+
+// matmul_packed reads its weight in 32-column panels packed at build; it
+// must give matmul's result bit for bit (the same tiles and k order on the
+// AVX-512 path; the other paths copy panels into their own), epilogue
+// included, for decode-like (1 and 3 rows) and prefill-like shapes.
+TEST(CpuMatMul, PackedWeightsEqualMatmul) {
+  for (Dims dims : {Dims{1, 64, 1000}, Dims{3, 255, 33}, Dims{67, 300, 520},
+                    Dims{130, 7, 32}}) {
+    const int64_t M = dims[0], K = dims[1], N = dims[2], P = 32;
+    auto a = randomFloats(size_t(M * K), 8), b = randomFloats(size_t(K * N), 9);
+    auto bias = randomFloats(size_t(N), 10);
+    const int64_t panels = (N + P - 1) / P;
+    std::vector<float> packed(size_t(panels * K * P), 0.0f);
+    for (int64_t k = 0; k < K; ++k)
+      for (int64_t j = 0; j < N; ++j)
+        packed[size_t((j / P) * K * P + k * P + j % P)] = b[size_t(k * N + j)];
+    MapAttrs attrs;
+    attrs.strings["activation"] = "gelu";
+    std::vector<float> want(size_t(M * N)), got(size_t(M * N));
+    ASSERT_OK(run("matmul",
+                  {f32(a, {M, K}), f32(b, {K, N}), f32(bias, {N}), absent()},
+                  {f32(want, {M, N})}, attrs));
+    attrs.ints["K"] = K;
+    attrs.ints["N"] = N;
+    ASSERT_OK(run(
+        "matmul_packed",
+        {f32(a, {M, K}), f32(packed, {panels, K, P}), f32(bias, {N}), absent()},
+        {f32(got, {M, N})}, attrs));
+    for (size_t i = 0; i < got.size(); ++i)
+      ASSERT_EQ(got[i], want[i])
+          << "M=" << M << " K=" << K << " N=" << N << " element " << i;
+  }
+  // A weight that does not fit K and N is refused, not read out of bounds.
+  MapAttrs attrs;
+  attrs.ints["K"] = 4;
+  attrs.ints["N"] = 40;
+  std::vector<float> x(8), w(32 * 4), y(80);
+  EXPECT_TRUE(
+      contains(run("matmul_packed", {f32(x, {2, 4}), f32(w, {1, 4, 32})},
+                   {f32(y, {2, 40})}, attrs),
+               "do not fit K = 4, N = 40"));
 }
 
 TEST(CpuMatMul, ThreadCountDoesNotChangeResults) {
