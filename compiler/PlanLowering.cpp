@@ -186,6 +186,10 @@ SmallVector<mlir::Value> kernelOperands(Operation *op) {
             m.getInput(), m.getWeight(),   m.getScales(),    m.getZeroPoints(),
             m.getBias(),  m.getResidual(), m.getScaleSteps()};
       })
+      .Case([](azg::MatMulPackedOp m) {
+        return SmallVector<mlir::Value>{m.getInput(), m.getWeight(),
+                                        m.getBias(), m.getResidual()};
+      })
       .Case([](azg::MatMulHalfOp m) {
         return SmallVector<mlir::Value>{m.getInput(), m.getWeight(),
                                         m.getBias(), m.getResidual()};

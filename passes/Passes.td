@@ -73,6 +73,19 @@ def PageKvCache : Pass<"azg-page-kv-cache", "mlir::func::FuncOp"> {
   let dependentDialects = ["azc::azg::AzgDialect"];
 }
 
+def PackWeights : Pass<"azg-pack-weights", "mlir::func::FuncOp"> {
+  let summary = "store constant matmul weights as the GEMM tiles read them";
+  let description = [{
+    Rewrites `azg.matmul` by an f32 2-D constant that nothing else reads
+    into `azg.matmul_packed`, its weight packed at build into column panels
+    of 32 (each panel's K rows contiguous), so the kernel packs nothing at
+    run time. Exact: the same terms are summed in the same order. Skipped
+    where padding the last panel would cost much (N not a multiple of 32
+    and below 256).
+  }];
+  let dependentDialects = ["azc::azg::AzgDialect"];
+}
+
 def FuseElementwise : Pass<"azg-fuse-elementwise", "mlir::func::FuncOp"> {
   let summary = "recognize ops exporters spell as elementwise chains";
   let description = [{

@@ -3,7 +3,9 @@
 // Shapes first (everything after benefits from static types), then the
 // products of dequantized weights (QDQ models) become quantized-weight
 // products, then the elementwise recognitions that expose activations,
-// then epilogue fusion, then cleanup. Weight quantization comes before all
+// then epilogue fusion, then the packing of constant matmul weights into
+// the GEMM's panels (after fusion, whose epilogues it carries), then
+// cleanup. Weight quantization comes before all
 // of it, once per build: it reads only weights, so the shapes of a dynamic
 // build's grid points do not change it. The KV-cache layout also runs once
 // per build, after quantization and before shapes are fixed: it changes
@@ -41,6 +43,7 @@ void azc::buildOptimizationPipeline(mlir::OpPassManager &pm,
   func.addPass(createWidenHalfCompute());
   func.addPass(createFuseElementwise());
   func.addPass(createFuseEpilogues());
+  func.addPass(createPackWeights());
   func.addPass(mlir::createCSEPass());
   func.addPass(mlir::createCanonicalizerPass());
 }

@@ -194,6 +194,27 @@ LogicalResult MatMulHalfOp::verify() {
   return verifyResidual(*this, getResidual(), rankedType(getOutput()));
 }
 
+LogicalResult MatMulPackedOp::verify() {
+  if (failed(verifyEpilogue(*this)))
+    return failure();
+  RankedTensorType weight = rankedType(getWeight());
+  const int64_t N = getN();
+  if (N <= 0 || weight.getRank() != 3 || !weight.hasStaticShape() ||
+      weight.getDimSize(2) != 32 || weight.getDimSize(0) != (N + 31) / 32)
+    return emitOpError("weight must be [ceil(N / 32), K, 32] panels for N=")
+           << N << ", got " << weight;
+  const int64_t K = weight.getDimSize(1);
+  if (dimsConflict(rankedType(getInput()).getShape().back(), K))
+    return emitOpError("input ")
+           << getInput().getType() << " does not end in K=" << K
+           << " of the packed weight " << weight;
+  if (getBias() && rankedType(getBias()).hasStaticShape() &&
+      rankedType(getBias()).getNumElements() != N)
+    return emitOpError("bias must hold N=")
+           << N << " values, got " << getBias().getType();
+  return verifyResidual(*this, getResidual(), rankedType(getOutput()));
+}
+
 LogicalResult GemmOp::verify() {
   if (failed(verifyEpilogue(*this)))
     return failure();

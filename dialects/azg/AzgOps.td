@@ -301,6 +301,41 @@ def Azg_MatMulHalfOp : Azg_Op<"matmul_half", [AttrSizedOperandSegments]> {
   let hasVerifier = 1;
 }
 
+def Azg_MatMulPackedOp : Azg_Op<"matmul_packed", [AttrSizedOperandSegments]> {
+  let summary = "matrix product with a weight packed for the GEMM tiles";
+  let description = [{
+    `input [..., K] @ W` for an f32 weight W [K, N] stored as column panels
+    of 32: `weight` is [ceil(N / 32), K, 32] and W[k, j] is
+    weight[j / 32, k, j % 32] (zero past N), then the epilogue of
+    `azg.matmul`. Each panel is the block the AVX-512 GEMM tile multiplies,
+    laid out as it reads it, so the kernel packs nothing at run time;
+    `azg-pack-weights` forms it from matmuls by constant weights.
+  }];
+  let arguments = !con((ins RankedTensorOf<[F32]>:$input,
+                            RankedTensorOf<[F32]>:$weight,
+                            Optional<RankedTensorOf<[F32]>>:$bias,
+                            Optional<RankedTensorOf<[F32]>>:$residual,
+                            I64Attr:$N),
+                       Azg_EpilogueAttrs);
+  let results = (outs RankedTensorOf<[F32]>:$output);
+  let assemblyFormat = [{
+    $input `,` $weight (`bias` `(` $bias^ `)`)? (`residual` `(` $residual^ `)`)?
+    attr-dict `:` functional-type(operands, results)
+  }];
+  let inferBody = [{
+    auto input = ::llvm::cast<::mlir::RankedTensorType>(
+        adaptor.getInput().getType());
+    if (input.getRank() == 0)
+      return ::mlir::emitOptionalError(location,
+          "matmul_packed needs an input of rank >= 1");
+    ::llvm::SmallVector<int64_t> shape(input.getShape());
+    shape.back() = adaptor.getN();
+    inferredReturnTypes.push_back(input.clone(shape));
+    return ::mlir::success();
+  }];
+  let hasVerifier = 1;
+}
+
 def Azg_GemmOp : Azg_Op<"gemm"> {
   let summary = "general matrix multiply (ONNX Gemm) with a fused epilogue";
   let description = [{

@@ -200,3 +200,11 @@ func.func @paged_attention_table(%q: tensor<2x4x1x16xf32>, %k: tensor<2x4x1x16xf
   %0 = azg.paged_attention %q, %k, %k, %t, %p {layer = 0 : i64, scale = 1.0 : f32} : (tensor<2x4x1x16xf32>, tensor<2x4x1x16xf32>, tensor<2x4x1x16xf32>, tensor<3x4xi32>, tensor<2xi32>) -> tensor<2x4x1x16xf32>
   return %0 : tensor<2x4x1x16xf32>
 }
+
+// -----
+
+func.func @matmul_packed_panels(%x: tensor<3x16xf32>, %w: tensor<1x16x32xf32>) -> tensor<3x40xf32> {
+  // expected-error @+1 {{weight must be [ceil(N / 32), K, 32] panels for N=40}}
+  %0 = azg.matmul_packed %x, %w {N = 40 : i64} : (tensor<3x16xf32>, tensor<1x16x32xf32>) -> tensor<3x40xf32>
+  return %0 : tensor<3x40xf32>
+}

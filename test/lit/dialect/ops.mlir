@@ -217,6 +217,14 @@ func.func @rotary(%x: tensor<2x5x4x16xf32>, %c: tensor<1x5x4xf32>, %y: tensor<2x
   return %0, %1 : tensor<2x5x4x16xf32>, tensor<2x4x?x16xf16>
 }
 
+// A weight packed in 32-column panels: N = 40 pads the second panel.
+// CHECK-LABEL: func.func @matmul_packed
+// CHECK: azg.matmul_packed %{{.*}}, %{{.*}} bias(%{{.*}}) {N = 40 : i64, activation = #azg<activation relu>}
+func.func @matmul_packed(%x: tensor<3x16xf32>, %w: tensor<2x16x32xf32>, %b: tensor<40xf32>) -> tensor<3x40xf32> {
+  %0 = azg.matmul_packed %x, %w bias(%b) {N = 40 : i64, activation = #azg<activation relu>} : (tensor<3x16xf32>, tensor<2x16x32xf32>, tensor<40xf32>) -> tensor<3x40xf32>
+  return %0 : tensor<3x40xf32>
+}
+
 // Eight query heads over two key/value heads; a 3-token chunk after a
 // cache of 7, and the paged form that stores the chunk in the cache.
 // CHECK-LABEL: func.func @attention

@@ -242,7 +242,6 @@ TEST(CpuMatMul, PackedWeightsEqualMatmul) {
     ASSERT_OK(run("matmul",
                   {f32(a, {M, K}), f32(b, {K, N}), f32(bias, {N}), absent()},
                   {f32(want, {M, N})}, attrs));
-    attrs.ints["K"] = K;
     attrs.ints["N"] = N;
     ASSERT_OK(run(
         "matmul_packed",
@@ -254,7 +253,6 @@ TEST(CpuMatMul, PackedWeightsEqualMatmul) {
   }
   // A weight that does not fit K and N is refused, not read out of bounds.
   MapAttrs attrs;
-  attrs.ints["K"] = 4;
   attrs.ints["N"] = 40;
   std::vector<float> x(8), w(32 * 4), y(80);
   EXPECT_TRUE(
