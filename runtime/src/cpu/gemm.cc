@@ -270,7 +270,7 @@ azr_status_t matmulPackedKernel(const KernelContext &context) {
   AZR_RETURN_IF_ERROR(checkF32(op, context));
   const Tensor &input = context.input(0), &weight = context.input(1);
   Tensor &out = context.output(0);
-  const int64_t K = context.attrs->getInt("K", -1);
+  const int64_t K = weight.rank == 3 ? weight.dims[1] : -1;
   const int64_t N = context.attrs->getInt("N", -1);
   constexpr int64_t P = kPrepackedPanelWidth;
   if (input.rank < 1 || input.dims[input.rank - 1] != K || weight.rank != 3 ||
