@@ -58,6 +58,10 @@ if [ -x build/bin/azc ]; then
   # A dynamic engine with a dim that is a sum of symbols.
   build/bin/azc build "$corpus/onnx/derived_dims.onnx" -o "$corpus/derived.azeng" \
     --max_batch_size 2 --shape-range seq=1..4 --shape-range past=0..3 >/dev/null
+  # A decoder with a paged KV cache (its KvCacheLayout and token budget).
+  build/bin/azc build "$corpus/checkpoints/good" -o "$corpus/paged.azeng" \
+    --max_batch_size 2 --max_input_len 4 --max_output_len 4 --paged_kv_cache \
+    --kv_cache_dtype int8 --max_num_tokens 6 >/dev/null
   python3 - "$corpus" <<'PYTHON'
 import struct, sys, glob, os
 corpus = sys.argv[1]
