@@ -713,7 +713,8 @@ azr_generate_batch(azr_session_t *session, const azr_tokenizer_t *tokenizer,
     sequences[i].prompt = i;
     sequences[i].seen.assign(prompts[i], prompts[i] + prompt_lengths[i]);
     sequences[i].random.state = options->sampling.seed + i;
-    timing.prompt_tokens += prompt_lengths[i];
+    if (owner[i] == i)
+      timing.prompt_tokens += prompt_lengths[i];
   }
   // Prefill the distinct prompts, maxRows at a time, then fork the rest.
   std::vector<size_t> owners;

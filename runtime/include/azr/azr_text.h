@@ -106,9 +106,10 @@ azr_status_t azr_generate(azr_session_t *session,
                           azr_generate_stats_t *stats);
 
 typedef struct azr_generate_batch_stats_s {
-  size_t prompt_tokens, new_tokens; /* over all sequences */
-  size_t decode_runs;               /* runs after the prefill */
-  size_t kv_blocks_peak;            /* cache blocks in use at most */
+  size_t prompt_tokens;  /* prefilled: identical prompts count once */
+  size_t new_tokens;     /* over all sequences */
+  size_t decode_runs;    /* runs after the prefill */
+  size_t kv_blocks_peak; /* cache blocks in use at most */
   double prefill_seconds, decode_seconds;
 } azr_generate_batch_stats_t;
 
