@@ -59,6 +59,17 @@ template <Reduce R> azr_status_t reduceKernel(const KernelContext &context) {
   const Tensor &in = context.input(0), &out = context.output(0);
   ReductionShape s;
   AZR_RETURN_IF_ERROR(s.init(op, in, out, *context.attrs));
+  if constexpr (R == Reduce::max || R == Reduce::min) {
+    // Booleans (bytes 0 or 1): max is any, min is all. An empty set gives
+    // the identity, 0 or 255 as bytes, so false or true once normalized.
+    if (in.dtype == DType::i1 && out.dtype == DType::i1) {
+      uint8_t *y = out.as<uint8_t>();
+      reduce<R>(s, in.as<const uint8_t>(), y, *context.pool);
+      for (int64_t i = 0; i < out.numel(); ++i)
+        y[i] = y[i] != 0;
+      return nullptr;
+    }
+  }
   return dispatchArith(in.dtype, op, [&](auto tag) -> azr_status_t {
     using T = decltype(tag);
     reduce<R>(s, in.as<const T>(), out.as<T>(), *context.pool);

@@ -165,6 +165,27 @@ TEST(CpuReduceMath, IntegersWrapAndErrors) {
   EXPECT_NE(run("reduce_l1", {f32(f, {2, 3})}, {f32(g, {4})}, attrs), "");
 }
 
+// Booleans: reduce_max is "any", reduce_min "all"; over an empty set they
+// give the identities, false and true (ONNX's reduce_*_bool tests).
+TEST(CpuReduceMath, BooleanMaxIsAnyMinIsAll) {
+  std::vector<uint8_t> x = {0, 1, 0, 1, 1, 1}, y(2);
+  MapAttrs attrs;
+  attrs.intLists["axes"] = {1};
+  ASSERT_OK(run("reduce_max", {view(x, DType::i1, {2, 3})},
+                {view(y, DType::i1, {2})}, attrs));
+  EXPECT_EQ(y, (std::vector<uint8_t>{1, 1}));
+  ASSERT_OK(run("reduce_min", {view(x, DType::i1, {2, 3})},
+                {view(y, DType::i1, {2})}, attrs));
+  EXPECT_EQ(y, (std::vector<uint8_t>{0, 1}));
+  std::vector<uint8_t> empty, e(2);
+  ASSERT_OK(run("reduce_max", {view(empty, DType::i1, {2, 0})},
+                {view(e, DType::i1, {2})}, attrs));
+  EXPECT_EQ(e, (std::vector<uint8_t>{0, 0}));
+  ASSERT_OK(run("reduce_min", {view(empty, DType::i1, {2, 0})},
+                {view(e, DType::i1, {2})}, attrs));
+  EXPECT_EQ(e, (std::vector<uint8_t>{1, 1}));
+}
+
 TEST(CpuLogSoftmax, OnnxExampleAndAxes) {
   std::vector<float> x = {-1, 0, 1}, y(3);
   ASSERT_OK(run("log_softmax", {f32(x, {1, 3})}, {f32(y, {1, 3})}));
