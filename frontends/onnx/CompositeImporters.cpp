@@ -164,8 +164,15 @@ template <bool toSpace> LogicalResult importBlockShuffle(NodeContext &n) {
   } else {
     if (h % bs || w % bs)
       return n.error("spatial dims must be divisible by blocksize");
+    // DCR: output channel (bh * bs + bw) * C + c; CRD (the inverse of
+    // DepthToSpace's CRD): c * bs^2 + bh * bs + bw.
+    std::string mode = n.attrString("mode", "DCR");
+    if (mode != "DCR" && mode != "CRD")
+      return n.error("unknown mode '" + mode + "'");
     return n.setResult(reshapeTransposeReshape(
-        n, x, {nd, c, h / bs, bs, w / bs, bs}, {0, 3, 5, 1, 2, 4},
+        n, x, {nd, c, h / bs, bs, w / bs, bs},
+        mode == "DCR" ? ArrayRef<int64_t>{0, 3, 5, 1, 2, 4}
+                      : ArrayRef<int64_t>{0, 1, 3, 5, 2, 4},
         {nd, c * bs * bs, h / bs, w / bs}));
   }
 }
