@@ -8,6 +8,7 @@
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/OwningOpRef.h"
+#include "llvm/Support/JSON.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <memory>
@@ -193,6 +194,10 @@ bool measureEngine(const EvalOptions &options, EvalResult &result,
 /// options.json).
 bool evalEngine(const EvalOptions &options, llvm::raw_ostream &os,
                 std::string &error);
+/// Writes `report` to `path` as indented JSON (azc eval --json).
+bool writeJsonReport(const std::string &path, llvm::json::Object report,
+                     std::string &error);
+
 /// `azc eval --perplexity`: the perplexity of a language-model engine (and
 /// of the reference, if any) on a text file (see Perplexity.cpp).
 bool evalPerplexity(const EvalOptions &options, llvm::raw_ostream &os,

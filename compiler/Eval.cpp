@@ -266,14 +266,18 @@ bool azc::evalEngine(const EvalOptions &options, llvm::raw_ostream &os,
     report["reference_perplexity"] = result.referencePerplexity;
     report["perplexity_tokens"] = result.perplexityTokens;
   }
-  if (!options.json.empty()) {
-    std::error_code ec;
-    llvm::raw_fd_ostream out(options.json, ec);
-    if (ec) {
-      error = "cannot write '" + options.json + "': " + ec.message();
-      return false;
-    }
-    out << llvm::formatv("{0:2}", llvm::json::Value(std::move(report))) << "\n";
+  return options.json.empty() ||
+         writeJsonReport(options.json, std::move(report), error);
+}
+
+bool azc::writeJsonReport(const std::string &path, llvm::json::Object report,
+                          std::string &error) {
+  std::error_code ec;
+  llvm::raw_fd_ostream out(path, ec);
+  if (ec) {
+    error = "cannot write '" + path + "': " + ec.message();
+    return false;
   }
+  out << llvm::formatv("{0:2}", llvm::json::Value(std::move(report))) << "\n";
   return true;
 }

@@ -182,14 +182,6 @@ bool azc::evalPerplexity(const EvalOptions &options, llvm::raw_ostream &os,
     report["reference_perplexity"] = referencePerplexity;
   }
   os << "\n";
-  if (!options.json.empty()) {
-    std::error_code ec;
-    llvm::raw_fd_ostream out(options.json, ec);
-    if (ec) {
-      error = "cannot write '" + options.json + "': " + ec.message();
-      return false;
-    }
-    out << llvm::formatv("{0:2}", llvm::json::Value(std::move(report))) << "\n";
-  }
-  return true;
+  return options.json.empty() ||
+         writeJsonReport(options.json, std::move(report), error);
 }

@@ -181,6 +181,20 @@ azr_status_t addEpilogueOperand(const char *op, const char *what,
                     epilogue.addends[epilogue.numAddends++]);
 }
 
+/// The epilogue of matmul and its variants: the activation attribute, then
+/// operands 2 (bias) and 3 (residual) when present.
+azr_status_t matmulEpilogue(const char *op, const KernelContext &context,
+                            const Tensor &out, Epilogue &epilogue) {
+  AZR_RETURN_IF_ERROR(parseActivation(op, *context.attrs, epilogue.activation));
+  if (context.numInputs > 2)
+    AZR_RETURN_IF_ERROR(
+        addEpilogueOperand(op, "bias", context.input(2), out, 1.0f, epilogue));
+  if (context.numInputs > 3)
+    AZR_RETURN_IF_ERROR(addEpilogueOperand(op, "residual", context.input(3),
+                                           out, 1.0f, epilogue));
+  return nullptr;
+}
+
 azr_status_t matmulKernel(const KernelContext &context) {
   const char *op = "matmul";
   AZR_RETURN_IF_ERROR(checkArity(context, op, 2, 4, 1));
@@ -236,13 +250,7 @@ azr_status_t matmulKernel(const KernelContext &context) {
                        shapeString(rhs).c_str());
 
   Epilogue epilogue;
-  AZR_RETURN_IF_ERROR(parseActivation(op, *context.attrs, epilogue.activation));
-  if (context.numInputs > 2)
-    AZR_RETURN_IF_ERROR(
-        addEpilogueOperand(op, "bias", context.input(2), out, 1.0f, epilogue));
-  if (context.numInputs > 3)
-    AZR_RETURN_IF_ERROR(addEpilogueOperand(op, "residual", context.input(3),
-                                           out, 1.0f, epilogue));
+  AZR_RETURN_IF_ERROR(matmulEpilogue(op, context, out, epilogue));
 
   int64_t lhsStrides[kMaxRank], rhsStrides[kMaxRank];
   broadcastStrides(lhsBatch, batchRank, batch.dims, lhsStrides);
@@ -294,13 +302,7 @@ azr_status_t matmulPackedKernel(const KernelContext &context) {
   const int64_t M =
       K > 0 ? input.numel() / K : out.numel() / std::max<int64_t>(N, 1);
   Epilogue epilogue;
-  AZR_RETURN_IF_ERROR(parseActivation(op, *context.attrs, epilogue.activation));
-  if (context.numInputs > 2)
-    AZR_RETURN_IF_ERROR(
-        addEpilogueOperand(op, "bias", context.input(2), out, 1.0f, epilogue));
-  if (context.numInputs > 3)
-    AZR_RETURN_IF_ERROR(addEpilogueOperand(op, "residual", context.input(3),
-                                           out, 1.0f, epilogue));
+  AZR_RETURN_IF_ERROR(matmulEpilogue(op, context, out, epilogue));
   GemmBatch product = {input.as<const float>(),
                        K,
                        1,

@@ -85,6 +85,24 @@ inline void microKernel(int64_t kc, const float *pa, const float *pb, float *C,
     }
 }
 
+/// Stores R rows of NV vectors of accumulators into C, `cols` columns.
+template <class T, int R, int NV>
+inline void storeRows(const typename T::V (&acc)[R][NV], float *C, int64_t ldc,
+                      int cols) {
+  constexpr int W = T::W;
+  for (int r = 0; r < R; ++r)
+    for (int v = 0; v < NV; ++v) {
+      int n = std::min(W, cols - v * W);
+      if (n <= 0)
+        break;
+      float *c = C + r * ldc + v * W;
+      if (n == W)
+        T::store(c, acc[r][v]);
+      else
+        T::storePartial(c, acc[r][v], n);
+    }
+}
+
 /// R rows of C[:, colBegin:colEnd] = A[R rows, :K] * B, B read in place.
 template <class T, int R>
 inline void skinnyRows(int64_t K, const float *A, int64_t lda, int64_t acs,
@@ -127,17 +145,7 @@ inline void skinnyRows(int64_t K, const float *A, int64_t lda, int64_t acs,
         }
       }
     }
-    for (int r = 0; r < R; ++r)
-      for (int v = 0; v < NV; ++v) {
-        int n = std::min(W, cols - v * W);
-        if (n <= 0)
-          break;
-        float *c = C + r * ldc + j0 + v * W;
-        if (n == W)
-          T::store(c, acc[r][v]);
-        else
-          T::storePartial(c, acc[r][v], n);
-      }
+    storeRows<T, R, NV>(acc, C + j0, ldc, cols);
   }
 }
 
@@ -303,17 +311,7 @@ inline void skinnyRowsPrepacked(int64_t K, const float *A, int64_t lda,
           acc[r][v] = T::fma(a, bv[v], acc[r][v]);
       }
     }
-    for (int r = 0; r < R; ++r)
-      for (int v = 0; v < NV; ++v) {
-        int n = std::min(W, cols - v * W);
-        if (n <= 0)
-          break;
-        float *c = C + r * ldc + j0 + v * W;
-        if (n == W)
-          T::store(c, acc[r][v]);
-        else
-          T::storePartial(c, acc[r][v], n);
-      }
+    storeRows<T, R, NV>(acc, C + j0, ldc, cols);
   }
 }
 
