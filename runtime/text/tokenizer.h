@@ -67,4 +67,10 @@ private:
 
 } // namespace azr::text
 
+/// The C API's tokenizer: the tokenizer and the ids that end generation.
+struct azr_tokenizer_s {
+  std::unique_ptr<azr::text::Tokenizer> tokenizer;
+  std::vector<int64_t> eos; ///< from generation_config.json, or guessed
+};
+
 #endif // AZR_TEXT_TOKENIZER_H
