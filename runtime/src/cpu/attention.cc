@@ -159,6 +159,19 @@ int64_t headsPerTask(const ThreadPool &pool, int64_t pairs, int64_t group) {
   return pairs >= pool.numThreads() ? group : 1;
 }
 
+/// Runs fn(b, firstHead, scratch) on the pool for every batch row and
+/// every run of `perTask` query heads, each chunk of tasks with a scratch.
+template <class Fn>
+void forEachHeadGroup(ThreadPool &pool, int64_t batch, int64_t heads,
+                      int64_t perTask, int64_t headDim, Fn fn) {
+  const int64_t tasksPerRow = heads / perTask;
+  pool.parallelFor(batch * tasksPerRow, 1, [&](int64_t begin, int64_t end) {
+    Scratch scratch(headDim);
+    for (int64_t task = begin; task < end; ++task)
+      fn(task / tasksPerRow, (task % tasksPerRow) * perTask, scratch);
+  });
+}
+
 bool sameDims(const Tensor &a, std::initializer_list<int64_t> dims) {
   if (a.rank != int(dims.size()))
     return false;
@@ -216,24 +229,19 @@ azr_status_t attentionKernel(const KernelContext &context) {
               *vData = v.as<const float>();
   float *outData = out.as<float>();
   const int64_t perTask = headsPerTask(*context.pool, batch * kvHeads, group);
-  const int64_t tasksPerRow = heads / perTask;
-  context.pool->parallelFor(
-      batch * tasksPerRow, 1, [&](int64_t begin, int64_t end) {
-        Scratch scratch(headDim);
-        for (int64_t task = begin; task < end; ++task) {
-          const int64_t b = task / tasksPerRow;
-          const int64_t firstHead = (task % tasksPerRow) * perTask;
-          const int64_t kvOffset =
-              (b * kvHeads + firstHead / group) * keyCount * headDim;
-          auto tile = [&](int64_t j0, int64_t, Scratch &, const float *&keys,
-                          const float *&values) {
-            keys = kData + kvOffset + j0 * headDim;
-            values = vData + kvOffset + j0 * headDim;
-          };
-          attendGroup(qData, outData, b, heads, firstHead, perTask, queries,
-                      headDim, scale, visibleEnd, tile, scratch);
-        }
-      });
+  forEachHeadGroup(*context.pool, batch, heads, perTask, headDim,
+                   [&](int64_t b, int64_t firstHead, Scratch &scratch) {
+                     const int64_t kvOffset =
+                         (b * kvHeads + firstHead / group) * keyCount * headDim;
+                     auto tile = [&](int64_t j0, int64_t, Scratch &,
+                                     const float *&keys, const float *&values) {
+                       keys = kData + kvOffset + j0 * headDim;
+                       values = vData + kvOffset + j0 * headDim;
+                     };
+                     attendGroup(qData, outData, b, heads, firstHead, perTask,
+                                 queries, headDim, scale, visibleEnd, tile,
+                                 scratch);
+                   });
   return nullptr;
 }
 
@@ -453,35 +461,30 @@ azr_status_t pagedAttentionKernel(const KernelContext &context) {
   const float scale = scaleOf(*context.attrs, headDim);
   const float *qData = q.as<const float>();
   float *outData = out.as<float>();
-  const int64_t tasksPerRow = heads / perTask;
-  context.pool->parallelFor(
-      batch * tasksPerRow, 1, [&](int64_t begin, int64_t end) {
-        Scratch scratch(headDim);
-        for (int64_t task = begin; task < end; ++task) {
-          const int64_t b = task / tasksPerRow;
-          const int64_t firstHead = (task % tasksPerRow) * perTask;
-          const int64_t h = firstHead / group;
-          if (perTask == group)
-            storePair(b * kvHeads + h);
-          const int64_t rowPast = past[b];
-          auto visibleEnd = [&](int64_t i) { return rowPast + i + 1; };
-          auto tile = [&](int64_t j0, int64_t j1, Scratch &s,
-                          const float *&keys, const float *&values) {
-            for (int64_t j = j0; j < j1; ++j) {
-              const int64_t slot = slotOf(b, h, j);
-              float *keyRow = s.keys.data() + (j - j0) * headDim;
-              float *valueRow = s.values.data() + (j - j0) * headDim;
-              loadRow(keyPool, slot * headDim, cache->dtype,
-                      scaled ? keyScales[slot] : 1.0f, headDim, keyRow);
-              loadRow(valuePool, slot * headDim, cache->dtype,
-                      scaled ? valueScales[slot] : 1.0f, headDim, valueRow);
-            }
-            keys = s.keys.data();
-            values = s.values.data();
-          };
-          attendGroup(qData, outData, b, heads, firstHead, perTask, queries,
-                      headDim, scale, visibleEnd, tile, scratch);
-        }
+  forEachHeadGroup(
+      *context.pool, batch, heads, perTask, headDim,
+      [&](int64_t b, int64_t firstHead, Scratch &scratch) {
+        const int64_t h = firstHead / group;
+        if (perTask == group)
+          storePair(b * kvHeads + h);
+        const int64_t rowPast = past[b];
+        auto visibleEnd = [&](int64_t i) { return rowPast + i + 1; };
+        auto tile = [&](int64_t j0, int64_t j1, Scratch &s, const float *&keys,
+                        const float *&values) {
+          for (int64_t j = j0; j < j1; ++j) {
+            const int64_t slot = slotOf(b, h, j);
+            float *keyRow = s.keys.data() + (j - j0) * headDim;
+            float *valueRow = s.values.data() + (j - j0) * headDim;
+            loadRow(keyPool, slot * headDim, cache->dtype,
+                    scaled ? keyScales[slot] : 1.0f, headDim, keyRow);
+            loadRow(valuePool, slot * headDim, cache->dtype,
+                    scaled ? valueScales[slot] : 1.0f, headDim, valueRow);
+          }
+          keys = s.keys.data();
+          values = s.values.data();
+        };
+        attendGroup(qData, outData, b, heads, firstHead, perTask, queries,
+                    headDim, scale, visibleEnd, tile, scratch);
       });
   return nullptr;
 }
