@@ -350,10 +350,11 @@ int runGeneration(azr_engine_t *engine, azr_session_t *session,
 /// An engine with a paged KV cache, run on files: one empty sequence per
 /// row of input_ids, reserved for its length, so the run is a prefill (and
 /// repeated --iterations rewrite the same positions).
+/// `idDims` are the dims input_ids was given (empty if it was not).
 int bindFreshKvCache(
     azr_engine_t *engine, azr_session_t *session,
     const std::vector<std::pair<std::string, std::string>> &inputs,
-    azr_kv_cache_t *&kv) {
+    const std::vector<int64_t> &idDims, azr_kv_cache_t *&kv) {
   bool paged = false;
   for (size_t i = 0; i < azr_engine_input_count(engine); ++i) {
     azr_tensor_info_t info;
@@ -366,24 +367,16 @@ int bindFreshKvCache(
                   ": the paged KV cache's inputs are filled by azr-run");
   if (!paged)
     return 0;
-  std::string ids;
-  for (auto &input : inputs)
-    if (input.first == "input_ids")
-      ids = input.second;
-  HostTensor tensor;
-  std::string bytes, error;
-  if (ids.empty() || !readFile(ids, bytes, error) ||
-      !readNpy(ids, bytes, tensor, error) || tensor.dims.size() != 2)
-    return fail(error.empty() ? "a paged KV-cache engine needs --input "
-                                "input_ids=FILE.npy of shape [batch, sequence]"
-                              : error);
-  std::vector<int64_t> sequences(size_t(tensor.dims[0]));
+  if (idDims.size() != 2)
+    return fail("a paged KV-cache engine needs --input input_ids=FILE of "
+                "shape [batch, sequence]");
+  std::vector<int64_t> sequences(static_cast<size_t>(idDims[0]));
   azr_status_t status = azr_kv_cache_create(engine, 0, nullptr, &kv);
   for (int64_t &sequence : sequences) {
     if (!status)
       status = azr_kv_cache_add_sequence(kv, &sequence);
     if (!status)
-      status = azr_kv_cache_reserve(kv, sequence, size_t(tensor.dims[1]));
+      status = azr_kv_cache_reserve(kv, sequence, size_t(idDims[1]));
   }
   if (!status)
     status = azr_session_set_kv_sequences(session, kv, sequences.data(),
@@ -514,6 +507,7 @@ int main(int argc, char **argv) {
     azr_engine_release(engine);
     return result;
   }
+  std::vector<int64_t> idDims;
   for (auto &[name, path] : inputs) {
     std::string bytes, error;
     HostTensor tensor;
@@ -532,10 +526,12 @@ int main(int argc, char **argv) {
       azr_status_free(status);
       break;
     }
+    if (name == "input_ids")
+      idDims = tensor.dims;
   }
   azr_kv_cache_t *kv = nullptr;
   if (code == 0)
-    code = bindFreshKvCache(engine, session, inputs, kv);
+    code = bindFreshKvCache(engine, session, inputs, idDims, kv);
   std::vector<double> latencies;
   for (int i = 0; code == 0 && i < iterations; ++i) {
     auto start = std::chrono::steady_clock::now();
