@@ -234,14 +234,15 @@ bool azc::buildEngine(const BuildOptions &options, BuildReport &report,
 static bool pageKvCache(mlir::ModuleOp module, const BuildOptions &options,
                         std::string &error) {
   const KvCacheOptions &kv = options.kvCache;
-  int64_t longest = kv.maxSequenceLen
-                        ? kv.maxSequenceLen
-                        : options.profile.maxInputLen + kv.maxOutputLen;
-  if (longest <= 0 ||
-      (!kv.maxSequenceLen &&
-       (options.profile.maxInputLen <= 0 || kv.maxOutputLen <= 0))) {
+  const int64_t longest =
+      kv.maxSequenceLen
+          ? kv.maxSequenceLen
+          : (options.profile.maxInputLen > 0 && kv.maxOutputLen > 0
+                 ? options.profile.maxInputLen + kv.maxOutputLen
+                 : 0);
+  if (longest <= 0) {
     error = "--paged_kv_cache needs the longest sequence the cache holds: "
-            "--max_input_len and --max_output_len";
+            "--max_input_len and --max_output_len, or --max_seq_len";
     return false;
   }
   if (kv.tokensPerBlock <= 0 || kv.tokensPerBlock > 4096) {

@@ -32,7 +32,7 @@ using namespace azc::azg;
 
 namespace {
 
-constexpr int64_t kPanel = 32;
+constexpr int64_t kPanel = kPackedPanelWidth;
 
 struct PackMatMulWeight : OpRewritePattern<MatMulOp> {
   using OpRewritePattern::OpRewritePattern;

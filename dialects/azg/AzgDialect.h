@@ -68,6 +68,11 @@ constexpr llvm::StringLiteral kFixedValueAttr = "azg.fixed_value";
 /// kv_heads, head_dim, tokens_per_block, max_blocks and dtype).
 constexpr llvm::StringLiteral kKvCacheAttr = "azg.kv_cache";
 
+/// Columns per panel of an azg.matmul_packed weight: the width of the
+/// AVX-512 GEMM tile that reads the panels in place (the runtime's
+/// kPrepackedPanelWidth).
+constexpr int64_t kPackedPanelWidth = 32;
+
 } // namespace azc::azg
 
 #define GET_OP_CLASSES

@@ -200,7 +200,8 @@ LogicalResult MatMulPackedOp::verify() {
   RankedTensorType weight = rankedType(getWeight());
   const int64_t N = getN();
   if (N <= 0 || weight.getRank() != 3 || !weight.hasStaticShape() ||
-      weight.getDimSize(2) != 32 || weight.getDimSize(0) != (N + 31) / 32)
+      weight.getDimSize(2) != kPackedPanelWidth ||
+      weight.getDimSize(0) != (N + kPackedPanelWidth - 1) / kPackedPanelWidth)
     return emitOpError("weight must be [ceil(N / 32), K, 32] panels for N=")
            << N << ", got " << weight;
   const int64_t K = weight.getDimSize(1);
