@@ -57,10 +57,8 @@ azr_generate_batch(azr_session_t *session, const azr_tokenizer_t *tokenizer,
 
   struct Sequence {
     int64_t id = -1;
-    size_t prompt = 0; ///< index into prompts
     std::vector<int64_t> seen, produced;
     Random random{0};
-    std::string text;
     bool done = false;
   };
   std::vector<Sequence> sequences(count);
@@ -173,11 +171,11 @@ azr_generate_batch(azr_session_t *session, const azr_tokenizer_t *tokenizer,
     bool stop = std::find(stops.begin(), stops.end(), token) != stops.end() ||
                 sequence.produced.size() >= options->max_new_tokens;
     if (tokenizer && options->stop_sequence_count) {
-      sequence.text =
+      const std::string text =
           tokenizer->tokenizer->decodeBytes(sequence.produced, true);
       for (size_t s = 0; s < options->stop_sequence_count; ++s) {
-        const char *text = options->stop_sequences[s];
-        if (text && *text && sequence.text.find(text) != std::string::npos)
+        const char *stopText = options->stop_sequences[s];
+        if (stopText && *stopText && text.find(stopText) != std::string::npos)
           stop = true;
       }
     }
@@ -186,7 +184,6 @@ azr_generate_batch(azr_session_t *session, const azr_tokenizer_t *tokenizer,
 
   azr_status_t status = nullptr;
   for (size_t i = 0; i < count; ++i) {
-    sequences[i].prompt = i;
     sequences[i].seen.assign(prompts[i], prompts[i] + prompt_lengths[i]);
     sequences[i].random.state = options->sampling.seed + i;
     if (owner[i] == i)
