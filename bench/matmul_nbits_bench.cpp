@@ -18,11 +18,13 @@
 // DRAM-bound rather than cache-bound; "hot" repeats one copy
 // (cache-resident when it fits) for comparison. Rounds interleave all
 // measurements so that a busy spell does not land on one of them alone.
-//   matmul_nbits_bench [RUNS [ROUNDS]]
+//   matmul_nbits_bench [RUNS [ROUNDS [FILTER]]]
+// FILTER keeps the kernels whose name contains it ("zp", "int8", "f32").
 
 #include "cpu/kernels.h"
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -30,6 +32,7 @@
 #include <iterator>
 #include <memory>
 #include <random>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -90,7 +93,7 @@ Tensor tensor(void *data, DType type, std::vector<int64_t> dims) {
 }
 
 struct Weights {
-  std::vector<uint8_t> b;
+  std::vector<uint8_t> b, zeroPoints;
   std::vector<float> scales, f32;
 };
 
@@ -99,10 +102,15 @@ struct Config {
   int bits; // 0: f32 matmul
   int64_t blockSize;
   int64_t accuracyLevel; // 4: int8 activations
+  bool zeroPoints;       // packed per-block zero points (asymmetric codes)
+  int64_t zpStride() const {
+    return bits == 4 ? (kK / blockSize + 1) / 2 : kK / blockSize;
+  }
   size_t bytes() const {
     if (!bits)
       return size_t(kK * kN * 4);
-    return size_t(kN * kK * bits / 8 + kN * (kK / blockSize) * 4);
+    return size_t(kN * kK * bits / 8 + kN * (kK / blockSize) * 4 +
+                  (zeroPoints ? kN * zpStride() : 0));
   }
 };
 
@@ -170,6 +178,9 @@ double timeConfig(const Config &c, std::vector<Weights> &copies,
           tensor(a.data(), DType::f32, {M, kK}),
           tensor(w.b.data(), DType::u8, {kN, blocks, c.blockSize * c.bits / 8}),
           tensor(w.scales.data(), DType::f32, {kN * blocks})};
+      if (c.zeroPoints)
+        in.push_back(
+            tensor(w.zeroPoints.data(), DType::u8, {kN * c.zpStride()}));
     } else {
       in = {tensor(a.data(), DType::f32, {M, kK}),
             tensor(w.f32.data(), DType::f32, {kK, kN})};
@@ -200,22 +211,36 @@ double timeConfig(const Config &c, std::vector<Weights> &copies,
 int main(int argc, char **argv) {
   const int runs = argc > 1 ? std::max(1, atoi(argv[1])) : 50;
   const int rounds = argc > 2 ? std::max(1, atoi(argv[2])) : 5;
-  const Config configs[] = {
-      {"nbits 4-bit/32", 4, 32, 0},      {"nbits 4-bit/128", 4, 128, 0},
-      {"nbits 8-bit/32", 8, 32, 0},      {"nbits 4-bit/32 int8", 4, 32, 4},
-      {"nbits 8-bit/32 int8", 8, 32, 4}, {"matmul f32", 0, 0, 0}};
-  constexpr int kConfigs = int(std::size(configs));
+  const std::string filter = argc > 3 ? argv[3] : "";
+  const Config allConfigs[] = {{"nbits 4-bit/32", 4, 32, 0, false},
+                               {"nbits 4-bit/32 zp", 4, 32, 0, true},
+                               {"nbits 4-bit/128", 4, 128, 0, false},
+                               {"nbits 8-bit/32", 8, 32, 0, false},
+                               {"nbits 4-bit/32 int8", 4, 32, 4, false},
+                               {"nbits 4-bit/32 zp int8", 4, 32, 4, true},
+                               {"nbits 8-bit/32 int8", 8, 32, 4, false},
+                               {"matmul f32", 0, 0, 0, false}};
+  std::vector<Config> configs;
+  for (const Config &c : allConfigs)
+    if (std::string(c.name).find(filter) != std::string::npos)
+      configs.push_back(c);
+  const size_t kConfigs = configs.size();
   std::mt19937 rng(1);
   std::vector<std::vector<Weights>> weights(kConfigs);
-  for (int i = 0; i < kConfigs; ++i) {
+  for (size_t i = 0; i < kConfigs; ++i) {
     const Config &c = configs[i];
-    weights[size_t(i)].resize(std::max<size_t>(2, kStreamBytes / c.bytes()));
-    for (Weights &w : weights[size_t(i)]) {
+    weights[i].resize(std::max<size_t>(2, kStreamBytes / c.bytes()));
+    for (Weights &w : weights[i]) {
       if (c.bits) {
         w.b.resize(size_t(kN * kK * c.bits / 8));
         for (uint8_t &x : w.b)
           x = uint8_t(rng());
         w.scales.assign(size_t(kN * (kK / c.blockSize)), 0.01f);
+        if (c.zeroPoints) {
+          w.zeroPoints.resize(size_t(kN * c.zpStride()));
+          for (uint8_t &x : w.zeroPoints)
+            x = uint8_t(rng());
+        }
       } else {
         w.f32.assign(size_t(kK * kN), 0.25f);
       }
@@ -225,17 +250,18 @@ int main(int argc, char **argv) {
                                           azr::cpu::makeThreadPool(2)};
   // Rounds interleave every measurement, so that a busy spell on a shared
   // machine does not land on one of them alone; each keeps its best.
-  double bandwidth[2] = {0, 0}, cold[kConfigs][2], hot[kConfigs][2];
-  double read[kConfigs][2];
-  for (int i = 0; i < kConfigs; ++i)
+  double bandwidth[2] = {0, 0};
+  std::vector<std::array<double, 2>> cold(configs.size()), hot(configs.size()),
+      read(configs.size());
+  for (size_t i = 0; i < kConfigs; ++i)
     for (int t = 0; t < 2; ++t)
       cold[i][t] = hot[i][t] = read[i][t] = 1e30;
   for (int round = 0; round < rounds; ++round) {
     for (int t = 0; t < 2; ++t)
       bandwidth[t] = std::max(bandwidth[t], memoryBandwidth(t + 1, 1024));
-    for (int i = 0; i < kConfigs; ++i)
+    for (size_t i = 0; i < kConfigs; ++i)
       for (int t = 0; t < 2; ++t) {
-        std::vector<Weights> &w = weights[size_t(i)];
+        std::vector<Weights> &w = weights[i];
         cold[i][t] = std::min(
             cold[i][t], timeConfig(configs[i], w, *pools[t], runs, w.size()));
         hot[i][t] =
@@ -251,7 +277,7 @@ int main(int argc, char **argv) {
   std::printf("%-22s %7s %6s %8s %7s %8s %8s %8s %9s %7s\n", "kernel",
               "threads", "MiB", "ms", "GB/s", "of membw", "read ms", "of read",
               "hot ms", "GB/s");
-  for (int i = 0; i < kConfigs; ++i)
+  for (size_t i = 0; i < kConfigs; ++i)
     for (int t = 0; t < 2; ++t) {
       const double bytes = double(configs[i].bytes());
       const double rate = bytes / cold[i][t] / 1e9;
@@ -268,9 +294,9 @@ int main(int argc, char **argv) {
   std::printf("\n%lld x 4096 x 4096 (prefill), minimum of %d runs\n",
               (long long)kRows, std::max(2, runs / 5));
   std::printf("%-22s %7s %8s %8s\n", "kernel", "threads", "ms", "GFLOP/s");
-  for (int i = 0; i < kConfigs; ++i)
+  for (size_t i = 0; i < kConfigs; ++i)
     for (int t = 0; t < 2; ++t) {
-      const double sec = timeConfig(configs[i], weights[size_t(i)], *pools[t],
+      const double sec = timeConfig(configs[i], weights[i], *pools[t],
                                     std::max(2, runs / 5), 1, kRows);
       std::printf("%-22s %7d %8.2f %8.1f\n", configs[i].name, t + 1, sec * 1e3,
                   2.0 * kRows * kK * kN / sec / 1e9);

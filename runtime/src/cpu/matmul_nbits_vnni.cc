@@ -8,7 +8,9 @@
 // activations, 4 products a lane). A lane's 4 code bytes always lie in one
 // block, so each lane is corrected for its block's zero point (less zp
 // times the lane's activation sum), converted (exactly: |sum| < 2^24) and
-// scaled by its block's two scales into float accumulators.
+// scaled by its block's two scales into float accumulators. A chunk's
+// zero points fit in 32 bits of the packed array, so they reach their
+// lanes as one broadcast and a per-lane shift rather than a scalar loop.
 //
 //===----------------------------------------------------------------------===//
 
@@ -32,6 +34,31 @@ namespace {
 using azr::cpu::NBitsInt8Rows;
 using azr::cpu::NBitsWeights;
 
+/// The zero points of blocks b0 .. b0+nb-1 of column n (nb as a chunk holds,
+/// at most 8 at 4 bits and 4 at 8), each in the lanes whose codes lie in its
+/// block: `laneShift` is each lane's block within the chunk times Bits.
+template <int Bits>
+__m512i zeroPointLanes(const NBitsWeights &w, int64_t n, int64_t b0, int64_t nb,
+                       __m512i laneShift) {
+  const int64_t first = Bits == 4 ? b0 / 2 : b0;
+  const int64_t bytes =
+      (Bits == 4 ? (b0 + nb - 1) / 2 : b0 + nb - 1) - first + 1;
+  const uint8_t *p = w.zeroPoints + n * w.zpStride + first;
+  uint32_t packed = 0;
+  // Four bytes at once unless that would pass the array's end.
+  if (n * w.zpStride + first + 4 <= w.N * w.zpStride)
+    std::memcpy(&packed, p, 4);
+  else
+    for (int64_t i = 0; i < bytes; ++i)
+      packed |= uint32_t(p[i]) << (8 * i);
+  const __m512i shift = Bits == 4 && (b0 & 1)
+                            ? _mm512_add_epi32(laneShift, _mm512_set1_epi32(4))
+                            : laneShift;
+  return _mm512_and_si512(
+      _mm512_srlv_epi32(_mm512_set1_epi32(int32_t(packed)), shift),
+      _mm512_set1_epi32((1 << Bits) - 1));
+}
+
 /// C[0:R, n0:n0+NC] for NC whole columns.
 template <int Bits, bool Half, bool Zp, int R, int NC>
 void columns(const NBitsWeights &w, const NBitsInt8Rows &a, int64_t row,
@@ -42,13 +69,17 @@ void columns(const NBitsWeights &w, const NBitsInt8Rows &a, int64_t row,
   // Lane i reads code bytes 4i..4i+3 of its chunk: block 4i / blobSize of
   // the blocks starting in the chunk (all one block when blobs are larger).
   const int64_t blocksPerChunk = w.blobSize < 64 ? 64 / w.blobSize : 1;
+  // Block sizes are powers of two: chunk c starts in block (c * 64) >>
+  // blobShift.
+  const int blobShift = __builtin_ctzll(uint64_t(w.blobSize));
   const __m512i laneBlock =
       w.blobSize < 64
-          ? _mm512_srl_epi32(
-                _mm512_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28, 32, 36, 40, 44,
-                                  48, 52, 56, 60),
-                _mm_cvtsi32_si128(__builtin_ctzll(uint64_t(w.blobSize))))
+          ? _mm512_srl_epi32(_mm512_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28, 32,
+                                               36, 40, 44, 48, 52, 56, 60),
+                             _mm_cvtsi32_si128(blobShift))
           : _mm512_setzero_si512();
+  const __m512i laneShift =
+      _mm512_mullo_epi32(laneBlock, _mm512_set1_epi32(Bits));
   const __m512i low4 = _mm512_set1_epi8(0x0F);
   __m512 acc[R][NC];
   for (int r = 0; r < R; ++r)
@@ -59,7 +90,7 @@ void columns(const NBitsWeights &w, const NBitsInt8Rows &a, int64_t row,
     const int64_t bytes = std::min<int64_t>(64, columnBytes - off);
     const __mmask64 m =
         bytes == 64 ? ~__mmask64(0) : (__mmask64(1) << bytes) - 1;
-    const int64_t b0 = off / w.blobSize;
+    const int64_t b0 = off >> blobShift;
     const int64_t nb = std::min(blocksPerChunk, w.kBlocks - b0);
     const __mmask16 sm = __mmask16((1u << nb) - 1);
     __m512i v0[NC], v1[NC], zp[NC];
@@ -81,12 +112,8 @@ void columns(const NBitsWeights &w, const NBitsInt8Rows &a, int64_t row,
         s = _mm512_maskz_loadu_ps(sm,
                                   static_cast<const float *>(w.scales) + si);
       sb[j] = _mm512_permutexvar_ps(laneBlock, s);
-      if constexpr (Zp) {
-        alignas(64) int32_t z[16] = {};
-        for (int64_t i = 0; i < nb; ++i)
-          z[i] = w.zeroPoint(n0 + j, b0 + i);
-        zp[j] = _mm512_permutexvar_epi32(laneBlock, _mm512_load_si512(z));
-      }
+      if constexpr (Zp)
+        zp[j] = zeroPointLanes<Bits>(w, n0 + j, b0, nb, laneShift);
       if constexpr (Bits == 4) {
         v0[j] = _mm512_and_si512(x, low4);
         v1[j] = _mm512_and_si512(_mm512_srli_epi16(x, 4), low4);
@@ -108,8 +135,10 @@ void columns(const NBitsWeights &w, const NBitsInt8Rows &a, int64_t row,
         __m512i dot = _mm512_dpbusd_epi32(_mm512_setzero_si512(), v0[j], q0);
         if constexpr (Bits == 4)
           dot = _mm512_dpbusd_epi32(dot, v1[j], q1);
-        const __m512i t = _mm512_sub_epi32(
-            dot, Zp ? _mm512_mullo_epi32(zp[j], sum) : fixedZp);
+        // zp < 2^8 and |sum| <= 8 * 127 both fit int16: one multiply-add of
+        // 16-bit halves (the high halves give 0 * sign) is zp * sum.
+        const __m512i t =
+            _mm512_sub_epi32(dot, Zp ? _mm512_madd_epi16(zp[j], sum) : fixedZp);
         acc[r][j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(t),
                                     _mm512_mul_ps(sb[j], sa), acc[r][j]);
       }
