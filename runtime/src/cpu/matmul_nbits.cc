@@ -174,48 +174,38 @@ namespace {
 /// Storage of NBitsInt8Rows for `rows` rows of A.
 struct Int8RowsStorage {
   std::vector<int8_t> q, chunked;
-  std::vector<int32_t> laneSum;
+  std::vector<int32_t> laneSum, blockSum;
   std::vector<float> scale, laneScale;
   NBitsInt8Rows view;
 
   /// staticScale > 0: every block of every row takes that scale (static
   /// activation quantization, values past +-127 steps saturating); else
-  /// each block its own amax / 127.
+  /// each block its own amax / 127. Only the decode function (rows <=
+  /// kNBitsInt8DecodeMaxRows) reads the chunked layout and its lanes.
   Int8RowsStorage(const NBitsWeights &w, const float *A, int64_t lda,
                   int64_t rows, float staticScale = 0.0f) {
     const int64_t columnBytes = w.kBlocks * w.blobSize;
     const int64_t perByte = 8 / w.bits, chunks = (columnBytes + 63) / 64;
     const int64_t padded = chunks * 64 * perByte, lanes = chunks * 16;
     const int64_t perLane = 4 * perByte, perChunk = 64 * perByte;
+    const bool decode = rows <= kNBitsInt8DecodeMaxRows;
     q.assign(size_t(rows * padded), 0);
-    chunked.assign(size_t(rows * padded), 0);
     scale.assign(size_t(rows * w.kBlocks), 0.0f);
-    laneSum.assign(size_t(rows * lanes), 0);
-    laneScale.assign(size_t(rows * lanes), 0.0f);
+    blockSum.assign(size_t(rows * w.kBlocks), 0);
+    if (decode) {
+      chunked.assign(size_t(rows * padded), 0);
+      laneSum.assign(size_t(rows * lanes), 0);
+      laneScale.assign(size_t(rows * lanes), 0.0f);
+    }
     for (int64_t r = 0; r < rows; ++r) {
-      const float *a = A + r * lda;
       int8_t *qr = q.data() + r * padded;
-      for (int64_t b = 0; b < w.kBlocks; ++b) {
-        const int64_t k0 = b * w.blockSize;
-        const int64_t k1 = std::min(w.K, k0 + w.blockSize);
-        float amax = 0.0f;
-        if (staticScale > 0.0f) {
-          amax = staticScale * 127.0f;
-        } else {
-          for (int64_t k = k0; k < k1; ++k)
-            amax = std::max(amax, std::fabs(a[k]));
-        }
-        scale[size_t(r * w.kBlocks + b)] =
-            staticScale > 0.0f ? staticScale : amax / 127.0f;
-        const float inv = amax > 0.0f ? 127.0f / amax : 0.0f;
-        for (int64_t k = k0; k < k1; ++k) {
-          // Clamped first: NaN becomes -127 rather than undefined behaviour.
-          const float x = std::min(
-              127.0f, std::max(-127.0f, staticScale > 0.0f ? a[k] / staticScale
-                                                           : a[k] * inv));
-          qr[k] = int8_t(std::nearbyint(x));
-        }
-      }
+#if defined(__x86_64__) // only built where the int8 path is
+      nbitsQuantizeRowVnni(w, A + r * lda, staticScale, qr,
+                           scale.data() + r * w.kBlocks,
+                           blockSum.data() + r * w.kBlocks);
+#endif
+      if (!decode)
+        continue;
       int8_t *cr = chunked.data() + r * padded;
       for (int64_t c = 0; c < chunks; ++c)
         for (int64_t j = 0; j < perChunk; ++j)
@@ -232,8 +222,8 @@ struct Int8RowsStorage {
             b < w.kBlocks ? scale[size_t(r * w.kBlocks + b)] : 0.0f;
       }
     }
-    view = {padded,         lanes,          q.data(),        scale.data(),
-            chunked.data(), laneSum.data(), laneScale.data()};
+    view = {padded,         lanes,          q.data(),         scale.data(),
+            chunked.data(), laneSum.data(), laneScale.data(), blockSum.data()};
   }
 };
 
@@ -247,6 +237,14 @@ NBitsInt8Fn nbitsInt8Path() {
       hasCpuFeature("fma") && hasCpuFeature("f16c");
   if (hasVnni)
     return nbitsInt8Vnni;
+#endif
+  return nullptr;
+}
+
+NBitsInt8TileFn nbitsInt8TilePath() {
+#if defined(__x86_64__)
+  if (nbitsInt8Path() == nbitsInt8Vnni)
+    return nbitsInt8TileVnni;
 #endif
   return nullptr;
 }
@@ -438,13 +436,28 @@ azr_status_t matmulNBitsKernel(const KernelContext &context) {
   };
 
   const NBitsInt8Fn int8 = nbitsInt8Path();
+  const NBitsInt8TileFn int8Tile = nbitsInt8TilePath();
   const bool int8Weights = !codebook && blockSize <= kNBitsInt8MaxBlock;
   const bool staticInt8 = inputFormat == "int8";
+  // Few rows: groups of up to 4 stream B once; more: tiles of a row range
+  // by panels of 32 columns, B's codes unpacked once a tile.
+  auto int8Product = [&](const NBitsInt8Rows &rows) {
+    if (M <= kNBitsInt8DecodeMaxRows) {
+      overColumns([&](int64_t i, int count, int64_t j0, int64_t j1) {
+        int8(w, rows, i, count, C + i * N, N, j0, j1);
+      });
+      return;
+    }
+    streamTiles(
+        pool, M, N,
+        [&](int64_t i0, int64_t i1, int64_t n0, int64_t n1) {
+          int8Tile(w, rows, i0, i1, C, N, n0, n1);
+        },
+        epilogue, C, /*tileRows=*/256, /*tileCols=*/64);
+  };
   if (staticInt8 && int8 && int8Weights) {
     const Int8RowsStorage rows(w, A, K, M, float(inputScale));
-    overColumns([&](int64_t i, int count, int64_t j0, int64_t j1) {
-      int8(w, rows.view, i, count, C + i * N, N, j0, j1);
-    });
+    int8Product(rows.view);
     return nullptr;
   }
   // Statically quantized activations without the int8 path: A rounded to
@@ -463,9 +476,7 @@ azr_status_t matmulNBitsKernel(const KernelContext &context) {
   }
   if (inputFormat.empty() && accuracyLevel == 4 && int8Weights && int8) {
     const Int8RowsStorage rows(w, A, K, M);
-    overColumns([&](int64_t i, int count, int64_t j0, int64_t j1) {
-      int8(w, rows.view, i, count, C + i * N, N, j0, j1);
-    });
+    int8Product(rows.view);
     return nullptr;
   }
 

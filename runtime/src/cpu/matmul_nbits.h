@@ -136,7 +136,8 @@ struct NBitsInt8Rows {
   const float *scale;    ///< [rows, kBlocks]
   const int8_t *chunked; ///< [rows, padded]
   const int32_t *laneSum;
-  const float *laneScale; ///< [rows, lanes]
+  const float *laneScale;  ///< [rows, lanes]
+  const int32_t *blockSum; ///< [rows, kBlocks]: sum of q over each block
 };
 constexpr int64_t kNBitsInt8MaxBlock = 256;
 
@@ -144,15 +145,32 @@ constexpr int64_t kNBitsInt8MaxBlock = 256;
 using NBitsInt8Fn = void (*)(const NBitsWeights &w, const NBitsInt8Rows &a,
                              int64_t row, int rows, float *C, int64_t ldc,
                              int64_t n0, int64_t n1);
+/// C[rowBegin:rowEnd, n0:n1] for any number of rows of `a`.
+using NBitsInt8TileFn = void (*)(const NBitsWeights &w, const NBitsInt8Rows &a,
+                                 int64_t rowBegin, int64_t rowEnd, float *C,
+                                 int64_t ldc, int64_t n0, int64_t n1);
+/// Past this many rows the int8 path runs its tiles (one pass over B, its
+/// codes unpacked per panel) rather than decode groups of 4 rows.
+constexpr int64_t kNBitsInt8DecodeMaxRows = 4;
 /// The int8 path of this CPU ("avx512_vnni"), or null where it has none:
 /// there accuracy_level 4 computes in f32 like the other levels (a level is
 /// a minimum accuracy; onnxruntime also falls back to f32 where it lacks an
 /// int8 kernel). Emulated int8 would be many times slower than f32.
 NBitsInt8Fn nbitsInt8Path();
+/// Its tiles, null where nbitsInt8Path() is.
+NBitsInt8TileFn nbitsInt8TilePath();
 
 #if defined(__x86_64__)
 void nbitsInt8Vnni(const NBitsWeights &w, const NBitsInt8Rows &a, int64_t row,
                    int rows, float *C, int64_t ldc, int64_t n0, int64_t n1);
+/// Row a of A quantized as NBitsInt8Rows documents: q (kBlocks * blockSize
+/// codes, zero past K), scale and blockSum, kBlocks each.
+void nbitsQuantizeRowVnni(const NBitsWeights &w, const float *a,
+                          float staticScale, int8_t *q, float *scale,
+                          int32_t *blockSum);
+void nbitsInt8TileVnni(const NBitsWeights &w, const NBitsInt8Rows &a,
+                       int64_t rowBegin, int64_t rowEnd, float *C, int64_t ldc,
+                       int64_t n0, int64_t n1);
 void nbitsDecodeAvx2(const NBitsWeights &w, const float *prepared, int rows,
                      float *C, int64_t ldc, int64_t n0, int64_t n1);
 void nbitsTileAvx2(const NBitsWeights &w, const float *A, int64_t lda, float *C,

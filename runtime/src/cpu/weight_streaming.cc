@@ -11,7 +11,6 @@ namespace {
 constexpr int64_t kL2Bytes = 256 << 10;    ///< weights a span reuses
 constexpr int64_t kColumnUnit = 16;        ///< columns are split in these
 constexpr int64_t kMinTaskBytes = 1 << 16; ///< weights a task streams at least
-constexpr int64_t kTileRows = 256, kTileCols = 256;
 
 void finish(const Epilogue &epilogue, float *C, int64_t N, int64_t i0,
             int64_t i1, int64_t n0, int64_t n1) {
@@ -47,15 +46,15 @@ void streamColumns(
 void streamTiles(
     ThreadPool &pool, int64_t M, int64_t N,
     const std::function<void(int64_t, int64_t, int64_t, int64_t)> &tile,
-    const Epilogue &epilogue, float *C) {
-  const int64_t panels = (M + kTileRows - 1) / kTileRows;
-  const int64_t colBlocks = (N + kTileCols - 1) / kTileCols;
+    const Epilogue &epilogue, float *C, int64_t tileRows, int64_t tileCols) {
+  const int64_t panels = (M + tileRows - 1) / tileRows;
+  const int64_t colBlocks = (N + tileCols - 1) / tileCols;
   pool.parallelFor(panels * colBlocks, 1, [&](int64_t t0, int64_t t1) {
     for (int64_t t = t0; t < t1; ++t) {
-      const int64_t i0 = (t / colBlocks) * kTileRows;
-      const int64_t i1 = std::min(M, i0 + kTileRows);
-      const int64_t n0 = (t % colBlocks) * kTileCols;
-      const int64_t n1 = std::min(N, n0 + kTileCols);
+      const int64_t i0 = (t / colBlocks) * tileRows;
+      const int64_t i1 = std::min(M, i0 + tileRows);
+      const int64_t n0 = (t % colBlocks) * tileCols;
+      const int64_t n1 = std::min(N, n0 + tileCols);
       tile(i0, i1, n0, n1);
       finish(epilogue, C, N, i0, i1, n0, n1);
     }

@@ -29,12 +29,13 @@ void streamColumns(
     const std::function<void(int64_t, int, int64_t, int64_t)> &group,
     const Epilogue &epilogue, float *C);
 
-/// tile(i0, i1, n0, n1) computes C[i0:i1, n0:n1]; tiles of 256 x 256 run on
-/// the pool, each followed by `epilogue` on what it wrote.
+/// tile(i0, i1, n0, n1) computes C[i0:i1, n0:n1]; tiles of tileRows x
+/// tileCols run on the pool, each followed by `epilogue` on what it wrote.
 void streamTiles(
     ThreadPool &pool, int64_t M, int64_t N,
     const std::function<void(int64_t, int64_t, int64_t, int64_t)> &tile,
-    const Epilogue &epilogue, float *C);
+    const Epilogue &epilogue, float *C, int64_t tileRows = 256,
+    int64_t tileCols = 256);
 
 /// sum_k a[k] * b[k] with eight interleaved partial sums (independent
 /// chains the compiler can keep in vector lanes), in a fixed order: the

@@ -358,7 +358,7 @@ TEST(CpuMatMulNBits, Int8ActivationsWithinTheirRoundingBound) {
   for (int bits : {4, 8})
     for (int64_t blockSize : {16, 32, 64, 128, 256})
       for (int64_t K : {40, 300})
-        for (int64_t N : {1, 17})
+        for (int64_t N : {1, 17, 75}) // 75: panels of 32 and tiles of 64
           for (int64_t M : {1, 3, 5, 150}) {
             const unsigned f = flags();
             Problem p({{M, K},
