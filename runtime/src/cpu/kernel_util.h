@@ -64,6 +64,7 @@ void addIndexKernels(KernelTable &table);
 void addRotaryKernels(KernelTable &table);
 void addMatMulNBitsKernels(KernelTable &table);
 void addMatMulHalfKernels(KernelTable &table);
+void addMatMulNBitsPackedKernels(KernelTable &table);
 void addScatterGatherKernels(KernelTable &table);
 void addGridSampleKernels(KernelTable &table);
 void addIntegerKernels(KernelTable &table);

@@ -169,65 +169,52 @@ void nbitsTilePortable(const NBitsWeights &w, const float *A, int64_t lda,
   }
 }
 
-namespace {
-
-/// Storage of NBitsInt8Rows for `rows` rows of A.
-struct Int8RowsStorage {
-  std::vector<int8_t> q, chunked;
-  std::vector<int32_t> laneSum, blockSum;
-  std::vector<float> scale, laneScale;
-  NBitsInt8Rows view;
-
-  /// staticScale > 0: every block of every row takes that scale (static
-  /// activation quantization, values past +-127 steps saturating); else
-  /// each block its own amax / 127. Only the decode function (rows <=
-  /// kNBitsInt8DecodeMaxRows) reads the chunked layout and its lanes.
-  Int8RowsStorage(const NBitsWeights &w, const float *A, int64_t lda,
-                  int64_t rows, float staticScale = 0.0f) {
-    const int64_t columnBytes = w.kBlocks * w.blobSize;
-    const int64_t perByte = 8 / w.bits, chunks = (columnBytes + 63) / 64;
-    const int64_t padded = chunks * 64 * perByte, lanes = chunks * 16;
-    const int64_t perLane = 4 * perByte, perChunk = 64 * perByte;
-    const bool decode = rows <= kNBitsInt8DecodeMaxRows;
-    q.assign(size_t(rows * padded), 0);
-    scale.assign(size_t(rows * w.kBlocks), 0.0f);
-    blockSum.assign(size_t(rows * w.kBlocks), 0);
-    if (decode) {
-      chunked.assign(size_t(rows * padded), 0);
-      laneSum.assign(size_t(rows * lanes), 0);
-      laneScale.assign(size_t(rows * lanes), 0.0f);
-    }
-    for (int64_t r = 0; r < rows; ++r) {
-      int8_t *qr = q.data() + r * padded;
-#if defined(__x86_64__) // only built where the int8 path is
-      nbitsQuantizeRowVnni(w, A + r * lda, staticScale, qr,
-                           scale.data() + r * w.kBlocks,
-                           blockSum.data() + r * w.kBlocks);
-#endif
-      if (!decode)
-        continue;
-      int8_t *cr = chunked.data() + r * padded;
-      for (int64_t c = 0; c < chunks; ++c)
-        for (int64_t j = 0; j < perChunk; ++j)
-          cr[c * perChunk + j] = w.bits == 8 ? qr[c * perChunk + j]
-                                 : j < 64    ? qr[c * perChunk + 2 * j]
-                                          : qr[c * perChunk + 2 * (j - 64) + 1];
-      for (int64_t l = 0; l < lanes; ++l) {
-        int32_t sum = 0;
-        for (int64_t e = 0; e < perLane; ++e)
-          sum += qr[l * perLane + e];
-        laneSum[size_t(r * lanes + l)] = sum;
-        const int64_t b = l * perLane / w.blockSize;
-        laneScale[size_t(r * lanes + l)] =
-            b < w.kBlocks ? scale[size_t(r * w.kBlocks + b)] : 0.0f;
-      }
-    }
-    view = {padded,         lanes,          q.data(),         scale.data(),
-            chunked.data(), laneSum.data(), laneScale.data(), blockSum.data()};
+NBitsInt8RowsStorage::NBitsInt8RowsStorage(const NBitsWeights &w,
+                                           const float *A, int64_t lda,
+                                           int64_t rows, float staticScale,
+                                           bool decodeLayout) {
+  const int64_t columnBytes = w.kBlocks * w.blobSize;
+  const int64_t perByte = 8 / w.bits, chunks = (columnBytes + 63) / 64;
+  const int64_t padded = chunks * 64 * perByte, lanes = chunks * 16;
+  const int64_t perLane = 4 * perByte, perChunk = 64 * perByte;
+  q.assign(size_t(rows * padded), 0);
+  scale.assign(size_t(rows * w.kBlocks), 0.0f);
+  blockSum.assign(size_t(rows * w.kBlocks), 0);
+  if (decodeLayout) {
+    chunked.assign(size_t(rows * padded), 0);
+    laneSum.assign(size_t(rows * lanes), 0);
+    laneScale.assign(size_t(rows * lanes), 0.0f);
   }
-};
-
-} // namespace
+  for (int64_t r = 0; r < rows; ++r) {
+    int8_t *qr = q.data() + r * padded;
+#if defined(__x86_64__) // only built where the int8 path is
+    nbitsQuantizeRowVnni(w, A + r * lda, staticScale, qr,
+                         scale.data() + r * w.kBlocks,
+                         blockSum.data() + r * w.kBlocks);
+#else
+    (void)A, (void)lda, (void)staticScale;
+#endif
+    if (!decodeLayout)
+      continue;
+    int8_t *cr = chunked.data() + r * padded;
+    for (int64_t c = 0; c < chunks; ++c)
+      for (int64_t j = 0; j < perChunk; ++j)
+        cr[c * perChunk + j] = w.bits == 8 ? qr[c * perChunk + j]
+                               : j < 64    ? qr[c * perChunk + 2 * j]
+                                        : qr[c * perChunk + 2 * (j - 64) + 1];
+    for (int64_t l = 0; l < lanes; ++l) {
+      int32_t sum = 0;
+      for (int64_t e = 0; e < perLane; ++e)
+        sum += qr[l * perLane + e];
+      laneSum[size_t(r * lanes + l)] = sum;
+      const int64_t b = l * perLane / w.blockSize;
+      laneScale[size_t(r * lanes + l)] =
+          b < w.kBlocks ? scale[size_t(r * w.kBlocks + b)] : 0.0f;
+    }
+  }
+  view = {padded,         lanes,          q.data(),         scale.data(),
+          chunked.data(), laneSum.data(), laneScale.data(), blockSum.data()};
+}
 
 NBitsInt8Fn nbitsInt8Path() {
 #if defined(__x86_64__)
@@ -456,7 +443,8 @@ azr_status_t matmulNBitsKernel(const KernelContext &context) {
         epilogue, C, /*tileRows=*/256, /*tileCols=*/64);
   };
   if (staticInt8 && int8 && int8Weights) {
-    const Int8RowsStorage rows(w, A, K, M, float(inputScale));
+    const NBitsInt8RowsStorage rows(w, A, K, M, float(inputScale),
+                                    M <= kNBitsInt8DecodeMaxRows);
     int8Product(rows.view);
     return nullptr;
   }
@@ -475,7 +463,8 @@ azr_status_t matmulNBitsKernel(const KernelContext &context) {
     A = roundedA.data();
   }
   if (inputFormat.empty() && accuracyLevel == 4 && int8Weights && int8) {
-    const Int8RowsStorage rows(w, A, K, M);
+    const NBitsInt8RowsStorage rows(w, A, K, M, 0.0f,
+                                    M <= kNBitsInt8DecodeMaxRows);
     int8Product(rows.view);
     return nullptr;
   }

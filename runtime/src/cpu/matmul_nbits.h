@@ -14,6 +14,7 @@
 #define AZR_CPU_MATMUL_NBITS_H
 
 #include <cstdint>
+#include <vector>
 
 namespace azr::cpu {
 
@@ -141,10 +142,51 @@ struct NBitsInt8Rows {
 };
 constexpr int64_t kNBitsInt8MaxBlock = 256;
 
+/// NBitsInt8Rows of `rows` rows of A (row stride lda) and their storage, on
+/// CPUs with an int8 path. staticScale > 0: every block takes that scale
+/// (static activation quantization, values past +-127 steps saturating);
+/// else each block its own amax / 127. The chunked layout and its lanes
+/// are filled only with `decodeLayout` (the decode function reads them).
+struct NBitsInt8RowsStorage {
+  std::vector<int8_t> q, chunked;
+  std::vector<int32_t> laneSum, blockSum;
+  std::vector<float> scale, laneScale;
+  NBitsInt8Rows view;
+
+  NBitsInt8RowsStorage(const NBitsWeights &w, const float *A, int64_t lda,
+                       int64_t rows, float staticScale, bool decodeLayout);
+};
+
 /// C[0:rows, n0:n1] for `rows` <= 4 rows starting at row `row` of `a`.
 using NBitsInt8Fn = void (*)(const NBitsWeights &w, const NBitsInt8Rows &a,
                              int64_t row, int rows, float *C, int64_t ldc,
                              int64_t n0, int64_t n1);
+/// Block-quantized weights stored in panels of kNBitsPanelWidth columns as
+/// the int8 tiles read them (matmul_nbits_packed; matmul_nbits' tiles pack
+/// into the same layout per call). Per panel, at 4 bits: `kBlocks *
+/// blockSize / 8` steps of [32 columns][4 bytes], byte j of a column's 4 in
+/// step t holding code 8t + j in its low nibble and code 8t + 4 + j in its
+/// high one; at 8 bits `kBlocks * blockSize / 4` steps, byte j being code
+/// 4t + j. Then scales [kBlocks][32] (f32 or f16) and zero points
+/// [kBlocks][32] bytes (null: 2^(bits-1)), per panel. Columns past N are
+/// zero codes, scales and zero points.
+struct NBitsPanels {
+  const uint8_t *codes;
+  const void *scales;
+  bool halfScales;
+  const uint8_t *zeroPoints;
+  int64_t N, K, kBlocks, blockSize;
+  int bits;
+
+  int64_t panels() const;
+  int64_t panelCodeBytes() const; ///< bytes of one panel's codes
+};
+constexpr int64_t kNBitsPanelWidth = 32;
+
+/// Element (k, n) of panels' weight, (code - zero point) * scale, for the
+/// portable paths and tests.
+float nbitsPanelWeight(const NBitsPanels &w, int64_t k, int64_t n);
+
 /// C[rowBegin:rowEnd, n0:n1] for any number of rows of `a`.
 using NBitsInt8TileFn = void (*)(const NBitsWeights &w, const NBitsInt8Rows &a,
                                  int64_t rowBegin, int64_t rowEnd, float *C,
@@ -171,6 +213,10 @@ void nbitsQuantizeRowVnni(const NBitsWeights &w, const float *a,
 void nbitsInt8TileVnni(const NBitsWeights &w, const NBitsInt8Rows &a,
                        int64_t rowBegin, int64_t rowEnd, float *C, int64_t ldc,
                        int64_t n0, int64_t n1);
+/// C[rowBegin:rowEnd, n0:n1] from stored panels (n0 a multiple of 32).
+void nbitsPanelsTileVnni(const NBitsPanels &w, const NBitsInt8Rows &a,
+                         int64_t rowBegin, int64_t rowEnd, float *C,
+                         int64_t ldc, int64_t n0, int64_t n1);
 void nbitsDecodeAvx2(const NBitsWeights &w, const float *prepared, int rows,
                      float *C, int64_t ldc, int64_t n0, int64_t n1);
 void nbitsTileAvx2(const NBitsWeights &w, const float *A, int64_t lda, float *C,

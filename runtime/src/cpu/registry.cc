@@ -136,6 +136,7 @@ const KernelTable &table() {
     addRotaryKernels(entries);
     addMatMulNBitsKernels(entries);
     addMatMulHalfKernels(entries);
+    addMatMulNBitsPackedKernels(entries);
     addScatterGatherKernels(entries);
     addGridSampleKernels(entries);
     addIntegerKernels(entries);

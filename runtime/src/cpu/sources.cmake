@@ -4,6 +4,7 @@ set(AZR_CPU_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/thread_pool.cc
   ${CMAKE_CURRENT_LIST_DIR}/gemm.cc
   ${CMAKE_CURRENT_LIST_DIR}/matmul_nbits.cc
+  ${CMAKE_CURRENT_LIST_DIR}/matmul_nbits_packed.cc
   ${CMAKE_CURRENT_LIST_DIR}/matmul_half.cc
   ${CMAKE_CURRENT_LIST_DIR}/weight_streaming.cc
   ${CMAKE_CURRENT_LIST_DIR}/conv_pool.cc
@@ -33,6 +34,7 @@ if(CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64")
     ${CMAKE_CURRENT_LIST_DIR}/matmul_nbits_avx2.cc
     ${CMAKE_CURRENT_LIST_DIR}/matmul_nbits_avx512.cc
     ${CMAKE_CURRENT_LIST_DIR}/matmul_nbits_vnni.cc
+    ${CMAKE_CURRENT_LIST_DIR}/matmul_nbits_panels_vnni.cc
     ${CMAKE_CURRENT_LIST_DIR}/vector_math_avx2.cc
     ${CMAKE_CURRENT_LIST_DIR}/vector_math_avx512.cc)
 endif()

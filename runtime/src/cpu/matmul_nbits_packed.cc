@@ -1,0 +1,228 @@
+//===- matmul_nbits_packed.cc - int8 products of weights packed at build --===//
+//
+// matmul_nbits_packed: matmul_nbits with int8 activations (dynamic per
+// block, or a static input_scale), its weight stored at build in the
+// panels the VNNI tiles read (NBitsPanels), so that no product unpacks or
+// transposes codes at run time, and decode and prefill share one kernel.
+// Without an int8 path the panels are dequantized one at a time into the
+// f32 GEMM tile, in f32 as matmul_nbits computes there (a level 4 is a
+// minimum accuracy; static input scales still round the input to their
+// grid).
+//
+//===----------------------------------------------------------------------===//
+
+#include "cpu/cast.h"
+#include "cpu/kernel_util.h"
+#include "cpu/matmul_nbits.h"
+#include "cpu/weight_streaming.h"
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+namespace azr::cpu {
+
+int64_t NBitsPanels::panels() const {
+  return (N + kNBitsPanelWidth - 1) / kNBitsPanelWidth;
+}
+
+int64_t NBitsPanels::panelCodeBytes() const {
+  return kBlocks * blockSize * bits / 8 * kNBitsPanelWidth;
+}
+
+float nbitsPanelWeight(const NBitsPanels &w, int64_t k, int64_t n) {
+  const int64_t panel = n / kNBitsPanelWidth, c = n % kNBitsPanelWidth;
+  const int64_t b = k / w.blockSize;
+  const uint8_t *codes = w.codes + panel * w.panelCodeBytes();
+  int code;
+  if (w.bits == 8) {
+    code = codes[(k / 4) * kNBitsPanelWidth * 4 + c * 4 + k % 4];
+  } else {
+    const int64_t j = k % 8;
+    const uint8_t byte = codes[(k / 8) * kNBitsPanelWidth * 4 + c * 4 + j % 4];
+    code = j < 4 ? byte & 0xF : byte >> 4;
+  }
+  const int64_t i =
+      panel * w.kBlocks * kNBitsPanelWidth + b * kNBitsPanelWidth + c;
+  const int zp = w.zeroPoints ? w.zeroPoints[i] : 1 << (w.bits - 1);
+  const float scale =
+      w.halfScales ? halfToFloat(static_cast<const uint16_t *>(w.scales)[i])
+                   : static_cast<const float *>(w.scales)[i];
+  return float(code - zp) * scale;
+}
+
+namespace {
+
+azr_status_t matmulNBitsPackedKernel(const KernelContext &context) {
+  const char *op = "matmul_nbits_packed";
+  AZR_RETURN_IF_ERROR(checkArity(context, op, 3, 6, 1));
+  const Attrs &attrs = *context.attrs;
+  for (const char *name : {"K", "N", "bits", "block_size"})
+    if (!attrs.has(name))
+      return AZR_INVALID("%s: missing attribute '%s'", op, name);
+  const int64_t K = attrs.getInt("K", 0), N = attrs.getInt("N", 0);
+  const int64_t bits = attrs.getInt("bits", 0);
+  const int64_t blockSize = attrs.getInt("block_size", 0);
+  if (K < 1 || N < 1)
+    return AZR_INVALID("%s: K and N must be positive, got K=%lld N=%lld", op,
+                       (long long)K, (long long)N);
+  if (bits != 4 && bits != 8)
+    return AZR_INVALID("%s: bits must be 4 or 8, got %lld", op,
+                       (long long)bits);
+  if (blockSize < 16 || blockSize > kNBitsInt8MaxBlock ||
+      (blockSize & (blockSize - 1)))
+    return AZR_INVALID("%s: block_size must be a power of two in [16, %lld], "
+                       "got %lld",
+                       op, (long long)kNBitsInt8MaxBlock, (long long)blockSize);
+  const std::string inputFormat = attrs.getString("input_format", "");
+  const double inputScale = attrs.getFloat("input_scale", 0.0);
+  if (!inputFormat.empty() && inputFormat != "int8")
+    return AZR_INVALID("%s: input_format must be int8, got '%s'", op,
+                       inputFormat.c_str());
+  if (!inputFormat.empty() &&
+      !(inputScale > 0.0 && inputScale < 3.0e38 && std::isfinite(inputScale)))
+    return AZR_INVALID("%s: input_format int8 needs a positive finite "
+                       "input_scale, got %g",
+                       op, inputScale);
+
+  const Tensor none;
+  const Tensor &a = context.input(0), &codes = context.input(1);
+  const Tensor &scales = context.input(2);
+  const Tensor &zeroPoints = context.numInputs > 3 ? context.input(3) : none;
+  const Tensor &bias = context.numInputs > 4 ? context.input(4) : none;
+  const Tensor &residual = context.numInputs > 5 ? context.input(5) : none;
+  Tensor &out = context.output(0);
+  const int64_t kBlocks = (K + blockSize - 1) / blockSize;
+  const int64_t panels = (N + kNBitsPanelWidth - 1) / kNBitsPanelWidth;
+  const int64_t steps = kBlocks * blockSize / (bits == 4 ? 8 : 4);
+  if (a.dtype != DType::f32 || a.rank < 1 || a.dims[a.rank - 1] != K)
+    return AZR_INVALID("%s: input must be f32 [..., K=%lld], got %s %s", op,
+                       (long long)K, dtypeName(a.dtype),
+                       shapeString(a).c_str());
+  if (codes.dtype != DType::u8 || codes.rank != 4 || codes.dims[0] != panels ||
+      codes.dims[1] != steps || codes.dims[2] != kNBitsPanelWidth ||
+      codes.dims[3] != 4)
+    return AZR_INVALID("%s: weight must be u8 [%lld, %lld, 32, 4] (panels, "
+                       "steps), got %s %s",
+                       op, (long long)panels, (long long)steps,
+                       dtypeName(codes.dtype), shapeString(codes).c_str());
+  auto isPanelArray = [&](const Tensor &t) {
+    return t.rank == 3 && t.dims[0] == panels && t.dims[1] == kBlocks &&
+           t.dims[2] == kNBitsPanelWidth;
+  };
+  if ((scales.dtype != DType::f32 && scales.dtype != DType::f16) ||
+      !isPanelArray(scales))
+    return AZR_INVALID("%s: scales must be f32 or f16 [%lld, %lld, 32], got "
+                       "%s %s",
+                       op, (long long)panels, (long long)kBlocks,
+                       dtypeName(scales.dtype), shapeString(scales).c_str());
+  if (zeroPoints.present() &&
+      (zeroPoints.dtype != DType::u8 || !isPanelArray(zeroPoints)))
+    return AZR_INVALID("%s: zero_points must be u8 [%lld, %lld, 32], got %s "
+                       "%s",
+                       op, (long long)panels, (long long)kBlocks,
+                       dtypeName(zeroPoints.dtype),
+                       shapeString(zeroPoints).c_str());
+  bool sameShape = out.dtype == DType::f32 && out.rank == a.rank &&
+                   out.dims[out.rank - 1] == N;
+  for (int d = 0; sameShape && d + 1 < a.rank; ++d)
+    sameShape = out.dims[d] == a.dims[d];
+  if (!sameShape)
+    return AZR_INVALID("%s: result must be f32 %s with last dim N=%lld, got "
+                       "%s %s",
+                       op, shapeString(a).c_str(), (long long)N,
+                       dtypeName(out.dtype), shapeString(out).c_str());
+  if (bias.present() && (bias.dtype != DType::f32 || bias.numel() != N))
+    return AZR_INVALID("%s: bias must be f32 with N=%lld elements, got %s %s",
+                       op, (long long)N, dtypeName(bias.dtype),
+                       shapeString(bias).c_str());
+  if (residual.present() && residual.dtype != DType::f32)
+    return AZR_INVALID("%s: residual must be f32, got %s", op,
+                       dtypeName(residual.dtype));
+  Epilogue epilogue;
+  AZR_RETURN_IF_ERROR(parseActivation(op, attrs, epilogue.activation));
+  if (bias.present())
+    AZR_RETURN_IF_ERROR(makeAddend(op, "bias", bias, out, 1.0f,
+                                   epilogue.addends[epilogue.numAddends++]));
+  if (residual.present())
+    AZR_RETURN_IF_ERROR(makeAddend(op, "residual", residual, out, 1.0f,
+                                   epilogue.addends[epilogue.numAddends++]));
+  const int64_t M = out.numel() / N;
+  if (M == 0)
+    return nullptr;
+
+  const NBitsPanels w = {codes.as<const uint8_t>(),
+                         scales.data,
+                         scales.dtype == DType::f16,
+                         zeroPoints.present() ? zeroPoints.as<const uint8_t>()
+                                              : nullptr,
+                         N,
+                         K,
+                         kBlocks,
+                         blockSize,
+                         int(bits)};
+  const float *A = a.as<const float>();
+  float *C = out.as<float>();
+  ThreadPool &pool = *context.pool;
+  const float staticScale = inputFormat.empty() ? 0.0f : float(inputScale);
+  // Tiles of two panels: even a decode step's few columns spread over both
+  // cores.
+  constexpr int64_t kTileCols = 2 * kNBitsPanelWidth;
+  if (nbitsInt8TilePath()) {
+#if defined(__x86_64__)
+    // The row quantization reads only the block shape.
+    NBitsWeights shape = {};
+    shape.K = K;
+    shape.N = N;
+    shape.kBlocks = kBlocks;
+    shape.blockSize = blockSize;
+    shape.blobSize = blockSize / 8 * bits;
+    shape.bits = int(bits);
+    const NBitsInt8RowsStorage rows(shape, A, K, M, staticScale, false);
+    streamTiles(
+        pool, M, N,
+        [&](int64_t i0, int64_t i1, int64_t n0, int64_t n1) {
+          nbitsPanelsTileVnni(w, rows.view, i0, i1, C, N, n0, n1);
+        },
+        epilogue, C, 256, kTileCols);
+    return nullptr;
+#endif
+  }
+  // f32: the input rounded to its static grid, if any, and each panel
+  // dequantized into the f32 tile's B.
+  std::vector<float> rounded;
+  if (staticScale > 0.0f) {
+    rounded.resize(size_t(M * K));
+    for (int64_t i = 0; i < M * K; ++i)
+      rounded[size_t(i)] = std::nearbyint(std::min(
+                               127.0f, std::max(-127.0f, A[i] / staticScale))) *
+                           staticScale;
+    A = rounded.data();
+  }
+  const GemmTileFn tile = gemmPath().tile;
+  streamTiles(
+      pool, M, N,
+      [&](int64_t i0, int64_t i1, int64_t n0, int64_t n1) {
+        thread_local std::vector<float> panel;
+        panel.resize(size_t(K * kNBitsPanelWidth));
+        for (int64_t j = n0; j < n1; j += kNBitsPanelWidth) {
+          const int64_t cols = std::min(kNBitsPanelWidth, n1 - j);
+          for (int64_t k = 0; k < K; ++k)
+            for (int64_t c = 0; c < cols; ++c)
+              panel[size_t(k * kNBitsPanelWidth + c)] =
+                  nbitsPanelWeight(w, k, j + c);
+          tile(K, A, K, 1, panel.data(), kNBitsPanelWidth, C + j, N, i0, i1, 0,
+               cols);
+        }
+      },
+      epilogue, C, 256, kTileCols);
+  return nullptr;
+}
+
+} // namespace
+
+void addMatMulNBitsPackedKernels(KernelTable &table) {
+  table.push_back({"matmul_nbits_packed", guarded<matmulNBitsPackedKernel>});
+}
+
+} // namespace azr::cpu
