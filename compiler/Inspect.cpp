@@ -70,12 +70,15 @@ const char *dtypeText(schema::DType type) {
 /// What a step computes in: its output's dtype, except for matmul_half (its
 /// weight's f16 or bf16) and a matmul with quantized weights: "int4" or "int8"
 /// (weight bits; "nf4", "fp8" for codebook codes), "w4a8" when its activations
-/// are quantized per block at run time, "w8a8" (int8) or "fp8" when statically.
+/// are quantized per block at run time (matmul_nbits_packed always), "w8a8"
+/// (int8) or "fp8" when statically.
 std::string stepPrecision(const schema::Step *step, const char *outputDtype,
                           const char *weightDtype) {
   if (step->op()->str() == "matmul_half")
     return weightDtype;
-  if (step->op()->str() != "matmul_nbits" || !step->attributes())
+  // matmul_nbits_packed always has int8 activations.
+  const bool packed = step->op()->str() == "matmul_nbits_packed";
+  if ((step->op()->str() != "matmul_nbits" && !packed) || !step->attributes())
     return outputDtype;
   int64_t bits = 0, accuracyLevel = 0;
   std::string weightFormat = "int", inputFormat;
@@ -95,7 +98,7 @@ std::string stepPrecision(const schema::Step *step, const char *outputDtype,
                                                            : "int";
   if (inputFormat == "fp8_e4m3")
     return weights == "fp8" ? "fp8" : weights + std::to_string(bits) + "-fp8";
-  if (inputFormat == "int8" || accuracyLevel == 4)
+  if (inputFormat == "int8" || accuracyLevel == 4 || packed)
     return "w" + std::to_string(bits) + "a8";
   return weights == "int" ? "int" + std::to_string(bits) : weights;
 }
@@ -202,7 +205,7 @@ bool azc::inspectEngine(const std::string &path, const InspectOptions &options,
 
   const auto *values = meta->values();
   os << "steps (" << meta->steps()->size() << "):\n";
-  os << llvm::format("  %4s  %-14s %-24s %-20s %-5s %10s\n", (const char *)"#",
+  os << llvm::format("  %4s  %-19s %-24s %-20s %-5s %10s\n", (const char *)"#",
                      (const char *)"kernel", (const char *)"source",
                      (const char *)"output", (const char *)"dtype",
                      (const char *)"FLOPs");
@@ -222,7 +225,7 @@ bool azc::inspectEngine(const std::string &path, const InspectOptions &options,
             : dtypeText(out->dtype());
     std::string precision =
         stepPrecision(step, dtypeText(out->dtype()), weightDtype);
-    os << llvm::format("  %4zu  %-14s %-24s %-20s %-5s %10s\n", i,
+    os << llvm::format("  %4zu  %-19s %-24s %-20s %-5s %10s\n", i,
                        step->op()->c_str(), location.c_str(),
                        shapeText(out->shape()).c_str(), precision.c_str(),
                        countText(step->flops()).c_str());

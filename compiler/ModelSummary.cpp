@@ -55,6 +55,9 @@ std::optional<int64_t> azc::flopsOf(Operation *op) {
       .Case([&](MatMulNBitsOp m) -> std::optional<int64_t> {
         return 2 * *out * m.getK();
       })
+      .Case([&](MatMulNBitsPackedOp m) -> std::optional<int64_t> {
+        return 2 * *out * m.getK();
+      })
       .Case([&](MatMulPackedOp m) -> std::optional<int64_t> {
         return 2 * *out *
                cast<RankedTensorType>(m.getWeight().getType()).getDimSize(1);

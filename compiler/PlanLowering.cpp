@@ -186,6 +186,11 @@ SmallVector<mlir::Value> kernelOperands(Operation *op) {
             m.getInput(), m.getWeight(),   m.getScales(),    m.getZeroPoints(),
             m.getBias(),  m.getResidual(), m.getScaleSteps()};
       })
+      .Case([](azg::MatMulNBitsPackedOp m) {
+        return SmallVector<mlir::Value>{m.getInput(),  m.getWeight(),
+                                        m.getScales(), m.getZeroPoints(),
+                                        m.getBias(),   m.getResidual()};
+      })
       .Case([](azg::MatMulPackedOp m) {
         return SmallVector<mlir::Value>{m.getInput(), m.getWeight(),
                                         m.getBias(), m.getResidual()};
@@ -271,6 +276,8 @@ bool Lowering::lowerStep(Operation *op) {
   // A quantized weight is K x N parameters whatever its storage.
   if (auto nbits = dyn_cast<azg::MatMulNBitsOp>(op))
     plan.parameterCount += uint64_t(nbits.getK() * nbits.getN());
+  if (auto packed = dyn_cast<azg::MatMulNBitsPackedOp>(op))
+    plan.parameterCount += uint64_t(packed.getK() * packed.getN());
   step.flops = flopsOf(op).value_or(0);
   plan.steps.push_back(std::move(step));
   return true;

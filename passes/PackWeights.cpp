@@ -1,5 +1,4 @@
-//===- PackWeights.cpp - matmul weights stored as the GEMM tiles read them
-//-===//
+//===- PackWeights.cpp - constant weights stored as the kernels read them -===//
 //
 // The f32 GEMM packs each block of its weight into column panels before it
 // multiplies (the BLIS scheme), on every run: for a BERT-base encoder that
@@ -14,6 +13,12 @@
 // panel costs little (N a multiple of 32, or at least 256). It runs after
 // epilogue fusion, whose bias, residual and activation it carries over.
 //
+// Likewise a `azg.matmul_nbits` with int8 activations (w4a8, w8a8) and
+// constant integer codes becomes `azg.matmul_nbits_packed`: its codes,
+// scales and zero points regrouped into the panels of 32 columns the VNNI
+// tiles read, which they otherwise unpack and transpose on every call.
+// Same codes, same sums: only the storage order changes.
+//
 //===----------------------------------------------------------------------===//
 
 #include "passes/Passes.h"
@@ -21,6 +26,8 @@
 
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+#include <cstring>
 
 namespace azc {
 #define GEN_PASS_DEF_PACKWEIGHTS
@@ -69,10 +76,114 @@ struct PackMatMulWeight : OpRewritePattern<MatMulOp> {
   }
 };
 
+/// matmul_nbits with int8 activations -> matmul_nbits_packed (see the
+/// op's description for the layout).
+struct PackNBitsWeight : OpRewritePattern<MatMulNBitsOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(MatMulNBitsOp op,
+                                PatternRewriter &rewriter) const override {
+    const std::optional<StringRef> inputFormat = op.getInputFormat();
+    const bool int8Activations =
+        inputFormat ? *inputFormat == "int8" : op.getAccuracyLevel() == 4;
+    if (!int8Activations || op.getWeightFormat() != "int" || op.getScaleSteps())
+      return rewriter.notifyMatchFailure(op, "no int8 product of int codes");
+    const int64_t K = op.getK(), N = op.getN(), bits = op.getBits();
+    const int64_t block = op.getBlockSize();
+    if (block > 256)
+      return rewriter.notifyMatchFailure(op, "blocks past the int8 path's");
+    if (N % kPanel != 0 && N < 256)
+      return rewriter.notifyMatchFailure(op, "padding would cost too much");
+    for (Value v : {op.getWeight(), op.getScales(), op.getZeroPoints()})
+      if (v && !v.hasOneUse())
+        return rewriter.notifyMatchFailure(op, "weights read elsewhere");
+    std::optional<std::vector<char>> codes = azc::constantBytes(op.getWeight());
+    std::optional<std::vector<char>> scales =
+        azc::constantBytes(op.getScales());
+    std::optional<std::vector<char>> zeroPoints;
+    if (op.getZeroPoints())
+      zeroPoints = azc::constantBytes(op.getZeroPoints());
+    if (!codes || !scales || (op.getZeroPoints() && !zeroPoints))
+      return rewriter.notifyMatchFailure(op, "weights are not constants");
+
+    const int64_t blocks = (K + block - 1) / block;
+    const int64_t blob = block * bits / 8, zpStride = (blocks * bits + 7) / 8;
+    const int64_t panels = (N + kPanel - 1) / kPanel;
+    const int64_t perStep = bits == 4 ? 8 : 4;
+    const int64_t steps = blocks * block / perStep;
+    auto scalesType = cast<RankedTensorType>(op.getScales().getType());
+    const size_t scaleBytes = scalesType.getElementTypeBitWidth() / 8;
+    if (codes->size() != size_t(N * blocks * blob) ||
+        scales->size() != size_t(N * blocks) * scaleBytes ||
+        (zeroPoints && zeroPoints->size() != size_t(N * zpStride)))
+      return rewriter.notifyMatchFailure(op, "unexpected weight sizes");
+    auto code = [&](int64_t n, int64_t k) -> uint8_t {
+      const uint8_t byte =
+          uint8_t((*codes)[size_t(n * blocks * blob + k * bits / 8)]);
+      return bits == 8 ? byte : (k & 1) ? byte >> 4 : byte & 0xF;
+    };
+    auto zeroPoint = [&](int64_t n, int64_t b) -> uint8_t {
+      const uint8_t byte =
+          uint8_t((*zeroPoints)[size_t(n * zpStride + b * bits / 8)]);
+      return bits == 8 ? byte : (b & 1) ? byte >> 4 : byte & 0xF;
+    };
+    std::vector<uint8_t> packedCodes(size_t(panels * steps * kPanel * 4), 0);
+    std::vector<char> packedScales(
+        size_t(panels * blocks * kPanel) * scaleBytes, 0);
+    std::vector<uint8_t> packedZeroPoints;
+    if (zeroPoints)
+      packedZeroPoints.assign(size_t(panels * blocks * kPanel), 0);
+    for (int64_t n = 0; n < N; ++n) {
+      const int64_t p = n / kPanel, c = n % kPanel;
+      for (int64_t k = 0; k < blocks * block; ++k) {
+        const int64_t t = k / perStep, j = k % perStep;
+        const size_t at = size_t((p * steps + t) * kPanel * 4 + c * 4 +
+                                 (bits == 4 ? j % 4 : j));
+        packedCodes[at] |= uint8_t(code(n, k) << (bits == 4 && j >= 4 ? 4 : 0));
+      }
+      for (int64_t b = 0; b < blocks; ++b) {
+        const size_t at = size_t((p * blocks + b) * kPanel + c);
+        std::memcpy(packedScales.data() + at * scaleBytes,
+                    scales->data() + size_t(n * blocks + b) * scaleBytes,
+                    scaleBytes);
+        if (zeroPoints)
+          packedZeroPoints[at] = zeroPoint(n, b);
+      }
+    }
+    std::string name = "matmul_nbits";
+    if (auto weight = op.getWeight().getDefiningOp<WeightOp>())
+      name = weight.getName().str();
+    Type u8 = rewriter.getIntegerType(8, /*isSigned=*/false);
+    Location loc = op.getLoc();
+    Value storedCodes = azc::makeSharedWeight(
+        rewriter, loc, name + ".panels",
+        RankedTensorType::get({panels, steps, kPanel, 4}, u8),
+        azc::asBytes(packedCodes));
+    Value storedScales = azc::makeSharedWeight(
+        rewriter, loc, name + ".panel_scales",
+        RankedTensorType::get({panels, blocks, kPanel},
+                              scalesType.getElementType()),
+        packedScales);
+    Value storedZeroPoints;
+    if (zeroPoints)
+      storedZeroPoints = azc::makeSharedWeight(
+          rewriter, loc, name + ".panel_zero_points",
+          RankedTensorType::get({panels, blocks, kPanel}, u8),
+          azc::asBytes(packedZeroPoints));
+    rewriter.replaceOpWithNewOp<MatMulNBitsPackedOp>(
+        op, op.getType(), op.getInput(), storedCodes, storedScales,
+        storedZeroPoints, op.getBias(), op.getResidual(), op.getKAttr(),
+        op.getNAttr(), op.getBitsAttr(), op.getBlockSizeAttr(),
+        op.getInputFormatAttr(), op.getInputScaleAttr(), op.getActivationAttr(),
+        op.getClipMinAttr(), op.getClipMaxAttr());
+    return success();
+  }
+};
+
 struct PackWeightsPass : azc::impl::PackWeightsBase<PackWeightsPass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<PackMatMulWeight>(&getContext());
+    patterns.add<PackMatMulWeight, PackNBitsWeight>(&getContext());
     // Each product is rewritten once; folding the rest is not this pass's.
     GreedyRewriteConfig config;
     config.enableRegionSimplification = GreedySimplifyRegionLevel::Disabled;

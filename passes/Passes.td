@@ -79,9 +79,11 @@ def PackWeights : Pass<"azg-pack-weights", "mlir::func::FuncOp"> {
     Rewrites `azg.matmul` by an f32 2-D constant that nothing else reads
     into `azg.matmul_packed`, its weight packed at build into column panels
     of 32 (each panel's K rows contiguous), so the kernel packs nothing at
-    run time. Exact: the same terms are summed in the same order. Skipped
-    where padding the last panel would cost much (N not a multiple of 32
-    and below 256).
+    run time. Exact: the same terms are summed in the same order. Likewise
+    `azg.matmul_nbits` with int8 activations and constant integer codes
+    becomes `azg.matmul_nbits_packed`, its codes, scales and zero points
+    regrouped into the panels the VNNI tiles read. Skipped where padding
+    the last panel would cost much (N not a multiple of 32 and below 256).
   }];
   let dependentDialects = ["azc::azg::AzgDialect"];
 }

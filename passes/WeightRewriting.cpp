@@ -81,6 +81,42 @@ std::optional<ConstantWeight> azc::readWeight(Value value, bool transpose) {
   return w;
 }
 
+std::optional<std::vector<char>> azc::constantBytes(Value value) {
+  auto type = dyn_cast<RankedTensorType>(value.getType());
+  if (!type || !type.hasStaticShape() || type.getElementTypeBitWidth() % 8 != 0)
+    return std::nullopt;
+  ElementsAttr attr;
+  if (auto weight = value.getDefiningOp<WeightOp>())
+    attr = weight.getValue();
+  else if (auto constant = value.getDefiningOp<ConstantOp>())
+    attr = constant.getValue();
+  else
+    return std::nullopt;
+  const size_t width = type.getElementTypeBitWidth() / 8;
+  const size_t size = size_t(type.getNumElements()) * width;
+  std::vector<char> bytes(size);
+  if (auto resource = dyn_cast<DenseResourceElementsAttr>(attr)) {
+    AsmResourceBlob *blob = resource.getRawHandle().getBlob();
+    if (!blob || blob->getData().size() != size)
+      return std::nullopt;
+    std::memcpy(bytes.data(), blob->getData().data(), size);
+    return bytes;
+  }
+  if (auto dense = dyn_cast<DenseElementsAttr>(attr)) {
+    ArrayRef<char> raw = dense.getRawData();
+    if (dense.isSplat() && raw.size() == width) {
+      for (size_t i = 0; i < size; i += width)
+        std::memcpy(bytes.data() + i, raw.data(), width);
+      return bytes;
+    }
+    if (raw.size() != size)
+      return std::nullopt;
+    std::memcpy(bytes.data(), raw.data(), size);
+    return bytes;
+  }
+  return std::nullopt;
+}
+
 /// A resource-backed weight named `name` holding `bytes` as `type`.
 Value azc::makeWeight(OpBuilder &rewriter, Location loc, StringRef name,
                       RankedTensorType type, ArrayRef<char> bytes) {

@@ -59,6 +59,10 @@ std::optional<ConstantMatrix> constantMatrix(mlir::Value value);
 /// stored matrix is [N, K] rather than [K, N].
 std::optional<ConstantWeight> readWeight(mlir::Value value, bool transpose);
 
+/// The stored bytes of a constant tensor (a weight or constant op of static
+/// shape, splats expanded), or nothing.
+std::optional<std::vector<char>> constantBytes(mlir::Value value);
+
 /// A resource-backed weight named `name` holding `bytes` as `type`.
 mlir::Value makeWeight(mlir::OpBuilder &builder, mlir::Location loc,
                        llvm::StringRef name, mlir::RankedTensorType type,

@@ -216,6 +216,57 @@ LogicalResult MatMulPackedOp::verify() {
   return verifyResidual(*this, getResidual(), rankedType(getOutput()));
 }
 
+LogicalResult MatMulNBitsPackedOp::verify() {
+  if (failed(verifyEpilogue(*this)))
+    return failure();
+  const int64_t K = getK(), N = getN(), bits = getBits();
+  const int64_t block = getBlockSize();
+  if (K < 1 || N < 1)
+    return emitOpError("K and N must be positive, got K=") << K << " N=" << N;
+  if (bits != 4 && bits != 8)
+    return emitOpError("bits must be 4 or 8, got ") << bits;
+  if (block < 16 || block > 256 || (block & (block - 1)) != 0)
+    return emitOpError("block_size must be a power of 2 in [16, 256], got ")
+           << block;
+  if (dimsConflict(rankedType(getInput()).getShape().back(), K))
+    return emitOpError("input ")
+           << getInput().getType() << " does not end in K=" << K;
+  const int64_t panels = (N + kPackedPanelWidth - 1) / kPackedPanelWidth;
+  const int64_t blocks = (K + block - 1) / block;
+  const int64_t steps = blocks * block / (bits == 4 ? 8 : 4);
+  auto shapeIs = [](Value v, ArrayRef<int64_t> dims) {
+    RankedTensorType type = rankedType(v);
+    return type.hasStaticShape() && type.getShape() == dims;
+  };
+  if (!shapeIs(getWeight(), {panels, steps, kPackedPanelWidth, 4}))
+    return emitOpError("weight must be [panels, steps, 32, 4] = [")
+           << panels << ", " << steps << ", 32, 4], got "
+           << getWeight().getType();
+  if (!shapeIs(getScales(), {panels, blocks, kPackedPanelWidth}))
+    return emitOpError("scales must be [panels, blocks, 32] = [")
+           << panels << ", " << blocks << ", 32], got "
+           << getScales().getType();
+  if (getZeroPoints() &&
+      !shapeIs(getZeroPoints(), {panels, blocks, kPackedPanelWidth}))
+    return emitOpError("zero_points must be [panels, blocks, 32] = [")
+           << panels << ", " << blocks << ", 32], got "
+           << getZeroPoints().getType();
+  if (getBias() && rankedType(getBias()).hasStaticShape() &&
+      rankedType(getBias()).getNumElements() != N)
+    return emitOpError("bias must hold N=")
+           << N << " values, got " << getBias().getType();
+  if (std::optional<StringRef> input = getInputFormat()) {
+    if (*input != "int8")
+      return emitOpError("input_format must be int8, got '") << *input << "'";
+    std::optional<APFloat> scale = getInputScale();
+    if (!scale || !scale->isFiniteNonZero() || scale->isNegative())
+      return emitOpError("input_format needs a positive finite input_scale");
+  } else if (getInputScale()) {
+    return emitOpError("input_scale needs an input_format");
+  }
+  return verifyResidual(*this, getResidual(), rankedType(getOutput()));
+}
+
 LogicalResult GemmOp::verify() {
   if (failed(verifyEpilogue(*this)))
     return failure();

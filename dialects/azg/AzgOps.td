@@ -336,6 +336,56 @@ def Azg_MatMulPackedOp : Azg_Op<"matmul_packed", [AttrSizedOperandSegments]> {
   let hasVerifier = 1;
 }
 
+def Azg_MatMulNBitsPackedOp
+    : Azg_Op<"matmul_nbits_packed", [AttrSizedOperandSegments]> {
+  let summary = "int8 product of block-quantized weights packed in panels";
+  let description = [{
+    `azg.matmul_nbits` with integer codes and int8 activations (quantized
+    per block, as `accuracy_level` 4 does, or statically with
+    `input_format` "int8" and `input_scale`), its weight stored in the
+    panels the int8 tiles read, so that nothing is unpacked or transposed
+    at run time. Columns are grouped in panels of 32, the last padded with
+    zero codes, scales and zero points. With K' = blocks * block_size:
+    `weight` is [panels, K' / 8, 32, 4] bytes at 4 bits, byte j of column
+    c's 4 bytes in step t holding code 8t + j in its low nibble and code
+    8t + 4 + j in its high one; at 8 bits [panels, K' / 4, 32, 4], byte j
+    of step t being code 4t + j. `scales` is [panels, blocks, 32] (f32 or
+    f16) and `zero_points` [panels, blocks, 32] bytes (2^(bits-1) where
+    absent). Each element is the sum matmul_nbits computes on the same
+    codes; `azg-pack-weights` forms it from matmul_nbits by constants.
+  }];
+  let arguments = !con((ins RankedTensorOf<[F32]>:$input,
+                            RankedTensorOf<[UI8]>:$weight,
+                            RankedTensorOf<[F32, F16]>:$scales,
+                            Optional<RankedTensorOf<[UI8]>>:$zero_points,
+                            Optional<RankedTensorOf<[F32]>>:$bias,
+                            Optional<RankedTensorOf<[F32]>>:$residual,
+                            I64Attr:$K, I64Attr:$N, I64Attr:$bits,
+                            I64Attr:$block_size,
+                            OptionalAttr<StrAttr>:$input_format,
+                            OptionalAttr<F32Attr>:$input_scale),
+                       Azg_EpilogueAttrs);
+  let results = (outs RankedTensorOf<[F32]>:$output);
+  let assemblyFormat = [{
+    $input `,` $weight `,` $scales
+    (`zero_points` `(` $zero_points^ `)`)? (`bias` `(` $bias^ `)`)?
+    (`residual` `(` $residual^ `)`)?
+    attr-dict `:` functional-type(operands, results)
+  }];
+  let inferBody = [{
+    auto input = ::llvm::cast<::mlir::RankedTensorType>(
+        adaptor.getInput().getType());
+    if (input.getRank() == 0)
+      return ::mlir::emitOptionalError(location,
+          "matmul_nbits_packed needs an input of rank >= 1");
+    ::llvm::SmallVector<int64_t> shape(input.getShape());
+    shape.back() = adaptor.getN();
+    inferredReturnTypes.push_back(input.clone(shape));
+    return ::mlir::success();
+  }];
+  let hasVerifier = 1;
+}
+
 def Azg_GemmOp : Azg_Op<"gemm"> {
   let summary = "general matrix multiply (ONNX Gemm) with a fused epilogue";
   let description = [{

@@ -50,8 +50,8 @@ TEST(CpuRegistry, EveryOpHasAKernel) {
       "roi_align", "max_pool_indices", "top_k",
       // rotary.cc
       "rotary_embedding",
-      // matmul_nbits.cc, matmul_half.cc
-      "matmul_nbits", "matmul_half", "matmul_packed",
+      // matmul_nbits.cc, matmul_nbits_packed.cc, matmul_half.cc, gemm.cc
+      "matmul_nbits", "matmul_nbits_packed", "matmul_half", "matmul_packed",
       // attention.cc
       "attention", "paged_attention"};
   std::vector<std::string> names = kernelNames();
