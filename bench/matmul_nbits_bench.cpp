@@ -102,9 +102,11 @@ struct Config {
   int bits; // 0: f32 matmul
   int64_t blockSize;
   int64_t accuracyLevel; // 4: int8 activations
-  bool zeroPoints;       // packed per-block zero points (asymmetric codes)
+  bool zeroPoints;       // per-block zero points (asymmetric codes)
+  bool packed = false;   // matmul_nbits_packed: weights in int8 panels
   int64_t zpStride() const {
-    return bits == 4 ? (kK / blockSize + 1) / 2 : kK / blockSize;
+    // Packed: a byte per block; else onnxruntime's packed codes.
+    return bits == 4 && !packed ? (kK / blockSize + 1) / 2 : kK / blockSize;
   }
   size_t bytes() const {
     if (!bits)
@@ -160,19 +162,32 @@ double timeConfig(const Config &c, std::vector<Weights> &copies,
   std::vector<float> a(static_cast<size_t>(M * kK), 0.5f);
   std::vector<float> y(static_cast<size_t>(M * kN));
   MapAttrs attrs;
-  const char *op = c.bits ? "matmul_nbits" : "matmul";
+  const char *op = c.packed ? "matmul_nbits_packed"
+                   : c.bits ? "matmul_nbits"
+                            : "matmul";
   if (c.bits)
     attrs.ints = {{"K", kK},
                   {"N", kN},
                   {"bits", c.bits},
                   {"block_size", c.blockSize},
                   {"accuracy_level", c.accuracyLevel}};
+  if (c.packed)
+    attrs.ints.erase("accuracy_level");
   azr::cpu::KernelFn fn = azr::cpu::findKernel(op);
   double best = 1e30;
   for (int r = 0; r < runs + 1; ++r) {
     Weights &w = copies[size_t(r) % useCopies];
     std::vector<Tensor> in;
-    if (c.bits) {
+    if (c.packed) {
+      // Random bytes are random codes in any layout.
+      const int64_t blocks = kK / c.blockSize, panels = kN / 32;
+      in = {tensor(a.data(), DType::f32, {M, kK}),
+            tensor(w.b.data(), DType::u8, {panels, kK * c.bits / 32, 32, 4}),
+            tensor(w.scales.data(), DType::f32, {panels, blocks, 32})};
+      if (c.zeroPoints)
+        in.push_back(
+            tensor(w.zeroPoints.data(), DType::u8, {panels, blocks, 32}));
+    } else if (c.bits) {
       const int64_t blocks = kK / c.blockSize;
       in = {
           tensor(a.data(), DType::f32, {M, kK}),
@@ -212,14 +227,18 @@ int main(int argc, char **argv) {
   const int runs = argc > 1 ? std::max(1, atoi(argv[1])) : 50;
   const int rounds = argc > 2 ? std::max(1, atoi(argv[2])) : 5;
   const std::string filter = argc > 3 ? argv[3] : "";
-  const Config allConfigs[] = {{"nbits 4-bit/32", 4, 32, 0, false},
-                               {"nbits 4-bit/32 zp", 4, 32, 0, true},
-                               {"nbits 4-bit/128", 4, 128, 0, false},
-                               {"nbits 8-bit/32", 8, 32, 0, false},
-                               {"nbits 4-bit/32 int8", 4, 32, 4, false},
-                               {"nbits 4-bit/32 zp int8", 4, 32, 4, true},
-                               {"nbits 8-bit/32 int8", 8, 32, 4, false},
-                               {"matmul f32", 0, 0, 0, false}};
+  const Config allConfigs[] = {
+      {"nbits 4-bit/32", 4, 32, 0, false},
+      {"nbits 4-bit/32 zp", 4, 32, 0, true},
+      {"nbits 4-bit/128", 4, 128, 0, false},
+      {"nbits 8-bit/32", 8, 32, 0, false},
+      {"nbits 4-bit/32 int8", 4, 32, 4, false},
+      {"nbits 4-bit/32 zp int8", 4, 32, 4, true},
+      {"nbits 8-bit/32 int8", 8, 32, 4, false},
+      {"packed 4-bit/32 int8", 4, 32, 4, false, true},
+      {"packed 4-bit/32 zp int8", 4, 32, 4, true, true},
+      {"packed 8-bit/32 int8", 8, 32, 4, false, true},
+      {"matmul f32", 0, 0, 0, false}};
   std::vector<Config> configs;
   for (const Config &c : allConfigs)
     if (std::string(c.name).find(filter) != std::string::npos)
