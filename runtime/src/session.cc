@@ -538,11 +538,6 @@ azr_status_t azr_session_run(azr_session_t *session) {
   for (size_t s = 0; s < session->steps.size(); ++s) {
     PreparedStep &step = session->steps[s];
     const azr::schema::Step *source = meta->steps()->Get(s);
-    if (session->verbose)
-      fprintf(stderr, "azr: step %zu: %s (%s) on %d thread(s)\n", s,
-              source->op()->c_str(),
-              source->location() ? source->location()->c_str() : "",
-              session->pool->numThreads());
     auto start = session->profile ? std::chrono::steady_clock::now()
                                   : std::chrono::steady_clock::time_point();
     azr::cpu::KernelContext context;
@@ -553,7 +548,17 @@ azr_status_t azr_session_run(azr_session_t *session) {
     context.attrs = step.attrs.get();
     context.pool = session->pool.get();
     context.kvCache = session->kvCache;
-    if (azr_status_t status = session->engine->kernels[s](context)) {
+    context.describePath = session->verbose;
+    azr_status_t status = session->engine->kernels[s](context);
+    const auto end = session->profile ? std::chrono::steady_clock::now()
+                                      : std::chrono::steady_clock::time_point();
+    if (session->verbose)
+      fprintf(stderr, "azr: step %zu: %s (%s) on %d thread(s)%s%s\n", s,
+              source->op()->c_str(),
+              source->location() ? source->location()->c_str() : "",
+              session->pool->numThreads(), context.path[0] ? ": " : "",
+              context.path);
+    if (status) {
       azr_status_t wrapped = azr_status_make(
           azr_status_code(status), "step %zu (%s at %s): %s", s,
           source->op()->c_str(),
@@ -565,9 +570,8 @@ azr_status_t azr_session_run(azr_session_t *session) {
     if (session->profile) {
       session->stepSeconds.resize(session->steps.size());
       session->stepCalls.resize(session->steps.size());
-      session->stepSeconds[s] += std::chrono::duration<double>(
-                                     std::chrono::steady_clock::now() - start)
-                                     .count();
+      session->stepSeconds[s] +=
+          std::chrono::duration<double>(end - start).count();
       ++session->stepCalls[s];
     }
   }

@@ -275,6 +275,7 @@ azr_status_t matmulKernel(const KernelContext &context) {
                            b * M * N,
                            N};
   }
+  context.notePath(gemmPath().name, "tiles");
   parallelGemm(*context.pool, M, N, K, products, &epilogue);
   return nullptr;
 }
@@ -313,6 +314,7 @@ azr_status_t matmulPackedKernel(const KernelContext &context) {
                        0,
                        N,
                        /*prepacked=*/true};
+  context.notePath(gemmPath().name, "tiles on panels packed at build");
   parallelGemm(*context.pool, M, N, K, {product}, &epilogue);
   return nullptr;
 }
@@ -366,6 +368,7 @@ azr_status_t gemmKernel(const KernelContext &context) {
                        N,
                        0,
                        N};
+  context.notePath(gemmPath().name, "tiles");
   parallelGemm(*context.pool, M, N, K, {product}, &epilogue);
   return nullptr;
 }

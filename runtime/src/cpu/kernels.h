@@ -152,9 +152,16 @@ struct KernelContext {
   ThreadPool *pool = nullptr; ///< never null while running
   /// The session's paged KV cache, or nullptr when none is bound.
   const KvCacheView *kvCache = nullptr;
+  /// Set when the session reports each step (azr-run --verbose): a kernel
+  /// with several implementations then names the one this call took in
+  /// `path`, through notePath.
+  bool describePath = false;
+  mutable char path[64] = {};
 
   const Tensor &input(int i) const { return inputs[i]; }
   Tensor &output(int i) const { return outputs[i]; }
+  /// path = "<isa> <how>" (e.g. "avx512_vnni panels"), when asked for.
+  void notePath(const char *isa, const char *how) const;
 };
 
 /// A kernel: NULL on success, else an error naming the problem.

@@ -108,6 +108,7 @@ azr_status_t matmulHalfKernel(const KernelContext &context) {
                                N, K};
   const HalfPath &path = halfPath();
   const float *A = a.as<const float>();
+  context.notePath(path.name, M <= kDecodeMaxRows ? "decode" : "tiles");
   if (M <= kDecodeMaxRows)
     streamColumns(
         *context.pool, M, N, 2 * K,

@@ -429,6 +429,10 @@ azr_status_t matmulNBitsKernel(const KernelContext &context) {
   // Few rows: groups of up to 4 stream B once; more: tiles of a row range
   // by panels of 32 columns, B's codes unpacked once a tile.
   auto int8Product = [&](const NBitsInt8Rows &rows) {
+    context.notePath("avx512_vnni",
+                     M <= kNBitsInt8DecodeMaxRows
+                         ? "int8 decode"
+                         : "int8 tiles (panels packed per call)");
     if (M <= kNBitsInt8DecodeMaxRows) {
       overColumns([&](int64_t i, int count, int64_t j0, int64_t j1) {
         int8(w, rows, i, count, C + i * N, N, j0, j1);
@@ -469,7 +473,9 @@ azr_status_t matmulNBitsKernel(const KernelContext &context) {
     return nullptr;
   }
 
-  if (M <= nbitsDecodeMaxRows(int(bits), codebook != nullptr)) {
+  const bool decode = M <= nbitsDecodeMaxRows(int(bits), codebook != nullptr);
+  context.notePath(path.name, decode ? "decode" : "tiles");
+  if (decode) {
     const int64_t Kp = kBlocks * blockSize;
     std::vector<float> prepared(size_t(M * Kp));
     prepareNBitsRows(w, A, K, int(M), path.group, prepared.data());

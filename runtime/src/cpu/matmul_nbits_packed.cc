@@ -169,6 +169,7 @@ azr_status_t matmulNBitsPackedKernel(const KernelContext &context) {
   // cores.
   constexpr int64_t kTileCols = 2 * kNBitsPanelWidth;
   if (nbitsInt8TilePath()) {
+    context.notePath("avx512_vnni", "int8 panels");
 #if defined(__x86_64__)
     // The row quantization reads only the block shape.
     NBitsWeights shape = {};
@@ -200,6 +201,7 @@ azr_status_t matmulNBitsPackedKernel(const KernelContext &context) {
     A = rounded.data();
   }
   const GemmTileFn tile = gemmPath().tile;
+  context.notePath(gemmPath().name, "f32 tiles of dequantized panels");
   streamTiles(
       pool, M, N,
       [&](int64_t i0, int64_t i1, int64_t n0, int64_t n1) {

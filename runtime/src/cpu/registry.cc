@@ -3,8 +3,14 @@
 #include "cpu/kernel_util.h"
 
 #include <algorithm>
+#include <cstdio>
 
 namespace azr::cpu {
+
+void KernelContext::notePath(const char *isa, const char *how) const {
+  if (describePath)
+    std::snprintf(path, sizeof path, "%s %s", isa, how);
+}
 
 size_t dtypeSize(DType type) {
   switch (type) {
