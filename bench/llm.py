@@ -191,7 +191,8 @@ def main():
     parser.add_argument("--iterations", type=int, default=10)
     parser.add_argument("--bin", default="build/bin")
     parser.add_argument("--work", default="build/bench-llm")
-    parser.add_argument("--peak-gflops", type=float, default=429.0)
+    parser.add_argument("--peak-gflops", type=float, default=0.0,
+                        help="fp32 FMA peak (default: measured by bench/peak.cpp)")
     parser.add_argument("--generate", type=int, default=0)
     parser.add_argument("--kv-cache-dtype", default="f32,int8")
     parser.add_argument("--llama-bench")
@@ -213,6 +214,10 @@ def main():
     params = write_checkpoint(folder, shape)
     bandwidth = float(subprocess.run([os.path.join(args.bin, "membw"), str(args.threads), "1024"],
                                      check=True, capture_output=True, text=True).stdout)
+    if not args.peak_gflops:
+        peak = subprocess.run([os.path.join(args.bin, "peak"), str(args.threads)], check=True,
+                              capture_output=True, text=True).stdout
+        args.peak_gflops = float(re.search(r"fp32 GFLOP/s ([0-9.]+)", peak).group(1))
 
     D, H, G = shape["hidden_size"], shape["num_attention_heads"], shape["num_key_value_heads"]
     hd, L, V = D // H, shape["num_hidden_layers"], shape["vocab_size"]
@@ -319,7 +324,7 @@ def main():
                 pre, dec = generate(args.bin, path, prompt, new, args.threads)
                 print(f"{'':<9} generate {args.prefill}+{new}, cache {kind:<11}: "
                       f"prefill {pre:7.1f} tokens/s, decode {dec:6.2f} tokens/s")
-    print(f"prefill at {args.peak_gflops:.0f} GFLOP/s peak: "
+    print(f"prefill at the measured fp32 peak ({args.peak_gflops:.0f} GFLOP/s): "
           f"{flops / args.peak_gflops / 1e9 * 1e3:.1f} ms")
     if args.llama_bench:
         print(f"llama.cpp beside azc ({args.threads} threads; llama-bench -p {args.prefill} "

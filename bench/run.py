@@ -89,20 +89,31 @@ def time_ort(model, feeds, threads, iterations):
     return statistics.median(times)
 
 
+def measured_peak(bin_dir, threads):
+    """fp32 GFLOP/s of `threads` cores, by bench/peak.cpp."""
+    out = subprocess.run([os.path.join(bin_dir, "peak"), str(threads)], check=True,
+                         capture_output=True, text=True).stdout
+    return float(re.search(r"fp32 GFLOP/s ([0-9.]+)", out).group(1))
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--bin", default="build/bin")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--iterations", type=int, default=20)
     parser.add_argument("--work", default="build/bench")
-    parser.add_argument("--peak-gflops", type=float, default=429.0,
-                        help="fp32 FMA peak of these cores (docs/performance.md)")
+    parser.add_argument("--peak-gflops", type=float, default=0.0,
+                        help="fp32 FMA peak of these cores (default: measured "
+                             "by bench/peak.cpp in this run)")
     args = parser.parse_args()
     os.makedirs(args.work, exist_ok=True)
 
     bandwidth = float(subprocess.run([os.path.join(args.bin, "membw"), str(args.threads), "1024"],
                                      check=True, capture_output=True, text=True).stdout)
     print(f"measured DRAM read bandwidth, {args.threads} threads: {bandwidth:.1f} GB/s")
+    if not args.peak_gflops:
+        args.peak_gflops = measured_peak(args.bin, args.threads)
+    print(f"measured fp32 FMA peak, {args.threads} threads: {args.peak_gflops:.0f} GFLOP/s")
     cases = [("matvec-fp32", matvec_model), ("bert-base", bert_model)]
     rows = []
     for name, make in cases:
