@@ -74,7 +74,8 @@ const char *dtypeText(schema::DType type) {
 /// (int8) or "fp8" when statically.
 std::string stepPrecision(const schema::Step *step, const char *outputDtype,
                           const char *weightDtype) {
-  if (step->op()->str() == "matmul_half")
+  if (step->op()->str() == "matmul_half" ||
+      step->op()->str() == "matmul_packed")
     return weightDtype;
   // matmul_nbits_packed always has int8 activations.
   const bool packed = step->op()->str() == "matmul_nbits_packed";

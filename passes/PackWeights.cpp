@@ -13,6 +13,11 @@
 // panel costs little (N a multiple of 32, or at least 256). It runs after
 // epilogue fusion, whose bias, residual and activation it carries over.
 //
+// An `azg.matmul_half` by a constant f16 or bf16 weight becomes the same
+// `azg.matmul_packed` with panels of halves, which the tiles widen as they
+// load them: half the bytes of f32 panels and none of the per-call
+// widening into panels that matmul_half's tiles do.
+//
 // Likewise a `azg.matmul_nbits` with int8 activations (w4a8, w8a8) and
 // constant integer codes becomes `azg.matmul_nbits_packed`: its codes,
 // scales and zero points regrouped into the panels of 32 columns the VNNI
@@ -70,6 +75,45 @@ struct PackMatMulWeight : OpRewritePattern<MatMulOp> {
                               type, azc::asBytes(packed));
     rewriter.replaceOpWithNewOp<MatMulPackedOp>(
         op, op.getType(), op.getLhs(), stored, op.getBias(), op.getResidual(),
+        rewriter.getI64IntegerAttr(N), op.getActivationAttr(),
+        op.getClipMinAttr(), op.getClipMaxAttr());
+    return success();
+  }
+};
+
+/// matmul_half by a constant [N, K] f16 or bf16 weight -> matmul_packed
+/// with panels of halves.
+struct PackHalfWeight : OpRewritePattern<MatMulHalfOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(MatMulHalfOp op,
+                                PatternRewriter &rewriter) const override {
+    auto type = cast<RankedTensorType>(op.getWeight().getType());
+    if (!op.getWeight().hasOneUse() || !type.hasStaticShape())
+      return rewriter.notifyMatchFailure(op, "not a weight of its own");
+    const int64_t N = type.getDimSize(0), K = type.getDimSize(1);
+    if (N % kPanel != 0 && N < 256)
+      return rewriter.notifyMatchFailure(op, "padding would cost too much");
+    std::optional<std::vector<char>> bytes = azc::constantBytes(op.getWeight());
+    if (!bytes)
+      return rewriter.notifyMatchFailure(op, "not a constant weight");
+    const int64_t panels = (N + kPanel - 1) / kPanel;
+    std::vector<uint16_t> halves(size_t(N * K)),
+        packed(size_t(panels * K * kPanel), 0);
+    std::memcpy(halves.data(), bytes->data(), bytes->size());
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t k = 0; k < K; ++k)
+        packed[size_t((n / kPanel) * K * kPanel + k * kPanel + n % kPanel)] =
+            halves[size_t(n * K + k)];
+    std::string name = "matmul_half";
+    if (auto weight = op.getWeight().getDefiningOp<WeightOp>())
+      name = weight.getName().str();
+    Value stored = azc::makeSharedWeight(
+        rewriter, op.getLoc(), name + ".packed",
+        RankedTensorType::get({panels, K, kPanel}, type.getElementType()),
+        azc::asBytes(packed));
+    rewriter.replaceOpWithNewOp<MatMulPackedOp>(
+        op, op.getType(), op.getInput(), stored, op.getBias(), op.getResidual(),
         rewriter.getI64IntegerAttr(N), op.getActivationAttr(),
         op.getClipMinAttr(), op.getClipMaxAttr());
     return success();
@@ -183,7 +227,8 @@ struct PackNBitsWeight : OpRewritePattern<MatMulNBitsOp> {
 struct PackWeightsPass : azc::impl::PackWeightsBase<PackWeightsPass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<PackMatMulWeight, PackNBitsWeight>(&getContext());
+    patterns.add<PackMatMulWeight, PackHalfWeight, PackNBitsWeight>(
+        &getContext());
     // Each product is rewritten once; folding the rest is not this pass's.
     GreedyRewriteConfig config;
     config.enableRegionSimplification = GreedySimplifyRegionLevel::Disabled;

@@ -79,7 +79,9 @@ def PackWeights : Pass<"azg-pack-weights", "mlir::func::FuncOp"> {
     Rewrites `azg.matmul` by an f32 2-D constant that nothing else reads
     into `azg.matmul_packed`, its weight packed at build into column panels
     of 32 (each panel's K rows contiguous), so the kernel packs nothing at
-    run time. Exact: the same terms are summed in the same order. Likewise
+    run time. Exact: the same terms are summed in the same order. An
+    `azg.matmul_half` by a constant f16 or bf16 weight becomes the same op
+    with panels of halves, widened as the tiles load them. Likewise
     `azg.matmul_nbits` with int8 activations and constant integer codes
     becomes `azg.matmul_nbits_packed`, its codes, scales and zero points
     regrouped into the panels the VNNI tiles read. Skipped where padding

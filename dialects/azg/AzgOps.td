@@ -304,15 +304,18 @@ def Azg_MatMulHalfOp : Azg_Op<"matmul_half", [AttrSizedOperandSegments]> {
 def Azg_MatMulPackedOp : Azg_Op<"matmul_packed", [AttrSizedOperandSegments]> {
   let summary = "matrix product with a weight packed for the GEMM tiles";
   let description = [{
-    `input [..., K] @ W` for an f32 weight W [K, N] stored as column panels
+    `input [..., K] @ W` for a weight W [K, N] stored as column panels
     of 32: `weight` is [ceil(N / 32), K, 32] and W[k, j] is
     weight[j / 32, k, j % 32] (zero past N), then the epilogue of
     `azg.matmul`. Each panel is the block the AVX-512 GEMM tile multiplies,
     laid out as it reads it, so the kernel packs nothing at run time;
-    `azg-pack-weights` forms it from matmuls by constant weights.
+    `azg-pack-weights` forms it from matmuls by constant weights. An f16
+    or bf16 weight (from `azg.matmul_half`) is widened to f32 exactly as
+    it is loaded, the products being those of `azg.matmul` on the widened
+    weight.
   }];
   let arguments = !con((ins RankedTensorOf<[F32]>:$input,
-                            RankedTensorOf<[F32]>:$weight,
+                            RankedTensorOf<[F32, F16, BF16]>:$weight,
                             Optional<RankedTensorOf<[F32]>>:$bias,
                             Optional<RankedTensorOf<[F32]>>:$residual,
                             I64Attr:$N),

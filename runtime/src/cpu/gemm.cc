@@ -1,5 +1,6 @@
 //===- gemm.cc - the f32 GEMM core and the matmul and gemm kernels --------===//
 
+#include "cpu/cast.h"
 #include "cpu/kernel_util.h"
 
 #include "cpu_features.h"
@@ -88,15 +89,40 @@ void gemmTilePrepacked(int64_t K, const float *A, int64_t lda, int64_t acs,
   }
 }
 
+void gemmTilePrepackedHalf(int64_t K, const float *A, int64_t lda, int64_t acs,
+                           const uint16_t *packed, bool bf16, float *C,
+                           int64_t ldc, int64_t rowBegin, int64_t rowEnd,
+                           int64_t colBegin, int64_t colEnd) {
+  constexpr int64_t P = kPrepackedPanelWidth;
+  for (int64_t j0 = colBegin; j0 < colEnd; j0 += P) {
+    const int64_t n = std::min(P, colEnd - j0);
+    const uint16_t *panel = packed + (j0 / P) * K * P;
+    for (int64_t i = rowBegin; i < rowEnd; ++i) {
+      float acc[P] = {};
+      for (int64_t k = 0; k < K; ++k) {
+        const float a = A[i * lda + k * acs];
+        for (int64_t c = 0; c < P; ++c) {
+          const uint16_t h = panel[k * P + c];
+          acc[c] += a * (bf16 ? bf16ToFloat(h) : halfToFloat(h));
+        }
+      }
+      std::copy(acc, acc + n, C + i * ldc + j0);
+    }
+  }
+}
+
 const GemmPath &gemmPath() {
   static const GemmPath path = []() -> GemmPath {
 #if defined(__x86_64__)
-    if (hasCpuFeature("avx512f") && hasCpuFeature("fma"))
-      return {"avx512", gemmTileAvx512, gemmTilePrepackedAvx512};
-    if (hasCpuFeature("avx2") && hasCpuFeature("fma"))
-      return {"avx2", gemmTileAvx2, gemmTilePrepackedAvx2};
+    if (hasCpuFeature("avx512f") && hasCpuFeature("fma") &&
+        hasCpuFeature("f16c"))
+      return {"avx512", gemmTileAvx512, gemmTilePrepackedAvx512,
+              gemmTilePrepackedHalfAvx512};
+    if (hasCpuFeature("avx2") && hasCpuFeature("fma") && hasCpuFeature("f16c"))
+      return {"avx2", gemmTileAvx2, gemmTilePrepackedAvx2,
+              gemmTilePrepackedHalfAvx2};
 #endif
-    return {"portable", gemmTile, gemmTilePrepacked};
+    return {"portable", gemmTile, gemmTilePrepacked, gemmTilePrepackedHalf};
   }();
   return path;
 }
@@ -140,6 +166,8 @@ void parallelGemm(ThreadPool &pool, int64_t M, int64_t N, int64_t K,
   const int64_t minTasks = std::max<int64_t>(1, (1 << 18) / flopsPerTask);
   const GemmTileFn tile = gemmPath().tile;
   const GemmPrepackedTileFn prepackedTile = gemmPath().prepackedTile;
+  const GemmPrepackedHalfTileFn prepackedHalfTile =
+      gemmPath().prepackedHalfTile;
   pool.parallelFor(tasks, minTasks, [&](int64_t begin, int64_t end) {
     for (int64_t t = begin; t < end; ++t) {
       const int64_t colBlock = t % colBlocks;
@@ -149,7 +177,10 @@ void parallelGemm(ThreadPool &pool, int64_t M, int64_t N, int64_t K,
       const int64_t i1 = std::min(M, i0 + panelRows);
       const int64_t j0 = colBlock * colWidth;
       const int64_t j1 = std::min(N, j0 + colWidth);
-      if (b.prepacked)
+      if (b.prepacked && b.halfB)
+        prepackedHalfTile(K, b.A, b.lda, b.acs, b.halfB, b.bf16, b.C, b.ldc, i0,
+                          i1, j0, j1);
+      else if (b.prepacked)
         prepackedTile(K, b.A, b.lda, b.acs, b.B, b.C, b.ldc, i0, i1, j0, j1);
       else
         tile(K, b.A, b.lda, b.acs, b.B, b.ldb, b.C, b.ldc, i0, i1, j0, j1);
@@ -281,12 +312,19 @@ azr_status_t matmulKernel(const KernelContext &context) {
 }
 
 /// matmul_packed: input [..., K] times a weight packed at build into
-/// [ceil(N / 32), K, 32] column panels, with matmul's epilogue.
+/// [ceil(N / 32), K, 32] column panels of f32, f16 or bf16, with matmul's
+/// epilogue.
 azr_status_t matmulPackedKernel(const KernelContext &context) {
   const char *op = "matmul_packed";
   AZR_RETURN_IF_ERROR(checkArity(context, op, 2, 4, 1));
-  AZR_RETURN_IF_ERROR(checkF32(op, context));
   const Tensor &input = context.input(0), &weight = context.input(1);
+  const bool half = weight.dtype == DType::f16 || weight.dtype == DType::bf16;
+  for (int i = 0; i < context.numInputs; ++i)
+    if (context.input(i).present() && context.input(i).dtype != DType::f32 &&
+        !(i == 1 && half))
+      return unsupportedDtype(op, context.input(i).dtype);
+  if (context.output(0).dtype != DType::f32)
+    return unsupportedDtype(op, context.output(0).dtype);
   Tensor &out = context.output(0);
   const int64_t K = weight.rank == 3 ? weight.dims[1] : -1;
   const int64_t N = context.attrs->getInt("N", -1);
@@ -314,7 +352,14 @@ azr_status_t matmulPackedKernel(const KernelContext &context) {
                        0,
                        N,
                        /*prepacked=*/true};
-  context.notePath(gemmPath().name, "tiles on panels packed at build");
+  if (half) {
+    product.B = nullptr;
+    product.halfB = weight.as<const uint16_t>();
+    product.bf16 = weight.dtype == DType::bf16;
+  }
+  context.notePath(gemmPath().name, half
+                                        ? "tiles on half panels packed at build"
+                                        : "tiles on panels packed at build");
   parallelGemm(*context.pool, M, N, K, {product}, &epilogue);
   return nullptr;
 }

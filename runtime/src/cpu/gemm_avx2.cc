@@ -41,4 +41,17 @@ void azr::cpu::gemmTilePrepackedAvx2(int64_t K, const float *A, int64_t lda,
       K, A, lda, acs, packed, C, ldc, rowBegin, rowEnd, colBegin, colEnd);
 }
 
+void azr::cpu::gemmTilePrepackedHalfAvx2(int64_t K, const float *A, int64_t lda,
+                                         int64_t acs, const uint16_t *packed,
+                                         bool bf16, float *C, int64_t ldc,
+                                         int64_t rowBegin, int64_t rowEnd,
+                                         int64_t colBegin, int64_t colEnd) {
+  if (bf16)
+    simd::gemmTilePrepackedSimd<simd::Avx2, 6, 2, simd::kPanelBf16>(
+        K, A, lda, acs, packed, C, ldc, rowBegin, rowEnd, colBegin, colEnd);
+  else
+    simd::gemmTilePrepackedSimd<simd::Avx2, 6, 2, simd::kPanelF16>(
+        K, A, lda, acs, packed, C, ldc, rowBegin, rowEnd, colBegin, colEnd);
+}
+
 AZR_TARGET_END

@@ -45,4 +45,18 @@ void azr::cpu::gemmTilePrepackedAvx512(int64_t K, const float *A, int64_t lda,
 static_assert(azr::cpu::simd::kPanelWidth == azr::cpu::kPrepackedPanelWidth,
               "matmul_packed's panels are the AVX-512 tile's");
 
+void azr::cpu::gemmTilePrepackedHalfAvx512(int64_t K, const float *A,
+                                           int64_t lda, int64_t acs,
+                                           const uint16_t *packed, bool bf16,
+                                           float *C, int64_t ldc,
+                                           int64_t rowBegin, int64_t rowEnd,
+                                           int64_t colBegin, int64_t colEnd) {
+  if (bf16)
+    simd::gemmTilePrepackedSimd<simd::Avx512, 12, 2, simd::kPanelBf16>(
+        K, A, lda, acs, packed, C, ldc, rowBegin, rowEnd, colBegin, colEnd);
+  else
+    simd::gemmTilePrepackedSimd<simd::Avx512, 12, 2, simd::kPanelF16>(
+        K, A, lda, acs, packed, C, ldc, rowBegin, rowEnd, colBegin, colEnd);
+}
+
 AZR_TARGET_END

@@ -15,9 +15,10 @@
 // The packing of B is a hook (packedTile's PackB): the quantized matmul
 // dequantizes its weight blocks straight into the same panels and reuses
 // the micro-kernel unchanged. A weight packed at build (matmul_packed:
-// column panels of kPanelWidth floats, each panel's K rows contiguous) is
-// read in place when the tile's panels have that width, and copied into
-// narrower ones otherwise.
+// column panels of kPanelWidth floats or halves, each panel's K rows
+// contiguous) is read in place when the tile's panels have that width, and
+// copied into narrower ones otherwise; halves are widened as they are
+// loaded into registers.
 //
 // An ISA file defines a traits struct (vector type V, W lanes, load, store,
 // partial load/store of n < W lanes, fma, broadcast, add) and instantiates
@@ -30,6 +31,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <type_traits>
 #include <vector>
 
 namespace azr::cpu::simd {
@@ -46,10 +48,35 @@ inline int64_t panelOffset(int64_t K, int64_t k, int64_t j) {
          j % kPanelWidth;
 }
 
+/// How B's panels store their values: floats, or halves (IEEE f16 or
+/// bfloat16, widened exactly as they are loaded).
+enum PanelKind : int { kPanelF32 = 0, kPanelF16 = 1, kPanelBf16 = 2 };
+template <int Kind>
+using PanelElement = std::conditional_t<Kind == kPanelF32, float, uint16_t>;
+
+template <class T, int Kind>
+inline typename T::V loadPanel(const PanelElement<Kind> *p) {
+  if constexpr (Kind == kPanelF16)
+    return T::loadF16(p);
+  else if constexpr (Kind == kPanelBf16)
+    return T::loadBf16(p);
+  else
+    return T::load(p);
+}
+
+/// The kind of panels a packing hook writes (kPanelF32 unless it says).
+template <class P, class = void> struct PanelKindOf {
+  static constexpr int value = kPanelF32;
+};
+template <class P> struct PanelKindOf<P, std::void_t<decltype(P::kKind)>> {
+  static constexpr int value = P::kKind;
+};
+
 /// C[rows, cols] (+)= packed A strip (kc x MR) * packed B panel (kc x NR).
-template <class T, int MR, int NV>
-inline void microKernel(int64_t kc, const float *pa, const float *pb, float *C,
-                        int64_t ldc, int rows, int cols, bool accumulate) {
+template <class T, int MR, int NV, int Kind = kPanelF32>
+inline void microKernel(int64_t kc, const float *pa,
+                        const PanelElement<Kind> *pb, float *C, int64_t ldc,
+                        int rows, int cols, bool accumulate) {
   using V = typename T::V;
   constexpr int W = T::W, NR = NV * W;
   V acc[MR][NV];
@@ -59,7 +86,7 @@ inline void microKernel(int64_t kc, const float *pa, const float *pb, float *C,
   for (int64_t k = 0; k < kc; ++k) {
     V b[NV];
     for (int v = 0; v < NV; ++v)
-      b[v] = T::load(pb + k * NR + v * W);
+      b[v] = loadPanel<T, Kind>(pb + k * NR + v * W);
     for (int r = 0; r < MR; ++r) {
       V a = T::broadcast(pa + k * MR + r);
       for (int v = 0; v < NV; ++v)
@@ -181,34 +208,36 @@ struct PackF32 {
   }
 };
 
-/// Panels of a weight packed at build: read in place when the tile's panel
-/// width is kPanelWidth and the panel starts on one (panelFor), else
-/// copied like any other source.
-struct PrepackedPanels {
-  const float *packed;
+/// Panels of a weight packed at build (floats or halves): read in place
+/// when the tile's panel width is kPanelWidth and the panel starts on one
+/// (panelFor), else copied, still unwidened, into the tile's width.
+template <int Kind> struct PrepackedPanels {
+  static constexpr int kKind = Kind;
+  const PanelElement<Kind> *packed;
   int64_t K;
-  void operator()(int64_t k0, int64_t kc, int64_t j, int64_t n, float *dst,
-                  int NR) const {
+  void operator()(int64_t k0, int64_t kc, int64_t j, int64_t n,
+                  PanelElement<Kind> *dst, int NR) const {
     for (int64_t k = 0; k < kc; ++k) {
-      float *row = dst + k * NR;
+      PanelElement<Kind> *row = dst + k * NR;
       for (int64_t c = 0; c < n; ++c)
         row[c] = packed[panelOffset(K, k0 + k, j + c)];
-      std::fill(row + n, row + NR, 0.0f);
+      std::fill(row + n, row + NR, PanelElement<Kind>(0));
     }
   }
 };
 
 /// The panel for B[k0:k0+kc, j:j+n]: written into `scratch` by the hook,
 /// or, for weights packed at build in the tile's own layout, in place.
-template <class PackB>
-inline const float *panelFor(const PackB &packB, int64_t k0, int64_t kc,
-                             int64_t j, int64_t n, float *scratch, int NR) {
+template <class PackB, class E>
+inline const E *panelFor(const PackB &packB, int64_t k0, int64_t kc, int64_t j,
+                         int64_t n, E *scratch, int NR) {
   packB(k0, kc, j, n, scratch, NR);
   return scratch;
 }
-inline const float *panelFor(const PrepackedPanels &packB, int64_t k0,
-                             int64_t kc, int64_t j, int64_t n, float *scratch,
-                             int NR) {
+template <int Kind>
+inline const PanelElement<Kind> *
+panelFor(const PrepackedPanels<Kind> &packB, int64_t k0, int64_t kc, int64_t j,
+         int64_t n, PanelElement<Kind> *scratch, int NR) {
   if (NR == kPanelWidth && j % kPanelWidth == 0)
     return packB.packed + panelOffset(packB.K, k0, j);
   packB(k0, kc, j, n, scratch, NR);
@@ -233,9 +262,12 @@ inline void packedTile(int64_t K, const float *A, int64_t lda, int64_t acs,
     return;
   }
   constexpr int NR = NV * T::W;
+  constexpr int Kind = PanelKindOf<PackB>::value;
+  using E = PanelElement<Kind>;
   const int64_t panels = (cols + NR - 1) / NR;
-  thread_local std::vector<float> packA, packBuf;
-  thread_local std::vector<const float *> panelAt;
+  thread_local std::vector<float> packA;
+  thread_local std::vector<E> packBuf;
+  thread_local std::vector<const E *> panelAt;
   packA.resize(size_t(kKC * MR));
   packBuf.resize(size_t(kKC * NR * panels));
   panelAt.resize(size_t(panels));
@@ -262,9 +294,9 @@ inline void packedTile(int64_t K, const float *A, int64_t lda, int64_t acs,
       }
       for (int64_t p = 0; p < panels; ++p) {
         const int64_t j = colBegin + p * NR;
-        microKernel<T, MR, NV>(kc, pa, panelAt[size_t(p)], C + i * ldc + j, ldc,
-                               m, int(std::min<int64_t>(NR, colEnd - j)),
-                               k0 > 0);
+        microKernel<T, MR, NV, Kind>(
+            kc, pa, panelAt[size_t(p)], C + i * ldc + j, ldc, m,
+            int(std::min<int64_t>(NR, colEnd - j)), k0 > 0);
       }
     }
   }
@@ -288,15 +320,16 @@ inline void gemmTileSimd(int64_t K, const float *A, int64_t lda, int64_t acs,
 
 /// R rows of C[:, colBegin:colEnd] = A * B for a weight packed at build,
 /// colBegin a multiple of kPanelWidth: each panel streamed once, in place.
-template <class T, int R>
+template <class T, int R, int Kind>
 inline void skinnyRowsPrepacked(int64_t K, const float *A, int64_t lda,
-                                int64_t acs, const float *packed, float *C,
-                                int64_t ldc, int64_t colBegin, int64_t colEnd) {
+                                int64_t acs, const PanelElement<Kind> *packed,
+                                float *C, int64_t ldc, int64_t colBegin,
+                                int64_t colEnd) {
   using V = typename T::V;
   constexpr int W = T::W, NV = int(kPanelWidth) / W;
   for (int64_t j0 = colBegin; j0 < colEnd; j0 += kPanelWidth) {
     const int cols = int(std::min<int64_t>(kPanelWidth, colEnd - j0));
-    const float *panel = packed + panelOffset(K, 0, j0);
+    const PanelElement<Kind> *panel = packed + panelOffset(K, 0, j0);
     V acc[R][NV];
     for (int r = 0; r < R; ++r)
       for (int v = 0; v < NV; ++v)
@@ -304,7 +337,7 @@ inline void skinnyRowsPrepacked(int64_t K, const float *A, int64_t lda,
     for (int64_t k = 0; k < K; ++k) {
       V bv[NV];
       for (int v = 0; v < NV; ++v)
-        bv[v] = T::load(panel + k * kPanelWidth + v * W);
+        bv[v] = loadPanel<T, Kind>(panel + k * kPanelWidth + v * W);
       for (int r = 0; r < R; ++r) {
         V a = T::broadcast(A + r * lda + k * acs);
         for (int v = 0; v < NV; ++v)
@@ -316,25 +349,27 @@ inline void skinnyRowsPrepacked(int64_t K, const float *A, int64_t lda,
 }
 
 /// C[rowBegin:rowEnd, colBegin:colEnd] = A * B (overwritten) for a weight
-/// packed at build; colBegin is a multiple of kPanelWidth.
-template <class T, int MR, int NV>
+/// packed at build, of floats or halves; colBegin is a multiple of
+/// kPanelWidth.
+template <class T, int MR, int NV, int Kind = kPanelF32>
 inline void gemmTilePrepackedSimd(int64_t K, const float *A, int64_t lda,
-                                  int64_t acs, const float *packed, float *C,
-                                  int64_t ldc, int64_t rowBegin, int64_t rowEnd,
-                                  int64_t colBegin, int64_t colEnd) {
+                                  int64_t acs, const PanelElement<Kind> *packed,
+                                  float *C, int64_t ldc, int64_t rowBegin,
+                                  int64_t rowEnd, int64_t colBegin,
+                                  int64_t colEnd) {
   const int64_t rows = rowEnd - rowBegin;
   if (K > 0 && rows > 0 && rows <= kSkinnyRows && colEnd > colBegin) {
     int64_t i = rowBegin;
     for (; i + 2 <= rowEnd; i += 2)
-      skinnyRowsPrepacked<T, 2>(K, A + i * lda, lda, acs, packed, C + i * ldc,
-                                ldc, colBegin, colEnd);
+      skinnyRowsPrepacked<T, 2, Kind>(K, A + i * lda, lda, acs, packed,
+                                      C + i * ldc, ldc, colBegin, colEnd);
     if (i < rowEnd)
-      skinnyRowsPrepacked<T, 1>(K, A + i * lda, lda, acs, packed, C + i * ldc,
-                                ldc, colBegin, colEnd);
+      skinnyRowsPrepacked<T, 1, Kind>(K, A + i * lda, lda, acs, packed,
+                                      C + i * ldc, ldc, colBegin, colEnd);
     return;
   }
-  packedTile<T, MR, NV>(K, A, lda, acs, PrepackedPanels{packed, K}, C, ldc,
-                        rowBegin, rowEnd, colBegin, colEnd);
+  packedTile<T, MR, NV>(K, A, lda, acs, PrepackedPanels<Kind>{packed, K}, C,
+                        ldc, rowBegin, rowEnd, colBegin, colEnd);
 }
 
 } // namespace azr::cpu::simd

@@ -444,7 +444,28 @@ void gemmTilePrepacked(int64_t K, const float *A, int64_t lda, int64_t acs,
                        const float *packed, float *C, int64_t ldc,
                        int64_t rowBegin, int64_t rowEnd, int64_t colBegin,
                        int64_t colEnd);
+/// The same for panels of halves (f16, or bfloat16 with `bf16`), each
+/// widened exactly as it is read.
+using GemmPrepackedHalfTileFn = void (*)(int64_t K, const float *A, int64_t lda,
+                                         int64_t acs, const uint16_t *packed,
+                                         bool bf16, float *C, int64_t ldc,
+                                         int64_t rowBegin, int64_t rowEnd,
+                                         int64_t colBegin, int64_t colEnd);
+void gemmTilePrepackedHalf(int64_t K, const float *A, int64_t lda, int64_t acs,
+                           const uint16_t *packed, bool bf16, float *C,
+                           int64_t ldc, int64_t rowBegin, int64_t rowEnd,
+                           int64_t colBegin, int64_t colEnd);
 #if defined(__x86_64__)
+void gemmTilePrepackedHalfAvx2(int64_t K, const float *A, int64_t lda,
+                               int64_t acs, const uint16_t *packed, bool bf16,
+                               float *C, int64_t ldc, int64_t rowBegin,
+                               int64_t rowEnd, int64_t colBegin,
+                               int64_t colEnd);
+void gemmTilePrepackedHalfAvx512(int64_t K, const float *A, int64_t lda,
+                                 int64_t acs, const uint16_t *packed, bool bf16,
+                                 float *C, int64_t ldc, int64_t rowBegin,
+                                 int64_t rowEnd, int64_t colBegin,
+                                 int64_t colEnd);
 void gemmTilePrepackedAvx2(int64_t K, const float *A, int64_t lda, int64_t acs,
                            const float *packed, float *C, int64_t ldc,
                            int64_t rowBegin, int64_t rowEnd, int64_t colBegin,
@@ -469,6 +490,7 @@ struct GemmPath {
   const char *name;
   GemmTileFn tile;
   GemmPrepackedTileFn prepackedTile;
+  GemmPrepackedHalfTileFn prepackedHalfTile;
 };
 const GemmPath &gemmPath();
 
@@ -484,6 +506,10 @@ struct GemmBatch {
   int64_t flatBase, flatRowStride;
   /// B is packed at build in 32-column panels (ldb unused).
   bool prepacked = false;
+  /// Those panels hold halves here instead of B's floats (f16, or bfloat16
+  /// with bf16).
+  const uint16_t *halfB = nullptr;
+  bool bf16 = false;
 };
 
 /// Runs every batch's M x N x K product on the pool, tiles split over rows

@@ -120,6 +120,58 @@ TEST(CpuMatMulHalf, ActivationEpilogue) {
   }
 }
 
+// matmul_packed with panels of halves (azg-pack-weights on matmul_half):
+// the same kernels as f32 panels, each half widened exactly as it is
+// loaded, so equal bit for bit to matmul on the widened weight, through
+// the one-row streams (M <= 4) and the tiles, padding included; and within
+// the double reference's bound like matmul_half.
+TEST(CpuMatMulHalf, PackedHalfPanelsEqualMatmulOnWidenedWeights) {
+  unsigned seed = 600;
+  for (bool bf16 : {false, true})
+    for (Dims dims : {Dims{1, 64, 1000}, Dims{3, 255, 33}, Dims{67, 300, 520},
+                      Dims{130, 7, 32}}) {
+      const int64_t M = dims[0], K = dims[1], N = dims[2], P = 32;
+      Problem p(M, K, N, bf16, true, false, seed += 10);
+      const int64_t panels = (N + P - 1) / P;
+      std::vector<uint16_t> packed(size_t(panels * K * P), 0);
+      std::vector<float> widened(size_t(K * N)); // [K, N] for matmul
+      for (int64_t n = 0; n < N; ++n)
+        for (int64_t k = 0; k < K; ++k) {
+          packed[size_t((n / P) * K * P + k * P + n % P)] =
+              p.w[size_t(n * K + k)];
+          widened[size_t(k * N + n)] = p.wide[size_t(n * K + k)];
+        }
+      MapAttrs attrs;
+      attrs.strings["activation"] = "gelu";
+      std::vector<float> want(size_t(M * N));
+      ASSERT_OK(azr_test::run(
+          "matmul",
+          {f32(p.a, {M, K}), f32(widened, {K, N}), f32(p.b, {N}), Tensor()},
+          {f32(want, {M, N})}, attrs));
+      attrs.ints["N"] = N;
+      ASSERT_OK(azr_test::run(
+          "matmul_packed",
+          {f32(p.a, {M, K}),
+           view(packed, bf16 ? DType::bf16 : DType::f16, {panels, K, P}),
+           f32(p.b, {N}), Tensor()},
+          {f32(p.out, {M, N})}, attrs));
+      for (size_t i = 0; i < want.size(); ++i)
+        ASSERT_EQ(p.out[i], want[i]) << "bf16=" << bf16 << " M=" << M
+                                     << " K=" << K << " N=" << N << " at " << i;
+      // Without the activation, against the double sum.
+      attrs.strings.erase("activation");
+      ASSERT_OK(azr_test::run(
+          "matmul_packed",
+          {f32(p.a, {M, K}),
+           view(packed, bf16 ? DType::bf16 : DType::f16, {panels, K, P}),
+           f32(p.b, {N}), Tensor()},
+          {f32(p.out, {M, N})}, attrs));
+      p.check();
+      if (HasFatalFailure())
+        return;
+    }
+}
+
 TEST(CpuMatMulHalf, RefusesBadOperands) {
   auto expectRefused = [&](const std::string &status, const char *part) {
     EXPECT_TRUE(contains(status, "INVALID_ARGUMENT") && contains(status, part))
