@@ -72,22 +72,24 @@ template <class P> struct PanelKindOf<P, std::void_t<decltype(P::kKind)>> {
   static constexpr int value = P::kKind;
 };
 
-/// C[rows, cols] (+)= packed A strip (kc x MR) * packed B panel (kc x NR).
-template <class T, int MR, int NV, int Kind = kPanelF32>
+/// C[rows, cols] (+)= packed A strip (kc x MR) * packed B panel (kc x NR),
+/// computing the first R <= MR rows of the strip (a short last strip of
+/// rows costs only what it holds).
+template <class T, int MR, int NV, int Kind = kPanelF32, int R = MR>
 inline void microKernel(int64_t kc, const float *pa,
                         const PanelElement<Kind> *pb, float *C, int64_t ldc,
                         int rows, int cols, bool accumulate) {
   using V = typename T::V;
   constexpr int W = T::W, NR = NV * W;
-  V acc[MR][NV];
-  for (int r = 0; r < MR; ++r)
+  V acc[R][NV];
+  for (int r = 0; r < R; ++r)
     for (int v = 0; v < NV; ++v)
       acc[r][v] = T::zero();
   for (int64_t k = 0; k < kc; ++k) {
     V b[NV];
     for (int v = 0; v < NV; ++v)
       b[v] = loadPanel<T, Kind>(pb + k * NR + v * W);
-    for (int r = 0; r < MR; ++r) {
+    for (int r = 0; r < R; ++r) {
       V a = T::broadcast(pa + k * MR + r);
       for (int v = 0; v < NV; ++v)
         acc[r][v] = T::fma(a, b[v], acc[r][v]);
@@ -294,9 +296,17 @@ inline void packedTile(int64_t K, const float *A, int64_t lda, int64_t acs,
       }
       for (int64_t p = 0; p < panels; ++p) {
         const int64_t j = colBegin + p * NR;
-        microKernel<T, MR, NV, Kind>(
-            kc, pa, panelAt[size_t(p)], C + i * ldc + j, ldc, m,
-            int(std::min<int64_t>(NR, colEnd - j)), k0 > 0);
+        const int cols = int(std::min<int64_t>(NR, colEnd - j));
+        float *c = C + i * ldc + j;
+        if (MR > 4 && m <= 4)
+          microKernel<T, MR, NV, Kind, std::min(MR, 4)>(
+              kc, pa, panelAt[size_t(p)], c, ldc, m, cols, k0 > 0);
+        else if (MR > 8 && m <= 8)
+          microKernel<T, MR, NV, Kind, std::min(MR, 8)>(
+              kc, pa, panelAt[size_t(p)], c, ldc, m, cols, k0 > 0);
+        else
+          microKernel<T, MR, NV, Kind>(kc, pa, panelAt[size_t(p)], c, ldc, m,
+                                       cols, k0 > 0);
       }
     }
   }
