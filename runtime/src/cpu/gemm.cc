@@ -136,8 +136,9 @@ void parallelGemm(ThreadPool &pool, int64_t M, int64_t N, int64_t K,
   // once for all of its rows, so when there are enough column blocks to
   // keep every thread busy, a task takes all rows (up to 288) and B is
   // packed once per GEMM; narrower column blocks make more of them when N is
-  // small. Panels start on multiples of kGemmRowPanel, so every row takes
-  // the same code path at any thread count.
+  // small. Every panel holds more than kGemmRowBlock rows (the tiles' few-
+  // row path) unless M itself does, so every row takes the same code path
+  // at any thread count.
   const int64_t threads = pool.numThreads();
   const int64_t batchCount = int64_t(batches.size());
   int64_t colWidth = kGemmColBlock;
@@ -158,7 +159,12 @@ void parallelGemm(ThreadPool &pool, int64_t M, int64_t N, int64_t K,
     panelRows =
         std::min<int64_t>(4 * kGemmRowPanel, (M + kGemmRowPanel - 1) /
                                                  kGemmRowPanel * kGemmRowPanel);
-  const int64_t panels = (M + panelRows - 1) / panelRows;
+  int64_t panels = (M + panelRows - 1) / panelRows;
+  // A last panel of at most kGemmRowBlock rows would take the tiles'
+  // few-row path, whose sums round differently: it joins the one before,
+  // so that no row's result depends on the split (or the thread count).
+  if (panels > 1 && M - (panels - 1) * panelRows <= kGemmRowBlock)
+    --panels;
   const int64_t tasks = batchCount * panels * colBlocks;
   const int64_t flopsPerTask =
       std::max<int64_t>(1, std::min(M, panelRows) * std::min(N, colWidth) *
@@ -174,7 +180,7 @@ void parallelGemm(ThreadPool &pool, int64_t M, int64_t N, int64_t K,
       const int64_t panel = (t / colBlocks) % panels;
       const GemmBatch &b = batches[size_t(t / (colBlocks * panels))];
       const int64_t i0 = panel * panelRows;
-      const int64_t i1 = std::min(M, i0 + panelRows);
+      const int64_t i1 = panel + 1 == panels ? M : i0 + panelRows;
       const int64_t j0 = colBlock * colWidth;
       const int64_t j1 = std::min(N, j0 + colWidth);
       if (b.prepacked && b.halfB)
