@@ -352,4 +352,34 @@ azr_status_t makeAddend(const char *op, const char *what, const Tensor &t,
   return nullptr;
 }
 
+azr_status_t weightProductEpilogue(const char *op, const Attrs &attrs,
+                                   const Tensor &input, int64_t N,
+                                   const Tensor &bias, const Tensor &residual,
+                                   const Tensor &out, Epilogue &epilogue) {
+  bool sameShape = out.dtype == DType::f32 && out.rank == input.rank &&
+                   out.rank > 0 && out.dims[out.rank - 1] == N;
+  for (int d = 0; sameShape && d + 1 < input.rank; ++d)
+    sameShape = out.dims[d] == input.dims[d];
+  if (!sameShape)
+    return AZR_INVALID("%s: result must be f32 %s with last dim N=%lld, got "
+                       "%s %s",
+                       op, shapeString(input).c_str(), (long long)N,
+                       dtypeName(out.dtype), shapeString(out).c_str());
+  if (bias.present() && (bias.dtype != DType::f32 || bias.numel() != N))
+    return AZR_INVALID("%s: bias must be f32 with N=%lld elements, got %s %s",
+                       op, (long long)N, dtypeName(bias.dtype),
+                       shapeString(bias).c_str());
+  if (residual.present() && residual.dtype != DType::f32)
+    return AZR_INVALID("%s: residual must be f32, got %s", op,
+                       dtypeName(residual.dtype));
+  AZR_RETURN_IF_ERROR(parseActivation(op, attrs, epilogue.activation));
+  if (bias.present())
+    AZR_RETURN_IF_ERROR(makeAddend(op, "bias", bias, out, 1.0f,
+                                   epilogue.addends[epilogue.numAddends++]));
+  if (residual.present())
+    AZR_RETURN_IF_ERROR(makeAddend(op, "residual", residual, out, 1.0f,
+                                   epilogue.addends[epilogue.numAddends++]));
+  return nullptr;
+}
+
 } // namespace azr::cpu

@@ -418,6 +418,16 @@ struct Epilogue {
   }
 };
 
+/// The result and epilogue of a product by a stored weight (matmul_half,
+/// matmul_nbits, matmul_nbits_packed): `out` must be f32 with `input`'s
+/// shape but for its last dim N, `bias` (when present) f32 with N elements
+/// and `residual` (when present) f32 broadcasting to `out`; `epilogue` then
+/// holds the activation attribute, the bias and the residual.
+azr_status_t weightProductEpilogue(const char *op, const Attrs &attrs,
+                                   const Tensor &input, int64_t N,
+                                   const Tensor &bias, const Tensor &residual,
+                                   const Tensor &out, Epilogue &epilogue);
+
 /// Single-precision C[M,N] = A[M,K] * B[K,N] (A with row stride `lda` and
 /// column stride `acs`, B dense rows of stride `ldb`), for rows
 /// [rowBegin, rowEnd) and columns [colBegin, colEnd); overwrites C. Each

@@ -75,30 +75,9 @@ azr_status_t matmulHalfKernel(const KernelContext &context) {
     return AZR_INVALID("%s: input %s does not end in K=%lld (weight %s)", op,
                        shapeString(a).c_str(), (long long)K,
                        shapeString(w).c_str());
-  bool sameShape = out.dtype == DType::f32 && out.rank == a.rank &&
-                   out.dims[out.rank - 1] == N;
-  for (int d = 0; sameShape && d + 1 < a.rank; ++d)
-    sameShape = out.dims[d] == a.dims[d];
-  if (!sameShape)
-    return AZR_INVALID("%s: result must be f32 %s with last dim N=%lld, got "
-                       "%s %s",
-                       op, shapeString(a).c_str(), (long long)N,
-                       dtypeName(out.dtype), shapeString(out).c_str());
-  if (bias.present() && (bias.dtype != DType::f32 || bias.numel() != N))
-    return AZR_INVALID("%s: bias must be f32 with N=%lld elements, got %s %s",
-                       op, (long long)N, dtypeName(bias.dtype),
-                       shapeString(bias).c_str());
-  if (residual.present() && residual.dtype != DType::f32)
-    return AZR_INVALID("%s: residual must be f32, got %s", op,
-                       dtypeName(residual.dtype));
   Epilogue epilogue;
-  AZR_RETURN_IF_ERROR(parseActivation(op, *context.attrs, epilogue.activation));
-  if (bias.present())
-    AZR_RETURN_IF_ERROR(makeAddend(op, "bias", bias, out, 1.0f,
-                                   epilogue.addends[epilogue.numAddends++]));
-  if (residual.present())
-    AZR_RETURN_IF_ERROR(makeAddend(op, "residual", residual, out, 1.0f,
-                                   epilogue.addends[epilogue.numAddends++]));
+  AZR_RETURN_IF_ERROR(weightProductEpilogue(op, *context.attrs, a, N, bias,
+                                            residual, out, epilogue));
   // The rows of the result (K may be 0: then every element is 0).
   const int64_t M = N > 0 ? out.numel() / N : 0;
   if (M == 0)

@@ -365,19 +365,9 @@ azr_status_t matmulNBitsKernel(const KernelContext &context) {
                        op, (long long)zpStride, (long long)(N * zpStride),
                        dtypeName(zeroPoints.dtype),
                        shapeString(zeroPoints).c_str());
-  if (bias.present() && (bias.dtype != DType::f32 || bias.numel() != N))
-    return AZR_INVALID("%s: bias must be f32 with N=%lld elements, got %s %s",
-                       op, (long long)N, dtypeName(bias.dtype),
-                       shapeString(bias).c_str());
-  bool sameShape = out.dtype == DType::f32 && out.rank == a.rank &&
-                   out.dims[out.rank - 1] == N;
-  for (int d = 0; sameShape && d + 1 < a.rank; ++d)
-    sameShape = out.dims[d] == a.dims[d];
-  if (!sameShape)
-    return AZR_INVALID("%s: result must be f32 %s with last dim N=%lld, got "
-                       "%s %s",
-                       op, shapeString(a).c_str(), (long long)N,
-                       dtypeName(out.dtype), shapeString(out).c_str());
+  Epilogue epilogue;
+  AZR_RETURN_IF_ERROR(
+      weightProductEpilogue(op, attrs, a, N, bias, residual, out, epilogue));
 
   const int64_t M = a.numel() / K;
   if (M == 0)
@@ -403,19 +393,6 @@ azr_status_t matmulNBitsKernel(const KernelContext &context) {
   const NBitsPath &path = nbitsPath(blockSize);
   const float *A = a.as<const float>();
   float *C = out.as<float>();
-  // The epilogue of matmul: activation(product + bias + residual).
-  Epilogue epilogue;
-  AZR_RETURN_IF_ERROR(parseActivation(op, attrs, epilogue.activation));
-  if (bias.present())
-    AZR_RETURN_IF_ERROR(makeAddend(op, "bias", bias, out, 1.0f,
-                                   epilogue.addends[epilogue.numAddends++]));
-  if (residual.present()) {
-    if (residual.dtype != DType::f32)
-      return AZR_INVALID("%s: residual must be f32, got %s", op,
-                         dtypeName(residual.dtype));
-    AZR_RETURN_IF_ERROR(makeAddend(op, "residual", residual, out, 1.0f,
-                                   epilogue.addends[epilogue.numAddends++]));
-  }
   ThreadPool &pool = *context.pool;
   const int64_t columnBytes = kBlocks * blobSize;
   auto overColumns = [&](const auto &group) {
