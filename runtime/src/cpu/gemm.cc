@@ -69,46 +69,49 @@ void gemmTile(int64_t K, const float *A, int64_t lda, int64_t acs,
   }
 }
 
-void gemmTilePrepacked(int64_t K, const float *A, int64_t lda, int64_t acs,
-                       const float *packed, float *C, int64_t ldc,
-                       int64_t rowBegin, int64_t rowEnd, int64_t colBegin,
-                       int64_t colEnd) {
+/// The portable tile on panels packed at build, whose elements `widen`
+/// turns into floats.
+template <class E, class Widen>
+static void prepackedPortable(int64_t K, const float *A, int64_t lda,
+                              int64_t acs, const E *packed, const Widen &widen,
+                              float *C, int64_t ldc, int64_t rowBegin,
+                              int64_t rowEnd, int64_t colBegin,
+                              int64_t colEnd) {
   constexpr int64_t P = kPrepackedPanelWidth;
   for (int64_t j0 = colBegin; j0 < colEnd; j0 += P) {
     const int64_t n = std::min(P, colEnd - j0);
-    const float *panel = packed + (j0 / P) * K * P;
+    const E *panel = packed + (j0 / P) * K * P;
     for (int64_t i = rowBegin; i < rowEnd; ++i) {
       float acc[P] = {};
       for (int64_t k = 0; k < K; ++k) {
         const float a = A[i * lda + k * acs];
         for (int64_t c = 0; c < P; ++c)
-          acc[c] += a * panel[k * P + c];
+          acc[c] += a * widen(panel[k * P + c]);
       }
       std::copy(acc, acc + n, C + i * ldc + j0);
     }
   }
 }
 
+void gemmTilePrepacked(int64_t K, const float *A, int64_t lda, int64_t acs,
+                       const float *packed, float *C, int64_t ldc,
+                       int64_t rowBegin, int64_t rowEnd, int64_t colBegin,
+                       int64_t colEnd) {
+  prepackedPortable(
+      K, A, lda, acs, packed, [](float x) { return x; }, C, ldc, rowBegin,
+      rowEnd, colBegin, colEnd);
+}
+
 void gemmTilePrepackedHalf(int64_t K, const float *A, int64_t lda, int64_t acs,
                            const uint16_t *packed, bool bf16, float *C,
                            int64_t ldc, int64_t rowBegin, int64_t rowEnd,
                            int64_t colBegin, int64_t colEnd) {
-  constexpr int64_t P = kPrepackedPanelWidth;
-  for (int64_t j0 = colBegin; j0 < colEnd; j0 += P) {
-    const int64_t n = std::min(P, colEnd - j0);
-    const uint16_t *panel = packed + (j0 / P) * K * P;
-    for (int64_t i = rowBegin; i < rowEnd; ++i) {
-      float acc[P] = {};
-      for (int64_t k = 0; k < K; ++k) {
-        const float a = A[i * lda + k * acs];
-        for (int64_t c = 0; c < P; ++c) {
-          const uint16_t h = panel[k * P + c];
-          acc[c] += a * (bf16 ? bf16ToFloat(h) : halfToFloat(h));
-        }
-      }
-      std::copy(acc, acc + n, C + i * ldc + j0);
-    }
-  }
+  if (bf16)
+    prepackedPortable(K, A, lda, acs, packed, bf16ToFloat, C, ldc, rowBegin,
+                      rowEnd, colBegin, colEnd);
+  else
+    prepackedPortable(K, A, lda, acs, packed, halfToFloat, C, ldc, rowBegin,
+                      rowEnd, colBegin, colEnd);
 }
 
 const GemmPath &gemmPath() {
