@@ -93,13 +93,16 @@ using NBitsTileFn = void (*)(const NBitsWeights &w, const float *A, int64_t lda,
 
 /// Up to this many rows, matmul_nbits runs the decode function on groups of
 /// up to 4 rows, each group reading a span of columns while it is in L2;
-/// above, the packed f32 tiles. Decode reaches about 130 GFLOP/s per core
-/// at 4 bits and 105 at 8 here, the tiles grow with the rows (AVX-512,
-/// 4096 x 4096, block 32): these are the measured crossovers.
+/// above, the packed f32 tiles. Decode holds about 130 GFLOP/s per core at
+/// 4 bits and 105 at 8 whatever the rows; the tiles grow with the rows
+/// once their dequantization is vectorized (16 x 16 blocks on AVX-512).
+/// Measured crossovers, prefill of the 1.1B Llama shape on 2 cores: at 16
+/// rows decode wins (4 bits 91 against 84 tokens/s, 8 bits 117 against
+/// 78), at 32 the tiles (114 against 91, 107 against 97).
 /// E4M3 codes decode through gathers, which each group of 4 rows repeats:
 /// past one group the tiles, which decode each weight once a panel, win.
 constexpr int64_t nbitsDecodeMaxRows(int bits, bool codebook = false) {
-  return bits == 4 ? 128 : codebook ? 4 : 64;
+  return bits == 4 ? 24 : codebook ? 4 : 28;
 }
 
 struct NBitsPath {

@@ -259,23 +259,28 @@ inline void nbitsDecode(const NBitsWeights &w, const float *Ap, int rows,
 
 /// packedTile's hook: B[k0:k0+kc, j:j+n] = dequant(codes)^T, exactly
 /// float(code - zero point) * scale or codebook[code] * scale, as the
-/// portable reference computes it.
-template <class H, int Bits, int S, bool Lut> struct PackNBits {
+/// portable reference computes it. On AVX-512, integer codes are
+/// dequantized 16 at a time down each of 16 columns (through the 16-entry
+/// table at 4 bits) and the 16 x 16 block transposed into the panel's rows:
+/// the same operations, so the same values.
+template <class T, class H, int Bits, int S, bool Lut> struct PackNBits {
   const NBitsWeights *w;
-  void operator()(int64_t k0, int64_t kc, int64_t j, int64_t n, float *dst,
-                  int NR) const {
-    const int64_t k1 = k0 + kc, bs = w->blockSize;
-    for (int64_t col = 0; col < n; ++col) {
+
+  /// Rows [k1, k2) of columns [c1, c2) of the panel, one value at a time.
+  void oneByOne(int64_t k0, int64_t k1, int64_t k2, int64_t j, int64_t c1,
+                int64_t c2, float *dst, int NR) const {
+    const int64_t bs = w->blockSize;
+    for (int64_t col = c1; col < c2; ++col) {
       const int64_t column = j + col;
       const uint8_t *q = w->B + column * w->kBlocks * w->blobSize;
-      for (int64_t k = k0; k < k1;) {
-        const int64_t b = k / bs, end = std::min(k1, (b + 1) * bs);
+      for (int64_t k = k1; k < k2;) {
+        const int64_t b = k / bs, end = std::min(k2, (b + 1) * bs);
         const float s = nbitsScale<H, S>(*w, column * w->kBlocks + b);
         const int zp = Lut ? 0 : w->zeroPoint(column, b);
         const uint8_t *blob = q + b * w->blobSize;
         float *d = dst + (k - k0) * NR + col;
         if constexpr (Bits == 4) {
-          // The block's 16 values, looked up by each nibble; k0 and block
+          // The block's 16 values, looked up by each nibble; k1 and block
           // starts are even, so k pairs up with k + 1 in one byte.
           float table[16];
           for (int i = 0; i < 16; ++i)
@@ -296,6 +301,44 @@ template <class H, int Bits, int S, bool Lut> struct PackNBits {
         }
       }
     }
+  }
+
+  void operator()(int64_t k0, int64_t kc, int64_t j, int64_t n, float *dst,
+                  int NR) const {
+    int64_t k1 = k0, c1 = 0;
+    if constexpr (T::kTranspose16 && !Lut) {
+      using V = typename T::V;
+      const int64_t bs = w->blockSize;
+      // 16 rows at a time lie in one block: blocks and k0 are multiples of
+      // 16 (16 <= block size, both powers of two).
+      k1 = k0 + kc / 16 * 16;
+      c1 = n / 16 * 16;
+      const V iota = T::iota16();
+      for (int64_t c0 = 0; c0 < c1; c0 += 16)
+        for (int64_t k = k0; k < k1; k += 16) {
+          const int64_t b = k / bs;
+          V columns[16];
+          for (int c = 0; c < 16; ++c) {
+            const int64_t column = j + c0 + c;
+            const uint8_t *blob =
+                w->B + (column * w->kBlocks + b) * w->blobSize;
+            const V s = T::set1(nbitsScale<H, S>(*w, column * w->kBlocks + b));
+            const int zp = w->zeroPoint(column, b);
+            if constexpr (Bits == 4)
+              columns[c] =
+                  T::lookup16(T::nibbles(blob + (k - b * bs) / 2),
+                              T::mul(T::sub(iota, T::set1(float(zp))), s));
+            else
+              columns[c] = T::mul(
+                  T::cvt(T::subi(T::widen(blob + (k - b * bs)), T::set1i(zp))),
+                  s);
+          }
+          T::storeTransposed(columns, dst + (k - k0) * NR + c0, NR);
+        }
+    }
+    // What the blocks above leave: the last rows, and the last columns.
+    oneByOne(k0, k1, k0 + kc, j, 0, c1, dst, NR);
+    oneByOne(k0, k0, k0 + kc, j, c1, n, dst, NR);
     for (int64_t k = 0; k < kc; ++k)
       std::fill(dst + k * NR + n, dst + (k + 1) * NR, 0.0f);
   }
@@ -311,7 +354,7 @@ inline void nbitsTile(const NBitsWeights &w, const float *A, int64_t lda,
                           n1);
   };
   nbitsDispatch(w, [&](auto bits, auto scales, auto lut) {
-    run(PackNBits<H, decltype(bits)::value, decltype(scales)::value,
+    run(PackNBits<T, H, decltype(bits)::value, decltype(scales)::value,
                   decltype(lut)::value>{&w});
   });
 }

@@ -47,7 +47,8 @@ struct Avx2 {
   static I high4(I x) { return _mm256_srli_epi32(x, 4); }
   static I subi(I a, I b) { return _mm256_sub_epi32(a, b); }
   static V cvt(I x) { return _mm256_cvtepi32_ps(x); }
-  static constexpr bool kLookup16 = false; ///< no 16-entry permute
+  static constexpr bool kLookup16 = false;    ///< no 16-entry permute
+  static constexpr bool kTranspose16 = false; ///< 8 lanes: no 16 x 16
   /// Lane i is table[x[i]].
   static V gather(I x, const float *table) {
     return _mm256_i32gather_ps(table, x, 4);

@@ -57,6 +57,48 @@ struct Avx512 {
   static V gather(I x, const float *table) {
     return _mm512_i32gather_ps(x, table, 4);
   }
+  /// Stores the transpose of 16 vectors: lane c of rows[k] lands at
+  /// dst[c * stride + k] (16 columns of a panel, given as its rows).
+  static constexpr bool kTranspose16 = true;
+  static void storeTransposed(V rows[16], float *dst, int64_t stride) {
+    V t[16], u[16], v[16];
+    for (int i = 0; i < 8; ++i) {
+      t[2 * i] = _mm512_unpacklo_ps(rows[2 * i], rows[2 * i + 1]);
+      t[2 * i + 1] = _mm512_unpackhi_ps(rows[2 * i], rows[2 * i + 1]);
+    }
+    for (int i = 0; i < 4; ++i) {
+      const __m512d a = _mm512_castps_pd(t[4 * i]);
+      const __m512d b = _mm512_castps_pd(t[4 * i + 1]);
+      const __m512d c = _mm512_castps_pd(t[4 * i + 2]);
+      const __m512d d = _mm512_castps_pd(t[4 * i + 3]);
+      u[4 * i] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c));
+      u[4 * i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, c));
+      u[4 * i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, d));
+      u[4 * i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, d));
+    }
+    for (int h = 0; h < 2; ++h)
+      for (int i = 0; i < 4; ++i) {
+        v[8 * h + i] =
+            _mm512_shuffle_f32x4(u[8 * h + i], u[8 * h + 4 + i], 0x88);
+        v[8 * h + 4 + i] =
+            _mm512_shuffle_f32x4(u[8 * h + i], u[8 * h + 4 + i], 0xDD);
+      }
+    for (int i = 0; i < 8; ++i) {
+      _mm512_storeu_ps(dst + i * stride,
+                       _mm512_shuffle_f32x4(v[i], v[8 + i], 0x88));
+      _mm512_storeu_ps(dst + (8 + i) * stride,
+                       _mm512_shuffle_f32x4(v[i], v[8 + i], 0xDD));
+    }
+  }
+  /// W 4-bit codes from W / 2 bytes, lane i holding code i (low nibble
+  /// first), in the low 4 bits of its lane (the rest is garbage a 16-entry
+  /// lookup ignores).
+  static I nibbles(const uint8_t *p) {
+    const __m128i x = _mm_loadl_epi64(reinterpret_cast<const __m128i *>(p));
+    return _mm512_srlv_epi32(
+        _mm512_cvtepu8_epi32(_mm_unpacklo_epi8(x, x)),
+        _mm512_setr_epi32(0, 4, 0, 4, 0, 4, 0, 4, 0, 4, 0, 4, 0, 4, 0, 4));
+  }
   /// W halves or bfloat16s, widened to floats.
   static V loadF16(const uint16_t *p) {
     return _mm512_cvtph_ps(
