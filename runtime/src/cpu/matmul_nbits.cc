@@ -169,17 +169,19 @@ void nbitsTilePortable(const NBitsWeights &w, const float *A, int64_t lda,
   }
 }
 
-NBitsInt8RowsStorage::NBitsInt8RowsStorage(const NBitsWeights &w,
-                                           const float *A, int64_t lda,
-                                           int64_t rows, float staticScale,
+NBitsInt8RowsStorage::NBitsInt8RowsStorage(int64_t K, int64_t blockSize,
+                                           int bits, const float *A,
+                                           int64_t lda, int64_t rows,
+                                           float staticScale,
                                            bool decodeLayout) {
-  const int64_t columnBytes = w.kBlocks * w.blobSize;
-  const int64_t perByte = 8 / w.bits, chunks = (columnBytes + 63) / 64;
+  const int64_t kBlocks = (K + blockSize - 1) / blockSize;
+  const int64_t columnBytes = kBlocks * blockSize * bits / 8;
+  const int64_t perByte = 8 / bits, chunks = (columnBytes + 63) / 64;
   const int64_t padded = chunks * 64 * perByte, lanes = chunks * 16;
   const int64_t perLane = 4 * perByte, perChunk = 64 * perByte;
   q.assign(size_t(rows * padded), 0);
-  scale.assign(size_t(rows * w.kBlocks), 0.0f);
-  blockSum.assign(size_t(rows * w.kBlocks), 0);
+  scale.assign(size_t(rows * kBlocks), 0.0f);
+  blockSum.assign(size_t(rows * kBlocks), 0);
   if (decodeLayout) {
     chunked.assign(size_t(rows * padded), 0);
     laneSum.assign(size_t(rows * lanes), 0);
@@ -188,9 +190,9 @@ NBitsInt8RowsStorage::NBitsInt8RowsStorage(const NBitsWeights &w,
   for (int64_t r = 0; r < rows; ++r) {
     int8_t *qr = q.data() + r * padded;
 #if defined(__x86_64__) // only built where the int8 path is
-    nbitsQuantizeRowVnni(w, A + r * lda, staticScale, qr,
-                         scale.data() + r * w.kBlocks,
-                         blockSum.data() + r * w.kBlocks);
+    nbitsQuantizeRowVnni(K, blockSize, A + r * lda, staticScale, qr,
+                         scale.data() + r * kBlocks,
+                         blockSum.data() + r * kBlocks);
 #else
     (void)A, (void)lda, (void)staticScale;
 #endif
@@ -199,17 +201,17 @@ NBitsInt8RowsStorage::NBitsInt8RowsStorage(const NBitsWeights &w,
     int8_t *cr = chunked.data() + r * padded;
     for (int64_t c = 0; c < chunks; ++c)
       for (int64_t j = 0; j < perChunk; ++j)
-        cr[c * perChunk + j] = w.bits == 8 ? qr[c * perChunk + j]
-                               : j < 64    ? qr[c * perChunk + 2 * j]
-                                        : qr[c * perChunk + 2 * (j - 64) + 1];
+        cr[c * perChunk + j] = bits == 8 ? qr[c * perChunk + j]
+                               : j < 64  ? qr[c * perChunk + 2 * j]
+                                         : qr[c * perChunk + 2 * (j - 64) + 1];
     for (int64_t l = 0; l < lanes; ++l) {
       int32_t sum = 0;
       for (int64_t e = 0; e < perLane; ++e)
         sum += qr[l * perLane + e];
       laneSum[size_t(r * lanes + l)] = sum;
-      const int64_t b = l * perLane / w.blockSize;
+      const int64_t b = l * perLane / blockSize;
       laneScale[size_t(r * lanes + l)] =
-          b < w.kBlocks ? scale[size_t(r * w.kBlocks + b)] : 0.0f;
+          b < kBlocks ? scale[size_t(r * kBlocks + b)] : 0.0f;
     }
   }
   view = {padded,         lanes,          q.data(),         scale.data(),
@@ -233,6 +235,52 @@ NBitsInt8TileFn nbitsInt8TilePath() {
   if (nbitsInt8Path() == nbitsInt8Vnni)
     return nbitsInt8TileVnni;
 #endif
+  return nullptr;
+}
+
+NBitsPanelsTileFn nbitsPanelsTilePath() {
+#if defined(__x86_64__)
+  if (nbitsInt8Path() == nbitsInt8Vnni)
+    return nbitsPanelsTileVnni;
+#endif
+  return nullptr;
+}
+
+azr_status_t parseNBitsAttrs(const char *op, const Attrs &attrs,
+                             int64_t maxBlock, bool fp8Inputs,
+                             NBitsAttrs &out) {
+  for (const char *name : {"K", "N", "bits", "block_size"})
+    if (!attrs.has(name))
+      return AZR_INVALID("%s: missing attribute %s", op, name);
+  out.K = attrs.getInt("K", 0);
+  out.N = attrs.getInt("N", 0);
+  out.bits = attrs.getInt("bits", 0);
+  out.blockSize = attrs.getInt("block_size", 0);
+  constexpr int64_t kLimit = int64_t(1) << 48;
+  if (out.K < 1 || out.K > kLimit || out.N < 1 || out.N > kLimit)
+    return AZR_INVALID("%s: K and N must be in [1, 2^48], got K=%lld N=%lld",
+                       op, (long long)out.K, (long long)out.N);
+  if (out.bits != 4 && out.bits != 8)
+    return AZR_INVALID("%s: bits must be 4 or 8, got %lld", op,
+                       (long long)out.bits);
+  if (out.blockSize < 16 || out.blockSize > maxBlock ||
+      (out.blockSize & (out.blockSize - 1)))
+    return AZR_INVALID("%s: block_size must be a power of two in [16, %lld], "
+                       "got %lld",
+                       op, (long long)maxBlock, (long long)out.blockSize);
+  out.inputFormat = attrs.getString("input_format", "");
+  const double scale = attrs.getFloat("input_scale", 0.0);
+  if (!out.inputFormat.empty() && out.inputFormat != "int8" &&
+      !(fp8Inputs && out.inputFormat == "fp8_e4m3"))
+    return AZR_INVALID("%s: input_format must be int8%s, got '%s'", op,
+                       fp8Inputs ? " or fp8_e4m3" : "",
+                       out.inputFormat.c_str());
+  if (!out.inputFormat.empty() &&
+      !(scale > 0.0 && scale < 3.0e38 && std::isfinite(scale)))
+    return AZR_INVALID("%s: input_format %s needs a positive finite "
+                       "input_scale, got %g",
+                       op, out.inputFormat.c_str(), scale);
+  out.inputScale = out.inputFormat.empty() ? 0.0f : float(scale);
   return nullptr;
 }
 
@@ -262,23 +310,12 @@ azr_status_t matmulNBitsKernel(const KernelContext &context) {
   const char *op = "matmul_nbits";
   AZR_RETURN_IF_ERROR(checkArity(context, op, 3, 7, 1));
   const Attrs &attrs = *context.attrs;
-  for (const char *name : {"K", "N", "bits", "block_size"})
-    if (!attrs.has(name))
-      return AZR_INVALID("%s: missing attribute %s", op, name);
-  const int64_t K = attrs.getInt("K", 0), N = attrs.getInt("N", 0);
-  const int64_t bits = attrs.getInt("bits", 0);
-  const int64_t blockSize = attrs.getInt("block_size", 0);
+  NBitsAttrs shape;
+  AZR_RETURN_IF_ERROR(parseNBitsAttrs(op, attrs, int64_t(1) << 48,
+                                      /*fp8Inputs=*/true, shape));
+  const int64_t K = shape.K, N = shape.N, bits = shape.bits;
+  const int64_t blockSize = shape.blockSize;
   const int64_t accuracyLevel = attrs.getInt("accuracy_level", 0);
-  constexpr int64_t kLimit = int64_t(1) << 48;
-  if (K < 1 || K > kLimit || N < 1 || N > kLimit)
-    return AZR_INVALID("%s: K and N must be in [1, 2^48], got K=%lld N=%lld",
-                       op, (long long)K, (long long)N);
-  if (bits != 4 && bits != 8)
-    return AZR_INVALID("%s: bits must be 4 or 8, got %lld", op,
-                       (long long)bits);
-  if (blockSize < 16 || blockSize > kLimit || (blockSize & (blockSize - 1)))
-    return AZR_INVALID("%s: block_size must be a power of two >= 16, got %lld",
-                       op, (long long)blockSize);
   if (accuracyLevel < 0 || accuracyLevel > 4)
     return AZR_INVALID("%s: accuracy_level must be in [0, 4], got %lld", op,
                        (long long)accuracyLevel);
@@ -296,17 +333,8 @@ azr_status_t matmulNBitsKernel(const KernelContext &context) {
     return AZR_INVALID("%s: weight_format %s needs bits %d, got %lld", op,
                        weightFormat.c_str(), weightFormat == "nf4" ? 4 : 8,
                        (long long)bits);
-  const std::string inputFormat = attrs.getString("input_format", "");
-  const double inputScale = attrs.getFloat("input_scale", 0.0);
-  if (!inputFormat.empty() && inputFormat != "int8" &&
-      inputFormat != "fp8_e4m3")
-    return AZR_INVALID("%s: input_format must be int8 or fp8_e4m3, got '%s'",
-                       op, inputFormat.c_str());
-  if (!inputFormat.empty() &&
-      !(inputScale > 0.0 && inputScale < 3.0e38 && std::isfinite(inputScale)))
-    return AZR_INVALID("%s: input_format %s needs a positive finite "
-                       "input_scale, got %g",
-                       op, inputFormat.c_str(), inputScale);
+  const std::string &inputFormat = shape.inputFormat;
+  const float inputScale = shape.inputScale;
   const int64_t kBlocks = (K + blockSize - 1) / blockSize;
   const int64_t blobSize = blockSize / 8 * bits;
   const int64_t zpStride = (kBlocks * bits + 7) / 8;
@@ -421,11 +449,11 @@ azr_status_t matmulNBitsKernel(const KernelContext &context) {
         [&](int64_t i0, int64_t i1, int64_t n0, int64_t n1) {
           int8Tile(w, rows, i0, i1, C, N, n0, n1);
         },
-        epilogue, C, /*tileRows=*/256, /*tileCols=*/64);
+        epilogue, C, /*tileRows=*/256, kNBitsInt8TileCols);
   };
   if (staticInt8 && int8 && int8Weights) {
-    const NBitsInt8RowsStorage rows(w, A, K, M, float(inputScale),
-                                    M <= kNBitsInt8DecodeMaxRows);
+    const NBitsInt8RowsStorage rows(K, blockSize, int(bits), A, K, M,
+                                    inputScale, M <= kNBitsInt8DecodeMaxRows);
     int8Product(rows.view);
     return nullptr;
   }
@@ -433,18 +461,15 @@ azr_status_t matmulNBitsKernel(const KernelContext &context) {
   // the grid, then multiplied in f32.
   std::vector<float> roundedA;
   if (!inputFormat.empty()) {
-    const float s = float(inputScale);
     roundedA.resize(size_t(M * K));
     for (int64_t i = 0; i < M * K; ++i)
-      roundedA[size_t(i)] =
-          staticInt8
-              ? std::nearbyint(std::min(127.0f, std::max(-127.0f, A[i] / s))) *
-                    s
-              : roundToE4M3(A[i] / s) * s;
+      roundedA[size_t(i)] = staticInt8
+                                ? roundToInt8Grid(A[i], inputScale)
+                                : roundToE4M3(A[i] / inputScale) * inputScale;
     A = roundedA.data();
   }
   if (inputFormat.empty() && accuracyLevel == 4 && int8Weights && int8) {
-    const NBitsInt8RowsStorage rows(w, A, K, M, 0.0f,
+    const NBitsInt8RowsStorage rows(K, blockSize, int(bits), A, K, M, 0.0f,
                                     M <= kNBitsInt8DecodeMaxRows);
     int8Product(rows.view);
     return nullptr;

@@ -13,7 +13,12 @@
 #ifndef AZR_CPU_MATMUL_NBITS_H
 #define AZR_CPU_MATMUL_NBITS_H
 
+#include "cpu/kernels.h"
+
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace azr::cpu {
@@ -36,6 +41,28 @@ extern const float kNf4Values[16];
 /// x rounded to the nearest E4M3 value, ties to even, saturating at +-448
 /// (NaN stays NaN).
 float roundToE4M3(float x);
+
+/// The attributes matmul_nbits and matmul_nbits_packed share.
+struct NBitsAttrs {
+  int64_t K = 0, N = 0, bits = 0, blockSize = 0;
+  /// Static input quantization: "" (none), "int8" or "fp8_e4m3".
+  std::string inputFormat;
+  float inputScale = 0.0f;
+
+  int64_t kBlocks() const { return (K + blockSize - 1) / blockSize; }
+};
+
+/// Reads and checks K, N, bits (4 or 8), block_size (a power of two in
+/// [16, maxBlock]) and input_format with its input_scale ("int8", or also
+/// "fp8_e4m3" with `fp8Inputs`).
+azr_status_t parseNBitsAttrs(const char *op, const Attrs &attrs,
+                             int64_t maxBlock, bool fp8Inputs, NBitsAttrs &out);
+
+/// x on the static int8 grid of step `scale`: round(x / scale) (ties to
+/// even, saturating at +-127) * scale.
+inline float roundToInt8Grid(float x, float scale) {
+  return std::nearbyint(std::min(127.0f, std::max(-127.0f, x / scale))) * scale;
+}
 
 /// The quantized weights of one matmul_nbits step, validated.
 struct NBitsWeights {
@@ -156,8 +183,9 @@ struct NBitsInt8RowsStorage {
   std::vector<float> scale, laneScale;
   NBitsInt8Rows view;
 
-  NBitsInt8RowsStorage(const NBitsWeights &w, const float *A, int64_t lda,
-                       int64_t rows, float staticScale, bool decodeLayout);
+  NBitsInt8RowsStorage(int64_t K, int64_t blockSize, int bits, const float *A,
+                       int64_t lda, int64_t rows, float staticScale,
+                       bool decodeLayout);
 };
 
 /// C[0:rows, n0:n1] for `rows` <= 4 rows starting at row `row` of `a`.
@@ -204,13 +232,21 @@ constexpr int64_t kNBitsInt8DecodeMaxRows = 4;
 NBitsInt8Fn nbitsInt8Path();
 /// Its tiles, null where nbitsInt8Path() is.
 NBitsInt8TileFn nbitsInt8TilePath();
+/// The int8 tiles over stored panels (matmul_nbits_packed), likewise.
+using NBitsPanelsTileFn = void (*)(const NBitsPanels &w, const NBitsInt8Rows &a,
+                                   int64_t rowBegin, int64_t rowEnd, float *C,
+                                   int64_t ldc, int64_t n0, int64_t n1);
+NBitsPanelsTileFn nbitsPanelsTilePath();
+/// Columns of an int8 tile: two panels, so that even a decode step's few
+/// columns spread over the threads.
+constexpr int64_t kNBitsInt8TileCols = 2 * kNBitsPanelWidth;
 
 #if defined(__x86_64__)
 void nbitsInt8Vnni(const NBitsWeights &w, const NBitsInt8Rows &a, int64_t row,
                    int rows, float *C, int64_t ldc, int64_t n0, int64_t n1);
-/// Row a of A quantized as NBitsInt8Rows documents: q (kBlocks * blockSize
-/// codes, zero past K), scale and blockSum, kBlocks each.
-void nbitsQuantizeRowVnni(const NBitsWeights &w, const float *a,
+/// Row a (K values) of A quantized per block of blockSize as NBitsInt8Rows
+/// documents: q (codes, zero past K), scale and blockSum per block.
+void nbitsQuantizeRowVnni(int64_t K, int64_t blockSize, const float *a,
                           float staticScale, int8_t *q, float *scale,
                           int32_t *blockSum);
 void nbitsInt8TileVnni(const NBitsWeights &w, const NBitsInt8Rows &a,

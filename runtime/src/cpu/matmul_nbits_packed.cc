@@ -57,33 +57,11 @@ azr_status_t matmulNBitsPackedKernel(const KernelContext &context) {
   const char *op = "matmul_nbits_packed";
   AZR_RETURN_IF_ERROR(checkArity(context, op, 3, 6, 1));
   const Attrs &attrs = *context.attrs;
-  for (const char *name : {"K", "N", "bits", "block_size"})
-    if (!attrs.has(name))
-      return AZR_INVALID("%s: missing attribute '%s'", op, name);
-  const int64_t K = attrs.getInt("K", 0), N = attrs.getInt("N", 0);
-  const int64_t bits = attrs.getInt("bits", 0);
-  const int64_t blockSize = attrs.getInt("block_size", 0);
-  if (K < 1 || N < 1)
-    return AZR_INVALID("%s: K and N must be positive, got K=%lld N=%lld", op,
-                       (long long)K, (long long)N);
-  if (bits != 4 && bits != 8)
-    return AZR_INVALID("%s: bits must be 4 or 8, got %lld", op,
-                       (long long)bits);
-  if (blockSize < 16 || blockSize > kNBitsInt8MaxBlock ||
-      (blockSize & (blockSize - 1)))
-    return AZR_INVALID("%s: block_size must be a power of two in [16, %lld], "
-                       "got %lld",
-                       op, (long long)kNBitsInt8MaxBlock, (long long)blockSize);
-  const std::string inputFormat = attrs.getString("input_format", "");
-  const double inputScale = attrs.getFloat("input_scale", 0.0);
-  if (!inputFormat.empty() && inputFormat != "int8")
-    return AZR_INVALID("%s: input_format must be int8, got '%s'", op,
-                       inputFormat.c_str());
-  if (!inputFormat.empty() &&
-      !(inputScale > 0.0 && inputScale < 3.0e38 && std::isfinite(inputScale)))
-    return AZR_INVALID("%s: input_format int8 needs a positive finite "
-                       "input_scale, got %g",
-                       op, inputScale);
+  NBitsAttrs shape;
+  AZR_RETURN_IF_ERROR(parseNBitsAttrs(op, attrs, kNBitsInt8MaxBlock,
+                                      /*fp8Inputs=*/false, shape));
+  const int64_t K = shape.K, N = shape.N, bits = shape.bits;
+  const int64_t blockSize = shape.blockSize;
 
   const Tensor none;
   const Tensor &a = context.input(0), &codes = context.input(1);
@@ -92,7 +70,7 @@ azr_status_t matmulNBitsPackedKernel(const KernelContext &context) {
   const Tensor &bias = context.numInputs > 4 ? context.input(4) : none;
   const Tensor &residual = context.numInputs > 5 ? context.input(5) : none;
   Tensor &out = context.output(0);
-  const int64_t kBlocks = (K + blockSize - 1) / blockSize;
+  const int64_t kBlocks = shape.kBlocks();
   const int64_t panels = (N + kNBitsPanelWidth - 1) / kNBitsPanelWidth;
   const int64_t steps = kBlocks * blockSize / (bits == 4 ? 8 : 4);
   if (a.dtype != DType::f32 || a.rank < 1 || a.dims[a.rank - 1] != K)
@@ -143,30 +121,18 @@ azr_status_t matmulNBitsPackedKernel(const KernelContext &context) {
   const float *A = a.as<const float>();
   float *C = out.as<float>();
   ThreadPool &pool = *context.pool;
-  const float staticScale = inputFormat.empty() ? 0.0f : float(inputScale);
-  // Tiles of two panels: even a decode step's few columns spread over both
-  // cores.
-  constexpr int64_t kTileCols = 2 * kNBitsPanelWidth;
-  if (nbitsInt8TilePath()) {
+  const float staticScale = shape.inputScale; // 0: per block, at run time
+  if (const NBitsPanelsTileFn int8Tile = nbitsPanelsTilePath()) {
     context.notePath("avx512_vnni", "int8 panels");
-#if defined(__x86_64__)
-    // The row quantization reads only the block shape.
-    NBitsWeights shape = {};
-    shape.K = K;
-    shape.N = N;
-    shape.kBlocks = kBlocks;
-    shape.blockSize = blockSize;
-    shape.blobSize = blockSize / 8 * bits;
-    shape.bits = int(bits);
-    const NBitsInt8RowsStorage rows(shape, A, K, M, staticScale, false);
+    const NBitsInt8RowsStorage rows(K, blockSize, int(bits), A, K, M,
+                                    staticScale, /*decodeLayout=*/false);
     streamTiles(
         pool, M, N,
         [&](int64_t i0, int64_t i1, int64_t n0, int64_t n1) {
-          nbitsPanelsTileVnni(w, rows.view, i0, i1, C, N, n0, n1);
+          int8Tile(w, rows.view, i0, i1, C, N, n0, n1);
         },
-        epilogue, C, 256, kTileCols);
+        epilogue, C, 256, kNBitsInt8TileCols);
     return nullptr;
-#endif
   }
   // f32: the input rounded to its static grid, if any, and each panel
   // dequantized into the f32 tile's B.
@@ -174,9 +140,7 @@ azr_status_t matmulNBitsPackedKernel(const KernelContext &context) {
   if (staticScale > 0.0f) {
     rounded.resize(size_t(M * K));
     for (int64_t i = 0; i < M * K; ++i)
-      rounded[size_t(i)] = std::nearbyint(std::min(
-                               127.0f, std::max(-127.0f, A[i] / staticScale))) *
-                           staticScale;
+      rounded[size_t(i)] = roundToInt8Grid(A[i], staticScale);
     A = rounded.data();
   }
   const GemmTileFn tile = gemmPath().tile;
@@ -196,7 +160,7 @@ azr_status_t matmulNBitsPackedKernel(const KernelContext &context) {
                cols);
         }
       },
-      epilogue, C, 256, kTileCols);
+      epilogue, C, 256, kNBitsInt8TileCols);
   return nullptr;
 }
 

@@ -264,9 +264,13 @@ Panel packPanel(const NBitsWeights &w, int64_t n0, PanelStorage &panel) {
   // Every code is written below (zeros past the matrix); the scales and
   // zero points of missing columns must read 0.
   panel.codes.resize(size_t(Kp * Bits / 8 * kPanel));
-  panel.scales.assign(perPanel, 0.0f);
-  if (w.zeroPoints)
-    panel.zeroPoints.assign(perPanel, 0);
+  if (cols < kPanel) {
+    panel.scales.assign(perPanel, 0.0f);
+    panel.zeroPoints.assign(w.zeroPoints ? perPanel : 0, 0);
+  } else {
+    panel.scales.resize(perPanel);
+    panel.zeroPoints.resize(w.zeroPoints ? perPanel : 0);
+  }
   const int64_t columnBytes = w.kBlocks * w.blobSize;
   constexpr int64_t bytesPer16 = 16 * Bits / 8;
   alignas(16) static const uint8_t zeros[16] = {};

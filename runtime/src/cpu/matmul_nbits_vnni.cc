@@ -189,13 +189,14 @@ void ofBits(const NBitsWeights &w, const NBitsInt8Rows &a, int64_t row,
 
 } // namespace
 
-void azr::cpu::nbitsQuantizeRowVnni(const NBitsWeights &w, const float *a,
-                                    float staticScale, int8_t *q, float *scale,
+void azr::cpu::nbitsQuantizeRowVnni(int64_t K, int64_t blockSize,
+                                    const float *a, float staticScale,
+                                    int8_t *q, float *scale,
                                     int32_t *blockSum) {
-  for (int64_t b = 0; b < w.kBlocks; ++b) {
-    const int64_t k0 = b * w.blockSize;
-    const int64_t n =
-        std::max<int64_t>(0, std::min(w.K, k0 + w.blockSize) - k0);
+  const int64_t kBlocks = (K + blockSize - 1) / blockSize;
+  for (int64_t b = 0; b < kBlocks; ++b) {
+    const int64_t k0 = b * blockSize;
+    const int64_t n = std::max<int64_t>(0, std::min(K, k0 + blockSize) - k0);
     auto maskOf = [&](int64_t i) {
       const int64_t left = n - i;
       return left >= 16 ? __mmask16(0xFFFF)
@@ -208,7 +209,7 @@ void azr::cpu::nbitsQuantizeRowVnni(const NBitsWeights &w, const float *a,
     } else {
       // NaN lanes keep the running maximum, as std::max(amax, NaN) does.
       __m512 m = _mm512_setzero_ps();
-      for (int64_t i = 0; i < w.blockSize; i += 16)
+      for (int64_t i = 0; i < blockSize; i += 16)
         m = _mm512_max_ps(
             _mm512_abs_ps(_mm512_maskz_loadu_ps(maskOf(i), a + k0 + i)), m);
       amax = _mm512_reduce_max_ps(m);
@@ -217,7 +218,7 @@ void azr::cpu::nbitsQuantizeRowVnni(const NBitsWeights &w, const float *a,
     const __m512 inv = _mm512_set1_ps(amax > 0.0f ? 127.0f / amax : 0.0f);
     const __m512 step = _mm512_set1_ps(staticScale);
     __m512i sum = _mm512_setzero_si512();
-    for (int64_t i = 0; i < w.blockSize; i += 16) {
+    for (int64_t i = 0; i < blockSize; i += 16) {
       const __m512 x = _mm512_maskz_loadu_ps(maskOf(i), a + k0 + i);
       const __m512 y =
           staticScale > 0.0f ? _mm512_div_ps(x, step) : _mm512_mul_ps(x, inv);
