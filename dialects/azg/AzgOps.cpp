@@ -10,6 +10,7 @@
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/OpImplementation.h"
+#include "llvm/ADT/StringExtras.h"
 
 using namespace mlir;
 using namespace azc::azg;
@@ -97,24 +98,53 @@ LogicalResult MatMulOp::verify() {
   return verifyResidual(*this, getResidual(), result);
 }
 
+/// The attributes and input of the block-quantized products (matmul_nbits,
+/// matmul_nbits_packed): K and N positive, 4 or 8 bits, a power-of-two
+/// block of [16, maxBlock], an input ending in K, and a static input format
+/// (one of `formats`) exactly when there is an input_scale.
+static LogicalResult verifyNBitsProduct(Operation *op, Value input, int64_t K,
+                                        int64_t N, int64_t bits, int64_t block,
+                                        int64_t maxBlock,
+                                        std::optional<StringRef> inputFormat,
+                                        std::optional<APFloat> inputScale,
+                                        ArrayRef<StringRef> formats) {
+  if (K < 1 || N < 1)
+    return op->emitOpError("K and N must be positive, got K=")
+           << K << " N=" << N;
+  if (bits != 4 && bits != 8)
+    return op->emitOpError("bits must be 4 or 8, got ") << bits;
+  if (block < 16 || block > maxBlock || (block & (block - 1)) != 0)
+    return op->emitOpError("block_size must be a power of 2 in [16, ")
+           << maxBlock << "], got " << block;
+  if (dimsConflict(rankedType(input).getShape().back(), K))
+    return op->emitOpError("input ")
+           << input.getType() << " does not end in K=" << K;
+  if (inputFormat) {
+    if (!llvm::is_contained(formats, *inputFormat))
+      return op->emitOpError("input_format must be ")
+             << llvm::join(formats, " or ") << ", got '" << *inputFormat << "'";
+    if (!inputScale || !inputScale->isFiniteNonZero() ||
+        inputScale->isNegative())
+      return op->emitOpError(
+          "input_format needs a positive finite input_scale");
+  } else if (inputScale) {
+    return op->emitOpError("input_scale needs an input_format");
+  }
+  return success();
+}
+
 LogicalResult MatMulNBitsOp::verify() {
   if (failed(verifyEpilogue(*this)))
     return failure();
   const int64_t K = getK(), N = getN(), bits = getBits();
   const int64_t block = getBlockSize();
-  if (K < 1 || N < 1)
-    return emitOpError("K and N must be positive, got K=") << K << " N=" << N;
-  if (bits != 4 && bits != 8)
-    return emitOpError("bits must be 4 or 8, got ") << bits;
-  if (block < 16 || (block & (block - 1)) != 0)
-    return emitOpError("block_size must be a power of 2 and at least 16, got ")
-           << block;
+  if (failed(verifyNBitsProduct(*this, getInput(), K, N, bits, block,
+                                int64_t(1) << 48, getInputFormat(),
+                                getInputScale(), {"int8", "fp8_e4m3"})))
+    return failure();
   if (getAccuracyLevel() < 0 || getAccuracyLevel() > 4)
     return emitOpError("accuracy_level must be in [0, 4], got ")
            << getAccuracyLevel();
-  if (dimsConflict(rankedType(getInput()).getShape().back(), K))
-    return emitOpError("input ")
-           << getInput().getType() << " does not end in K=" << K;
   const int64_t blocks = (K + block - 1) / block;
   RankedTensorType weight = rankedType(getWeight());
   SmallVector<int64_t> expected = {N, blocks, block * bits / 8};
@@ -161,16 +191,6 @@ LogicalResult MatMulNBitsOp::verify() {
                        "scales, ")
            << 2 * ((N * blocks + 255) / 256) << " values, got "
            << getScaleSteps().getType();
-  if (std::optional<StringRef> input = getInputFormat()) {
-    if (*input != "int8" && *input != "fp8_e4m3")
-      return emitOpError("input_format must be int8 or fp8_e4m3, got '")
-             << *input << "'";
-    std::optional<APFloat> scale = getInputScale();
-    if (!scale || !scale->isFiniteNonZero() || scale->isNegative())
-      return emitOpError("input_format needs a positive finite input_scale");
-  } else if (getInputScale()) {
-    return emitOpError("input_scale needs an input_format");
-  }
   return verifyResidual(*this, getResidual(), rankedType(getOutput()));
 }
 
@@ -221,16 +241,9 @@ LogicalResult MatMulNBitsPackedOp::verify() {
     return failure();
   const int64_t K = getK(), N = getN(), bits = getBits();
   const int64_t block = getBlockSize();
-  if (K < 1 || N < 1)
-    return emitOpError("K and N must be positive, got K=") << K << " N=" << N;
-  if (bits != 4 && bits != 8)
-    return emitOpError("bits must be 4 or 8, got ") << bits;
-  if (block < 16 || block > 256 || (block & (block - 1)) != 0)
-    return emitOpError("block_size must be a power of 2 in [16, 256], got ")
-           << block;
-  if (dimsConflict(rankedType(getInput()).getShape().back(), K))
-    return emitOpError("input ")
-           << getInput().getType() << " does not end in K=" << K;
+  if (failed(verifyNBitsProduct(*this, getInput(), K, N, bits, block, 256,
+                                getInputFormat(), getInputScale(), {"int8"})))
+    return failure();
   const int64_t panels = (N + kPackedPanelWidth - 1) / kPackedPanelWidth;
   const int64_t blocks = (K + block - 1) / block;
   const int64_t steps = blocks * block / (bits == 4 ? 8 : 4);
@@ -255,15 +268,6 @@ LogicalResult MatMulNBitsPackedOp::verify() {
       rankedType(getBias()).getNumElements() != N)
     return emitOpError("bias must hold N=")
            << N << " values, got " << getBias().getType();
-  if (std::optional<StringRef> input = getInputFormat()) {
-    if (*input != "int8")
-      return emitOpError("input_format must be int8, got '") << *input << "'";
-    std::optional<APFloat> scale = getInputScale();
-    if (!scale || !scale->isFiniteNonZero() || scale->isNegative())
-      return emitOpError("input_format needs a positive finite input_scale");
-  } else if (getInputScale()) {
-    return emitOpError("input_scale needs an input_format");
-  }
   return verifyResidual(*this, getResidual(), rankedType(getOutput()));
 }
 

@@ -208,3 +208,29 @@ func.func @matmul_packed_panels(%x: tensor<3x16xf32>, %w: tensor<1x16x32xf32>) -
   %0 = azg.matmul_packed %x, %w {N = 40 : i64} : (tensor<3x16xf32>, tensor<1x16x32xf32>) -> tensor<3x40xf32>
   return %0 : tensor<3x40xf32>
 }
+
+// -----
+
+func.func @matmul_nbits_packed_steps(%x: tensor<2x16xf32>, %w: tensor<1x4x32x4xui8>, %s: tensor<1x1x32xf32>) -> tensor<2x32xf32> {
+  // 16 4-bit codes a column are 2 steps of 8, not 4.
+  // expected-error @+1 {{weight must be [panels, steps, 32, 4] = [1, 2, 32, 4]}}
+  %y = azg.matmul_nbits_packed %x, %w, %s {K = 16 : i64, N = 32 : i64, bits = 4 : i64, block_size = 16 : i64} : (tensor<2x16xf32>, tensor<1x4x32x4xui8>, tensor<1x1x32xf32>) -> tensor<2x32xf32>
+  return %y : tensor<2x32xf32>
+}
+
+// -----
+
+func.func @matmul_nbits_packed_fp8_input(%x: tensor<2x16xf32>, %w: tensor<1x2x32x4xui8>, %s: tensor<1x1x32xf32>) -> tensor<2x32xf32> {
+  // expected-error @+1 {{input_format must be int8, got 'fp8_e4m3'}}
+  %y = azg.matmul_nbits_packed %x, %w, %s {K = 16 : i64, N = 32 : i64, bits = 4 : i64, block_size = 16 : i64, input_format = "fp8_e4m3", input_scale = 0.5 : f32} : (tensor<2x16xf32>, tensor<1x2x32x4xui8>, tensor<1x1x32xf32>) -> tensor<2x32xf32>
+  return %y : tensor<2x32xf32>
+}
+
+// -----
+
+func.func @matmul_nbits_packed_block(%x: tensor<2x512xf32>, %w: tensor<1x64x32x4xui8>, %s: tensor<1x1x32xf32>) -> tensor<2x32xf32> {
+  // The int8 path takes blocks of at most 256.
+  // expected-error @+1 {{block_size must be a power of 2 in [16, 256], got 512}}
+  %y = azg.matmul_nbits_packed %x, %w, %s {K = 512 : i64, N = 32 : i64, bits = 4 : i64, block_size = 512 : i64} : (tensor<2x512xf32>, tensor<1x64x32x4xui8>, tensor<1x1x32xf32>) -> tensor<2x32xf32>
+  return %y : tensor<2x32xf32>
+}
