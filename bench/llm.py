@@ -90,14 +90,20 @@ def write_checkpoint(folder, shape):
     return sum(int(np.prod(d)) for d in tensors.values())
 
 
-def run(bin_dir, engine, feeds, work, threads, iterations):
-    """Seconds of the fastest of `iterations` runs."""
-    args = [os.path.join(bin_dir, "azr-run"), engine, "--iterations", str(iterations),
-            "--threads", str(threads)]
+def save_feeds(feeds, work, prefix):
+    """Writes each input as PREFIX_NAME.npy; returns azr-run's --input arguments."""
+    args = []
     for name, array in feeds.items():
-        path = os.path.join(work, name + ".npy")
+        path = os.path.join(work, f"{prefix}_{name}.npy")
         np.save(path, array)
         args += ["--input", f"{name}={path}"]
+    return args
+
+
+def run(bin_dir, engine, inputs, threads, iterations):
+    """Seconds of the fastest of `iterations` runs on `inputs` (save_feeds)."""
+    args = [os.path.join(bin_dir, "azr-run"), engine, "--iterations", str(iterations),
+            "--threads", str(threads)] + inputs
     out = subprocess.run(args, check=True, capture_output=True, text=True).stdout
     return float(re.search(r"min ([0-9.]+) ms", out).group(1)) / 1e3
 
@@ -231,6 +237,9 @@ def main():
                 f[f"past_{kind}_{i}"] = rng.standard_normal((1, G, past, hd)).astype(np.float32)
         return f
 
+    # The same inputs for every engine and round, written once.
+    decode_inputs = save_feeds(feeds(1, args.past), work, "decode")
+    prefill_inputs = save_feeds(feeds(args.prefill, 0), work, "prefill")
     flops = 2 * params * args.prefill + 4 * L * args.prefill * args.prefill * D
     print(f"{args.size}: {params / 1e9:.2f} B parameters, {args.threads} threads, "
           f"DRAM {bandwidth:.1f} GB/s")
@@ -284,10 +293,10 @@ def main():
         # llama.cpp take turns, and each keeps its best round.
         decode = prefill = float("inf")
         for _ in range(args.rounds):
-            decode = min(decode, run(args.bin, engine, feeds(1, args.past), work,
-                                     args.threads, args.iterations))
-            prefill = min(prefill, run(args.bin, engine, feeds(args.prefill, 0), work,
-                                       args.threads, max(2, args.iterations // 3)))
+            decode = min(decode, run(args.bin, engine, decode_inputs, args.threads,
+                                     args.iterations))
+            prefill = min(prefill, run(args.bin, engine, prefill_inputs, args.threads,
+                                       max(2, args.iterations // 3)))
             llama_round(mode)
         # The embedding table stays f32 in every mode and is gathered, not
         # streamed.
