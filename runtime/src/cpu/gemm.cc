@@ -203,10 +203,16 @@ void parallelGemm(ThreadPool &pool, int64_t M, int64_t N, int64_t K,
 
 namespace {
 
-azr_status_t checkF32(const char *op, const KernelContext &context) {
-  for (int i = 0; i < context.numInputs; ++i)
-    if (context.input(i).present() && context.input(i).dtype != DType::f32)
-      return unsupportedDtype(op, context.input(i).dtype);
+/// Every operand and the result f32, but for input `halfInput` (if any),
+/// which may also be f16 or bf16.
+azr_status_t checkF32(const char *op, const KernelContext &context,
+                      int halfInput = -1) {
+  for (int i = 0; i < context.numInputs; ++i) {
+    const DType t = context.input(i).dtype;
+    if (context.input(i).present() && t != DType::f32 &&
+        !(i == halfInput && (t == DType::f16 || t == DType::bf16)))
+      return unsupportedDtype(op, t);
+  }
   if (context.output(0).dtype != DType::f32)
     return unsupportedDtype(op, context.output(0).dtype);
   return nullptr;
@@ -326,14 +332,9 @@ azr_status_t matmulKernel(const KernelContext &context) {
 azr_status_t matmulPackedKernel(const KernelContext &context) {
   const char *op = "matmul_packed";
   AZR_RETURN_IF_ERROR(checkArity(context, op, 2, 4, 1));
+  AZR_RETURN_IF_ERROR(checkF32(op, context, /*halfInput=*/1));
   const Tensor &input = context.input(0), &weight = context.input(1);
   const bool half = weight.dtype == DType::f16 || weight.dtype == DType::bf16;
-  for (int i = 0; i < context.numInputs; ++i)
-    if (context.input(i).present() && context.input(i).dtype != DType::f32 &&
-        !(i == 1 && half))
-      return unsupportedDtype(op, context.input(i).dtype);
-  if (context.output(0).dtype != DType::f32)
-    return unsupportedDtype(op, context.output(0).dtype);
   Tensor &out = context.output(0);
   const int64_t K = weight.rank == 3 ? weight.dims[1] : -1;
   const int64_t N = context.attrs->getInt("N", -1);

@@ -209,14 +209,9 @@ struct NBitsPanels {
   int64_t N, K, kBlocks, blockSize;
   int bits;
 
-  int64_t panels() const;
   int64_t panelCodeBytes() const; ///< bytes of one panel's codes
 };
 constexpr int64_t kNBitsPanelWidth = 32;
-
-/// Element (k, n) of panels' weight, (code - zero point) * scale, for the
-/// portable paths and tests.
-float nbitsPanelWeight(const NBitsPanels &w, int64_t k, int64_t n);
 
 /// C[rowBegin:rowEnd, n0:n1] for any number of rows of `a`.
 using NBitsInt8TileFn = void (*)(const NBitsWeights &w, const NBitsInt8Rows &a,

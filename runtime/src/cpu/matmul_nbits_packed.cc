@@ -22,14 +22,14 @@
 
 namespace azr::cpu {
 
-int64_t NBitsPanels::panels() const {
-  return (N + kNBitsPanelWidth - 1) / kNBitsPanelWidth;
-}
-
 int64_t NBitsPanels::panelCodeBytes() const {
   return kBlocks * blockSize * bits / 8 * kNBitsPanelWidth;
 }
 
+namespace {
+
+/// Element (k, n) of the panels' weight, (code - zero point) * scale: the
+/// path without int8 products dequantizes panels with it.
 float nbitsPanelWeight(const NBitsPanels &w, int64_t k, int64_t n) {
   const int64_t panel = n / kNBitsPanelWidth, c = n % kNBitsPanelWidth;
   const int64_t b = k / w.blockSize;
@@ -50,8 +50,6 @@ float nbitsPanelWeight(const NBitsPanels &w, int64_t k, int64_t n) {
                    : static_cast<const float *>(w.scales)[i];
   return float(code - zp) * scale;
 }
-
-namespace {
 
 azr_status_t matmulNBitsPackedKernel(const KernelContext &context) {
   const char *op = "matmul_nbits_packed";
