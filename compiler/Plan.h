@@ -34,7 +34,15 @@ enum class DType : uint8_t {
   u8,
   u16,
   u32,
-  u64
+  u64,
+  f8e4m3fn,
+  f8e4m3fnuz,
+  f8e5m2,
+  f8e5m2fnuz,
+  i4,
+  u4,
+  i2,
+  u2
 };
 size_t dtypeSize(DType type);
 const char *dtypeName(DType type);

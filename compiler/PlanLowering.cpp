@@ -49,11 +49,23 @@ std::optional<DType> azc::plan::dtypeOf(Type type) {
     return DType::bf16;
   if (type.isF64())
     return DType::f64;
+  if (type.isFloat8E4M3FN())
+    return DType::f8e4m3fn;
+  if (type.isFloat8E4M3FNUZ())
+    return DType::f8e4m3fnuz;
+  if (type.isFloat8E5M2())
+    return DType::f8e5m2;
+  if (type.isFloat8E5M2FNUZ())
+    return DType::f8e5m2fnuz;
   if (auto i = dyn_cast<IntegerType>(type)) {
     bool isUnsigned = i.isUnsigned();
     switch (i.getWidth()) {
     case 1:
       return DType::i1;
+    case 2:
+      return isUnsigned ? DType::u2 : DType::i2;
+    case 4:
+      return isUnsigned ? DType::u4 : DType::i4;
     case 8:
       return isUnsigned ? DType::u8 : DType::i8;
     case 16:
@@ -77,6 +89,15 @@ ArrayRef<char> azc::plan::constantBytes(const PValue &value,
   if (dense.getElementType().isInteger(1)) {
     for (bool b : dense.getValues<bool>())
       scratch.push_back(b ? 1 : 0);
+    return scratch;
+  }
+  // 2- and 4-bit integers: one byte an element, sign-extended when signed
+  // (the attribute's storage byte holds only the low bits).
+  if (auto narrow = dyn_cast<IntegerType>(dense.getElementType());
+      narrow && narrow.getWidth() < 8) {
+    for (const APInt &v : dense.getValues<APInt>())
+      scratch.push_back(
+          char(narrow.isUnsigned() ? v.getZExtValue() : v.getSExtValue()));
     return scratch;
   }
   ArrayRef<char> raw = dense.getRawData();

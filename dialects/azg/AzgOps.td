@@ -878,8 +878,27 @@ def Azg_WhereOp : Azg_Op<"where"> {
 
 def Azg_CastOp : Azg_Op<"cast", [SameOperandsAndResultShape]> {
   let summary = "converts every element to another element type";
-  let arguments = (ins Azg_Tensor:$input, TypeAttr:$to);
+  let description = [{
+    Floats round to nearest even. Floats to integers truncate toward zero,
+    saturating at 8 bits and wider; integers (and floats to 4- and 2-bit
+    integers, after truncation) wrap modulo the destination's width.
+    `saturate` decides what a float beyond an FP8 type's largest finite
+    value becomes: that value (the default, as ONNX's), or infinity (E5M2)
+    or NaN (the formats without infinity).
+  }];
+  let arguments = (ins Azg_Tensor:$input, TypeAttr:$to,
+                       DefaultValuedAttr<BoolAttr, "true">:$saturate);
   let results = (outs Azg_Tensor:$output);
+  let builders = [
+    OpBuilder<(ins "::mlir::TypeRange":$resultTypes, "::mlir::Value":$input,
+                   "::mlir::TypeAttr":$to), [{
+      build($_builder, $_state, resultTypes, input, to,
+            $_builder.getBoolAttr(true));
+    }]>,
+    OpBuilder<(ins "::mlir::Value":$input, "::mlir::TypeAttr":$to), [{
+      build($_builder, $_state, input, to, $_builder.getBoolAttr(true));
+    }]>
+  ];
   let assemblyFormat = "$input attr-dict `:` type($input) `->` type($output)";
   let inferBody = [{
     auto inputType = ::llvm::cast<::mlir::RankedTensorType>(

@@ -1063,6 +1063,38 @@ FailureOr<Value> alongAxis(NodeContext &n, Value v, int64_t rank) {
   return n.make<azg::ReshapeOp>(v, n.constantI64(shape), UnitAttr());
 }
 
+/// DequantizeLinear of FP8 codes: float(x) * scale, per tensor or per axis
+/// (ONNX requires an FP8 zero point to be 0; it is subtracted all the same).
+/// The code widens exactly to f32, so the product rounds once.
+LogicalResult importDequantizeFp8(NodeContext &n) {
+  Value x = n.input(0), zeroPoint = n.input(2);
+  Builder b(n.context());
+  if (n.attrInt("block_size", 0) != 0)
+    return n.error("block-wise dequantization of FP8 is not supported");
+  Type floatType = getElementTypeOrSelf(n.input(1).getType());
+  if (n.attr("output_dtype") && n.attrInt("output_dtype", 0) != 0)
+    floatType = convertElementType(n.attrInt("output_dtype", 0), n.context());
+  if (!floatType || !isa<FloatType>(floatType) || floatType.isF64())
+    return n.error("the result must be f32, f16 or bf16");
+  int64_t rank = typeOf(x).getRank();
+  TRY(scale, alongAxis(n, n.input(1), rank));
+  if (!getElementTypeOrSelf(scale.getType()).isF32()) {
+    TRY(wideScale, n.make<azg::CastOp>(scale, TypeAttr::get(b.getF32Type())));
+    scale = wideScale;
+  }
+  TRY(value, n.make<azg::CastOp>(x, TypeAttr::get(b.getF32Type())));
+  if (zeroPoint) {
+    TRY(zp, alongAxis(n, zeroPoint, rank));
+    TRY(zpf, n.make<azg::CastOp>(zp, TypeAttr::get(b.getF32Type())));
+    TRY(shifted, n.make<azg::SubOp>(value, zpf));
+    value = shifted;
+  }
+  TRY(result, n.make<azg::MulOp>(value, scale));
+  if (!floatType.isF32())
+    return n.setResult(n.make<azg::CastOp>(result, TypeAttr::get(floatType)));
+  return n.setResult(result);
+}
+
 /// DequantizeLinear: (x - zero_point) * scale, in the scale's type (or
 /// output_dtype), per tensor, per axis or (opset 21) per block of
 /// block_size along the axis. The product is taken in f32 (onnxruntime
@@ -1071,6 +1103,21 @@ LogicalResult importDequantize(NodeContext &n) {
   Value x = n.input(0), scale = n.input(1), zeroPoint = n.input(2);
   Builder b(n.context());
   Type codeType = getElementTypeOrSelf(x.getType());
+  if (isa<FloatType>(codeType) && codeType.getIntOrFloatBitWidth() == 8)
+    return importDequantizeFp8(n);
+  // 4- and 2-bit codes held one a byte: dequantized as 8-bit ones.
+  if (auto narrow = dyn_cast<IntegerType>(codeType);
+      narrow && narrow.getWidth() > 1 && narrow.getWidth() < 8) {
+    Type byte = narrow.isUnsigned() ? b.getIntegerType(8, /*isSigned=*/false)
+                                    : b.getIntegerType(8);
+    TRY(wide, n.make<azg::CastOp>(x, TypeAttr::get(byte)));
+    x = wide;
+    codeType = byte;
+    if (zeroPoint) {
+      TRY(wideZero, n.make<azg::CastOp>(zeroPoint, TypeAttr::get(byte)));
+      zeroPoint = wideZero;
+    }
+  }
   auto integer = dyn_cast<IntegerType>(codeType);
   if (!integer || integer.getWidth() == 1 || integer.getWidth() > 32 ||
       (integer.getWidth() == 32 && integer.isUnsigned())) {
@@ -1126,8 +1173,9 @@ LogicalResult importDequantize(NodeContext &n) {
 /// The saturation range of a quantized type.
 FailureOr<std::pair<double, double>> quantRange(NodeContext &n, Type type) {
   auto integer = dyn_cast<IntegerType>(type);
-  if (!integer || (integer.getWidth() != 8 && integer.getWidth() != 16))
-    return n.error("quantization is supported to 8- and 16-bit integers");
+  if (!integer || integer.getWidth() == 1 || integer.getWidth() > 16)
+    return n.error("quantization is supported to FP8 and to 2- to 16-bit "
+                   "integers");
   unsigned bits = integer.getWidth();
   if (integer.isUnsigned())
     return std::make_pair(0.0, double((1 << bits) - 1));
@@ -1138,10 +1186,25 @@ FailureOr<std::pair<double, double>> quantRange(NodeContext &n, Type type) {
 /// saturate(round_half_even(x / scale) + zero_point), cast to `to`.
 FailureOr<Value> quantize(NodeContext &n, Value x, Value scale, Value zeroPoint,
                           Type to) {
+  Builder b(n.context());
+  if (isa<FloatType>(to)) {
+    // FP8: x / scale + zero_point, rounded and saturated (or not) by the
+    // cast itself.
+    TRY(scaled, n.make<azg::DivOp>(x, scale));
+    Value shifted = scaled;
+    if (zeroPoint) {
+      TRY(zpf,
+          n.make<azg::CastOp>(
+              zeroPoint, TypeAttr::get(getElementTypeOrSelf(x.getType()))));
+      TRY(add, n.make<azg::AddOp>(scaled, zpf));
+      shifted = add;
+    }
+    return n.make<azg::CastOp>(shifted, TypeAttr::get(to),
+                               b.getBoolAttr(n.attrInt("saturate", 1) != 0));
+  }
   FailureOr<std::pair<double, double>> range = quantRange(n, to);
   if (failed(range))
     return failure();
-  Builder b(n.context());
   Type floatType = getElementTypeOrSelf(x.getType());
   TRY(scaled, n.make<azg::DivOp>(x, scale));
   TRY(rounded, n.make<azg::RoundOp>(scaled));

@@ -51,8 +51,8 @@ public:
 
   FailureOr<ElementsAttr> importTensor(const onnx::TensorProto &tensor,
                                        std::string &error);
-  FailureOr<ElementsAttr> importPacked4(const onnx::TensorProto &tensor,
-                                        std::string &error);
+  FailureOr<ElementsAttr> importPackedCodes(const onnx::TensorProto &tensor,
+                                            std::string &error);
   /// The value `spec` (a TensorProto file, or V,V,...) fixes `input` to.
   ElementsAttr fixedValue(const onnx::ValueInfoProto &input, Type elementType,
                           const std::string &spec, std::string &error);
@@ -66,6 +66,13 @@ public:
 //===----------------------------------------------------------------------===//
 // Types and tensors
 //===----------------------------------------------------------------------===//
+
+// TensorProto data types past the enum of the onnx.proto azc is built
+// against.
+constexpr int32_t kOnnxFloat8E4M3FN = 17, kOnnxFloat8E4M3FNUZ = 18,
+                  kOnnxFloat8E5M2 = 19, kOnnxFloat8E5M2FNUZ = 20,
+                  kOnnxUint4 = 21, kOnnxInt4 = 22, kOnnxUint2 = 25,
+                  kOnnxInt2 = 26;
 
 Type azc::onnx_frontend::convertElementType(int32_t onnxType,
                                             MLIRContext *context) {
@@ -97,14 +104,28 @@ Type azc::onnx_frontend::convertElementType(int32_t onnxType,
     return b.getIntegerType(32, false);
   case onnx::TensorProto::UINT64:
     return b.getIntegerType(64, false);
+  // The FP8 (onnx 1.14), 4-bit (1.16) and 2-bit (1.20) types, by number:
+  // Debian's onnx.proto may predate them.
+  case kOnnxFloat8E4M3FN:
+    return b.getFloat8E4M3FNType();
+  case kOnnxFloat8E4M3FNUZ:
+    return b.getFloat8E4M3FNUZType();
+  case kOnnxFloat8E5M2:
+    return b.getFloat8E5M2Type();
+  case kOnnxFloat8E5M2FNUZ:
+    return b.getFloat8E5M2FNUZType();
+  case kOnnxUint4:
+    return b.getIntegerType(4, false);
+  case kOnnxInt4:
+    return b.getIntegerType(4);
+  case kOnnxUint2:
+    return b.getIntegerType(2, false);
+  case kOnnxInt2:
+    return b.getIntegerType(2);
   default:
     return nullptr;
   }
 }
-
-// TensorProto's 4-bit data types (onnx 1.16), past the enum of the
-// onnx.proto azc is built against.
-constexpr int32_t kOnnxUint4 = 21, kOnnxInt4 = 22;
 
 static size_t bitWidthOf(Type type) {
   return type.isInteger(1) ? 8 : type.getIntOrFloatBitWidth();
@@ -188,8 +209,9 @@ FailureOr<ElementsAttr>
 GraphImporter::importTensor(const onnx::TensorProto &tensor,
                             std::string &error) {
   std::string label = "tensor '" + tensor.name() + "'";
-  if (tensor.data_type() == kOnnxInt4 || tensor.data_type() == kOnnxUint4)
-    return importPacked4(tensor, error);
+  if (tensor.data_type() == kOnnxInt4 || tensor.data_type() == kOnnxUint4 ||
+      tensor.data_type() == kOnnxInt2 || tensor.data_type() == kOnnxUint2)
+    return importPackedCodes(tensor, error);
   Type elementType = convertElementType(tensor.data_type(), &context_);
   if (!elementType) {
     error = label + " has data type " + std::to_string(tensor.data_type()) +
@@ -262,15 +284,20 @@ GraphImporter::importTensor(const onnx::TensorProto &tensor,
       type, resourceKey(tensor.name()), std::move(blob)));
 }
 
-/// An INT4 or UINT4 tensor (two codes a byte, low nibble first, in
-/// raw_data or one byte per int32_data entry) as i8 / ui8, one code an
-/// element: DequantizeLinear reads it like any 8-bit tensor, and
-/// azg-keep-quantized-weights packs such codes into 4 bits again.
+/// An INT4/UINT4 or INT2/UINT2 tensor (two or four codes a byte, low bits
+/// first, in raw_data or one byte per int32_data entry) as i8 / ui8, one
+/// code an element: DequantizeLinear reads it like any 8-bit tensor, and
+/// azg-keep-quantized-weights packs 4-bit codes into 4 bits again.
 FailureOr<ElementsAttr>
-GraphImporter::importPacked4(const onnx::TensorProto &tensor,
-                             std::string &error) {
+GraphImporter::importPackedCodes(const onnx::TensorProto &tensor,
+                                 std::string &error) {
   std::string label = "tensor '" + tensor.name() + "'";
-  const bool isSigned = tensor.data_type() == kOnnxInt4;
+  const bool isSigned =
+      tensor.data_type() == kOnnxInt4 || tensor.data_type() == kOnnxInt2;
+  const int bits =
+      tensor.data_type() == kOnnxInt4 || tensor.data_type() == kOnnxUint4 ? 4
+                                                                          : 2;
+  const int perByte = 8 / bits;
   SmallVector<int64_t> shape;
   int64_t count = 1;
   for (int64_t dim : tensor.dims()) {
@@ -281,7 +308,7 @@ GraphImporter::importPacked4(const onnx::TensorProto &tensor,
     }
     shape.push_back(dim);
   }
-  const size_t packed = size_t(count + 1) / 2;
+  const size_t packed = size_t(count + perByte - 1) / perByte;
   TensorBytes bytes;
   if (!file_.rawBytes(tensor, bytes, error))
     return failure();
@@ -302,9 +329,10 @@ GraphImporter::importPacked4(const onnx::TensorProto &tensor,
       HeapAsmResourceBlob::allocate(size_t(count), alignof(uint64_t));
   MutableArrayRef<char> codes = blob.getMutableData();
   for (int64_t i = 0; i < count; ++i) {
-    int code = (uint8_t(bytes.data[i / 2]) >> (4 * (i % 2))) & 0xF;
-    if (isSigned && code >= 8)
-      code -= 16;
+    int code = (uint8_t(bytes.data[i / perByte]) >> (bits * (i % perByte))) &
+               ((1 << bits) - 1);
+    if (isSigned && code >= (1 << (bits - 1)))
+      code -= 1 << bits;
     codes[i] = char(code);
   }
   auto type = RankedTensorType::get(

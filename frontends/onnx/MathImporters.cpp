@@ -180,7 +180,10 @@ LogicalResult importCast(NodeContext &n) {
   if (!to)
     return n.error("cast to data type " + Twine(n.attrInt("to", 0)) +
                    " is not supported");
-  return n.setResult(n.make<azg::CastOp>(n.input(0), TypeAttr::get(to)));
+  Builder b(n.context());
+  return n.setResult(
+      n.make<azg::CastOp>(n.input(0), TypeAttr::get(to),
+                          b.getBoolAttr(n.attrInt("saturate", 1) != 0)));
 }
 
 LogicalResult importMatMul(NodeContext &n) {
@@ -898,7 +901,10 @@ LogicalResult importSize(NodeContext &n) {
 
 LogicalResult importCastLike(NodeContext &n) {
   Type to = getElementTypeOrSelf(n.input(1).getType());
-  return n.setResult(n.make<azg::CastOp>(n.input(0), TypeAttr::get(to)));
+  Builder b(n.context());
+  return n.setResult(
+      n.make<azg::CastOp>(n.input(0), TypeAttr::get(to),
+                          b.getBoolAttr(n.attrInt("saturate", 1) != 0)));
 }
 
 /// Mean: the sum of the inputs divided by their count.

@@ -72,6 +72,14 @@ typedef enum azr_dtype_e {
   AZR_DTYPE_U16 = 10,
   AZR_DTYPE_U32 = 11,
   AZR_DTYPE_U64 = 12,
+  AZR_DTYPE_F8E4M3FN = 13, /* FP8 codes, one byte an element */
+  AZR_DTYPE_F8E4M3FNUZ = 14,
+  AZR_DTYPE_F8E5M2 = 15,
+  AZR_DTYPE_F8E5M2FNUZ = 16,
+  AZR_DTYPE_I4 = 17, /* one byte an element, sign-extended */
+  AZR_DTYPE_U4 = 18,
+  AZR_DTYPE_I2 = 19,
+  AZR_DTYPE_U2 = 20,
 } azr_dtype_t;
 
 #define AZR_MAX_RANK 8

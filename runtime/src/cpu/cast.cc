@@ -106,6 +106,95 @@ uint8_t floatToE4M3(float f) {
   return uint8_t(sign | std::min<uint32_t>(code, 0x7E));
 }
 
+namespace {
+
+/// The layout of an FP8 format, and the magnitude codes that bound it.
+struct Fp8Layout {
+  int mantissaBits, bias;
+  bool hasInfinity;  // E5M2: IEEE-like, exponent all ones is inf or NaN
+  bool unsignedZero; // FNUZ: 0x80 is the NaN, zero has no sign
+  uint8_t largest;   // magnitude code of the largest finite value
+  uint8_t nan;       // the NaN a conversion writes (with the sign bit)
+};
+
+Fp8Layout layoutOf(Fp8Format format) {
+  switch (format) {
+  case Fp8Format::E4M3FN:
+    return {3, 7, false, false, 0x7E, 0x7F};
+  case Fp8Format::E4M3FNUZ:
+    return {3, 8, false, true, 0x7F, 0x80};
+  case Fp8Format::E5M2:
+    return {2, 15, true, false, 0x7B, 0x7F};
+  case Fp8Format::E5M2FNUZ:
+    return {2, 16, false, true, 0x7F, 0x80};
+  }
+  return {3, 7, false, false, 0x7E, 0x7F};
+}
+
+} // namespace
+
+float fp8ToFloat(Fp8Format format, uint8_t code) {
+  const Fp8Layout l = layoutOf(format);
+  const int m = l.mantissaBits, e = 7 - m;
+  const uint8_t magnitude = code & 0x7F;
+  const bool negative = code & 0x80;
+  if (l.unsignedZero && code == 0x80)
+    return std::numeric_limits<float>::quiet_NaN();
+  const int exponent = magnitude >> m, mantissa = magnitude & ((1 << m) - 1);
+  float value;
+  if (l.hasInfinity && exponent == (1 << e) - 1)
+    value = mantissa ? std::numeric_limits<float>::quiet_NaN()
+                     : std::numeric_limits<float>::infinity();
+  else if (!l.hasInfinity && !l.unsignedZero && magnitude == 0x7F)
+    value = std::numeric_limits<float>::quiet_NaN();
+  else if (exponent == 0) // subnormal: mantissa units of 2^(1 - bias - m)
+    value = std::ldexp(float(mantissa), 1 - l.bias - m);
+  else
+    value = std::ldexp(float((1 << m) + mantissa), exponent - l.bias - m);
+  return negative ? -value : value;
+}
+
+uint8_t floatToFp8(Fp8Format format, float f, bool saturate) {
+  const Fp8Layout l = layoutOf(format);
+  const int m = l.mantissaBits;
+  const uint8_t sign = std::signbit(f) ? 0x80 : 0;
+  const uint8_t nan = l.unsignedZero ? l.nan : uint8_t(sign | l.nan);
+  const uint8_t overflow = saturate        ? uint8_t(sign | l.largest)
+                           : l.hasInfinity ? uint8_t(sign | (l.largest + 1))
+                                           : nan;
+  if (std::isnan(f))
+    return nan;
+  const float a = std::fabs(f);
+  if (std::isinf(a))
+    return overflow;
+  uint32_t magnitude;
+  const int minNormal = 1 - l.bias; // exponent of the smallest normal
+  if (a < std::ldexp(1.0f, minNormal)) {
+    // Subnormal units: scaling by a power of two is exact, nearbyint rounds
+    // ties to even, and a carry to 2^m is the smallest normal's code.
+    magnitude = uint32_t(std::nearbyint(std::ldexp(a, m - minNormal)));
+  } else {
+    int exponent;
+    const float fraction = std::frexp(a, &exponent); // a = fraction * 2^exp
+    // The mantissa, m bits after the leading one, rounded to nearest even.
+    uint32_t mantissa =
+        uint32_t(std::nearbyint(std::ldexp(fraction, m + 1) - float(1 << m)));
+    int biased = exponent - 1 + l.bias;
+    if (mantissa == (1u << m)) {
+      mantissa = 0;
+      ++biased;
+    }
+    if (biased > 0x7F >> m)
+      return overflow;
+    magnitude = (uint32_t(biased) << m) | mantissa;
+  }
+  if (magnitude > l.largest)
+    return overflow;
+  if (magnitude == 0 && l.unsignedZero)
+    return 0;
+  return uint8_t(sign | magnitude);
+}
+
 float doubleToFloatRoundToOdd(double d) {
   // Rounding to odd at float precision and then to nearest even at 11 or 8
   // bits gives the correctly rounded result (float has >= 2 spare bits);
@@ -135,8 +224,51 @@ namespace {
 
 // Every source element is first read as one of: double (floats), int64_t or
 // uint64_t (integers, exact) or bool; then written to the destination type.
+/// Storage tags of the types only casts read and write: an FP8 code, and a
+/// 4- or 2-bit integer held in a byte (sign-extended when signed).
+template <Fp8Format F> struct Fp8 { uint8_t bits; };
+template <int Bits, bool Signed> struct NarrowInt {
+  using Storage = std::conditional_t<Signed, int8_t, uint8_t>;
+  static constexpr int bits = Bits;
+  Storage value;
+};
+template <Fp8Format F> constexpr Fp8Format fp8FormatOf(Fp8<F>) { return F; }
+template <class T> constexpr bool isFp8 = false;
+template <Fp8Format F> constexpr bool isFp8<Fp8<F>> = true;
+template <class T> constexpr bool isNarrowInt = false;
+template <int B, bool S> constexpr bool isNarrowInt<NarrowInt<B, S>> = true;
+
+/// dispatchAll's types plus the FP8 and narrow integer tags.
+template <class F> azr_status_t dispatchCast(DType type, F &&f) {
+  switch (type) {
+  case DType::f8e4m3fn:
+    return f(Fp8<Fp8Format::E4M3FN>());
+  case DType::f8e4m3fnuz:
+    return f(Fp8<Fp8Format::E4M3FNUZ>());
+  case DType::f8e5m2:
+    return f(Fp8<Fp8Format::E5M2>());
+  case DType::f8e5m2fnuz:
+    return f(Fp8<Fp8Format::E5M2FNUZ>());
+  case DType::i4:
+    return f(NarrowInt<4, true>());
+  case DType::u4:
+    return f(NarrowInt<4, false>());
+  case DType::i2:
+    return f(NarrowInt<2, true>());
+  case DType::u2:
+    return f(NarrowInt<2, false>());
+  default:
+    return dispatchAll(type, "cast", f);
+  }
+}
+
 template <class S> auto load(S x) {
-  if constexpr (std::is_same_v<S, Half>)
+  if constexpr (isFp8<S>)
+    return double(fp8ToFloat(fp8FormatOf(x), x.bits));
+  else if constexpr (isNarrowInt<S>)
+    return std::conditional_t<std::is_signed_v<typename S::Storage>, int64_t,
+                              uint64_t>(x.value);
+  else if constexpr (std::is_same_v<S, Half>)
     return double(halfToFloat(x.bits));
   else if constexpr (std::is_same_v<S, BFloat>)
     return double(bf16ToFloat(x.bits));
@@ -162,8 +294,36 @@ template <class D> D floatToInt(double v) {
   return D(v);
 }
 
-template <class D, class V> D store(V v) {
-  if constexpr (std::is_same_v<D, Bool>) {
+/// `v` reduced modulo 2^Bits into a NarrowInt: integers wrap, as ONNX casts
+/// to INT4/INT2 do; floats first truncate toward zero.
+template <class D, class V> D wrapNarrow(V v) {
+  uint64_t whole;
+  if constexpr (std::is_same_v<V, double>)
+    whole = uint64_t(floatToInt<int64_t>(v));
+  else
+    whole = uint64_t(v);
+  const uint64_t low = whole & ((uint64_t(1) << D::bits) - 1);
+  if constexpr (std::is_signed_v<typename D::Storage>) {
+    const int64_t signBit = int64_t(1) << (D::bits - 1);
+    return D{int8_t((int64_t(low) ^ signBit) - signBit)};
+  } else {
+    return D{uint8_t(low)};
+  }
+}
+
+template <class D, class V> D store(V v, bool saturate) {
+  if constexpr (isNarrowInt<D>) {
+    return wrapNarrow<D>(v);
+  } else if constexpr (isFp8<D>) {
+    float f;
+    if constexpr (std::is_same_v<V, double>)
+      f = doubleToFloatRoundToOdd(v);
+    else if constexpr (std::is_same_v<V, bool>)
+      f = v ? 1.0f : 0.0f;
+    else
+      f = float(v); // integers: |v| far beyond FP8's range rounds alike
+    return D{floatToFp8(fp8FormatOf(D()), f, saturate)};
+  } else if constexpr (std::is_same_v<D, Bool>) {
     return Bool{uint8_t(v != V(0))};
   } else if constexpr (std::is_same_v<D, Half> || std::is_same_v<D, BFloat>) {
     float f;
@@ -200,16 +360,17 @@ azr_status_t castKernel(const KernelContext &context) {
       std::memmove(out.data, in.data, in.bytes());
     return nullptr;
   }
-  return dispatchAll(in.dtype, "cast", [&](auto source) {
+  const bool saturate = context.attrs->getInt("saturate", 1) != 0;
+  return dispatchCast(in.dtype, [&](auto source) {
     using S = decltype(source);
-    return dispatchAll(out.dtype, "cast", [&](auto dest) -> azr_status_t {
+    return dispatchCast(out.dtype, [&](auto dest) -> azr_status_t {
       using D = decltype(dest);
       const S *x = in.as<const S>();
       D *y = out.as<D>();
       context.pool->parallelFor(in.numel(), 16384,
                                 [&](int64_t begin, int64_t end) {
                                   for (int64_t i = begin; i < end; ++i)
-                                    y[i] = store<D>(load(x[i]));
+                                    y[i] = store<D>(load(x[i]), saturate);
                                 });
       return nullptr;
     });

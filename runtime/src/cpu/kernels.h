@@ -43,6 +43,14 @@ enum class DType : uint8_t {
   u16 = 10,
   u32 = 11,
   u64 = 12,
+  f8e4m3fn = 13, ///< FP8 codes: read and written by casts only
+  f8e4m3fnuz = 14,
+  f8e5m2 = 15,
+  f8e5m2fnuz = 16,
+  i4 = 17, ///< one byte an element, sign-extended; casts only
+  u4 = 18,
+  i2 = 19,
+  u2 = 20,
 };
 size_t dtypeSize(DType type);
 const char *dtypeName(DType type);

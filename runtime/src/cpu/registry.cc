@@ -30,6 +30,14 @@ size_t dtypeSize(DType type) {
   case DType::i1:
   case DType::i8:
   case DType::u8:
+  case DType::f8e4m3fn:
+  case DType::f8e4m3fnuz:
+  case DType::f8e5m2:
+  case DType::f8e5m2fnuz:
+  case DType::i4:
+  case DType::u4:
+  case DType::i2:
+  case DType::u2:
     return 1;
   }
   return 0;
@@ -63,6 +71,22 @@ const char *dtypeName(DType type) {
     return "u32";
   case DType::u64:
     return "u64";
+  case DType::f8e4m3fn:
+    return "f8e4m3fn";
+  case DType::f8e4m3fnuz:
+    return "f8e4m3fnuz";
+  case DType::f8e5m2:
+    return "f8e5m2";
+  case DType::f8e5m2fnuz:
+    return "f8e5m2fnuz";
+  case DType::i4:
+    return "i4";
+  case DType::u4:
+    return "u4";
+  case DType::i2:
+    return "i2";
+  case DType::u2:
+    return "u2";
   }
   return "<invalid dtype>";
 }

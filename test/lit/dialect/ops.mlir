@@ -237,3 +237,18 @@ func.func @attention(%q: tensor<1x8x3x16xf32>, %k: tensor<1x2x10x16xf32>, %kn: t
   %1 = azg.paged_attention %q, %kn, %kn, %table, %past {layer = 3 : i64, scale = 0.25 : f32} : (tensor<1x8x3x16xf32>, tensor<1x2x3x16xf32>, tensor<1x2x3x16xf32>, tensor<1x4xi32>, tensor<1xi32>) -> tensor<1x8x3x16xf32>
   return %0, %1 : tensor<1x8x3x16xf32>, tensor<1x8x3x16xf32>
 }
+
+// Casts to the storage-only types: FP8 (saturating by default; the default
+// is not printed) and 4- and 2-bit integers.
+// CHECK-LABEL: func.func @narrow_casts
+func.func @narrow_casts(%x: tensor<4xf32>) -> (tensor<4xf8E5M2>, tensor<4xf8E4M3FNUZ>, tensor<4xi4>, tensor<4xui2>) {
+  // CHECK: azg.cast %{{.*}} {saturate = false, to = f8E5M2}
+  %0 = azg.cast %x {saturate = false, to = f8E5M2} : tensor<4xf32> -> tensor<4xf8E5M2>
+  // CHECK: azg.cast %{{.*}} {to = f8E4M3FNUZ} :
+  %1 = azg.cast %x {to = f8E4M3FNUZ} : tensor<4xf32> -> tensor<4xf8E4M3FNUZ>
+  // CHECK: azg.cast %{{.*}} {to = i4}
+  %2 = azg.cast %x {to = i4} : tensor<4xf32> -> tensor<4xi4>
+  // CHECK: azg.cast %{{.*}} {to = ui2}
+  %3 = azg.cast %x {to = ui2} : tensor<4xf32> -> tensor<4xui2>
+  return %0, %1, %2, %3 : tensor<4xf8E5M2>, tensor<4xf8E4M3FNUZ>, tensor<4xi4>, tensor<4xui2>
+}
