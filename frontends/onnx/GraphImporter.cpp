@@ -356,6 +356,7 @@ static const std::vector<OpImporter> &opImporterTable() {
     addMathImporters(t);
     addShapeImporters(t);
     addTransformerImporters(t);
+    addRecurrentImporters(t);
     addCompositeImporters(t);
     return t;
   }();

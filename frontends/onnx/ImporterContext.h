@@ -134,6 +134,7 @@ void addMathImporters(std::vector<OpImporter> &table);
 void addShapeImporters(std::vector<OpImporter> &table);
 void addTransformerImporters(std::vector<OpImporter> &table);
 void addCompositeImporters(std::vector<OpImporter> &table);
+void addRecurrentImporters(std::vector<OpImporter> &table);
 
 /// A Conv-like node's window: strides, explicit pads and dilations from its
 /// attributes (kernel_shape defaulting to the weight's spatial dims).
