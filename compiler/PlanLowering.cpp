@@ -191,45 +191,31 @@ private:
 };
 
 /// Operands in ODS order, with null for absent optional operands: the
-/// kernel contract (runtime/src/cpu/kernels.h).
+/// kernel contract (runtime/src/cpu/kernels.h). Ops with several optional
+/// operands record which are present in their segment sizes.
 SmallVector<mlir::Value> kernelOperands(Operation *op) {
-  return llvm::TypeSwitch<Operation *, SmallVector<mlir::Value>>(op)
-      .Case([](azg::MatMulOp m) {
-        return SmallVector<mlir::Value>{m.getLhs(), m.getRhs(), m.getBias(),
-                                        m.getResidual()};
-      })
-      .Case([](azg::ConvOp c) {
-        return SmallVector<mlir::Value>{c.getInput(), c.getWeight(),
-                                        c.getBias(), c.getResidual()};
-      })
-      .Case([](azg::MatMulNBitsOp m) {
-        return SmallVector<mlir::Value>{
-            m.getInput(), m.getWeight(),   m.getScales(),    m.getZeroPoints(),
-            m.getBias(),  m.getResidual(), m.getScaleSteps()};
-      })
-      .Case([](azg::MatMulNBitsPackedOp m) {
-        return SmallVector<mlir::Value>{m.getInput(),  m.getWeight(),
-                                        m.getScales(), m.getZeroPoints(),
-                                        m.getBias(),   m.getResidual()};
-      })
-      .Case([](azg::MatMulPackedOp m) {
-        return SmallVector<mlir::Value>{m.getInput(), m.getWeight(),
-                                        m.getBias(), m.getResidual()};
-      })
-      .Case([](azg::MatMulHalfOp m) {
-        return SmallVector<mlir::Value>{m.getInput(), m.getWeight(),
-                                        m.getBias(), m.getResidual()};
-      })
-      .Case([](azg::GemmOp g) {
-        return SmallVector<mlir::Value>{g.getA(), g.getB(), g.getC()};
-      })
-      .Case([](azg::LayerNormOp l) {
-        return SmallVector<mlir::Value>{l.getInput(), l.getScale(),
-                                        l.getBias()};
-      })
-      .Default([](Operation *o) {
-        return SmallVector<mlir::Value>(o->getOperands());
-      });
+  auto segments = op->getAttrOfType<DenseI32ArrayAttr>("operandSegmentSizes");
+  if (!segments)
+    return llvm::TypeSwitch<Operation *, SmallVector<mlir::Value>>(op)
+        .Case([](azg::GemmOp g) {
+          return SmallVector<mlir::Value>{g.getA(), g.getB(), g.getC()};
+        })
+        .Case([](azg::LayerNormOp l) {
+          return SmallVector<mlir::Value>{l.getInput(), l.getScale(),
+                                          l.getBias()};
+        })
+        .Default([](Operation *o) {
+          return SmallVector<mlir::Value>(o->getOperands());
+        });
+  SmallVector<mlir::Value> operands;
+  unsigned next = 0;
+  for (int32_t size : segments.asArrayRef()) {
+    if (size == 0)
+      operands.push_back(nullptr);
+    for (int32_t i = 0; i < size; ++i)
+      operands.push_back(op->getOperand(next++));
+  }
+  return operands;
 }
 
 bool Lowering::convertAttributes(Operation *op, Step &step) {

@@ -472,6 +472,52 @@ LogicalResult PagedAttentionOp::verify() {
   return success();
 }
 
+LogicalResult LinearAttentionOp::verify() {
+  RankedTensorType query = rankedType(getQuery()), key = rankedType(getKey()),
+                   value = rankedType(getValue());
+  RankedTensorType state = rankedType(getPresentState());
+  int64_t batch = query.getDimSize(0), length = query.getDimSize(1);
+  int64_t kvHeads = getKvNumHeads(), dk = state.getDimSize(2);
+  auto sameRows = [&](RankedTensorType t) {
+    return t.getRank() == 3 && !dimsConflict(t.getDimSize(0), batch) &&
+           !dimsConflict(t.getDimSize(1), length);
+  };
+  if (!sameRows(key) || dimsConflict(key.getDimSize(2), kvHeads * dk))
+    return emitOpError("key must be [B, T, kv_num_heads * dk] = ")
+           << batch << "x" << length << "x" << kvHeads * dk << ", got " << key;
+  if (!sameRows(value))
+    return emitOpError("value must be [B, T, kv_num_heads * dv], got ")
+           << value;
+  if (getPastState() && rankedType(getPastState()) != state)
+    return emitOpError("past_state must be ")
+           << state << ", got " << rankedType(getPastState());
+  if (getGated() != bool(getDecay()))
+    return emitOpError(getGated() ? "gated needs a decay operand"
+                                  : "decay is only read when gated");
+  if (getDelta() != bool(getBeta()))
+    return emitOpError(getDelta() ? "delta needs a beta operand"
+                                  : "beta is only read with delta");
+  if (getDecay()) {
+    RankedTensorType decay = rankedType(getDecay());
+    int64_t last = decay.getDimSize(2);
+    if (!sameRows(decay) || ShapedType::isDynamic(last) ||
+        (last != kvHeads && last != kvHeads * dk))
+      return emitOpError("decay must be [B, T, kv_num_heads] or "
+                         "[B, T, kv_num_heads * dk], got ")
+             << decay;
+  }
+  if (getBeta()) {
+    RankedTensorType beta = rankedType(getBeta());
+    int64_t last = beta.getDimSize(2);
+    if (!sameRows(beta) || ShapedType::isDynamic(last) ||
+        (last != kvHeads && last != 1))
+      return emitOpError("beta must be [B, T, kv_num_heads] or [B, T, 1], "
+                         "got ")
+             << beta;
+  }
+  return success();
+}
+
 LogicalResult RotaryEmbeddingOp::verify() {
   RankedTensorType input = rankedType(getInput());
   RankedTensorType cos = rankedType(getCos());

@@ -1147,6 +1147,66 @@ def Azg_AttentionOp : Azg_Op<"attention"> {
   let hasVerifier = 1;
 }
 
+def Azg_LinearAttentionOp
+    : Azg_Op<"linear_attention", [AttrSizedOperandSegments]> {
+  let summary = "linear attention with a carried state (ONNX LinearAttention)";
+  let description = [{
+    `query` is [B, T, Hq * dk], `key` [B, T, Hkv * dk] and `value`
+    [B, T, Hkv * dv]; each key/value head keeps a dk x dv state S (from
+    `past_state`, [B, Hkv, dk, dv], or zeros) that every position t updates
+    in order:
+    - `gated`: S *= exp(decay_t), decay [B, T, Hkv] (per head) or
+      [B, T, Hkv * dk] (per key dim, scaling S's rows);
+    - `delta`: v_t = beta_t * (v_t - Sᵀ k_t), beta [B, T, Hkv] or [B, T, 1];
+    - S += k_t ⊗ v_t;
+    and query head h reads S of head h / (Hq / Hkv): out_t = scale * qᵀ S.
+    Results: the outputs [B, T, Hq * dv] and the final state.
+  }];
+  let arguments = (ins RankedTensorOf<[F32]>:$query, RankedTensorOf<[F32]>:$key,
+                       RankedTensorOf<[F32]>:$value,
+                       Optional<RankedTensorOf<[F32]>>:$past_state,
+                       Optional<RankedTensorOf<[F32]>>:$decay,
+                       Optional<RankedTensorOf<[F32]>>:$beta,
+                       I64Attr:$q_num_heads, I64Attr:$kv_num_heads,
+                       F32Attr:$scale,
+                       DefaultValuedAttr<BoolAttr, "false">:$gated,
+                       DefaultValuedAttr<BoolAttr, "false">:$delta);
+  let results = (outs RankedTensorOf<[F32]>:$output,
+                      RankedTensorOf<[F32]>:$present_state);
+  let assemblyFormat = [{
+    $query `,` $key `,` $value (`past` `(` $past_state^ `)`)?
+    (`decay` `(` $decay^ `)`)? (`beta` `(` $beta^ `)`)? attr-dict `:`
+    functional-type(operands, results)
+  }];
+  let inferBody = [{
+    auto query = ::llvm::cast<::mlir::RankedTensorType>(
+        adaptor.getQuery().getType());
+    auto value = ::llvm::cast<::mlir::RankedTensorType>(
+        adaptor.getValue().getType());
+    int64_t qHeads = adaptor.getQNumHeads(), kvHeads = adaptor.getKvNumHeads();
+    if (query.getRank() != 3 || value.getRank() != 3 || qHeads <= 0 ||
+        kvHeads <= 0 || qHeads % kvHeads != 0 ||
+        query.isDynamicDim(2) || value.isDynamicDim(2) ||
+        query.getDimSize(2) % qHeads != 0 ||
+        value.getDimSize(2) % kvHeads != 0) {
+      if (location)
+        ::mlir::emitError(*location)
+            << "linear_attention needs rank-3 query and value whose last "
+               "dims divide into q_num_heads and kv_num_heads heads, "
+               "q_num_heads a multiple of kv_num_heads";
+      return ::mlir::failure();
+    }
+    int64_t dk = query.getDimSize(2) / qHeads;
+    int64_t dv = value.getDimSize(2) / kvHeads;
+    inferredReturnTypes.push_back(query.clone(
+        {query.getDimSize(0), query.getDimSize(1), qHeads * dv}));
+    inferredReturnTypes.push_back(
+        query.clone({query.getDimSize(0), kvHeads, dk, dv}));
+    return ::mlir::success();
+  }];
+  let hasVerifier = 1;
+}
+
 def Azg_PagedAttentionOp
     : Azg_OpBase<"paged_attention", [MemoryEffects<[MemRead, MemWrite]>,
                                      InferTypeOpAdaptorWithIsCompatible]> {

@@ -9,6 +9,9 @@
 
 #include "frontends/onnx/ImporterContext.h"
 
+#include <cmath>
+#include <limits>
+
 using namespace mlir;
 using namespace azc;
 using namespace azc::onnx_frontend;
@@ -79,8 +82,72 @@ LogicalResult importCausalConvWithState(NodeContext &n) {
   return n.setResults({output, present});
 }
 
+/// LinearAttention (opset 26) as azg.linear_attention, which runs the
+/// recurrence in f32 as ONNX defines it: 16-bit operands are widened and
+/// the results narrowed back (the state to past_state's type, or the
+/// query's without one).
+LogicalResult importLinearAttention(NodeContext &n) {
+  Builder b(n.context());
+  std::string rule = n.attrString("update_rule", "gated_delta");
+  if (rule != "linear" && rule != "gated" && rule != "delta" &&
+      rule != "gated_delta")
+    return n.error("update_rule '" + rule +
+                   "' is not one of linear, gated, delta, gated_delta");
+  const bool gated = rule == "gated" || rule == "gated_delta";
+  const bool delta = rule == "delta" || rule == "gated_delta";
+  if (gated != bool(n.input(4)))
+    return n.error("update_rule '" + rule + "' " +
+                   (gated ? "needs" : "forbids") + " the decay input");
+  if (delta != bool(n.input(5)))
+    return n.error("update_rule '" + rule + "' " +
+                   (delta ? "needs" : "forbids") + " the beta input");
+  const int64_t qHeads = n.attrInt("q_num_heads", 0);
+  const int64_t kvHeads = n.attrInt("kv_num_heads", 0);
+  if (qHeads <= 0 || kvHeads <= 0 || qHeads % kvHeads != 0)
+    return n.error("q_num_heads (" + Twine(qHeads) +
+                   ") must be a positive multiple of kv_num_heads (" +
+                   Twine(kvHeads) + ")");
+  RankedTensorType queryType = typeOf(n.input(0));
+  if (queryType.getRank() != 3 || queryType.isDynamicDim(2) ||
+      queryType.getDimSize(2) % qHeads != 0)
+    return n.error("query must be [B, T, q_num_heads * head size]");
+  float scale = n.attrFloat("scale", 0.0f);
+  if (scale == 0.0f)
+    scale = 1.0f / std::sqrt(float(queryType.getDimSize(2) / qHeads));
+
+  SmallVector<Value> operands;
+  for (size_t i = 0; i < 6; ++i) {
+    Value v = n.input(i);
+    if (v && !getElementTypeOrSelf(v.getType()).isF32()) {
+      TRY(wide, n.make<azg::CastOp>(v, TypeAttr::get(b.getF32Type())));
+      v = wide;
+    }
+    operands.push_back(v);
+  }
+  FailureOr<Operation *> op = n.create<azg::LinearAttentionOp>(
+      2, operands[0], operands[1], operands[2], operands[3], operands[4],
+      operands[5], b.getI64IntegerAttr(qHeads), b.getI64IntegerAttr(kvHeads),
+      b.getF32FloatAttr(scale), b.getBoolAttr(gated), b.getBoolAttr(delta));
+  if (failed(op))
+    return failure();
+  Value output = (*op)->getResult(0), state = (*op)->getResult(1);
+  Type outputType = queryType.getElementType();
+  Type stateType =
+      n.input(3) ? getElementTypeOrSelf(n.input(3).getType()) : outputType;
+  if (!outputType.isF32()) {
+    TRY(narrow, n.make<azg::CastOp>(output, TypeAttr::get(outputType)));
+    output = narrow;
+  }
+  if (!stateType.isF32()) {
+    TRY(narrow, n.make<azg::CastOp>(state, TypeAttr::get(stateType)));
+    state = narrow;
+  }
+  return n.setResults({output, state});
+}
+
 } // namespace
 
 void azc::onnx_frontend::addRecurrentImporters(std::vector<OpImporter> &t) {
   t.push_back({"", "CausalConvWithState", 26, importCausalConvWithState, 2});
+  t.push_back({"", "LinearAttention", 26, importLinearAttention, 3});
 }

@@ -70,6 +70,7 @@ void addGridSampleKernels(KernelTable &table);
 void addIntegerKernels(KernelTable &table);
 void addResizeKernels(KernelTable &table);
 void addAttentionKernels(KernelTable &table);
+void addLinearAttentionKernels(KernelTable &table);
 
 /// Checks operand/result counts and that required tensors have storage
 /// (an empty tensor may have none).

@@ -172,6 +172,7 @@ const KernelTable &table() {
     addIntegerKernels(entries);
     addResizeKernels(entries);
     addAttentionKernels(entries);
+    addLinearAttentionKernels(entries);
     std::sort(entries.begin(), entries.end(),
               [](const KernelEntry &a, const KernelEntry &b) {
                 return std::string_view(a.name) < std::string_view(b.name);

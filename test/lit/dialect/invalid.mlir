@@ -234,3 +234,19 @@ func.func @matmul_nbits_packed_block(%x: tensor<2x512xf32>, %w: tensor<1x64x32x4
   %y = azg.matmul_nbits_packed %x, %w, %s {K = 512 : i64, N = 32 : i64, bits = 4 : i64, block_size = 512 : i64} : (tensor<2x512xf32>, tensor<1x64x32x4xui8>, tensor<1x1x32xf32>) -> tensor<2x32xf32>
   return %y : tensor<2x32xf32>
 }
+
+// -----
+
+func.func @linear_attention_gated_without_decay(%q: tensor<1x3x16xf32>) -> tensor<1x3x16xf32> {
+  // expected-error @+1 {{'azg.linear_attention' op gated needs a decay operand}}
+  %o, %s = azg.linear_attention %q, %q, %q {gated = true, kv_num_heads = 2 : i64, q_num_heads = 2 : i64, scale = 1.0 : f32} : (tensor<1x3x16xf32>, tensor<1x3x16xf32>, tensor<1x3x16xf32>) -> (tensor<1x3x16xf32>, tensor<1x2x8x8xf32>)
+  return %o : tensor<1x3x16xf32>
+}
+
+// -----
+
+func.func @linear_attention_key_width(%q: tensor<1x3x16xf32>, %k: tensor<1x3x12xf32>) -> tensor<1x3x16xf32> {
+  // expected-error @+1 {{'azg.linear_attention' op key must be [B, T, kv_num_heads * dk] = 1x3x16, got 'tensor<1x3x12xf32>'}}
+  %o, %s = azg.linear_attention %q, %k, %q {kv_num_heads = 2 : i64, q_num_heads = 2 : i64, scale = 1.0 : f32} : (tensor<1x3x16xf32>, tensor<1x3x12xf32>, tensor<1x3x16xf32>) -> (tensor<1x3x16xf32>, tensor<1x2x8x8xf32>)
+  return %o : tensor<1x3x16xf32>
+}

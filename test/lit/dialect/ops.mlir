@@ -252,3 +252,12 @@ func.func @narrow_casts(%x: tensor<4xf32>) -> (tensor<4xf8E5M2>, tensor<4xf8E4M3
   %3 = azg.cast %x {to = ui2} : tensor<4xf32> -> tensor<4xui2>
   return %0, %1, %2, %3 : tensor<4xf8E5M2>, tensor<4xf8E4M3FNUZ>, tensor<4xi4>, tensor<4xui2>
 }
+
+// Linear attention: 4 query heads over 2 key/value heads of width 8, with
+// a per-head decay (gated) and a carried state.
+// CHECK-LABEL: func.func @linear_attention
+func.func @linear_attention(%q: tensor<1x3x32xf32>, %k: tensor<1x3x16xf32>, %v: tensor<1x3x16xf32>, %s: tensor<1x2x8x8xf32>, %g: tensor<1x3x2xf32>) -> (tensor<1x3x32xf32>, tensor<1x2x8x8xf32>) {
+  // CHECK: azg.linear_attention %{{.*}}, %{{.*}}, %{{.*}} past(%{{.*}}) decay(%{{.*}}) {gated = true, kv_num_heads = 2 : i64, q_num_heads = 4 : i64, scale = 0.353553385 : f32}
+  %o, %n = azg.linear_attention %q, %k, %v past(%s) decay(%g) {gated = true, kv_num_heads = 2 : i64, q_num_heads = 4 : i64, scale = 0.353553385 : f32} : (tensor<1x3x32xf32>, tensor<1x3x16xf32>, tensor<1x3x16xf32>, tensor<1x2x8x8xf32>, tensor<1x3x2xf32>) -> (tensor<1x3x32xf32>, tensor<1x2x8x8xf32>)
+  return %o, %n : tensor<1x3x32xf32>, tensor<1x2x8x8xf32>
+}

@@ -598,3 +598,142 @@ TEST(CastE4M3, EncodesEveryCodeAndRoundsLikeTheGrid) {
 }
 
 } // namespace
+
+//===----------------------------------------------------------------------===//
+// linear_attention
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+/// Linear attention written as attention instead of a recurrence: with a
+/// per-head decay g, out_t = scale * sum_{s <= t} exp(g_{s+1} + ... + g_t)
+/// (q_t . k_s) v_s, summed in double. The kernel never forms these
+/// pairwise products, so the two share no arithmetic.
+std::vector<double> linearAttentionAsAttention(
+    const std::vector<float> &q, const std::vector<float> &k,
+    const std::vector<float> &v, const std::vector<float> *decay, int64_t B,
+    int64_t T, int64_t Hq, int64_t Hkv, int64_t dk, int64_t dv, double scale) {
+  std::vector<double> out(size_t(B * T * Hq * dv), 0.0);
+  const int64_t group = Hq / Hkv;
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t h = 0; h < Hq; ++h)
+      for (int64_t t = 0; t < T; ++t)
+        for (int64_t s = 0; s <= t; ++s) {
+          const int64_t kv = h / group;
+          double weight = 0.0, logDecay = 0.0;
+          for (int64_t d = 0; d < dk; ++d)
+            weight += double(q[((b * T + t) * Hq + h) * dk + d]) *
+                      k[((b * T + s) * Hkv + kv) * dk + d];
+          for (int64_t r = s + 1; decay && r <= t; ++r)
+            logDecay += (*decay)[(b * T + r) * Hkv + kv];
+          weight *= scale * std::exp(logDecay);
+          for (int64_t m = 0; m < dv; ++m)
+            out[((b * T + t) * Hq + h) * dv + m] +=
+                weight * v[((b * T + s) * Hkv + kv) * dv + m];
+        }
+  return out;
+}
+
+} // namespace
+
+TEST(CpuLinearAttention, RecurrenceEqualsAttentionFormWithGroupsAndDecay) {
+  const int64_t B = 2, T = 5, Hq = 4, Hkv = 2, dk = 3, dv = 4;
+  std::vector<float> q(B * T * Hq * dk), k(B * T * Hkv * dk),
+      v(B * T * Hkv * dv), decay(B * T * Hkv);
+  q = randomValues<float>(int64_t(q.size()), 1);
+  k = randomValues<float>(int64_t(k.size()), 2);
+  v = randomValues<float>(int64_t(v.size()), 3);
+  decay = randomValues<float>(int64_t(decay.size()), 4);
+  for (float &g : decay)
+    g = -std::fabs(g); // a decay factor exp(g) in (0, 1]
+  for (bool gated : {false, true}) {
+    SCOPED_TRACE(gated ? "gated" : "linear");
+    std::vector<float> out(B * T * Hq * dv), state(B * Hkv * dk * dv);
+    MapAttrs attrs;
+    attrs.ints["q_num_heads"] = Hq;
+    attrs.ints["kv_num_heads"] = Hkv;
+    attrs.floats["scale"] = 0.5;
+    std::vector<float> none;
+    std::vector<Tensor> inputs = {f32(q, {B, T, Hq * dk}),
+                                  f32(k, {B, T, Hkv * dk}),
+                                  f32(v, {B, T, Hkv * dv}),
+                                  f32(none, {0}),
+                                  gated ? f32(decay, {B, T, Hkv})
+                                        : f32(none, {0}),
+                                  f32(none, {0})};
+    ASSERT_OK(run("linear_attention", inputs,
+                  {f32(out, {B, T, Hq * dv}), f32(state, {B, Hkv, dk, dv})},
+                  attrs));
+    std::vector<double> want = linearAttentionAsAttention(
+        q, k, v, gated ? &decay : nullptr, B, T, Hq, Hkv, dk, dv, 0.5);
+    // f32 sums of at most T * dk = 15 products of values in [-1, 1]: a few
+    // f32 ulps of the magnitudes involved.
+    for (size_t i = 0; i < out.size(); ++i)
+      ASSERT_NEAR(out[i], want[i], 1e-5) << i;
+  }
+}
+
+TEST(CpuLinearAttention, StateCarriesAcrossCallsAndDeltaRuleRecallsValues) {
+  // Prefill of T tokens equals T one-token decode steps through the state.
+  const int64_t B = 1, T = 4, H = 2, dk = 4, dv = 2;
+  std::vector<float> q(B * T * H * dk), k(B * T * H * dk), v(B * T * H * dv),
+      beta(B * T * H, 0.75f);
+  q = randomValues<float>(int64_t(q.size()), 5);
+  k = randomValues<float>(int64_t(k.size()), 6);
+  v = randomValues<float>(int64_t(v.size()), 7);
+  MapAttrs attrs;
+  attrs.ints["q_num_heads"] = H;
+  attrs.ints["kv_num_heads"] = H;
+  attrs.floats["scale"] = 1.0;
+  std::vector<float> none, whole(B * T * H * dv), state(B * H * dk * dv);
+  ASSERT_OK(run(
+      "linear_attention",
+      {f32(q, {B, T, H * dk}), f32(k, {B, T, H * dk}), f32(v, {B, T, H * dv}),
+       f32(none, {0}), f32(none, {0}), f32(beta, {B, T, H})},
+      {f32(whole, {B, T, H * dv}), f32(state, {B, H, dk, dv})}, attrs));
+  std::vector<float> carried(B * H * dk * dv, 0.0f);
+  for (int64_t t = 0; t < T; ++t) {
+    auto row = [&](std::vector<float> &x, int64_t width) {
+      return std::vector<float>(x.begin() + t * width,
+                                x.begin() + (t + 1) * width);
+    };
+    std::vector<float> qt = row(q, H * dk), kt = row(k, H * dk),
+                       vt = row(v, H * dv), bt = row(beta, H);
+    std::vector<float> out(H * dv), next(carried.size());
+    ASSERT_OK(run("linear_attention",
+                  {f32(qt, {1, 1, H * dk}), f32(kt, {1, 1, H * dk}),
+                   f32(vt, {1, 1, H * dv}), f32(carried, {B, H, dk, dv}),
+                   f32(none, {0}), f32(bt, {1, 1, H})},
+                  {f32(out, {1, 1, H * dv}), f32(next, {B, H, dk, dv})},
+                  attrs));
+    for (int64_t i = 0; i < H * dv; ++i)
+      EXPECT_FLOAT_EQ(out[i], whole[t * H * dv + i]); // same operations
+    carried = next;
+  }
+  EXPECT_EQ(carried, state);
+  // The delta rule with beta = 1 stores v exactly for a unit key: reading
+  // the state back with that key returns v.
+  std::vector<float> unit = {1, 0, 0, 0}, value = {0.25f, -2.0f}, one = {1.0f};
+  std::vector<float> out(2), fresh(dk * dv);
+  attrs.ints["q_num_heads"] = 1;
+  attrs.ints["kv_num_heads"] = 1;
+  ASSERT_OK(
+      run("linear_attention",
+          {f32(unit, {1, 1, dk}), f32(unit, {1, 1, dk}), f32(value, {1, 1, dv}),
+           f32(none, {0}), f32(none, {0}), f32(one, {1, 1, 1})},
+          {f32(out, {1, 1, dv}), f32(fresh, {1, 1, dk, dv})}, attrs));
+  EXPECT_EQ(out, value);
+}
+
+TEST(CpuLinearAttention, RefusesShapesThatDoNotAgree) {
+  std::vector<float> q(24), k(24), v(24), out(24), state(36), none;
+  MapAttrs attrs;
+  attrs.ints["q_num_heads"] = 2;
+  attrs.ints["kv_num_heads"] = 2;
+  // key's heads are 4 wide, the state says 3.
+  EXPECT_NE(run("linear_attention",
+                {f32(q, {1, 4, 6}), f32(k, {1, 3, 8}), f32(v, {1, 4, 6}),
+                 f32(none, {0}), f32(none, {0}), f32(none, {0})},
+                {f32(out, {1, 4, 6}), f32(state, {1, 2, 3, 6})}, attrs),
+            "");
+}
