@@ -12,6 +12,7 @@
 #include "dialects/azg/AzgDialect.h"
 
 #include "mlir/IR/Matchers.h"
+#include "llvm/ADT/APSInt.h"
 
 using namespace mlir;
 using namespace azc::azg;
@@ -197,6 +198,32 @@ OpFoldResult NegOp::fold(FoldAdaptor adaptor) {
       [](double a, double) -> std::optional<double> { return -a; });
 }
 
+// Relu, Floor and Ceil, as shape arithmetic computed in floating point
+// uses them (Range's expanded function counts its elements as
+// relu(ceil((limit - start) / delta))).
+OpFoldResult ReluOp::fold(FoldAdaptor adaptor) {
+  return foldBroadcastBinary(
+      adaptor.getInput(), adaptor.getInput(), getOutput(),
+      [](int64_t a, int64_t) -> std::optional<int64_t> {
+        return std::max<int64_t>(a, 0);
+      },
+      [](double a, double) -> std::optional<double> {
+        return std::max(a, 0.0);
+      });
+}
+
+OpFoldResult FloorOp::fold(FoldAdaptor adaptor) {
+  return foldBroadcastBinary(
+      adaptor.getInput(), adaptor.getInput(), getOutput(), nullptr,
+      [](double a, double) -> std::optional<double> { return std::floor(a); });
+}
+
+OpFoldResult CeilOp::fold(FoldAdaptor adaptor) {
+  return foldBroadcastBinary(
+      adaptor.getInput(), adaptor.getInput(), getOutput(), nullptr,
+      [](double a, double) -> std::optional<double> { return std::ceil(a); });
+}
+
 OpFoldResult NotOp::fold(FoldAdaptor adaptor) {
   return foldBroadcastBinary(
       adaptor.getInput(), adaptor.getInput(), getOutput(),
@@ -252,15 +279,54 @@ OpFoldResult CastOp::fold(FoldAdaptor adaptor) {
   RankedTensorType type = staticResultType(getOutput());
   if (!input || !type)
     return nullptr;
-  // Only integer-to-integer casts occur in shape arithmetic.
-  auto from = dyn_cast<IntegerType>(input.getElementType());
-  auto to = dyn_cast<IntegerType>(type.getElementType());
-  if (!from || !to)
+  // Shape arithmetic casts between integer types, and between integers and
+  // floats where a count is computed in floating point.
+  auto fromInt = dyn_cast<IntegerType>(input.getElementType());
+  auto toInt = dyn_cast<IntegerType>(type.getElementType());
+  auto toFloat = dyn_cast<FloatType>(type.getElementType());
+  if (fromInt && toInt) {
+    SmallVector<APInt> values;
+    for (const APInt &v : input.getValues<APInt>())
+      values.push_back(fromInt.getWidth() == 1
+                           ? v.zextOrTrunc(toInt.getWidth())
+                           : v.sextOrTrunc(toInt.getWidth()));
+    return DenseElementsAttr::get(type, values);
+  }
+  if (fromInt && toFloat) {
+    bool isSigned = fromInt.getWidth() != 1 && !fromInt.isUnsigned();
+    SmallVector<APFloat> values;
+    for (const APInt &v : input.getValues<APInt>()) {
+      APFloat f(toFloat.getFloatSemantics());
+      f.convertFromAPInt(v, isSigned, APFloat::rmNearestTiesToEven);
+      values.push_back(f);
+    }
+    return DenseElementsAttr::get(type, values);
+  }
+  if (fromInt || (!toInt && !toFloat))
     return nullptr;
-  SmallVector<APInt> values;
-  for (const APInt &v : input.getValues<APInt>())
-    values.push_back(from.getWidth() == 1 ? v.zextOrTrunc(to.getWidth())
-                                          : v.sextOrTrunc(to.getWidth()));
+  if (toInt) {
+    // Float to integer truncates toward zero; to bool tests for non-zero.
+    SmallVector<APInt> values;
+    for (APFloat v : input.getValues<APFloat>()) {
+      if (toInt.getWidth() == 1) {
+        values.push_back(APInt(1, v.isZero() ? 0 : 1));
+        continue;
+      }
+      llvm::APSInt converted(toInt.getWidth(), toInt.isUnsigned());
+      bool exact;
+      if (v.convertToInteger(converted, APFloat::rmTowardZero, &exact) &
+          APFloat::opInvalidOp)
+        return nullptr; // NaN, infinite or out of range: left to run time
+      values.push_back(converted);
+    }
+    return DenseElementsAttr::get(type, values);
+  }
+  SmallVector<APFloat> values;
+  for (APFloat v : input.getValues<APFloat>()) {
+    bool lost;
+    v.convert(toFloat.getFloatSemantics(), APFloat::rmNearestTiesToEven, &lost);
+    values.push_back(v);
+  }
   return DenseElementsAttr::get(type, values);
 }
 

@@ -698,11 +698,17 @@ def Azg_ErfOp : Azg_UnaryOp<"erf", "elementwise error function",
 def Azg_TanhOp : Azg_UnaryOp<"tanh", "elementwise tanh", Azg_FloatTensor>;
 def Azg_SigmoidOp : Azg_UnaryOp<"sigmoid", "elementwise 1/(1+e^-x)",
                                 Azg_FloatTensor>;
-def Azg_ReluOp : Azg_UnaryOp<"relu", "elementwise max(x, 0)">;
+def Azg_ReluOp : Azg_UnaryOp<"relu", "elementwise max(x, 0)"> {
+  let hasFolder = 1;
+}
 def Azg_SiluOp : Azg_UnaryOp<"silu", "elementwise x * sigmoid(x)",
                              Azg_FloatTensor>;
-def Azg_FloorOp : Azg_UnaryOp<"floor", "elementwise floor", Azg_FloatTensor>;
-def Azg_CeilOp : Azg_UnaryOp<"ceil", "elementwise ceiling", Azg_FloatTensor>;
+def Azg_FloorOp : Azg_UnaryOp<"floor", "elementwise floor", Azg_FloatTensor> {
+  let hasFolder = 1;
+}
+def Azg_CeilOp : Azg_UnaryOp<"ceil", "elementwise ceiling", Azg_FloatTensor> {
+  let hasFolder = 1;
+}
 
 def Azg_AcosOp : Azg_UnaryOp<"acos", "elementwise arccosine", Azg_FloatTensor>;
 def Azg_AsinOp : Azg_UnaryOp<"asin", "elementwise arcsine", Azg_FloatTensor>;

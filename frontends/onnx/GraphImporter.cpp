@@ -4,8 +4,10 @@
 // arguments (symbolic dims stay dynamic, their names kept in
 // `azg.dim_names`), initializers become azg.weight / azg.constant ops, and
 // each node is handed to the op importer registered for its op type and
-// opset. Before anything is built, every node is checked for an importer so
-// that a model with unsupported ops fails once, listing all of them.
+// opset. Before anything is built, every node (in subgraphs too) is checked
+// for an importer so that a model with unsupported ops fails once, listing
+// all of them. Subgraphs (If branches, loop bodies) are imported inline by
+// their node's importer, each instance in its own scope of names.
 //
 //===----------------------------------------------------------------------===//
 
@@ -43,8 +45,17 @@ public:
   ModelFile &file_;
   const ImportOptions &options_;
   OpBuilder builder_;
-  llvm::StringMap<Value> values_;
-  llvm::StringSet<> usedNames_; ///< names read by nodes or graph outputs
+  /// Values by name, one map per graph instance being imported: the main
+  /// graph's, then one per If branch or loop body inside it. Lookups go
+  /// from the innermost scope out, so a subgraph sees the names of the
+  /// graphs around it and its own names shadow theirs.
+  std::vector<llvm::StringMap<Value>> scopes_;
+  /// Names read by nodes or graph outputs, in any graph of the model.
+  llvm::StringSet<> usedNames_;
+  /// Subgraph initializers, imported once and shared by every instance.
+  llvm::DenseMap<const onnx::TensorProto *, Value> subgraphInitializers_;
+  /// Loop and Scan body copies imported so far, all nodes together.
+  int64_t unrolledBodies_ = 0;
   std::map<std::string, int64_t> opsets_;
   std::vector<std::string> errors_;
   std::string currentNode_;
@@ -59,6 +70,19 @@ public:
   llvm::StringMap<ElementsAttr> fixedValues_;
   bool checkSupported(std::string &error);
   LogicalResult importNode(const onnx::NodeProto &node);
+  LogicalResult importNodes(const onnx::GraphProto &graph);
+  FailureOr<SmallVector<Value>> importSubgraph(const onnx::GraphProto &graph,
+                                               ValueRange inputs,
+                                               const Twine &instance);
+  FailureOr<Value> importInitializer(const onnx::TensorProto &tensor);
+
+  Value lookupValue(StringRef name) const {
+    for (const llvm::StringMap<Value> &scope : llvm::reverse(scopes_))
+      if (Value value = scope.lookup(name))
+        return value;
+    return nullptr;
+  }
+  void bindValue(StringRef name, Value value) { scopes_.back()[name] = value; }
 };
 
 } // namespace azc::onnx_frontend
@@ -358,6 +382,7 @@ static const std::vector<OpImporter> &opImporterTable() {
     addTransformerImporters(t);
     addRecurrentImporters(t);
     addCompositeImporters(t);
+    addControlFlowImporters(t);
     return t;
   }();
   return table;
@@ -391,7 +416,7 @@ MLIRContext *NodeContext::context() { return &graph_.context_; }
 Value NodeContext::input(size_t i) const {
   if (i >= (size_t)node_.input_size() || node_.input(i).empty())
     return nullptr;
-  return graph_.values_.lookup(node_.input(i));
+  return graph_.lookupValue(node_.input(i));
 }
 
 bool NodeContext::isOutputUsed(size_t i) const {
@@ -487,7 +512,7 @@ LogicalResult NodeContext::setResults(ValueRange values) {
     if (i >= (size_t)node_.output_size())
       break;
     if (!node_.output(i).empty())
-      graph_.values_[node_.output(i)] = value;
+      graph_.bindValue(node_.output(i), value);
   }
   for (size_t i = values.size(); i < (size_t)node_.output_size(); ++i)
     if (isOutputUsed(i))
@@ -512,6 +537,21 @@ Value NodeContext::foldIfPossible(Operation *op) {
   return op->getResult(0);
 }
 
+FailureOr<SmallVector<Value>>
+NodeContext::importSubgraph(const onnx::GraphProto &graph, ValueRange inputs,
+                            const Twine &instance) {
+  return graph_.importSubgraph(graph, inputs, instance);
+}
+
+LogicalResult NodeContext::countUnrolledBody() {
+  if (++graph_.unrolledBodies_ <= kMaxUnrolledBodies)
+    return success();
+  return error("unrolling would build more than " + Twine(kMaxUnrolledBodies) +
+               " copies of Loop and Scan bodies (nested loops multiply); an "
+               "engine is one straight-line program, so azc unrolls loops at "
+               "build and stops there");
+}
+
 LogicalResult NodeContext::error(const Twine &message) {
   emitError(loc_) << message;
   return failure();
@@ -529,28 +569,49 @@ static std::string nodeLabel(const onnx::NodeProto &node) {
   return label;
 }
 
+/// Calls `visit` on each graph held in `node`'s attributes (If branches,
+/// Loop and Scan bodies).
+static void
+forEachSubgraph(const onnx::NodeProto &node,
+                llvm::function_ref<void(const onnx::GraphProto &)> visit) {
+  for (const onnx::AttributeProto &attribute : node.attribute()) {
+    if (attribute.has_g())
+      visit(attribute.g());
+    for (const onnx::GraphProto &graph : attribute.graphs())
+      visit(graph);
+  }
+}
+
 bool GraphImporter::checkSupported(std::string &error) {
-  // op type (with domain and opset) -> the nodes that use it.
+  // op type (with domain and opset) -> the nodes that use it, in the main
+  // graph or any subgraph (so that a loop body's unsupported op is reported
+  // before anything is unrolled).
   std::map<std::string, std::vector<std::string>> unsupported;
   size_t count = 0;
-  for (const onnx::NodeProto &node : file_.model().graph().node()) {
-    std::string domain = node.domain() == "ai.onnx" ? "" : node.domain();
-    auto opset = opsets_.find(domain);
-    const OpImporter *importer =
-        opset == opsets_.end()
-            ? nullptr
-            : findOpImporter(domain, node.op_type(), opset->second);
-    if (importer)
-      continue;
-    std::string key =
-        node.op_type() + " (" + (domain.empty() ? "ai.onnx" : domain) +
-        " opset " +
-        (opset == opsets_.end() ? std::string("not imported by the model")
-                                : std::to_string(opset->second)) +
-        ")";
-    unsupported[key].push_back(node.name().empty() ? "<unnamed>" : node.name());
-    ++count;
-  }
+  std::function<void(const onnx::GraphProto &)> checkGraph =
+      [&](const onnx::GraphProto &graph) {
+        for (const onnx::NodeProto &node : graph.node()) {
+          forEachSubgraph(node, checkGraph);
+          std::string domain = node.domain() == "ai.onnx" ? "" : node.domain();
+          auto opset = opsets_.find(domain);
+          const OpImporter *importer =
+              opset == opsets_.end()
+                  ? nullptr
+                  : findOpImporter(domain, node.op_type(), opset->second);
+          if (importer)
+            continue;
+          std::string key =
+              node.op_type() + " (" + (domain.empty() ? "ai.onnx" : domain) +
+              " opset " +
+              (opset == opsets_.end() ? std::string("not imported by the model")
+                                      : std::to_string(opset->second)) +
+              ")";
+          unsupported[key].push_back(node.name().empty() ? "<unnamed>"
+                                                         : node.name());
+          ++count;
+        }
+      };
+  checkGraph(file_.model().graph());
   if (unsupported.empty())
     return true;
   error = file_.path() + ": " + std::to_string(count) + " node" +
@@ -566,19 +627,14 @@ bool GraphImporter::checkSupported(std::string &error) {
       error += (i ? ", " : "") + names[i];
     }
   }
-  // Control flow and sequences need a program that branches or grows at
-  // run time; an engine is one straight-line program over tensors.
-  bool controlFlow = false, sequences = false;
+  // Sequences need values that grow at run time; an engine is one
+  // straight-line program over tensors.
+  bool sequences = false;
   for (auto &[key, names] : unsupported) {
     llvm::StringRef op = llvm::StringRef(key).split(' ').first;
-    controlFlow |= op == "If" || op == "Loop" || op == "Scan";
     sequences |= op.starts_with("Sequence") || op.starts_with("Optional") ||
                  op == "SplitToSequence" || op == "ConcatFromSequence";
   }
-  if (controlFlow)
-    error += "\n(If, Loop and Scan are not supported: an azc engine is one "
-             "straight-line program. Export with the branch taken or the loop "
-             "unrolled, e.g. torch.onnx.export tracing rather than scripting.)";
   if (sequences)
     error += "\n(Sequence and Optional values are not supported: engine "
              "values are tensors.)";
@@ -598,7 +654,7 @@ LogicalResult GraphImporter::importNode(const onnx::NodeProto &node) {
       return failure();
     }
   for (const std::string &name : node.input())
-    if (!name.empty() && !values_.count(name)) {
+    if (!name.empty() && !lookupValue(name)) {
       errors_.push_back(nodeLabel(node) + ": input '" + name +
                         "' is not a graph input, an initializer or the output "
                         "of an earlier node");
@@ -611,6 +667,91 @@ LogicalResult GraphImporter::importNode(const onnx::NodeProto &node) {
   currentNode_ = nodeLabel(node);
   NodeContext nodeContext(*this, node, opset, loc);
   return importer->fn(nodeContext);
+}
+
+LogicalResult GraphImporter::importNodes(const onnx::GraphProto &graph) {
+  for (const onnx::NodeProto &node : graph.node())
+    if (failed(importNode(node)))
+      return failure();
+  return success();
+}
+
+FailureOr<Value>
+GraphImporter::importInitializer(const onnx::TensorProto &tensor) {
+  std::string message;
+  FailureOr<ElementsAttr> value = importTensor(tensor, message);
+  if (failed(value)) {
+    errors_.push_back(message);
+    return failure();
+  }
+  Location loc =
+      NameLoc::get(builder_.getStringAttr(tensor.name()),
+                   FileLineColLoc::get(&context_, file_.path(), 0, 0));
+  if (isa<DenseResourceElementsAttr>(*value))
+    return builder_.create<azg::WeightOp>(loc, tensor.name(), *value)
+        .getOutput();
+  return builder_.create<azg::ConstantOp>(loc, *value).getOutput();
+}
+
+FailureOr<SmallVector<Value>>
+GraphImporter::importSubgraph(const onnx::GraphProto &graph, ValueRange inputs,
+                              const Twine &instance) {
+  // The owning node's label: errors of nodes inside the instance say where
+  // they were raised, and the owner's importer reports under its own label
+  // again once the instance is imported.
+  std::string owner = currentNode_;
+  std::string label = instance.str();
+  size_t firstInnerError = errors_.size();
+  auto fail = [&](const std::string &ownError) {
+    for (size_t i = firstInnerError; i < errors_.size(); ++i)
+      errors_[i] += " (in " + label + " of " + owner + ")";
+    if (!ownError.empty())
+      errors_.push_back(owner + ": " + ownError);
+    currentNode_ = owner;
+    scopes_.pop_back();
+    return failure();
+  };
+
+  scopes_.emplace_back();
+  if (size_t(graph.input_size()) != inputs.size())
+    return fail(label + " declares " + std::to_string(graph.input_size()) +
+                " inputs, where " + std::to_string(inputs.size()) +
+                " are passed to it");
+  for (auto [formal, value] : llvm::zip(graph.input(), inputs))
+    bindValue(formal.name(), value);
+  for (const onnx::TensorProto &tensor : graph.initializer()) {
+    // Imported at the first instance, which comes before (and so
+    // dominates) every later one in the straight-line program.
+    Value &shared = subgraphInitializers_[&tensor];
+    if (!shared) {
+      FailureOr<Value> value = importInitializer(tensor);
+      if (failed(value))
+        return fail("");
+      shared = *value;
+    }
+    bindValue(tensor.name(), shared);
+  }
+  if (failed(importNodes(graph)))
+    return fail("");
+
+  SmallVector<Value> outputs;
+  for (const onnx::ValueInfoProto &output : graph.output()) {
+    const onnx::TypeProto &type = output.type();
+    if (type.has_sequence_type() || type.has_optional_type() ||
+        type.has_map_type() || type.has_sparse_tensor_type())
+      return fail(label + " returns '" + output.name() +
+                  "', which is not a tensor (sequences, optionals and maps "
+                  "are not supported: engine values are tensors)");
+    Value value = lookupValue(output.name());
+    if (!value)
+      return fail(label + " returns '" + output.name() +
+                  "', which no node of it or of the graphs around it "
+                  "produces");
+    outputs.push_back(value);
+  }
+  currentNode_ = owner;
+  scopes_.pop_back();
+  return outputs;
 }
 
 OwningOpRef<ModuleOp> GraphImporter::run(std::string &error) {
@@ -638,11 +779,20 @@ OwningOpRef<ModuleOp> GraphImporter::run(std::string &error) {
     return nullptr;
   };
 
-  for (const onnx::NodeProto &node : graph.node())
-    for (const std::string &name : node.input())
-      usedNames_.insert(name);
-  for (const onnx::ValueInfoProto &output : graph.output())
-    usedNames_.insert(output.name());
+  // Names are collected from every graph: a branch or body reads names of
+  // the graphs around it.
+  std::function<void(const onnx::GraphProto &)> collectUsedNames =
+      [&](const onnx::GraphProto &g) {
+        for (const onnx::NodeProto &node : g.node()) {
+          for (const std::string &name : node.input())
+            usedNames_.insert(name);
+          forEachSubgraph(node, collectUsedNames);
+        }
+        for (const onnx::ValueInfoProto &output : g.output())
+          usedNames_.insert(output.name());
+      };
+  collectUsedNames(graph);
+  scopes_.emplace_back();
 
   Location fileLoc = FileLineColLoc::get(&context_, file_.path(), 0, 0);
   OwningOpRef<ModuleOp> module = ModuleOp::create(fileLoc);
@@ -747,40 +897,30 @@ OwningOpRef<ModuleOp> GraphImporter::run(std::string &error) {
   builder_.setInsertionPointToStart(body);
   for (auto [name, arg] : llvm::zip(argNames, body->getArguments())) {
     auto fixed = fixedValues_.find(name);
-    values_[name] =
-        fixed == fixedValues_.end()
-            ? Value(arg)
-            : builder_.create<azg::ConstantOp>(fileLoc, fixed->second)
-                  .getOutput();
+    bindValue(name,
+              fixed == fixedValues_.end()
+                  ? Value(arg)
+                  : builder_.create<azg::ConstantOp>(fileLoc, fixed->second)
+                        .getOutput());
   }
 
   for (const onnx::TensorProto &tensor : graph.initializer()) {
-    std::string message;
     currentNode_ = "initializer '" + tensor.name() + "'";
-    FailureOr<ElementsAttr> value = importTensor(tensor, message);
-    if (failed(value)) {
-      errors_.push_back(message);
+    FailureOr<Value> value = importInitializer(tensor);
+    if (failed(value))
       return fail();
-    }
-    Location loc = NameLoc::get(builder_.getStringAttr(tensor.name()), fileLoc);
-    Value result =
-        isa<DenseResourceElementsAttr>(*value)
-            ? builder_.create<azg::WeightOp>(loc, tensor.name(), *value)
-                  .getOutput()
-            : builder_.create<azg::ConstantOp>(loc, *value).getOutput();
-    values_[tensor.name()] = result;
+    bindValue(tensor.name(), *value);
   }
   currentNode_.clear();
 
-  for (const onnx::NodeProto &node : graph.node())
-    if (failed(importNode(node)))
-      return fail();
+  if (failed(importNodes(graph)))
+    return fail();
   currentNode_.clear();
 
   SmallVector<Value> results;
   SmallVector<DictionaryAttr> resultAttrs;
   for (const onnx::ValueInfoProto &output : graph.output()) {
-    Value value = values_.lookup(output.name());
+    Value value = lookupValue(output.name());
     if (!value) {
       errors_.push_back("graph output '" + output.name() +
                         "' is not produced by any node");

@@ -104,6 +104,19 @@ public:
   /// `op`'s single result, or the value it folds to (then `op` is erased).
   mlir::Value foldIfPossible(mlir::Operation *op);
 
+  // Subgraphs (If branches, Loop and Scan bodies).
+  /// Imports one instance of `graph`, an attribute of this node, after the
+  /// ops built so far: its formal inputs are bound to `inputs`, it reads
+  /// the names of the graphs around it, and the names it defines end with
+  /// it. Returns the values of its outputs. `instance` names it in errors
+  /// ("the then_branch", "iteration 3 of the body").
+  mlir::FailureOr<llvm::SmallVector<mlir::Value>>
+  importSubgraph(const onnx::GraphProto &graph, mlir::ValueRange inputs,
+                 const llvm::Twine &instance);
+  /// Counts one more unrolled Loop or Scan body; fails (reported) past
+  /// kMaxUnrolledBodies for the whole model, nested loops included.
+  mlir::LogicalResult countUnrolledBody();
+
   /// Reports `message` against this node and returns failure.
   mlir::LogicalResult error(const llvm::Twine &message);
 
@@ -113,6 +126,10 @@ private:
   int64_t opset_;
   mlir::Location loc_;
 };
+
+/// The most Loop and Scan body copies one model may unroll into: each copy
+/// is built, and later compiled, as straight-line code.
+constexpr int64_t kMaxUnrolledBodies = 4096;
 
 using ImportFn = std::function<mlir::LogicalResult(NodeContext &)>;
 
@@ -135,6 +152,7 @@ void addShapeImporters(std::vector<OpImporter> &table);
 void addTransformerImporters(std::vector<OpImporter> &table);
 void addCompositeImporters(std::vector<OpImporter> &table);
 void addRecurrentImporters(std::vector<OpImporter> &table);
+void addControlFlowImporters(std::vector<OpImporter> &table);
 
 /// A Conv-like node's window: strides, explicit pads and dilations from its
 /// attributes (kernel_shape defaulting to the weight's spatial dims).

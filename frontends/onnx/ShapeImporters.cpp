@@ -8,6 +8,10 @@
 
 #include "frontends/onnx/ImporterContext.h"
 
+#include "llvm/ADT/Sequence.h"
+
+#include <numeric>
+
 using namespace mlir;
 using namespace azc;
 using namespace azc::onnx_frontend;
@@ -139,6 +143,25 @@ LogicalResult importSplit(NodeContext &n) {
       sizes.push_back(std::clamp<int64_t>(dim - i * part, 0, part));
   }
   Builder b(n.context());
+  // A small constant (a shape split into its dims) is split as slices,
+  // which fold, so that the importers after it see constants.
+  DenseElementsAttr constant;
+  if (matchPattern(n.input(0), m_Constant(&constant)) &&
+      std::accumulate(sizes.begin(), sizes.end(), int64_t(0)) ==
+          type.getDimSize(*normalized)) {
+    SmallVector<Value> parts;
+    int64_t offset = 0;
+    for (int64_t size : sizes) {
+      FailureOr<Value> part = n.make<azg::SliceOp>(
+          n.input(0), n.constantI64({offset}), n.constantI64({offset + size}),
+          n.constantI64({*normalized}), n.constantI64({1}));
+      if (failed(part))
+        return failure();
+      parts.push_back(*part);
+      offset += size;
+    }
+    return n.setResults(parts);
+  }
   FailureOr<Operation *> op = n.create<azg::SplitOp>(
       sizes.size(), n.input(0), b.getI64IntegerAttr(*normalized),
       b.getDenseI64ArrayAttr(sizes));
@@ -255,7 +278,26 @@ LogicalResult importConstantOfShape(NodeContext &n) {
 }
 
 LogicalResult importRange(NodeContext &n) {
-  return n.setResult(n.make<azg::RangeOp>(n.input(0), n.input(1), n.input(2)));
+  // ONNX asks for scalars, but exporters (and expanded functions) also pass
+  // one-element tensors.
+  SmallVector<Value> operands;
+  for (size_t i = 0; i < 3; ++i) {
+    Value operand = n.input(i);
+    RankedTensorType type = typeOf(operand);
+    if (type.getRank() > 0 && type.hasStaticShape() &&
+        type.getNumElements() == 1) {
+      Builder b(n.context());
+      FailureOr<Value> scalar = n.make<azg::SqueezeOp>(
+          operand, b.getDenseI64ArrayAttr(
+                       llvm::to_vector(llvm::seq<int64_t>(0, type.getRank()))));
+      if (failed(scalar))
+        return failure();
+      operand = *scalar;
+    }
+    operands.push_back(operand);
+  }
+  return n.setResult(
+      n.make<azg::RangeOp>(operands[0], operands[1], operands[2]));
 }
 
 /// Trilu with a computed k: where(col - row >= k (upper) or <= k (lower),

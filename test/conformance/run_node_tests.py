@@ -151,21 +151,69 @@ def run_case(case_dir, bin_dir, work_root):
 SHAPE_FROM_INPUT = re.compile(
     r"node \S+ producing '([^']*)': .*\(input (\d+)\) must be a constant|"
     r"must be (a )?constant|a result has a dynamic shape|"
-    r"a view of a dynamic|dynamic shape")
+    r"a view of a dynamic|dynamic shape|needs static dims")
+
+
+def subgraphs(node):
+    """The graphs held in a node's attributes (If branches, loop bodies)."""
+    for attribute in node.attribute:
+        if attribute.HasField("g"):
+            yield attribute.g
+        yield from attribute.graphs
+
+
+def producers(graph, table=None):
+    """Value name -> the node producing it, in `graph` and its subgraphs."""
+    table = {} if table is None else table
+    for node in graph.node:
+        for output in node.output:
+            table[output] = node
+        for subgraph in subgraphs(node):
+            producers(subgraph, table)
+    return table
+
+
+def names_read(node):
+    """The names a node reads: its inputs and those its subgraphs read."""
+    names = list(node.input)
+    pending = list(subgraphs(node))
+    while pending:
+        graph = pending.pop()
+        for inner in graph.node:
+            names += inner.input
+            pending += subgraphs(inner)
+        names += [o.name for o in graph.output]
+    return names
+
+
+def graph_inputs_feeding(name, input_names, producer):
+    """The graph inputs `name` is computed from, walking producers back."""
+    found, seen, pending = set(), set(), [name]
+    while pending:
+        name = pending.pop()
+        if not name or name in seen:
+            continue
+        seen.add(name)
+        if name in input_names:
+            found.add(name)
+        elif name in producer:
+            pending += names_read(producer[name])
+    return found
 
 
 def inputs_setting_shapes(model, input_names, message, case_dir):
     """Graph inputs to fix at build (azc build --input-value) for a refusal
     of a shape computed from input values: the node input the message
-    names, else every small integer input (shape and axes tensors)."""
+    names (or, when a node computes it, every graph input it comes from),
+    else every small integer input (shape and axes tensors)."""
     if not SHAPE_FROM_INPUT.search(message):
         return set()
     named = set()
+    producer = producers(model.graph)
     for output, index in re.findall(r"producing '([^']*)': .*?\(input (\d+)\)", message):
-        for node in model.graph.node:
-            if output in node.output and int(index) < len(node.input):
-                if node.input[int(index)] in input_names:
-                    named.add(node.input[int(index)])
+        node = producer.get(output)
+        if node is not None and int(index) < len(node.input):
+            named |= graph_inputs_feeding(node.input[int(index)], input_names, producer)
     if named:
         return named
     small = set()

@@ -87,3 +87,32 @@ func.func @dynamic_and_weights(%x: tensor<?x32xf32>) -> (tensor<2xi64>, tensor<2
     }
   }
 #-}
+
+// A count computed in floating point, as Range's expanded function does:
+// relu(ceil((limit - start) / delta)) cast to an integer and a bool.
+// CHECK-LABEL: func.func @float_count
+func.func @float_count() -> (tensor<i64>, tensor<i1>, tensor<f32>, tensor<2xf16>) {
+  %start = azg.constant dense<1> : tensor<i32>
+  %limit = azg.constant dense<10> : tensor<i32>
+  %delta = azg.constant dense<-4.0> : tensor<f32>
+  %start_f = azg.cast %start {to = f32} : tensor<i32> -> tensor<f32>
+  %limit_f = azg.cast %limit {to = f32} : tensor<i32> -> tensor<f32>
+  %span = azg.sub %limit_f, %start_f : (tensor<f32>, tensor<f32>) -> tensor<f32>
+  %ratio = azg.div %span, %delta : (tensor<f32>, tensor<f32>) -> tensor<f32>
+  // ceil(9 / -4) = -2, relu -> 0; floor(-2.25) = -3
+  %up = azg.ceil %ratio : tensor<f32>
+  %count = azg.relu %up : tensor<f32>
+  %down = azg.floor %ratio : tensor<f32>
+  // CHECK-DAG: azg.constant dense<0> : tensor<i64>
+  // CHECK-DAG: azg.constant dense<false> : tensor<i1>
+  // CHECK-DAG: azg.constant dense<-3.000000e+00> : tensor<f32>
+  // CHECK-DAG: azg.constant dense<[2.500000e+00, -1.000000e+00]> : tensor<2xf16>
+  // CHECK-NOT: azg.cast
+  // CHECK-NOT: azg.ceil
+  // CHECK-NOT: azg.relu
+  %n = azg.cast %count {to = i64} : tensor<f32> -> tensor<i64>
+  %nonzero = azg.cast %count {to = i1} : tensor<f32> -> tensor<i1>
+  %pair = azg.constant dense<[2.5, -1.0]> : tensor<2xf32>
+  %half = azg.cast %pair {to = f16} : tensor<2xf32> -> tensor<2xf16>
+  return %n, %nonzero, %down, %half : tensor<i64>, tensor<i1>, tensor<f32>, tensor<2xf16>
+}
