@@ -12,6 +12,7 @@
 #include "dialects/azg/AzgDialect.h"
 
 #include "mlir/IR/Matchers.h"
+#include "llvm/ADT/APSInt.h"
 
 using namespace mlir;
 using namespace azc::azg;
@@ -252,9 +253,45 @@ OpFoldResult CastOp::fold(FoldAdaptor adaptor) {
   RankedTensorType type = staticResultType(getOutput());
   if (!input || !type)
     return nullptr;
-  // Only integer-to-integer casts occur in shape arithmetic.
+  // Shape arithmetic casts between integers; exported functions (the
+  // window ops' expansions) also turn a size into a float. Floats to
+  // integers truncate; a value the integer cannot hold is not folded.
   auto from = dyn_cast<IntegerType>(input.getElementType());
   auto to = dyn_cast<IntegerType>(type.getElementType());
+  auto toFloat = dyn_cast<FloatType>(type.getElementType());
+  if (from && toFloat) {
+    SmallVector<APFloat> values;
+    for (const APInt &v : input.getValues<APInt>()) {
+      APFloat f(toFloat.getFloatSemantics());
+      f.convertFromAPInt(v, /*isSigned=*/!from.isUnsigned() &&
+                                from.getWidth() != 1,
+                         APFloat::rmNearestTiesToEven);
+      values.push_back(f);
+    }
+    return DenseElementsAttr::get(type, values);
+  }
+  if (!from && isa<FloatType>(input.getElementType()) && (to || toFloat)) {
+    SmallVector<APFloat> floats;
+    SmallVector<APInt> ints;
+    for (APFloat v : input.getValues<APFloat>()) {
+      bool lost;
+      if (toFloat) {
+        v.convert(toFloat.getFloatSemantics(), APFloat::rmNearestTiesToEven,
+                  &lost);
+        floats.push_back(v);
+        continue;
+      }
+      APSInt result(to.getWidth(), to.isUnsigned());
+      if (to.getWidth() == 1 ||
+          (v.convertToInteger(result, APFloat::rmTowardZero, &lost) &
+           APFloat::opInvalidOp))
+        return nullptr;
+      ints.push_back(result);
+    }
+    if (toFloat)
+      return DenseElementsAttr::get(type, floats);
+    return DenseElementsAttr::get(type, ints);
+  }
   if (!from || !to)
     return nullptr;
   SmallVector<APInt> values;
