@@ -597,9 +597,29 @@ LogicalResult LrnOp::verify() {
 
 LogicalResult PadOp::verify() {
   StringRef mode = getMode();
-  if (mode != "constant" && mode != "reflect" && mode != "edge")
-    return emitOpError("mode must be constant, reflect or edge, got '")
+  if (mode != "constant" && mode != "reflect" && mode != "edge" &&
+      mode != "wrap")
+    return emitOpError("mode must be constant, reflect, edge or wrap, got '")
            << mode << "'";
+  return success();
+}
+
+LogicalResult BitcastOp::verify() {
+  // Storage sizes: an i1 element is a byte.
+  auto bytes = [](Type type) {
+    unsigned bits = type.getIntOrFloatBitWidth();
+    return bits == 1 ? 1u : bits / 8;
+  };
+  Type from = rankedType(getInput()).getElementType();
+  Type to = rankedType(getOutput()).getElementType();
+  if (!from.isIntOrFloat() || !to.isIntOrFloat() || bytes(from) != bytes(to) ||
+      (from.getIntOrFloatBitWidth() != 1 &&
+       from.getIntOrFloatBitWidth() % 8 != 0) ||
+      (to.getIntOrFloatBitWidth() != 1 && to.getIntOrFloatBitWidth() % 8 != 0))
+    return emitOpError("needs element types of the same byte size, got ")
+           << from << " and " << to;
+  if (getTo() != to)
+    return emitOpError("'to' is ") << getTo() << " but the result holds " << to;
   return success();
 }
 

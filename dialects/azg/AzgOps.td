@@ -642,13 +642,15 @@ def Azg_MaxPoolIndicesOp : Azg_Op<"max_pool_indices"> {
 def Azg_AvgPoolOp : Azg_PoolOp<"avg_pool", "N-d average pooling"> {
   let description = [{
     With `count_include_pad` the padding counts in each window's divisor.
+    Empty `dilations` means 1 in every spatial dim.
   }];
   let arguments = (ins Azg_FloatTensor:$input,
                        DenseI64ArrayAttr:$kernel_shape,
                        DenseI64ArrayAttr:$strides,
                        DenseI64ArrayAttr:$pads,
                        DefaultValuedAttr<BoolAttr, "false">:$ceil_mode,
-                       DefaultValuedAttr<BoolAttr, "false">:$count_include_pad);
+                       DefaultValuedAttr<BoolAttr, "false">:$count_include_pad,
+                       DefaultValuedAttr<DenseI64ArrayAttr, "{}">:$dilations);
 }
 
 //===----------------------------------------------------------------------===//
@@ -844,6 +846,42 @@ def Azg_BitShiftOp : Azg_Op<"bit_shift", [SameOperandsElementType]> {
   }];
 }
 
+defvar Azg_IntegerTensor = RankedTensorOf<[I8, I16, I32, I64, UI8, UI16,
+                                             UI32, UI64]>;
+
+// Bitwise logic on the two's complement bits of integers (ONNX BitwiseAnd,
+// BitwiseOr, BitwiseXor); the logical ops on i1 are azg.and, azg.or, azg.xor.
+class Azg_BitwiseOp<string mnemonic, string summaryText>
+    : Azg_BinaryOp<mnemonic, summaryText, Azg_IntegerTensor,
+                   Azg_IntegerTensor> {
+  let hasFolder = 0;
+}
+def Azg_BitwiseAndOp : Azg_BitwiseOp<"bitwise_and", "elementwise bitwise and">;
+def Azg_BitwiseOrOp : Azg_BitwiseOp<"bitwise_or", "elementwise bitwise or">;
+def Azg_BitwiseXorOp : Azg_BitwiseOp<"bitwise_xor",
+                                     "elementwise bitwise exclusive or">;
+def Azg_BitwiseNotOp : Azg_UnaryOp<"bitwise_not", "elementwise bitwise not",
+                                   Azg_IntegerTensor>;
+
+def Azg_BitcastOp : Azg_Op<"bitcast", [SameOperandsAndResultShape]> {
+  let summary = "reinterprets each element's bits as another type";
+  let description = [{
+    ONNX BitCast: the element types have the same storage size (a boolean
+    takes a byte); the bytes are kept. Reinterpreted as i1, a nonzero byte
+    is true.
+  }];
+  let arguments = (ins Azg_Tensor:$input, TypeAttr:$to);
+  let results = (outs Azg_Tensor:$output);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($output)";
+  let inferBody = [{
+    auto inputType = ::llvm::cast<::mlir::RankedTensorType>(
+        adaptor.getInput().getType());
+    inferredReturnTypes.push_back(inputType.clone(adaptor.getTo()));
+    return ::mlir::success();
+  }];
+  let hasVerifier = 1;
+}
+
 def Azg_GeluOp : Azg_SameTypeOp<"gelu", [SameOperandsAndResultType]> {
   let summary = "Gaussian error linear unit";
   let description = [{
@@ -1032,6 +1070,20 @@ def Azg_DetOp : Azg_Op<"det", [SameOperandsAndResultElementType]> {
 
 def Azg_CumSumOp : Azg_SameTypeOp<"cumsum", [SameOperandsAndResultType]> {
   let summary = "cumulative sum along an axis";
+  let arguments = (ins Azg_Tensor:$input, I64Attr:$axis,
+                       DefaultValuedAttr<BoolAttr, "false">:$exclusive,
+                       DefaultValuedAttr<BoolAttr, "false">:$reverse);
+  let results = (outs Azg_Tensor:$output);
+  let assemblyFormat = "$input attr-dict `:` type($output)";
+}
+
+def Azg_CumProdOp : Azg_SameTypeOp<"cumprod", [SameOperandsAndResultType]> {
+  let summary = "cumulative product along an axis";
+  let description = [{
+    ONNX CumProd: with `exclusive` each element is the product of those
+    before it (1 for the first); with `reverse` the products run from the
+    end. Integers wrap.
+  }];
   let arguments = (ins Azg_Tensor:$input, I64Attr:$axis,
                        DefaultValuedAttr<BoolAttr, "false">:$exclusive,
                        DefaultValuedAttr<BoolAttr, "false">:$reverse);
@@ -1499,7 +1551,8 @@ def Azg_PadOp : Azg_Op<"pad"> {
   let summary = "pads (or, with negative pads, crops) each dim";
   let description = [{
     `pads` holds the begin amounts of every dim, then the end amounts.
-    `mode` is `constant` (fill with `value`), `reflect` or `edge`.
+    `mode` is `constant` (fill with `value`), `reflect`, `edge` or `wrap`
+    (the input repeated periodically).
   }];
   let arguments = (ins Azg_Tensor:$input, DenseI64ArrayAttr:$pads,
                        DefaultValuedAttr<StrAttr, "\"constant\"">:$mode,

@@ -418,7 +418,8 @@ LogicalResult AvgPoolOp::inferReturnTypes(MLIRContext *,
                                           Adaptor adaptor,
                                           SmallVectorImpl<Type> &results) {
   SmallVector<int64_t> ones(adaptor.getKernelShape().size(), 1);
-  return inferPool(loc, adaptor, ones, results);
+  ArrayRef<int64_t> dilations = adaptor.getDilations();
+  return inferPool(loc, adaptor, dilations.empty() ? ones : dilations, results);
 }
 
 //===----------------------------------------------------------------------===//

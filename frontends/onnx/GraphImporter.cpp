@@ -383,6 +383,8 @@ static const std::vector<OpImporter> &opImporterTable() {
     addRecurrentImporters(t);
     addCompositeImporters(t);
     addControlFlowImporters(t);
+    addSignalImporters(t);
+    addImageImporters(t);
     return t;
   }();
   return table;
@@ -497,6 +499,19 @@ Value NodeContext::constantScalar(Type elementType, double value) {
 
 Value NodeContext::constantLike(Value like, double value) {
   return constantScalar(getElementTypeOrSelf(like.getType()), value);
+}
+
+Value NodeContext::constantTensor(Type elementType, ArrayRef<int64_t> shape,
+                                  ArrayRef<double> values) {
+  auto type = RankedTensorType::get(shape, elementType);
+  SmallVector<Attribute> elements;
+  for (double v : values)
+    elements.push_back(
+        isa<FloatType>(elementType)
+            ? Attribute(builder().getFloatAttr(elementType, v))
+            : Attribute(builder().getIntegerAttr(elementType, (int64_t)v)));
+  return builder().create<azg::ConstantOp>(
+      loc_, DenseElementsAttr::get(type, elements));
 }
 
 FailureOr<ElementsAttr> NodeContext::importTensor(const onnx::TensorProto &t) {

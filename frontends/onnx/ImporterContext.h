@@ -63,6 +63,11 @@ public:
   mlir::Value constantI64(llvm::ArrayRef<int64_t> values, bool scalar = false);
   mlir::Value constantScalar(mlir::Type elementType, double value);
   mlir::Value constantLike(mlir::Value like, double value);
+  /// A constant of `shape` holding `values` (row-major) rounded to the
+  /// float or integer `elementType`.
+  mlir::Value constantTensor(mlir::Type elementType,
+                             llvm::ArrayRef<int64_t> shape,
+                             llvm::ArrayRef<double> values);
   mlir::FailureOr<mlir::ElementsAttr> importTensor(const onnx::TensorProto &t);
 
   /// Creates OpTy through its builder taking explicit result types, then
@@ -146,13 +151,15 @@ struct OpImporter {
 const OpImporter *findOpImporter(llvm::StringRef domain, llvm::StringRef opType,
                                  int64_t opset);
 
-/// Registration, split by op family (OpImporters*.cpp).
+/// Registration, split by op family (*Importers.cpp).
 void addMathImporters(std::vector<OpImporter> &table);
 void addShapeImporters(std::vector<OpImporter> &table);
 void addTransformerImporters(std::vector<OpImporter> &table);
 void addCompositeImporters(std::vector<OpImporter> &table);
 void addRecurrentImporters(std::vector<OpImporter> &table);
 void addControlFlowImporters(std::vector<OpImporter> &table);
+void addSignalImporters(std::vector<OpImporter> &table);
+void addImageImporters(std::vector<OpImporter> &table);
 
 /// A Conv-like node's window: strides, explicit pads and dilations from its
 /// attributes (kernel_shape defaulting to the weight's spatial dims).

@@ -78,13 +78,25 @@ LogicalResult importIdentity(NodeContext &n) {
 
 LogicalResult importDropout(NodeContext &n) {
   // In inference Dropout is the identity. Training mode (opset 12's third
-  // input) draws random masks, which an inference engine does not do.
+  // input) draws random masks, which an inference engine does not do,
+  // except with ratio 0, where it keeps everything.
   if (n.input(2)) {
-    DenseElementsAttr training;
+    DenseElementsAttr training, ratio;
     if (!matchPattern(n.input(2), m_Constant(&training)) ||
-        training.getNumElements() != 1 ||
-        training.getSplatValue<APInt>().getBoolValue())
-      return n.error("training-mode Dropout is not supported");
+        training.getNumElements() != 1)
+      return n.error("training_mode (input 2) must be a constant; computed "
+                     "values are not supported");
+    bool keepsAll = false;
+    if (n.input(1) && matchPattern(n.input(1), m_Constant(&ratio)) &&
+        ratio.getNumElements() == 1 && isa<FloatType>(ratio.getElementType()))
+      keepsAll = ratio.getSplatValue<APFloat>().isZero();
+    if (training.getSplatValue<APInt>().getBoolValue() && !keepsAll) {
+      if (n.input(1) && !matchPattern(n.input(1), m_Constant()))
+        return n.error("ratio (input 1) must be a constant; computed values "
+                       "are not supported");
+      return n.error("training-mode Dropout with a nonzero ratio is not "
+                     "supported: its mask is random");
+    }
   }
   if (n.attrInt("is_test", 1) == 0)
     return n.error("training-mode Dropout (is_test = 0) is not supported");
@@ -362,9 +374,11 @@ LogicalResult importResize(NodeContext &n) {
       legacy ? "floor" : n.attrString("nearest_mode", "round_prefer_floor");
   if (n.attrInt("antialias", 0) != 0)
     return n.error("antialiased Resize is not supported");
-  if (n.attrString("keep_aspect_ratio_policy", "stretch") != "stretch")
-    return n.error("keep_aspect_ratio_policy other than stretch is not "
-                   "supported");
+  std::string aspectPolicy =
+      n.attrString("keep_aspect_ratio_policy", "stretch");
+  if (aspectPolicy != "stretch" && aspectPolicy != "not_larger" &&
+      aspectPolicy != "not_smaller")
+    return n.error("unknown keep_aspect_ratio_policy '" + aspectPolicy + "'");
   SmallVector<int64_t> axes;
   if (std::optional<SmallVector<int64_t>> given = n.attrInts("axes")) {
     for (int64_t axis : *given) {
@@ -400,6 +414,18 @@ LogicalResult importResize(NodeContext &n) {
     for (auto [i, axis] : llvm::enumerate(axes)) {
       sizes[axis] = (*given)[i];
       scales[axis] = double(sizes[axis]) / double(type.getDimSize(axis));
+    }
+    // Keeping the aspect ratio: one scale for every axis, the smallest
+    // (not_larger) or largest (not_smaller), sizes rounded half up.
+    if (aspectPolicy != "stretch" && !axes.empty()) {
+      double scale = scales[axes.front()];
+      for (int64_t axis : axes)
+        scale = aspectPolicy == "not_larger" ? std::min(scale, scales[axis])
+                                             : std::max(scale, scales[axis]);
+      for (int64_t axis : axes) {
+        scales[axis] = scale;
+        sizes[axis] = int64_t(scale * double(type.getDimSize(axis)) + 0.5);
+      }
     }
   } else {
     if (!n.input(scalesInput))
@@ -508,12 +534,13 @@ template <bool isMax> LogicalResult importPool(NodeContext &n) {
       return failure();
     return n.setResults({values, *indices});
   }
-  if (dilations != ones)
-    return n.error("AveragePool with dilations is not supported");
   return n.setResult(n.make<azg::AvgPoolOp>(
       n.input(0), b.getDenseI64ArrayAttr(*kernel),
       b.getDenseI64ArrayAttr(strides), b.getDenseI64ArrayAttr(*pads), ceil,
-      b.getBoolAttr(n.attrInt("count_include_pad", 0) != 0)));
+      b.getBoolAttr(n.attrInt("count_include_pad", 0) != 0),
+      b.getDenseI64ArrayAttr(dilations == ones
+                                 ? ArrayRef<int64_t>()
+                                 : ArrayRef<int64_t>(dilations))));
 }
 
 /// GlobalAveragePool / GlobalMaxPool: a reduction over the spatial dims.
@@ -808,6 +835,31 @@ LogicalResult importBitShift(NodeContext &n) {
       n.input(0), n.input(1), b.getBoolAttr(direction == "LEFT")));
 }
 
+/// Mish: x * tanh(softplus(x)).
+LogicalResult importMish(NodeContext &n) {
+  FailureOr<Value> softplus = n.make<azg::SoftplusOp>(n.input(0));
+  if (failed(softplus))
+    return failure();
+  FailureOr<Value> tanh = n.make<azg::TanhOp>(*softplus);
+  if (failed(tanh))
+    return failure();
+  return n.setResult(n.make<azg::MulOp>(n.input(0), *tanh));
+}
+
+/// BitCast: the input's bytes as `to`, a type of the same size.
+LogicalResult importBitCast(NodeContext &n) {
+  Type to = convertElementType(n.attrInt("to", 0), n.context());
+  Type from = getElementTypeOrSelf(n.input(0).getType());
+  if (!to)
+    return n.error("unsupported target type " + Twine(n.attrInt("to", 0)));
+  auto bytes = [](Type t) {
+    return std::max(1u, t.getIntOrFloatBitWidth() / 8);
+  };
+  if (bytes(from) != bytes(to))
+    return n.error("BitCast needs types of the same size");
+  return n.setResult(n.make<azg::BitcastOp>(n.input(0), TypeAttr::get(to)));
+}
+
 template <typename OpTy> LogicalResult importArgReduce(NodeContext &n) {
   Builder b(n.context());
   return n.setResult(
@@ -816,24 +868,25 @@ template <typename OpTy> LogicalResult importArgReduce(NodeContext &n) {
                    b.getBoolAttr(n.attrInt("select_last_index", 0) != 0)));
 }
 
-/// CumSum with a computed axis: the sum along every axis, the one at the
-/// given axis selected by where().
-LogicalResult importCumSumComputedAxis(NodeContext &n) {
+/// CumSum or CumProd with a computed axis: the result along every axis,
+/// the one at the given axis selected by where().
+template <typename OpTy>
+LogicalResult importCumulativeComputedAxis(NodeContext &n) {
   Value x = n.input(0), axis = n.input(1);
   int64_t rank = cast<RankedTensorType>(x.getType()).getRank();
   if (cast<RankedTensorType>(axis.getType()).getNumElements() != 1)
     return n.error("axis must be a single value");
   if (rank == 0)
-    return n.error("CumSum needs an input of rank >= 1");
+    return n.error(n.node().op_type() + " needs an input of rank >= 1");
   Builder b(n.context());
   Type axisElement = getElementTypeOrSelf(axis.getType());
   FailureOr<Value> result = failure();
   // Negative axes count from the back: axis i matches i and i - rank.
   for (int64_t i = rank - 1; i >= 0; --i) {
     FailureOr<Value> sum =
-        n.make<azg::CumSumOp>(x, b.getI64IntegerAttr(i),
-                              b.getBoolAttr(n.attrInt("exclusive", 0) != 0),
-                              b.getBoolAttr(n.attrInt("reverse", 0) != 0));
+        n.make<OpTy>(x, b.getI64IntegerAttr(i),
+                     b.getBoolAttr(n.attrInt("exclusive", 0) != 0),
+                     b.getBoolAttr(n.attrInt("reverse", 0) != 0));
     if (failed(sum))
       return failure();
     if (failed(result)) {
@@ -860,19 +913,19 @@ LogicalResult importCumSumComputedAxis(NodeContext &n) {
   return n.setResult(result);
 }
 
-LogicalResult importCumSum(NodeContext &n) {
+template <typename OpTy> LogicalResult importCumulative(NodeContext &n) {
   if (!matchPattern(n.input(1), m_Constant()))
-    return importCumSumComputedAxis(n);
+    return importCumulativeComputedAxis<OpTy>(n);
   FailureOr<SmallVector<int64_t>> axis = n.constantInts(1, "axis");
   if (failed(axis))
     return failure();
   if (axis->size() != 1)
     return n.error("axis must be a single value");
   Builder b(n.context());
-  return n.setResult(
-      n.make<azg::CumSumOp>(n.input(0), b.getI64IntegerAttr(axis->front()),
-                            b.getBoolAttr(n.attrInt("exclusive", 0) != 0),
-                            b.getBoolAttr(n.attrInt("reverse", 0) != 0)));
+  return n.setResult(n.make<OpTy>(n.input(0),
+                                  b.getI64IntegerAttr(axis->front()),
+                                  b.getBoolAttr(n.attrInt("exclusive", 0) != 0),
+                                  b.getBoolAttr(n.attrInt("reverse", 0) != 0)));
 }
 
 LogicalResult importLrn(NodeContext &n) {
@@ -1054,14 +1107,21 @@ void azc::onnx_frontend::addMathImporters(std::vector<OpImporter> &t) {
   add("Det", 11, importUnary<azg::DetOp>);
   add("BitShift", 11, importBitShift, 2);
   add("Xor", 7, importBinary<azg::XorOp>, 2);
+  add("BitwiseAnd", 18, importBinary<azg::BitwiseAndOp>, 2);
+  add("BitwiseOr", 18, importBinary<azg::BitwiseOrOp>, 2);
+  add("BitwiseXor", 18, importBinary<azg::BitwiseXorOp>, 2);
+  add("BitwiseNot", 18, importUnary<azg::BitwiseNotOp>);
+  add("BitCast", 26, importBitCast);
   add("ArgMax", 1, importArgReduce<azg::ArgMaxOp>);
   add("ArgMin", 1, importArgReduce<azg::ArgMinOp>);
-  add("CumSum", 11, importCumSum, 2);
+  add("CumSum", 11, importCumulative<azg::CumSumOp>, 2);
+  add("CumProd", 26, importCumulative<azg::CumProdOp>, 2);
   add("Size", 1, importSize);
   add("LRN", 1, importLrn);
   add("CastLike", 15, importCastLike, 2);
   add("Mean", 1, importMean);
   add("Gelu", 20, importGelu);
+  add("Mish", 18, importMish);
   add("Identity", 1, importIdentity);
   add("Dropout", 1, importDropout);
   add("Clip", 1, importClip);

@@ -550,6 +550,66 @@ LogicalResult importScatterElements(NodeContext &n) {
       b.getStringAttr(n.attrString("reduction", "none"))));
 }
 
+/// TensorScatter (a KV cache write): update's positions 0..S-1 along
+/// `axis` land at write_indices[b] + s of batch b (modulo the cache length
+/// in circular mode). That is ScatterElements with those indices broadcast
+/// to update's shape.
+LogicalResult importTensorScatter(NodeContext &n) {
+  Value cache = n.input(0), update = n.input(1);
+  RankedTensorType cacheType = typeOf(cache), updateType = typeOf(update);
+  int64_t rank = cacheType.getRank();
+  std::string mode = n.attrString("mode", "linear");
+  if (mode != "linear" && mode != "circular")
+    return n.error("mode must be linear or circular, got '" + mode + "'");
+  FailureOr<int64_t> axis = azg::normalizeAxis(n.attrInt("axis", -2), rank);
+  if (failed(axis) || *axis == 0 || updateType.getRank() != rank ||
+      !updateType.hasStaticShape() || !cacheType.hasStaticShape())
+    return n.error("needs static cache and update of equal rank and an axis "
+                   "after the batch dim");
+  int64_t length = updateType.getDimSize(*axis);
+  int64_t capacity = cacheType.getDimSize(*axis);
+  Builder b(n.context());
+  Type i64 = b.getI64Type();
+  SmallVector<int64_t> along(rank, 1);
+  along[*axis] = length;
+  SmallVector<double> steps;
+  for (int64_t s = 0; s < length; ++s)
+    steps.push_back(double(s));
+  Value index = n.constantTensor(i64, along, steps);
+  if (Value start = n.input(2)) {
+    SmallVector<int64_t> perBatch(rank, 1);
+    perBatch[0] = -1;
+    FailureOr<Value> wide =
+        getElementTypeOrSelf(start.getType()) == i64
+            ? FailureOr<Value>(start)
+            : n.make<azg::CastOp>(start, TypeAttr::get(i64));
+    if (failed(wide))
+      return failure();
+    FailureOr<Value> shaped =
+        n.make<azg::ReshapeOp>(*wide, n.constantI64(perBatch), UnitAttr());
+    if (failed(shaped))
+      return failure();
+    FailureOr<Value> sum = n.make<azg::AddOp>(*shaped, index);
+    if (failed(sum))
+      return failure();
+    index = *sum;
+  }
+  if (mode == "circular") {
+    FailureOr<Value> wrapped = n.make<azg::ModOp>(
+        index, n.constantScalar(i64, double(capacity)), b.getBoolAttr(false));
+    if (failed(wrapped))
+      return failure();
+    index = *wrapped;
+  }
+  FailureOr<Value> indices =
+      n.make<azg::ExpandOp>(index, n.constantI64(updateType.getShape()));
+  if (failed(indices))
+    return failure();
+  return n.setResult(n.make<azg::ScatterElementsOp>(cache, *indices, update,
+                                                    b.getI64IntegerAttr(*axis),
+                                                    b.getStringAttr("none")));
+}
+
 /// Pad: pads and the fill value are attributes before opset 11, inputs
 /// from 11 on (where they must be constants).
 LogicalResult importPad(NodeContext &n) {
@@ -564,12 +624,36 @@ LogicalResult importPad(NodeContext &n) {
     if (failed(given))
       return failure();
     pads = *given;
-    if (n.input(3))
-      return n.error("the axes input of Pad (opset 18) is not supported");
+    if (n.input(3)) {
+      // Opset 18's axes: pads holds begins then ends for these axes only.
+      FailureOr<SmallVector<int64_t>> axes = n.constantInts(3, "axes");
+      if (failed(axes))
+        return failure();
+      int64_t rank = cast<RankedTensorType>(n.input(0).getType()).getRank();
+      int64_t count = axes->size();
+      if ((int64_t)pads.size() != 2 * count)
+        return n.error("pads needs a begin and an end for each of the " +
+                       Twine(count) + " axes");
+      SmallVector<int64_t> full(2 * rank, 0);
+      SmallVector<bool> seen(rank, false);
+      for (auto [i, axis] : llvm::enumerate(*axes)) {
+        FailureOr<int64_t> d = azg::normalizeAxis(axis, rank);
+        if (failed(d) || seen[*d])
+          return n.error("axis " + Twine(axis) +
+                         " is out of range or repeated");
+        seen[*d] = true;
+        full[*d] = pads[i];
+        full[rank + *d] = pads[count + i];
+      }
+      pads = full;
+    }
     if (Value fill = n.input(2)) {
       DenseElementsAttr attr;
-      if (!matchPattern(fill, m_Constant(&attr)) || attr.getNumElements() != 1)
-        return n.error("constant_value must be a constant scalar");
+      if (!matchPattern(fill, m_Constant(&attr)))
+        return n.error("constant_value (input 2) must be a constant; "
+                       "computed values are not supported");
+      if (attr.getNumElements() != 1)
+        return n.error("constant_value must be a scalar");
       value = isa<FloatType>(attr.getElementType())
                   ? attr.getSplatValue<APFloat>().convertToDouble()
                   : double(attr.getSplatValue<APInt>().getSExtValue());
@@ -617,4 +701,5 @@ void azc::onnx_frontend::addShapeImporters(std::vector<OpImporter> &t) {
   add("Scatter", 9, importScatterElements, 3);
   add("Pad", 2, importPad);
   add("Pad", 11, importPad, 2);
+  add("TensorScatter", 24, importTensorScatter, 2);
 }

@@ -205,7 +205,9 @@ def inputs_setting_shapes(model, input_names, message, case_dir):
     """Graph inputs to fix at build (azc build --input-value) for a refusal
     of a shape computed from input values: the node input the message
     names (or, when a node computes it, every graph input it comes from),
-    else every small integer input (shape and axes tensors)."""
+    else every small integer input (shape and axes tensors) and every
+    numeric scalar (Range's start, limit and delta set its length whatever
+    their type)."""
     if not SHAPE_FROM_INPUT.search(message):
         return set()
     named = set()
@@ -226,6 +228,13 @@ def inputs_setting_shapes(model, input_names, message, case_dir):
             tensor.ParseFromString(f.read())
         count = int(np.prod(tensor.dims)) if tensor.dims else 1
         if tensor.data_type in (onnx.TensorProto.INT64, onnx.TensorProto.INT32) and count <= 64:
+            small.add(name)
+        elif count == 1 and tensor.data_type in (
+                onnx.TensorProto.FLOAT, onnx.TensorProto.DOUBLE,
+                onnx.TensorProto.FLOAT16, onnx.TensorProto.BFLOAT16,
+                onnx.TensorProto.INT8, onnx.TensorProto.INT16,
+                onnx.TensorProto.UINT8, onnx.TensorProto.UINT16,
+                onnx.TensorProto.UINT32, onnx.TensorProto.UINT64):
             small.add(name)
     return small
 

@@ -408,7 +408,7 @@ template <bool IsMax> azr_status_t poolKernel(const KernelContext &context) {
   if (input.dtype != DType::f32 || out.dtype != DType::f32)
     return unsupportedDtype(op, input.dtype);
   Window w;
-  AZR_RETURN_IF_ERROR(readPoolWindow(op, context, IsMax, w));
+  AZR_RETURN_IF_ERROR(readPoolWindow(op, context, true, w));
   const bool includePad = context.attrs->getInt("count_include_pad", 0) != 0;
   const int64_t planes = input.dims[0] * input.dims[1];
   const int64_t inSize = w.inSize(), outSize = w.outSize();

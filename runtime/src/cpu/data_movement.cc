@@ -52,6 +52,29 @@ azr_status_t copyKernel(const KernelContext &context, const char *op,
   return nullptr;
 }
 
+// bitcast: the same bytes as another dtype of the same size. A byte read
+// as i1 is true when nonzero, so the result is always a valid boolean.
+azr_status_t bitcastKernel(const KernelContext &context) {
+  AZR_RETURN_IF_ERROR(checkArity(context, "bitcast", 1, 1, 1));
+  const Tensor &in = context.input(0), &out = context.output(0);
+  if (dtypeSize(in.dtype) != dtypeSize(out.dtype) || in.rank != out.rank ||
+      !std::equal(in.dims, in.dims + in.rank, out.dims))
+    return AZR_INVALID("bitcast: %s %s -> %s %s needs the same shape and "
+                       "element size",
+                       dtypeName(in.dtype), shapeString(in).c_str(),
+                       dtypeName(out.dtype), shapeString(out).c_str());
+  if (out.dtype == DType::i1 && in.dtype != DType::i1) {
+    const uint8_t *x = in.as<const uint8_t>();
+    uint8_t *y = out.as<uint8_t>();
+    for (int64_t i = 0, n = in.numel(); i < n; ++i)
+      y[i] = x[i] != 0;
+    return nullptr;
+  }
+  if (in.data != out.data && in.bytes())
+    std::memmove(out.data, in.data, in.bytes());
+  return nullptr;
+}
+
 azr_status_t reshapeKernel(const KernelContext &context) {
   return copyKernel(context, "reshape", 2);
 }
@@ -373,7 +396,8 @@ void addDataMovementKernels(KernelTable &table) {
                              {"split", guarded<splitKernel>},
                              {"slice", guarded<sliceKernel>},
                              {"gather", guarded<gatherKernel>},
-                             {"range", guarded<rangeKernel>}});
+                             {"range", guarded<rangeKernel>},
+                             {"bitcast", guarded<bitcastKernel>}});
 }
 
 } // namespace azr::cpu

@@ -306,6 +306,32 @@ azr_status_t modKernel(const KernelContext &context) {
   });
 }
 
+/// Calls `run` with a value of the integer C++ type of `type`, or returns
+/// the unsupported-dtype error of `op`.
+template <class Run>
+azr_status_t dispatchInteger(DType type, const char *op, Run &&run) {
+  switch (type) {
+  case DType::i8:
+    return run(int8_t());
+  case DType::i16:
+    return run(int16_t());
+  case DType::i32:
+    return run(int32_t());
+  case DType::i64:
+    return run(int64_t());
+  case DType::u8:
+    return run(uint8_t());
+  case DType::u16:
+    return run(uint16_t());
+  case DType::u32:
+    return run(uint32_t());
+  case DType::u64:
+    return run(uint64_t());
+  default:
+    return unsupportedDtype(op, type);
+  }
+}
+
 /// Shifts as ONNX defines them: a shift amount outside [0, bits) gives 0,
 /// or, shifting a negative signed value right, -1 (all sign bits); signed
 /// left shifts wrap as their unsigned bits do; signed right shifts are
@@ -335,26 +361,67 @@ azr_status_t bitShiftKernel(const KernelContext &context) {
               });
     return nullptr;
   };
-  switch (lhs.dtype) {
-  case DType::i8:
-    return run(int8_t());
-  case DType::i16:
-    return run(int16_t());
-  case DType::i32:
-    return run(int32_t());
-  case DType::i64:
-    return run(int64_t());
-  case DType::u8:
-    return run(uint8_t());
-  case DType::u16:
-    return run(uint16_t());
-  case DType::u32:
-    return run(uint32_t());
-  case DType::u64:
-    return run(uint64_t());
-  default:
-    return unsupportedDtype("bit_shift", lhs.dtype);
-  }
+  return dispatchInteger(lhs.dtype, "bit_shift", run);
+}
+
+enum class BitwiseOp { bitAnd, bitOr, bitXor };
+
+constexpr const char *bitwiseName(BitwiseOp op) {
+  return op == BitwiseOp::bitAnd  ? "bitwise_and"
+         : op == BitwiseOp::bitOr ? "bitwise_or"
+                                  : "bitwise_xor";
+}
+
+/// BitwiseAnd/Or/Xor on integers of one dtype, with broadcasting. The bits
+/// do not depend on signedness, so the result is the operation on the
+/// two's complement bits either way.
+template <BitwiseOp Op>
+azr_status_t bitwiseKernel(const KernelContext &context) {
+  constexpr const char *op = bitwiseName(Op);
+  AZR_RETURN_IF_ERROR(checkArity(context, op, 2, 2, 1));
+  const Tensor &lhs = context.input(0), &rhs = context.input(1);
+  const Tensor &out = context.output(0);
+  if (lhs.dtype != rhs.dtype || out.dtype != lhs.dtype)
+    return AZR_INVALID("%s: mismatched dtypes %s, %s -> %s", op,
+                       dtypeName(lhs.dtype), dtypeName(rhs.dtype),
+                       dtypeName(out.dtype));
+  const Tensor *inputs[] = {&lhs, &rhs};
+  BroadcastPlan plan;
+  AZR_RETURN_IF_ERROR(plan.init(op, out, inputs, 2));
+  return dispatchInteger(lhs.dtype, op, [&](auto tag) -> azr_status_t {
+    using T = decltype(tag);
+    runBinary(plan, *context.pool, lhs.as<const T>(), rhs.as<const T>(),
+              out.as<T>(), [](T a, T b) {
+                if constexpr (Op == BitwiseOp::bitAnd)
+                  return T(a & b);
+                else if constexpr (Op == BitwiseOp::bitOr)
+                  return T(a | b);
+                else
+                  return T(a ^ b);
+              });
+    return nullptr;
+  });
+}
+
+azr_status_t bitwiseNotKernel(const KernelContext &context) {
+  AZR_RETURN_IF_ERROR(checkArity(context, "bitwise_not", 1, 1, 1));
+  const Tensor &in = context.input(0), &out = context.output(0);
+  if (out.dtype != in.dtype || out.rank != in.rank ||
+      !std::equal(in.dims, in.dims + in.rank, out.dims))
+    return AZR_INVALID("bitwise_not: %s %s -> %s %s", dtypeName(in.dtype),
+                       shapeString(in).c_str(), dtypeName(out.dtype),
+                       shapeString(out).c_str());
+  return dispatchInteger(in.dtype, "bitwise_not", [&](auto tag) {
+    using T = decltype(tag);
+    const T *x = in.as<const T>();
+    T *y = out.as<T>();
+    context.pool->parallelFor(in.numel(), 16384,
+                              [&](int64_t begin, int64_t end) {
+                                for (int64_t i = begin; i < end; ++i)
+                                  y[i] = T(~x[i]);
+                              });
+    return azr_status_t(nullptr);
+  });
 }
 
 azr_status_t xorKernel(const KernelContext &context) {
@@ -407,7 +474,11 @@ void addElementwiseMathKernels(KernelTable &table) {
        {"prelu", guarded<preluKernel>},
        {"mod", guarded<modKernel>},
        {"xor", guarded<xorKernel>},
-       {"bit_shift", guarded<bitShiftKernel>}});
+       {"bit_shift", guarded<bitShiftKernel>},
+       {"bitwise_and", guarded<bitwiseKernel<BitwiseOp::bitAnd>>},
+       {"bitwise_or", guarded<bitwiseKernel<BitwiseOp::bitOr>>},
+       {"bitwise_xor", guarded<bitwiseKernel<BitwiseOp::bitXor>>},
+       {"bitwise_not", guarded<bitwiseNotKernel>}});
 }
 
 } // namespace azr::cpu

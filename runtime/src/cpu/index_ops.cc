@@ -1,7 +1,8 @@
-//===- index_ops.cc - trilu, gather_elements, cumsum and pad kernels ------===//
+//===- index_ops.cc - trilu, gather_elements, cumulative and pad kernels --===//
 //
 // ONNX semantics, with the operands ONNX passes as tensors (trilu's k,
-// cumsum's axis, pad's pads and constant value) given as attributes.
+// cumsum's and cumprod's axis, pad's pads and constant value) given as
+// attributes.
 // trilu, gather_elements and pad move elements as bytes, so they work for
 // every dtype.
 //
@@ -178,16 +179,20 @@ azr_status_t gatherElementsKernel(const KernelContext &context) {
 // cumsum
 //===----------------------------------------------------------------------===//
 
-azr_status_t cumsumKernel(const KernelContext &context) {
-  AZR_RETURN_IF_ERROR(checkArity(context, "cumsum", 1, 1, 1));
+// cumsum and cumprod: a running sum or product along `axis`. Floats
+// accumulate in double; integers wrap, computed unsigned.
+template <bool Product>
+azr_status_t cumulativeKernel(const KernelContext &context) {
+  constexpr const char *op = Product ? "cumprod" : "cumsum";
+  AZR_RETURN_IF_ERROR(checkArity(context, op, 1, 1, 1));
   const Tensor &in = context.input(0), &out = context.output(0);
   if (!sameShape(in, out))
-    return AZR_INVALID("cumsum: result %s does not match %s",
+    return AZR_INVALID("%s: result %s does not match %s", op,
                        shapeString(out).c_str(), shapeString(in).c_str());
   const Attrs &attrs = *context.attrs;
   int64_t axis = attrs.getInt("axis", 0);
   if (!attrs.has("axis") || !normalizeAxis(axis, in.rank))
-    return AZR_INVALID("cumsum: axis %lld is missing or out of range for %s",
+    return AZR_INVALID("%s: axis %lld is missing or out of range for %s", op,
                        (long long)attrs.getInt("axis", 0),
                        shapeString(in).c_str());
   const bool exclusive = attrs.getInt("exclusive", 0) != 0;
@@ -196,16 +201,25 @@ azr_status_t cumsumKernel(const KernelContext &context) {
   for (int d = 0; d < in.rank; ++d)
     (d < axis ? outer : inner) *= d == axis ? 1 : in.dims[d];
   const int64_t n = in.dims[axis];
-  return dispatchArith(in.dtype, "cumsum", [&](auto tag) -> azr_status_t {
+  return dispatchArith(in.dtype, op, [&](auto tag) -> azr_status_t {
     using T = decltype(tag);
-    // Floats accumulate in double; integers wrap, computed unsigned.
     using Acc = std::conditional_t<std::is_integral_v<T>, uint64_t, double>;
+    const Acc identity = Product ? Acc(1) : Acc(0);
+    // Signed integers widen by sign extension, so that the low bits of the
+    // unsigned product are those of the signed one.
+    auto widen = [](T v) {
+      if constexpr (std::is_integral_v<T>)
+        return Acc(int64_t(v));
+      else
+        return Acc(v);
+    };
+    auto combine = [](Acc a, Acc b) { return Product ? a * b : a + b; };
     const T *x = in.as<const T>();
     T *y = out.as<T>();
     forEachLaneBlock(*context.pool, outer, n, inner,
                      [&](int64_t first, int64_t lanes, int64_t) {
                        Acc acc[kLanes];
-                       std::fill(acc, acc + lanes, Acc(0));
+                       std::fill(acc, acc + lanes, identity);
                        for (int64_t step = 0; step < n; ++step) {
                          const int64_t k = reverse ? n - 1 - step : step;
                          const int64_t at = first + k * inner;
@@ -213,9 +227,9 @@ azr_status_t cumsumKernel(const KernelContext &context) {
                            const T v = x[at + i]; // read first: y may alias x
                            if (exclusive) {
                              y[at + i] = T(acc[i]);
-                             acc[i] += Acc(v);
+                             acc[i] = combine(acc[i], widen(v));
                            } else {
-                             acc[i] += Acc(v);
+                             acc[i] = combine(acc[i], widen(v));
                              y[at + i] = T(acc[i]);
                            }
                          }
@@ -288,7 +302,8 @@ azr_status_t padKernel(const KernelContext &context) {
     return AZR_INVALID("pad: %zu pads for %s -> %s", pads.size(),
                        shapeString(in).c_str(), shapeString(out).c_str());
   const bool constant = mode == "constant", edge = mode == "edge";
-  if (!constant && !edge && mode != "reflect")
+  const bool wrap = mode == "wrap";
+  if (!constant && !edge && !wrap && mode != "reflect")
     return AZR_INVALID("pad: unknown mode '%s'", mode.c_str());
   uint64_t fill = 0;
   if (constant)
@@ -328,6 +343,9 @@ azr_status_t padKernel(const KernelContext &context) {
         }
         if (edge) {
           t = std::clamp<int64_t>(t, 0, size - 1);
+        } else if (wrap) {
+          t %= size;
+          t += t < 0 ? size : 0;
         } else if (size == 1) {
           t = 0;
         } else { // reflect without repeating the edge: period 2 * (size - 1)
@@ -387,7 +405,8 @@ azr_status_t padKernel(const KernelContext &context) {
 void addIndexKernels(KernelTable &table) {
   table.insert(table.end(), {{"trilu", guarded<triluKernel>},
                              {"gather_elements", guarded<gatherElementsKernel>},
-                             {"cumsum", guarded<cumsumKernel>},
+                             {"cumsum", guarded<cumulativeKernel<false>>},
+                             {"cumprod", guarded<cumulativeKernel<true>>},
                              {"pad", guarded<padKernel>}});
 }
 

@@ -123,8 +123,8 @@ func.func @quant_scales(%a: tensor<16x8xi8, #azg.quant<storage = int8, granulari
 // -----
 
 func.func @pad_mode(%a: tensor<2x3xf32>) -> tensor<2x3xf32> {
-  // expected-error @+1 {{mode must be constant, reflect or edge, got 'wrap'}}
-  %0 = azg.pad %a {pads = array<i64: 0, 0, 0, 0>, mode = "wrap"} : tensor<2x3xf32> -> tensor<2x3xf32>
+  // expected-error @+1 {{mode must be constant, reflect, edge or wrap, got 'circular'}}
+  %0 = azg.pad %a {pads = array<i64: 0, 0, 0, 0>, mode = "circular"} : tensor<2x3xf32> -> tensor<2x3xf32>
   return %0 : tensor<2x3xf32>
 }
 
@@ -234,6 +234,48 @@ func.func @matmul_nbits_packed_block(%x: tensor<2x512xf32>, %w: tensor<1x64x32x4
   %y = azg.matmul_nbits_packed %x, %w, %s {K = 512 : i64, N = 32 : i64, bits = 4 : i64, block_size = 512 : i64} : (tensor<2x512xf32>, tensor<1x64x32x4xui8>, tensor<1x1x32xf32>) -> tensor<2x32xf32>
   return %y : tensor<2x32xf32>
 }
+
+// -----
+
+func.func @bitwise_float(%a: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{operand #0 must be ranked tensor of 8-bit signless integer or 16-bit signless integer}}
+  %0 = azg.bitwise_and %a, %a : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+  return %0 : tensor<4xf32>
+}
+
+// -----
+
+func.func @bitwise_not_bool(%a: tensor<4xi1>) -> tensor<4xi1> {
+  // expected-error @+1 {{must be ranked tensor of 8-bit signless integer}}
+  %0 = azg.bitwise_not %a : tensor<4xi1>
+  return %0 : tensor<4xi1>
+}
+
+// -----
+
+func.func @bitcast_size(%a: tensor<4xf32>) -> tensor<4xi64> {
+  // expected-error @+1 {{needs element types of the same byte size, got 'f32' and 'i64'}}
+  %0 = azg.bitcast %a {to = i64} : tensor<4xf32> -> tensor<4xi64>
+  return %0 : tensor<4xi64>
+}
+
+// -----
+
+func.func @bitcast_shape(%a: tensor<4xf32>) -> tensor<2x2xi32> {
+  // expected-error @+1 {{requires the same shape for all operands and results}}
+  %0 = azg.bitcast %a {to = i32} : tensor<4xf32> -> tensor<2x2xi32>
+  return %0 : tensor<2x2xi32>
+}
+
+// -----
+
+func.func @avg_pool_dilations(%a: tensor<1x1x4x4xf32>) -> tensor<1x1x3x3xf32> {
+  // expected-error @+2 {{expected 2 dilations, got 1}}
+  // expected-error @+1 {{'azg.avg_pool' op failed to infer returned types}}
+  %0 = azg.avg_pool %a {kernel_shape = array<i64: 2, 2>, strides = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 2>} : tensor<1x1x4x4xf32> -> tensor<1x1x3x3xf32>
+  return %0 : tensor<1x1x3x3xf32>
+}
+
 
 // -----
 

@@ -238,6 +238,32 @@ func.func @attention(%q: tensor<1x8x3x16xf32>, %k: tensor<1x2x10x16xf32>, %kn: t
   return %0, %1 : tensor<1x8x3x16xf32>, tensor<1x8x3x16xf32>
 }
 
+// CHECK-LABEL: func.func @bits
+func.func @bits(%a: tensor<2x3xi16>, %b: tensor<3xi16>, %u: tensor<4xui8>, %f: tensor<2x3xf32>, %p: tensor<1x2x8x8xf32>)
+    -> (tensor<2x3xi16>, tensor<2x3xi16>, tensor<2x3xi16>, tensor<4xui8>, tensor<2x3xi32>, tensor<4xi1>, tensor<2x3xf32>, tensor<1x2x6x6xf32>, tensor<2x7xf32>) {
+  // CHECK: azg.bitwise_and %{{.*}}, %{{.*}} : (tensor<2x3xi16>, tensor<3xi16>) -> tensor<2x3xi16>
+  %0 = azg.bitwise_and %a, %b : (tensor<2x3xi16>, tensor<3xi16>) -> tensor<2x3xi16>
+  // CHECK: azg.bitwise_or
+  %1 = azg.bitwise_or %0, %b : (tensor<2x3xi16>, tensor<3xi16>) -> tensor<2x3xi16>
+  // CHECK: azg.bitwise_xor
+  %2 = azg.bitwise_xor %1, %a : (tensor<2x3xi16>, tensor<2x3xi16>) -> tensor<2x3xi16>
+  // CHECK: azg.bitwise_not %{{.*}} : tensor<4xui8>
+  %3 = azg.bitwise_not %u : tensor<4xui8>
+  // CHECK: azg.bitcast %{{.*}} {to = i32} : tensor<2x3xf32> -> tensor<2x3xi32>
+  %4 = azg.bitcast %f {to = i32} : tensor<2x3xf32> -> tensor<2x3xi32>
+  // CHECK: azg.bitcast %{{.*}} {to = i1} : tensor<4xui8> -> tensor<4xi1>
+  %5 = azg.bitcast %u {to = i1} : tensor<4xui8> -> tensor<4xi1>
+  // CHECK: azg.cumprod %{{.*}} {axis = 1 : i64, exclusive = true}
+  %6 = azg.cumprod %f {axis = 1 : i64, exclusive = true} : tensor<2x3xf32>
+  // CHECK: azg.avg_pool {{.*}}dilations = array<i64: 2, 2>
+  %7 = azg.avg_pool %p {kernel_shape = array<i64: 2, 2>, strides = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 2, 2>}
+      : tensor<1x2x8x8xf32> -> tensor<1x2x6x6xf32>
+  // CHECK: azg.pad %{{.*}} {mode = "wrap", pads = array<i64: 0, 2, 0, 2>}
+  %8 = azg.pad %f {pads = array<i64: 0, 2, 0, 2>, mode = "wrap"} : tensor<2x3xf32> -> tensor<2x7xf32>
+  return %0, %1, %2, %3, %4, %5, %6, %7, %8 : tensor<2x3xi16>, tensor<2x3xi16>, tensor<2x3xi16>, tensor<4xui8>, tensor<2x3xi32>, tensor<4xi1>, tensor<2x3xf32>, tensor<1x2x6x6xf32>, tensor<2x7xf32>
+}
+
+
 // Casts to the storage-only types: FP8 (saturating by default; the default
 // is not printed) and 4- and 2-bit integers.
 // CHECK-LABEL: func.func @narrow_casts

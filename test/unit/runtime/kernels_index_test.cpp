@@ -1,6 +1,6 @@
 // Tests of the CPU kernels in index_ops.cc (trilu, gather_elements, cumsum,
-// pad) against naive loops and the examples of the ONNX operator
-// documentation, plus random garbage for every kernel added with them.
+// cumprod, pad) and bitcast against naive loops and the examples of the ONNX
+// operator documentation, plus random garbage for every kernel added with them.
 //
 // Everything here is exact (element moves, integer sums) except cumsum on
 // floats, whose bound is stated where used.
@@ -185,6 +185,48 @@ TEST(CpuCumSum, OnnxExamples) {
   EXPECT_EQ(m, (std::vector<float>{1, 3, 6, 4, 9, 15}));
 }
 
+TEST(CpuCumProd, OnnxExamplesAndWraps) {
+  // The ONNX CumProd examples on 1..5; small integer products are exact
+  // in double.
+  std::vector<double> x = {1, 2, 3, 4, 5}, y(5);
+  struct {
+    int exclusive, reverse;
+    std::vector<double> expected;
+  } cases[] = {{0, 0, {1, 2, 6, 24, 120}},
+               {1, 0, {1, 1, 2, 6, 24}},
+               {0, 1, {120, 120, 60, 20, 5}},
+               {1, 1, {120, 60, 20, 5, 1}}};
+  for (auto &c : cases) {
+    MapAttrs attrs;
+    attrs.ints["axis"] = 0;
+    attrs.ints["exclusive"] = c.exclusive;
+    attrs.ints["reverse"] = c.reverse;
+    ASSERT_OK(run("cumprod", {f64(x, {5})}, {f64(y, {5})}, attrs));
+    EXPECT_EQ(y, c.expected) << c.exclusive << c.reverse;
+  }
+  std::vector<float> m = {1, 2, 3, 4, 5, 6}, my(6);
+  MapAttrs axis0, axisLast;
+  axis0.ints["axis"] = 0;
+  axisLast.ints["axis"] = -1;
+  ASSERT_OK(run("cumprod", {f32(m, {2, 3})}, {f32(my, {2, 3})}, axis0));
+  EXPECT_EQ(my, (std::vector<float>{1, 2, 3, 4, 10, 18}));
+  ASSERT_OK(run("cumprod", {f32(m, {2, 3})}, {f32(my, {2, 3})}, axisLast));
+  EXPECT_EQ(my, (std::vector<float>{1, 2, 6, 4, 20, 120}));
+  // Signed products keep their sign; i8 wraps: 16 * 16 = 256 -> 0, and
+  // -3 * 100 = -300 -> -300 + 256 = -44.
+  std::vector<int8_t> s = {-3, 100, 2}, sy(3), w = {16, 16, 5}, wy(3);
+  ASSERT_OK(run("cumprod", {view(s, DType::i8, {3})},
+                {view(sy, DType::i8, {3})}, axis0));
+  EXPECT_EQ(sy, (std::vector<int8_t>{-3, -44, -88}));
+  ASSERT_OK(run("cumprod", {view(w, DType::i8, {3})},
+                {view(wy, DType::i8, {3})}, axis0));
+  EXPECT_EQ(wy, (std::vector<int8_t>{16, 0, 0}));
+  std::vector<uint8_t> b = {1, 0};
+  EXPECT_NE(run("cumprod", {view(b, DType::i1, {2})}, {view(b, DType::i1, {2})},
+                axis0),
+            "");
+}
+
 TEST(CpuCumSum, MatchesReferenceAndWraps) {
   const Dims dims = {3, 40, 301}; // inner beyond one block of lanes
   auto x = randomValues<float>(numel(dims), 55);
@@ -324,6 +366,45 @@ TEST(CpuPad, OnnxExamples) {
                                    3.4f, 4.5f, 4.5f, 4.5f, 5.7f}));
 }
 
+TEST(CpuPad, WrapRepeatsTheInput) {
+  // numpy.pad(x, ((0, 0), (3, 2)), mode="wrap") on rows [1 2], [3 4]; then
+  // a crop of the first row before wrapping (ONNX crops, then pads).
+  std::vector<float> x = {1, 2, 3, 4}, y(14);
+  MapAttrs attrs;
+  attrs.strings["mode"] = "wrap";
+  attrs.intLists["pads"] = {0, 3, 0, 2};
+  ASSERT_OK(run("pad", {f32(x, {2, 2})}, {f32(y, {2, 7})}, attrs));
+  EXPECT_EQ(y, (std::vector<float>{2, 1, 2, 1, 2, 1, 2, 4, 3, 4, 3, 4, 3, 4}));
+  attrs.intLists["pads"] = {-1, 1, 1, 0};
+  std::vector<float> c(6);
+  ASSERT_OK(run("pad", {f32(x, {2, 2})}, {f32(c, {2, 3})}, attrs));
+  EXPECT_EQ(c, (std::vector<float>{4, 3, 4, 4, 3, 4}));
+}
+
+//===----------------------------------------------------------------------===//
+// bitcast
+//===----------------------------------------------------------------------===//
+
+TEST(CpuBitcast, KeepsTheBytes) {
+  // 1.0f is 0x3F800000 and -2.0f is 0xC0000000 (IEEE 754).
+  std::vector<float> f = {1.0f, -2.0f};
+  std::vector<int32_t> i(2);
+  ASSERT_OK(run("bitcast", {f32(f, {2})}, {view(i, DType::i32, {2})}));
+  EXPECT_EQ(i, (std::vector<int32_t>{0x3F800000, int32_t(0xC0000000)}));
+  std::vector<float> back(2);
+  ASSERT_OK(run("bitcast", {view(i, DType::i32, {2})}, {f32(back, {2})}));
+  EXPECT_EQ(back, f);
+  // Bytes read as booleans: nonzero is true.
+  std::vector<uint8_t> bytes = {0, 1, 7}, flags(3, 9);
+  ASSERT_OK(run("bitcast", {view(bytes, DType::u8, {3})},
+                {view(flags, DType::i1, {3})}));
+  EXPECT_EQ(flags, (std::vector<uint8_t>{0, 1, 1}));
+  // Sizes and shapes must agree.
+  std::vector<int64_t> wide(2);
+  EXPECT_NE(run("bitcast", {f32(f, {2})}, {view(wide, DType::i64, {2})}), "");
+  EXPECT_NE(run("bitcast", {f32(f, {2})}, {view(i, DType::i32, {1, 2})}), "");
+}
+
 TEST(CpuPad, MatchesNumpyReferenceWithCrops) {
   const Dims dims = {3, 4, 5};
   std::vector<double> x(60);
@@ -411,7 +492,7 @@ TEST(CpuPad, ConstantPerDtypeAndErrors) {
   p.intLists["pads"] = {0, 2, 0, 1};
   EXPECT_NE(run("pad", {f32(x, {3, 2})}, {f32(y, {3, 4})}, p), "");
   p.intLists["pads"] = {0, 2, 0, 0};
-  p.strings["mode"] = "wrap";
+  p.strings["mode"] = "circular";
   EXPECT_TRUE(
       contains(run("pad", {f32(x, {3, 2})}, {f32(y, {3, 4})}, p), "mode"));
   p.strings["mode"] = "constant";

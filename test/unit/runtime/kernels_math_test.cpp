@@ -378,6 +378,46 @@ TEST(CpuMath, HalfBinaryOpsAndMod) {
   EXPECT_EQ(values(y), (std::vector<float>{1.0f, -1.5f, 1.0f, 0.5f}));
 }
 
+TEST(CpuMath, BitwiseOpsOnEveryIntegerWidth) {
+  // Hand-computed bit patterns; integer results compare exactly.
+  std::vector<uint8_t> a = {0xF0, 0x0F, 0xAA, 0xFF}, b = {0xCC}, y(4);
+  auto u8 = [](std::vector<uint8_t> &v, Dims d) {
+    return view(v, DType::u8, d);
+  };
+  ASSERT_OK(run("bitwise_and", {u8(a, {4}), u8(b, {1})}, {u8(y, {4})}));
+  EXPECT_EQ(y, (std::vector<uint8_t>{0xC0, 0x0C, 0x88, 0xCC}));
+  ASSERT_OK(run("bitwise_or", {u8(a, {4}), u8(b, {1})}, {u8(y, {4})}));
+  EXPECT_EQ(y, (std::vector<uint8_t>{0xFC, 0xCF, 0xEE, 0xFF}));
+  ASSERT_OK(run("bitwise_xor", {u8(a, {4}), u8(b, {1})}, {u8(y, {4})}));
+  EXPECT_EQ(y, (std::vector<uint8_t>{0x3C, 0xC3, 0x66, 0x33}));
+  ASSERT_OK(run("bitwise_not", {u8(a, {4})}, {u8(y, {4})}));
+  EXPECT_EQ(y, (std::vector<uint8_t>{0x0F, 0xF0, 0x55, 0x00}));
+  // Signed values act on their two's complement bits.
+  std::vector<int16_t> s = {-1, -2, 5, INT16_MIN}, t = {3, 3, -1, -1}, r(4);
+  auto i16 = [](std::vector<int16_t> &v) { return view(v, DType::i16, {4}); };
+  ASSERT_OK(run("bitwise_and", {i16(s), i16(t)}, {i16(r)}));
+  EXPECT_EQ(r, (std::vector<int16_t>{3, 2, 5, INT16_MIN}));
+  ASSERT_OK(run("bitwise_not", {i16(s)}, {i16(r)}));
+  EXPECT_EQ(r, (std::vector<int16_t>{0, 1, -6, INT16_MAX}));
+  // 2 x 1 against 3 on u64, with the top bit set.
+  std::vector<uint64_t> col = {uint64_t(1) << 63, 6}, row = {1, 2, 3}, o(6);
+  ASSERT_OK(run("bitwise_or",
+                {view(col, DType::u64, {2, 1}), view(row, DType::u64, {3})},
+                {view(o, DType::u64, {2, 3})}));
+  const uint64_t top = uint64_t(1) << 63;
+  EXPECT_EQ(o, (std::vector<uint64_t>{top | 1, top | 2, top | 3, 7, 6, 7}));
+  // Floats, booleans and mixed dtypes are refused.
+  std::vector<float> f(4);
+  EXPECT_NE(run("bitwise_and",
+                {view(f, DType::f32, {4}), view(f, DType::f32, {4})},
+                {view(f, DType::f32, {4})}),
+            "");
+  EXPECT_NE(run("bitwise_not", {view(f, DType::f32, {4})},
+                {view(f, DType::f32, {4})}),
+            "");
+  EXPECT_NE(run("bitwise_xor", {u8(a, {4}), i16(s)}, {u8(y, {4})}), "");
+}
+
 TEST(CpuMath, BitShiftSignedUnsignedAndWideShifts) {
   std::vector<uint8_t> x = {16, 4, 1, 255}, s = {1, 2, 3, 8}, y(4);
   auto u8 = [](std::vector<uint8_t> &v) { return view(v, DType::u8, {4}); };

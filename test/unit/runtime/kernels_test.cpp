@@ -43,7 +43,8 @@ TEST(CpuRegistry, EveryOpHasAKernel) {
       "sign", "isnan", "isinf", "prelu", "mod", "xor", "reduce_l1", "reduce_l2",
       "reduce_log_sum", "reduce_log_sum_exp", "reduce_sum_square",
       "log_softmax", "hardmax", "argmax", "argmin", "trilu", "gather_elements",
-      "cumsum", "pad", "lrn", "conv_transpose", "bit_shift",
+      "cumsum", "pad", "lrn", "conv_transpose", "bit_shift", "bitwise_and",
+      "bitwise_or", "bitwise_xor", "bitwise_not", "cumprod", "bitcast",
       // scatter_gather.cc, grid_sample.cc, integer_ops.cc
       "gather_nd", "scatter_nd", "scatter_elements", "grid_sample",
       "matmul_integer", "conv_integer", "dequantize", "det", "resize",
@@ -648,6 +649,33 @@ TEST(CpuPool, AvgCountIncludePadBothWays) {
   EXPECT_FLOAT_EQ(out[1], (2 + 3 + 4 + 6 + 7 + 8) / 9.0f);
   EXPECT_FLOAT_EQ(out[2], (4 + 8) / 6.0f); // clipped window: 3 x 2 taps
   EXPECT_FLOAT_EQ(out[8], 16.0f / 4);
+}
+
+TEST(CpuPool, AvgDilations) {
+  // 4x4 input 1..16, kernel 2x2, dilations 2: each window reads x[i][j],
+  // x[i][j+2], x[i+2][j], x[i+2][j+2]; exact in f32 (small integer sums
+  // divided by 4).
+  auto x = iota(16);
+  MapAttrs attrs;
+  attrs.intLists["kernel_shape"] = {2, 2};
+  attrs.intLists["dilations"] = {2, 2};
+  std::vector<float> out(4);
+  ASSERT_OK(
+      run("avg_pool", {f32(x, {1, 1, 4, 4})}, {f32(out, {1, 1, 2, 2})}, attrs));
+  EXPECT_EQ(out, (std::vector<float>{
+                     (1 + 3 + 9 + 11) / 4.0f, (2 + 4 + 10 + 12) / 4.0f,
+                     (5 + 7 + 13 + 15) / 4.0f, (6 + 8 + 14 + 16) / 4.0f}));
+  // Pads 1 at the front, excluded from the divisor: the first window's taps
+  // (-1,-1), (-1,1), (1,-1), (1,1) hold only x[1][1] = 6.
+  attrs.intLists["pads"] = {1, 1, 0, 0};
+  std::vector<float> padded(9);
+  ASSERT_OK(run("avg_pool", {f32(x, {1, 1, 4, 4})}, {f32(padded, {1, 1, 3, 3})},
+                attrs));
+  EXPECT_EQ(padded[0], 6.0f);
+  attrs.ints["count_include_pad"] = 1;
+  ASSERT_OK(run("avg_pool", {f32(x, {1, 1, 4, 4})}, {f32(padded, {1, 1, 3, 3})},
+                attrs));
+  EXPECT_EQ(padded[0], 6.0f / 4);
 }
 
 TEST(CpuPool, OnnxPadsCountIncludePadExample) {
