@@ -98,7 +98,11 @@ LogicalResult importLpNormalization(NodeContext &n) {
     return n.error("p must be 1 or 2, got " + Twine(p));
   if (failed(norm))
     return failure();
-  return n.setResult(n.make<azg::DivOp>(x, *norm));
+  // A zero norm means a zero slice, which stays zero (not 0/0): divide it
+  // by 1 instead, as the ONNX reference does.
+  TRY(isZero, n.make<azg::EqualOp>(*norm, n.constantLike(x, 0.0)));
+  TRY(divisor, n.make<azg::WhereOp>(isZero, n.constantLike(x, 1.0), *norm));
+  return n.setResult(n.make<azg::DivOp>(x, divisor));
 }
 
 /// GroupNormalization (opset 21): the channels split into num_groups

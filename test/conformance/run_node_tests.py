@@ -329,6 +329,20 @@ def main():
     return 0
 
 
+# Failures whose reference data is at fault, checked by hand; the newer
+# suite's case of the same op passes.
+REFERENCE_DATA_NOTES = [
+    (r"^node/test_(hann|hamming|blackman)window",
+     "ONNX 1.12 computed this reference with pi = 3.1415; the onnx 1.23 "
+     "case passes"),
+    (r"^node/test_cast_FLOAT_to_BFLOAT16$",
+     "ONNX 1.12's reference truncates to bfloat16; azc rounds to nearest "
+     "even, which the onnx 1.23 case expects"),
+    (r"^node/test_castlike_.*BFLOAT16",
+     "ONNX 1.12's data gives `like` a rank other than the model declares"),
+]
+
+
 def is_node_test(key):
     return key.startswith("node/") or key.startswith("onnx-node-")
 
@@ -384,6 +398,9 @@ def write_report(path, results):
             f.write("Failing cases and why:\n\n")
             for key, detail in failures:
                 f.write(f"- `{key}`: {detail.replace(os.sep + 'usr', '/usr')}\n")
+                for pattern, note in REFERENCE_DATA_NOTES:
+                    if re.search(pattern, key):
+                        f.write(f"  ({note})\n")
             f.write("\n")
         f.write("| op | pass | of them fixed | fail | unsupported |\n"
                 "|---|---:|---:|---:|---:|\n")
