@@ -42,7 +42,9 @@ enum class DType : uint8_t {
   i4,
   u4,
   i2,
-  u2
+  u2,
+  f4e2m1fn,
+  f8e8m0fnu
 };
 size_t dtypeSize(DType type);
 const char *dtypeName(DType type);

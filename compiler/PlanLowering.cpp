@@ -57,6 +57,10 @@ std::optional<DType> azc::plan::dtypeOf(Type type) {
     return DType::f8e5m2;
   if (type.isFloat8E5M2FNUZ())
     return DType::f8e5m2fnuz;
+  if (isa<azg::Float4E2M1FNType>(type))
+    return DType::f4e2m1fn;
+  if (isa<azg::Float8E8M0FNUType>(type))
+    return DType::f8e8m0fnu;
   if (auto i = dyn_cast<IntegerType>(type)) {
     bool isUnsigned = i.isUnsigned();
     switch (i.getWidth()) {

@@ -28,6 +28,7 @@ def Azg_Dialect : Dialect {
     re-infer the rest of the graph.
   }];
   let useDefaultAttributePrinterParser = 1;
+  let useDefaultTypePrinterParser = 1;
   let hasConstantMaterializer = 1;
   let extraClassDeclaration = [{
     /// Folders evaluate tensors of at most this many elements. A static

@@ -14,6 +14,8 @@ using namespace azc::azg;
 
 #define GET_ATTRDEF_CLASSES
 #include "dialects/azg/AzgAttrs.cpp.inc"
+#define GET_TYPEDEF_CLASSES
+#include "dialects/azg/AzgTypes.cpp.inc"
 
 void AzgDialect::initialize() {
   addOperations<
@@ -23,6 +25,10 @@ void AzgDialect::initialize() {
   addAttributes<
 #define GET_ATTRDEF_LIST
 #include "dialects/azg/AzgAttrs.cpp.inc"
+      >();
+  addTypes<
+#define GET_TYPEDEF_LIST
+#include "dialects/azg/AzgTypes.cpp.inc"
       >();
 }
 

@@ -23,6 +23,8 @@
 
 #define GET_ATTRDEF_CLASSES
 #include "dialects/azg/AzgAttrs.h.inc"
+#define GET_TYPEDEF_CLASSES
+#include "dialects/azg/AzgTypes.h.inc"
 
 namespace azc::azg {
 

@@ -472,6 +472,14 @@ LogicalResult PagedAttentionOp::verify() {
   return success();
 }
 
+LogicalResult CastOp::verify() {
+  StringRef mode = getRoundMode();
+  if (mode != "up" && mode != "down" && mode != "nearest")
+    return emitOpError("round_mode must be up, down or nearest, got '")
+           << mode << "'";
+  return success();
+}
+
 LogicalResult LinearAttentionOp::verify() {
   RankedTensorType query = rankedType(getQuery()), key = rankedType(getKey()),
                    value = rankedType(getValue());

@@ -928,21 +928,26 @@ def Azg_CastOp : Azg_Op<"cast", [SameOperandsAndResultShape]> {
     integers, after truncation) wrap modulo the destination's width.
     `saturate` decides what a float beyond an FP8 type's largest finite
     value becomes: that value (the default, as ONNX's), or infinity (E5M2)
-    or NaN (the formats without infinity).
+    or NaN (the formats without infinity). FP4 always saturates.
+    `round_mode` (`up`, `down` or `nearest`) rounds to the power of two of
+    `!azg.f8E8M0FNU`, away from zero by default, as ONNX's Cast does.
   }];
   let arguments = (ins Azg_Tensor:$input, TypeAttr:$to,
-                       DefaultValuedAttr<BoolAttr, "true">:$saturate);
+                       DefaultValuedAttr<BoolAttr, "true">:$saturate,
+                       DefaultValuedAttr<StrAttr, "\"up\"">:$round_mode);
   let results = (outs Azg_Tensor:$output);
   let builders = [
     OpBuilder<(ins "::mlir::TypeRange":$resultTypes, "::mlir::Value":$input,
                    "::mlir::TypeAttr":$to), [{
       build($_builder, $_state, resultTypes, input, to,
-            $_builder.getBoolAttr(true));
+            $_builder.getBoolAttr(true), $_builder.getStringAttr("up"));
     }]>,
     OpBuilder<(ins "::mlir::Value":$input, "::mlir::TypeAttr":$to), [{
-      build($_builder, $_state, input, to, $_builder.getBoolAttr(true));
+      build($_builder, $_state, input, to, $_builder.getBoolAttr(true),
+            $_builder.getStringAttr("up"));
     }]>
   ];
+  let hasVerifier = 1;
   let assemblyFormat = "$input attr-dict `:` type($input) `->` type($output)";
   let inferBody = [{
     auto inputType = ::llvm::cast<::mlir::RankedTensorType>(

@@ -1063,9 +1063,9 @@ FailureOr<Value> alongAxis(NodeContext &n, Value v, int64_t rank) {
   return n.make<azg::ReshapeOp>(v, n.constantI64(shape), UnitAttr());
 }
 
-/// DequantizeLinear of FP8 codes: float(x) * scale, per tensor or per axis
-/// (ONNX requires an FP8 zero point to be 0; it is subtracted all the same).
-/// The code widens exactly to f32, so the product rounds once.
+/// DequantizeLinear of FP8 and FP4 codes: float(x) * scale, per tensor or per
+/// axis (ONNX requires an FP8 zero point to be 0; it is subtracted all the
+/// same). The code widens exactly to f32, so the product rounds once.
 LogicalResult importDequantizeFp8(NodeContext &n) {
   Value x = n.input(0), zeroPoint = n.input(2);
   Builder b(n.context());
@@ -1103,7 +1103,8 @@ LogicalResult importDequantize(NodeContext &n) {
   Value x = n.input(0), scale = n.input(1), zeroPoint = n.input(2);
   Builder b(n.context());
   Type codeType = getElementTypeOrSelf(x.getType());
-  if (isa<FloatType>(codeType) && codeType.getIntOrFloatBitWidth() == 8)
+  if ((isa<FloatType>(codeType) && codeType.getIntOrFloatBitWidth() == 8) ||
+      isa<azg::Float4E2M1FNType>(codeType))
     return importDequantizeFp8(n);
   // 4- and 2-bit codes held one a byte: dequantized as 8-bit ones.
   if (auto narrow = dyn_cast<IntegerType>(codeType);
@@ -1187,8 +1188,8 @@ FailureOr<std::pair<double, double>> quantRange(NodeContext &n, Type type) {
 FailureOr<Value> quantize(NodeContext &n, Value x, Value scale, Value zeroPoint,
                           Type to) {
   Builder b(n.context());
-  if (isa<FloatType>(to)) {
-    // FP8: x / scale + zero_point, rounded and saturated (or not) by the
+  if (isa<FloatType, azg::Float4E2M1FNType>(to)) {
+    // FP8, FP4: x / scale + zero_point, rounded and saturated (or not) by the
     // cast itself.
     TRY(scaled, n.make<azg::DivOp>(x, scale));
     Value shifted = scaled;
@@ -1200,7 +1201,8 @@ FailureOr<Value> quantize(NodeContext &n, Value x, Value scale, Value zeroPoint,
       shifted = add;
     }
     return n.make<azg::CastOp>(shifted, TypeAttr::get(to),
-                               b.getBoolAttr(n.attrInt("saturate", 1) != 0));
+                               b.getBoolAttr(n.attrInt("saturate", 1) != 0),
+                               b.getStringAttr("up"));
   }
   FailureOr<std::pair<double, double>> range = quantRange(n, to);
   if (failed(range))

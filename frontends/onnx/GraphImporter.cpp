@@ -95,8 +95,12 @@ public:
 // against.
 constexpr int32_t kOnnxFloat8E4M3FN = 17, kOnnxFloat8E4M3FNUZ = 18,
                   kOnnxFloat8E5M2 = 19, kOnnxFloat8E5M2FNUZ = 20,
-                  kOnnxUint4 = 21, kOnnxInt4 = 22, kOnnxUint2 = 25,
-                  kOnnxInt2 = 26;
+                  kOnnxUint4 = 21, kOnnxInt4 = 22, kOnnxFloat4E2M1 = 23,
+                  kOnnxFloat8E8M0 = 24, kOnnxUint2 = 25, kOnnxInt2 = 26;
+
+bool azc::onnx_frontend::isStorageOnlyType(Type type) {
+  return isa<azg::Float4E2M1FNType, azg::Float8E8M0FNUType>(type);
+}
 
 Type azc::onnx_frontend::convertElementType(int32_t onnxType,
                                             MLIRContext *context) {
@@ -146,6 +150,10 @@ Type azc::onnx_frontend::convertElementType(int32_t onnxType,
     return b.getIntegerType(2, false);
   case kOnnxInt2:
     return b.getIntegerType(2);
+  case kOnnxFloat4E2M1:
+    return azg::Float4E2M1FNType::get(context);
+  case kOnnxFloat8E8M0:
+    return azg::Float8E8M0FNUType::get(context);
   default:
     return nullptr;
   }
@@ -240,6 +248,11 @@ GraphImporter::importTensor(const onnx::TensorProto &tensor,
   if (!elementType) {
     error = label + " has data type " + std::to_string(tensor.data_type()) +
             ", which azc does not support";
+    return failure();
+  }
+  if (isStorageOnlyType(elementType)) {
+    error = label + " is a constant of FLOAT4E2M1 or FLOAT8E8M0, which azc "
+                    "takes only as graph inputs and cast results";
     return failure();
   }
   SmallVector<int64_t> shape;
@@ -983,7 +996,7 @@ ElementsAttr azc::onnx_frontend::readTensorFile(MLIRContext &context,
     return nullptr;
   }
   Type elementType = convertElementType(tensor.data_type(), &context);
-  if (!elementType) {
+  if (!elementType || isStorageOnlyType(elementType)) {
     error = path + ": data type " + std::to_string(tensor.data_type()) +
             " is not supported";
     return nullptr;

@@ -179,6 +179,9 @@ windowPads(NodeContext &n, mlir::RankedTensorType input,
 
 /// The MLIR element type of an ONNX TensorProto data type, or null.
 mlir::Type convertElementType(int32_t onnxType, mlir::MLIRContext *context);
+/// FP4 E2M1 and FP8 E8M0, azg's own element types: no constant holds them
+/// and only casts and quantization take them.
+bool isStorageOnlyType(mlir::Type type);
 
 } // namespace azc::onnx_frontend
 

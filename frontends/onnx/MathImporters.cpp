@@ -187,15 +187,20 @@ LogicalResult importWhere(NodeContext &n) {
   return n.setResult(n.make<azg::WhereOp>(n.input(0), n.input(1), n.input(2)));
 }
 
+/// A cast to `to` with the node's saturate and round_mode attributes.
+FailureOr<Value> castNode(NodeContext &n, Value x, Type to) {
+  Builder b(n.context());
+  return n.make<azg::CastOp>(x, TypeAttr::get(to),
+                             b.getBoolAttr(n.attrInt("saturate", 1) != 0),
+                             b.getStringAttr(n.attrString("round_mode", "up")));
+}
+
 LogicalResult importCast(NodeContext &n) {
   Type to = convertElementType(n.attrInt("to", 0), n.context());
   if (!to)
     return n.error("cast to data type " + Twine(n.attrInt("to", 0)) +
                    " is not supported");
-  Builder b(n.context());
-  return n.setResult(
-      n.make<azg::CastOp>(n.input(0), TypeAttr::get(to),
-                          b.getBoolAttr(n.attrInt("saturate", 1) != 0)));
+  return n.setResult(castNode(n, n.input(0), to));
 }
 
 LogicalResult importMatMul(NodeContext &n) {
@@ -850,7 +855,7 @@ LogicalResult importMish(NodeContext &n) {
 LogicalResult importBitCast(NodeContext &n) {
   Type to = convertElementType(n.attrInt("to", 0), n.context());
   Type from = getElementTypeOrSelf(n.input(0).getType());
-  if (!to)
+  if (!to || isStorageOnlyType(to) || isStorageOnlyType(from))
     return n.error("unsupported target type " + Twine(n.attrInt("to", 0)));
   auto bytes = [](Type t) {
     return std::max(1u, t.getIntOrFloatBitWidth() / 8);
@@ -954,10 +959,7 @@ LogicalResult importSize(NodeContext &n) {
 
 LogicalResult importCastLike(NodeContext &n) {
   Type to = getElementTypeOrSelf(n.input(1).getType());
-  Builder b(n.context());
-  return n.setResult(
-      n.make<azg::CastOp>(n.input(0), TypeAttr::get(to),
-                          b.getBoolAttr(n.attrInt("saturate", 1) != 0)));
+  return n.setResult(castNode(n, n.input(0), to));
 }
 
 /// Mean: the sum of the inputs divided by their count.

@@ -109,9 +109,10 @@ def run_case(case_dir, bin_dir, work_root):
             # azr-run writes bfloat16 as its bits (NumPy has no bfloat16).
             if want.dtype.name == "bfloat16" and got.dtype == np.uint16:
                 got = got.view(want.dtype)
-            # FP8 is written as its codes, 4- and 2-bit integers as 8-bit
-            # ones: compare codes (any NaN matching any NaN) and values.
-            if want.dtype.name.startswith("float8") and got.dtype == np.uint8:
+            # FP8 and FP4 are written as their codes, 4- and 2-bit integers
+            # as 8-bit ones: compare codes (any NaN matching any NaN) and
+            # values.
+            if want.dtype.name.startswith(("float8", "float4")) and got.dtype == np.uint8:
                 if got.shape != want.shape:
                     return "fail", f"output {output_name}: shape {got.shape}, expected {want.shape}", op_types
                 w_nan = np.isnan(want.astype(np.float32))

@@ -125,6 +125,12 @@ bool onnxDType(uint64_t onnx, azr_dtype_t &dtype) {
   case 22:
     dtype = AZR_DTYPE_I4;
     return true;
+  case 23:
+    dtype = AZR_DTYPE_F4E2M1FN;
+    return true;
+  case 24:
+    dtype = AZR_DTYPE_F8E8M0FNU;
+    return true;
   case 25:
     dtype = AZR_DTYPE_U2;
     return true;
@@ -216,11 +222,12 @@ bool readTensorProto(const std::string &path, const std::string &b,
         memcpy(tensor.data.data() + i * width, &varints[i], width);
     }
   }
-  // 4- and 2-bit codes come packed, low bits first, in raw_data and in
-  // int32_data alike; the engine holds one a byte, sign-extended.
+  // 4- and 2-bit codes (FP4 too) come packed, low bits first, in raw_data and
+  // in int32_data alike; the engine holds one a byte, sign-extended.
   int bits = 0;
   bool isSigned = tensor.dtype == AZR_DTYPE_I4 || tensor.dtype == AZR_DTYPE_I2;
-  if (tensor.dtype == AZR_DTYPE_I4 || tensor.dtype == AZR_DTYPE_U4)
+  if (tensor.dtype == AZR_DTYPE_I4 || tensor.dtype == AZR_DTYPE_U4 ||
+      tensor.dtype == AZR_DTYPE_F4E2M1FN)
     bits = 4;
   else if (tensor.dtype == AZR_DTYPE_I2 || tensor.dtype == AZR_DTYPE_U2)
     bits = 2;

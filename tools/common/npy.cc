@@ -131,13 +131,15 @@ bool azr_tools::writeNpy(const std::string &path, azr_dtype_t dtype,
   for (const NpyType &t : kNpyTypes)
     if (t.dtype == dtype)
       descr = t.descr;
-  // NumPy has no bfloat16 or FP8: their values are written as their bits.
+  // NumPy has no bfloat16, FP8 or FP4: their values are written as their
+  // bits.
   // 4- and 2-bit integers are written as 8-bit ones.
   if (dtype == AZR_DTYPE_BF16)
     descr = "<u2";
   if (dtype == AZR_DTYPE_F8E4M3FN || dtype == AZR_DTYPE_F8E4M3FNUZ ||
       dtype == AZR_DTYPE_F8E5M2 || dtype == AZR_DTYPE_F8E5M2FNUZ ||
-      dtype == AZR_DTYPE_U4 || dtype == AZR_DTYPE_U2)
+      dtype == AZR_DTYPE_U4 || dtype == AZR_DTYPE_U2 ||
+      dtype == AZR_DTYPE_F4E2M1FN || dtype == AZR_DTYPE_F8E8M0FNU)
     descr = "|u1";
   if (dtype == AZR_DTYPE_I4 || dtype == AZR_DTYPE_I2)
     descr = "|i1";

@@ -80,6 +80,8 @@ typedef enum azr_dtype_e {
   AZR_DTYPE_U4 = 18,
   AZR_DTYPE_I2 = 19,
   AZR_DTYPE_U2 = 20,
+  AZR_DTYPE_F4E2M1FN = 21, /* FP4 code, one a byte */
+  AZR_DTYPE_F8E8M0FNU = 22,
 } azr_dtype_t;
 
 #define AZR_MAX_RANK 8

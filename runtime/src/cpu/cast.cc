@@ -195,6 +195,65 @@ uint8_t floatToFp8(Fp8Format format, float f, bool saturate) {
   return uint8_t(sign | magnitude);
 }
 
+float fp4ToFloat(uint8_t code) {
+  static const float magnitudes[8] = {0.0f, 0.5f, 1.0f, 1.5f,
+                                      2.0f, 3.0f, 4.0f, 6.0f};
+  const float value = magnitudes[code & 7];
+  return (code & 8) ? -value : value;
+}
+
+uint8_t floatToFp4(float f) {
+  // The eight magnitudes are few: find the two around |f| and round to
+  // nearest, ties to the even code. Beyond 6 saturates (the format has no
+  // infinity); NaN becomes 0x8, negative zero, as ml_dtypes and the ONNX
+  // reference convert it.
+  if (std::isnan(f))
+    return 0x8;
+  const uint8_t sign = std::signbit(f) ? 0x8 : 0;
+  const float a = std::fabs(f);
+  uint8_t code = 7;
+  for (uint8_t i = 0; i < 7; ++i) {
+    const float low = fp4ToFloat(i), high = fp4ToFloat(uint8_t(i + 1));
+    if (a < high) {
+      const float middle = (low + high) / 2;
+      code = a < middle   ? i
+             : a > middle ? uint8_t(i + 1)
+                          : uint8_t(i + (i & 1));
+      break;
+    }
+  }
+  return uint8_t(sign | code);
+}
+
+float e8m0ToFloat(uint8_t code) {
+  if (code == 0xFF)
+    return std::numeric_limits<float>::quiet_NaN();
+  return std::ldexp(1.0f, int(code) - 127);
+}
+
+uint8_t floatToE8M0(float f, bool saturate, E8M0Rounding rounding) {
+  // The exponent field of f is the code; its mantissa decides the rounding.
+  // The sign is dropped (the format has none), NaN and infinity are 0xFF.
+  const uint32_t bits = bitsOf(f);
+  uint32_t exponent = (bits >> 23) & 0xFF;
+  if (exponent == 0xFF)
+    return 0xFF;
+  const uint32_t mantissa = bits & 0x7FFFFF;
+  bool up = false;
+  if (rounding == E8M0Rounding::Up) {
+    up = mantissa != 0;
+  } else if (rounding == E8M0Rounding::Nearest) {
+    // At or past the halfway point; a normal f's exponent counts as odd,
+    // so an exact half rounds up there, as ONNX's definition has it.
+    const bool half = mantissa & 0x400000;
+    const bool rest = mantissa & 0x3FFFFF;
+    up = half && (rest || exponent > 0);
+  }
+  if (up && !(saturate && exponent == 0xFE))
+    ++exponent;
+  return uint8_t(exponent); // 0xFE + 1 is 0xFF, NaN, when not saturating
+}
+
 float doubleToFloatRoundToOdd(double d) {
   // Rounding to odd at float precision and then to nearest even at 11 or 8
   // bits gives the correctly rounded result (float has >= 2 spare bits);
@@ -233,6 +292,12 @@ template <int Bits, bool Signed> struct NarrowInt {
   Storage value;
 };
 template <Fp8Format F> constexpr Fp8Format fp8FormatOf(Fp8<F>) { return F; }
+struct Fp4 {
+  uint8_t bits;
+};
+struct E8M0 {
+  uint8_t bits;
+};
 template <class T> constexpr bool isFp8 = false;
 template <Fp8Format F> constexpr bool isFp8<Fp8<F>> = true;
 template <class T> constexpr bool isNarrowInt = false;
@@ -257,13 +322,21 @@ template <class F> azr_status_t dispatchCast(DType type, F &&f) {
     return f(NarrowInt<2, true>());
   case DType::u2:
     return f(NarrowInt<2, false>());
+  case DType::f4e2m1fn:
+    return f(Fp4());
+  case DType::f8e8m0fnu:
+    return f(E8M0());
   default:
     return dispatchAll(type, "cast", f);
   }
 }
 
 template <class S> auto load(S x) {
-  if constexpr (isFp8<S>)
+  if constexpr (std::is_same_v<S, Fp4>)
+    return double(fp4ToFloat(x.bits));
+  else if constexpr (std::is_same_v<S, E8M0>)
+    return double(e8m0ToFloat(x.bits));
+  else if constexpr (isFp8<S>)
     return double(fp8ToFloat(fp8FormatOf(x), x.bits));
   else if constexpr (isNarrowInt<S>)
     return std::conditional_t<std::is_signed_v<typename S::Storage>, int64_t,
@@ -311,10 +384,20 @@ template <class D, class V> D wrapNarrow(V v) {
   }
 }
 
-template <class D, class V> D store(V v, bool saturate) {
+/// What a cast node asks of conversions to FP8, FP4 and E8M0.
+struct CastOptions {
+  bool saturate = true;
+  E8M0Rounding rounding = E8M0Rounding::Up;
+};
+
+template <class D, class V> D store(V v, const CastOptions &options) {
   if constexpr (isNarrowInt<D>) {
     return wrapNarrow<D>(v);
-  } else if constexpr (isFp8<D>) {
+  } else if constexpr (std::is_same_v<D, E8M0>) {
+    // ONNX converts to float32 first, then takes the exponent.
+    const float f = std::is_same_v<V, bool> ? float(v ? 1 : 0) : float(v);
+    return D{floatToE8M0(f, options.saturate, options.rounding)};
+  } else if constexpr (isFp8<D> || std::is_same_v<D, Fp4>) {
     float f;
     if constexpr (std::is_same_v<V, double>)
       f = doubleToFloatRoundToOdd(v);
@@ -322,7 +405,10 @@ template <class D, class V> D store(V v, bool saturate) {
       f = v ? 1.0f : 0.0f;
     else
       f = float(v); // integers: |v| far beyond FP8's range rounds alike
-    return D{floatToFp8(fp8FormatOf(D()), f, saturate)};
+    if constexpr (std::is_same_v<D, Fp4>)
+      return D{floatToFp4(f)};
+    else
+      return D{floatToFp8(fp8FormatOf(D()), f, options.saturate)};
   } else if constexpr (std::is_same_v<D, Bool>) {
     return Bool{uint8_t(v != V(0))};
   } else if constexpr (std::is_same_v<D, Half> || std::is_same_v<D, BFloat>) {
@@ -360,7 +446,16 @@ azr_status_t castKernel(const KernelContext &context) {
       std::memmove(out.data, in.data, in.bytes());
     return nullptr;
   }
-  const bool saturate = context.attrs->getInt("saturate", 1) != 0;
+  CastOptions options;
+  options.saturate = context.attrs->getInt("saturate", 1) != 0;
+  const std::string mode = context.attrs->getString("round_mode", "up");
+  if (mode == "down")
+    options.rounding = E8M0Rounding::Down;
+  else if (mode == "nearest")
+    options.rounding = E8M0Rounding::Nearest;
+  else if (mode != "up")
+    return AZR_INVALID("cast: round_mode '%s' is not up, down or nearest",
+                       mode.c_str());
   return dispatchCast(in.dtype, [&](auto source) {
     using S = decltype(source);
     return dispatchCast(out.dtype, [&](auto dest) -> azr_status_t {
@@ -370,7 +465,7 @@ azr_status_t castKernel(const KernelContext &context) {
       context.pool->parallelFor(in.numel(), 16384,
                                 [&](int64_t begin, int64_t end) {
                                   for (int64_t i = begin; i < end; ++i)
-                                    y[i] = store<D>(load(x[i]), saturate);
+                                    y[i] = store<D>(load(x[i]), options);
                                 });
       return nullptr;
     });

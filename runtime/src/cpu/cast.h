@@ -42,6 +42,19 @@ float fp8ToFloat(Fp8Format format, uint8_t code);
 /// as ONNX Cast and QuantizeLinear specify.
 uint8_t floatToFp8(Fp8Format format, float f, bool saturate);
 
+/// OCP MX FP4 (E2M1), a code in a byte's low 4 bits: 0, 0.5, 1, 1.5, 2, 3,
+/// 4, 6 and their negatives.
+float fp4ToFloat(uint8_t code);
+/// The nearest code, ties to even; saturating (no infinity), NaN to 0x8.
+uint8_t floatToFp4(float f);
+
+/// OCP MX E8M0 scale: 2^(code - 127), 0xFF NaN.
+float e8m0ToFloat(uint8_t code);
+enum class E8M0Rounding { Up, Down, Nearest };
+/// The power of two of |f|'s exponent, rounded as ONNX Cast's round_mode
+/// says; at the top, saturate keeps 2^127 where rounding would give NaN.
+uint8_t floatToE8M0(float f, bool saturate, E8M0Rounding rounding);
+
 /// `d` rounded to float with round-to-odd, for a second correct rounding to
 /// a narrower type.
 float doubleToFloatRoundToOdd(double d);

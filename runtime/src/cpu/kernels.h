@@ -51,6 +51,8 @@ enum class DType : uint8_t {
   u4 = 18,
   i2 = 19,
   u2 = 20,
+  f4e2m1fn = 21,  ///< FP4 code in a byte's low 4 bits; casts only
+  f8e8m0fnu = 22, ///< a power of two 2^(code - 127); casts only
 };
 size_t dtypeSize(DType type);
 const char *dtypeName(DType type);

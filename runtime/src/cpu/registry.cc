@@ -38,6 +38,8 @@ size_t dtypeSize(DType type) {
   case DType::u4:
   case DType::i2:
   case DType::u2:
+  case DType::f4e2m1fn:
+  case DType::f8e8m0fnu:
     return 1;
   }
   return 0;
@@ -87,6 +89,10 @@ const char *dtypeName(DType type) {
     return "i2";
   case DType::u2:
     return "u2";
+  case DType::f4e2m1fn:
+    return "f4e2m1fn";
+  case DType::f8e8m0fnu:
+    return "f8e8m0fnu";
   }
   return "<invalid dtype>";
 }

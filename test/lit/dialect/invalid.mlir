@@ -292,3 +292,11 @@ func.func @linear_attention_key_width(%q: tensor<1x3x16xf32>, %k: tensor<1x3x12x
   %o, %s = azg.linear_attention %q, %k, %q {kv_num_heads = 2 : i64, q_num_heads = 2 : i64, scale = 1.0 : f32} : (tensor<1x3x16xf32>, tensor<1x3x12xf32>, tensor<1x3x16xf32>) -> (tensor<1x3x16xf32>, tensor<1x2x8x8xf32>)
   return %o : tensor<1x3x16xf32>
 }
+
+// -----
+
+func.func @cast_round_mode(%x: tensor<4xf32>) -> tensor<4x!azg.f8E8M0FNU> {
+  // expected-error @+1 {{round_mode must be up, down or nearest, got 'zero'}}
+  %0 = azg.cast %x {round_mode = "zero", to = !azg.f8E8M0FNU} : tensor<4xf32> -> tensor<4x!azg.f8E8M0FNU>
+  return %0 : tensor<4x!azg.f8E8M0FNU>
+}

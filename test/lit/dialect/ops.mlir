@@ -287,3 +287,14 @@ func.func @linear_attention(%q: tensor<1x3x32xf32>, %k: tensor<1x3x16xf32>, %v: 
   %o, %n = azg.linear_attention %q, %k, %v past(%s) decay(%g) {gated = true, kv_num_heads = 2 : i64, q_num_heads = 4 : i64, scale = 0.353553385 : f32} : (tensor<1x3x32xf32>, tensor<1x3x16xf32>, tensor<1x3x16xf32>, tensor<1x2x8x8xf32>, tensor<1x3x2xf32>) -> (tensor<1x3x32xf32>, tensor<1x2x8x8xf32>)
   return %o, %n : tensor<1x3x32xf32>, tensor<1x2x8x8xf32>
 }
+
+// azg's own element types, which MLIR's builtin types lack: the MX FP4 and
+// E8M0 scale types. Casts alone produce and consume them.
+// CHECK-LABEL: func.func @mx_types
+func.func @mx_types(%x: tensor<4xf32>) -> (tensor<4x!azg.f4E2M1FN>, tensor<4x!azg.f8E8M0FNU>) {
+  // CHECK: azg.cast %{{.*}} {to = !azg.f4E2M1FN} : tensor<4xf32> -> tensor<4x!azg.f4E2M1FN>
+  %0 = azg.cast %x {to = !azg.f4E2M1FN} : tensor<4xf32> -> tensor<4x!azg.f4E2M1FN>
+  // CHECK: azg.cast %{{.*}} {round_mode = "nearest", to = !azg.f8E8M0FNU}
+  %1 = azg.cast %x {round_mode = "nearest", to = !azg.f8E8M0FNU} : tensor<4xf32> -> tensor<4x!azg.f8E8M0FNU>
+  return %0, %1 : tensor<4x!azg.f4E2M1FN>, tensor<4x!azg.f8E8M0FNU>
+}

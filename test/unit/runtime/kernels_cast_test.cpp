@@ -147,4 +147,56 @@ TEST(CastNarrowInt, WrapsLikeTwosComplementAndSignExtends) {
   EXPECT_EQ(back, (std::vector<float>{7, -8, 7, -8, -1, 2, -2}));
 }
 
+TEST(CastFp4, EveryCodeRoundTripsTiesGoEvenAndBeyondSixSaturates) {
+  const float magnitudes[8] = {0, 0.5f, 1, 1.5f, 2, 3, 4, 6};
+  for (uint8_t code = 0; code < 16; ++code) {
+    const float value = fp4ToFloat(code);
+    EXPECT_EQ(std::fabs(value), magnitudes[code & 7]);
+    EXPECT_EQ(std::signbit(value), (code & 8) != 0);
+    EXPECT_EQ(floatToFp4(value), code);
+  }
+  // Halfway points: 0.25 (0 or 0.5), 1.25 (1 or 1.5), 2.5, 3.5, 5: the
+  // even code wins (codes 0, 2, 4, 6, 6).
+  EXPECT_EQ(floatToFp4(0.25f), 0);
+  EXPECT_EQ(floatToFp4(1.25f), 2);
+  EXPECT_EQ(floatToFp4(2.5f), 4);
+  EXPECT_EQ(floatToFp4(3.5f), 6);
+  EXPECT_EQ(floatToFp4(5.0f), 6);
+  EXPECT_EQ(floatToFp4(5.01f), 7);
+  EXPECT_EQ(floatToFp4(-1e30f), 0xF);
+  EXPECT_EQ(floatToFp4(std::numeric_limits<float>::infinity()), 7);
+  EXPECT_EQ(floatToFp4(std::numeric_limits<float>::quiet_NaN()), 0x8);
+}
+
+TEST(CastE8M0, PowersOfTwoAndTheThreeRoundingModes) {
+  EXPECT_EQ(e8m0ToFloat(127), 1.0f);
+  EXPECT_EQ(e8m0ToFloat(0), std::ldexp(1.0f, -127));
+  EXPECT_EQ(e8m0ToFloat(254), std::ldexp(1.0f, 127));
+  EXPECT_TRUE(std::isnan(e8m0ToFloat(255)));
+  const bool saturate = true;
+  // 1.5 = 1.1b * 2^0: up -> 2, down -> 1, nearest (the half) -> 2.
+  EXPECT_EQ(floatToE8M0(1.5f, saturate, E8M0Rounding::Up), 128);
+  EXPECT_EQ(floatToE8M0(1.5f, saturate, E8M0Rounding::Down), 127);
+  EXPECT_EQ(floatToE8M0(1.5f, saturate, E8M0Rounding::Nearest), 128);
+  // 1.25 is below the half: nearest goes down, up still goes up.
+  EXPECT_EQ(floatToE8M0(1.25f, saturate, E8M0Rounding::Nearest), 127);
+  EXPECT_EQ(floatToE8M0(1.25f, saturate, E8M0Rounding::Up), 128);
+  EXPECT_EQ(floatToE8M0(-4.0f, saturate, E8M0Rounding::Up), 129); // no sign
+  // Just under 2^128 rounds up to NaN unless saturating.
+  const float top = std::numeric_limits<float>::max();
+  EXPECT_EQ(floatToE8M0(top, true, E8M0Rounding::Up), 254);
+  EXPECT_EQ(floatToE8M0(top, false, E8M0Rounding::Up), 255);
+  EXPECT_EQ(floatToE8M0(std::numeric_limits<float>::infinity(), true,
+                        E8M0Rounding::Up),
+            255);
+  // Through the kernel, with round_mode as an attribute.
+  std::vector<float> x = {1.5f, 3.0f};
+  std::vector<uint8_t> y(2);
+  MapAttrs down;
+  down.strings["round_mode"] = "down";
+  ASSERT_OK(run("cast", {view(x, DType::f32, {2})},
+                {view(y, DType::f8e8m0fnu, {2})}, down));
+  EXPECT_EQ(y, (std::vector<uint8_t>{127, 128}));
+}
+
 } // namespace
