@@ -394,6 +394,7 @@ static const std::vector<OpImporter> &opImporterTable() {
     addShapeImporters(t);
     addTransformerImporters(t);
     addRecurrentImporters(t);
+    addFlexAttentionImporters(t);
     addCompositeImporters(t);
     addControlFlowImporters(t);
     addSignalImporters(t);
