@@ -472,6 +472,38 @@ LogicalResult PagedAttentionOp::verify() {
   return success();
 }
 
+LogicalResult TfIdfVectorizerOp::verify() {
+  StringRef mode = getMode();
+  if (mode != "TF" && mode != "IDF" && mode != "TFIDF")
+    return emitOpError("mode must be TF, IDF or TFIDF, got '") << mode << "'";
+  int64_t minLength = getMinGramLength(), maxLength = getMaxGramLength();
+  if (minLength < 1 || maxLength < minLength || getMaxSkipCount() < 0)
+    return emitOpError("needs 1 <= min_gram_length <= max_gram_length and "
+                       "max_skip_count >= 0, got ")
+           << minLength << ", " << maxLength << ", " << getMaxSkipCount();
+  ArrayRef<int64_t> counts = getNgramCounts();
+  int64_t poolSize = int64_t(getPool().size()), ngrams = 0;
+  for (size_t i = 0; i < counts.size(); ++i) {
+    int64_t end = i + 1 < counts.size() ? counts[i + 1] : poolSize;
+    if (counts[i] < 0 || end < counts[i] || end > poolSize)
+      return emitOpError("ngram_counts must rise within the pool of ")
+             << poolSize;
+    ngrams += (end - counts[i]) / int64_t(i + 1);
+  }
+  if (int64_t(getNgramIndexes().size()) != ngrams)
+    return emitOpError("ngram_indexes has ")
+           << getNgramIndexes().size() << " entries for " << ngrams
+           << " pool n-grams";
+  for (int64_t index : getNgramIndexes())
+    if (index < 0)
+      return emitOpError("ngram_indexes must be non-negative");
+  int64_t columns = rankedType(getOutput()).getShape().back();
+  if (getWeights() && rankedType(getWeights()).getNumElements() < columns)
+    return emitOpError("weights need one value per output column (")
+           << columns << ")";
+  return success();
+}
+
 LogicalResult CastOp::verify() {
   StringRef mode = getRoundMode();
   if (mode != "up" && mode != "down" && mode != "nearest")

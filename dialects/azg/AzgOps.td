@@ -486,6 +486,53 @@ def Azg_ConvTransposeOp : Azg_Op<"conv_transpose"> {
   let hasVerifier = 1;
 }
 
+def Azg_TfIdfVectorizerOp : Azg_Op<"tfidf_vectorizer"> {
+  let summary = "n-gram counts of integer token rows (ONNX TfIdfVectorizer)";
+  let description = [{
+    `pool` holds the n-grams to count, grouped by length: `ngram_counts[i]`
+    is where the (i + 1)-grams start. N-grams of `min_gram_length` to
+    `max_gram_length` tokens are counted in each row of `input` ([C] or
+    [B, C]), their tokens `skip + 1` apart for every skip up to
+    `max_skip_count` (unigrams once). N-gram j of the pool (in pool order,
+    all lengths) adds to output column `ngram_indexes[j]`. `mode` TF gives
+    the counts, IDF the `weights` (or 1) of the n-grams seen, TFIDF counts
+    times weights.
+  }];
+  let arguments = (ins RankedTensorOf<[I32, I64]>:$input,
+                       Optional<RankedTensorOf<[F32]>>:$weights,
+                       I64Attr:$min_gram_length, I64Attr:$max_gram_length,
+                       I64Attr:$max_skip_count, StrAttr:$mode,
+                       DenseI64ArrayAttr:$ngram_counts,
+                       DenseI64ArrayAttr:$ngram_indexes,
+                       DenseI64ArrayAttr:$pool);
+  let results = (outs RankedTensorOf<[F32]>:$output);
+  let assemblyFormat = [{
+    $input (`weights` `(` $weights^ `)`)? attr-dict `:`
+    functional-type(operands, results)
+  }];
+  let inferBody = [{
+    auto input = ::llvm::cast<::mlir::RankedTensorType>(
+        adaptor.getInput().getType());
+    int64_t columns = 0;
+    for (int64_t index : adaptor.getNgramIndexes())
+      columns = std::max(columns, index + 1);
+    if (input.getRank() > 2) {
+      if (location)
+        ::mlir::emitError(*location)
+            << "tfidf_vectorizer takes [C] or [B, C] tokens, got " << input;
+      return ::mlir::failure();
+    }
+    ::llvm::SmallVector<int64_t> shape;
+    if (input.getRank() == 2)
+      shape.push_back(input.getDimSize(0));
+    shape.push_back(columns);
+    inferredReturnTypes.push_back(::mlir::RankedTensorType::get(
+        shape, ::mlir::Float32Type::get(context)));
+    return ::mlir::success();
+  }];
+  let hasVerifier = 1;
+}
+
 def Azg_GridSampleOp : Azg_Op<"grid_sample", [SameOperandsElementType]> {
   let summary = "samples an N-d input at normalized grid positions";
   let description = [{

@@ -395,6 +395,7 @@ static const std::vector<OpImporter> &opImporterTable() {
     addTransformerImporters(t);
     addRecurrentImporters(t);
     addFlexAttentionImporters(t);
+    addTextImporters(t);
     addCompositeImporters(t);
     addControlFlowImporters(t);
     addSignalImporters(t);

@@ -71,6 +71,7 @@ void addIntegerKernels(KernelTable &table);
 void addResizeKernels(KernelTable &table);
 void addAttentionKernels(KernelTable &table);
 void addLinearAttentionKernels(KernelTable &table);
+void addTfIdfVectorizerKernels(KernelTable &table);
 
 /// Checks operand/result counts and that required tensors have storage
 /// (an empty tensor may have none).

@@ -179,6 +179,7 @@ const KernelTable &table() {
     addResizeKernels(entries);
     addAttentionKernels(entries);
     addLinearAttentionKernels(entries);
+    addTfIdfVectorizerKernels(entries);
     std::sort(entries.begin(), entries.end(),
               [](const KernelEntry &a, const KernelEntry &b) {
                 return std::string_view(a.name) < std::string_view(b.name);

@@ -300,3 +300,11 @@ func.func @cast_round_mode(%x: tensor<4xf32>) -> tensor<4x!azg.f8E8M0FNU> {
   %0 = azg.cast %x {round_mode = "zero", to = !azg.f8E8M0FNU} : tensor<4xf32> -> tensor<4x!azg.f8E8M0FNU>
   return %0 : tensor<4x!azg.f8E8M0FNU>
 }
+
+// -----
+
+func.func @tfidf_indexes(%t: tensor<5xi64>) -> tensor<3xf32> {
+  // expected-error @+1 {{ngram_indexes has 2 entries for 3 pool n-grams}}
+  %0 = azg.tfidf_vectorizer %t {max_gram_length = 2 : i64, max_skip_count = 0 : i64, min_gram_length = 1 : i64, mode = "TF", ngram_counts = array<i64: 0, 2>, ngram_indexes = array<i64: 0, 2>, pool = array<i64: 2, 3, 2, 3>} : (tensor<5xi64>) -> tensor<3xf32>
+  return %0 : tensor<3xf32>
+}

@@ -298,3 +298,11 @@ func.func @mx_types(%x: tensor<4xf32>) -> (tensor<4x!azg.f4E2M1FN>, tensor<4x!az
   %1 = azg.cast %x {round_mode = "nearest", to = !azg.f8E8M0FNU} : tensor<4xf32> -> tensor<4x!azg.f8E8M0FNU>
   return %0, %1 : tensor<4x!azg.f4E2M1FN>, tensor<4x!azg.f8E8M0FNU>
 }
+
+// TfIdfVectorizer over token ids: unigrams 2 and 3, bigram (2, 3).
+// CHECK-LABEL: func.func @tfidf
+func.func @tfidf(%t: tensor<2x5xi64>, %w: tensor<3xf32>) -> tensor<2x3xf32> {
+  // CHECK: azg.tfidf_vectorizer %{{.*}} weights(%{{.*}}) {{.*}}mode = "TFIDF"
+  %0 = azg.tfidf_vectorizer %t weights(%w) {max_gram_length = 2 : i64, max_skip_count = 1 : i64, min_gram_length = 1 : i64, mode = "TFIDF", ngram_counts = array<i64: 0, 2>, ngram_indexes = array<i64: 0, 1, 2>, pool = array<i64: 2, 3, 2, 3>} : (tensor<2x5xi64>, tensor<3xf32>) -> tensor<2x3xf32>
+  return %0 : tensor<2x3xf32>
+}

@@ -630,3 +630,44 @@ TEST(CpuKernels, NewKernelsSurviveGarbage) {
 }
 
 } // namespace
+
+TEST(CpuTfIdfVectorizer, CountsSkipGramsOnceEachAndWeighs) {
+  // Pool: unigrams {2}, {3} (columns 0, 1), bigram {2, 3} (column 2).
+  // Row 0 = 2 3 2 5 3: unigram 2 twice, 3 twice; bigram (2,3) at distance
+  // 1 (positions 0-1) and distance 2 (positions 2-4): twice with skips up
+  // to 1. Row 1 = 3 3 3 3 3: unigram 3 five times, never a (2,3).
+  std::vector<int64_t> tokens = {2, 3, 2, 5, 3, 3, 3, 3, 3, 3};
+  std::vector<float> counts(6), weights = {0.5f, 2.0f, 4.0f};
+  MapAttrs attrs;
+  attrs.ints["min_gram_length"] = 1;
+  attrs.ints["max_gram_length"] = 2;
+  attrs.ints["max_skip_count"] = 1;
+  attrs.intLists["ngram_counts"] = {0, 2};
+  attrs.intLists["ngram_indexes"] = {0, 1, 2};
+  attrs.intLists["pool"] = {2, 3, 2, 3};
+  attrs.strings["mode"] = "TF";
+  ASSERT_OK(run("tfidf_vectorizer", {view(tokens, DType::i64, {2, 5})},
+                {f32(counts, {2, 3})}, attrs));
+  EXPECT_EQ(counts, (std::vector<float>{2, 2, 2, 0, 5, 0}));
+  attrs.strings["mode"] = "TFIDF";
+  ASSERT_OK(run("tfidf_vectorizer",
+                {view(tokens, DType::i64, {2, 5}), f32(weights, {3})},
+                {f32(counts, {2, 3})}, attrs));
+  EXPECT_EQ(counts, (std::vector<float>{1, 4, 8, 0, 10, 0}));
+  attrs.strings["mode"] = "IDF";
+  ASSERT_OK(run("tfidf_vectorizer",
+                {view(tokens, DType::i64, {2, 5}), f32(weights, {3})},
+                {f32(counts, {2, 3})}, attrs));
+  EXPECT_EQ(counts, (std::vector<float>{0.5f, 2, 4, 0, 2, 0}));
+  // Only bigrams counted: the unigrams of the pool are left out.
+  attrs.strings["mode"] = "TF";
+  attrs.ints["min_gram_length"] = 2;
+  ASSERT_OK(run("tfidf_vectorizer", {view(tokens, DType::i64, {2, 5})},
+                {f32(counts, {2, 3})}, attrs));
+  EXPECT_EQ(counts, (std::vector<float>{0, 0, 2, 0, 0, 0}));
+  // An index past the result's columns is refused.
+  attrs.intLists["ngram_indexes"] = {0, 1, 7};
+  EXPECT_NE(run("tfidf_vectorizer", {view(tokens, DType::i64, {2, 5})},
+                {f32(counts, {2, 3})}, attrs),
+            "");
+}
