@@ -1219,19 +1219,66 @@ FailureOr<Value> quantize(NodeContext &n, Value x, Value scale, Value zeroPoint,
   return n.make<azg::CastOp>(clipped, TypeAttr::get(to));
 }
 
-/// QuantizeLinear: to the zero point's type, uint8 without one.
+/// A block-wise quantization parameter (the input's rank, ceil(D / block)
+/// entries along `axis` where the input has D) repeated `block` times
+/// along the axis and cut to D, so that it matches the input elementwise.
+FailureOr<Value> expandBlocks(NodeContext &n, Value v, RankedTensorType input,
+                              int64_t axis, int64_t block) {
+  RankedTensorType type = typeOf(v);
+  if (type.getRank() != input.getRank())
+    return n.error("a blocked scale or zero point must have the input's rank");
+  int64_t length = input.getDimSize(axis);
+  if (ShapedType::isDynamic(length))
+    return n.error("block-wise quantization needs a static size along axis " +
+                   Twine(axis));
+  for (int64_t i = 0; i < input.getRank(); ++i) {
+    int64_t want =
+        i == axis ? (length + block - 1) / block : input.getDimSize(i);
+    int64_t have = type.getDimSize(i);
+    if (!ShapedType::isDynamic(want) && !ShapedType::isDynamic(have) &&
+        want != have)
+      return n.error("a blocked scale or zero point has " + Twine(have) +
+                     " entries in dim " + Twine(i) + ", expected " +
+                     Twine(want) + " (block_size " + Twine(block) + ")");
+  }
+  SmallVector<int64_t> blockOf;
+  for (int64_t i = 0; i < length; ++i)
+    blockOf.push_back(i / block);
+  Builder b(n.context());
+  return n.make<azg::GatherOp>(v, n.constantI64(blockOf),
+                               b.getI64IntegerAttr(axis));
+}
+
+/// QuantizeLinear: to the zero point's type, uint8 without one; the scale
+/// and zero point apply per tensor, per axis or (opset 21) per block of
+/// block_size along the axis.
 LogicalResult importQuantize(NodeContext &n) {
   Value x = n.input(0);
-  int64_t rank = typeOf(x).getRank();
+  RankedTensorType inputType = typeOf(x);
+  int64_t rank = inputType.getRank();
   Builder b(n.context());
   Type to = n.input(2) ? getElementTypeOrSelf(n.input(2).getType())
                        : Type(b.getIntegerType(8, false));
   if (n.attr("output_dtype") && n.attrInt("output_dtype", 0) != 0)
     to = convertElementType(n.attrInt("output_dtype", 0), n.context());
-  TRY(scale, alongAxis(n, n.input(1), rank));
+  int64_t block = n.attrInt("block_size", 0);
+  if (block < 0)
+    return n.error("block_size must be >= 0, got " + Twine(block));
+  // One element is a scalar whatever block_size says, as in the reference.
+  auto parameter = [&](Value v) -> FailureOr<Value> {
+    if (block == 0 || hasOneElement(v))
+      return alongAxis(n, v, rank);
+    int64_t axis = n.attrInt("axis", 1);
+    FailureOr<int64_t> normalized = azg::normalizeAxis(axis, rank);
+    if (failed(normalized))
+      return n.error("axis " + Twine(axis) + " is out of range for a rank-" +
+                     Twine(rank) + " input");
+    return expandBlocks(n, v, inputType, *normalized, block);
+  };
+  TRY(scale, parameter(n.input(1)));
   Value zeroPoint;
   if (n.input(2)) {
-    TRY(zp, alongAxis(n, n.input(2), rank));
+    TRY(zp, parameter(n.input(2)));
     zeroPoint = zp;
   }
   Type floatType = getElementTypeOrSelf(x.getType());
