@@ -1622,11 +1622,24 @@ LogicalResult importDft(NodeContext &n) {
   if (rank < 3 || type.isDynamicDim(rank - 1) ||
       (type.getDimSize(rank - 1) != 1 && type.getDimSize(rank - 1) != 2))
     return n.error("DFT input must end in a dim of 1 (real) or 2 (complex)");
-  int64_t axis = n.attrInt("axis", 1);
-  if (axis < 0)
-    axis += rank;
+  // Opset 20 moved axis from an attribute (default 1) to an optional
+  // scalar input (default -2, the last signal dim).
+  int64_t givenAxis = n.attrInt("axis", 1);
+  if (n.opset() >= 20) {
+    givenAxis = -2;
+    if (n.input(2)) {
+      FailureOr<SmallVector<int64_t>> given = n.constantInts(2, "axis");
+      if (failed(given))
+        return failure();
+      if (given->size() != 1)
+        return n.error("axis must be a scalar");
+      givenAxis = given->front();
+    }
+  }
+  int64_t axis = givenAxis < 0 ? givenAxis + rank : givenAxis;
   if (axis < 1 || axis >= rank - 1)
-    return n.error("axis " + Twine(n.attrInt("axis", 1)) + " is out of range");
+    return n.error("axis " + Twine(givenAxis) + " is out of range for a rank-" +
+                   Twine(rank) + " input");
   bool inverse = n.attrInt("inverse", 0) != 0;
   bool onesided = n.attrInt("onesided", 0) != 0;
   if (inverse && onesided)
