@@ -1557,6 +1557,11 @@ LogicalResult importAdam(NodeContext &n) {
 /// MaxUnpool: zeros of the output shape (from output_shape when given as a
 /// constant, else (in - 1) * stride + kernel - pads), with X scattered to
 /// the flat positions in I, as MaxPool's Indices output numbers them.
+/// output_shape is the shape the indices number, the pooled input's, as
+/// onnxruntime and PyTorch read it and as the op's purpose (telling apart
+/// input sizes that pool alike) needs; the ONNX reference instead unpools
+/// into the inferred shape and pads that at the end, which cannot invert a
+/// pool whose input the inferred shape is smaller than.
 LogicalResult importMaxUnpool(NodeContext &n) {
   Value x = n.input(0), indices = n.input(1);
   RankedTensorType type = typeOf(x);
