@@ -619,7 +619,8 @@ def Azg_ResizeOp : Azg_Op<"resize"> {
     dim) as the factor those coordinates use and `roi` (f64, begins then
     ends) for tf_crop_and_resize. `mode` is nearest (by `nearest_mode`),
     linear or cubic (`cubic_coeff_a`, `exclude_outside`); neighbours beyond
-    the input repeat its edge.
+    the input repeat its edge. With `antialias`, linear and cubic filters
+    are stretched by 1 / scale in dims that shrink.
   }];
   let arguments = (ins Azg_Tensor:$input, RankedTensorOf<[F64]>:$scales,
                        Optional<RankedTensorOf<[F64]>>:$roi,
@@ -631,7 +632,8 @@ def Azg_ResizeOp : Azg_Op<"resize"> {
                            $nearest_mode,
                        DefaultValuedAttr<F32Attr, "-0.75f">:$cubic_coeff_a,
                        DefaultValuedAttr<BoolAttr, "false">:$exclude_outside,
-                       DefaultValuedAttr<F32Attr, "0.0f">:$extrapolation_value);
+                       DefaultValuedAttr<F32Attr, "0.0f">:$extrapolation_value,
+                       DefaultValuedAttr<BoolAttr, "false">:$antialias);
   let results = (outs Azg_Tensor:$output);
   let assemblyFormat = [{
     $input `,` $scales (`roi` `(` $roi^ `)`)? attr-dict `:`

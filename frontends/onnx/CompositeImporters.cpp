@@ -1221,19 +1221,66 @@ FailureOr<Value> quantize(NodeContext &n, Value x, Value scale, Value zeroPoint,
   return n.make<azg::CastOp>(clipped, TypeAttr::get(to));
 }
 
-/// QuantizeLinear: to the zero point's type, uint8 without one.
+/// A block-wise quantization parameter (the input's rank, ceil(D / block)
+/// entries along `axis` where the input has D) repeated `block` times
+/// along the axis and cut to D, so that it matches the input elementwise.
+FailureOr<Value> expandBlocks(NodeContext &n, Value v, RankedTensorType input,
+                              int64_t axis, int64_t block) {
+  RankedTensorType type = typeOf(v);
+  if (type.getRank() != input.getRank())
+    return n.error("a blocked scale or zero point must have the input's rank");
+  int64_t length = input.getDimSize(axis);
+  if (ShapedType::isDynamic(length))
+    return n.error("block-wise quantization needs a static size along axis " +
+                   Twine(axis));
+  for (int64_t i = 0; i < input.getRank(); ++i) {
+    int64_t want =
+        i == axis ? (length + block - 1) / block : input.getDimSize(i);
+    int64_t have = type.getDimSize(i);
+    if (!ShapedType::isDynamic(want) && !ShapedType::isDynamic(have) &&
+        want != have)
+      return n.error("a blocked scale or zero point has " + Twine(have) +
+                     " entries in dim " + Twine(i) + ", expected " +
+                     Twine(want) + " (block_size " + Twine(block) + ")");
+  }
+  SmallVector<int64_t> blockOf;
+  for (int64_t i = 0; i < length; ++i)
+    blockOf.push_back(i / block);
+  Builder b(n.context());
+  return n.make<azg::GatherOp>(v, n.constantI64(blockOf),
+                               b.getI64IntegerAttr(axis));
+}
+
+/// QuantizeLinear: to the zero point's type, uint8 without one; the scale
+/// and zero point apply per tensor, per axis or (opset 21) per block of
+/// block_size along the axis.
 LogicalResult importQuantize(NodeContext &n) {
   Value x = n.input(0);
-  int64_t rank = typeOf(x).getRank();
+  RankedTensorType inputType = typeOf(x);
+  int64_t rank = inputType.getRank();
   Builder b(n.context());
   Type to = n.input(2) ? getElementTypeOrSelf(n.input(2).getType())
                        : Type(b.getIntegerType(8, false));
   if (n.attr("output_dtype") && n.attrInt("output_dtype", 0) != 0)
     to = convertElementType(n.attrInt("output_dtype", 0), n.context());
-  TRY(scale, alongAxis(n, n.input(1), rank));
+  int64_t block = n.attrInt("block_size", 0);
+  if (block < 0)
+    return n.error("block_size must be >= 0, got " + Twine(block));
+  // One element is a scalar whatever block_size says, as in the reference.
+  auto parameter = [&](Value v) -> FailureOr<Value> {
+    if (block == 0 || hasOneElement(v))
+      return alongAxis(n, v, rank);
+    int64_t axis = n.attrInt("axis", 1);
+    FailureOr<int64_t> normalized = azg::normalizeAxis(axis, rank);
+    if (failed(normalized))
+      return n.error("axis " + Twine(axis) + " is out of range for a rank-" +
+                     Twine(rank) + " input");
+    return expandBlocks(n, v, inputType, *normalized, block);
+  };
+  TRY(scale, parameter(n.input(1)));
   Value zeroPoint;
   if (n.input(2)) {
-    TRY(zp, alongAxis(n, n.input(2), rank));
+    TRY(zp, parameter(n.input(2)));
     zeroPoint = zp;
   }
   Type floatType = getElementTypeOrSelf(x.getType());
@@ -1512,6 +1559,11 @@ LogicalResult importAdam(NodeContext &n) {
 /// MaxUnpool: zeros of the output shape (from output_shape when given as a
 /// constant, else (in - 1) * stride + kernel - pads), with X scattered to
 /// the flat positions in I, as MaxPool's Indices output numbers them.
+/// output_shape is the shape the indices number, the pooled input's, as
+/// onnxruntime and PyTorch read it and as the op's purpose (telling apart
+/// input sizes that pool alike) needs; the ONNX reference instead unpools
+/// into the inferred shape and pads that at the end, which cannot invert a
+/// pool whose input the inferred shape is smaller than.
 LogicalResult importMaxUnpool(NodeContext &n) {
   Value x = n.input(0), indices = n.input(1);
   RankedTensorType type = typeOf(x);
@@ -1577,11 +1629,24 @@ LogicalResult importDft(NodeContext &n) {
   if (rank < 3 || type.isDynamicDim(rank - 1) ||
       (type.getDimSize(rank - 1) != 1 && type.getDimSize(rank - 1) != 2))
     return n.error("DFT input must end in a dim of 1 (real) or 2 (complex)");
-  int64_t axis = n.attrInt("axis", 1);
-  if (axis < 0)
-    axis += rank;
+  // Opset 20 moved axis from an attribute (default 1) to an optional
+  // scalar input (default -2, the last signal dim).
+  int64_t givenAxis = n.attrInt("axis", 1);
+  if (n.opset() >= 20) {
+    givenAxis = -2;
+    if (n.input(2)) {
+      FailureOr<SmallVector<int64_t>> given = n.constantInts(2, "axis");
+      if (failed(given))
+        return failure();
+      if (given->size() != 1)
+        return n.error("axis must be a scalar");
+      givenAxis = given->front();
+    }
+  }
+  int64_t axis = givenAxis < 0 ? givenAxis + rank : givenAxis;
   if (axis < 1 || axis >= rank - 1)
-    return n.error("axis " + Twine(n.attrInt("axis", 1)) + " is out of range");
+    return n.error("axis " + Twine(givenAxis) + " is out of range for a rank-" +
+                   Twine(rank) + " input");
   bool inverse = n.attrInt("inverse", 0) != 0;
   bool onesided = n.attrInt("onesided", 0) != 0;
   if (inverse && onesided)

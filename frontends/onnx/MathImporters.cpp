@@ -377,8 +377,9 @@ LogicalResult importResize(NodeContext &n) {
              : n.attrString("coordinate_transformation_mode", "half_pixel");
   std::string nearestMode =
       legacy ? "floor" : n.attrString("nearest_mode", "round_prefer_floor");
-  if (n.attrInt("antialias", 0) != 0)
-    return n.error("antialiased Resize is not supported");
+  bool antialias = !legacy && n.attrInt("antialias", 0) != 0;
+  if (antialias && mode == "nearest")
+    return n.error("antialias needs linear or cubic mode, not nearest");
   std::string aspectPolicy =
       n.attrString("keep_aspect_ratio_policy", "stretch");
   if (aspectPolicy != "stretch" && aspectPolicy != "not_larger" &&
@@ -481,7 +482,8 @@ LogicalResult importResize(NodeContext &n) {
       b.getStringAttr(coords), b.getStringAttr(nearestMode),
       b.getF32FloatAttr(n.attrFloat("cubic_coeff_a", -0.75f)),
       b.getBoolAttr(n.attrInt("exclude_outside", 0) != 0),
-      b.getF32FloatAttr(n.attrFloat("extrapolation_value", 0.0f))));
+      b.getF32FloatAttr(n.attrFloat("extrapolation_value", 0.0f)),
+      b.getBoolAttr(antialias)));
 }
 
 template <bool isMax> LogicalResult importPool(NodeContext &n) {

@@ -6,8 +6,11 @@
 // tf_crop_and_resize). Every output value is the tensor product of per-dim
 // taps: 1 (nearest, by nearest_mode), 2 (linear) or 4 (cubic, Keys with
 // cubic_coeff_a), indices clamped to the input (its edge values repeat),
-// with exclude_outside renormalizing the taps inside. As the ONNX
-// reference computes it.
+// with exclude_outside renormalizing the taps inside. With antialias, a
+// downsampled dim (scale < 1) stretches the linear or cubic filter by
+// 1 / scale, so that every input value within its support contributes,
+// and the taps are normalized to sum to 1. As the ONNX reference computes
+// it.
 //
 //===----------------------------------------------------------------------===//
 
@@ -47,6 +50,7 @@ azr_status_t resizeKernel(const KernelContext &context) {
       attrs.getString("nearest_mode", "round_prefer_floor");
   const double a = attrs.getFloat("cubic_coeff_a", -0.75);
   const bool excludeOutside = attrs.getInt("exclude_outside", 0) != 0;
+  const bool antialias = attrs.getInt("antialias", 0) != 0;
   const double extrapolation = attrs.getFloat("extrapolation_value", 0.0);
   if (mode != "nearest" && mode != "linear" && mode != "cubic")
     return AZR_INVALID("%s: unknown mode '%s'", op, mode.c_str());
@@ -61,6 +65,8 @@ azr_status_t resizeKernel(const KernelContext &context) {
       nearestMode != "ceil")
     return AZR_INVALID("%s: unknown nearest_mode '%s'", op,
                        nearestMode.c_str());
+  if (antialias && mode == "nearest")
+    return AZR_INVALID("%s: antialias needs linear or cubic mode", op);
   if (coords == "tf_crop_and_resize" && !hasRoi)
     return AZR_INVALID("%s: tf_crop_and_resize needs a roi", op);
   if (mode != "nearest" && x.dtype != DType::f32 && x.dtype != DType::f64)
@@ -83,12 +89,35 @@ azr_status_t resizeKernel(const KernelContext &context) {
       return ((a * t - 5 * a) * t + 8 * a) * t - 4 * a;
     return 0.0;
   };
+  auto triangle = [](double t) { return std::max(0.0, 1 - std::abs(t)); };
+  // The filter's support (1 for linear, 2 for cubic) widened by 1 / scale
+  // when antialiasing a downsampled dim: its first tap's offset from the
+  // sample's left neighbour, as the reference computes it.
+  auto antialiasStart = [&](double filterScale) {
+    const double support = mode == "linear" ? 1.0 : 2.0;
+    return int64_t(std::floor(-support / filterScale) + 1);
+  };
   std::vector<DimTaps> taps(static_cast<size_t>(rank));
   for (int d = 0; d < rank; ++d) {
     DimTaps &t = taps[size_t(d)];
     const int64_t in = x.dims[d], n = out.dims[d];
     const double s = scale[d], outWidth = s * double(in);
     t.count = mode == "nearest" ? 1 : mode == "linear" ? 2 : 4;
+    const double filterScale = std::min(s, 1.0);
+    int64_t start = 0; // the first antialiasing tap's offset
+    if (antialias) {
+      // 2 / scale (linear) or 4 / scale (cubic) taps per output, about
+      // 2 or 4 per input value; a scale far below 1 / in (an output size
+      // out of proportion to the input) is refused before it is allocated.
+      const double needed =
+          2 * std::ceil((mode == "linear" ? 1 : 2) / filterScale);
+      if (!(needed * double(n) <= double(int64_t(1) << 26)))
+        return AZR_INVALID("%s: antialiasing dim %d of %lld to %lld with "
+                           "scale %g needs too many taps",
+                           op, d, (long long)in, (long long)n, s);
+      start = antialiasStart(filterScale);
+      t.count = int(2 - 2 * start);
+    }
     t.index.resize(size_t(n * t.count));
     t.weight.resize(size_t(n * t.count));
     t.outside.assign(size_t(n), 0);
@@ -130,6 +159,34 @@ azr_status_t resizeKernel(const KernelContext &context) {
         }
         index[0] = std::clamp<int64_t>(pick, 0, in - 1);
         weight[0] = 1;
+        continue;
+      }
+      if (antialias) {
+        // Taps at offsets start.. from the left neighbour, which is the
+        // sample itself minus one when it falls on a whole index (ratio in
+        // (0, 1], as in the reference), weighted by the stretched filter
+        // and normalized.
+        const double left = frac == 0 ? base - 1 : base;
+        const double ratio = xo - left;
+        double sum = 0;
+        for (int k = 0; k < t.count; ++k) {
+          const int64_t offset = start + k, i = int64_t(left) + offset;
+          const double at = (double(offset) - ratio) * filterScale;
+          weight[k] = mode == "linear" ? triangle(at) : cubic(at);
+          sum += weight[k];
+          index[k] = i;
+        }
+        double inside = 0;
+        for (int k = 0; k < t.count; ++k) {
+          weight[k] /= sum;
+          if (excludeOutside && (index[k] < 0 || index[k] >= in))
+            weight[k] = 0;
+          inside += weight[k];
+          index[k] = std::clamp<int64_t>(index[k], 0, in - 1);
+        }
+        if (excludeOutside && inside != 0)
+          for (int k = 0; k < t.count; ++k)
+            weight[k] /= inside;
         continue;
       }
       const int64_t first = int64_t(base) - (t.count == 4 ? 1 : 0);

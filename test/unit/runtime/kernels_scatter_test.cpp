@@ -487,6 +487,59 @@ TEST(CpuResize, ExcludeOutsideAndCropExtrapolation) {
             "");
 }
 
+TEST(CpuResize, AntialiasStretchesTheFilterWhenDownsampling) {
+  // Halving 8 values (half_pixel: samples at 2o + 0.5) with antialias
+  // stretches the filter to twice its support. Linear: a triangle of
+  // half-width 2, taps at -1.5, -0.5, 0.5, 1.5 from the sample weighing
+  // 1/8, 3/8, 3/8, 1/8; cubic (a = -0.75): 8 taps at -3.5 .. 3.5 weighing
+  // k(t / 2) / 2 = -9/512, -27/512, 67/512, 225/512 and mirrored. On an
+  // impulse of 8 at index 3 the outputs are those weights times 8, worked
+  // out by hand (and equal to the ONNX reference's). The weights are
+  // dyadic, so the f32 results are exact up to the sum's rounding: 1e-6.
+  const std::vector<float> impulse = {0, 0, 0, 8, 0, 0, 0, 0};
+  MapAttrs linear, cubic, plainLinear;
+  linear.strings["mode"] = "linear";
+  linear.ints["antialias"] = 1;
+  cubic.strings["mode"] = "cubic";
+  cubic.ints["antialias"] = 1;
+  plainLinear.strings["mode"] = "linear";
+  auto expectNear = [](const std::vector<float> &got,
+                       const std::vector<float> &want) {
+    ASSERT_EQ(got.size(), want.size());
+    for (size_t i = 0; i < want.size(); ++i)
+      EXPECT_NEAR(got[i], want[i], 1e-6) << i;
+  };
+  expectNear(resize(impulse, {8}, {4}, {0.5}, linear), {0, 3, 1, 0});
+  expectNear(resize(impulse, {8}, {4}, {0.5}, cubic),
+             {-0.421875f, 3.515625f, 1.046875f, -0.140625f});
+  // Without antialias, linear reads only the two neighbours of 2o + 0.5.
+  expectNear(resize(impulse, {8}, {4}, {0.5}, plainLinear), {0, 4, 0, 0});
+  // exclude_outside drops the taps beyond the edges and renormalizes:
+  // output 0 of the ramp 0..7 reads indices 0, 1, 2 with 3/8, 3/8, 1/8,
+  // so (3/8 + 2/8) / (7/8) = 5/7; output 3 reads 5, 6, 7 with 1/8, 3/8,
+  // 3/8: (5 + 18 + 21) / 8 / (7/8) = 44/7.
+  const std::vector<float> ramp = {0, 1, 2, 3, 4, 5, 6, 7};
+  linear.ints["exclude_outside"] = 1;
+  auto y = resize(ramp, {8}, {4}, {0.5}, linear);
+  EXPECT_NEAR(y[0], 5.0 / 7, 1e-6);
+  EXPECT_NEAR(y[3], 44.0 / 7, 1e-6);
+  // Upsampling keeps the plain filter: antialias changes nothing there.
+  expectNear(resize(ramp, {8}, {16}, {2.0}, cubic),
+             resize(ramp, {8}, {16}, {2.0}, [] {
+               MapAttrs a;
+               a.strings["mode"] = "cubic";
+               return a;
+             }()));
+  // Nearest has no filter to stretch.
+  std::vector<float> in = impulse, out(4);
+  std::vector<double> half = {0.5};
+  MapAttrs nearest;
+  nearest.ints["antialias"] = 1;
+  EXPECT_NE(
+      run("resize", {f32(in, {8}), f64(half, {1})}, {f32(out, {4})}, nearest),
+      "");
+}
+
 // Random shapes, dtypes and contents, half the time shaped to fit so the
 // kernels' bodies run: no call may crash or write outside its tensors
 // (AddressSanitizer checks the latter).
