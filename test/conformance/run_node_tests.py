@@ -341,6 +341,17 @@ REFERENCE_DATA_NOTES = [
      "even, which the onnx 1.23 case expects"),
     (r"^node/test_castlike_.*BFLOAT16",
      "ONNX 1.12's data gives `like` a rank other than the model declares"),
+    (r"/test_(averagepool_2d_ceil_last_window_starts_on_pad|gridsample_bicubic"
+     r"|roialign_aligned_(true|false))$",
+     "the stored outputs are typed-in values rounded to 4 decimals; azc "
+     "matches the ONNX reference evaluator's to within 1.3e-6"),
+    (r"^node/test_adam_multiple$",
+     "ONNX 1.12's model lacks the epsilon (0.01) its outputs were computed "
+     "with; the onnx 1.23 case has it and passes"),
+    (r"/test_maxunpool_export_with_output_shape$",
+     "azc writes the indices into output_shape's layout, as onnxruntime and "
+     "PyTorch do (onnxruntime's output equals azc's); the reference unpools "
+     "into the computed shape and pads it"),
 ]
 
 
