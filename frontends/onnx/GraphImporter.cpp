@@ -396,6 +396,7 @@ static const std::vector<OpImporter> &opImporterTable() {
     addRecurrentImporters(t);
     addFlexAttentionImporters(t);
     addTextImporters(t);
+    addSpectralImporters(t);
     addCompositeImporters(t);
     addControlFlowImporters(t);
     addSignalImporters(t);
