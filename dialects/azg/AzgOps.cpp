@@ -472,6 +472,40 @@ LogicalResult PagedAttentionOp::verify() {
   return success();
 }
 
+LogicalResult DeformConvOp::verify() {
+  RankedTensorType input = rankedType(getInput()),
+                   weight = rankedType(getWeight()),
+                   offset = rankedType(getOffset());
+  int64_t group = getGroup(), offsetGroup = getOffsetGroup();
+  if (getStrides().size() != 2 || getDilations().size() != 2 ||
+      getPads().size() != 4)
+    return emitOpError("needs 2 strides, 2 dilations and 4 pads");
+  int64_t channels = input.getDimSize(1), kernel = 0;
+  if (!weight.isDynamicDim(2) && !weight.isDynamicDim(3))
+    kernel = weight.getDimSize(2) * weight.getDimSize(3);
+  if (group < 1 || offsetGroup < 1 ||
+      dimsConflict(channels, weight.getDimSize(1) * group) ||
+      (!ShapedType::isDynamic(channels) && channels % offsetGroup != 0) ||
+      (!weight.isDynamicDim(0) && weight.getDimSize(0) % group != 0))
+    return emitOpError("input ")
+           << input << ", weight " << weight << ", group " << group
+           << " and offset_group " << offsetGroup << " do not agree";
+  if (kernel && dimsConflict(offset.getDimSize(1), offsetGroup * kernel * 2))
+    return emitOpError("offset must have offset_group * kH * kW * 2 = ")
+           << offsetGroup * kernel * 2 << " channels, got " << offset;
+  if (getMask()) {
+    RankedTensorType mask = rankedType(getMask());
+    if (mask.getRank() != 4 ||
+        (kernel && dimsConflict(mask.getDimSize(1), offsetGroup * kernel)) ||
+        dimsConflict(mask.getDimSize(2), offset.getDimSize(2)) ||
+        dimsConflict(mask.getDimSize(3), offset.getDimSize(3)))
+      return emitOpError("mask must be [N, offset_group * kH * kW, oH, oW], "
+                         "got ")
+             << mask;
+  }
+  return success();
+}
+
 LogicalResult TfIdfVectorizerOp::verify() {
   StringRef mode = getMode();
   if (mode != "TF" && mode != "IDF" && mode != "TFIDF")

@@ -486,6 +486,53 @@ def Azg_ConvTransposeOp : Azg_Op<"conv_transpose"> {
   let hasVerifier = 1;
 }
 
+def Azg_DeformConvOp
+    : Azg_Op<"deform_conv", [AttrSizedOperandSegments]> {
+  let summary = "2-D deformable convolution (ONNX DeformConv)";
+  let description = [{
+    A convolution whose taps are moved: `offset` ([N, offset_group * kH *
+    kW * 2, oH, oW]) gives each tap's (dy, dx) at each output position, per
+    group of input channels, and the input is sampled there bilinearly
+    (zero outside). `mask` ([N, offset_group * kH * kW, oH, oW]), when
+    given, scales each sample. The result is [N, M, oH, oW], its spatial
+    size that of `offset`.
+  }];
+  let arguments = (ins RankedTensorOf<[F32]>:$input,
+                       RankedTensorOf<[F32]>:$weight,
+                       RankedTensorOf<[F32]>:$offset,
+                       Optional<RankedTensorOf<[F32]>>:$bias,
+                       Optional<RankedTensorOf<[F32]>>:$mask,
+                       DenseI64ArrayAttr:$strides, DenseI64ArrayAttr:$pads,
+                       DenseI64ArrayAttr:$dilations,
+                       DefaultValuedAttr<I64Attr, "1">:$group,
+                       DefaultValuedAttr<I64Attr, "1">:$offset_group);
+  let results = (outs RankedTensorOf<[F32]>:$output);
+  let assemblyFormat = [{
+    $input `,` $weight `,` $offset (`bias` `(` $bias^ `)`)?
+    (`mask` `(` $mask^ `)`)? attr-dict `:` functional-type(operands, results)
+  }];
+  let inferBody = [{
+    auto input = ::llvm::cast<::mlir::RankedTensorType>(
+        adaptor.getInput().getType());
+    auto weight = ::llvm::cast<::mlir::RankedTensorType>(
+        adaptor.getWeight().getType());
+    auto offset = ::llvm::cast<::mlir::RankedTensorType>(
+        adaptor.getOffset().getType());
+    if (input.getRank() != 4 || weight.getRank() != 4 ||
+        offset.getRank() != 4) {
+      if (location)
+        ::mlir::emitError(*location)
+            << "deform_conv takes 4-D input, weight and offset";
+      return ::mlir::failure();
+    }
+    inferredReturnTypes.push_back(input.clone(
+        {input.getDimSize(0), weight.getDimSize(0), offset.getDimSize(2),
+         offset.getDimSize(3)}));
+    return ::mlir::success();
+  }];
+  let hasVerifier = 1;
+}
+
 def Azg_TfIdfVectorizerOp : Azg_Op<"tfidf_vectorizer"> {
   let summary = "n-gram counts of integer token rows (ONNX TfIdfVectorizer)";
   let description = [{

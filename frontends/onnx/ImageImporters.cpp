@@ -296,6 +296,23 @@ LogicalResult importCenterCropPad(NodeContext &n) {
                                         b.getF64FloatAttr(0.0)));
 }
 
+/// DeformConv (opset 19), 2-D: the window attributes with ONNX's defaults.
+LogicalResult importDeformConv(NodeContext &n) {
+  Builder b(n.context());
+  auto ints = [&](StringRef name, SmallVector<int64_t> otherwise) {
+    return n.attrInts(name).value_or(otherwise);
+  };
+  if (typeOf(n.input(0)).getRank() != 4)
+    return n.error("DeformConv is supported in 2-D (a 4-D input)");
+  return n.setResult(n.make<azg::DeformConvOp>(
+      n.input(0), n.input(1), n.input(2), n.input(3), n.input(4),
+      b.getDenseI64ArrayAttr(ints("strides", {1, 1})),
+      b.getDenseI64ArrayAttr(ints("pads", {0, 0, 0, 0})),
+      b.getDenseI64ArrayAttr(ints("dilations", {1, 1})),
+      b.getI64IntegerAttr(n.attrInt("group", 1)),
+      b.getI64IntegerAttr(n.attrInt("offset_group", 1))));
+}
+
 } // namespace
 
 void azc::onnx_frontend::addImageImporters(std::vector<OpImporter> &t) {
@@ -309,4 +326,5 @@ void azc::onnx_frontend::addImageImporters(std::vector<OpImporter> &t) {
   add("Col2Im", 18, importCol2Im, 3);
   add("AffineGrid", 20, importAffineGrid, 2);
   add("CenterCropPad", 18, importCenterCropPad, 2);
+  add("DeformConv", 19, importDeformConv, 3);
 }

@@ -180,6 +180,7 @@ const KernelTable &table() {
     addAttentionKernels(entries);
     addLinearAttentionKernels(entries);
     addTfIdfVectorizerKernels(entries);
+    addDeformConvKernels(entries);
     std::sort(entries.begin(), entries.end(),
               [](const KernelEntry &a, const KernelEntry &b) {
                 return std::string_view(a.name) < std::string_view(b.name);

@@ -308,3 +308,11 @@ func.func @tfidf_indexes(%t: tensor<5xi64>) -> tensor<3xf32> {
   %0 = azg.tfidf_vectorizer %t {max_gram_length = 2 : i64, max_skip_count = 0 : i64, min_gram_length = 1 : i64, mode = "TF", ngram_counts = array<i64: 0, 2>, ngram_indexes = array<i64: 0, 2>, pool = array<i64: 2, 3, 2, 3>} : (tensor<5xi64>) -> tensor<3xf32>
   return %0 : tensor<3xf32>
 }
+
+// -----
+
+func.func @deform_conv_offsets(%x: tensor<1x4x5x6xf32>, %w: tensor<2x4x3x3xf32>, %o: tensor<1x9x5x6xf32>) -> tensor<1x2x5x6xf32> {
+  // expected-error @+1 {{offset must have offset_group * kH * kW * 2 = 18 channels, got 'tensor<1x9x5x6xf32>'}}
+  %0 = azg.deform_conv %x, %w, %o {dilations = array<i64: 1, 1>, pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 1, 1>} : (tensor<1x4x5x6xf32>, tensor<2x4x3x3xf32>, tensor<1x9x5x6xf32>) -> tensor<1x2x5x6xf32>
+  return %0 : tensor<1x2x5x6xf32>
+}

@@ -306,3 +306,11 @@ func.func @tfidf(%t: tensor<2x5xi64>, %w: tensor<3xf32>) -> tensor<2x3xf32> {
   %0 = azg.tfidf_vectorizer %t weights(%w) {max_gram_length = 2 : i64, max_skip_count = 1 : i64, min_gram_length = 1 : i64, mode = "TFIDF", ngram_counts = array<i64: 0, 2>, ngram_indexes = array<i64: 0, 1, 2>, pool = array<i64: 2, 3, 2, 3>} : (tensor<2x5xi64>, tensor<3xf32>) -> tensor<2x3xf32>
   return %0 : tensor<2x3xf32>
 }
+
+// A deformable convolution: 9 taps of (dy, dx), one offset group, a mask.
+// CHECK-LABEL: func.func @deform_conv
+func.func @deform_conv(%x: tensor<1x4x5x6xf32>, %w: tensor<2x4x3x3xf32>, %o: tensor<1x18x5x6xf32>, %m: tensor<1x9x5x6xf32>) -> tensor<1x2x5x6xf32> {
+  // CHECK: azg.deform_conv %{{.*}}, %{{.*}}, %{{.*}} mask(%{{.*}}) {dilations = array<i64: 1, 1>, pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 1, 1>}
+  %0 = azg.deform_conv %x, %w, %o mask(%m) {dilations = array<i64: 1, 1>, pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 1, 1>} : (tensor<1x4x5x6xf32>, tensor<2x4x3x3xf32>, tensor<1x18x5x6xf32>, tensor<1x9x5x6xf32>) -> tensor<1x2x5x6xf32>
+  return %0 : tensor<1x2x5x6xf32>
+}

@@ -54,7 +54,8 @@ TEST(CpuRegistry, EveryOpHasAKernel) {
       // matmul_nbits.cc, matmul_nbits_packed.cc, matmul_half.cc, gemm.cc
       "matmul_nbits", "matmul_nbits_packed", "matmul_half", "matmul_packed",
       // attention.cc
-      "attention", "paged_attention", "linear_attention", "tfidf_vectorizer"};
+      "attention", "paged_attention", "linear_attention", "tfidf_vectorizer",
+      "deform_conv"};
   std::vector<std::string> names = kernelNames();
   for (const char *op : ops) {
     EXPECT_NE(findKernel(op), nullptr) << op;
@@ -1723,3 +1724,53 @@ TEST(CpuKernels, GarbageInputsNeverCrash) {
 }
 
 } // namespace
+
+TEST(CpuDeformConv, ZeroOffsetsAreAConvolutionAndHalfStepsAverage) {
+  // 1 image, 4 channels in 2 groups, 5x6, a 3x3 kernel with pads 1,
+  // stride 1: 5x6 results. With every offset 0 (and no mask) the taps sit
+  // where a convolution's do, so the conv kernel is the reference; its
+  // sums differ only by float rounding order (none here: same GEMM).
+  const int64_t C = 4, M = 2, H = 5, W = 6, G = 2;
+  std::vector<float> x = randomValues<float>(C * H * W, 21);
+  std::vector<float> w = randomValues<float>(M * (C / G) * 9, 22);
+  std::vector<float> bias = {0.5f, -1.0f};
+  std::vector<float> offsets(2 * 9 * H * W, 0.0f), none;
+  std::vector<float> deformed(M * H * W), convolved(M * H * W);
+  MapAttrs attrs;
+  attrs.intLists["strides"] = {1, 1};
+  attrs.intLists["pads"] = {1, 1, 1, 1};
+  attrs.intLists["dilations"] = {1, 1};
+  attrs.ints["group"] = G;
+  ASSERT_OK(run("deform_conv",
+                {f32(x, {1, C, H, W}), f32(w, {M, C / G, 3, 3}),
+                 f32(offsets, {1, 18, H, W}), f32(bias, {M}), f32(none, {0})},
+                {f32(deformed, {1, M, H, W})}, attrs));
+  MapAttrs convAttrs = attrs;
+  convAttrs.intLists["kernel_shape"] = {3, 3};
+  ASSERT_OK(run(
+      "conv", {f32(x, {1, C, H, W}), f32(w, {M, C / G, 3, 3}), f32(bias, {M})},
+      {f32(convolved, {1, M, H, W})}, convAttrs));
+  for (size_t i = 0; i < deformed.size(); ++i)
+    ASSERT_NEAR(deformed[i], convolved[i], 1e-6) << i;
+
+  // One channel, a 1x1 kernel of weight 1: each result is the input at
+  // the moved tap. dx = 0.5 averages two neighbours; dy = -1 on the top
+  // row reads above the image (zero); the mask scales.
+  std::vector<float> image = {1, 2, 3, 4, 5, 6}; // 2x3
+  std::vector<float> one = {1.0f}, moved(6);
+  std::vector<float> shift = {-1,   0,    0, 0, 0, 0,  // dy
+                              0.5f, 0.5f, 0, 0, 0, 0}; // dx
+  std::vector<float> mask = {1, 1, 1, 2, 1, 1};
+  MapAttrs plain;
+  plain.intLists["strides"] = {1, 1};
+  plain.intLists["pads"] = {0, 0, 0, 0};
+  plain.intLists["dilations"] = {1, 1};
+  ASSERT_OK(
+      run("deform_conv",
+          {f32(image, {1, 1, 2, 3}), f32(one, {1, 1, 1, 1}),
+           f32(shift, {1, 2, 2, 3}), f32(none, {0}), f32(mask, {1, 1, 2, 3})},
+          {f32(moved, {1, 1, 2, 3})}, plain));
+  // (0,0): y -1, x 0.5: above the image, 0. (0,1): x 1.5: (2 + 3) / 2.
+  // (1,0): 4 times mask 2.
+  EXPECT_EQ(moved, (std::vector<float>{0, 2.5f, 3, 8, 5, 6}));
+}
