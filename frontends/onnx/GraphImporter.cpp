@@ -844,7 +844,8 @@ OwningOpRef<ModuleOp> GraphImporter::run(std::string &error) {
   SmallVector<Type> argTypes;
   SmallVector<DictionaryAttr> argAttrs;
   SmallVector<std::string> argNames;
-  for (auto &[name, spec] : options_.fixedInputs) {
+  for (auto &[fixedName, spec] : options_.fixedInputs) {
+    const std::string &name = fixedName; // lambdas cannot capture bindings
     bool found = llvm::any_of(graph.input(), [&](const auto &input) {
       return input.name() == name && !initializerNames.contains(name);
     });
