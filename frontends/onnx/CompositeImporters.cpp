@@ -25,15 +25,6 @@ using namespace azc::onnx_frontend;
 
 namespace {
 
-RankedTensorType typeOf(Value v) { return cast<RankedTensorType>(v.getType()); }
-
-/// Chains FailureOr results: the first failure stops the importer.
-#define TRY(var, expr)                                                         \
-  FailureOr<Value> var##OrFailure = (expr);                                    \
-  if (failed(var##OrFailure))                                                  \
-    return failure();                                                          \
-  Value var = *var##OrFailure;
-
 /// The reduction shared by the losses: none keeps the per-element loss,
 /// sum adds everything, mean divides the sum by the total weight (or by the
 /// element count when there are no weights).

@@ -18,14 +18,6 @@ using namespace azc::onnx_frontend;
 
 namespace {
 
-RankedTensorType typeOf(Value v) { return cast<RankedTensorType>(v.getType()); }
-
-#define TRY(var, expr)                                                         \
-  auto var##OrFailure = (expr);                                                \
-  if (failed(var##OrFailure))                                                  \
-    return failure();                                                          \
-  Value var = *var##OrFailure;
-
 /// [B, Hkv, S, D] with each head repeated `group` times in a row, as
 /// [B, Hkv * group, S, D]: query head h then reads head h / group.
 FailureOr<Value> repeatHeads(NodeContext &n, Value x, int64_t group) {

@@ -18,15 +18,6 @@ using namespace azc::onnx_frontend;
 
 namespace {
 
-RankedTensorType typeOf(Value v) { return cast<RankedTensorType>(v.getType()); }
-
-/// Chains FailureOr results: the first failure stops the importer.
-#define TRY(var, expr)                                                         \
-  FailureOr<Value> var##OrFailure = (expr);                                    \
-  if (failed(var##OrFailure))                                                  \
-    return failure();                                                          \
-  Value var = *var##OrFailure;
-
 /// x^p for the integer powers pooling and norms use: x * x for 2, else Pow.
 FailureOr<Value> power(NodeContext &n, Value x, double p) {
   if (p == 1)

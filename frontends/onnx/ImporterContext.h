@@ -180,6 +180,19 @@ windowPads(NodeContext &n, mlir::RankedTensorType input,
            llvm::ArrayRef<int64_t> kernel, llvm::ArrayRef<int64_t> strides,
            llvm::ArrayRef<int64_t> dilations);
 
+/// The ranked tensor type every importer's value has.
+inline mlir::RankedTensorType typeOf(mlir::Value v) {
+  return mlir::cast<mlir::RankedTensorType>(v.getType());
+}
+
+/// Chains FailureOr<Value> results in importers: declares `var` as the
+/// value of `expr`, or returns failure (already reported) from the caller.
+#define TRY(var, expr)                                                         \
+  mlir::FailureOr<mlir::Value> var##OrFailure = (expr);                        \
+  if (mlir::failed(var##OrFailure))                                            \
+    return mlir::failure();                                                    \
+  mlir::Value var = *var##OrFailure;
+
 /// The MLIR element type of an ONNX TensorProto data type, or null.
 mlir::Type convertElementType(int32_t onnxType, mlir::MLIRContext *context);
 /// FP4 E2M1 and FP8 E8M0, azg's own element types: no constant holds them

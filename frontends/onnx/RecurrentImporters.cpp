@@ -18,14 +18,6 @@ using namespace azc::onnx_frontend;
 
 namespace {
 
-RankedTensorType typeOf(Value v) { return cast<RankedTensorType>(v.getType()); }
-
-#define TRY(var, expr)                                                         \
-  auto var##OrFailure = (expr);                                                \
-  if (failed(var##OrFailure))                                                  \
-    return failure();                                                          \
-  Value var = *var##OrFailure;
-
 /// CausalConvWithState (opset 26): a depthwise 1-D convolution over the
 /// past state (k - 1 positions, zeros without one) followed by the input,
 /// with no padding, so output position t sees inputs t-k+1..t; optionally

@@ -18,8 +18,6 @@ using namespace azc::onnx_frontend;
 
 namespace {
 
-RankedTensorType typeOf(Value v) { return cast<RankedTensorType>(v.getType()); }
-
 LogicalResult importReshape(NodeContext &n) {
   UnitAttr allowZero =
       n.attrInt("allowzero", 0) ? UnitAttr::get(n.context()) : UnitAttr();

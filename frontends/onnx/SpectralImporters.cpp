@@ -20,14 +20,6 @@ using namespace azc::onnx_frontend;
 
 namespace {
 
-RankedTensorType typeOf(Value v) { return cast<RankedTensorType>(v.getType()); }
-
-#define TRY(var, expr)                                                         \
-  FailureOr<Value> var##OrFailure = (expr);                                    \
-  if (failed(var##OrFailure))                                                  \
-    return failure();                                                          \
-  Value var = *var##OrFailure;
-
 /// A [rows, columns] f32 constant with entry (i, k) = f(i, k).
 template <typename F>
 Value constantMatrix(NodeContext &n, int64_t rows, int64_t columns, F &&f) {

@@ -27,8 +27,6 @@ using namespace azc::onnx_frontend;
 
 namespace {
 
-RankedTensorType typeOf(Value v) { return cast<RankedTensorType>(v.getType()); }
-
 /// Builds a chain of azg ops for one node. After the first failure (already
 /// reported by NodeContext) every further call returns a null Value, so a
 /// chain is checked once, with ok(), at its end.
