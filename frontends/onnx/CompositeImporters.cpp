@@ -961,6 +961,27 @@ LogicalResult importEyeLike(NodeContext &n) {
   return n.setResult(n.make<azg::CastOp>(mask, TypeAttr::get(element)));
 }
 
+} // namespace
+
+FailureOr<Value> azc::onnx_frontend::standardize(NodeContext &n, Value x,
+                                                 ArrayRef<int64_t> axes,
+                                                 float epsilon) {
+  Builder b(n.context());
+  auto mean = [&](Value v) {
+    return n.make<azg::ReduceMeanOp>(v, b.getDenseI64ArrayAttr(axes),
+                                     b.getBoolAttr(true));
+  };
+  TRY(mu, mean(x));
+  TRY(centered, n.make<azg::SubOp>(x, mu));
+  TRY(squared, n.make<azg::MulOp>(centered, centered));
+  TRY(variance, mean(squared));
+  TRY(padded, n.make<azg::AddOp>(variance, n.constantLike(x, epsilon)));
+  TRY(stddev, n.make<azg::SqrtOp>(padded));
+  return n.make<azg::DivOp>(centered, stddev);
+}
+
+namespace {
+
 /// `v` (1-D, one value per channel) shaped to broadcast along dim 1 of a
 /// rank-`rank` tensor.
 FailureOr<Value> perChannel(NodeContext &n, Value v, int64_t rank) {
@@ -979,19 +1000,7 @@ LogicalResult importInstanceNorm(NodeContext &n) {
   SmallVector<int64_t> axes;
   for (int64_t i = 2; i < rank; ++i)
     axes.push_back(i);
-  Builder b(n.context());
-  auto mean = [&](Value v) {
-    return n.make<azg::ReduceMeanOp>(v, b.getDenseI64ArrayAttr(axes),
-                                     b.getBoolAttr(true));
-  };
-  TRY(mu, mean(x));
-  TRY(centered, n.make<azg::SubOp>(x, mu));
-  TRY(squared, n.make<azg::MulOp>(centered, centered));
-  TRY(variance, mean(squared));
-  TRY(padded, n.make<azg::AddOp>(
-                  variance, n.constantLike(x, n.attrFloat("epsilon", 1e-5f))));
-  TRY(stddev, n.make<azg::SqrtOp>(padded));
-  TRY(normalized, n.make<azg::DivOp>(centered, stddev));
+  TRY(normalized, standardize(n, x, axes, n.attrFloat("epsilon", 1e-5f)));
   TRY(scale, perChannel(n, n.input(1), rank));
   TRY(bias, perChannel(n, n.input(2), rank));
   TRY(scaled, n.make<azg::MulOp>(normalized, scale));

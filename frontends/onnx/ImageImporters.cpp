@@ -109,21 +109,9 @@ LogicalResult importGroupNormalization(NodeContext &n) {
   if (groups < 1 || channels % groups)
     return n.error("num_groups must divide the " + Twine(channels) +
                    " channels");
-  Builder b(n.context());
   TRY(grouped, n.make<azg::ReshapeOp>(x, n.constantI64({batch, groups, -1}),
                                       UnitAttr()));
-  auto mean = [&](Value v) {
-    return n.make<azg::ReduceMeanOp>(v, b.getDenseI64ArrayAttr({2}),
-                                     b.getBoolAttr(true));
-  };
-  TRY(mu, mean(grouped));
-  TRY(centered, n.make<azg::SubOp>(grouped, mu));
-  TRY(squared, n.make<azg::MulOp>(centered, centered));
-  TRY(variance, mean(squared));
-  TRY(padded, n.make<azg::AddOp>(
-                  variance, n.constantLike(x, n.attrFloat("epsilon", 1e-5f))));
-  TRY(stddev, n.make<azg::SqrtOp>(padded));
-  TRY(normalized, n.make<azg::DivOp>(centered, stddev));
+  TRY(normalized, standardize(n, grouped, {2}, n.attrFloat("epsilon", 1e-5f)));
   TRY(shaped, n.make<azg::ReshapeOp>(normalized, n.constantI64(type.getShape()),
                                      UnitAttr()));
   SmallVector<int64_t> perChannel(rank - 1, 1);

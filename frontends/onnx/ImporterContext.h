@@ -193,6 +193,11 @@ inline mlir::RankedTensorType typeOf(mlir::Value v) {
     return mlir::failure();                                                    \
   mlir::Value var = *var##OrFailure;
 
+/// (x - mean) / sqrt(variance + epsilon), the moments over `axes` (kept).
+mlir::FailureOr<mlir::Value> standardize(NodeContext &n, mlir::Value x,
+                                         llvm::ArrayRef<int64_t> axes,
+                                         float epsilon);
+
 /// The MLIR element type of an ONNX TensorProto data type, or null.
 mlir::Type convertElementType(int32_t onnxType, mlir::MLIRContext *context);
 /// FP4 E2M1 and FP8 E8M0, azg's own element types: no constant holds them
