@@ -395,7 +395,7 @@ static const std::vector<OpImporter> &opImporterTable() {
     addTransformerImporters(t);
     addRecurrentImporters(t);
     addFlexAttentionImporters(t);
-    addTextImporters(t);
+    addClassicMlImporters(t);
     addSpectralImporters(t);
     addCompositeImporters(t);
     addControlFlowImporters(t);

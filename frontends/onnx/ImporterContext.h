@@ -158,7 +158,7 @@ void addTransformerImporters(std::vector<OpImporter> &table);
 void addCompositeImporters(std::vector<OpImporter> &table);
 void addRecurrentImporters(std::vector<OpImporter> &table);
 void addFlexAttentionImporters(std::vector<OpImporter> &table);
-void addTextImporters(std::vector<OpImporter> &table);
+void addClassicMlImporters(std::vector<OpImporter> &table);
 void addSpectralImporters(std::vector<OpImporter> &table);
 void addControlFlowImporters(std::vector<OpImporter> &table);
 void addSignalImporters(std::vector<OpImporter> &table);

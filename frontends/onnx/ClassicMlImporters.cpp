@@ -1,7 +1,8 @@
-//===- TextImporters.cpp - ONNX ops over token sequences ------------------===//
+//===- ClassicMlImporters.cpp - ops of classic ML pipelines ---------------===//
 //
-// Text featurization that classic NLP pipelines export after their
-// tokenizer. Engines hold numbers only, so the ops are taken over integer
+// What scikit-learn-style pipelines export around their model: text
+// featurization after a tokenizer, binarization and feature selection.
+// Engines hold numbers only, so the ops are taken over numbers and integer
 // tokens; their string forms are refused with that reason.
 //
 //===----------------------------------------------------------------------===//
@@ -43,8 +44,37 @@ LogicalResult importTfIdfVectorizer(NodeContext &n) {
       b.getDenseI64ArrayAttr(ints("pool_int64s"))));
 }
 
+/// Binarizer (ai.onnx.ml): 1 where x > threshold, else 0, in x's type.
+LogicalResult importBinarizer(NodeContext &n) {
+  Value x = n.input(0);
+  TRY(above, n.make<azg::GreaterOp>(
+                 x, n.constantLike(x, n.attrFloat("threshold", 0.0f))));
+  return n.setResult(n.make<azg::WhereOp>(above, n.constantLike(x, 1.0),
+                                          n.constantLike(x, 0.0)));
+}
+
+/// ArrayFeatureExtractor (ai.onnx.ml): the columns `indices` of x's last
+/// dim; a 1-D x is one row.
+LogicalResult importArrayFeatureExtractor(NodeContext &n) {
+  Value x = n.input(0), indices = n.input(1);
+  Builder b(n.context());
+  if (typeOf(x).getRank() == 1) {
+    TRY(row, n.make<azg::UnsqueezeOp>(x, b.getDenseI64ArrayAttr({0})));
+    x = row;
+  }
+  if (typeOf(indices).getRank() != 1) {
+    TRY(flat, n.make<azg::ReshapeOp>(indices, n.constantI64({-1}), UnitAttr()));
+    indices = flat;
+  }
+  return n.setResult(n.make<azg::GatherOp>(
+      x, indices, b.getI64IntegerAttr(typeOf(x).getRank() - 1)));
+}
+
 } // namespace
 
-void azc::onnx_frontend::addTextImporters(std::vector<OpImporter> &t) {
+void azc::onnx_frontend::addClassicMlImporters(std::vector<OpImporter> &t) {
   t.push_back({"", "TfIdfVectorizer", 9, importTfIdfVectorizer, 1});
+  t.push_back({"ai.onnx.ml", "Binarizer", 1, importBinarizer, 1});
+  t.push_back({"ai.onnx.ml", "ArrayFeatureExtractor", 1,
+               importArrayFeatureExtractor, 2});
 }
