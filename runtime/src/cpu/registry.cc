@@ -180,6 +180,8 @@ const KernelTable &table() {
     addAttentionKernels(entries);
     addLinearAttentionKernels(entries);
     addTfIdfVectorizerKernels(entries);
+    addSelectionKernels(entries);
+    addNonMaxSuppressionKernels(entries);
     std::sort(entries.begin(), entries.end(),
               [](const KernelEntry &a, const KernelEntry &b) {
                 return std::string_view(a.name) < std::string_view(b.name);

@@ -54,7 +54,9 @@ TEST(CpuRegistry, EveryOpHasAKernel) {
       // matmul_nbits.cc, matmul_nbits_packed.cc, matmul_half.cc, gemm.cc
       "matmul_nbits", "matmul_nbits_packed", "matmul_half", "matmul_packed",
       // attention.cc
-      "attention", "paged_attention", "linear_attention", "tfidf_vectorizer"};
+      "attention", "paged_attention", "linear_attention", "tfidf_vectorizer",
+      // selection.cc, non_max_suppression.cc
+      "nonzero", "compress", "unique", "non_max_suppression"};
   std::vector<std::string> names = kernelNames();
   for (const char *op : ops) {
     EXPECT_NE(findKernel(op), nullptr) << op;
