@@ -143,7 +143,7 @@ bool writeSections(llvm::raw_pwrite_stream &os, const Plan &plan,
       !plan.symbols.empty() ||
       std::any_of(plan.inputs.begin(), plan.inputs.end(),
                   [](const Signature &sig) { return !sig.fixedValue.empty(); });
-  header.format_version = needsVersion2 ? AZR_ENGINE_FORMAT_VERSION
+  header.format_version = needsVersion2 ? AZR_ENGINE_FORMAT_VERSION_SHAPE_RANGES
                                         : AZR_ENGINE_FORMAT_VERSION_STATIC;
   header.header_size = sizeof(header);
   header.metadata_offset = sizeof(header);
