@@ -1632,4 +1632,6 @@ def Azg_UnsqueezeOp : Azg_Op<"unsqueeze"> {
   let hasFolder = 1;
 }
 
+include "dialects/azg/AzgDataDependentOps.td"
+
 #endif // AZG_OPS_TD
