@@ -159,6 +159,7 @@ void addCompositeImporters(std::vector<OpImporter> &table);
 void addRecurrentImporters(std::vector<OpImporter> &table);
 void addFlexAttentionImporters(std::vector<OpImporter> &table);
 void addTextImporters(std::vector<OpImporter> &table);
+void addDataDependentImporters(std::vector<OpImporter> &table);
 void addControlFlowImporters(std::vector<OpImporter> &table);
 void addSignalImporters(std::vector<OpImporter> &table);
 void addImageImporters(std::vector<OpImporter> &table);
