@@ -54,7 +54,7 @@ fb::Offset<schema::Engine> buildMetadata(fb::FlatBufferBuilder &b,
                                         sig.fixedValue.size());
       offsets.push_back(schema::CreateTensorSignature(
           b, name, schema::DType(sig.dtype), b.CreateVector(dims), sig.value,
-          fixed));
+          fixed, sig.extentDim, sig.extentValue));
     }
     return b.CreateVector(offsets);
   };
@@ -138,13 +138,19 @@ bool writeSections(llvm::raw_pwrite_stream &os, const Plan &plan,
                    const fb::FlatBufferBuilder &metadata, std::string &error) {
   azr_engine_header_t header = {};
   memcpy(header.magic, AZR_ENGINE_MAGIC, sizeof(header.magic));
-  // Shape ranges and fixed inputs are checks a version-1 reader would skip.
+  // Shape ranges and fixed inputs are checks a version-1 reader would skip;
+  // a version-2 reader would report a data-dependent output at its bound.
   bool needsVersion2 =
       !plan.symbols.empty() ||
       std::any_of(plan.inputs.begin(), plan.inputs.end(),
                   [](const Signature &sig) { return !sig.fixedValue.empty(); });
-  header.format_version = needsVersion2 ? AZR_ENGINE_FORMAT_VERSION
-                                        : AZR_ENGINE_FORMAT_VERSION_STATIC;
+  bool needsVersion3 =
+      std::any_of(plan.outputs.begin(), plan.outputs.end(),
+                  [](const Signature &sig) { return sig.extentDim >= 0; });
+  header.format_version = needsVersion3 ? AZR_ENGINE_FORMAT_VERSION
+                          : needsVersion2
+                              ? AZR_ENGINE_FORMAT_VERSION_SHAPE_RANGES
+                              : AZR_ENGINE_FORMAT_VERSION_STATIC;
   header.header_size = sizeof(header);
   header.metadata_offset = sizeof(header);
   header.metadata_size = metadata.GetSize();

@@ -141,8 +141,12 @@ void printSignatures(
   for (const schema::TensorSignature *sig : *list) {
     os << "  " << sig->name()->str() << "  " << dtypeText(sig->dtype()) << " [";
     const schema::Value *value = meta->values()->Get(sig->value());
-    for (size_t d = 0; d < sig->dims()->size(); ++d)
-      os << (d ? "," : "") << dimText(sig->dims()->Get(d), value, d, symbols);
+    for (size_t d = 0; d < sig->dims()->size(); ++d) {
+      std::string text = dimText(sig->dims()->Get(d), value, d, symbols);
+      if (int(d) == sig->data_dependent_dim())
+        text = "0.." + text + " (from the data)";
+      os << (d ? "," : "") << text;
+    }
     os << "]" << (sig->fixed_value() ? "  (value fixed at build)" : "") << "\n";
   }
 }

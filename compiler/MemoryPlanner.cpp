@@ -45,6 +45,12 @@ void azc::plan::planMemory(Plan &plan) {
         life[root(id)].last = std::max(life[root(id)].last, s);
   }
 
+  // The sizes of outputs that the data decides are read after the last
+  // step.
+  for (const Signature &output : plan.outputs)
+    if (output.extentValue >= 0)
+      life[root(output.extentValue)].last = int(plan.steps.size());
+
   // Shape tensors the session computes are written before the first step.
   for (int id = 0; id < (int)plan.values.size(); ++id)
     if (!plan.values[id].elementPolynomials.empty() && life[id].last >= 0)

@@ -126,6 +126,11 @@ struct Signature {
   std::vector<int64_t> dimMin = {}, dimMax = {};
   /// An input fixed at build (--input-value): the bytes it must hold.
   std::string fixedValue = {};
+  /// An output whose size depends on the input values: the dim the data
+  /// decides (its size in `dims` is the upper bound) and the i64 scalar
+  /// value its producing step writes that dim's size into; -1 otherwise.
+  int extentDim = -1;
+  int extentValue = -1;
 };
 
 struct Plan {

@@ -188,6 +188,7 @@ private:
 
   bool lowerStep(Operation *op);
   bool convertAttributes(Operation *op, Step &step);
+  bool checkDataDependentUses(func::FuncOp func);
 
   Plan &plan;
   std::string &error;
@@ -294,7 +295,36 @@ bool Lowering::lowerStep(Operation *op) {
   return true;
 }
 
+/// A result whose size the data decides has no size a step could be
+/// planned for: only a function result may take it. Frontends refuse other
+/// readers with their own names; this catches any IR that slips through.
+bool Lowering::checkDataDependentUses(func::FuncOp func) {
+  WalkResult walk = func.walk([&](azg::DataDependentSizeOpInterface op) {
+    for (OpResult result : op->getResults()) {
+      if (!op.getDataDependentDim(result.getResultNumber()))
+        continue;
+      for (Operation *user : result.getUsers()) {
+        if (isa<func::ReturnOp>(user))
+          continue;
+        std::string reader;
+        llvm::raw_string_ostream os(reader);
+        os << user->getName() << " at ";
+        user->getLoc().print(os);
+        fail(op, "result " + Twine(result.getResultNumber()) +
+                     ": its size depends on the input values, so only a "
+                     "graph output may take it (" +
+                     os.str() + " reads it)");
+        return WalkResult::interrupt();
+      }
+    }
+    return WalkResult::advance();
+  });
+  return !walk.wasInterrupted();
+}
+
 bool Lowering::run(func::FuncOp func) {
+  if (!checkDataDependentUses(func))
+    return false;
   for (BlockArgument arg : func.getArguments()) {
     auto nameAttr =
         func.getArgAttrOfType<StringAttr>(arg.getArgNumber(), azg::kNameAttr);
@@ -386,6 +416,19 @@ bool Lowering::run(func::FuncOp func) {
     plan.outputs.push_back({name, out.dtype, out.shape,
                             std::vector<std::string>(out.shape.size()),
                             outputId});
+    if (std::optional<int64_t> dim = azg::dataDependentDim(result)) {
+      auto producer =
+          cast<azg::DataDependentSizeOpInterface>(result.getDefiningOp());
+      int extent = ids.lookup(producer.getExtent());
+      if (plan.values[extent].storage != Storage::Arena) {
+        error = "output '" + name +
+                "': the size of a data-dependent result cannot itself be a "
+                "graph output";
+        return false;
+      }
+      plan.outputs.back().extentDim = int(*dim);
+      plan.outputs.back().extentValue = extent;
+    }
   }
   return true;
 }

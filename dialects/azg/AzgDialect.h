@@ -26,6 +26,8 @@
 #define GET_TYPEDEF_CLASSES
 #include "dialects/azg/AzgTypes.h.inc"
 
+#include "dialects/azg/AzgInterfaces.h.inc"
+
 namespace azc::azg {
 
 /// Result types agree with inferred ones when element types are equal and
@@ -52,6 +54,10 @@ broadcastShapes(llvm::ArrayRef<int64_t> lhs, llvm::ArrayRef<int64_t> rhs);
 /// Normalizes a possibly negative axis into [0, rank); failure if out of
 /// range.
 llvm::FailureOr<int64_t> normalizeAxis(int64_t axis, int64_t rank);
+
+/// When `value` is a result whose size its operands' values decide (see
+/// DataDependentSizeOpInterface): the dim they decide; else nullopt.
+std::optional<int64_t> dataDependentDim(mlir::Value value);
 
 /// Name of the argument attribute that holds a function input's symbolic
 /// dim names (an array of strings, "" for static or unnamed dims).

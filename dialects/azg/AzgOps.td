@@ -1679,4 +1679,6 @@ def Azg_UnsqueezeOp : Azg_Op<"unsqueeze"> {
   let hasFolder = 1;
 }
 
+include "dialects/azg/AzgDataDependentOps.td"
+
 #endif // AZG_OPS_TD

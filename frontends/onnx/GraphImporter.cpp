@@ -59,6 +59,12 @@ public:
   std::map<std::string, int64_t> opsets_;
   std::vector<std::string> errors_;
   std::string currentNode_;
+  /// Outputs whose size depends on the input values (NonZero's, Unique's),
+  /// with the node and name that produce them, for the refusal of a node
+  /// that reads one.
+  llvm::DenseMap<Value, std::string> dataDependentOutputs_;
+  LogicalResult checkDataDependentReads(const onnx::NodeProto &node);
+  void recordDataDependentOutputs(const onnx::NodeProto &node);
 
   FailureOr<ElementsAttr> importTensor(const onnx::TensorProto &tensor,
                                        std::string &error);
@@ -397,6 +403,7 @@ static const std::vector<OpImporter> &opImporterTable() {
     addFlexAttentionImporters(t);
     addClassicMlImporters(t);
     addSpectralImporters(t);
+    addDataDependentImporters(t);
     addCompositeImporters(t);
     addControlFlowImporters(t);
     addSignalImporters(t);
@@ -691,13 +698,57 @@ LogicalResult GraphImporter::importNode(const onnx::NodeProto &node) {
                         "of an earlier node");
       return failure();
     }
+  if (failed(checkDataDependentReads(node)))
+    return failure();
   Location loc =
       NameLoc::get(builder_.getStringAttr(node.name().empty() ? node.op_type()
                                                               : node.name()),
                    FileLineColLoc::get(&context_, file_.path(), 0, 0));
   currentNode_ = nodeLabel(node);
   NodeContext nodeContext(*this, node, opset, loc);
-  return importer->fn(nodeContext);
+  if (failed(importer->fn(nodeContext)))
+    return failure();
+  recordDataDependentOutputs(node);
+  return success();
+}
+
+/// An output whose size the input values decide is allocated at its upper
+/// bound: a node reading it would compute with the bound as its size. Only
+/// graph outputs, and Identity (which computes nothing), may take it.
+LogicalResult
+GraphImporter::checkDataDependentReads(const onnx::NodeProto &node) {
+  if (node.op_type() == "Identity" && node.domain().empty())
+    return success();
+  for (const std::string &name : node.input()) {
+    Value value = name.empty() ? nullptr : lookupValue(name);
+    auto it =
+        value ? dataDependentOutputs_.find(value) : dataDependentOutputs_.end();
+    if (it == dataDependentOutputs_.end())
+      continue;
+    std::string reader = node.name().empty() ? "node " + node.op_type()
+                                             : "node '" + node.name() + "' (" +
+                                                   node.op_type() + ")";
+    errors_.push_back(it->second +
+                      ": its size depends on the input values, so only a "
+                      "graph output may take it (" +
+                      reader + " reads it)");
+    return failure();
+  }
+  return success();
+}
+
+void GraphImporter::recordDataDependentOutputs(const onnx::NodeProto &node) {
+  for (const std::string &name : node.output()) {
+    Value value = name.empty() ? nullptr : lookupValue(name);
+    if (!value || !azg::dataDependentDim(value) ||
+        dataDependentOutputs_.count(value))
+      continue;
+    dataDependentOutputs_[value] =
+        (node.name().empty()
+             ? "node " + node.op_type()
+             : "node '" + node.name() + "' (" + node.op_type() + ")") +
+        " producing '" + name + "'";
+  }
 }
 
 LogicalResult GraphImporter::importNodes(const onnx::GraphProto &graph) {

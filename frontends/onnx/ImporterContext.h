@@ -160,6 +160,7 @@ void addRecurrentImporters(std::vector<OpImporter> &table);
 void addFlexAttentionImporters(std::vector<OpImporter> &table);
 void addClassicMlImporters(std::vector<OpImporter> &table);
 void addSpectralImporters(std::vector<OpImporter> &table);
+void addDataDependentImporters(std::vector<OpImporter> &table);
 void addControlFlowImporters(std::vector<OpImporter> &table);
 void addSignalImporters(std::vector<OpImporter> &table);
 void addImageImporters(std::vector<OpImporter> &table);

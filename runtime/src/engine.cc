@@ -200,6 +200,49 @@ azr_status_t verifyKvCache(azr_engine_t *engine) {
   return nullptr;
 }
 
+/// Checks the outputs whose size depends on the input values: the dim is
+/// one of the output's, and its extent is an i64 scalar in the arena (whose
+/// bounds are verified) that some step writes, for the session to read
+/// after the run. The size itself is checked at each run, against the
+/// dim.
+azr_status_t verifyOutputExtents(azr_engine_t *engine) {
+  const azr::schema::Engine *meta = engine->meta;
+  const uint32_t numValues = meta->values()->size();
+  for (uint32_t i = 0; i < meta->outputs()->size(); ++i) {
+    const azr::schema::TensorSignature *sig = meta->outputs()->Get(i);
+    azr_engine_s::OutputExtent extent{sig->data_dependent_dim(),
+                                      sig->extent_value()};
+    if (extent.dim == -1 && extent.value == -1) {
+      engine->outputExtents.push_back(extent);
+      continue;
+    }
+    bool valid = extent.dim >= 0 &&
+                 size_t(extent.dim) < engine->outputs[i].rank &&
+                 extent.value >= 0 && uint32_t(extent.value) < numValues &&
+                 extent.value != sig->value();
+    if (valid) {
+      const azr::schema::Value *v = meta->values()->Get(extent.value);
+      valid = v->dtype() == azr::schema::DType::i64 && v->size() == 8 &&
+              v->storage() == Storage::Arena;
+    }
+    bool written = false;
+    for (uint32_t s = 0; valid && !written && s < meta->steps()->size(); ++s)
+      for (int index : *meta->steps()->Get(s)->outputs())
+        written |= index == extent.value;
+    if (!valid || !written)
+      REFUSE(AZR_STATUS_DATA_LOSS,
+             "%s: output '%s' has a bad data-dependent dim (%d) or extent "
+             "value (%d): the dim must be one of its dims and the value an "
+             "i64 scalar that a step writes",
+             engine->path.c_str(), sig->name()->c_str(), extent.dim,
+             extent.value);
+    // Unknown until a run, like a dim that varies.
+    engine->outputs[i].dims[extent.dim] = -1;
+    engine->outputExtents.push_back(extent);
+  }
+  return nullptr;
+}
+
 /// Checks the values and steps the executor will trust.
 azr_status_t verifyProgram(azr_engine_t *engine) {
   const char *path = engine->path.c_str();
@@ -346,6 +389,8 @@ azr_status_t verifyProgram(azr_engine_t *engine) {
   if (azr_status_t status = verifyTokenBudget(engine))
     return status;
   if (azr_status_t status = verifyKvCache(engine))
+    return status;
+  if (azr_status_t status = verifyOutputExtents(engine))
     return status;
   // Sizes that vary are unknown until a run: the infos say -1.
   for (size_t i = 0; i < engine->inputs.size(); ++i)

@@ -34,6 +34,16 @@ struct azr_engine_s {
     const char *name = nullptr;
   };
   size_t symbolCount = 0;
+
+  /// Per output: the dim whose size the data decides and the i64 scalar
+  /// value a step writes it into, or -1 and -1 (engine.fbs,
+  /// TensorSignature.data_dependent_dim).
+  struct OutputExtent {
+    int dim = -1;
+    int value = -1;
+  };
+  std::vector<OutputExtent> outputExtents;
+
   std::vector<std::pair<size_t, size_t>> symbolSources; ///< (input, dim)
   std::vector<std::vector<DimRange>> inputRanges;
 };

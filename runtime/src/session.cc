@@ -511,6 +511,37 @@ azr_status_t prepareShapes(azr_session_t *session) {
   return nullptr;
 }
 
+/// After a run: the actual size of each output whose size the data decides,
+/// read from the extent its step wrote, into the output's info. An extent
+/// outside [0, the dim's upper bound] is a kernel's error, reported.
+azr_status_t readOutputExtents(azr_session_t *session) {
+  const azr_engine_t *engine = session->engine;
+  const azr::schema::Engine *meta = engine->meta;
+  for (size_t o = 0; o < engine->outputExtents.size(); ++o) {
+    auto [dim, value] = engine->outputExtents[o];
+    if (dim < 0)
+      continue;
+    // Verified: an i64 scalar inside the arena.
+    int64_t extent;
+    memcpy(&extent,
+           static_cast<const uint8_t *>(session->arena) +
+               meta->values()->Get(value)->offset(),
+           sizeof(extent));
+    const uint32_t output = meta->outputs()->Get(o)->value();
+    const int64_t bound = engine->symbolCount
+                              ? session->valueDims[output][dim]
+                              : meta->values()->Get(output)->shape()->Get(dim);
+    if (extent < 0 || extent > bound)
+      return azr_status_make(AZR_STATUS_INTERNAL,
+                             "output '%s' dim %d: the run gave size %lld, "
+                             "outside 0..%lld, the bound it was built for",
+                             engine->outputs[o].name, dim, (long long)extent,
+                             (long long)bound);
+    session->outputInfos[o].dims[dim] = extent;
+  }
+  return nullptr;
+}
+
 } // namespace
 
 azr_status_t azr_session_run(azr_session_t *session) {
@@ -575,7 +606,7 @@ azr_status_t azr_session_run(azr_session_t *session) {
       ++session->stepCalls[s];
     }
   }
-  return nullptr;
+  return readOutputExtents(session);
 }
 
 size_t azr_session_profile(const azr_session_t *session, char *text,

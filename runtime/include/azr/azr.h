@@ -127,7 +127,8 @@ void azr_engine_release(azr_engine_t *engine);
 size_t azr_engine_input_count(const azr_engine_t *engine);
 size_t azr_engine_output_count(const azr_engine_t *engine);
 /* Fills `info` for input/output `index`; INVALID_ARGUMENT if out of range.
- * A dim that varies at run time (a dynamic engine's batch or sequence) is
+ * A dim that varies at run time (a dynamic engine's batch or sequence, or
+ * an output dim whose size depends on the input values, as NonZero's) is
  * -1; azr_engine_input_dim gives an input dim's range. */
 azr_status_t azr_engine_input_info(const azr_engine_t *engine, size_t index,
                                    azr_tensor_info_t *info);
@@ -183,8 +184,9 @@ azr_status_t azr_session_set_input(azr_session_t *session, const char *name,
 /* Runs the engine. Every input must have been set. */
 azr_status_t azr_session_run(azr_session_t *session);
 
-/* Output `name` of the last run: its info (with the dims of that run) and a
- * pointer to its data, owned by the session and valid until the next run or
+/* Output `name` of the last run: its info (with the dims of that run, also
+ * those that the input values decide) and a pointer to its data, dense at
+ * those dims, owned by the session and valid until the next run or
  * release. */
 azr_status_t azr_session_get_output(azr_session_t *session, const char *name,
                                     azr_tensor_info_t *info, const void **data);

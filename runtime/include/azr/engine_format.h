@@ -20,9 +20,12 @@ extern "C" {
 
 #define AZR_ENGINE_MAGIC "AZCENGN" /* 8 bytes with the terminating NUL */
 /* The newest format this runtime reads. 2 added run-time shape ranges
- * (symbols and polynomials) and inputs fixed at build; an engine without
- * either is written as 1, so older runtimes still run it. */
-#define AZR_ENGINE_FORMAT_VERSION 2u
+ * (symbols and polynomials) and inputs fixed at build; 3 added outputs whose
+ * size depends on the input values (an older runtime would report their
+ * upper bound as their size). An engine is written with the oldest version
+ * that reads it, so older runtimes still run what they can. */
+#define AZR_ENGINE_FORMAT_VERSION 3u
+#define AZR_ENGINE_FORMAT_VERSION_SHAPE_RANGES 2u
 #define AZR_ENGINE_FORMAT_VERSION_STATIC 1u
 #define AZR_ENGINE_ALIGNMENT 64u
 

@@ -73,6 +73,8 @@ void addAttentionKernels(KernelTable &table);
 void addLinearAttentionKernels(KernelTable &table);
 void addTfIdfVectorizerKernels(KernelTable &table);
 void addDeformConvKernels(KernelTable &table);
+void addSelectionKernels(KernelTable &table);
+void addNonMaxSuppressionKernels(KernelTable &table);
 
 /// Checks operand/result counts and that required tensors have storage
 /// (an empty tensor may have none).

@@ -7,6 +7,12 @@
 // data == nullptr — and its result tensors, already allocated with their
 // final static shapes. Attributes are read by their ODS names.
 //
+// An op whose result size depends on the input values (nonzero, compress,
+// unique, non_max_suppression) gets its results at the upper bound the
+// compiler computed; the kernel writes the data densely at the actual size
+// (a prefix of the buffer) and that size into its last result, an i64
+// scalar.
+//
 // Kernels never throw and never abort on bad data: they return a status.
 //
 //===----------------------------------------------------------------------===//

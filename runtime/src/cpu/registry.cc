@@ -181,6 +181,8 @@ const KernelTable &table() {
     addLinearAttentionKernels(entries);
     addTfIdfVectorizerKernels(entries);
     addDeformConvKernels(entries);
+    addSelectionKernels(entries);
+    addNonMaxSuppressionKernels(entries);
     std::sort(entries.begin(), entries.end(),
               [](const KernelEntry &a, const KernelEntry &b) {
                 return std::string_view(a.name) < std::string_view(b.name);

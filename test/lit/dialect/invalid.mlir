@@ -316,3 +316,55 @@ func.func @deform_conv_offsets(%x: tensor<1x4x5x6xf32>, %w: tensor<2x4x3x3xf32>,
   %0 = azg.deform_conv %x, %w, %o {dilations = array<i64: 1, 1>, pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 1, 1>} : (tensor<1x4x5x6xf32>, tensor<2x4x3x3xf32>, tensor<1x9x5x6xf32>) -> tensor<1x2x5x6xf32>
   return %0 : tensor<1x2x5x6xf32>
 }
+
+// -----
+
+func.func @nonzero_bound(%x: tensor<3x4xf32>) -> tensor<2x10xi64> {
+  // expected-error @+2 {{'azg.nonzero' op inferred type(s) 'tensor<2x12xi64>', 'tensor<i64>' are incompatible with return type(s) of operation 'tensor<2x10xi64>', 'tensor<i64>'}}
+  // expected-error @+1 {{'azg.nonzero' op failed to infer returned types}}
+  %0, %n = azg.nonzero %x : tensor<3x4xf32> -> tensor<2x10xi64>, tensor<i64>
+  return %0 : tensor<2x10xi64>
+}
+
+// -----
+
+func.func @compress_condition(%x: tensor<3x4xf32>, %c: tensor<2x2xi1>) -> tensor<3x4xf32> {
+  // expected-error @+2 {{compress condition must be rank 1, got 2}}
+  // expected-error @+1 {{'azg.compress' op failed to infer returned types}}
+  %0, %n = azg.compress %x, %c {axis = 1 : i64} : (tensor<3x4xf32>, tensor<2x2xi1>) -> (tensor<3x4xf32>, tensor<i64>)
+  return %0 : tensor<3x4xf32>
+}
+
+// -----
+
+func.func @unique_axis(%x: tensor<3x4xf32>) -> tensor<3x4xf32> {
+  // expected-error @+2 {{unique axis 2 is outside rank 2}}
+  // expected-error @+1 {{'azg.unique' op failed to infer returned types}}
+  %0:5 = azg.unique %x {axis = 2 : i64} : tensor<3x4xf32> -> tensor<3x4xf32>, tensor<4xi64>, tensor<4xi64>, tensor<4xi64>, tensor<i64>
+  return %0#0 : tensor<3x4xf32>
+}
+
+// -----
+
+func.func @nms_shapes(%b: tensor<1x6x4xf32>, %s: tensor<1x2x5xf32>) -> tensor<4x3xi64> {
+  // expected-error @+2 {{non_max_suppression needs boxes [B, N, 4] and scores [B, C, N], got tensor<1x6x4xf32> and tensor<1x2x5xf32>}}
+  // expected-error @+1 {{'azg.non_max_suppression' op failed to infer returned types}}
+  %0, %n = azg.non_max_suppression %b, %s {max_output_boxes_per_class = 2 : i64} : (tensor<1x6x4xf32>, tensor<1x2x5xf32>) -> (tensor<4x3xi64>, tensor<i64>)
+  return %0 : tensor<4x3xi64>
+}
+
+// -----
+
+func.func @nms_center_point_box(%b: tensor<1x6x4xf32>, %s: tensor<1x2x6xf32>) -> tensor<4x3xi64> {
+  // expected-error @+1 {{center_point_box must be 0 or 1, got 2}}
+  %0, %n = azg.non_max_suppression %b, %s {center_point_box = 2 : i64, max_output_boxes_per_class = 2 : i64} : (tensor<1x6x4xf32>, tensor<1x2x6xf32>) -> (tensor<4x3xi64>, tensor<i64>)
+  return %0 : tensor<4x3xi64>
+}
+
+// -----
+
+func.func @nms_iou(%b: tensor<1x6x4xf32>, %s: tensor<1x2x6xf32>) -> tensor<4x3xi64> {
+  // expected-error @+1 {{iou_threshold must be in [0, 1], got 1.5}}
+  %0, %n = azg.non_max_suppression %b, %s {iou_threshold = 1.5 : f32, max_output_boxes_per_class = 2 : i64} : (tensor<1x6x4xf32>, tensor<1x2x6xf32>) -> (tensor<4x3xi64>, tensor<i64>)
+  return %0 : tensor<4x3xi64>
+}

@@ -314,3 +314,24 @@ func.func @deform_conv(%x: tensor<1x4x5x6xf32>, %w: tensor<2x4x3x3xf32>, %o: ten
   %0 = azg.deform_conv %x, %w, %o mask(%m) {dilations = array<i64: 1, 1>, pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 1, 1>} : (tensor<1x4x5x6xf32>, tensor<2x4x3x3xf32>, tensor<1x18x5x6xf32>, tensor<1x9x5x6xf32>) -> tensor<1x2x5x6xf32>
   return %0 : tensor<1x2x5x6xf32>
 }
+
+// Ops whose result size depends on the data: each result is typed at its
+// upper bound and the last result holds the actual size.
+// CHECK-LABEL: func.func @data_dependent
+func.func @data_dependent(%x: tensor<3x4xf32>, %c: tensor<2xi1>, %b: tensor<2x6x4xf32>, %s: tensor<2x3x6xf32>)
+    -> (tensor<2x12xi64>, tensor<2x4xf32>, tensor<3x2xf32>, tensor<12xf32>, tensor<3x4xf32>, tensor<4xi64>, tensor<4xi64>, tensor<4xi64>, tensor<24x3xi64>, tensor<i64>) {
+  // CHECK: azg.nonzero %{{.*}} : tensor<3x4xf32> -> tensor<2x12xi64>, tensor<i64>
+  %0, %n0 = azg.nonzero %x : tensor<3x4xf32> -> tensor<2x12xi64>, tensor<i64>
+  // CHECK: azg.compress %{{.*}}, %{{.*}} {axis = 0 : i64}
+  %1, %n1 = azg.compress %x, %c {axis = 0 : i64} : (tensor<3x4xf32>, tensor<2xi1>) -> (tensor<2x4xf32>, tensor<i64>)
+  // CHECK: azg.compress %{{.*}}, %{{.*}} {axis = -1 : i64}
+  %2, %n2 = azg.compress %x, %c {axis = -1 : i64} : (tensor<3x4xf32>, tensor<2xi1>) -> (tensor<3x2xf32>, tensor<i64>)
+  // CHECK: azg.unique %{{.*}} {sorted = false}
+  %3:5 = azg.unique %x {sorted = false} : tensor<3x4xf32> -> tensor<12xf32>, tensor<12xi64>, tensor<12xi64>, tensor<12xi64>, tensor<i64>
+  // CHECK: azg.unique %{{.*}} {axis = 1 : i64}
+  %4:5 = azg.unique %x {axis = 1 : i64} : tensor<3x4xf32> -> tensor<3x4xf32>, tensor<4xi64>, tensor<4xi64>, tensor<4xi64>, tensor<i64>
+  // 2 batches x 3 classes x min(4, 6) boxes.
+  // CHECK: azg.non_max_suppression %{{.*}}, %{{.*}} {center_point_box = 1 : i64, iou_threshold = 5.000000e-01 : f32, max_output_boxes_per_class = 4 : i64, score_threshold = 0.000000e+00 : f32}
+  %5, %n5 = azg.non_max_suppression %b, %s {center_point_box = 1 : i64, iou_threshold = 0.5 : f32, max_output_boxes_per_class = 4 : i64, score_threshold = 0.0 : f32} : (tensor<2x6x4xf32>, tensor<2x3x6xf32>) -> (tensor<24x3xi64>, tensor<i64>)
+  return %0, %1, %2, %3#0, %4#0, %4#1, %4#2, %4#3, %5, %n5 : tensor<2x12xi64>, tensor<2x4xf32>, tensor<3x2xf32>, tensor<12xf32>, tensor<3x4xf32>, tensor<4xi64>, tensor<4xi64>, tensor<4xi64>, tensor<24x3xi64>, tensor<i64>
+}
