@@ -506,6 +506,48 @@ LogicalResult DeformConvOp::verify() {
   return success();
 }
 
+LogicalResult TreeEnsembleOp::verify() {
+  size_t nodes = getNodesFeatureids().size();
+  int64_t leaves = rankedType(getLeafWeights()).getNumElements();
+  for (ArrayRef<int64_t> list :
+       {getNodesModes(), getNodesTruenodeids(), getNodesFalsenodeids(),
+        getNodesTrueleafs(), getNodesFalseleafs()})
+    if (list.size() != nodes)
+      return emitOpError("every nodes_* list needs one entry per node (")
+             << nodes << ")";
+  if (rankedType(getSplits()).getNumElements() != int64_t(nodes))
+    return emitOpError("splits needs one value per node (") << nodes << ")";
+  if (!getNodesMissingValueTracksTrue().empty() &&
+      getNodesMissingValueTracksTrue().size() != nodes)
+    return emitOpError("nodes_missing_value_tracks_true needs one entry per "
+                       "node, or none");
+  if (int64_t(getLeafTargetids().size()) != leaves)
+    return emitOpError("leaf_targetids needs one entry per leaf weight (")
+           << leaves << ")";
+  if (getNTargets() < 1 || getAggregateFunction() < 0 ||
+      getAggregateFunction() > 3)
+    return emitOpError("needs n_targets >= 1 and aggregate_function 0-3");
+  for (int64_t mode : getNodesModes())
+    if (mode < 0 || mode > 6)
+      return emitOpError("node modes are 0 to 6, got ") << mode;
+  for (int64_t target : getLeafTargetids())
+    if (target < 0 || target >= getNTargets())
+      return emitOpError("leaf target ")
+             << target << " is outside n_targets " << getNTargets();
+  for (size_t i = 0; i < nodes; ++i) {
+    int64_t trueLimit = getNodesTrueleafs()[i] ? leaves : int64_t(nodes);
+    int64_t falseLimit = getNodesFalseleafs()[i] ? leaves : int64_t(nodes);
+    if (getNodesTruenodeids()[i] < 0 || getNodesTruenodeids()[i] >= trueLimit ||
+        getNodesFalsenodeids()[i] < 0 ||
+        getNodesFalsenodeids()[i] >= falseLimit)
+      return emitOpError("node ") << i << "'s children are out of range";
+  }
+  for (int64_t root : getTreeRoots())
+    if (root < 0 || root >= int64_t(nodes))
+      return emitOpError("tree root ") << root << " is not a node";
+  return success();
+}
+
 LogicalResult TfIdfVectorizerOp::verify() {
   StringRef mode = getMode();
   if (mode != "TF" && mode != "IDF" && mode != "TFIDF")

@@ -533,6 +533,56 @@ def Azg_DeformConvOp
   let hasVerifier = 1;
 }
 
+def Azg_TreeEnsembleOp : Azg_Op<"tree_ensemble"> {
+  let summary = "decision-tree ensemble (ONNX ai.onnx.ml TreeEnsemble)";
+  let description = [{
+    Each tree starts at its `tree_roots` node and walks by comparing
+    feature `nodes_featureids[i]` of a row of `input` ([N, F]) with
+    `splits[i]` under `nodes_modes[i]` (0 <=, 1 <, 2 >=, 3 >, 4 ==, 5 !=,
+    6 member of the next NaN-terminated run of `membership_values`; a NaN
+    feature goes the true way where `nodes_missing_value_tracks_true`
+    says so) to the true or false child, a node or, where
+    `nodes_trueleafs`/`nodes_falseleafs` say so, a leaf: `leaf_weights[j]`
+    for target `leaf_targetids[j]`. The leaves reached are aggregated per
+    target by `aggregate_function` (0 average, 1 sum, 2 min, 3 max) into
+    the [N, n_targets] result.
+  }];
+  let arguments = (ins RankedTensorOf<[F32, F64]>:$input,
+                       RankedTensorOf<[F32, F64]>:$splits,
+                       RankedTensorOf<[F32, F64]>:$leaf_weights,
+                       Optional<RankedTensorOf<[F32, F64]>>:$membership_values,
+                       DenseI64ArrayAttr:$nodes_featureids,
+                       DenseI64ArrayAttr:$nodes_modes,
+                       DenseI64ArrayAttr:$nodes_truenodeids,
+                       DenseI64ArrayAttr:$nodes_falsenodeids,
+                       DenseI64ArrayAttr:$nodes_trueleafs,
+                       DenseI64ArrayAttr:$nodes_falseleafs,
+                       DenseI64ArrayAttr:$nodes_missing_value_tracks_true,
+                       DenseI64ArrayAttr:$leaf_targetids,
+                       DenseI64ArrayAttr:$tree_roots,
+                       I64Attr:$n_targets, I64Attr:$aggregate_function);
+  let results = (outs RankedTensorOf<[F32, F64]>:$output);
+  let assemblyFormat = [{
+    $input `,` $splits `,` $leaf_weights
+    (`membership` `(` $membership_values^ `)`)? attr-dict `:`
+    functional-type(operands, results)
+  }];
+  let inferBody = [{
+    auto input = ::llvm::cast<::mlir::RankedTensorType>(
+        adaptor.getInput().getType());
+    if (input.getRank() != 2) {
+      if (location)
+        ::mlir::emitError(*location)
+            << "tree_ensemble takes [N, features] rows, got " << input;
+      return ::mlir::failure();
+    }
+    inferredReturnTypes.push_back(
+        input.clone({input.getDimSize(0), int64_t(adaptor.getNTargets())}));
+    return ::mlir::success();
+  }];
+  let hasVerifier = 1;
+}
+
 def Azg_TfIdfVectorizerOp : Azg_Op<"tfidf_vectorizer"> {
   let summary = "n-gram counts of integer token rows (ONNX TfIdfVectorizer)";
   let description = [{

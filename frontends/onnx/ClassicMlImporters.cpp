@@ -1,7 +1,7 @@
 //===- ClassicMlImporters.cpp - ops of classic ML pipelines ---------------===//
 //
-// What scikit-learn-style pipelines export around their model: text
-// featurization after a tokenizer, binarization and feature selection.
+// What scikit-learn-style pipelines export: text featurization after a
+// tokenizer, binarization, feature selection and tree ensembles.
 // Engines hold numbers only, so the ops are taken over numbers and integer
 // tokens; their string forms are refused with that reason.
 //
@@ -70,6 +70,62 @@ LogicalResult importArrayFeatureExtractor(NodeContext &n) {
       x, indices, b.getI64IntegerAttr(typeOf(x).getRank() - 1)));
 }
 
+/// A tensor attribute as a constant of `elementType` (cast when it is
+/// stored in another float type), or failure (reported).
+FailureOr<Value> tensorAttr(NodeContext &n, StringRef name, Type elementType) {
+  const onnx::AttributeProto *a = n.attr(name);
+  if (!a || !a->has_t())
+    return n.error(name + " is required (a tensor)");
+  FailureOr<ElementsAttr> value = n.importTensor(a->t());
+  if (failed(value))
+    return failure();
+  Value constant = n.builder().create<azg::ConstantOp>(n.loc(), *value);
+  if (getElementTypeOrSelf(constant.getType()) == elementType)
+    return constant;
+  return n.make<azg::CastOp>(constant, TypeAttr::get(elementType));
+}
+
+/// TreeEnsemble (ai.onnx.ml 5) as azg.tree_ensemble; its float attributes
+/// (splits, leaf weights, membership sets) become constants of the input's
+/// type.
+LogicalResult importTreeEnsemble(NodeContext &n) {
+  Value x = n.input(0);
+  Type elementType = getElementTypeOrSelf(x.getType());
+  if (!elementType.isF32() && !elementType.isF64())
+    return n.error("TreeEnsemble is supported on float and double inputs");
+  if (n.attrInt("post_transform", 0) != 0)
+    return n.error("post_transform other than NONE is not supported");
+  Builder b(n.context());
+  auto ints = [&](StringRef name) {
+    return b.getDenseI64ArrayAttr(
+        n.attrInts(name).value_or(SmallVector<int64_t>()));
+  };
+  TRY(splits, tensorAttr(n, "nodes_splits", elementType));
+  TRY(weights, tensorAttr(n, "leaf_weights", elementType));
+  Value members;
+  if (n.attr("membership_values")) {
+    TRY(values, tensorAttr(n, "membership_values", elementType));
+    members = values;
+  }
+  // nodes_modes is a uint8 tensor.
+  SmallVector<int64_t> modes;
+  if (const onnx::AttributeProto *a = n.attr("nodes_modes"); a && a->has_t()) {
+    FailureOr<ElementsAttr> value = n.importTensor(a->t());
+    if (failed(value))
+      return failure();
+    for (APInt mode : cast<DenseElementsAttr>(*value).getValues<APInt>())
+      modes.push_back(int64_t(mode.getZExtValue()));
+  }
+  return n.setResult(n.make<azg::TreeEnsembleOp>(
+      x, splits, weights, members, ints("nodes_featureids"),
+      b.getDenseI64ArrayAttr(modes), ints("nodes_truenodeids"),
+      ints("nodes_falsenodeids"), ints("nodes_trueleafs"),
+      ints("nodes_falseleafs"), ints("nodes_missing_value_tracks_true"),
+      ints("leaf_targetids"), ints("tree_roots"),
+      b.getI64IntegerAttr(n.attrInt("n_targets", 1)),
+      b.getI64IntegerAttr(n.attrInt("aggregate_function", 1))));
+}
+
 } // namespace
 
 void azc::onnx_frontend::addClassicMlImporters(std::vector<OpImporter> &t) {
@@ -77,4 +133,5 @@ void azc::onnx_frontend::addClassicMlImporters(std::vector<OpImporter> &t) {
   t.push_back({"ai.onnx.ml", "Binarizer", 1, importBinarizer, 1});
   t.push_back({"ai.onnx.ml", "ArrayFeatureExtractor", 1,
                importArrayFeatureExtractor, 2});
+  t.push_back({"ai.onnx.ml", "TreeEnsemble", 5, importTreeEnsemble, 1});
 }

@@ -73,6 +73,7 @@ void addAttentionKernels(KernelTable &table);
 void addLinearAttentionKernels(KernelTable &table);
 void addTfIdfVectorizerKernels(KernelTable &table);
 void addDeformConvKernels(KernelTable &table);
+void addTreeEnsembleKernels(KernelTable &table);
 void addSelectionKernels(KernelTable &table);
 void addNonMaxSuppressionKernels(KernelTable &table);
 

@@ -181,6 +181,7 @@ const KernelTable &table() {
     addLinearAttentionKernels(entries);
     addTfIdfVectorizerKernels(entries);
     addDeformConvKernels(entries);
+    addTreeEnsembleKernels(entries);
     addSelectionKernels(entries);
     addNonMaxSuppressionKernels(entries);
     std::sort(entries.begin(), entries.end(),

@@ -24,6 +24,7 @@ set(AZR_CPU_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/linear_attention.cc
   ${CMAKE_CURRENT_LIST_DIR}/tfidf_vectorizer.cc
   ${CMAKE_CURRENT_LIST_DIR}/deform_conv.cc
+  ${CMAKE_CURRENT_LIST_DIR}/tree_ensemble.cc
   ${CMAKE_CURRENT_LIST_DIR}/selection.cc
   ${CMAKE_CURRENT_LIST_DIR}/non_max_suppression.cc
 )

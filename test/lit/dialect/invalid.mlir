@@ -368,3 +368,11 @@ func.func @nms_iou(%b: tensor<1x6x4xf32>, %s: tensor<1x2x6xf32>) -> tensor<4x3xi
   %0, %n = azg.non_max_suppression %b, %s {iou_threshold = 1.5 : f32, max_output_boxes_per_class = 2 : i64} : (tensor<1x6x4xf32>, tensor<1x2x6xf32>) -> (tensor<4x3xi64>, tensor<i64>)
   return %0 : tensor<4x3xi64>
 }
+
+// -----
+
+func.func @tree_ensemble_target(%x: tensor<4x2xf32>, %s: tensor<1xf32>, %w: tensor<2xf32>) -> tensor<4x1xf32> {
+  // expected-error @+1 {{leaf target 3 is outside n_targets 1}}
+  %0 = azg.tree_ensemble %x, %s, %w {aggregate_function = 1 : i64, leaf_targetids = array<i64: 0, 3>, n_targets = 1 : i64, nodes_falseleafs = array<i64: 1>, nodes_falsenodeids = array<i64: 1>, nodes_featureids = array<i64: 0>, nodes_missing_value_tracks_true = array<i64>, nodes_modes = array<i64: 0>, nodes_trueleafs = array<i64: 1>, nodes_truenodeids = array<i64: 0>, tree_roots = array<i64: 0>} : (tensor<4x2xf32>, tensor<1xf32>, tensor<2xf32>) -> tensor<4x1xf32>
+  return %0 : tensor<4x1xf32>
+}

@@ -335,3 +335,11 @@ func.func @data_dependent(%x: tensor<3x4xf32>, %c: tensor<2xi1>, %b: tensor<2x6x
   %5, %n5 = azg.non_max_suppression %b, %s {center_point_box = 1 : i64, iou_threshold = 0.5 : f32, max_output_boxes_per_class = 4 : i64, score_threshold = 0.0 : f32} : (tensor<2x6x4xf32>, tensor<2x3x6xf32>) -> (tensor<24x3xi64>, tensor<i64>)
   return %0, %1, %2, %3#0, %4#0, %4#1, %4#2, %4#3, %5, %n5 : tensor<2x12xi64>, tensor<2x4xf32>, tensor<3x2xf32>, tensor<12xf32>, tensor<3x4xf32>, tensor<4xi64>, tensor<4xi64>, tensor<4xi64>, tensor<24x3xi64>, tensor<i64>
 }
+
+// A stump: x0 <= 1 picks leaf 0, else leaf 1, both for target 0.
+// CHECK-LABEL: func.func @tree_ensemble
+func.func @tree_ensemble(%x: tensor<4x2xf32>, %s: tensor<1xf32>, %w: tensor<2xf32>) -> tensor<4x1xf32> {
+  // CHECK: azg.tree_ensemble %{{.*}}, %{{.*}}, %{{.*}} {aggregate_function = 1 : i64
+  %0 = azg.tree_ensemble %x, %s, %w {aggregate_function = 1 : i64, leaf_targetids = array<i64: 0, 0>, n_targets = 1 : i64, nodes_falseleafs = array<i64: 1>, nodes_falsenodeids = array<i64: 1>, nodes_featureids = array<i64: 0>, nodes_missing_value_tracks_true = array<i64>, nodes_modes = array<i64: 0>, nodes_trueleafs = array<i64: 1>, nodes_truenodeids = array<i64: 0>, tree_roots = array<i64: 0>} : (tensor<4x2xf32>, tensor<1xf32>, tensor<2xf32>) -> tensor<4x1xf32>
+  return %0 : tensor<4x1xf32>
+}

@@ -671,3 +671,48 @@ TEST(CpuTfIdfVectorizer, CountsSkipGramsOnceEachAndWeighs) {
                 {f32(counts, {2, 3})}, attrs),
             "");
 }
+
+TEST(CpuTreeEnsemble, WalksEachTreeAndAggregatesPerTarget) {
+  // Tree 0 (root node 0): x0 <= 1 ? leaf 0 (target 0, +10)
+  //                               : node 1: x1 in {3, 5} ? leaf 1 (t1, +1)
+  //                                                      : leaf 2 (t0, +2).
+  // Tree 1 (root node 2): x1 > 4 ? leaf 3 (t1, +100) : leaf 4 (t1, +200);
+  // a NaN x1 goes the true way there.
+  std::vector<double> x = {0.5, 3, 2, 5, 2, 4, 0, NAN};
+  std::vector<double> splits = {1, 0, 4}, weights = {10, 1, 2, 100, 200};
+  std::vector<double> members = {3, 5, NAN}, y(8);
+  MapAttrs attrs;
+  attrs.intLists["nodes_featureids"] = {0, 1, 1};
+  attrs.intLists["nodes_modes"] = {0, 6, 3};
+  attrs.intLists["nodes_truenodeids"] = {0, 1, 3};
+  attrs.intLists["nodes_falsenodeids"] = {1, 2, 4};
+  attrs.intLists["nodes_trueleafs"] = {1, 1, 1};
+  attrs.intLists["nodes_falseleafs"] = {0, 1, 1};
+  attrs.intLists["nodes_missing_value_tracks_true"] = {0, 0, 1};
+  attrs.intLists["leaf_targetids"] = {0, 1, 0, 1, 1};
+  attrs.intLists["tree_roots"] = {0, 2};
+  attrs.ints["aggregate_function"] = 1; // sum
+  ASSERT_OK(run(
+      "tree_ensemble",
+      {f64(x, {4, 2}), f64(splits, {3}), f64(weights, {5}), f64(members, {3})},
+      {f64(y, {4, 2})}, attrs));
+  // Row (0.5, 3): leaf 0 -> t0 10; 3 > 4 no -> t1 200.
+  // Row (2, 5): 5 in {3,5} -> t1 1; 5 > 4 -> t1 100.
+  // Row (2, 4): 4 not in set -> t0 2; 4 > 4 no -> t1 200.
+  // Row (0, NaN): leaf 0 -> t0 10; NaN tracks true -> t1 100.
+  EXPECT_EQ(y, (std::vector<double>{10, 200, 0, 101, 2, 200, 10, 100}));
+  attrs.ints["aggregate_function"] = 3; // max
+  ASSERT_OK(run(
+      "tree_ensemble",
+      {f64(x, {4, 2}), f64(splits, {3}), f64(weights, {5}), f64(members, {3})},
+      {f64(y, {4, 2})}, attrs));
+  EXPECT_EQ(y[3], 100); // max(1, 100)
+  // A cycle (node 1's false child back to a node that loops) is refused.
+  attrs.intLists["nodes_falseleafs"] = {0, 0, 1};
+  attrs.intLists["nodes_falsenodeids"] = {1, 1, 4};
+  EXPECT_NE(run("tree_ensemble",
+                {f64(x, {4, 2}), f64(splits, {3}), f64(weights, {5}),
+                 f64(members, {3})},
+                {f64(y, {4, 2})}, attrs),
+            "");
+}

@@ -55,7 +55,7 @@ TEST(CpuRegistry, EveryOpHasAKernel) {
       "matmul_nbits", "matmul_nbits_packed", "matmul_half", "matmul_packed",
       // attention.cc
       "attention", "paged_attention", "linear_attention", "tfidf_vectorizer",
-      "deform_conv",
+      "deform_conv", "tree_ensemble",
       // selection.cc, non_max_suppression.cc
       "nonzero", "compress", "unique", "non_max_suppression"};
   std::vector<std::string> names = kernelNames();
