@@ -32,12 +32,8 @@ azr_status_t deformConvKernel(const KernelContext &context) {
   AZR_RETURN_IF_ERROR(checkArity(context, op, 3, 5, 1));
   const Tensor &input = context.input(0), &weight = context.input(1),
                &offset = context.input(2), &out = context.output(0);
-  auto optional = [&](int i) {
-    return i < context.numInputs && context.input(i).present()
-               ? &context.input(i)
-               : nullptr;
-  };
-  const Tensor *bias = optional(3), *mask = optional(4);
+  const Tensor *bias = context.optionalInput(3),
+               *mask = context.optionalInput(4);
   for (const Tensor *t : {&input, &weight, &offset, bias, mask, &out})
     if (t && t->dtype != DType::f32)
       return unsupportedDtype(op, t->dtype);

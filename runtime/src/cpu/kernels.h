@@ -175,6 +175,11 @@ struct KernelContext {
   mutable char path[64] = {};
 
   const Tensor &input(int i) const { return inputs[i]; }
+  /// Optional operand `i`, or null when it is absent (past the operands
+  /// given, or given with no storage).
+  const Tensor *optionalInput(int i) const {
+    return i < numInputs && inputs[i].present() ? &inputs[i] : nullptr;
+  }
   Tensor &output(int i) const { return outputs[i]; }
   /// path = "<isa> <how>" (e.g. "avx512_vnni panels"), when asked for.
   void notePath(const char *isa, const char *how) const;

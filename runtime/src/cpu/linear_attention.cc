@@ -16,12 +16,9 @@ azr_status_t linearAttentionKernel(const KernelContext &context) {
   AZR_RETURN_IF_ERROR(checkArity(context, "linear_attention", 3, 6, 2));
   const Tensor &query = context.input(0), &key = context.input(1),
                &value = context.input(2);
-  auto optional = [&](int i) {
-    return i < context.numInputs && context.input(i).present()
-               ? &context.input(i)
-               : nullptr;
-  };
-  const Tensor *past = optional(3), *decay = optional(4), *beta = optional(5);
+  const Tensor *past = context.optionalInput(3),
+               *decay = context.optionalInput(4),
+               *beta = context.optionalInput(5);
   const Tensor &out = context.output(0), &present = context.output(1);
   const int64_t qHeads = context.attrs->getInt("q_num_heads", 0);
   const int64_t kvHeads = context.attrs->getInt("kv_num_heads", 0);

@@ -48,9 +48,7 @@ azr_status_t buildPool(const Attrs &attrs, int64_t minLength, int64_t maxLength,
 azr_status_t tfidfVectorizerKernel(const KernelContext &context) {
   AZR_RETURN_IF_ERROR(checkArity(context, "tfidf_vectorizer", 1, 2, 1));
   const Tensor &in = context.input(0), &out = context.output(0);
-  const Tensor *weights = context.numInputs > 1 && context.input(1).present()
-                              ? &context.input(1)
-                              : nullptr;
+  const Tensor *weights = context.optionalInput(1);
   const Attrs &attrs = *context.attrs;
   const int64_t minLength = attrs.getInt("min_gram_length", 1);
   const int64_t maxLength = attrs.getInt("max_gram_length", 1);

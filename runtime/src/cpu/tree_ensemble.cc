@@ -166,8 +166,8 @@ azr_status_t treeEnsembleKernel(const KernelContext &context) {
                          (long long)target, (long long)out.dims[1]);
   // The membership sets, one NaN-terminated run per MEMBER node.
   trees.members.resize(nodes);
-  if (context.numInputs > 3 && context.input(3).present()) {
-    const Tensor &members = context.input(3);
+  if (const Tensor *given = context.optionalInput(3)) {
+    const Tensor &members = *given;
     if (members.dtype != out.dtype)
       return unsupportedDtype(op, members.dtype);
     int64_t next = 0;
