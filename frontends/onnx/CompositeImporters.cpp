@@ -233,6 +233,8 @@ LogicalResult takeDiagonals(NodeContext &n, Labeled &op) {
       return n.error("Einsum diagonals need equal static dims");
     SmallVector<int64_t> maskShape(type.getRank(), 1);
     maskShape[p] = maskShape[q] = size;
+    if (failed(n.checkSynthesizedSize({size, size}, "the diagonal mask")))
+      return failure();
     SmallVector<bool> eye;
     for (int64_t i = 0; i < size; ++i)
       for (int64_t j = 0; j < size; ++j)
@@ -948,6 +950,8 @@ LogicalResult importEyeLike(NodeContext &n) {
   }
   int64_t k = n.attrInt("k", 0), rows = type.getDimSize(0),
           cols = type.getDimSize(1);
+  if (failed(n.checkSynthesizedSize({rows, cols}, "EyeLike's output")))
+    return failure();
   SmallVector<bool> eye;
   for (int64_t i = 0; i < rows; ++i)
     for (int64_t j = 0; j < cols; ++j)
@@ -1243,6 +1247,8 @@ FailureOr<Value> expandBlocks(NodeContext &n, Value v, RankedTensorType input,
                      " entries in dim " + Twine(i) + ", expected " +
                      Twine(want) + " (block_size " + Twine(block) + ")");
   }
+  if (failed(n.checkSynthesizedSize({length}, "the block index")))
+    return failure();
   SmallVector<int64_t> blockOf;
   for (int64_t i = 0; i < length; ++i)
     blockOf.push_back(i / block);

@@ -590,6 +590,21 @@ LogicalResult NodeContext::countUnrolledBody() {
                "build and stops there");
 }
 
+LogicalResult NodeContext::checkSynthesizedSize(ArrayRef<int64_t> shape,
+                                                StringRef what) {
+  int64_t elements = 1;
+  for (int64_t dim : shape) {
+    if (dim < 0)
+      return error(what + " needs static, non-negative dims");
+    if (dim && elements > kMaxSynthesizedElements / dim)
+      return error(what + " would be a constant of more than " +
+                   Twine(kMaxSynthesizedElements) +
+                   " elements; azc computes it at build and stops there");
+    elements *= dim;
+  }
+  return success();
+}
+
 LogicalResult NodeContext::error(const Twine &message) {
   emitError(loc_) << message;
   return failure();

@@ -169,6 +169,8 @@ LogicalResult importCol2Im(NodeContext &n) {
   // Weight rows x 1 x block: row c * taps + j is one-hot at tap j.
   SmallVector<int64_t> weightShape = {rows, 1};
   weightShape.append(*block);
+  if (failed(n.checkSynthesizedSize({rows, taps}, "the scatter weights")))
+    return failure();
   SmallVector<double> weight(rows * taps, 0.0);
   for (int64_t r = 0; r < rows; ++r)
     weight[r * taps + r % taps] = 1.0;

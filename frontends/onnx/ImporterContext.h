@@ -69,6 +69,14 @@ public:
                              llvm::ArrayRef<int64_t> shape,
                              llvm::ArrayRef<double> values);
   mlir::FailureOr<mlir::ElementsAttr> importTensor(const onnx::TensorProto &t);
+  /// Checks a constant an importer is about to compute (a DFT matrix, an
+  /// identity mask, a window) before it allocates one: its dims come from
+  /// the model, and a mistaken or hostile size must be refused with a
+  /// message, not exhaust memory. Fails (reported, naming `what`) past
+  /// kMaxSynthesizedElements elements or on a negative or dynamic dim.
+  mlir::LogicalResult checkSynthesizedSize(llvm::ArrayRef<int64_t> shape,
+                                           llvm::StringRef what);
+  static constexpr int64_t kMaxSynthesizedElements = int64_t(1) << 24;
 
   /// Creates OpTy through its builder taking explicit result types, then
   /// infers the real ones. Inference errors are reported against the node.

@@ -570,6 +570,8 @@ LogicalResult importTensorScatter(NodeContext &n) {
   Type i64 = b.getI64Type();
   SmallVector<int64_t> along(rank, 1);
   along[*axis] = length;
+  if (failed(n.checkSynthesizedSize({length}, "the position index")))
+    return failure();
   SmallVector<double> steps;
   for (int64_t s = 0; s < length; ++s)
     steps.push_back(double(s));

@@ -121,6 +121,8 @@ LogicalResult importMelWeightMatrix(NodeContext &n) {
       return n.error("the mel band edges fall outside the DFT bins");
     edges.push_back(int64_t(bin));
   }
+  if (failed(n.checkSynthesizedSize({spectrumBins, bands}, "the matrix")))
+    return failure();
   SmallVector<double> values(spectrumBins * bands, 0.0);
   auto at = [&](int64_t bin, int64_t band) -> double & {
     return values[bin * bands + band];

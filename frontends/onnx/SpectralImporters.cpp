@@ -22,15 +22,20 @@ namespace {
 
 /// A [rows, columns] f32 constant with entry (i, k) = f(i, k).
 template <typename F>
-Value constantMatrix(NodeContext &n, int64_t rows, int64_t columns, F &&f) {
+FailureOr<Value> constantMatrix(NodeContext &n, int64_t rows, int64_t columns,
+                                F &&f) {
+  if (failed(n.checkSynthesizedSize({rows, columns},
+                                    "the transform's twiddle matrix")))
+    return failure();
   SmallVector<float> values;
+  values.reserve(rows * columns);
   for (int64_t i = 0; i < rows; ++i)
     for (int64_t k = 0; k < columns; ++k)
       values.push_back(float(f(i, k)));
   auto type =
       RankedTensorType::get({rows, columns}, Builder(n.context()).getF32Type());
-  return n.builder().create<azg::ConstantOp>(
-      n.loc(), DenseElementsAttr::get(type, ArrayRef<float>(values)));
+  return Value(n.builder().create<azg::ConstantOp>(
+      n.loc(), DenseElementsAttr::get(type, ArrayRef<float>(values))));
 }
 
 /// The angle 2 pi i k / N, reduced modulo N first, which keeps it small
@@ -119,12 +124,12 @@ FailureOr<Value> joinParts(NodeContext &n, ArrayRef<Value> values,
 FailureOr<std::pair<Value, Value>> transform(NodeContext &n, Value re, Value im,
                                              int64_t length, int64_t bins,
                                              bool inverse) {
-  Value cosines = constantMatrix(n, length, bins, [&](int64_t i, int64_t k) {
-    return std::cos(twiddle(i, k, length));
-  });
-  Value sines = constantMatrix(n, length, bins, [&](int64_t i, int64_t k) {
-    return std::sin(twiddle(i, k, length));
-  });
+  TRY(cosines, constantMatrix(n, length, bins, [&](int64_t i, int64_t k) {
+        return std::cos(twiddle(i, k, length));
+      }));
+  TRY(sines, constantMatrix(n, length, bins, [&](int64_t i, int64_t k) {
+        return std::sin(twiddle(i, k, length));
+      }));
   TRY(reCos, matmul(n, re, cosines));
   TRY(reSin, matmul(n, re, sines));
   Value outRe = reCos, outIm;
@@ -159,16 +164,16 @@ FailureOr<Value> inverseOnesided(NodeContext &n, Value re, Value im,
   auto weight = [&](int64_t k) {
     return (k == 0 || 2 * k == length) ? 1.0 : 2.0;
   };
-  Value cosines = constantMatrix(n, bins, length, [&](int64_t k, int64_t i) {
-    return weight(k) * std::cos(twiddle(k, i, length)) / double(length);
-  });
+  TRY(cosines, constantMatrix(n, bins, length, [&](int64_t k, int64_t i) {
+        return weight(k) * std::cos(twiddle(k, i, length)) / double(length);
+      }));
   TRY(fittedRe, fitLastDim(n, re, bins));
   TRY(signal, matmul(n, fittedRe, cosines));
   if (!im)
     return signal;
-  Value sines = constantMatrix(n, bins, length, [&](int64_t k, int64_t i) {
-    return weight(k) * std::sin(twiddle(k, i, length)) / double(length);
-  });
+  TRY(sines, constantMatrix(n, bins, length, [&](int64_t k, int64_t i) {
+        return weight(k) * std::sin(twiddle(k, i, length)) / double(length);
+      }));
   TRY(fittedIm, fitLastDim(n, im, bins));
   TRY(imSin, matmul(n, fittedIm, sines));
   return n.make<azg::SubOp>(signal, imSin);
