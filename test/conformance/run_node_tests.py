@@ -18,6 +18,11 @@ ends as:
   fail         built and ran, but an output differs (or the run errored)
   unsupported  azc refused the model with a clear message (op or feature
                not supported)
+A named input dim azc asks a size for is built at the test data's size
+(azc build --dims). A sequence output is compared element by element with
+the engine's outputs NAME[0], NAME[1], ...; an optional input is given as
+its tensor (an empty one is counted unsupported: engine inputs are always
+given).
 Floating outputs must satisfy |azc - ref| <= atol + rtol * |ref| with
 rtol = 1e-4 and atol = 1e-5 for float32 (the suite's references are float64
 numpy computations rounded to float32; fp32 kernels accumulate in a different
@@ -48,6 +53,73 @@ DEFAULT_SUITES = [
 ]
 
 
+def npy_name(output_name):
+    """The file azr-run writes an output to."""
+    return output_name.replace("/", "_").replace(":", "_") + ".npy"
+
+
+def reference_outputs(output, data):
+    """The (engine output name, array) pairs a reference output file holds:
+    one for a tensor; NAME[i] for each element of a sequence, which the
+    engine returns as one output per element. An optional holds either."""
+    kind = output.type.WhichOneof("value")
+    if kind == "optional_type":
+        optional = onnx.OptionalProto()
+        optional.ParseFromString(data)
+        if optional.HasField("sequence_value"):
+            data, kind = optional.sequence_value.SerializeToString(), "sequence_type"
+        else:
+            data = optional.tensor_value.SerializeToString()
+    if kind == "sequence_type":
+        sequence = onnx.SequenceProto()
+        sequence.ParseFromString(data)
+        return [(f"{output.name}[{k}]", numpy_helper.to_array(t))
+                for k, t in enumerate(sequence.tensor_values)]
+    tensor = onnx.TensorProto()
+    tensor.ParseFromString(data)
+    return [(output.name, numpy_helper.to_array(tensor))]
+
+
+def compare(output_name, want, got):
+    """Why `got` does not match the reference `want`, or None."""
+    # azr-run writes bfloat16 as its bits (NumPy has no bfloat16).
+    if want.dtype.name == "bfloat16" and got.dtype == np.uint16:
+        got = got.view(want.dtype)
+    # FP8 and FP4 are written as their codes, 4- and 2-bit integers as
+    # 8-bit ones: compare codes (any NaN matching any NaN) and values.
+    if want.dtype.name.startswith(("float8", "float4")) and got.dtype == np.uint8:
+        if got.shape != want.shape:
+            return f"output {output_name}: shape {got.shape}, expected {want.shape}"
+        w_nan = np.isnan(want.astype(np.float32))
+        g_nan = np.isnan(got.view(want.dtype).astype(np.float32))
+        same = (got == want.view(np.uint8)) | (w_nan & g_nan)
+        return None if np.all(same) else f"output {output_name}: codes differ"
+    if want.dtype.name in ("int4", "uint4", "int2", "uint2"):
+        want = want.astype(np.int8 if want.dtype.name[0] == "i" else np.uint8)
+    if got.shape != want.shape:
+        return f"output {output_name}: shape {got.shape}, expected {want.shape}"
+    if got.dtype != want.dtype:
+        return f"output {output_name}: dtype {got.dtype}, expected {want.dtype}"
+    bf16 = want.dtype.name == "bfloat16"
+    if np.issubdtype(want.dtype, np.floating) or bf16:
+        # About one step of the type for the 16-bit ones: 2^-10 for
+        # float16, 2^-7 for bfloat16's 8 significant bits.
+        rtol, atol = ((1e-3, 1e-3) if want.dtype == np.float16 else
+                      (2 ** -7, 2 ** -7) if bf16 else (1e-4, 1e-5))
+        w = want.astype(np.float64)
+        g = got.astype(np.float64)
+        same_nan = np.isnan(w) == np.isnan(g)
+        with np.errstate(invalid="ignore"):  # inf - inf: checked below
+            close = np.abs(g - w) <= atol + rtol * np.abs(w)
+        close |= (np.isinf(w) & (g == w))
+        if not np.all(same_nan & (close | np.isnan(w))):
+            err = np.nanmax(np.abs(g - w)) if w.size else 0
+            return f"output {output_name}: max error {err:.3g}"
+    elif not np.array_equal(got, want):
+        return f"output {output_name}: values differ"
+    return None
+
+
 def run_case(case_dir, bin_dir, work_root):
     """Returns (result, detail, op_types)."""
     # Suites share case names: each case works in SUITE/NAME.
@@ -63,9 +135,11 @@ def run_case(case_dir, bin_dir, work_root):
     engine = os.path.join(work, "model.azeng")
     initializers = {t.name for t in model.graph.initializer}
     input_names = [i.name for i in model.graph.input if i.name not in initializers]
-    fixed = []
+    fixed, dims = [], []
     while True:
         command = [os.path.join(bin_dir, "azc"), "build", model_path, "-o", engine]
+        for dim in dims:
+            command += ["--dims", dim]
         for input_name in fixed:
             index = input_names.index(input_name)
             command += ["--input-value", f"{input_name}={case_dir}/test_data_set_0/input_{index}.pb"]
@@ -76,76 +150,76 @@ def run_case(case_dir, bin_dir, work_root):
         detail = message[-1] if message else "azc build failed"
         if build.returncode != 1 or "azc:" not in build.stderr:
             return "fail", f"azc crashed (status {build.returncode}): {detail}", op_types
+        # A named dim without a size: the engine is built for the test's.
+        unsized = UNSIZED_DIM.search(build.stderr)
+        if unsized and unsized.group(1) in input_names and len(dims) < 8:
+            index = input_names.index(unsized.group(1))
+            tensor = onnx.TensorProto()
+            with open(f"{case_dir}/test_data_set_0/input_{index}.pb", "rb") as f:
+                tensor.ParseFromString(f.read())
+            dim = int(unsized.group(2))
+            if dim < len(tensor.dims):
+                dims.append(f"{unsized.group(3)}={tensor.dims[dim]}")
+                continue
         more = inputs_setting_shapes(model, input_names, build.stderr, case_dir) - set(fixed)
         if not more or len(fixed) > 8:
             return "unsupported", detail, op_types
         fixed += sorted(more)
     passed = "pass-fixed" if fixed else "pass"
 
-    output_names = [o.name for o in model.graph.output]
     data_sets = sorted(d for d in os.listdir(case_dir) if d.startswith("test_data_set"))
     for data_set in data_sets[:1]:
         folder = os.path.join(case_dir, data_set)
+        for stale in os.listdir(work):  # outputs of an earlier run
+            if stale.endswith(".npy"):
+                os.remove(os.path.join(work, stale))
         args = [os.path.join(bin_dir, "azr-run"), engine, "--output-dir", work]
+        graph_inputs = {i.name: i for i in model.graph.input}
         for i, input_name in enumerate(input_names):
             path = os.path.join(folder, f"input_{i}.pb")
             if not os.path.exists(path):
                 return "fail", f"missing {path}", op_types
+            if graph_inputs[input_name].type.HasField("optional_type"):
+                # azc takes an optional graph input as a present tensor.
+                optional = onnx.OptionalProto()
+                with open(path, "rb") as f:
+                    optional.ParseFromString(f.read())
+                if not optional.HasField("tensor_value"):
+                    return ("unsupported", f"input {input_name} is an empty "
+                            "optional; an engine's inputs are always given", op_types)
+                path = os.path.join(work, f"input_{i}.pb")
+                with open(path, "wb") as f:
+                    f.write(optional.tensor_value.SerializeToString())
             args += ["--input", f"{input_name}={path}"]
         run = subprocess.run(args, capture_output=True, text=True)
         if run.returncode != 0:
             lines = run.stderr.strip().splitlines()
             return "fail", lines[-1] if lines else "azr-run failed", op_types
-        for i, output_name in enumerate(output_names):
+        for i, output in enumerate(model.graph.output):
             ref_path = os.path.join(folder, f"output_{i}.pb")
             if not os.path.exists(ref_path):
                 return "fail", f"the case has no reference {ref_path}", op_types
-            tensor = onnx.TensorProto()
             with open(ref_path, "rb") as f:
-                tensor.ParseFromString(f.read())
-            want = numpy_helper.to_array(tensor)
-            file = output_name.replace("/", "_").replace(":", "_")
-            got = np.load(os.path.join(work, file + ".npy"))
-            # azr-run writes bfloat16 as its bits (NumPy has no bfloat16).
-            if want.dtype.name == "bfloat16" and got.dtype == np.uint16:
-                got = got.view(want.dtype)
-            # FP8 and FP4 are written as their codes, 4- and 2-bit integers
-            # as 8-bit ones: compare codes (any NaN matching any NaN) and
-            # values.
-            if want.dtype.name.startswith(("float8", "float4")) and got.dtype == np.uint8:
-                if got.shape != want.shape:
-                    return "fail", f"output {output_name}: shape {got.shape}, expected {want.shape}", op_types
-                w_nan = np.isnan(want.astype(np.float32))
-                g_nan = np.isnan(got.view(want.dtype).astype(np.float32))
-                same = (got == want.view(np.uint8)) | (w_nan & g_nan)
-                if not np.all(same):
-                    return "fail", f"output {output_name}: codes differ", op_types
-                continue
-            if want.dtype.name in ("int4", "uint4", "int2", "uint2"):
-                want = want.astype(np.int8 if want.dtype.name[0] == "i" else np.uint8)
-            if got.shape != want.shape:
-                return "fail", f"output {output_name}: shape {got.shape}, expected {want.shape}", op_types
-            if got.dtype != want.dtype:
-                return "fail", f"output {output_name}: dtype {got.dtype}, expected {want.dtype}", op_types
-            bf16 = want.dtype.name == "bfloat16"
-            if np.issubdtype(want.dtype, np.floating) or bf16:
-                # About one step of the type for the 16-bit ones: 2^-10
-                # for float16, 2^-7 for bfloat16's 8 significant bits.
-                rtol, atol = ((1e-3, 1e-3) if want.dtype == np.float16 else
-                              (2 ** -7, 2 ** -7) if bf16 else (1e-4, 1e-5))
-                w = want.astype(np.float64)
-                g = got.astype(np.float64)
-                same_nan = np.isnan(w) == np.isnan(g)
-                with np.errstate(invalid="ignore"):  # inf - inf: checked below
-                    close = np.abs(g - w) <= atol + rtol * np.abs(w)
-                close |= (np.isinf(w) & (g == w))
-                ok = np.all(same_nan & (close | np.isnan(w)))
-                if not ok:
-                    err = np.nanmax(np.abs(g - w)) if w.size else 0
-                    return "fail", f"output {output_name}: max error {err:.3g}", op_types
-            elif not np.array_equal(got, want):
-                return "fail", f"output {output_name}: values differ", op_types
+                data = f.read()
+            try:
+                wanted = reference_outputs(output, data)
+            except Exception as error:  # noqa: BLE001 - a broken reference fails
+                return "fail", f"output {output.name}: unreadable reference: {error}", op_types
+            is_sequence = not (len(wanted) == 1 and wanted[0][0] == output.name)
+            if is_sequence and os.path.exists(
+                    os.path.join(work, npy_name(f"{output.name}[{len(wanted)}]"))):
+                return "fail", f"output {output.name}: more than {len(wanted)} elements", op_types
+            for output_name, want in wanted:
+                path = os.path.join(work, npy_name(output_name))
+                if not os.path.exists(path):
+                    return "fail", f"output {output_name}: azr-run wrote none", op_types
+                problem = compare(output_name, want, np.load(path))
+                if problem:
+                    return "fail", problem, op_types
     return passed, "", op_types
+
+
+UNSIZED_DIM = re.compile(r"input '([^']*)' dim (\d+) \('([^']*)'\) has no size")
 
 
 # An azc refusal that a graph input's value would resolve: shapes computed

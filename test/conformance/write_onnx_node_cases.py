@@ -10,9 +10,9 @@ The cases go to OUT_DIR/onnx-node-VERSION: the onnx pip package ships the
 generators of its node tests (onnx.backend.test.case.node), not their
 data, and they cover the opsets newer than Debian's data (RMSNormalization,
 Attention, RotaryEmbedding, ...). The folder name carries the version, so
-expectations name the suite they were measured on. Data that is not a
-tensor (sequences, optionals) is not written; azc refuses those models
-before it needs their data.
+expectations name the suite they were measured on. Sequences and
+optionals are written as SequenceProto and OptionalProto, as the backend
+test data holds them.
 """
 import os
 import sys
@@ -33,6 +33,11 @@ def write_tensor(path, value, name):
         tensor = numpy_helper.from_array(np.asarray(value), name)
     with open(path, "wb") as f:
         f.write(tensor.SerializeToString())
+
+
+def write_proto(path, proto):
+    with open(path, "wb") as f:
+        f.write(proto.SerializeToString())
 
 
 def main(argv):
@@ -56,12 +61,19 @@ def main(argv):
             os.makedirs(data, exist_ok=True)
             for kind, values, names in (("input", inputs, graph_inputs),
                                         ("output", outputs, graph_outputs)):
+                types = {v.name: v.type for v in
+                         (case.model.graph.input if kind == "input"
+                          else case.model.graph.output)}
                 for i, value in enumerate(values):
-                    if not isinstance(value, (np.ndarray, np.generic, onnx.TensorProto)):
-                        continue
                     name = names[i] if i < len(names) else ""
+                    path = os.path.join(data, f"{kind}_{i}.pb")
                     try:
-                        write_tensor(os.path.join(data, f"{kind}_{i}.pb"), value, name)
+                        if name in types and types[name].HasField("optional_type"):
+                            write_proto(path, numpy_helper.from_optional(value, name))
+                        elif isinstance(value, list):
+                            write_proto(path, numpy_helper.from_list(value, name))
+                        elif isinstance(value, (np.ndarray, np.generic, onnx.TensorProto)):
+                            write_tensor(path, value, name)
                     except Exception:  # noqa: BLE001 - a dtype TensorProto lacks
                         pass
         written += 1

@@ -97,6 +97,11 @@ def sum_of_dims(name, dims):
     return total
 
 
+def npy_name(output_name):
+    """The file azr-run writes an output to."""
+    return output_name.replace("/", "_").replace(":", "_") + ".npy"
+
+
 def compare_at(args, model, initializers, int_ranges, dims, rng, engine, work,
                session):
     """Runs `engine` on random inputs sized by `dims` and compares every
@@ -133,19 +138,28 @@ def compare_at(args, model, initializers, int_ranges, dims, rng, engine, work,
     subprocess.run([os.path.join(args.bin, "azr-run"), engine, "--output-dir",
                     out_dir] + run_args, check=True, stdout=subprocess.DEVNULL)
 
-    expected = session.run(None, feeds)
-    failed = False
-    for info, want in zip(session.get_outputs(), expected):
-        name = info.name.replace("/", "_").replace(":", "_")
-        got = np.load(os.path.join(out_dir, name + ".npy"))
+    # A sequence output (a list from onnxruntime) is one engine output per
+    # element, NAME[i].
+    expected, failed = [], False
+    for info, value in zip(session.get_outputs(), session.run(None, feeds)):
+        if isinstance(value, list):
+            extra = f"{info.name}[{len(value)}]"
+            if os.path.exists(os.path.join(out_dir, npy_name(extra))):
+                print(f"{info.name}: azc gives more than {len(value)} elements")
+                failed = True
+            expected += [(f"{info.name}[{i}]", v) for i, v in enumerate(value)]
+        else:
+            expected.append((info.name, value))
+    for output_name, want in expected:
+        got = np.load(os.path.join(out_dir, npy_name(output_name)))
         if got.shape != want.shape or got.dtype != want.dtype:
-            print(f"{info.name}: azc gives {got.dtype}{list(got.shape)}, "
+            print(f"{output_name}: azc gives {got.dtype}{list(got.shape)}, "
                   f"onnxruntime {want.dtype}{list(want.shape)}")
             failed = True
             continue
         if not np.issubdtype(want.dtype, np.floating):
             mismatches = int(np.sum(got != want))
-            print(f"{info.name}: {mismatches} of {want.size} elements differ (exact compare)")
+            print(f"{output_name}: {mismatches} of {want.size} elements differ (exact compare)")
             failed |= mismatches > 0
             continue
         if args.min_cosine is not None:
@@ -153,7 +167,7 @@ def compare_at(args, model, initializers, int_ranges, dims, rng, engine, work,
             cosine = float(g @ w / max(np.linalg.norm(g) * np.linalg.norm(w), 1e-300))
             rel_rms = float(np.linalg.norm(g - w) / max(np.linalg.norm(w), 1e-300))
             ok = cosine >= args.min_cosine
-            print(f"{info.name}: cosine {cosine:.6f}, relative RMS error {rel_rms:.3g} "
+            print(f"{output_name}: cosine {cosine:.6f}, relative RMS error {rel_rms:.3g} "
                   f"(min cosine {args.min_cosine:g}) {'ok' if ok else 'MISMATCH'}")
             failed |= not ok
             continue
@@ -162,7 +176,7 @@ def compare_at(args, model, initializers, int_ranges, dims, rng, engine, work,
         worst = np.unravel_index(np.argmax(error - bound), error.shape) if error.size else ()
         ok = bool(np.all(error <= bound))
         max_error = float(error.max()) if error.size else 0.0
-        print(f"{info.name}: max |azc - ort| = {max_error:.3g} "
+        print(f"{output_name}: max |azc - ort| = {max_error:.3g} "
               f"(atol {args.atol:g}, rtol {args.rtol:g}) {'ok' if ok else 'MISMATCH'}")
         if not ok:
             print(f"  worst at {tuple(int(i) for i in worst)}: azc {got[worst]!r}, ort {want[worst]!r}")
