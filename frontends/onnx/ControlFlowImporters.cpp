@@ -185,8 +185,13 @@ LogicalResult importLoop(NodeContext &n) {
       condition = *next;
     }
     carried.assign(outputs->begin() + 1, outputs->begin() + 1 + numCarried);
-    for (size_t k = 0; k < numScans; ++k)
-      scans[k].push_back((*outputs)[1 + numCarried + k]);
+    for (size_t k = 0; k < numScans; ++k) {
+      Value scanned = (*outputs)[1 + numCarried + k];
+      if (!isa<RankedTensorType>(scanned.getType()))
+        return n.error("scan output " + Twine(numCarried + k) +
+                       " is not a tensor, and scan outputs stack tensors");
+      scans[k].push_back(scanned);
+    }
   }
 
   SmallVector<Value> results(carried);
@@ -244,8 +249,13 @@ unrollScan(NodeContext &n, const onnx::GraphProto &body,
     if (failed(outputs))
       return failure();
     states.assign(outputs->begin(), outputs->begin() + numStates);
-    for (size_t k = 0; k < numScanOutputs; ++k)
-      scans[k].push_back((*outputs)[numStates + k]);
+    for (size_t k = 0; k < numScanOutputs; ++k) {
+      Value scanned = (*outputs)[numStates + k];
+      if (!isa<RankedTensorType>(scanned.getType()))
+        return n.error("scan output " + Twine(k) +
+                       " is not a tensor, and scan outputs stack tensors");
+      scans[k].push_back(scanned);
+    }
   }
 
   SmallVector<Value> results(states);

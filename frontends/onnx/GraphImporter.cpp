@@ -408,6 +408,7 @@ static const std::vector<OpImporter> &opImporterTable() {
     addControlFlowImporters(t);
     addSignalImporters(t);
     addImageImporters(t);
+    addSequenceImporters(t);
     return t;
   }();
   return table;
@@ -614,6 +615,20 @@ LogicalResult NodeContext::error(const Twine &message) {
 // Graph import
 //===----------------------------------------------------------------------===//
 
+/// The tensor type of a graph input: its own, or the element type of an
+/// optional tensor (an engine input is always given, so an optional graph
+/// input is taken as present); null for sequences and maps.
+static const onnx::TypeProto::Tensor *
+inputTensorType(const onnx::ValueInfoProto &input) {
+  const onnx::TypeProto &type = input.type();
+  if (type.has_tensor_type())
+    return &type.tensor_type();
+  if (type.has_optional_type() &&
+      type.optional_type().elem_type().has_tensor_type())
+    return &type.optional_type().elem_type().tensor_type();
+  return nullptr;
+}
+
 static std::string nodeLabel(const onnx::NodeProto &node) {
   std::string label = "node '" + node.name() + "' (" + node.op_type() + ")";
   if (node.name().empty())
@@ -680,17 +695,6 @@ bool GraphImporter::checkSupported(std::string &error) {
       error += (i ? ", " : "") + names[i];
     }
   }
-  // Sequences need values that grow at run time; an engine is one
-  // straight-line program over tensors.
-  bool sequences = false;
-  for (auto &[key, names] : unsupported) {
-    llvm::StringRef op = llvm::StringRef(key).split(' ').first;
-    sequences |= op.starts_with("Sequence") || op.starts_with("Optional") ||
-                 op == "SplitToSequence" || op == "ConcatFromSequence";
-  }
-  if (sequences)
-    error += "\n(Sequence and Optional values are not supported: engine "
-             "values are tensors.)";
   return false;
 }
 
@@ -715,6 +719,17 @@ LogicalResult GraphImporter::importNode(const onnx::NodeProto &node) {
     }
   if (failed(checkDataDependentReads(node)))
     return failure();
+  if (!takesNonTensorInputs(domain, node.op_type()))
+    for (const std::string &name : node.input()) {
+      Value value = name.empty() ? nullptr : lookupValue(name);
+      if (value && !isa<RankedTensorType>(value.getType())) {
+        errors_.push_back(
+            nodeLabel(node) + ": input '" + name + "' is " +
+            (isEmptyOptional(value) ? "an empty optional" : "a sequence") +
+            ", and " + node.op_type() + " takes tensors");
+        return failure();
+      }
+    }
   Location loc =
       NameLoc::get(builder_.getStringAttr(node.name().empty() ? node.op_type()
                                                               : node.name()),
@@ -834,11 +849,10 @@ GraphImporter::importSubgraph(const onnx::GraphProto &graph, ValueRange inputs,
   SmallVector<Value> outputs;
   for (const onnx::ValueInfoProto &output : graph.output()) {
     const onnx::TypeProto &type = output.type();
-    if (type.has_sequence_type() || type.has_optional_type() ||
-        type.has_map_type() || type.has_sparse_tensor_type())
+    if (type.has_map_type() || type.has_sparse_tensor_type())
       return fail(label + " returns '" + output.name() +
-                  "', which is not a tensor (sequences, optionals and maps "
-                  "are not supported: engine values are tensors)");
+                  "', which is a map or a sparse tensor (not supported: "
+                  "engine values are tensors)");
     Value value = lookupValue(output.name());
     if (!value)
       return fail(label + " returns '" + output.name() +
@@ -924,13 +938,15 @@ OwningOpRef<ModuleOp> GraphImporter::run(std::string &error) {
   for (const onnx::ValueInfoProto &input : graph.input()) {
     if (initializerNames.contains(input.name()))
       continue;
-    if (!input.type().has_tensor_type()) {
-      errors_.push_back("graph input '" + input.name() +
-                        "' is not a tensor (sequences and maps are not "
-                        "supported)");
+    if (!inputTensorType(input)) {
+      errors_.push_back(
+          "graph input '" + input.name() +
+          "' is not a tensor: an engine's inputs are tensors (sequences and "
+          "maps are not supported as graph inputs; an optional input is "
+          "taken as a present tensor)");
       return fail();
     }
-    const onnx::TypeProto::Tensor &tensorType = input.type().tensor_type();
+    const onnx::TypeProto::Tensor &tensorType = *inputTensorType(input);
     Type elementType = convertElementType(tensorType.elem_type(), &context_);
     if (!elementType) {
       errors_.push_back("graph input '" + input.name() + "' has data type " +
@@ -1024,10 +1040,27 @@ OwningOpRef<ModuleOp> GraphImporter::run(std::string &error) {
                         "' is not produced by any node");
       return fail();
     }
-    results.push_back(value);
-    resultAttrs.push_back(builder_.getDictionaryAttr({builder_.getNamedAttr(
-        azg::kNameAttr, builder_.getStringAttr(output.name()))}));
+    if (isEmptyOptional(value)) {
+      errors_.push_back("graph output '" + output.name() +
+                        "' is an empty optional; an engine's outputs are "
+                        "tensors");
+      return fail();
+    }
+    auto addResult = [&](Value result, const std::string &name) {
+      results.push_back(result);
+      resultAttrs.push_back(builder_.getDictionaryAttr({builder_.getNamedAttr(
+          azg::kNameAttr, builder_.getStringAttr(name))}));
+    };
+    // A sequence, whose length is known at build, is one output per
+    // element: NAME[0], NAME[1], ...
+    if (std::optional<SmallVector<Value>> elements = sequenceElements(value)) {
+      for (auto [i, element] : llvm::enumerate(*elements))
+        addResult(element, output.name() + "[" + std::to_string(i) + "]");
+      continue;
+    }
+    addResult(value, output.name());
   }
+  eraseImportOnlyValues(func);
   builder_.create<func::ReturnOp>(fileLoc, results);
   func.setFunctionType(
       builder_.getFunctionType(argTypes, ValueRange(results).getTypes()));
@@ -1107,7 +1140,7 @@ ElementsAttr GraphImporter::fixedValue(const onnx::ValueInfoProto &input,
                                        Type elementType,
                                        const std::string &spec,
                                        std::string &error) {
-  const auto &dims = input.type().tensor_type().shape().dim();
+  const auto &dims = inputTensorType(input)->shape().dim();
   std::string label = "--input-value " + input.name() + "=" + spec;
   ElementsAttr value;
   if (llvm::StringRef(spec).ends_with(".pb")) {

@@ -172,6 +172,21 @@ void addDataDependentImporters(std::vector<OpImporter> &table);
 void addControlFlowImporters(std::vector<OpImporter> &table);
 void addSignalImporters(std::vector<OpImporter> &table);
 void addImageImporters(std::vector<OpImporter> &table);
+void addSequenceImporters(std::vector<OpImporter> &table);
+
+// Sequence and Optional values, resolved at import (SequenceImporters.cpp):
+// import-only marker values that the graph importer erases at the end.
+/// A sequence of `elements`.
+mlir::Value makeSequence(NodeContext &n, mlir::ValueRange elements);
+/// The elements of sequence `v`, or nullopt when `v` is not a sequence.
+std::optional<llvm::SmallVector<mlir::Value>> sequenceElements(mlir::Value v);
+/// Whether `v` is an Optional without an element.
+bool isEmptyOptional(mlir::Value v);
+/// Whether the op may read sequences and optionals; all others read
+/// tensors only.
+bool takesNonTensorInputs(llvm::StringRef domain, llvm::StringRef opType);
+/// Erases the markers under `root`, once nothing reads them.
+void eraseImportOnlyValues(mlir::Operation *root);
 
 /// A Conv-like node's window: strides, explicit pads and dilations from its
 /// attributes (kernel_shape defaulting to the weight's spatial dims).
