@@ -2,10 +2,16 @@
 # Builds the libFuzzer targets with AddressSanitizer into build/fuzz and runs
 # each for SECONDS (default 10), starting from a seed corpus of the test
 # fixtures. A crash leaves its input in build/fuzz/ and fails the script.
+# AZC_FUZZ_SEED fixes libFuzzer's random seed (the test script uses 1, so
+# that a failing run can be repeated); unset, each run explores anew.
 #   scripts/fuzz.sh [SECONDS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-10}
+seed_flag=()
+if [ -n "${AZC_FUZZ_SEED:-}" ]; then
+  seed_flag=(-seed="$AZC_FUZZ_SEED")
+fi
 
 if [ ! -f build/fuzz/CMakeCache.txt ]; then
   cmake -G Ninja -S . -B build/fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo \
@@ -42,6 +48,7 @@ open(os.path.join(out, "jsonl"), "wb").write(
     b"\2" + b"[1, 2, 3]\n{\"input_ids\": [4, 5, 6]}\n")
 PYTHON
 python3 test/fixtures/make_onnx_fixtures.py "$corpus/onnx" >/dev/null
+python3 test/fixtures/make_control_flow_fixtures.py "$corpus/onnx" >/dev/null
 rm -f "$corpus/onnx/"*.bin # external data files are not models
 # Safetensors seeds: the error-test checkpoints' files, good and broken.
 python3 test/fixtures/make_bad_checkpoints.py "$corpus/checkpoints"
@@ -92,14 +99,14 @@ run() { # NAME ARGS...: runs a fuzzer, shows its report if it finds anything
 # checks stay.
 ASAN_OPTIONS=detect_leaks=1:allow_user_poisoning=0 run onnx_import_fuzzer ./bin/onnx_import_fuzzer \
   -max_total_time="$seconds" -max_len=65536 -rss_limit_mb=4096 -timeout=30 \
-  -print_final_stats=1 corpus/onnx
+  -print_final_stats=1 "${seed_flag[@]}" corpus/onnx
 # Huge allocations must fail with a status, as they do outside ASan.
 ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 run engine_load_fuzzer \
   ./bin/engine_load_fuzzer -max_total_time="$seconds" -max_len=16384 \
-  -rss_limit_mb=4096 -timeout=30 -print_final_stats=1 corpus/engine
+  -rss_limit_mb=4096 -timeout=30 -print_final_stats=1 "${seed_flag[@]}" corpus/engine
 ASAN_OPTIONS=detect_leaks=1 run safetensors_fuzzer ./bin/safetensors_fuzzer \
   -max_total_time="$seconds" -max_len=65536 -rss_limit_mb=4096 -timeout=30 \
-  -print_final_stats=1 corpus/safetensors
+  -print_final_stats=1 "${seed_flag[@]}" corpus/safetensors
 ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 run sample_source_fuzzer \
   ./bin/sample_source_fuzzer -max_total_time="$seconds" -max_len=65536 \
-  -rss_limit_mb=4096 -timeout=30 -print_final_stats=1 corpus/samples
+  -rss_limit_mb=4096 -timeout=30 -print_final_stats=1 "${seed_flag[@]}" corpus/samples

@@ -21,7 +21,7 @@ python3 test/conformance/run_node_tests.py --bin build/bin --work build/conforma
   --expectations test/conformance/expectations.txt
 
 echo "== fuzzers (${AZC_FUZZ_SECONDS:-5} s each)"
-./scripts/fuzz.sh "${AZC_FUZZ_SECONDS:-5}"
+AZC_FUZZ_SEED=${AZC_FUZZ_SEED:-1} ./scripts/fuzz.sh "${AZC_FUZZ_SECONDS:-5}"
 
 echo "== runtime alone (AZC_BUILD_COMPILER=OFF)"
 BUILD_DIR=build/runtime-only AZC_BUILD_COMPILER=OFF ./scripts/build.sh
