@@ -26,11 +26,13 @@ using namespace azc;
 mlir::OwningOpRef<mlir::ModuleOp>
 azc::importModel(mlir::MLIRContext &context, const std::string &path,
                  std::string &error,
-                 const std::vector<std::string> &inputValues) {
+                 const std::vector<std::string> &inputValues,
+                 const std::vector<std::string> &sequenceLengths) {
   // A folder is a checkpoint (config.json + safetensors); a file is ONNX.
   if (llvm::sys::fs::is_directory(path)) {
-    if (!inputValues.empty()) {
-      error = path + ": --input-value applies to ONNX models";
+    if (!inputValues.empty() || !sequenceLengths.empty()) {
+      error = path + ": --input-value and --sequence-length apply to ONNX "
+                     "models";
       return nullptr;
     }
     return safetensors::importCheckpoint(context, path, error);
@@ -44,6 +46,17 @@ azc::importModel(mlir::MLIRContext &context, const std::string &path,
       return nullptr;
     }
     options.fixedInputs[name.str()] = spec.str();
+  }
+  for (const std::string &entry : sequenceLengths) {
+    auto [name, count] = llvm::StringRef(entry).split('=');
+    int64_t length = -1;
+    if (name.empty() || count.getAsInteger(10, length) || length < 0 ||
+        length > 4096) {
+      error = "bad --sequence-length '" + entry +
+              "': expected NAME=N with N from 0 to 4096";
+      return nullptr;
+    }
+    options.sequenceLengths[name.str()] = length;
   }
   return onnx_frontend::importOnnxFile(context, path, options, error);
 }
@@ -316,7 +329,8 @@ bool azc::buildOnce(const BuildOptions &options, BuildReport &report,
   }
   mlir::MLIRContext context;
   mlir::OwningOpRef<mlir::ModuleOp> module =
-      importModel(context, options.model, error, options.inputValues);
+      importModel(context, options.model, error, options.inputValues,
+                  options.sequenceLengths);
   if (!module)
     return false;
   // Quantization reads only weights: once, before shapes are fixed.
@@ -427,6 +441,9 @@ bool azc::buildOnce(const BuildOptions &options, BuildReport &report,
         {"max_num_tokens", std::to_string(options.kvCache.maxNumTokens)});
   flags.push_back({"cpu_features", llvm::join(options.cpuFeatures, ",")});
   flags.push_back({"input_value", llvm::join(options.inputValues, ";")});
+  if (!options.sequenceLengths.empty())
+    flags.push_back(
+        {"sequence_length", llvm::join(options.sequenceLengths, ";")});
   const QuantizationOptions &quant = options.quantization;
   flags.push_back({"quantization", quant.mode});
   if (quant.mode != "none") {

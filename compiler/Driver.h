@@ -19,11 +19,13 @@ namespace azc {
 
 /// Imports a model into azg IR: a folder is a safetensors checkpoint, a
 /// file ONNX. `inputValues` (NAME=FILE.pb or NAME=V,V,...) fixes ONNX graph
-/// inputs at build.
+/// inputs at build; `sequenceLengths` (NAME=N) gives sequence inputs their
+/// length.
 mlir::OwningOpRef<mlir::ModuleOp>
 importModel(mlir::MLIRContext &context, const std::string &path,
             std::string &error,
-            const std::vector<std::string> &inputValues = {});
+            const std::vector<std::string> &inputValues = {},
+            const std::vector<std::string> &sequenceLengths = {});
 
 /// Runs the passes `build` adds on `module`; on failure `error` is the
 /// first error diagnostic (or `what` failed).
@@ -122,6 +124,8 @@ struct BuildOptions {
   /// determine shapes (a Reshape's shape, a ReduceSum's axes): the engine
   /// computes its shapes from the value and refuses any other at run time.
   std::vector<std::string> inputValues;
+  /// NAME=N: a sequence input of N tensors, taken as inputs NAME[0] ...
+  std::vector<std::string> sequenceLengths;
   QuantizationOptions quantization;
   KvCacheOptions kvCache;
 };

@@ -615,6 +615,19 @@ LogicalResult NodeContext::error(const Twine &message) {
 // Graph import
 //===----------------------------------------------------------------------===//
 
+/// The element type of a sequence graph input (an optional sequence too),
+/// or null.
+static const onnx::TypeProto::Tensor *
+inputSequenceType(const onnx::ValueInfoProto &input) {
+  const onnx::TypeProto *type = &input.type();
+  if (type->has_optional_type())
+    type = &type->optional_type().elem_type();
+  if (type->has_sequence_type() &&
+      type->sequence_type().elem_type().has_tensor_type())
+    return &type->sequence_type().elem_type().tensor_type();
+  return nullptr;
+}
+
 /// The tensor type of a graph input: its own, or the element type of an
 /// optional tensor (an engine input is always given, so an optional graph
 /// input is taken as present); null for sequences and maps.
@@ -935,18 +948,102 @@ OwningOpRef<ModuleOp> GraphImporter::run(std::string &error) {
       return fail();
     }
   }
+  for (auto &[name, length] : options_.sequenceLengths) {
+    const std::string &sequenceName = name;
+    bool found = llvm::any_of(graph.input(), [&](const auto &input) {
+      return input.name() == sequenceName && inputSequenceType(input);
+    });
+    if (!found) {
+      errors_.push_back("--sequence-length " + name + "=" +
+                        std::to_string(length) +
+                        ": the model has no sequence input '" + name + "'");
+      return fail();
+    }
+  }
+  // A declared tensor type as an argument named `name`; its named dims
+  // are prefixed with `dimPrefix`.
+  auto addArgument = [&](const std::string &name,
+                         const onnx::TypeProto::Tensor &tensorType,
+                         const std::string &dimPrefix) -> LogicalResult {
+    Type elementType = convertElementType(tensorType.elem_type(), &context_);
+    if (!elementType) {
+      errors_.push_back("graph input '" + name + "' has data type " +
+                        std::to_string(tensorType.elem_type()) +
+                        ", which azc does not support");
+      return failure();
+    }
+    if (!tensorType.has_shape()) {
+      errors_.push_back("graph input '" + name +
+                        "' has no shape; azc needs at least its rank");
+      return failure();
+    }
+    SmallVector<int64_t> shape;
+    SmallVector<Attribute> dimNames;
+    bool anyNamed = false;
+    for (const auto &dim : tensorType.shape().dim()) {
+      if (dim.has_dim_value() && dim.dim_value() >= 0) {
+        shape.push_back(dim.dim_value());
+        dimNames.push_back(builder_.getStringAttr(""));
+      } else {
+        shape.push_back(ShapedType::kDynamic);
+        dimNames.push_back(builder_.getStringAttr(
+            dim.dim_param().empty() ? "" : dimPrefix + dim.dim_param()));
+        anyNamed |= !dim.dim_param().empty();
+      }
+    }
+    argTypes.push_back(RankedTensorType::get(shape, elementType));
+    SmallVector<NamedAttribute> attrs = {
+        builder_.getNamedAttr(azg::kNameAttr, builder_.getStringAttr(name))};
+    if (anyNamed)
+      attrs.push_back(builder_.getNamedAttr(azg::kDimNamesAttr,
+                                            builder_.getArrayAttr(dimNames)));
+    argAttrs.push_back(builder_.getDictionaryAttr(attrs));
+    argNames.push_back(name);
+    return success();
+  };
+  // Sequence inputs: name -> the indices of their element arguments.
+  std::vector<std::pair<std::string, SmallVector<size_t>>> sequences;
   for (const onnx::ValueInfoProto &input : graph.input()) {
     if (initializerNames.contains(input.name()))
       continue;
+    // A sequence of a length given at build is one argument per element,
+    // NAME[i], each with dims of its own (the elements of a list may
+    // differ in shape): a named dim P of element i is NAME[i].P.
+    if (const onnx::TypeProto::Tensor *elementType = inputSequenceType(input)) {
+      auto length = options_.sequenceLengths.find(input.name());
+      if (length == options_.sequenceLengths.end()) {
+        errors_.push_back(
+            "graph input '" + input.name() +
+            "' is a sequence: give its length with --sequence-length " +
+            input.name() + "=N, and the engine takes its elements as inputs " +
+            input.name() + "[0] ... " + input.name() + "[N-1]");
+        return fail();
+      }
+      SmallVector<size_t> elements;
+      for (int64_t i = 0; i < length->second; ++i) {
+        std::string element = input.name() + "[" + std::to_string(i) + "]";
+        elements.push_back(argTypes.size());
+        if (failed(addArgument(element, *elementType, element + ".")))
+          return fail();
+      }
+      sequences.emplace_back(input.name(), std::move(elements));
+      continue;
+    }
     if (!inputTensorType(input)) {
-      errors_.push_back(
-          "graph input '" + input.name() +
-          "' is not a tensor: an engine's inputs are tensors (sequences and "
-          "maps are not supported as graph inputs; an optional input is "
-          "taken as a present tensor)");
+      errors_.push_back("graph input '" + input.name() +
+                        "' is not a tensor or a sequence of tensors: an "
+                        "engine's inputs are tensors");
       return fail();
     }
     const onnx::TypeProto::Tensor &tensorType = *inputTensorType(input);
+    auto fixedSpec = options_.fixedInputs.find(input.name());
+    if (fixedSpec == options_.fixedInputs.end()) {
+      if (failed(addArgument(input.name(), tensorType, "")))
+        return fail();
+      continue;
+    }
+    // Fixed at build: the input keeps its place in the signature, but
+    // every node reads the constant, so importers see its value.
     Type elementType = convertElementType(tensorType.elem_type(), &context_);
     if (!elementType) {
       errors_.push_back("graph input '" + input.name() + "' has data type " +
@@ -954,52 +1051,19 @@ OwningOpRef<ModuleOp> GraphImporter::run(std::string &error) {
                         ", which azc does not support");
       return fail();
     }
-    if (!tensorType.has_shape()) {
-      errors_.push_back("graph input '" + input.name() +
-                        "' has no shape; azc needs at least its rank");
+    std::string message;
+    ElementsAttr value =
+        fixedValue(input, elementType, fixedSpec->second, message);
+    if (!value) {
+      errors_.push_back(message);
       return fail();
     }
-    SmallVector<int64_t> shape;
-    SmallVector<Attribute> dimNames;
-    bool anyNamed = false;
-    auto fixedSpec = options_.fixedInputs.find(input.name());
-    if (fixedSpec != options_.fixedInputs.end()) {
-      // Fixed at build: the input keeps its place in the signature, but
-      // every node reads the constant, so importers see its value.
-      std::string message;
-      ElementsAttr value =
-          fixedValue(input, elementType, fixedSpec->second, message);
-      if (!value) {
-        errors_.push_back(message);
-        return fail();
-      }
-      fixedValues_[input.name()] = value;
-      auto type = cast<RankedTensorType>(value.getType());
-      argTypes.push_back(type);
-      argAttrs.push_back(builder_.getDictionaryAttr(
-          {builder_.getNamedAttr(azg::kNameAttr,
-                                 builder_.getStringAttr(input.name())),
-           builder_.getNamedAttr(azg::kFixedValueAttr, value)}));
-      argNames.push_back(input.name());
-      continue;
-    }
-    for (const auto &dim : tensorType.shape().dim()) {
-      if (dim.has_dim_value() && dim.dim_value() >= 0) {
-        shape.push_back(dim.dim_value());
-        dimNames.push_back(builder_.getStringAttr(""));
-      } else {
-        shape.push_back(ShapedType::kDynamic);
-        dimNames.push_back(builder_.getStringAttr(dim.dim_param()));
-        anyNamed |= !dim.dim_param().empty();
-      }
-    }
-    argTypes.push_back(RankedTensorType::get(shape, elementType));
-    SmallVector<NamedAttribute> attrs = {builder_.getNamedAttr(
-        azg::kNameAttr, builder_.getStringAttr(input.name()))};
-    if (anyNamed)
-      attrs.push_back(builder_.getNamedAttr(azg::kDimNamesAttr,
-                                            builder_.getArrayAttr(dimNames)));
-    argAttrs.push_back(builder_.getDictionaryAttr(attrs));
+    fixedValues_[input.name()] = value;
+    argTypes.push_back(cast<RankedTensorType>(value.getType()));
+    argAttrs.push_back(builder_.getDictionaryAttr(
+        {builder_.getNamedAttr(azg::kNameAttr,
+                               builder_.getStringAttr(input.name())),
+         builder_.getNamedAttr(azg::kFixedValueAttr, value)}));
     argNames.push_back(input.name());
   }
 
@@ -1009,11 +1073,22 @@ OwningOpRef<ModuleOp> GraphImporter::run(std::string &error) {
   func.setAllArgAttrs(argAttrs);
   Block *body = func.addEntryBlock();
   builder_.setInsertionPointToStart(body);
-  for (auto [name, arg] : llvm::zip(argNames, body->getArguments())) {
+  SmallVector<bool> isElement(argNames.size(), false);
+  for (auto &[name, elements] : sequences) {
+    SmallVector<Value> values;
+    for (size_t index : elements) {
+      isElement[index] = true;
+      values.push_back(body->getArgument(index));
+    }
+    bindValue(name, makeSequence(builder_, fileLoc, values));
+  }
+  for (auto [index, name] : llvm::enumerate(argNames)) {
+    if (isElement[index])
+      continue; // its name is the engine's, not the graph's
     auto fixed = fixedValues_.find(name);
     bindValue(name,
               fixed == fixedValues_.end()
-                  ? Value(arg)
+                  ? Value(body->getArgument(index))
                   : builder_.create<azg::ConstantOp>(fileLoc, fixed->second)
                         .getOutput());
   }

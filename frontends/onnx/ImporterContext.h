@@ -178,6 +178,8 @@ void addSequenceImporters(std::vector<OpImporter> &table);
 // import-only marker values that the graph importer erases at the end.
 /// A sequence of `elements`.
 mlir::Value makeSequence(NodeContext &n, mlir::ValueRange elements);
+mlir::Value makeSequence(mlir::OpBuilder &builder, mlir::Location loc,
+                         mlir::ValueRange elements);
 /// The elements of sequence `v`, or nullopt when `v` is not a sequence.
 std::optional<llvm::SmallVector<mlir::Value>> sequenceElements(mlir::Value v);
 /// Whether `v` is an Optional without an element.

@@ -25,6 +25,9 @@ struct ImportOptions {
   /// the constant (so an input that sets a shape can), the argument keeps
   /// its place and records the value in `azg.fixed_value`.
   std::map<std::string, std::string> fixedInputs;
+  /// Sequence graph inputs, name -> length: each becomes that many tensor
+  /// arguments NAME[0] ... NAME[N-1].
+  std::map<std::string, int64_t> sequenceLengths;
 };
 
 /// Imports the ONNX model at `path` into a module holding `func.func @main`.

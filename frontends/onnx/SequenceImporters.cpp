@@ -25,10 +25,11 @@ static constexpr llvm::StringLiteral kSequenceMarker = "azc.onnx_sequence";
 static constexpr llvm::StringLiteral kEmptyOptionalMarker =
     "azc.onnx_empty_optional";
 
-static Value makeMarker(NodeContext &n, ValueRange elements, StringRef kind) {
-  auto op = n.builder().create<UnrealizedConversionCastOp>(
-      n.loc(), TypeRange{NoneType::get(n.context())}, elements);
-  op->setAttr(kind, UnitAttr::get(n.context()));
+static Value makeMarker(OpBuilder &builder, Location loc, ValueRange elements,
+                        StringRef kind) {
+  auto op = builder.create<UnrealizedConversionCastOp>(
+      loc, TypeRange{builder.getNoneType()}, elements);
+  op->setAttr(kind, builder.getUnitAttr());
   return op.getResult(0);
 }
 
@@ -39,8 +40,13 @@ static Operation *markerOp(Value v, StringRef kind) {
              : nullptr;
 }
 
+Value azc::onnx_frontend::makeSequence(OpBuilder &builder, Location loc,
+                                       ValueRange elements) {
+  return makeMarker(builder, loc, elements, kSequenceMarker);
+}
+
 Value azc::onnx_frontend::makeSequence(NodeContext &n, ValueRange elements) {
-  return makeMarker(n, elements, kSequenceMarker);
+  return makeSequence(n.builder(), n.loc(), elements);
 }
 
 std::optional<SmallVector<Value>>
@@ -333,7 +339,8 @@ LogicalResult importSequenceMap(NodeContext &n) {
 LogicalResult importOptional(NodeContext &n) {
   if (Value given = n.input(0))
     return n.setResults(given);
-  return n.setResults(makeMarker(n, {}, kEmptyOptionalMarker));
+  return n.setResults(
+      makeMarker(n.builder(), n.loc(), {}, kEmptyOptionalMarker));
 }
 
 LogicalResult importOptionalHasElement(NodeContext &n) {

@@ -120,6 +120,53 @@ def compare(output_name, want, got):
     return None
 
 
+class Refused(Exception):
+    """A case azc cannot take for a reason of its data, not its model."""
+
+
+def engine_inputs(model, input_names, folder, work):
+    """The engine inputs of a data set as (engine input name, .pb path)
+    pairs, and the --sequence-length flags of its sequence inputs: a
+    sequence is one input per element, NAME[k]; an optional gives its
+    element (an empty one is refused: engine inputs are always given)."""
+    graph_inputs = {i.name: i for i in model.graph.input}
+    pairs, lengths = [], []
+    for i, input_name in enumerate(input_names):
+        path = os.path.join(folder, f"input_{i}.pb")
+        if not os.path.exists(path):
+            raise FileNotFoundError(f"missing {path}")
+        kind = graph_inputs[input_name].type.WhichOneof("value")
+        if kind == "tensor_type":
+            pairs.append((input_name, path))
+            continue
+        with open(path, "rb") as f:
+            data = f.read()
+        if kind == "optional_type":
+            optional = onnx.OptionalProto()
+            optional.ParseFromString(data)
+            if optional.HasField("sequence_value"):
+                data, kind = optional.sequence_value.SerializeToString(), "sequence_type"
+            elif optional.HasField("tensor_value"):
+                data = optional.tensor_value.SerializeToString()
+            else:
+                raise Refused(f"input {input_name} is an empty optional; an "
+                              "engine's inputs are always given")
+        if kind == "sequence_type":
+            sequence = onnx.SequenceProto()
+            sequence.ParseFromString(data)
+            lengths.append(f"{input_name}={len(sequence.tensor_values)}")
+            elements = [(f"{input_name}[{k}]", t.SerializeToString())
+                        for k, t in enumerate(sequence.tensor_values)]
+        else:
+            elements = [(input_name, data)]
+        for k, (name, element) in enumerate(elements):
+            path = os.path.join(work, f"input_{i}_{k}.pb")
+            with open(path, "wb") as f:
+                f.write(element)
+            pairs.append((name, path))
+    return pairs, lengths
+
+
 def run_case(case_dir, bin_dir, work_root):
     """Returns (result, detail, op_types)."""
     # Suites share case names: each case works in SUITE/NAME.
@@ -135,9 +182,22 @@ def run_case(case_dir, bin_dir, work_root):
     engine = os.path.join(work, "model.azeng")
     initializers = {t.name for t in model.graph.initializer}
     input_names = [i.name for i in model.graph.input if i.name not in initializers]
+    data_sets = sorted(d for d in os.listdir(case_dir) if d.startswith("test_data_set"))
+    if not data_sets:
+        return "fail", "the case has no test data", op_types
+    folder = os.path.join(case_dir, data_sets[0])
+    try:
+        inputs, sequence_lengths = engine_inputs(model, input_names, folder, work)
+    except Refused as refusal:
+        return "unsupported", str(refusal), op_types
+    except Exception as error:  # noqa: BLE001 - unreadable data fails the case
+        return "fail", str(error), op_types
+    input_files = dict(inputs)
     fixed, dims = [], []
     while True:
         command = [os.path.join(bin_dir, "azc"), "build", model_path, "-o", engine]
+        for length in sequence_lengths:
+            command += ["--sequence-length", length]
         for dim in dims:
             command += ["--dims", dim]
         for input_name in fixed:
@@ -152,10 +212,9 @@ def run_case(case_dir, bin_dir, work_root):
             return "fail", f"azc crashed (status {build.returncode}): {detail}", op_types
         # A named dim without a size: the engine is built for the test's.
         unsized = UNSIZED_DIM.search(build.stderr)
-        if unsized and unsized.group(1) in input_names and len(dims) < 8:
-            index = input_names.index(unsized.group(1))
+        if unsized and unsized.group(1) in input_files and len(dims) < 16:
             tensor = onnx.TensorProto()
-            with open(f"{case_dir}/test_data_set_0/input_{index}.pb", "rb") as f:
+            with open(input_files[unsized.group(1)], "rb") as f:
                 tensor.ParseFromString(f.read())
             dim = int(unsized.group(2))
             if dim < len(tensor.dims):
@@ -167,55 +226,38 @@ def run_case(case_dir, bin_dir, work_root):
         fixed += sorted(more)
     passed = "pass-fixed" if fixed else "pass"
 
-    data_sets = sorted(d for d in os.listdir(case_dir) if d.startswith("test_data_set"))
-    for data_set in data_sets[:1]:
-        folder = os.path.join(case_dir, data_set)
-        for stale in os.listdir(work):  # outputs of an earlier run
-            if stale.endswith(".npy"):
-                os.remove(os.path.join(work, stale))
-        args = [os.path.join(bin_dir, "azr-run"), engine, "--output-dir", work]
-        graph_inputs = {i.name: i for i in model.graph.input}
-        for i, input_name in enumerate(input_names):
-            path = os.path.join(folder, f"input_{i}.pb")
+    # The first data set, whose shapes the engine is built for.
+    for stale in os.listdir(work):  # outputs of an earlier run
+        if stale.endswith(".npy"):
+            os.remove(os.path.join(work, stale))
+    args = [os.path.join(bin_dir, "azr-run"), engine, "--output-dir", work]
+    for input_name, path in inputs:
+        args += ["--input", f"{input_name}={path}"]
+    run = subprocess.run(args, capture_output=True, text=True)
+    if run.returncode != 0:
+        lines = run.stderr.strip().splitlines()
+        return "fail", lines[-1] if lines else "azr-run failed", op_types
+    for i, output in enumerate(model.graph.output):
+        ref_path = os.path.join(folder, f"output_{i}.pb")
+        if not os.path.exists(ref_path):
+            return "fail", f"the case has no reference {ref_path}", op_types
+        with open(ref_path, "rb") as f:
+            data = f.read()
+        try:
+            wanted = reference_outputs(output, data)
+        except Exception as error:  # noqa: BLE001 - a broken reference fails
+            return "fail", f"output {output.name}: unreadable reference: {error}", op_types
+        is_sequence = not (len(wanted) == 1 and wanted[0][0] == output.name)
+        if is_sequence and os.path.exists(
+                os.path.join(work, npy_name(f"{output.name}[{len(wanted)}]"))):
+            return "fail", f"output {output.name}: more than {len(wanted)} elements", op_types
+        for output_name, want in wanted:
+            path = os.path.join(work, npy_name(output_name))
             if not os.path.exists(path):
-                return "fail", f"missing {path}", op_types
-            if graph_inputs[input_name].type.HasField("optional_type"):
-                # azc takes an optional graph input as a present tensor.
-                optional = onnx.OptionalProto()
-                with open(path, "rb") as f:
-                    optional.ParseFromString(f.read())
-                if not optional.HasField("tensor_value"):
-                    return ("unsupported", f"input {input_name} is an empty "
-                            "optional; an engine's inputs are always given", op_types)
-                path = os.path.join(work, f"input_{i}.pb")
-                with open(path, "wb") as f:
-                    f.write(optional.tensor_value.SerializeToString())
-            args += ["--input", f"{input_name}={path}"]
-        run = subprocess.run(args, capture_output=True, text=True)
-        if run.returncode != 0:
-            lines = run.stderr.strip().splitlines()
-            return "fail", lines[-1] if lines else "azr-run failed", op_types
-        for i, output in enumerate(model.graph.output):
-            ref_path = os.path.join(folder, f"output_{i}.pb")
-            if not os.path.exists(ref_path):
-                return "fail", f"the case has no reference {ref_path}", op_types
-            with open(ref_path, "rb") as f:
-                data = f.read()
-            try:
-                wanted = reference_outputs(output, data)
-            except Exception as error:  # noqa: BLE001 - a broken reference fails
-                return "fail", f"output {output.name}: unreadable reference: {error}", op_types
-            is_sequence = not (len(wanted) == 1 and wanted[0][0] == output.name)
-            if is_sequence and os.path.exists(
-                    os.path.join(work, npy_name(f"{output.name}[{len(wanted)}]"))):
-                return "fail", f"output {output.name}: more than {len(wanted)} elements", op_types
-            for output_name, want in wanted:
-                path = os.path.join(work, npy_name(output_name))
-                if not os.path.exists(path):
-                    return "fail", f"output {output_name}: azr-run wrote none", op_types
-                problem = compare(output_name, want, np.load(path))
-                if problem:
-                    return "fail", problem, op_types
+                return "fail", f"output {output_name}: azr-run wrote none", op_types
+            problem = compare(output_name, want, np.load(path))
+            if problem:
+                return "fail", problem, op_types
     return passed, "", op_types
 
 

@@ -180,6 +180,10 @@ int main(int argc, char **argv) {
       "--input-value", build.inputValues,
       "fix an input at build, NAME=FILE.pb or NAME=V,V,... (repeatable): for "
       "inputs shapes are computed from; other values are refused at run time");
+  buildApp->add_option(
+      "--sequence-length", build.sequenceLengths,
+      "NAME=N (repeatable): the sequence input NAME holds N tensors, which "
+      "the engine takes as inputs NAME[0] ... NAME[N-1]");
 
   azc::KvCacheOptions &kv = build.kvCache;
   buildApp->add_flag("--paged_kv_cache,--paged-kv-cache", kv.paged,
