@@ -26,15 +26,17 @@ using namespace azc::azg;
 
 namespace {
 
-/// The fusable producer of `value`: a single-use matmul (float or
-/// quantized weights), gemm or conv whose
-/// epilogue has no activation yet.
+/// The fusable producer of `value`: a single-use f32 matmul (float or
+/// quantized weights), gemm or conv whose epilogue has no activation yet.
 Operation *fusableProducer(Value value) {
   Operation *op = value.getDefiningOp();
   if (!op || !op->hasOneUse())
     return nullptr;
   auto activation = op->getAttrOfType<ActivationAttr>("activation");
   if (!isa<MatMulOp, MatMulNBitsOp, MatMulHalfOp, GemmOp, ConvOp>(op))
+    return nullptr;
+  // Epilogues are f32 code; an f64 product keeps its ops.
+  if (!getElementTypeOrSelf(op->getResult(0).getType()).isF32())
     return nullptr;
   if (activation && activation.getValue() != Activation::none)
     return nullptr;

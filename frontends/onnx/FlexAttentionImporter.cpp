@@ -67,8 +67,6 @@ LogicalResult importFlexAttention(NodeContext &n) {
     return n.error("head counts and sizes must be static, q heads a "
                    "multiple of kv heads");
   Type elementType = qType.getElementType();
-  if (elementType.isF64())
-    return n.error("f64 attention is not supported (no f64 matrix products)");
   // The softmax and the product with V run in softmax_precision: f32
   // unless given.
   Type precision = b.getF32Type();

@@ -241,10 +241,37 @@ azr_status_t matmulEpilogue(const char *op, const KernelContext &context,
   return nullptr;
 }
 
+/// An f64 product, for models that compute in double (reference-style
+/// exports, scientific code): accumulated in double, one row of the result
+/// per task. There is no epilogue: the compiler fuses into f32 products only.
+void matmulF64(ThreadPool &pool, int64_t M, int64_t N, int64_t K,
+               const double *lhs, const double *rhs, double *out) {
+  pool.parallelFor(M, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      double *row = out + i * N;
+      std::fill(row, row + N, 0.0);
+      for (int64_t k = 0; k < K; ++k) {
+        const double a = lhs[i * K + k];
+        const double *b = rhs + k * N;
+        for (int64_t j = 0; j < N; ++j)
+          row[j] += a * b[j];
+      }
+    }
+  });
+}
+
 azr_status_t matmulKernel(const KernelContext &context) {
   const char *op = "matmul";
   AZR_RETURN_IF_ERROR(checkArity(context, op, 2, 4, 1));
-  AZR_RETURN_IF_ERROR(checkF32(op, context));
+  const bool f64 = context.input(0).dtype == DType::f64 &&
+                   context.input(1).dtype == DType::f64 &&
+                   context.output(0).dtype == DType::f64;
+  if (f64)
+    for (int i = 2; i < context.numInputs; ++i)
+      if (context.input(i).present())
+        return AZR_INVALID("matmul: an f64 product takes no bias or residual");
+  if (!f64)
+    AZR_RETURN_IF_ERROR(checkF32(op, context));
   const Tensor &lhs = context.input(0), &rhs = context.input(1);
   Tensor &out = context.output(0);
   if (lhs.rank < 1 || rhs.rank < 1)
@@ -297,20 +324,39 @@ azr_status_t matmulKernel(const KernelContext &context) {
 
   Epilogue epilogue;
   AZR_RETURN_IF_ERROR(matmulEpilogue(op, context, out, epilogue));
+  if (f64 && epilogue.activation.kind != Activation::none)
+    return AZR_INVALID("matmul: an f64 product takes no activation");
 
   int64_t lhsStrides[kMaxRank], rhsStrides[kMaxRank];
   broadcastStrides(lhsBatch, batchRank, batch.dims, lhsStrides);
   broadcastStrides(rhsBatch, batchRank, batch.dims, rhsStrides);
   const int64_t batches = batch.numel();
-  std::vector<GemmBatch> products(static_cast<size_t>(batches));
-  for (int64_t b = 0; b < batches; ++b) {
-    int64_t lhsIndex = 0, rhsIndex = 0, rest = b;
+  // The lhs and rhs matrices that product `b` of the batch reads.
+  auto operandsOf = [&](int64_t b, int64_t &lhsIndex, int64_t &rhsIndex) {
+    lhsIndex = rhsIndex = 0;
     for (int d = batchRank - 1; d >= 0; --d) {
-      const int64_t coord = rest % batch.dims[d];
-      rest /= batch.dims[d];
+      const int64_t coord = b % batch.dims[d];
+      b /= batch.dims[d];
       lhsIndex += coord * lhsStrides[d];
       rhsIndex += coord * rhsStrides[d];
     }
+  };
+  if (f64) {
+    for (int64_t b = 0; b < batches; ++b) {
+      int64_t lhsIndex, rhsIndex;
+      operandsOf(b, lhsIndex, rhsIndex);
+      matmulF64(*context.pool, M, N, K,
+                lhs.as<const double>() + lhsIndex * M * K,
+                rhs.as<const double>() + rhsIndex * K * N,
+                out.as<double>() + b * M * N);
+    }
+    context.notePath("f64", "rows");
+    return nullptr;
+  }
+  std::vector<GemmBatch> products(static_cast<size_t>(batches));
+  for (int64_t b = 0; b < batches; ++b) {
+    int64_t lhsIndex, rhsIndex;
+    operandsOf(b, lhsIndex, rhsIndex);
     products[size_t(b)] = {lhs.as<const float>() + lhsIndex * M * K,
                            K,
                            1,

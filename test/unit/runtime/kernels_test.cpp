@@ -288,6 +288,41 @@ TEST(CpuMatMul, ThreadCountDoesNotChangeResults) {
   }
 }
 
+TEST(CpuMatMul, DoublePrecisionWithBatchBroadcast) {
+  // [2, 1, 3, 5] @ [4, 5, 6] -> [2, 4, 3, 6], against a double sum over
+  // the same values: both add K = 5 double products, so they differ by a
+  // few ulps of sum|a*b| at most (1e-15 relative).
+  const Dims aDims = {2, 1, 3, 5}, bDims = {4, 5, 6}, outDims = {2, 4, 3, 6};
+  auto af = randomFloats(numel(aDims), 21), bf = randomFloats(numel(bDims), 22);
+  std::vector<double> a(af.begin(), af.end()), b(bf.begin(), bf.end());
+  // Low bits a float cannot hold: the product must not pass through f32.
+  for (double &x : a)
+    x += 1e-12;
+  std::vector<double> out(size_t(numel(outDims)), NAN);
+  ASSERT_OK(run("matmul", {f64(a, aDims), f64(b, bDims)}, {f64(out, outDims)}));
+  for (int64_t t = 0; t < 8; ++t)
+    for (int64_t i = 0; i < 3; ++i)
+      for (int64_t j = 0; j < 6; ++j) {
+        const int64_t lhsBatch = t / 4;
+        double want = 0, magnitude = 0;
+        for (int64_t k = 0; k < 5; ++k) {
+          const double p = a[size_t((lhsBatch * 3 + i) * 5 + k)] *
+                           b[size_t(((t % 4) * 5 + k) * 6 + j)];
+          want += p;
+          magnitude += std::fabs(p);
+        }
+        ASSERT_NEAR(out[size_t((t * 3 + i) * 6 + j)], want,
+                    1e-15 * magnitude + 1e-300)
+            << "batch " << t << " row " << i << " column " << j;
+      }
+  // An f64 product takes no epilogue: the compiler fuses into f32 only.
+  MapAttrs relu;
+  relu.strings["activation"] = "relu";
+  EXPECT_NE(
+      run("matmul", {f64(a, aDims), f64(b, bDims)}, {f64(out, outDims)}, relu),
+      "");
+}
+
 TEST(CpuMatMul, Errors) {
   std::vector<float> a(6), b(6), out(4);
   EXPECT_NE(run("matmul", {f32(a, {2, 3}), f32(b, {2, 3})}, {f32(out, {2, 2})})
