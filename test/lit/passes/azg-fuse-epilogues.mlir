@@ -84,3 +84,15 @@ func.func @late_residual(%a: tensor<4x16xf32>, %b: tensor<16x8xf32>, %c: tensor<
   %1 = azg.add %0, %r : (tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
   return %1 : tensor<4x8xf32>
 }
+
+// Epilogues are f32 code: an f64 product keeps its add and activation.
+// CHECK-LABEL: func.func @f64_product
+// CHECK: azg.matmul %arg0, %arg1 :
+// CHECK-NEXT: azg.add
+// CHECK-NEXT: azg.relu
+func.func @f64_product(%a: tensor<4x16xf64>, %b: tensor<16x8xf64>, %r: tensor<4x8xf64>) -> tensor<4x8xf64> {
+  %0 = azg.matmul %a, %b : (tensor<4x16xf64>, tensor<16x8xf64>) -> tensor<4x8xf64>
+  %1 = azg.add %0, %r : (tensor<4x8xf64>, tensor<4x8xf64>) -> tensor<4x8xf64>
+  %2 = azg.relu %1 : tensor<4x8xf64>
+  return %2 : tensor<4x8xf64>
+}
