@@ -23,14 +23,15 @@
 
 using namespace azc;
 
-mlir::OwningOpRef<mlir::ModuleOp>
-azc::importModel(mlir::MLIRContext &context, const std::string &path,
-                 std::string &error,
-                 const std::vector<std::string> &inputValues,
-                 const std::vector<std::string> &sequenceLengths) {
+mlir::OwningOpRef<mlir::ModuleOp> azc::importModel(mlir::MLIRContext &context,
+                                                   const std::string &path,
+                                                   std::string &error,
+                                                   const BuildOptions *build) {
+  static const BuildOptions none;
+  const BuildOptions &flags = build ? *build : none;
   // A folder is a checkpoint (config.json + safetensors); a file is ONNX.
   if (llvm::sys::fs::is_directory(path)) {
-    if (!inputValues.empty() || !sequenceLengths.empty()) {
+    if (!flags.inputValues.empty() || !flags.sequenceLengths.empty()) {
       error = path + ": --input-value and --sequence-length apply to ONNX "
                      "models";
       return nullptr;
@@ -38,7 +39,7 @@ azc::importModel(mlir::MLIRContext &context, const std::string &path,
     return safetensors::importCheckpoint(context, path, error);
   }
   onnx_frontend::ImportOptions options;
-  for (const std::string &entry : inputValues) {
+  for (const std::string &entry : flags.inputValues) {
     auto [name, spec] = llvm::StringRef(entry).split('=');
     if (name.empty() || spec.empty()) {
       error = "bad --input-value '" + entry +
@@ -47,7 +48,7 @@ azc::importModel(mlir::MLIRContext &context, const std::string &path,
     }
     options.fixedInputs[name.str()] = spec.str();
   }
-  for (const std::string &entry : sequenceLengths) {
+  for (const std::string &entry : flags.sequenceLengths) {
     auto [name, count] = llvm::StringRef(entry).split('=');
     int64_t length = -1;
     if (name.empty() || count.getAsInteger(10, length) || length < 0 ||
@@ -57,6 +58,12 @@ azc::importModel(mlir::MLIRContext &context, const std::string &path,
       return nullptr;
     }
     options.sequenceLengths[name.str()] = length;
+  }
+  // NAME:AxBxC (the profile checks the sizes once the inputs are typed).
+  for (const std::string &entry : flags.profile.inputShapes) {
+    auto [name, spec] = llvm::StringRef(entry).rsplit(':');
+    options.declaredRanks[name.str()] =
+        spec.empty() ? 0 : int64_t(spec.count('x')) + 1;
   }
   return onnx_frontend::importOnnxFile(context, path, options, error);
 }
@@ -329,8 +336,7 @@ bool azc::buildOnce(const BuildOptions &options, BuildReport &report,
   }
   mlir::MLIRContext context;
   mlir::OwningOpRef<mlir::ModuleOp> module =
-      importModel(context, options.model, error, options.inputValues,
-                  options.sequenceLengths);
+      importModel(context, options.model, error, &options);
   if (!module)
     return false;
   // Quantization reads only weights: once, before shapes are fixed.

@@ -17,15 +17,15 @@
 
 namespace azc {
 
+struct BuildOptions;
+
 /// Imports a model into azg IR: a folder is a safetensors checkpoint, a
-/// file ONNX. `inputValues` (NAME=FILE.pb or NAME=V,V,...) fixes ONNX graph
-/// inputs at build; `sequenceLengths` (NAME=N) gives sequence inputs their
-/// length.
+/// file ONNX. From `build`, where given, the ONNX importer takes the fixed
+/// input values, the sequence lengths, and the rank of each --input-shape
+/// (for inputs the model declares without a shape).
 mlir::OwningOpRef<mlir::ModuleOp>
 importModel(mlir::MLIRContext &context, const std::string &path,
-            std::string &error,
-            const std::vector<std::string> &inputValues = {},
-            const std::vector<std::string> &sequenceLengths = {});
+            std::string &error, const BuildOptions *build = nullptr);
 
 /// Runs the passes `build` adds on `module`; on failure `error` is the
 /// first error diagnostic (or `what` failed).

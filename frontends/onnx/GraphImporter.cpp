@@ -972,14 +972,21 @@ OwningOpRef<ModuleOp> GraphImporter::run(std::string &error) {
                         ", which azc does not support");
       return failure();
     }
-    if (!tensorType.has_shape()) {
-      errors_.push_back("graph input '" + name +
-                        "' has no shape; azc needs at least its rank");
-      return failure();
-    }
     SmallVector<int64_t> shape;
     SmallVector<Attribute> dimNames;
     bool anyNamed = false;
+    if (!tensorType.has_shape()) {
+      // Without a declared shape, the profile's --input-shape gives one.
+      auto rank = options_.declaredRanks.find(name);
+      if (rank == options_.declaredRanks.end()) {
+        errors_.push_back("graph input '" + name +
+                          "' has no shape; azc needs at least its rank: give "
+                          "its shape with --input-shape " +
+                          name + ":AxBx...");
+        return failure();
+      }
+      shape.assign(rank->second, ShapedType::kDynamic);
+    }
     for (const auto &dim : tensorType.shape().dim()) {
       if (dim.has_dim_value() && dim.dim_value() >= 0) {
         shape.push_back(dim.dim_value());

@@ -28,6 +28,9 @@ struct ImportOptions {
   /// Sequence graph inputs, name -> length: each becomes that many tensor
   /// arguments NAME[0] ... NAME[N-1].
   std::map<std::string, int64_t> sequenceLengths;
+  /// Ranks for graph inputs the model declares without a shape, by name
+  /// (from the build profile's --input-shape, which then sizes them).
+  std::map<std::string, int64_t> declaredRanks;
 };
 
 /// Imports the ONNX model at `path` into a module holding `func.func @main`.

@@ -18,8 +18,8 @@ ends as:
   fail         built and ran, but an output differs (or the run errored)
   unsupported  azc refused the model with a clear message (op or feature
                not supported)
-A named input dim azc asks a size for is built at the test data's size
-(azc build --dims). A sequence output is compared element by element with
+A named input dim azc asks a size for, or an input declared without a
+shape, is built at the test data's size (azc build --dims, --input-shape). A sequence output is compared element by element with
 the engine's outputs NAME[0], NAME[1], ...; an optional input is given as
 its tensor (an empty one is counted unsupported: engine inputs are always
 given).
@@ -193,13 +193,15 @@ def run_case(case_dir, bin_dir, work_root):
     except Exception as error:  # noqa: BLE001 - unreadable data fails the case
         return "fail", str(error), op_types
     input_files = dict(inputs)
-    fixed, dims = [], []
+    fixed, dims, shapes = [], [], []
     while True:
         command = [os.path.join(bin_dir, "azc"), "build", model_path, "-o", engine]
         for length in sequence_lengths:
             command += ["--sequence-length", length]
         for dim in dims:
             command += ["--dims", dim]
+        for shape in shapes:
+            command += ["--input-shape", shape]
         for input_name in fixed:
             index = input_names.index(input_name)
             command += ["--input-value", f"{input_name}={case_dir}/test_data_set_0/input_{index}.pb"]
@@ -210,7 +212,15 @@ def run_case(case_dir, bin_dir, work_root):
         detail = message[-1] if message else "azc build failed"
         if build.returncode != 1 or "azc:" not in build.stderr:
             return "fail", f"azc crashed (status {build.returncode}): {detail}", op_types
-        # A named dim without a size: the engine is built for the test's.
+        # An input declared without a shape, or a named dim without a
+        # size: the engine is built for the test data's.
+        shapeless = SHAPELESS_INPUT.search(build.stderr)
+        if shapeless and shapeless.group(1) in input_files and len(shapes) < 16:
+            tensor = onnx.TensorProto()
+            with open(input_files[shapeless.group(1)], "rb") as f:
+                tensor.ParseFromString(f.read())
+            shapes.append(shapeless.group(1) + ":" + "x".join(map(str, tensor.dims)))
+            continue
         unsized = UNSIZED_DIM.search(build.stderr)
         if unsized and unsized.group(1) in input_files and len(dims) < 16:
             tensor = onnx.TensorProto()
@@ -261,6 +271,7 @@ def run_case(case_dir, bin_dir, work_root):
     return passed, "", op_types
 
 
+SHAPELESS_INPUT = re.compile(r"graph input '([^']*)' has no shape")
 UNSIZED_DIM = re.compile(r"input '([^']*)' dim (\d+) \('([^']*)'\) has no size")
 
 
