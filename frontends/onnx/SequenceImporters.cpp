@@ -122,9 +122,8 @@ FailureOr<int64_t> position(NodeContext &n, size_t i, int64_t length,
   int64_t at = given->front(), places = insert ? length + 1 : length;
   if (at < -length || at >= places) {
     (void)n.error("position " + Twine(at) +
-                  " is out of range for a sequence "
-                  "of " +
-                  Twine(length) + " tensors");
+                  " is out of range for a sequence of " + Twine(length) +
+                  " tensors");
     return failure();
   }
   return at < 0 ? at + length : at;
