@@ -1058,10 +1058,9 @@ FailureOr<Value> alongAxis(NodeContext &n, Value v, int64_t rank) {
   RankedTensorType type = typeOf(v);
   if (type.getRank() != 1)
     return n.error("block-wise quantization parameters are not supported");
-  int64_t axis = n.attrInt("axis", 1);
-  FailureOr<int64_t> normalized = azg::normalizeAxis(axis, rank);
+  FailureOr<int64_t> normalized = n.attrAxis("axis", 1, rank);
   if (failed(normalized))
-    return n.error("axis " + Twine(axis) + " is out of range");
+    return failure();
   SmallVector<int64_t> shape(rank - *normalized, 1);
   shape[0] = -1;
   return n.make<azg::ReshapeOp>(v, n.constantI64(shape), UnitAttr());
@@ -1156,11 +1155,9 @@ LogicalResult importDequantize(NodeContext &n) {
       zeroPoint = z;
     }
   } else {
-    FailureOr<int64_t> normalized =
-        azg::normalizeAxis(n.attrInt("axis", 1), rank);
+    FailureOr<int64_t> normalized = n.attrAxis("axis", 1, rank);
     if (failed(normalized))
-      return n.error("axis " + Twine(n.attrInt("axis", 1)) +
-                     " is out of range for a rank-" + Twine(rank) + " input");
+      return failure();
     axis = *normalized;
     int64_t want = block == 0 ? 1 : rank;
     if (typeOf(scale).getRank() != want)
@@ -1276,11 +1273,9 @@ LogicalResult importQuantize(NodeContext &n) {
   auto parameter = [&](Value v) -> FailureOr<Value> {
     if (block == 0 || hasOneElement(v))
       return alongAxis(n, v, rank);
-    int64_t axis = n.attrInt("axis", 1);
-    FailureOr<int64_t> normalized = azg::normalizeAxis(axis, rank);
+    FailureOr<int64_t> normalized = n.attrAxis("axis", 1, rank);
     if (failed(normalized))
-      return n.error("axis " + Twine(axis) + " is out of range for a rank-" +
-                     Twine(rank) + " input");
+      return failure();
     return expandBlocks(n, v, inputType, *normalized, block);
   };
   TRY(scale, parameter(n.input(1)));

@@ -591,6 +591,16 @@ LogicalResult NodeContext::countUnrolledBody() {
                "build and stops there");
 }
 
+FailureOr<int64_t> NodeContext::attrAxis(StringRef name, int64_t otherwise,
+                                         int64_t rank) {
+  int64_t axis = attrInt(name, otherwise);
+  FailureOr<int64_t> normalized = azg::normalizeAxis(axis, rank);
+  if (failed(normalized))
+    (void)error(name + " " + Twine(axis) + " is out of range for a rank-" +
+                Twine(rank) + " input");
+  return normalized;
+}
+
 LogicalResult NodeContext::checkSynthesizedSize(ArrayRef<int64_t> shape,
                                                 StringRef what) {
   int64_t elements = 1;

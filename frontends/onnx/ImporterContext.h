@@ -58,6 +58,11 @@ public:
   std::string attrString(llvm::StringRef name, llvm::StringRef otherwise) const;
   std::optional<llvm::SmallVector<int64_t>>
   attrInts(llvm::StringRef name) const;
+  /// Attribute `name` (`otherwise` when absent) as an axis of a rank-`rank`
+  /// value, negative ones counted from the back; failure (reported) when
+  /// out of range.
+  mlir::FailureOr<int64_t> attrAxis(llvm::StringRef name, int64_t otherwise,
+                                    int64_t rank);
 
   // Values built for the node.
   mlir::Value constantI64(llvm::ArrayRef<int64_t> values, bool scalar = false);

@@ -193,10 +193,9 @@ LogicalResult importSequenceLength(NodeContext &n) {
 /// unless keepdims.
 LogicalResult importSplitToSequence(NodeContext &n) {
   RankedTensorType type = typeOf(n.input(0));
-  int64_t axisAttr = n.attrInt("axis", 0);
-  FailureOr<int64_t> axis = azg::normalizeAxis(axisAttr, type.getRank());
+  FailureOr<int64_t> axis = n.attrAxis("axis", 0, type.getRank());
   if (failed(axis))
-    return n.error("axis " + Twine(axisAttr) + " is out of range");
+    return failure();
   int64_t dim = type.getDimSize(*axis);
   SmallVector<int64_t> sizes;
   bool squeeze = false;
@@ -271,10 +270,9 @@ LogicalResult importConcatFromSequence(NodeContext &n) {
     return n.error("needs an axis");
   bool stack = n.attrInt("new_axis", 0) != 0;
   int64_t rank = typeOf(elements->front()).getRank() + (stack ? 1 : 0);
-  int64_t axisAttr = n.attrInt("axis", 0);
-  FailureOr<int64_t> axis = azg::normalizeAxis(axisAttr, rank);
+  FailureOr<int64_t> axis = n.attrAxis("axis", 0, rank);
   if (failed(axis))
-    return n.error("axis " + Twine(axisAttr) + " is out of range");
+    return failure();
   Builder b(n.context());
   SmallVector<Value> parts;
   for (Value element : *elements) {

@@ -116,10 +116,9 @@ LogicalResult importGather(NodeContext &n) {
 /// equal parts (the last one smaller, as opset 18 defines).
 LogicalResult importSplit(NodeContext &n) {
   RankedTensorType type = typeOf(n.input(0));
-  int64_t axis = n.attrInt("axis", 0);
-  FailureOr<int64_t> normalized = azg::normalizeAxis(axis, type.getRank());
+  FailureOr<int64_t> normalized = n.attrAxis("axis", 0, type.getRank());
   if (failed(normalized))
-    return n.error("axis " + Twine(axis) + " is out of range");
+    return failure();
   SmallVector<int64_t> sizes;
   if (n.opset() < 13) {
     sizes = n.attrInts("split").value_or(SmallVector<int64_t>());
@@ -483,10 +482,9 @@ LogicalResult importOneHot(NodeContext &n) {
   if (typeOf(values).getNumElements() != 2)
     return n.error("values must hold [off, on]");
   int64_t rank = typeOf(indices).getRank() + 1;
-  int64_t axis = n.attrInt("axis", -1);
-  FailureOr<int64_t> normalized = azg::normalizeAxis(axis, rank);
+  FailureOr<int64_t> normalized = n.attrAxis("axis", -1, rank);
   if (failed(normalized))
-    return n.error("axis " + Twine(axis) + " is out of range");
+    return failure();
   Builder b(n.context());
   FailureOr<Value> index =
       n.make<azg::CastOp>(indices, TypeAttr::get(b.getI64Type()));
