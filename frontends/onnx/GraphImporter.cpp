@@ -11,7 +11,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "frontends/onnx/ImporterContext.h"
+#include "frontends/onnx/GraphImporterState.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/AsmState.h"
@@ -26,72 +26,11 @@
 #include "llvm/Support/Path.h"
 
 #include <map>
+#include <set>
 
 using namespace mlir;
 using namespace azc;
 using namespace azc::onnx_frontend;
-
-namespace azc::onnx_frontend {
-
-class GraphImporter {
-public:
-  GraphImporter(MLIRContext &context, ModelFile &file,
-                const ImportOptions &options)
-      : context_(context), file_(file), options_(options), builder_(&context) {}
-
-  OwningOpRef<ModuleOp> run(std::string &error);
-
-  MLIRContext &context_;
-  ModelFile &file_;
-  const ImportOptions &options_;
-  OpBuilder builder_;
-  /// Values by name, one map per graph instance being imported: the main
-  /// graph's, then one per If branch or loop body inside it. Lookups go
-  /// from the innermost scope out, so a subgraph sees the names of the
-  /// graphs around it and its own names shadow theirs.
-  std::vector<llvm::StringMap<Value>> scopes_;
-  /// Names read by nodes or graph outputs, in any graph of the model.
-  llvm::StringSet<> usedNames_;
-  /// Subgraph initializers, imported once and shared by every instance.
-  llvm::DenseMap<const onnx::TensorProto *, Value> subgraphInitializers_;
-  /// Loop and Scan body copies imported so far, all nodes together.
-  int64_t unrolledBodies_ = 0;
-  std::map<std::string, int64_t> opsets_;
-  std::vector<std::string> errors_;
-  std::string currentNode_;
-  /// Outputs whose size depends on the input values (NonZero's, Unique's),
-  /// with the node and name that produce them, for the refusal of a node
-  /// that reads one.
-  llvm::DenseMap<Value, std::string> dataDependentOutputs_;
-  LogicalResult checkDataDependentReads(const onnx::NodeProto &node);
-  void recordDataDependentOutputs(const onnx::NodeProto &node);
-
-  FailureOr<ElementsAttr> importTensor(const onnx::TensorProto &tensor,
-                                       std::string &error);
-  FailureOr<ElementsAttr> importPackedCodes(const onnx::TensorProto &tensor,
-                                            std::string &error);
-  /// The value `spec` (a TensorProto file, or V,V,...) fixes `input` to.
-  ElementsAttr fixedValue(const onnx::ValueInfoProto &input, Type elementType,
-                          const std::string &spec, std::string &error);
-  llvm::StringMap<ElementsAttr> fixedValues_;
-  bool checkSupported(std::string &error);
-  LogicalResult importNode(const onnx::NodeProto &node);
-  LogicalResult importNodes(const onnx::GraphProto &graph);
-  FailureOr<SmallVector<Value>> importSubgraph(const onnx::GraphProto &graph,
-                                               ValueRange inputs,
-                                               const Twine &instance);
-  FailureOr<Value> importInitializer(const onnx::TensorProto &tensor);
-
-  Value lookupValue(StringRef name) const {
-    for (const llvm::StringMap<Value> &scope : llvm::reverse(scopes_))
-      if (Value value = scope.lookup(name))
-        return value;
-    return nullptr;
-  }
-  void bindValue(StringRef name, Value value) { scopes_.back()[name] = value; }
-};
-
-} // namespace azc::onnx_frontend
 
 //===----------------------------------------------------------------------===//
 // Types and tensors
@@ -652,7 +591,7 @@ inputTensorType(const onnx::ValueInfoProto &input) {
   return nullptr;
 }
 
-static std::string nodeLabel(const onnx::NodeProto &node) {
+std::string azc::onnx_frontend::nodeLabel(const onnx::NodeProto &node) {
   std::string label = "node '" + node.name() + "' (" + node.op_type() + ")";
   if (node.name().empty())
     label = "node " + node.op_type() + " producing '" +
@@ -679,29 +618,38 @@ bool GraphImporter::checkSupported(std::string &error) {
   // before anything is unrolled).
   std::map<std::string, std::vector<std::string>> unsupported;
   size_t count = 0;
-  std::function<void(const onnx::GraphProto &)> checkGraph =
-      [&](const onnx::GraphProto &graph) {
-        for (const onnx::NodeProto &node : graph.node()) {
-          forEachSubgraph(node, checkGraph);
-          std::string domain = node.domain() == "ai.onnx" ? "" : node.domain();
-          auto opset = opsets_.find(domain);
-          const OpImporter *importer =
-              opset == opsets_.end()
-                  ? nullptr
-                  : findOpImporter(domain, node.op_type(), opset->second);
-          if (importer)
-            continue;
-          std::string key =
-              node.op_type() + " (" + (domain.empty() ? "ai.onnx" : domain) +
-              " opset " +
-              (opset == opsets_.end() ? std::string("not imported by the model")
-                                      : std::to_string(opset->second)) +
-              ")";
-          unsupported[key].push_back(node.name().empty() ? "<unnamed>"
-                                                         : node.name());
-          ++count;
+  // A call of a model-local function is supported when its body is; each
+  // function body is checked once, with its own opsets.
+  std::set<const onnx::FunctionProto *> checkedFunctions;
+  std::function<void(const onnx::GraphProto &)> checkGraph;
+  using Nodes = google::protobuf::RepeatedPtrField<onnx::NodeProto>;
+  std::function<void(const Nodes &)> checkNodes = [&](const Nodes &nodes) {
+    for (const onnx::NodeProto &node : nodes) {
+      forEachSubgraph(node, checkGraph);
+      std::string domain = node.domain() == "ai.onnx" ? "" : node.domain();
+      if (const onnx::FunctionProto *function =
+              findFunction(domain, node.op_type())) {
+        if (checkedFunctions.insert(function).second) {
+          functionOpsets_.push_back(functionOpsetMap(*function));
+          checkNodes(function->node());
+          functionOpsets_.pop_back();
         }
-      };
+        continue;
+      }
+      int64_t opset = opsetOf(domain);
+      if (opset && findOpImporter(domain, node.op_type(), opset))
+        continue;
+      std::string key = node.op_type() + " (" +
+                        (domain.empty() ? "ai.onnx" : domain) + " opset " +
+                        (opset ? std::to_string(opset)
+                               : std::string("not imported by the model")) +
+                        ")";
+      unsupported[key].push_back(node.name().empty() ? "<unnamed>"
+                                                     : node.name());
+      ++count;
+    }
+  };
+  checkGraph = [&](const onnx::GraphProto &graph) { checkNodes(graph.node()); };
   checkGraph(file_.model().graph());
   if (unsupported.empty())
     return true;
@@ -723,7 +671,10 @@ bool GraphImporter::checkSupported(std::string &error) {
 
 LogicalResult GraphImporter::importNode(const onnx::NodeProto &node) {
   std::string domain = node.domain() == "ai.onnx" ? "" : node.domain();
-  int64_t opset = opsets_[domain];
+  if (const onnx::FunctionProto *function =
+          findFunction(domain, node.op_type()))
+    return importFunctionCall(node, *function);
+  int64_t opset = opsetOf(domain);
   const OpImporter *importer = findOpImporter(domain, node.op_type(), opset);
   for (int i = 0; i < importer->minInputs; ++i)
     if (i >= node.input_size() || node.input(i).empty()) {
@@ -926,6 +877,13 @@ OwningOpRef<ModuleOp> GraphImporter::run(std::string &error) {
           usedNames_.insert(output.name());
       };
   collectUsedNames(graph);
+  for (const onnx::FunctionProto &function : model.functions()) {
+    onnx::GraphProto body; // the names only
+    *body.mutable_node() = function.node();
+    for (const std::string &output : function.output())
+      body.add_output()->set_name(output);
+    collectUsedNames(body);
+  }
   scopes_.emplace_back();
 
   Location fileLoc = FileLineColLoc::get(&context_, file_.path(), 0, 0);
