@@ -104,7 +104,9 @@ void instantiate(onnx::NodeProto &node, const CallSite &call) {
 const onnx::FunctionProto *GraphImporter::findFunction(StringRef domain,
                                                        StringRef name) const {
   for (const onnx::FunctionProto &function : file_.model().functions()) {
-    StringRef own = function.domain() == "ai.onnx" ? "" : function.domain();
+    StringRef own = function.domain();
+    if (own == "ai.onnx")
+      own = "";
     if (own == domain && function.name() == name)
       return &function;
   }
