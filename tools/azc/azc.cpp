@@ -40,8 +40,22 @@ struct ImportCommand {
   std::string output = "-";
   bool optimize = false;
   bool printWeights = false;
-  azc::ShapeProfile profile;
+  /// The import flags (fixed inputs, sequence lengths) and the profile.
+  azc::BuildOptions flags;
 };
+
+/// The flags that change how an ONNX graph imports, for `build` and
+/// `import` alike.
+void addImportOptions(CLI::App *app, azc::BuildOptions &options) {
+  app->add_option(
+      "--input-value", options.inputValues,
+      "fix an input at build, NAME=FILE.pb or NAME=V,V,... (repeatable): for "
+      "inputs shapes are computed from; other values are refused at run time");
+  app->add_option(
+      "--sequence-length", options.sequenceLengths,
+      "NAME=N (repeatable): the sequence input NAME holds N tensors, which "
+      "the engine takes as inputs NAME[0] ... NAME[N-1]");
+}
 
 int fail(const std::string &message) {
   llvm::errs() << "azc: " << message << "\n";
@@ -52,10 +66,10 @@ int runImport(const ImportCommand &command) {
   mlir::MLIRContext context;
   std::string error;
   mlir::OwningOpRef<mlir::ModuleOp> module =
-      azc::importModel(context, command.model, error);
+      azc::importModel(context, command.model, error, &command.flags);
   if (!module)
     return fail(error);
-  const azc::ShapeProfile &profile = command.profile;
+  const azc::ShapeProfile &profile = command.flags.profile;
   if ((command.optimize || !profile.dims.empty() ||
        !profile.inputShapes.empty() || profile.maxBatchSize > 0) &&
       !azc::optimize(*module, profile, error))
@@ -160,7 +174,8 @@ int main(int argc, char **argv) {
                         "output file (- for stdout)");
   importApp->add_flag("--optimize", import.optimize,
                       "run the optimization pipeline before printing");
-  addProfileOptions(importApp, import.profile, false);
+  addProfileOptions(importApp, import.flags.profile, false);
+  addImportOptions(importApp, import.flags);
   importApp->add_flag("--print-weights", import.printWeights,
                       "print weight data instead of eliding it");
 
@@ -176,14 +191,7 @@ int main(int argc, char **argv) {
                    "CPU features the engine may require (comma-separated)")
       ->delimiter(',');
   addProfileOptions(buildApp, build.profile, true);
-  buildApp->add_option(
-      "--input-value", build.inputValues,
-      "fix an input at build, NAME=FILE.pb or NAME=V,V,... (repeatable): for "
-      "inputs shapes are computed from; other values are refused at run time");
-  buildApp->add_option(
-      "--sequence-length", build.sequenceLengths,
-      "NAME=N (repeatable): the sequence input NAME holds N tensors, which "
-      "the engine takes as inputs NAME[0] ... NAME[N-1]");
+  addImportOptions(buildApp, build);
 
   azc::KvCacheOptions &kv = build.kvCache;
   buildApp->add_flag("--paged_kv_cache,--paged-kv-cache", kv.paged,
