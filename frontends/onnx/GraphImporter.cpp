@@ -275,13 +275,16 @@ GraphImporter::importInitializer(const onnx::TensorProto &tensor) {
     errors_.push_back(message);
     return failure();
   }
+  return makeConstant(tensor.name(), *value);
+}
+
+Value GraphImporter::makeConstant(const std::string &name, ElementsAttr value) {
   Location loc =
-      NameLoc::get(builder_.getStringAttr(tensor.name()),
+      NameLoc::get(builder_.getStringAttr(name),
                    FileLineColLoc::get(&context_, file_.path(), 0, 0));
-  if (isa<DenseResourceElementsAttr>(*value))
-    return builder_.create<azg::WeightOp>(loc, tensor.name(), *value)
-        .getOutput();
-  return builder_.create<azg::ConstantOp>(loc, *value).getOutput();
+  if (isa<DenseResourceElementsAttr>(value))
+    return builder_.create<azg::WeightOp>(loc, name, value).getOutput();
+  return builder_.create<azg::ConstantOp>(loc, value).getOutput();
 }
 
 FailureOr<SmallVector<Value>>
@@ -407,6 +410,8 @@ OwningOpRef<ModuleOp> GraphImporter::run(std::string &error) {
   llvm::StringSet<> initializerNames;
   for (const onnx::TensorProto &t : graph.initializer())
     initializerNames.insert(t.name());
+  for (const onnx::SparseTensorProto &t : graph.sparse_initializer())
+    initializerNames.insert(t.values().name());
   SmallVector<Type> argTypes;
   SmallVector<DictionaryAttr> argAttrs;
   SmallVector<std::string> argNames;
@@ -579,6 +584,19 @@ OwningOpRef<ModuleOp> GraphImporter::run(std::string &error) {
     if (failed(value))
       return fail();
     bindValue(tensor.name(), *value);
+  }
+  // Sparse initializers, densified: the kernels are dense. The name is
+  // their values' name.
+  for (const onnx::SparseTensorProto &sparse : graph.sparse_initializer()) {
+    currentNode_ = "initializer '" + sparse.values().name() + "'";
+    std::string message;
+    FailureOr<ElementsAttr> value = importSparseTensor(sparse, message);
+    if (failed(value)) {
+      errors_.push_back(message);
+      return fail();
+    }
+    bindValue(sparse.values().name(),
+              makeConstant(sparse.values().name(), *value));
   }
   currentNode_.clear();
 

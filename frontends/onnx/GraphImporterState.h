@@ -64,6 +64,13 @@ public:
   importTensor(const onnx::TensorProto &tensor, std::string &error);
   mlir::FailureOr<mlir::ElementsAttr>
   importPackedCodes(const onnx::TensorProto &tensor, std::string &error);
+  /// A SparseTensorProto (an initializer, or Constant's sparse_value),
+  /// densified.
+  mlir::FailureOr<mlir::ElementsAttr>
+  importSparseTensor(const onnx::SparseTensorProto &sparse, std::string &error);
+  /// The dense bytes of the sparse tensors imported so far.
+  int64_t sparseDenseBytes_ = 0;
+  static constexpr int64_t kMaxSparseDenseBytes = int64_t(1) << 30;
   /// The value `spec` (a TensorProto file, or V,V,...) fixes `input` to.
   mlir::ElementsAttr fixedValue(const onnx::ValueInfoProto &input,
                                 mlir::Type elementType, const std::string &spec,
@@ -77,6 +84,8 @@ public:
                  const llvm::Twine &instance);
   mlir::FailureOr<mlir::Value>
   importInitializer(const onnx::TensorProto &tensor);
+  /// A weight (large) or constant op holding `value`, named `name`.
+  mlir::Value makeConstant(const std::string &name, mlir::ElementsAttr value);
 
   mlir::Value lookupValue(llvm::StringRef name) const {
     for (const llvm::StringMap<mlir::Value> &scope : llvm::reverse(scopes_))

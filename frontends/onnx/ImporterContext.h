@@ -74,6 +74,9 @@ public:
                              llvm::ArrayRef<int64_t> shape,
                              llvm::ArrayRef<double> values);
   mlir::FailureOr<mlir::ElementsAttr> importTensor(const onnx::TensorProto &t);
+  /// A SparseTensorProto, densified.
+  mlir::FailureOr<mlir::ElementsAttr>
+  importSparseTensor(const onnx::SparseTensorProto &t);
   /// Checks a constant an importer is about to compute (a DFT matrix, an
   /// identity mask, a window) before it allocates one: its dims come from
   /// the model, and a mistaken or hostile size must be refused with a

@@ -128,6 +128,15 @@ FailureOr<ElementsAttr> NodeContext::importTensor(const onnx::TensorProto &t) {
   return attr;
 }
 
+FailureOr<ElementsAttr>
+NodeContext::importSparseTensor(const onnx::SparseTensorProto &t) {
+  std::string message;
+  FailureOr<ElementsAttr> attr = graph_.importSparseTensor(t, message);
+  if (failed(attr))
+    (void)error(message);
+  return attr;
+}
+
 LogicalResult NodeContext::setResults(ValueRange values) {
   for (auto [i, value] : llvm::enumerate(values)) {
     if (i >= (size_t)node_.output_size())

@@ -219,6 +219,11 @@ LogicalResult importConstant(NodeContext &n) {
     if (failed(tensor))
       return failure();
     value = *tensor;
+  } else if (a.name() == "sparse_value") {
+    FailureOr<ElementsAttr> tensor = n.importSparseTensor(a.sparse_tensor());
+    if (failed(tensor))
+      return failure();
+    value = *tensor;
   } else if (a.name() == "value_float") {
     value = DenseElementsAttr::get(RankedTensorType::get({}, b.getF32Type()),
                                    a.f());

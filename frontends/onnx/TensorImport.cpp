@@ -17,6 +17,8 @@
 #include "llvm/Support/MathExtras.h"
 #include "llvm/Support/MemoryBuffer.h"
 
+#include <cstring>
+
 using namespace mlir;
 using namespace azc;
 using namespace azc::onnx_frontend;
@@ -167,6 +169,34 @@ static std::string resourceKey(llvm::StringRef name) {
   return key;
 }
 
+/// The element bytes of `tensor` (`count` elements of `width` bytes), from
+/// raw data, external data or its typed fields.
+static bool elementBytes(ModelFile &file, const onnx::TensorProto &tensor,
+                         Type elementType, int64_t count, TensorBytes &bytes,
+                         std::string &error) {
+  if (!file.rawBytes(tensor, bytes, error))
+    return false;
+  if (!bytes.data && count > 0) {
+    auto converted = std::make_shared<std::vector<char>>();
+    if (!typedFieldBytes(tensor, elementType, count, *converted)) {
+      error = "holds no data, or a number of values that does not match its "
+              "shape";
+      return false;
+    }
+    bytes.data = converted->data();
+    bytes.size = converted->size();
+    bytes.owner = converted;
+  }
+  size_t width = bitWidthOf(elementType) / 8;
+  if (bytes.size != size_t(count) * width) {
+    error = "has " + std::to_string(bytes.size) +
+            " bytes of data, but its shape and type need " +
+            std::to_string(size_t(count) * width);
+    return false;
+  }
+  return true;
+}
+
 FailureOr<ElementsAttr>
 GraphImporter::importTensor(const onnx::TensorProto &tensor,
                             std::string &error) {
@@ -202,24 +232,10 @@ GraphImporter::importTensor(const onnx::TensorProto &tensor,
   size_t width = bitWidthOf(elementType) / 8;
 
   TensorBytes bytes;
-  if (!file_.rawBytes(tensor, bytes, error))
-    return failure();
-  std::shared_ptr<std::vector<char>> converted;
-  if (!bytes.data && count > 0) {
-    converted = std::make_shared<std::vector<char>>();
-    if (!typedFieldBytes(tensor, elementType, count, *converted)) {
-      error = label + " holds no data, or a number of values that does not "
-                      "match its shape";
-      return failure();
-    }
-    bytes.data = converted->data();
-    bytes.size = converted->size();
-    bytes.owner = converted;
-  }
-  if (bytes.size != size_t(count) * width) {
-    error = label + " has " + std::to_string(bytes.size) +
-            " bytes of data, but its shape and type need " +
-            std::to_string(size_t(count) * width);
+  if (!elementBytes(file_, tensor, elementType, count, bytes, error)) {
+    // External-data errors name the tensor already.
+    if (!llvm::StringRef(error).starts_with("tensor '"))
+      error = label + " " + error;
     return failure();
   }
 
@@ -360,4 +376,85 @@ ElementsAttr azc::onnx_frontend::readTensorFile(MLIRContext &context,
     return DenseElementsAttr::get(type, values);
   }
   return DenseElementsAttr::getFromRawBuffer(type, bytes);
+}
+
+FailureOr<ElementsAttr>
+GraphImporter::importSparseTensor(const onnx::SparseTensorProto &sparse,
+                                  std::string &error) {
+  const onnx::TensorProto &values = sparse.values();
+  const onnx::TensorProto &indices = sparse.indices();
+  std::string label = "sparse tensor '" + values.name() + "'";
+  Type elementType = convertElementType(values.data_type(), &context_);
+  if (!elementType || isStorageOnlyType(elementType) ||
+      elementType.isInteger(1)) {
+    error = label + " has data type " + std::to_string(values.data_type()) +
+            ", which azc does not take in sparse form";
+    return failure();
+  }
+  int64_t rank = sparse.dims_size(), count = 1;
+  for (int64_t dim : sparse.dims())
+    if (dim < 0 || llvm::MulOverflow(count, dim, count)) {
+      error = label + " has a negative or overflowing shape";
+      return failure();
+    }
+  // Densified at import: an amplifier (a few bytes describe a huge zero
+  // tensor), so the dense bytes of all sparse tensors together are bounded.
+  size_t width = bitWidthOf(elementType) / 8;
+  if (count > kMaxSparseDenseBytes / int64_t(width) ||
+      (sparseDenseBytes_ += count * int64_t(width)) > kMaxSparseDenseBytes) {
+    error = label + " would take more than " +
+            std::to_string(kMaxSparseDenseBytes >> 20) +
+            " MiB dense (all sparse tensors together); azc densifies them "
+            "at import";
+    return failure();
+  }
+  if (values.dims_size() != 1) {
+    error = label + ": its values must be 1-D";
+    return failure();
+  }
+  int64_t nonzeros = values.dims(0);
+  bool linear = indices.dims_size() == 1;
+  if (indices.data_type() != onnx::TensorProto::INT64 ||
+      !(linear ? indices.dims(0) == nonzeros
+               : indices.dims_size() == 2 && indices.dims(0) == nonzeros &&
+                     indices.dims(1) == rank)) {
+    error = label +
+            ": its indices must be int64 [NNZ] or [NNZ, rank] with "
+            "NNZ = " +
+            std::to_string(nonzeros);
+    return failure();
+  }
+  TensorBytes valueBytes, indexBytes;
+  Builder b(&context_);
+  if (!elementBytes(file_, values, elementType, nonzeros, valueBytes, error) ||
+      !elementBytes(file_, indices, b.getI64Type(),
+                    linear ? nonzeros : nonzeros * rank, indexBytes, error)) {
+    error = label + ": " + error;
+    return failure();
+  }
+  std::string dense(size_t(count) * width, '\0');
+  const char *index = indexBytes.data;
+  for (int64_t k = 0; k < nonzeros; ++k) {
+    int64_t at = 0;
+    for (int64_t d = 0; d < (linear ? 1 : rank); ++d) {
+      int64_t coordinate;
+      std::memcpy(&coordinate, index, sizeof coordinate);
+      index += sizeof coordinate;
+      int64_t extent = linear ? count : sparse.dims(d);
+      if (coordinate < 0 || coordinate >= extent) {
+        error = label + ": index " + std::to_string(coordinate) + " of value " +
+                std::to_string(k) + " is out of range";
+        return failure();
+      }
+      at = linear ? coordinate : at * extent + coordinate;
+    }
+    std::memcpy(dense.data() + at * width, valueBytes.data + k * width, width);
+  }
+  onnx::TensorProto tensor;
+  tensor.set_name(values.name());
+  tensor.set_data_type(values.data_type());
+  for (int64_t dim : sparse.dims())
+    tensor.add_dims(dim);
+  tensor.set_raw_data(std::move(dense));
+  return importTensor(tensor, error);
 }
