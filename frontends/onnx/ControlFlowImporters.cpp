@@ -464,8 +464,8 @@ LogicalResult importScan8(NodeContext &n) {
 
 void azc::onnx_frontend::addControlFlowImporters(std::vector<OpImporter> &t) {
   // Loop's M and cond, and Scan 8's sequence_lens, may be empty names.
-  t.push_back({"", "If", 1, importIf, 1});
-  t.push_back({"", "Loop", 1, importLoop, 0});
+  t.push_back({"", "If", 1, importIf, 1, /*takesNonTensors=*/true});
+  t.push_back({"", "Loop", 1, importLoop, 0, /*takesNonTensors=*/true});
   t.push_back({"", "Scan", 8, importScan8, 0});
   t.push_back({"", "Scan", 9, importScan, 1});
 }

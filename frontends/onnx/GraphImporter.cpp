@@ -198,7 +198,7 @@ LogicalResult GraphImporter::importNode(const onnx::NodeProto &node) {
     }
   if (failed(checkDataDependentReads(node)))
     return failure();
-  if (!takesNonTensorInputs(domain, node.op_type()))
+  if (!importer->takesNonTensors)
     for (const std::string &name : node.input()) {
       Value value = name.empty() ? nullptr : lookupValue(name);
       if (value && !isa<RankedTensorType>(value.getType())) {

@@ -160,6 +160,9 @@ struct OpImporter {
   int64_t sinceVersion;
   ImportFn fn;
   int minInputs = 1; ///< leading inputs that must be present
+  /// Whether the importer may read sequences and optionals (sequence ops,
+  /// Identity, If, Loop); every other importer is handed tensors only.
+  bool takesNonTensors = false;
 };
 
 /// The importer for an op at an opset: the registered one with the greatest
@@ -192,9 +195,6 @@ mlir::Value makeSequence(mlir::OpBuilder &builder, mlir::Location loc,
 std::optional<llvm::SmallVector<mlir::Value>> sequenceElements(mlir::Value v);
 /// Whether `v` is an Optional without an element.
 bool isEmptyOptional(mlir::Value v);
-/// Whether the op may read sequences and optionals; all others read
-/// tensors only.
-bool takesNonTensorInputs(llvm::StringRef domain, llvm::StringRef opType);
 /// Erases the markers under `root`, once nothing reads them.
 void eraseImportOnlyValues(mlir::Operation *root);
 

@@ -1126,7 +1126,7 @@ void azc::onnx_frontend::addMathImporters(std::vector<OpImporter> &t) {
   add("Mean", 1, importMean);
   add("Gelu", 20, importGelu);
   add("Mish", 18, importMish);
-  add("Identity", 1, importIdentity);
+  t.push_back({"", "Identity", 1, importIdentity, 1, /*takesNonTensors=*/true});
   add("Dropout", 1, importDropout);
   add("Clip", 1, importClip);
   add("Where", 9, importWhere, 3);

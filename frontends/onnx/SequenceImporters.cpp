@@ -15,8 +15,6 @@
 
 #include "frontends/onnx/ImporterContext.h"
 
-#include "llvm/ADT/StringSet.h"
-
 using namespace mlir;
 using namespace azc;
 using namespace azc::onnx_frontend;
@@ -69,23 +67,6 @@ void azc::onnx_frontend::eraseImportOnlyValues(Operation *root) {
   });
   for (Operation *op : markers)
     op->erase();
-}
-
-bool azc::onnx_frontend::takesNonTensorInputs(StringRef domain,
-                                              StringRef opType) {
-  static const llvm::StringSet<> ops = {"Identity",
-                                        "If",
-                                        "Loop",
-                                        "SequenceInsert",
-                                        "SequenceErase",
-                                        "SequenceAt",
-                                        "SequenceLength",
-                                        "ConcatFromSequence",
-                                        "SequenceMap",
-                                        "Optional",
-                                        "OptionalHasElement",
-                                        "OptionalGetElement"};
-  return domain.empty() && ops.contains(opType);
 }
 
 namespace {
@@ -361,16 +342,21 @@ LogicalResult importOptionalGetElement(NodeContext &n) {
 } // namespace
 
 void azc::onnx_frontend::addSequenceImporters(std::vector<OpImporter> &t) {
+  // Ops that build sequences from tensors, then ops that read sequences
+  // and optionals.
   t.push_back({"", "SequenceEmpty", 11, importSequenceEmpty, 0});
   t.push_back({"", "SequenceConstruct", 11, importSequenceConstruct, 1});
-  t.push_back({"", "SequenceInsert", 11, importSequenceInsert, 2});
-  t.push_back({"", "SequenceErase", 11, importSequenceErase, 1});
-  t.push_back({"", "SequenceAt", 11, importSequenceAt, 2});
-  t.push_back({"", "SequenceLength", 11, importSequenceLength, 1});
   t.push_back({"", "SplitToSequence", 11, importSplitToSequence, 1});
-  t.push_back({"", "ConcatFromSequence", 11, importConcatFromSequence, 1});
-  t.push_back({"", "SequenceMap", 17, importSequenceMap, 1});
-  t.push_back({"", "Optional", 15, importOptional, 0});
-  t.push_back({"", "OptionalHasElement", 15, importOptionalHasElement, 0});
-  t.push_back({"", "OptionalGetElement", 15, importOptionalGetElement, 1});
+  auto reader = [&](const char *op, int64_t since, ImportFn fn, int minInputs) {
+    t.push_back({"", op, since, fn, minInputs, /*takesNonTensors=*/true});
+  };
+  reader("SequenceInsert", 11, importSequenceInsert, 2);
+  reader("SequenceErase", 11, importSequenceErase, 1);
+  reader("SequenceAt", 11, importSequenceAt, 2);
+  reader("SequenceLength", 11, importSequenceLength, 1);
+  reader("ConcatFromSequence", 11, importConcatFromSequence, 1);
+  reader("SequenceMap", 17, importSequenceMap, 1);
+  reader("Optional", 15, importOptional, 0);
+  reader("OptionalHasElement", 15, importOptionalHasElement, 0);
+  reader("OptionalGetElement", 15, importOptionalGetElement, 1);
 }
