@@ -132,8 +132,7 @@ bool GraphImporter::checkSupported(std::string &error) {
     for (const onnx::NodeProto &node : nodes) {
       forEachSubgraph(node, checkGraph);
       std::string domain = node.domain() == "ai.onnx" ? "" : node.domain();
-      if (const onnx::FunctionProto *function =
-              findFunction(domain, node.op_type())) {
+      if (const onnx::FunctionProto *function = findFunction(node)) {
         if (checkedFunctions.insert(function).second) {
           functionOpsets_.push_back(functionOpsetMap(*function));
           checkNodes(function->node());
@@ -176,8 +175,7 @@ bool GraphImporter::checkSupported(std::string &error) {
 
 LogicalResult GraphImporter::importNode(const onnx::NodeProto &node) {
   std::string domain = node.domain() == "ai.onnx" ? "" : node.domain();
-  if (const onnx::FunctionProto *function =
-          findFunction(domain, node.op_type()))
+  if (const onnx::FunctionProto *function = findFunction(node))
     return importFunctionCall(node, *function);
   int64_t opset = opsetOf(domain);
   const OpImporter *importer = findOpImporter(domain, node.op_type(), opset);

@@ -98,10 +98,9 @@ public:
   }
 
   // Model-local functions (LocalFunctions.cpp).
-  /// The model's function of (domain, name), or null; the domain is ""
-  /// for ai.onnx.
-  const onnx::FunctionProto *findFunction(llvm::StringRef domain,
-                                          llvm::StringRef name) const;
+  /// The model's function that `node` calls (same domain, name and
+  /// overload), or null.
+  const onnx::FunctionProto *findFunction(const onnx::NodeProto &node) const;
   /// The opset `domain` binds to where a node is imported: the innermost
   /// function's own opset_import, else the model's (0 when neither has it).
   int64_t opsetOf(const std::string &domain) const;

@@ -25,10 +25,26 @@ using namespace azc::onnx_frontend;
 
 namespace {
 
-/// FunctionProto.attribute_proto (IR version 9), the attributes with
-/// defaults. The onnx.proto azc builds against predates the field, so it
-/// arrives among the unknown fields.
+// Fields newer than the onnx.proto azc builds against, which arrive among
+// the unknown fields: FunctionProto.attribute_proto (IR version 9, the
+// attributes with defaults) and the overload names of IR version 10
+// (NodeProto.overload, FunctionProto.overload), which tell apart functions
+// of one domain and name.
 constexpr int kFunctionAttributeProtoField = 11;
+constexpr int kNodeOverloadField = 8, kFunctionOverloadField = 13;
+
+/// Unknown length-delimited field `number` of `message`, or "".
+std::string unknownString(const google::protobuf::Message &message,
+                          int number) {
+  const google::protobuf::UnknownFieldSet &unknown =
+      message.GetReflection()->GetUnknownFields(message);
+  for (int i = 0; i < unknown.field_count(); ++i)
+    if (unknown.field(i).number() == number &&
+        unknown.field(i).type() ==
+            google::protobuf::UnknownField::TYPE_LENGTH_DELIMITED)
+      return unknown.field(i).length_delimited();
+  return "";
+}
 
 std::vector<onnx::AttributeProto>
 attributeDefaults(const onnx::FunctionProto &function) {
@@ -101,15 +117,19 @@ void instantiate(onnx::NodeProto &node, const CallSite &call) {
 
 } // namespace
 
-const onnx::FunctionProto *GraphImporter::findFunction(StringRef domain,
-                                                       StringRef name) const {
-  for (const onnx::FunctionProto &function : file_.model().functions()) {
-    StringRef own = function.domain();
-    if (own == "ai.onnx")
-      own = "";
-    if (own == domain && function.name() == name)
+const onnx::FunctionProto *
+GraphImporter::findFunction(const onnx::NodeProto &node) const {
+  if (file_.model().functions_size() == 0)
+    return nullptr;
+  auto withoutDefault = [](StringRef domain) {
+    return domain == "ai.onnx" ? StringRef() : domain;
+  };
+  std::string overload = unknownString(node, kNodeOverloadField);
+  for (const onnx::FunctionProto &function : file_.model().functions())
+    if (withoutDefault(function.domain()) == withoutDefault(node.domain()) &&
+        function.name() == node.op_type() &&
+        unknownString(function, kFunctionOverloadField) == overload)
       return &function;
-  }
   return nullptr;
 }
 
