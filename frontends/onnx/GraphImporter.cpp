@@ -413,29 +413,27 @@ OwningOpRef<ModuleOp> GraphImporter::run(std::string &error) {
   SmallVector<Type> argTypes;
   SmallVector<DictionaryAttr> argAttrs;
   SmallVector<std::string> argNames;
-  for (auto &[fixedName, spec] : options_.fixedInputs) {
-    const std::string &name = fixedName; // lambdas cannot capture bindings
-    bool found = llvm::any_of(graph.input(), [&](const auto &input) {
-      return input.name() == name && !initializerNames.contains(name);
+  // Flags that name graph inputs must name inputs the model has, of the
+  // kind the flag takes.
+  auto hasInput = [&](const std::string &name, bool sequence) {
+    return llvm::any_of(graph.input(), [&](const onnx::ValueInfoProto &input) {
+      return input.name() == name && !initializerNames.contains(name) &&
+             bool(inputSequenceType(input)) == sequence;
     });
-    if (!found) {
+  };
+  for (auto &[name, spec] : options_.fixedInputs)
+    if (!hasInput(name, /*sequence=*/false)) {
       errors_.push_back("--input-value " + name + "=" + spec +
                         ": the model has no graph input '" + name + "'");
       return fail();
     }
-  }
-  for (auto &[name, length] : options_.sequenceLengths) {
-    const std::string &sequenceName = name;
-    bool found = llvm::any_of(graph.input(), [&](const auto &input) {
-      return input.name() == sequenceName && inputSequenceType(input);
-    });
-    if (!found) {
+  for (auto &[name, length] : options_.sequenceLengths)
+    if (!hasInput(name, /*sequence=*/true)) {
       errors_.push_back("--sequence-length " + name + "=" +
                         std::to_string(length) +
                         ": the model has no sequence input '" + name + "'");
       return fail();
     }
-  }
   // A declared tensor type as an argument named `name`; its named dims
   // are prefixed with `dimPrefix`.
   auto addArgument = [&](const std::string &name,

@@ -276,9 +276,12 @@ LogicalResult importSequenceMap(NodeContext &n) {
   const onnx::AttributeProto *body = n.attr("body");
   if (!body || !body->has_g())
     return n.error("needs a body graph");
+  // Each input's elements (nullopt for a tensor input), read once.
+  SmallVector<std::optional<SmallVector<Value>>> inputs;
   std::optional<int64_t> length;
   for (size_t i = 0; i < n.numInputs(); ++i) {
-    std::optional<SmallVector<Value>> elements = sequenceElements(n.input(i));
+    std::optional<SmallVector<Value>> &elements =
+        inputs.emplace_back(sequenceElements(n.input(i)));
     if (i == 0 && !elements)
       return n.error("input 0 is not a sequence");
     if (!elements)
@@ -293,10 +296,8 @@ LogicalResult importSequenceMap(NodeContext &n) {
     if (failed(n.countUnrolledBody()))
       return failure();
     SmallVector<Value> bodyInputs;
-    for (size_t i = 0; i < n.numInputs(); ++i) {
-      std::optional<SmallVector<Value>> elements = sequenceElements(n.input(i));
+    for (auto [i, elements] : llvm::enumerate(inputs))
       bodyInputs.push_back(elements ? (*elements)[position] : n.input(i));
-    }
     FailureOr<SmallVector<Value>> results = n.importSubgraph(
         body->g(), bodyInputs, "position " + Twine(position) + " of the body");
     if (failed(results))
