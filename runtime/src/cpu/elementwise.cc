@@ -185,19 +185,12 @@ template <BinOp Op> azr_status_t binaryKernel(const KernelContext &context) {
       "add",   "sub",  "mul",        "div",     "pow",           "max", "min",
       "equal", "less", "less_equal", "greater", "greater_equal", "and", "or"};
   const char *op = names[int(Op)];
-  AZR_RETURN_IF_ERROR(checkArity(context, op, 2, 2, 1));
-  const Tensor &lhs = context.input(0), &rhs = context.input(1);
-  const Tensor &out = context.output(0);
   constexpr bool boolResult =
       isCompare(Op) || Op == BinOp::logicalAnd || Op == BinOp::logicalOr;
-  if (lhs.dtype != rhs.dtype ||
-      out.dtype != (boolResult ? DType::i1 : lhs.dtype))
-    return AZR_INVALID("%s: mismatched dtypes %s, %s -> %s", op,
-                       dtypeName(lhs.dtype), dtypeName(rhs.dtype),
-                       dtypeName(out.dtype));
-  const Tensor *inputs[] = {&lhs, &rhs};
   BroadcastPlan plan;
-  AZR_RETURN_IF_ERROR(plan.init(op, out, inputs, 2));
+  AZR_RETURN_IF_ERROR(planBinary(op, context, boolResult, plan));
+  const Tensor &lhs = context.input(0), &rhs = context.input(1);
+  const Tensor &out = context.output(0);
   ThreadPool &pool = *context.pool;
   if constexpr (Op == BinOp::logicalAnd || Op == BinOp::logicalOr) {
     if (lhs.dtype != DType::i1)

@@ -47,7 +47,9 @@ const char *const kMathNames[] = {
     "celu"};
 
 /// The float attributes of the parameterized activations, as T.
-template <class T> struct Params { T alpha = 0, beta = 0, gamma = 0; };
+template <class T> struct Params {
+  T alpha = 0, beta = 0, gamma = 0;
+};
 
 // Clamps into [0, 1]; NaN passes through (std::min/max would drop it).
 template <class T> T clamp01(T v) {
@@ -270,17 +272,11 @@ template <class T> T remainder(T a, T b, bool truncated) {
 }
 
 azr_status_t modKernel(const KernelContext &context) {
-  AZR_RETURN_IF_ERROR(checkArity(context, "mod", 2, 2, 1));
+  BroadcastPlan plan;
+  AZR_RETURN_IF_ERROR(planBinary("mod", context, false, plan));
   const Tensor &lhs = context.input(0), &rhs = context.input(1);
   const Tensor &out = context.output(0);
-  if (lhs.dtype != rhs.dtype || out.dtype != lhs.dtype)
-    return AZR_INVALID("mod: mismatched dtypes %s, %s -> %s",
-                       dtypeName(lhs.dtype), dtypeName(rhs.dtype),
-                       dtypeName(out.dtype));
   const bool truncated = context.attrs->getInt("fmod", 0) != 0;
-  const Tensor *inputs[] = {&lhs, &rhs};
-  BroadcastPlan plan;
-  AZR_RETURN_IF_ERROR(plan.init("mod", out, inputs, 2));
   if (lhs.dtype == DType::f16) { // in float, rounded back to half
     runBinary(plan, *context.pool, lhs.as<const uint16_t>(),
               rhs.as<const uint16_t>(), out.as<uint16_t>(),
@@ -337,17 +333,11 @@ azr_status_t dispatchInteger(DType type, const char *op, Run &&run) {
 /// left shifts wrap as their unsigned bits do; signed right shifts are
 /// arithmetic.
 azr_status_t bitShiftKernel(const KernelContext &context) {
-  AZR_RETURN_IF_ERROR(checkArity(context, "bit_shift", 2, 2, 1));
+  BroadcastPlan plan;
+  AZR_RETURN_IF_ERROR(planBinary("bit_shift", context, false, plan));
   const Tensor &lhs = context.input(0), &rhs = context.input(1);
   const Tensor &out = context.output(0);
-  if (lhs.dtype != rhs.dtype || out.dtype != lhs.dtype)
-    return AZR_INVALID("bit_shift: mismatched dtypes %s, %s -> %s",
-                       dtypeName(lhs.dtype), dtypeName(rhs.dtype),
-                       dtypeName(out.dtype));
   const bool left = context.attrs->getInt("left", 1) != 0;
-  const Tensor *inputs[] = {&lhs, &rhs};
-  BroadcastPlan plan;
-  AZR_RETURN_IF_ERROR(plan.init("bit_shift", out, inputs, 2));
   auto run = [&](auto tag) -> azr_status_t {
     using T = decltype(tag);
     using U = std::make_unsigned_t<T>;
@@ -378,16 +368,10 @@ constexpr const char *bitwiseName(BitwiseOp op) {
 template <BitwiseOp Op>
 azr_status_t bitwiseKernel(const KernelContext &context) {
   constexpr const char *op = bitwiseName(Op);
-  AZR_RETURN_IF_ERROR(checkArity(context, op, 2, 2, 1));
+  BroadcastPlan plan;
+  AZR_RETURN_IF_ERROR(planBinary(op, context, false, plan));
   const Tensor &lhs = context.input(0), &rhs = context.input(1);
   const Tensor &out = context.output(0);
-  if (lhs.dtype != rhs.dtype || out.dtype != lhs.dtype)
-    return AZR_INVALID("%s: mismatched dtypes %s, %s -> %s", op,
-                       dtypeName(lhs.dtype), dtypeName(rhs.dtype),
-                       dtypeName(out.dtype));
-  const Tensor *inputs[] = {&lhs, &rhs};
-  BroadcastPlan plan;
-  AZR_RETURN_IF_ERROR(plan.init(op, out, inputs, 2));
   return dispatchInteger(lhs.dtype, op, [&](auto tag) -> azr_status_t {
     using T = decltype(tag);
     runBinary(plan, *context.pool, lhs.as<const T>(), rhs.as<const T>(),

@@ -140,6 +140,20 @@ bool broadcastStrides(const Tensor &input, int outRank, const int64_t *outDims,
   return true;
 }
 
+azr_status_t planBinary(const char *op, const KernelContext &context,
+                        bool boolResult, BroadcastPlan &plan) {
+  AZR_RETURN_IF_ERROR(checkArity(context, op, 2, 2, 1));
+  const Tensor &lhs = context.input(0), &rhs = context.input(1);
+  const Tensor &out = context.output(0);
+  if (lhs.dtype != rhs.dtype ||
+      out.dtype != (boolResult ? DType::i1 : lhs.dtype))
+    return AZR_INVALID("%s: mismatched dtypes %s, %s -> %s", op,
+                       dtypeName(lhs.dtype), dtypeName(rhs.dtype),
+                       dtypeName(out.dtype));
+  const Tensor *inputs[] = {&lhs, &rhs};
+  return plan.init(op, out, inputs, 2);
+}
+
 azr_status_t BroadcastPlan::init(const char *op, const Tensor &output,
                                  const Tensor *const *inputs, int count) {
   numInputs = count;

@@ -281,6 +281,11 @@ struct BroadcastPlan {
   template <class RowFn> void forEachRow(ThreadPool &pool, RowFn &&row) const;
 };
 
+/// The start of a two-input elementwise kernel: two inputs of one dtype and
+/// one output of that dtype (bool when `boolResult`), broadcast into `plan`.
+azr_status_t planBinary(const char *op, const KernelContext &context,
+                        bool boolResult, BroadcastPlan &plan);
+
 template <class RowFn>
 void BroadcastPlan::forEachRow(ThreadPool &pool, RowFn &&row) const {
   const int64_t inner = innerSize();
